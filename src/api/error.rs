@@ -1,0 +1,73 @@
+//! Typed client errors carrying the HTTP status and the server's message.
+
+use thiserror::Error;
+
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum ApiError {
+    /// The server answered non-2xx, or with a `status` other than `Success`.
+    #[error("{}", describe_http(*.status, .message))]
+    Http {
+        status: u16,
+        message: String,
+        err_code: Option<String>,
+    },
+    /// Could not reach the server at all (DNS, refused, reset, timeout).
+    #[error("cannot reach {url}: {reason}")]
+    Network { url: String, reason: String },
+    /// The server answered something that is not the expected JSON.
+    #[error("unexpected answer from {url}: {reason}")]
+    Decode { url: String, reason: String },
+    /// The read-only guard refused a write before it left the machine.
+    #[error("read-only mode: {method} {path} was not sent")]
+    ReadOnly { method: String, path: String },
+    /// The instance does not offer an extension this action needs.
+    #[error("this instance does not support {0}")]
+    Unsupported(String),
+    /// Bad configuration (URL, credentials).
+    #[error("{0}")]
+    Config(String),
+}
+
+fn describe_http(status: u16, message: &str) -> String {
+    let what = match status {
+        400 => "bad request",
+        401 => "not authorized",
+        403 => "owner not accessible",
+        404 => "not found",
+        429 => "too many requests",
+        500 => "server error",
+        503 => "API not licensed or unavailable",
+        _ => "request failed",
+    };
+    if message.is_empty() {
+        format!("{what} (HTTP {status})")
+    } else {
+        format!("{message} (HTTP {status} {what})")
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The server's own words, when it gave any.
+    pub fn server_message(&self) -> Option<&str> {
+        match self {
+            ApiError::Http { message, .. } if !message.is_empty() => Some(message),
+            _ => None,
+        }
+    }
+
+    /// Worth retrying: network failures, 429 and 5xx.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Network { .. } => true,
+            ApiError::Http { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The ThreatConnect v3 REST client: auth, paging, wire types.
+
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod wire;
+
+pub use auth::{Credentials, Secret};
+pub use client::{Capabilities, Client, Connection, Page, UserQuery};
+pub use error::ApiError;

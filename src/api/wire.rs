@@ -1,0 +1,246 @@
+//! ThreatConnect v3 wire types, shared by the client and the sandbox so the
+//! two cannot drift apart.
+//!
+//! # rollcall extensions
+//! What the web UI can do but the documented API cannot lives under
+//! [`EXT_PREFIX`] and is advertised in the `OPTIONS /v3/security/users`
+//! answer under [`EXTENSIONS_KEY`]; a client uses an extension only when the
+//! instance lists it. Names (the strings in [`ext`]):
+//! - `instance`: `GET {EXT_PREFIX}/instance` -> [`InstanceSettings`]
+//!   (password max age, SAML, Terms of Service, MFA, deployment).
+//! - `limits`: `GET {EXT_PREFIX}/limits` -> list of [`OrgLimits`] for the
+//!   Organizations the caller may list.
+//! - `userGroups`, `mfaEnabled`: extra user fields, returned when asked for
+//!   with `fields=userGroups` / `fields=mfaEnabled`.
+//! - `groupMembership`: `PUT {EXT_PREFIX}/users/{id}/groups` with
+//!   [`GroupMembership`] replaces the account's groups.
+//! - `runAs`: `GET {EXT_PREFIX}/users/{id}/runAs` -> [`RunAs`].
+//! - `reassignOnDelete`: `DELETE /v3/security/users/{id}` accepts
+//!   `reassignPlaybooksTo=ID` and `reassignJobsTo=ID`; without them the
+//!   delete of a Run As user of active playbooks or job apps fails with 400.
+//! - `apiTokens`: `POST {EXT_PREFIX}/users/{id}/token` with [`TokenRequest`]
+//!   -> [`ApiToken`], shown once, never stored by the client.
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::domain::limits::OrgLimits;
+pub use crate::domain::policy::InstanceSettings;
+pub use crate::domain::User;
+
+pub const USERS_PATH: &str = "/v3/security/users";
+pub const USER_GROUPS_PATH: &str = "/v3/security/userGroups";
+pub const OWNERS_PATH: &str = "/v3/security/owners";
+pub const SYSTEM_ROLES_PATH: &str = "/v3/security/systemRoles";
+pub const OWNER_ROLES_PATH: &str = "/v3/security/ownerRoles";
+pub const WHOAMI_PATH: &str = "/v2/whoami";
+pub const EXT_PREFIX: &str = "/v3/ext/rollcall";
+pub const EXTENSIONS_KEY: &str = "rollcallExtensions";
+
+/// Extension names as advertised by `OPTIONS /v3/security/users`.
+pub mod ext {
+    pub const INSTANCE: &str = "instance";
+    pub const LIMITS: &str = "limits";
+    pub const USER_GROUPS_FIELD: &str = "userGroups";
+    pub const MFA_FIELD: &str = "mfaEnabled";
+    pub const GROUP_MEMBERSHIP: &str = "groupMembership";
+    pub const RUN_AS: &str = "runAs";
+    pub const REASSIGN_ON_DELETE: &str = "reassignOnDelete";
+    pub const API_TOKENS: &str = "apiTokens";
+    pub const ALL: &[&str] = &[
+        INSTANCE,
+        LIMITS,
+        USER_GROUPS_FIELD,
+        MFA_FIELD,
+        GROUP_MEMBERSHIP,
+        RUN_AS,
+        REASSIGN_ON_DELETE,
+        API_TOKENS,
+    ];
+}
+
+/// `{"data":[...],"count":N,"next":"...","prev":"...","status":"Success"}`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListEnvelope<T> {
+    #[serde(default = "Vec::new")]
+    pub data: Vec<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev: Option<String>,
+    pub status: String,
+}
+
+/// `{"data":{...},"status":"Success","message":"Updated"}`; `data` is absent
+/// on a delete.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OneEnvelope<T> {
+    #[serde(default = "Option::default", skip_serializing_if = "Option::is_none")]
+    pub data: Option<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub status: String,
+}
+
+/// A failure answer: `status` other than `Success`, with a message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorEnvelope {
+    pub status: String,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub err_code: Option<String>,
+}
+
+pub const SUCCESS: &str = "Success";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserGroup {
+    pub id: i64,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// An owner (Organization, Community or Source) with the caller's
+/// permissions in it. Only the fields rollcall uses are named; the rest of
+/// ThreatConnect's `perm*` fields are kept in `other`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Owner {
+    pub id: i64,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_role: Option<String>,
+    /// `FULL`, `READ` or `NONE`: what the caller may do with users here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perm_users: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perm_members: Option<String>,
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemRoleInfo {
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub active: Option<bool>,
+    #[serde(default)]
+    pub assignable: Option<bool>,
+    #[serde(default)]
+    pub displayed: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerRoleInfo {
+    pub id: i64,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_comm: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_admin: Option<String>,
+    #[serde(default)]
+    pub org_role: Option<bool>,
+    #[serde(default)]
+    pub comm_role: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available: Option<bool>,
+}
+
+/// `GET /v2/whoami` -> `{"status":"Success","data":{"user":{...}}}`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WhoAmIData {
+    pub user: WhoAmI,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WhoAmI {
+    pub user_name: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub pseudonym: Option<String>,
+    /// The System role name.
+    pub role: String,
+}
+
+/// One field as `OPTIONS /v3/security/users/fields` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldInfo {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// True for rollcall extensions.
+    #[serde(default)]
+    pub extension: bool,
+}
+
+/// One keyword as `OPTIONS /v3/security/users/tql` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TqlKeyword {
+    pub keyword: String,
+    pub name: String,
+    /// `String`, `Boolean`, `Integer` or `Date`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// Body of `PUT {EXT_PREFIX}/users/{id}/groups`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMembership {
+    pub group_ids: Vec<i64>,
+}
+
+/// A playbook or job app that runs as an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunAsItem {
+    pub id: i64,
+    pub name: String,
+}
+
+/// What runs as an account: blocks or shapes its deletion (rule 8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RunAs {
+    pub active_playbooks: Vec<RunAsItem>,
+    pub inactive_playbooks: Vec<RunAsItem>,
+    pub job_apps: Vec<RunAsItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_days: Option<i64>,
+}
+
+/// Shown once; deliberately not `Debug`-printable in full.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiToken {
+    pub token: String,
+    #[serde(default)]
+    pub expires: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl std::fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiToken")
+            .field("token", &"<redacted>")
+            .field("expires", &self.expires)
+            .finish()
+    }
+}

@@ -1,0 +1,242 @@
+//! The user account as ThreatConnect's v3 API describes it, plus what
+//! rollcall derives from it (type, status, password expiry).
+//!
+//! Non-administrators receive only the basic fields, so every field but `id`
+//! and `userName` is optional: absent means unknown, never false or zero.
+
+use super::roles::{AccountType, OrgRole, SystemRole};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A user object with ThreatConnect's own JSON field names.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: i64,
+    pub user_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pseudonym: Option<String>,
+    /// The home Organization's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Kept as text so an unfamiliar role from a newer instance still shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_role: Option<String>,
+    /// Organization, Community or Source name to role name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_roles: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_reset_required: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub two_factor_reset_required: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms_accepted: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms_accepted_date: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_interval_minutes: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_tql_timeout: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tql_timeout: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui_theme: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_function: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_login: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_password_change: Option<DateTime<Utc>>,
+    /// Write only: sent on create or password change, never received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    // --- rollcall sandbox extensions (asked for with `fields=`) ---
+    /// Extension `userGroups`: the user groups the account belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_groups: Option<Vec<GroupRef>>,
+    /// Extension `mfaEnabled`: whether the account has MFA configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_enabled: Option<bool>,
+}
+
+/// A user group by id and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The status column of the Membership tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    Ok,
+    Locked,
+    Disabled,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Locked => "Locked",
+            Status::Disabled => "Disabled",
+        }
+    }
+}
+
+/// Days until a password expires, as far as the instance lets us know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordExpiry {
+    /// Days left (0 means it expires today).
+    DaysLeft(i64),
+    Expired,
+    /// No max age configured, or no last password change returned.
+    Unknown,
+}
+
+impl User {
+    pub fn system_role_parsed(&self) -> Option<SystemRole> {
+        self.system_role.as_deref().and_then(SystemRole::parse)
+    }
+
+    pub fn account_type(&self) -> Option<AccountType> {
+        self.system_role_parsed().map(AccountType::of)
+    }
+
+    /// The Organization role in the home Organization, when returned.
+    pub fn org_role(&self) -> Option<OrgRole> {
+        self.org_role_name().and_then(OrgRole::parse)
+    }
+
+    pub fn org_role_name(&self) -> Option<&str> {
+        let owner = self.owner.as_deref()?;
+        self.owner_roles.as_ref()?.get(owner).map(String::as_str)
+    }
+
+    /// Disabled wins over Locked, as on the Membership tab. `None` when the
+    /// instance returned neither flag.
+    pub fn status(&self) -> Option<Status> {
+        match (self.disabled, self.locked) {
+            (Some(true), _) => Some(Status::Disabled),
+            (_, Some(true)) => Some(Status::Locked),
+            (Some(false), Some(false)) => Some(Status::Ok),
+            _ => None,
+        }
+    }
+
+    /// "First Last", or whichever part is known.
+    pub fn full_name(&self) -> String {
+        match (self.first_name.as_deref(), self.last_name.as_deref()) {
+            (Some(f), Some(l)) => format!("{f} {l}"),
+            (Some(f), None) => f.to_string(),
+            (None, Some(l)) => l.to_string(),
+            (None, None) => String::new(),
+        }
+    }
+
+    pub fn group_names(&self) -> Option<Vec<&str>> {
+        self.user_groups
+            .as_ref()
+            .map(|g| g.iter().map(|g| g.name.as_str()).collect())
+    }
+
+    /// Days left = max age minus days since the last password change.
+    pub fn password_expiry(&self, max_age_days: Option<i64>, now: DateTime<Utc>) -> PasswordExpiry {
+        match (max_age_days, self.last_password_change) {
+            (Some(max), Some(changed)) if max > 0 => {
+                let left = max - (now - changed).num_days();
+                if left < 0 {
+                    PasswordExpiry::Expired
+                } else {
+                    PasswordExpiry::DaysLeft(left)
+                }
+            }
+            _ => PasswordExpiry::Unknown,
+        }
+    }
+
+    /// Whole days since the last login; `Some(None)` = never logged in,
+    /// `None` = the instance did not say.
+    pub fn days_since_login(&self, now: DateTime<Utc>) -> Option<Option<i64>> {
+        // A basic-fields response cannot tell "never" from "not returned",
+        // so "never" is only claimed when other detail fields are present.
+        match self.last_login {
+            Some(t) => Some(Some((now - t).num_days())),
+            None if self.has_detail_fields() => Some(None),
+            None => None,
+        }
+    }
+
+    /// True when the instance returned more than the basic fields, i.e. the
+    /// caller sees administrative detail for this account.
+    pub fn has_detail_fields(&self) -> bool {
+        self.system_role.is_some() || self.disabled.is_some() || self.locked.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn basic_fields_parse_as_unknown() {
+        let u: User = serde_json::from_str(
+            r#"{"id":1,"userName":"smithj@threatconnect.com","firstName":"John","owner":"Demo Organization"}"#,
+        )
+        .unwrap();
+        assert_eq!(u.disabled, None);
+        assert_eq!(u.status(), None);
+        assert_eq!(u.account_type(), None);
+        assert_eq!(u.password_expiry(Some(90), now()), PasswordExpiry::Unknown);
+        assert_eq!(u.days_since_login(now()), None);
+    }
+
+    #[test]
+    fn status_and_expiry() {
+        let mut u = User {
+            id: 1,
+            user_name: "a".into(),
+            disabled: Some(false),
+            locked: Some(true),
+            last_password_change: Some(now() - chrono::Duration::days(80)),
+            ..Default::default()
+        };
+        assert_eq!(u.status(), Some(Status::Locked));
+        u.disabled = Some(true);
+        assert_eq!(u.status(), Some(Status::Disabled));
+        assert_eq!(
+            u.password_expiry(Some(90), now()),
+            PasswordExpiry::DaysLeft(10)
+        );
+        assert_eq!(u.password_expiry(Some(60), now()), PasswordExpiry::Expired);
+        assert_eq!(u.password_expiry(None, now()), PasswordExpiry::Unknown);
+        assert_eq!(u.days_since_login(now()), Some(None));
+    }
+
+    #[test]
+    fn org_role_comes_from_owner_roles() {
+        let u: User = serde_json::from_str(
+            r#"{"id":11,"userName":"j","owner":"Demo Organization","systemRole":"User",
+                "ownerRoles":{"Demo Organization":"Standard User","Demo Community":"Director"}}"#,
+        )
+        .unwrap();
+        assert_eq!(u.org_role(), Some(OrgRole::StandardUser));
+        assert_eq!(u.account_type(), Some(AccountType::User));
+    }
+}

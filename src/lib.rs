@@ -1,0 +1,8 @@
+//! rollcall: a keyboard-driven terminal console for ThreatConnect user
+//! administration.
+
+pub mod api;
+pub mod domain;
+pub mod sandbox;
+pub mod tui;
+pub mod worker;

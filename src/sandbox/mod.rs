@@ -1,0 +1,1 @@
+//! The embedded ThreatConnect-compatible server (axum + rusqlite).

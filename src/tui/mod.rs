@@ -1,0 +1,1 @@
+//! The console: App state, keymap, views, event loop.
