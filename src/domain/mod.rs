@@ -5,6 +5,8 @@ pub mod filter;
 pub mod limits;
 pub mod policy;
 pub mod roles;
+pub mod text;
+pub mod tql;
 
 pub use account::{GroupRef, PasswordExpiry, Status, User};
 pub use policy::{
