@@ -780,3 +780,267 @@ impl Client {
         self.call_ext(Method::POST, &path, Some(&body)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::auth::Secret;
+
+    fn client(read_only: bool) -> Client {
+        Client::new(Connection {
+            // Port 9 (discard) on loopback: nothing should ever connect.
+            api_path: "http://127.0.0.1:9/api".into(),
+            credentials: Credentials::Hmac {
+                access_id: "administrator".into(),
+                secret_key: Secret::new("secret"),
+            },
+            read_only,
+            concurrency: 0,
+        })
+        .unwrap()
+    }
+
+    fn header<'a>(request: &'a reqwest::Request, name: &str) -> &'a str {
+        request.headers().get(name).unwrap().to_str().unwrap()
+    }
+
+    #[test]
+    fn signed_target_is_exactly_what_is_sent() {
+        let client = client(false);
+        let query = UserQuery {
+            fields: vec!["userGroups".into(), "mfaEnabled".into()],
+            tql: Some(r#"userName = "o\'b r&n" and disabled = false"#.into()),
+            sorting: Some("userName asc".into()),
+            page_size: 0,
+            owner: Some("Demo Organization".into()),
+        };
+        let mut params = Client::user_query_params(&query);
+        params.push(("resultStart".into(), "0".into()));
+        let url = client.url(USERS_PATH, &params);
+        let request = client.prepare(&Method::GET, &url, None).unwrap();
+
+        let sent = path_and_query(request.url());
+        assert_eq!(sent, path_and_query(&url));
+        assert!(sent.starts_with("/api/v3/security/users?fields=userGroups&fields=mfaEnabled&tql="));
+        // the TQL is encoded: no raw space, quote or ampersand inside it
+        let tql_part = sent
+            .split("tql=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap();
+        assert!(!tql_part.contains(' ') && !tql_part.contains('"'));
+        assert!(sent.ends_with("&sorting=userName+asc&owner=Demo+Organization&resultStart=0"));
+        // and it decodes back to the same TQL
+        let decoded: Vec<(String, String)> = request.url().query_pairs().into_owned().collect();
+        assert_eq!(decoded[2], ("tql".to_string(), query.tql.clone().unwrap()));
+
+        let timestamp: i64 = header(&request, "Timestamp").parse().unwrap();
+        assert!((timestamp - chrono::Utc::now().timestamp()).abs() < 5);
+        let expected = Credentials::Hmac {
+            access_id: "administrator".into(),
+            secret_key: Secret::new("secret"),
+        }
+        .authorization(&sent, "GET", timestamp);
+        assert_eq!(header(&request, "Authorization"), expected);
+    }
+
+    #[test]
+    fn clock_offset_shifts_the_signed_timestamp() {
+        let client = client(false);
+        client.set_clock_offset(-3600);
+        let url = client.url(WHOAMI_PATH, &[]);
+        let request = client.prepare(&Method::GET, &url, None).unwrap();
+        let timestamp: i64 = header(&request, "Timestamp").parse().unwrap();
+        assert!((chrono::Utc::now().timestamp() - 3600 - timestamp).abs() < 5);
+        assert_eq!(path_and_query(request.url()), "/api/v2/whoami");
+    }
+
+    #[test]
+    fn token_credentials_send_the_token() {
+        let client = Client::new(Connection {
+            api_path: "https://tc.example.com/api/".into(),
+            credentials: Credentials::Token(Secret::new("tok")),
+            read_only: false,
+            concurrency: 2,
+        })
+        .unwrap();
+        assert_eq!(client.api_path(), "https://tc.example.com/api");
+        let url = client.url("/v3/security/users/5", &[]);
+        assert_eq!(
+            url.as_str(),
+            "https://tc.example.com/api/v3/security/users/5"
+        );
+        let request = client.prepare(&Method::DELETE, &url, None).unwrap();
+        assert_eq!(header(&request, "Authorization"), "TC-Token tok");
+    }
+
+    #[test]
+    fn read_only_guard_refuses_writes_before_building_them() {
+        let client = client(true);
+        let url = client.url(USERS_PATH, &[]);
+        for method in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
+            let err = client.prepare(&method, &url, None).unwrap_err();
+            assert_eq!(
+                err,
+                ApiError::ReadOnly {
+                    method: method.to_string(),
+                    path: "/api/v3/security/users".into()
+                }
+            );
+        }
+        assert!(client.prepare(&Method::GET, &url, None).is_ok());
+        assert!(client.prepare(&Method::OPTIONS, &url, None).is_ok());
+    }
+
+    #[tokio::test]
+    async fn read_only_writes_never_reach_the_network() {
+        // The base URL is unreachable: a request that left would fail with
+        // Network, not ReadOnly.
+        let client = client(true);
+        let body = serde_json::json!({"userName": "x"});
+        assert!(matches!(
+            client.create_user(&body).await,
+            Err(ApiError::ReadOnly { .. })
+        ));
+        assert!(matches!(
+            client.update_user(1, &body).await,
+            Err(ApiError::ReadOnly { .. })
+        ));
+        assert!(matches!(
+            client.delete_user(1, Some(2), None).await,
+            Err(ApiError::ReadOnly { .. })
+        ));
+        assert!(matches!(
+            client.set_groups(1, &[1]).await,
+            Err(ApiError::ReadOnly { .. })
+        ));
+        assert!(matches!(
+            client.generate_token(1, Some(30)).await,
+            Err(ApiError::ReadOnly { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn unreachable_server_is_one_network_line() {
+        let client = Client::new(Connection {
+            api_path: "http://127.0.0.1:1/api".into(),
+            credentials: Credentials::Token(Secret::new("t")),
+            read_only: false,
+            concurrency: 1,
+        })
+        .unwrap();
+        let err = client.whoami().await.unwrap_err();
+        assert!(matches!(err, ApiError::Network { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("cannot reach http://127.0.0.1:1/api/v2/whoami: "),
+            "{text}"
+        );
+        assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn api_path_must_end_in_api() {
+        assert!(parse_api_path("https://tc.example.com/api").is_ok());
+        assert!(parse_api_path("https://tc.example.com/tc/api/").is_ok());
+        for bad in [
+            "https://tc.example.com",
+            "tc.example.com/api",
+            "ftp://x/api",
+            "https://x/api?x=1",
+        ] {
+            let err = parse_api_path(bad).unwrap_err();
+            assert!(matches!(err, ApiError::Config(_)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn failure_answers_keep_the_server_message() {
+        let err = http_error(
+            401,
+            br#"{"status":"Failure","message":"Invalid signature\u001b[2J","errCode":"AUTH-1"}"#,
+        );
+        assert_eq!(
+            err,
+            ApiError::Http {
+                status: 401,
+                message: "Invalid signature\\e[2J".into(),
+                err_code: Some("AUTH-1".into())
+            }
+        );
+        assert_eq!(
+            http_error(502, b"<html>Bad gateway</html>").server_message(),
+            None
+        );
+        assert_eq!(
+            http_error(503, b"API not licensed").server_message(),
+            Some("API not licensed")
+        );
+
+        let client = client(false);
+        let url = client.url(USERS_PATH, &[]);
+        let err = client
+            .decode::<serde_json::Value>(&url, br#"{"status":"Failure","message":"no"}"#)
+            .unwrap_err();
+        assert_eq!(err.server_message(), Some("no"));
+        let err = client
+            .decode::<serde_json::Value>(&url, b"not json")
+            .unwrap_err();
+        assert!(matches!(err, ApiError::Decode { .. }));
+        let err = client
+            .decode::<ListEnvelope<User>>(&url, br#"{"data":[{"id":"x"}],"status":"Success"}"#)
+            .unwrap_err();
+        assert!(matches!(err, ApiError::Decode { .. }));
+    }
+
+    #[test]
+    fn discovery_answers_in_either_shape() {
+        let with_ext = serde_json::json!({
+            "id": {"type": "Long"}, "userName": {"type": "String"},
+            "rollcallExtensions": ["instance", "runAs"]
+        });
+        assert_eq!(
+            extensions_in(&with_ext),
+            ["instance", "runAs"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        );
+        assert_eq!(
+            names_in(&unwrap_data(with_ext), "name"),
+            ["id", "userName"].iter().map(|s| s.to_string()).collect()
+        );
+        // a real instance: no extensions key at all
+        let real = serde_json::json!({"data": {"id": {}, "owner": {}}, "status": "Success"});
+        assert!(extensions_in(&real).is_empty());
+        assert_eq!(names_in(&unwrap_data(real), "name").len(), 2);
+        let tql = serde_json::json!({"data": [
+            {"keyword": "userName", "name": "User Name", "type": "String"},
+            {"keyword": "disabled", "name": "Disabled", "type": "Boolean"}
+        ], "count": 2, "status": "Success"});
+        assert_eq!(
+            names_in(&unwrap_data(tql), "keyword"),
+            ["disabled", "userName"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        );
+    }
+
+    #[test]
+    fn next_links_stay_on_the_instance() {
+        let client = client(false);
+        let next = client
+            .next_url("http://127.0.0.1:9/api/v3/security/users?resultStart=100&resultLimit=100")
+            .unwrap();
+        assert_eq!(
+            path_and_query(&next),
+            "/api/v3/security/users?resultStart=100&resultLimit=100"
+        );
+        assert!(client
+            .next_url("https://evil.example.com/api/v3/security/users")
+            .is_err());
+    }
+}
