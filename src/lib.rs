@@ -2,6 +2,8 @@
 //! administration.
 
 pub mod api;
+pub mod commands;
+pub mod config;
 pub mod domain;
 pub mod sandbox;
 pub mod tui;

@@ -1,0 +1,4 @@
+//! Command-line subcommands.
+
+pub mod connect;
+pub mod users;
