@@ -80,7 +80,7 @@ impl ConfigFile {
                 .to_string();
             match e.span() {
                 Some(span) => {
-                    let line = text[..span.start.min(text.len())].lines().count().max(1);
+                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
                     anyhow!("{}:{line}: {message}", origin.display())
                 }
                 None => anyhow!("{}: {message}", origin.display()),
@@ -347,4 +347,250 @@ pub fn resolve_with_env(
 /// As `resolve_with_env`, with the process environment.
 pub fn resolve(selection: &Selection) -> anyhow::Result<Profile> {
     resolve_with_env(selection, &|key| std::env::var(key).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |key| map.get(key).cloned()
+    }
+
+    const CONFIG: &str = r#"
+default_profile = "prod"
+
+[profiles.prod]
+api_path = "https://tc.example.com/api/"
+access_id = "12345"
+secret_key = "hunter2"
+password_max_age_days = 90
+concurrency = 8
+
+[profiles.audit]
+api_path = "https://tc.example.com/api"
+token_command = "printf 'tok-from-command\n'"
+read_only = true
+
+[profiles.cmd]
+api_path = "https://tc.example.com/api"
+access_id = "id"
+secret_command = "echo s3cret"
+"#;
+
+    fn select(path: &Path, profile: Option<&str>) -> Selection {
+        Selection {
+            profile: profile.map(String::from),
+            config: Some(path.to_path_buf()),
+            read_only: false,
+        }
+    }
+
+    #[test]
+    fn default_profile_with_every_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, CONFIG);
+        let profile = resolve_with_env(&select(&path, None), &env_of(&[])).unwrap();
+        assert_eq!(profile.name, "prod");
+        assert_eq!(profile.connection.api_path, "https://tc.example.com/api");
+        assert_eq!(
+            profile.connection.credentials,
+            Credentials::Hmac {
+                access_id: "12345".into(),
+                secret_key: Secret::new("hunter2")
+            }
+        );
+        assert_eq!(profile.connection.concurrency, 8);
+        assert!(!profile.connection.read_only);
+        assert_eq!(profile.password_max_age_days, Some(90));
+        assert!(!format!("{profile:?}").contains("hunter2"));
+        let file = ConfigFile::load(&path).unwrap().unwrap();
+        assert!(!format!("{file:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn commands_supply_secrets_and_read_only_combines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, CONFIG);
+        let audit = resolve_with_env(&select(&path, Some("audit")), &env_of(&[])).unwrap();
+        assert_eq!(
+            audit.connection.credentials,
+            Credentials::Token(Secret::new("tok-from-command"))
+        );
+        assert!(audit.connection.read_only);
+        assert_eq!(audit.connection.concurrency, DEFAULT_CONCURRENCY);
+        let mut selection = select(&path, Some("cmd"));
+        selection.read_only = true;
+        let cmd = resolve_with_env(&selection, &env_of(&[])).unwrap();
+        assert_eq!(
+            cmd.connection.credentials,
+            Credentials::Hmac {
+                access_id: "id".into(),
+                secret_key: Secret::new("s3cret")
+            }
+        );
+        assert!(cmd.connection.read_only);
+    }
+
+    #[test]
+    fn precedence_profile_then_environment_then_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, CONFIG);
+        let env = env_of(&[
+            ("TC_API_PATH", "https://env.example.com/api"),
+            ("TC_API_ACCESS_ID", "envid"),
+            ("TC_API_SECRET_KEY", "envkey"),
+        ]);
+        // --profile wins over the environment
+        let chosen = resolve_with_env(&select(&path, Some("prod")), &env).unwrap();
+        assert_eq!(chosen.name, "prod");
+        // the environment wins over default_profile
+        let selection = Selection {
+            profile: None,
+            config: None,
+            read_only: true,
+        };
+        let from_env = resolve_with_env(&selection, &env).unwrap();
+        assert_eq!(from_env.name, "environment");
+        assert_eq!(from_env.connection.api_path, "https://env.example.com/api");
+        assert!(from_env.connection.read_only);
+        let token = resolve_with_env(
+            &selection,
+            &env_of(&[("TC_API_PATH", "https://e/api"), ("TC_TOKEN", "t")]),
+        )
+        .unwrap();
+        assert_eq!(
+            token.connection.credentials,
+            Credentials::Token(Secret::new("t"))
+        );
+    }
+
+    fn error(text: &str, profile: Option<&str>, env: &[(&str, &str)]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, text);
+        let message = resolve_with_env(&select(&path, profile), &env_of(env))
+            .unwrap_err()
+            .to_string();
+        assert!(!message.contains('\n'), "{message}");
+        message.replace(&path.display().to_string(), "PATH")
+    }
+
+    #[test]
+    fn every_problem_is_one_clear_line() {
+        assert_eq!(
+            error(CONFIG, Some("nope"), &[]),
+            "profile 'nope' not found in PATH (profiles: audit, cmd, prod)"
+        );
+        assert_eq!(
+            error("[profiles.a]\napi_path = \"https://x.example.com\"\ntoken = \"t\"\n", None, &[]),
+            "profile 'a': api_path 'https://x.example.com' must end in /api (e.g. https://tc.example.com/api)"
+        );
+        assert_eq!(
+            error("[profiles.a]\napi_path = \"https://x/api\"\n", None, &[]),
+            "profile 'a' has no credentials: set access_id with secret_key or secret_command, or token or token_command"
+        );
+        assert_eq!(
+            error(
+                "[profiles.a]\napi_path = \"https://x/api\"\naccess_id = \"i\"\n",
+                None,
+                &[]
+            ),
+            "profile 'a' has access_id but no secret_key or secret_command"
+        );
+        assert_eq!(
+            error(
+                "[profiles.a]\napi_path = \"https://x/api\"\ntoken = \"t\"\ntoken_command = \"echo t\"\n",
+                None,
+                &[]
+            ),
+            "profile 'a' sets both token and token_command; keep one"
+        );
+        assert!(error(
+            "[profiles.a]\napi_path = \"https://x/api\"\ntoken_command = \"echo oops >&2; exit 3\"\n",
+            None,
+            &[]
+        )
+        .starts_with("profile 'a': token_command failed (exit status: 3): oops"));
+        assert_eq!(
+            error(
+                "[profiles.a]\ntoken = \"t\"\n[profiles.b]\ntoken = \"t\"\n",
+                None,
+                &[]
+            ),
+            "PATH has no default_profile; choose one with --profile NAME (profiles: a, b)"
+        );
+        let unknown = error("[profiles.a]\napi_pat = \"x\"\n", None, &[]);
+        assert!(
+            unknown.starts_with("PATH:2: unknown field `api_pat`"),
+            "{unknown}"
+        );
+        assert!(error("default_profile = ", None, &[]).starts_with("PATH:1: "));
+    }
+
+    #[test]
+    fn missing_file_and_environment_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("absent.toml");
+        let message = resolve_with_env(&select(&missing, Some("x")), &env_of(&[]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            message,
+            format!(
+                "config file {} not found (see config.example.toml)",
+                missing.display()
+            )
+        );
+        let message = resolve_with_env(&select(&missing, None), &env_of(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.starts_with("no connection configured: "),
+            "{message}"
+        );
+        let no_config = Selection::default();
+        let env_error = |pairs: &[(&str, &str)]| {
+            resolve_with_env(&no_config, &env_of(pairs))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            env_error(&[("TC_API_PATH", "https://x/api"), ("TC_API_ACCESS_ID", "i")]),
+            "TC_API_ACCESS_ID is set but TC_API_SECRET_KEY is not"
+        );
+        assert_eq!(
+            env_error(&[("TC_API_PATH", "https://x/api")]),
+            "TC_API_PATH is set but no credentials: set TC_API_ACCESS_ID and TC_API_SECRET_KEY, or TC_TOKEN"
+        );
+        assert_eq!(
+            env_error(&[("TC_API_PATH", "https://x/v3"), ("TC_TOKEN", "t")]),
+            "environment: TC_API_PATH 'https://x/v3' must end in /api (e.g. https://tc.example.com/api)"
+        );
+        assert_eq!(
+            env_error(&[("TC_TOKEN", "t")]),
+            "TC_API_PATH is not set, but other TC_ connection variables are"
+        );
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        let file = ConfigFile::load(&path)
+            .unwrap()
+            .expect("config.example.toml exists");
+        assert!(file.profiles.len() >= 2);
+        let default = file.default_profile.clone().unwrap();
+        assert!(file.profiles.contains_key(&default));
+    }
 }

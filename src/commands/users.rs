@@ -285,3 +285,162 @@ pub fn write_table(
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Capabilities, Client, Connection, Credentials, Secret};
+    use crate::domain::{Actor, GroupRef, InstanceSettings, OrgRole, SystemRole};
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+    }
+
+    fn session(role: SystemRole) -> Session {
+        let client = Client::new(Connection {
+            api_path: "http://127.0.0.1:9/api".into(),
+            credentials: Credentials::Token(Secret::new("t")),
+            read_only: true,
+            concurrency: 1,
+        })
+        .unwrap();
+        Session {
+            client,
+            actor: Actor {
+                id: Some(1),
+                user_name: "me".into(),
+                system_role: role,
+                org_role: Some(OrgRole::OrganizationAdministrator),
+                home_org: "Demo Organization".into(),
+            },
+            capabilities: Capabilities::default(),
+            settings: InstanceSettings {
+                password_max_age_days: Some(90),
+                ..Default::default()
+            },
+            instance: "http://127.0.0.1:9/api".into(),
+            read_only: true,
+        }
+    }
+
+    fn users() -> Vec<User> {
+        vec![
+            User {
+                id: 11,
+                user_name: "jeffersond@companyabc.com".into(),
+                first_name: Some("Donald".into()),
+                last_name: Some("Jefferson".into()),
+                owner: Some("Demo Organization".into()),
+                system_role: Some("User".into()),
+                owner_roles: Some(
+                    [("Demo Organization".to_string(), "Standard User".to_string())]
+                        .into_iter()
+                        .collect(),
+                ),
+                disabled: Some(false),
+                locked: Some(true),
+                last_login: Some(now() - chrono::Duration::days(3)),
+                last_password_change: Some(now() - chrono::Duration::days(80)),
+                user_groups: Some(vec![GroupRef {
+                    id: 1,
+                    name: "SOC Team".into(),
+                }]),
+                mfa_enabled: Some(true),
+                ..Default::default()
+            },
+            User {
+                id: 12,
+                user_name: "evil\u{1b}[2J\u{9b}31m".into(),
+                first_name: Some("Bad\u{7}".into()),
+                owner: Some("Demo Organization".into()),
+                ..Default::default()
+            },
+        ]
+    }
+
+    fn table(role: SystemRole) -> String {
+        let mut out = Vec::new();
+        write_table(&users(), &session(role), now(), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn table_aligns_columns_and_shows_unknown_as_question_marks() {
+        let text = table(SystemRole::Administrator);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[0].starts_with("Account "));
+        assert!(lines[0].contains("System Role"));
+        let status_column = lines[0].find("Status").unwrap();
+        assert_eq!(&lines[1][status_column..status_column + 6], "Locked");
+        assert_eq!(&lines[2][status_column..status_column + 1], "?");
+        assert!(lines[1].contains("Donald Jefferson"));
+        assert!(lines[1].contains("2026-11-22"));
+        assert!(lines[1].contains("in 10 days"));
+        assert!(lines[1].ends_with("SOC Team"));
+        assert_eq!(lines[3], "2 accounts");
+    }
+
+    #[test]
+    fn system_role_column_only_for_those_who_see_it() {
+        assert!(!table(SystemRole::AccountsAdministrator).contains("System Role"));
+        assert!(table(SystemRole::OperationsAdministrator).contains("System Role"));
+    }
+
+    #[test]
+    fn no_output_format_emits_control_characters() {
+        let session = session(SystemRole::Administrator);
+        let text = table(SystemRole::Administrator);
+        assert!(text.contains("evil\\e[2J\\x9b31m"));
+        let mut csv_out = Vec::new();
+        write_csv(&users(), &session, now(), &mut csv_out).unwrap();
+        let mut json_out = Vec::new();
+        write_json(&users(), &mut json_out).unwrap();
+        for out in [text.into_bytes(), csv_out, json_out] {
+            let out = String::from_utf8(out).unwrap();
+            assert!(
+                !out.chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\r'),
+                "{out:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn csv_has_a_header_and_empty_cells_for_unknown() {
+        let mut out = Vec::new();
+        write_csv(
+            &users(),
+            &session(SystemRole::Administrator),
+            now(),
+            &mut out,
+        )
+        .unwrap();
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        let header = reader.headers().unwrap().clone();
+        assert_eq!(&header[1], "userName");
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 2);
+        let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+        assert_eq!(&rows[0][column("status")], "Locked");
+        assert_eq!(&rows[0][column("orgRole")], "Standard User");
+        assert_eq!(&rows[0][column("passwordExpiresInDays")], "10");
+        assert_eq!(&rows[0][column("userGroups")], "SOC Team");
+        assert_eq!(&rows[1][column("status")], "");
+        assert_eq!(&rows[1][column("disabled")], "");
+    }
+
+    #[test]
+    fn json_keeps_threatconnect_field_names_and_round_trips() {
+        let mut out = Vec::new();
+        write_json(&users(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\"userName\": \"jeffersond@companyabc.com\""));
+        assert!(text.contains("\"ownerRoles\""));
+        assert!(text.contains("\"userGroups\""));
+        assert!(!text.contains("\"disabled\": null"));
+        let back: Vec<User> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, users());
+    }
+}
