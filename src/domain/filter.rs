@@ -246,7 +246,10 @@ impl Term {
         match self {
             Term::Word(word) => search_text.contains(word.as_str()),
             Term::Status(status) => user.status() == Some(*status),
-            Term::Role(role) => user.system_role_parsed() == Some(*role),
+            Term::Role(role) => user
+                .system_role
+                .as_deref()
+                .is_some_and(|r| r.trim().eq_ignore_ascii_case(role.name())),
             Term::OrgRole(role) => user.org_role() == Some(*role),
             Term::Group(name) => user
                 .user_groups
@@ -263,6 +266,18 @@ impl Term {
             }
             Term::NeverLoggedIn => user.days_since_login(ctx.now) == Some(None),
             Term::Mfa(on) => user.mfa_enabled == Some(*on),
+        }
+    }
+
+    /// Relative cost of evaluating the term on one account.
+    fn cost(&self) -> u8 {
+        match self {
+            Term::Status(_) | Term::Mfa(_) => 0,
+            Term::Role(_) | Term::Type(_) => 1,
+            Term::NoLoginFor(_) | Term::LoginWithin(_) | Term::NeverLoggedIn => 2,
+            Term::OrgRole(_) => 3,
+            Term::Group(_) => 4,
+            Term::Word(_) => 5,
         }
     }
 
@@ -323,10 +338,12 @@ impl Term {
 
 impl Filter {
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
-        let terms = tokenize(text)?
+        let mut terms = tokenize(text)?
             .into_iter()
             .map(parse_term)
             .collect::<Result<Vec<_>, _>>()?;
+        // Cheap tests first: `matches` stops at the first term that fails.
+        terms.sort_by_key(Term::cost);
         Ok(Filter { terms })
     }
 
@@ -862,6 +879,7 @@ mod tests {
             .filter(|(u, text)| filter.matches_indexed(u, text, &ctx))
             .count();
         let elapsed = started.elapsed();
+        eprintln!("filtered 100000 accounts in {elapsed:?}");
         assert!(hits > 0);
         // unoptimized test builds are far slower than release; the budget
         // of 16 ms applies to release builds
