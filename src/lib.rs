@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod domain;
+pub mod journal;
 pub mod sandbox;
 pub mod tui;
 pub mod worker;
