@@ -164,6 +164,24 @@ async fn hmac_ok_and_auth_failures_answer_401_with_threatconnect_messages() {
         .get("/v3/security/users?tql=userName%20%3D%20%22administrator%22")
         .await;
     assert_eq!(status, 200);
+    // Signing a differently encoded form of the query fails.
+    let ts = chrono::Utc::now().timestamp();
+    let signed = hmac("administrator", KEY).authorization(
+        "/api/v3/security/users?tql=userName = \"administrator\"",
+        "GET",
+        ts,
+    );
+    let resp = reqwest::Client::new()
+        .get(format!(
+            "{}/v3/security/users?tql=userName%20%3D%20%22administrator%22",
+            sb.base_url()
+        ))
+        .header("Authorization", signed)
+        .header("Timestamp", ts.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
     let no_auth = reqwest::get(format!("{}/v2/whoami", sb.base_url()))
         .await
         .unwrap();
@@ -216,6 +234,7 @@ async fn tql_operators_filter_server_side() {
     let check = |tql: &'static str, expected: usize| {
         let admin = &admin;
         async move {
+            assert!(expected > 0, "{tql} matches nothing in the seed");
             let (status, body) = admin.get(&tql_url(tql)).await;
             assert_eq!(status, 200, "{tql}: {body}");
             assert_eq!(body["data"].as_array().unwrap().len(), expected, "{tql}");
@@ -249,8 +268,8 @@ async fn tql_operators_filter_server_side() {
     )
     .await;
     check(
-        r#"userName STARTSWITH "zoe""#,
-        count(&|u| u["userName"].as_str().unwrap().starts_with("zoe")),
+        r#"userName STARTSWITH "ZO.""#,
+        count(&|u| u["userName"].as_str().unwrap().starts_with("zo.")),
     )
     .await;
     check(
@@ -328,6 +347,45 @@ async fn policy_refusals_read_the_same_as_the_domain() {
     assert_eq!(
         message(&body),
         "an Accounts Administrator cannot disable an Administrator"
+    );
+    for (body, verb) in [
+        (json!({"locked": false}), "unlock"),
+        (
+            json!({"twoFactorResetRequired": true}),
+            "require an MFA reset for",
+        ),
+        (
+            json!({"passwordResetRequired": true}),
+            "require a password reset for",
+        ),
+        (json!({"firstName": "X"}), "edit"),
+        (json!({}), "edit"),
+    ] {
+        let (status, answer) = acct.send("PUT", "/v3/security/users/1", Some(body)).await;
+        assert_eq!(status, 401);
+        assert_eq!(
+            message(&answer),
+            format!("an Accounts Administrator cannot {verb} an Administrator")
+        );
+    }
+    let (status, body) = acct.send("DELETE", "/v3/security/users/1", None).await;
+    assert_eq!(
+        (status, message(&body)),
+        (
+            401,
+            "an Accounts Administrator cannot delete an Administrator"
+        )
+    );
+    let (status, body) = Caller::as_id(&sb, "administrator")
+        .send(
+            "PUT",
+            "/v3/security/users/1",
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(
+        (status, message(&body)),
+        (401, "you cannot disable your own account")
     );
 
     // The Organization Administrator (an API user) sees no System roles.
@@ -667,10 +725,15 @@ fn keys(v: &Value) -> BTreeSet<String> {
 }
 
 fn fixture(name: &str) -> Value {
-    let path = format!("/work/shared/fixtures/threatconnect-v3/{name}");
-    let text = std::fs::read_to_string(&path)
-        .or_else(|_| std::fs::read_to_string(format!("tests/fixtures/threatconnect-v3/{name}")))
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    // The crate's own copy when it has one, else the shared originals.
+    let local = format!(
+        "{}/tests/fixtures/threatconnect-v3/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let shared = format!("/work/shared/fixtures/threatconnect-v3/{name}");
+    let text = std::fs::read_to_string(&local)
+        .or_else(|_| std::fs::read_to_string(&shared))
+        .unwrap_or_else(|e| panic!("{name} (looked in {local} and {shared}): {e}"));
     serde_json::from_str(&text).unwrap()
 }
 
@@ -788,4 +851,160 @@ async fn answers_have_the_fixtures_shapes() {
         serde_json::from_value(instance["data"].clone()).unwrap();
     assert_eq!(settings.password_max_age_days, Some(90));
     sb.shutdown().await;
+}
+
+/// Timing of the big cases; run with `cargo test --test sandbox_http -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn timing_100k() {
+    let t = std::time::Instant::now();
+    let sb = sandbox(100_000).await;
+    eprintln!("seeded 100000 in {:?}", t.elapsed());
+    let admin = Caller::as_id(&sb, "administrator");
+    for (label, q) in [
+        ("first page", "resultLimit=10000&count=true"),
+        ("last page", "resultStart=90000&resultLimit=10000"),
+        (
+            "last page + groups + mfa",
+            "resultStart=90000&resultLimit=10000&fields=userGroups&fields=mfaEnabled",
+        ),
+        (
+            "sorted by lastName desc",
+            "resultStart=50000&resultLimit=10000&sorting=lastName%20desc",
+        ),
+    ] {
+        let t = std::time::Instant::now();
+        let (status, body) = admin.get(&format!("/v3/security/users?{q}")).await;
+        assert_eq!(status, 200);
+        eprintln!(
+            "{label}: {} users in {:?}",
+            body["data"].as_array().unwrap().len(),
+            t.elapsed()
+        );
+    }
+    sb.shutdown().await;
+}
+
+fn tally<'a>(
+    users: &'a [Value],
+    f: impl Fn(&'a Value) -> String,
+) -> std::collections::BTreeMap<String, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for u in users {
+        *out.entry(f(u)).or_insert(0) += 1;
+    }
+    out
+}
+
+#[tokio::test]
+async fn seeding_is_varied_and_deterministic() {
+    let sb = sandbox(300).await;
+    let admin = Caller::as_id(&sb, "administrator");
+    let users = list_all(
+        &admin,
+        "resultLimit=10000&fields=mfaEnabled&fields=userGroups",
+    )
+    .await;
+    assert_eq!(users.len(), 306);
+    let roles = tally(&users, |u| u["systemRole"].as_str().unwrap().to_string());
+    for r in rollcall::domain::SystemRole::ALL {
+        assert!(roles.contains_key(r.name()), "no {r}");
+    }
+    let org_roles = tally(&users, |u| {
+        u["ownerRoles"][u["owner"].as_str().unwrap()]
+            .as_str()
+            .unwrap()
+            .to_string()
+    });
+    for r in rollcall::domain::OrgRole::ALL {
+        assert!(org_roles.contains_key(r.name()), "no {r}");
+    }
+    let orgs = tally(&users, |u| u["owner"].as_str().unwrap().to_string());
+    assert_eq!(orgs.len(), 3);
+    let parsed: Vec<rollcall::domain::User> = users
+        .iter()
+        .map(|u| serde_json::from_value(u.clone()).unwrap())
+        .collect();
+    let now = chrono::Utc::now();
+    let status = tally(&users, |u| {
+        let user: rollcall::domain::User = serde_json::from_value(u.clone()).unwrap();
+        user.status().unwrap().name().to_string()
+    });
+    assert_eq!(status.len(), 3, "{status:?}");
+    let types = tally(&users, |u| {
+        let user: rollcall::domain::User = serde_json::from_value(u.clone()).unwrap();
+        user.account_type().unwrap().name().to_string()
+    });
+    assert_eq!(types.len(), 4, "{types:?}");
+    let never = parsed.iter().filter(|u| u.last_login.is_none()).count();
+    let today = parsed
+        .iter()
+        .filter(|u| u.last_login.is_some_and(|t| (now - t).num_hours() < 24))
+        .count();
+    let years = parsed
+        .iter()
+        .filter(|u| u.last_login.is_some_and(|t| (now - t).num_days() > 365))
+        .count();
+    let expired = parsed
+        .iter()
+        .filter(|u| u.password_expiry(Some(90), now) == rollcall::domain::PasswordExpiry::Expired)
+        .count();
+    let mfa = parsed
+        .iter()
+        .filter(|u| u.mfa_enabled == Some(true))
+        .count();
+    let grouped = parsed
+        .iter()
+        .filter(|u| !u.user_groups.as_ref().unwrap().is_empty())
+        .count();
+    assert!(never > 0 && today > 0 && years > 0 && expired > 0 && mfa > 0 && grouped > 0);
+    assert!(parsed
+        .iter()
+        .any(|u| u.first_name.as_deref() == Some("\u{1b}[31mEvil")));
+    assert!(parsed
+        .iter()
+        .any(|u| u.last_name.as_deref() == Some("O'Brien")));
+    assert!(parsed
+        .iter()
+        .any(|u| u.first_name.as_deref() == Some("Zoë")));
+    eprintln!("system roles {roles:?}\norg roles {org_roles:?}\norgs {orgs:?}\nstatus {status:?}\ntypes {types:?}");
+    eprintln!("never logged in {never}, today {today}, over a year ago {years}, password expired {expired}, mfa {mfa}, in a group {grouped}");
+    let (_, limits) = admin.get("/v3/ext/rollcall/limits").await;
+    eprintln!("limits {}", limits["data"]);
+    for id in 1..=20 {
+        let u = &users[id - 1];
+        eprintln!(
+            "{} {:?} {} {} {}",
+            u["id"],
+            u["userName"].as_str().unwrap(),
+            u["systemRole"],
+            u["owner"],
+            u["ownerRoles"][u["owner"].as_str().unwrap()]
+        );
+    }
+
+    // Same seed, same accounts; another seed, other accounts.
+    let key = |u: &Value| {
+        format!(
+            "{}|{}|{}|{}",
+            u["userName"], u["systemRole"], u["owner"], u["disabled"]
+        )
+    };
+    let again = sandbox(300).await;
+    let users2 = list_all(&Caller::as_id(&again, "administrator"), "resultLimit=10000").await;
+    assert_eq!(
+        users.iter().map(key).collect::<Vec<_>>(),
+        users2.iter().map(key).collect::<Vec<_>>()
+    );
+    let mut cfg = SandboxConfig::loopback(300, KEY);
+    cfg.seed = 43;
+    let other = Sandbox::start(cfg).await.unwrap();
+    let users3 = list_all(&Caller::as_id(&other, "administrator"), "resultLimit=10000").await;
+    assert_ne!(
+        users.iter().map(key).collect::<Vec<_>>(),
+        users3.iter().map(key).collect::<Vec<_>>()
+    );
+    for s in [sb, again, other] {
+        s.shutdown().await;
+    }
 }

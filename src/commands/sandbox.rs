@@ -40,9 +40,15 @@ pub fn banner(base_url: &str, secret_key: &str, generated: bool) -> String {
     if generated {
         out.push_str(&format!("secret key (generated): {secret_key}\n"));
     }
+    // A key given on the command line is not echoed back.
+    let shown_key = if generated {
+        secret_key
+    } else {
+        "<your --secret-key>"
+    };
     out.push_str("use it with:\n");
     out.push_str(&format!(
-        "  TC_API_PATH={base_url} TC_API_ACCESS_ID=administrator TC_API_SECRET_KEY={secret_key}\n"
+        "  TC_API_PATH={base_url} TC_API_ACCESS_ID=administrator TC_API_SECRET_KEY={shown_key}\n"
     ));
     out.push_str("stop with Ctrl-C\n");
     out
@@ -56,6 +62,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     cfg.db = args.db;
     let sandbox = Sandbox::start(cfg).await?;
     print!("{}", banner(&sandbox.base_url(), &secret_key, generated));
+    std::io::Write::flush(&mut std::io::stdout())?;
     wait_for_stop().await?;
     sandbox.shutdown().await;
     eprintln!("rollcall sandbox stopped");
@@ -89,7 +96,9 @@ mod tests {
         assert!(b.contains("TC_API_PATH=http://127.0.0.1:5/api TC_API_ACCESS_ID=administrator TC_API_SECRET_KEY=k3y"));
         assert!(b.contains("secret key (generated): k3y"));
         assert!(b.contains("read-only"));
-        assert!(!banner("http://x/api", "k3y", false).contains("(generated)"));
+        let given = banner("http://x/api", "k3y", false);
+        assert!(!given.contains("k3y"));
+        assert!(given.contains("TC_API_SECRET_KEY=<your --secret-key>"));
         assert_eq!(random_key().len(), 32);
     }
 }

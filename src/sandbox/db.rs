@@ -646,6 +646,7 @@ pub fn seed(
         }
 
         let mut contoso_users = 0i64;
+        let mut contoso_taxii = 0i64;
         let mut demo_plain_users = Vec::new();
         let mut demo_api_users = Vec::new();
         let mut northwind_users = Vec::new();
@@ -716,7 +717,13 @@ pub fn seed(
                 40..=74 => Some(now - Duration::days(rng.gen_range(1..90))),
                 _ => Some(now - Duration::days(rng.gen_range(400..2000))),
             };
-            let last_pw = now - Duration::days(rng.gen_range(0..400));
+            // Mostly current passwords, some about to expire, some long expired.
+            let last_pw = now
+                - Duration::days(match rng.gen_range(0..100) {
+                    0..=69 => rng.gen_range(0..80),
+                    70..=84 => rng.gen_range(80..100),
+                    _ => rng.gen_range(100..400),
+                });
             let terms = rng.gen_bool(0.85);
             let terms_date = terms.then(|| fmt_time(last_pw + Duration::hours(1)));
             user.execute(params![
@@ -767,6 +774,9 @@ pub fn seed(
             if org == 3 && kind == AccountType::User {
                 contoso_users += 1;
             }
+            if org == 3 && kind == AccountType::Taxii {
+                contoso_taxii += 1;
+            }
             if org == 1 && role == SystemRole::User && i >= SPECIAL.len() {
                 demo_plain_users.push(id);
             }
@@ -778,8 +788,8 @@ pub fn seed(
             }
         }
         tx.execute(
-            "UPDATE owners SET user_limit = ?1 WHERE id = 3",
-            [contoso_users],
+            "UPDATE owners SET user_limit = ?1, taxii_limit = ?2 WHERE id = 3",
+            [contoso_users, contoso_taxii + 5],
         )?;
 
         let mut run_as =

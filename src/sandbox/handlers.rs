@@ -67,6 +67,7 @@ fn err_code(status: StatusCode) -> &'static str {
         401 => "UNAUTHORIZED",
         403 => "FORBIDDEN",
         404 => "NOT_FOUND",
+        405 => "METHOD_NOT_ALLOWED",
         429 => "TOO_MANY_REQUESTS",
         _ => "INTERNAL_ERROR",
     }
@@ -154,6 +155,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route(&ext("/users/{id}/runAs"), get(ext_run_as))
         .route(&ext("/users/{id}/token"), post(ext_token))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&shared),
             auth::authenticate,
@@ -163,6 +165,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> ApiErr {
     ApiErr::not_found(format!("no such endpoint: {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiErr {
+    ApiErr::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not supported on {}", uri.path()),
+    )
 }
 
 type St = State<Arc<Shared>>;
@@ -648,7 +657,12 @@ async fn update_user(
                     return Err(ApiErr::bad("id in the body does not match the URL"));
                 }
             }
-            for action in implied_actions(&body)? {
+            let mut actions = implied_actions(&body)?;
+            if actions.is_empty() {
+                // An empty update is still an edit, not a free "Updated".
+                actions.push(Action::Edit);
+            }
+            for action in actions {
                 may(&actor, &settings, action, &target).map_err(ApiErr::refused)?;
             }
 

@@ -35,7 +35,7 @@ pub const SEEDED_ACCESS_IDS: &[&str] = &[
     "read-only",
 ];
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SandboxConfig {
     pub listen: SocketAddr,
     /// SQLite file; `None` keeps everything in memory.
@@ -44,6 +44,19 @@ pub struct SandboxConfig {
     pub secret_key: String,
     pub seed: u64,
     pub settings: InstanceSettings,
+}
+
+impl std::fmt::Debug for SandboxConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxConfig")
+            .field("listen", &self.listen)
+            .field("db", &self.db)
+            .field("seed_users", &self.seed_users)
+            .field("secret_key", &"<redacted>")
+            .field("seed", &self.seed)
+            .field("settings", &self.settings)
+            .finish()
+    }
 }
 
 impl SandboxConfig {
