@@ -1008,3 +1008,35 @@ async fn seeding_is_varied_and_deterministic() {
         s.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn a_database_file_persists_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sandbox.sqlite");
+    let mut cfg = SandboxConfig::loopback(40, KEY);
+    cfg.db = Some(path.clone());
+    let sb = Sandbox::start(cfg.clone()).await.unwrap();
+    let (status, body) = Caller::as_id(&sb, "administrator")
+        .send(
+            "POST",
+            "/v3/security/users",
+            Some(json!({"userName": "kept@example.com", "password": "abcdefg1"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    sb.shutdown().await;
+    // Restarted with another key: the data stays, the actors take the new key.
+    cfg.secret_key = "another-key".into();
+    let sb = Sandbox::start(cfg).await.unwrap();
+    let admin = Caller::new(&sb, hmac("administrator", "another-key"));
+    let (status, body) = admin
+        .get(&tql_url(r#"userName = "kept@example.com""#))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"].as_array().unwrap().len(), 1);
+    let (_, body) = admin
+        .get("/v3/security/users?count=true&resultLimit=1")
+        .await;
+    assert_eq!(body["count"], 40 + 6 + 1);
+    sb.shutdown().await;
+}

@@ -101,4 +101,16 @@ mod tests {
         assert!(given.contains("TC_API_SECRET_KEY=<your --secret-key>"));
         assert_eq!(random_key().len(), 32);
     }
+
+    #[tokio::test]
+    async fn run_refuses_a_non_loopback_address() {
+        let args = SandboxArgs {
+            listen: "0.0.0.0:0".parse().unwrap(),
+            db: None,
+            seed_users: 1,
+            secret_key: Some("k".into()),
+        };
+        let err = run(args).await.unwrap_err();
+        assert!(err.to_string().contains("loopback"), "{err}");
+    }
 }

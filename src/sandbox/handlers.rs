@@ -401,14 +401,14 @@ async fn list_users(
     let host = headers
         .get("host")
         .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1")
-        .to_string();
+        .map(str::to_string)
+        .unwrap_or_else(|| s.addr.to_string());
     let raw = raw.unwrap_or_default();
     let link = |at: i64| format!("http://{host}/api{USERS_PATH}?{}", with_start(&raw, at));
     let env = ListEnvelope {
         data: users,
         count: count.map(|c| c as u64),
-        next: more.then(|| link(start + limit)),
+        next: more.then(|| link(start.saturating_add(limit))),
         prev: (start > 0).then(|| link((start - limit).max(0))),
         status: SUCCESS.into(),
     };

@@ -156,6 +156,8 @@ pub(crate) struct Shared {
     /// When the sandbox started; seeded dates are relative to it.
     #[allow(dead_code)]
     pub(crate) started: DateTime<Utc>,
+    /// Where it listens: the host of `next` links when a request has no Host header.
+    pub(crate) addr: SocketAddr,
 }
 
 /// Errors from the database layer, already shaped as API answers.
@@ -274,6 +276,10 @@ impl Sandbox {
             Ok(conn)
         })
         .await??;
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             db: Mutex::new(conn),
             settings: cfg.settings.clone(),
@@ -281,11 +287,8 @@ impl Sandbox {
             faults: Mutex::new(Faults::default()),
             fault_sequence: AtomicU64::new(0),
             started,
+            addr,
         });
-        let listener = tokio::net::TcpListener::bind(cfg.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", cfg.listen))?;
-        let addr = listener.local_addr()?;
         let router = handlers::router(Arc::clone(&shared));
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(serve(listener, router, Arc::clone(&shared), stop_rx));
