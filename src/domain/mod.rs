@@ -4,6 +4,8 @@ pub mod account;
 pub mod filter;
 pub mod limits;
 pub mod policy;
+#[cfg(test)]
+mod policy_tests;
 pub mod roles;
 
 pub use account::{GroupRef, PasswordExpiry, Status, User};
