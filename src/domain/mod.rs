@@ -6,6 +6,7 @@ pub mod limits;
 pub mod policy;
 #[cfg(test)]
 mod policy_tests;
+pub mod preflight;
 pub mod roles;
 
 pub use account::{GroupRef, PasswordExpiry, Status, User};
