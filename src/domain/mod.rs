@@ -1,6 +1,7 @@
 //! Pure types and rules: no IO here.
 
 pub mod account;
+pub mod audit;
 pub mod filter;
 pub mod limits;
 pub mod policy;
