@@ -8,7 +8,9 @@ pub mod policy;
 #[cfg(test)]
 mod policy_tests;
 pub mod preflight;
+pub mod role_model;
 pub mod roles;
+pub mod rq;
 
 pub use account::{GroupRef, PasswordExpiry, Status, User};
 pub use policy::{
