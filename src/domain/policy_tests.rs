@@ -1356,5 +1356,25 @@ fn check_refusal_text(verdict: &Verdict, case: &str) {
             reason.starts_with("a ") || reason.starts_with("an ") || reason.starts_with("you "),
             "refusal {reason:?} does not start with an article or \"you\": {case}"
         );
+        // Articles go by sound: never "an User" or "a Administrator".
+        for (name, right) in [
+            ("Administrator", "an"),
+            ("Operations Administrator", "an"),
+            ("Accounts Administrator", "an"),
+            ("Community Leader", "a"),
+            ("Super User", "a"),
+            ("User", "a"),
+            ("Read Only User", "a"),
+            ("Api User", "an"),
+            ("Exchange Admin", "an"),
+            ("Taxii User", "a"),
+        ] {
+            let wrong = if right == "an" { "a" } else { "an" };
+            let wrong = format!("{wrong} {name}");
+            assert!(
+                !reason.contains(&wrong),
+                "{reason:?} says {wrong:?}: {case}"
+            );
+        }
     }
 }
