@@ -2,6 +2,7 @@
 //! administration.
 
 pub mod api;
+pub mod bulk;
 pub mod commands;
 pub mod domain;
 pub mod journal;
