@@ -63,6 +63,11 @@ async fn session_identifies_the_actor_and_the_instance() {
     assert!(admin.capabilities.tql_keywords.contains("systemRole"));
     assert_eq!(admin.settings.password_max_age_days, Some(90));
 
+    let read_only = session(&sb, "read-only").await;
+    assert_eq!(read_only.actor.system_role, SystemRole::ReadOnlyUser);
+    assert_eq!(read_only.actor.home_org, "Demo Organization");
+    assert_eq!(read_only.actor.org_role, Some(OrgRole::ReadOnlyUser));
+
     let org_admin = session(&sb, "organization-administrator").await;
     assert_eq!(org_admin.actor.system_role, SystemRole::ApiUser);
     assert_eq!(
@@ -419,6 +424,15 @@ async fn users_list_writes_json_csv_and_table() {
     let table = run_list(&admin, ListArgs::default()).await;
     assert!(table.lines().next().unwrap().contains("System Role"));
     assert!(table.trim_end().ends_with(&format!("{} accounts", 200 + 6)));
+
+    // an Accounts Administrator does not see the System role column
+    let accounts_admin = session(&sb, "accounts-administrator").await;
+    let table = run_list(&accounts_admin, ListArgs::default()).await;
+    let header = table.lines().next().unwrap();
+    assert!(
+        header.starts_with("Account") && !header.contains("System Role"),
+        "{header}"
+    );
 
     // a filter error is one clear line
     let mut out = Vec::new();

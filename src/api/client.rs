@@ -85,6 +85,17 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("api_path", &self.inner.api_path)
+            .field("credentials", &self.inner.credentials)
+            .field("read_only", &self.inner.read_only)
+            .field("concurrency", &self.inner.concurrency)
+            .finish()
+    }
+}
+
 struct Inner {
     http: reqwest::Client,
     /// The parsed `api_path`, without a trailing slash.
@@ -146,6 +157,14 @@ fn display_url(url: &Url) -> String {
     let mut shown = url.clone();
     shown.set_query(None);
     shown.to_string()
+}
+
+/// serde's messages quote the offending server text: sanitized.
+fn decode_error(url: &Url, error: &serde_json::Error) -> ApiError {
+    ApiError::Decode {
+        url: display_url(url),
+        reason: crate::domain::text::sanitize(&error.to_string()).into_owned(),
+    }
 }
 
 fn network_error(url: &Url, error: &reqwest::Error) -> ApiError {
@@ -393,10 +412,7 @@ impl Client {
                 });
             }
         }
-        serde_json::from_slice(body).map_err(|e| ApiError::Decode {
-            url: display_url(url),
-            reason: e.to_string(),
-        })
+        serde_json::from_slice(body).map_err(|e| decode_error(url, &e))
     }
 
     async fn call<T: DeserializeOwned>(
@@ -438,10 +454,7 @@ impl Client {
         let url = self.url(path, &[]);
         let bytes = self.send(method, &url, body).await?;
         let value: serde_json::Value = self.decode(&url, &bytes)?;
-        serde_json::from_value(unwrap_data(value)).map_err(|e| ApiError::Decode {
-            url: display_url(&url),
-            reason: e.to_string(),
-        })
+        serde_json::from_value(unwrap_data(value)).map_err(|e| decode_error(&url, &e))
     }
 
     /// A write whose answer carries no data we need.

@@ -112,22 +112,31 @@ pub async fn session_with(
         }
         None => (None, None, None),
     };
-    let home_org = match home_org {
-        Some(org) => org,
-        // Without its own record, the caller's Organization is the one
-        // Organization among the owners it may see.
-        None => client
-            .owners()
-            .await?
-            .into_iter()
-            .find(|o| o.kind == "Organization")
-            .map(|o| o.name)
-            .ok_or_else(|| {
-                anyhow!(
-                    "cannot tell the home Organization of {}",
-                    sanitize(&me.user_name)
-                )
-            })?,
+    // A caller that sees only basic fields of its own record learns its
+    // Organization role (and, failing the record, its Organization) from
+    // `ownerRole` in the owners listing.
+    let (home_org, org_role) = match (home_org, org_role) {
+        (Some(org), Some(role)) => (org, Some(role)),
+        (known_org, _) => {
+            let owners = client.owners().await?;
+            let home = owners.iter().find(|o| {
+                o.kind == "Organization" && known_org.as_ref().is_none_or(|k| *k == o.name)
+            });
+            let org = match (known_org, home) {
+                (Some(org), _) => org,
+                (None, Some(owner)) => owner.name.clone(),
+                (None, None) => {
+                    return Err(anyhow!(
+                        "cannot tell the home Organization of {}",
+                        sanitize(&me.user_name)
+                    ))
+                }
+            };
+            let role = home
+                .and_then(|o| o.owner_role.as_deref())
+                .and_then(OrgRole::parse);
+            (org, role)
+        }
     };
 
     let mut settings = if capabilities.has(ext::INSTANCE) {
