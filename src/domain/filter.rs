@@ -434,8 +434,10 @@ impl Filter {
         self.terms.iter().any(|t| matches!(t, Term::Mfa(_)))
     }
 
-    /// Lowercased text that free words are matched against; callers that
-    /// filter the same accounts many times compute it once per account.
+    /// Lowercased text that free words are matched against (user name,
+    /// full name, pseudonym), ending in codes for the account's System and
+    /// Organization roles; callers that filter the same accounts many
+    /// times compute it once per account (and again when it changes).
     pub fn search_text(user: &User) -> String {
         // First and last name share one field so "john smith" matches.
         let mut text = user.user_name.to_lowercase();
