@@ -2,7 +2,11 @@
 //! administration.
 
 pub mod api;
+pub mod bulk;
+pub mod commands;
+pub mod config;
 pub mod domain;
+pub mod journal;
 pub mod sandbox;
 pub mod tui;
 pub mod worker;

@@ -1,10 +1,18 @@
 //! Pure types and rules: no IO here.
 
 pub mod account;
+pub mod audit;
 pub mod filter;
 pub mod limits;
 pub mod policy;
+#[cfg(test)]
+mod policy_tests;
+pub mod preflight;
+pub mod role_model;
 pub mod roles;
+pub mod rq;
+pub mod text;
+pub mod tql;
 
 pub use account::{GroupRef, PasswordExpiry, Status, User};
 pub use policy::{

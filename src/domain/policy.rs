@@ -285,24 +285,29 @@ pub fn may(actor: &Actor, instance: &InstanceSettings, action: Action, target: &
     if is_self(actor, target) && matches!(action, Action::Delete | Action::Disable) {
         return refuse(format!("you cannot {} your own account", action.verb()));
     }
-    if !(is_self(actor, target) && action == Action::Edit) {
+    // Editing one's own account needs no administrative role, except through
+    // the public API, where only an Organization Administrator API user writes.
+    let own_edit = is_self(actor, target) && action == Action::Edit && !actor.is_api_actor();
+    if !own_edit {
         may_administer_org(actor, instance, target.org)?;
     }
     let Some(role) = target.system_role else {
         // The caller cannot see the System role; the server has the last word.
         return Ok(());
     };
-    if role.outranks(actor.system_role) {
+    // The public-API rule first: every protected role also outranks an API
+    // user, so checked after the hierarchy it would never give its reason.
+    if actor.is_api_actor() && API_PROTECTED.contains(&role) {
         return refuse(format!(
-            "{} cannot {} {}",
-            actor.system_role.with_article(),
+            "an API user cannot {} {} through the API",
             action.verb(),
             role.with_article()
         ));
     }
-    if actor.is_api_actor() && API_PROTECTED.contains(&role) {
+    if role.outranks(actor.system_role) {
         return refuse(format!(
-            "an API user cannot {} {} through the API",
+            "{} cannot {} {}",
+            actor.system_role.with_article(),
             action.verb(),
             role.with_article()
         ));

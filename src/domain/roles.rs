@@ -235,10 +235,11 @@ impl CommunityRole {
 
 /// Prefixes a role or type name with "a" or "an".
 pub fn article(name: &str) -> String {
-    let vowel = name
-        .chars()
-        .next()
-        .is_some_and(|c| "AEIOUaeiou".contains(c));
+    // By sound, not spelling: "a User" but "an Unknown" (an initial "us" or
+    // "uni" sounds like "you").
+    let lower = name.to_ascii_lowercase();
+    let vowel = lower.starts_with(['a', 'e', 'i', 'o'])
+        || (lower.starts_with('u') && !lower.starts_with("us") && !lower.starts_with("uni"));
     if vowel {
         format!("an {name}")
     } else {
@@ -327,5 +328,8 @@ mod tests {
             "an Operations Administrator"
         );
         assert_eq!(SystemRole::SuperUser.with_article(), "a Super User");
+        assert_eq!(SystemRole::User.with_article(), "a User");
+        assert_eq!(SystemRole::ApiUser.with_article(), "an Api User");
+        assert_eq!(article("Unknown"), "an Unknown");
     }
 }

@@ -1,1 +1,390 @@
 //! The embedded ThreatConnect-compatible server (axum + rusqlite).
+//!
+//! It speaks the v3 API of SPEC section 4 plus the rollcall extensions of
+//! [`crate::api::wire`], checks HMAC and token auth, enforces every rule
+//! through [`crate::domain::policy`], binds loopback only, seeds itself
+//! deterministically and can inject faults.
+
+mod auth;
+pub mod db;
+mod handlers;
+pub mod tql;
+
+use crate::domain::policy::{Deployment, InstanceSettings};
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use rusqlite::Connection;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+/// The access IDs (user names) of the seeded API actors, all in "Demo
+/// Organization", all with the configured secret key.
+pub const SEEDED_ACCESS_IDS: &[&str] = &[
+    "administrator",
+    "operations-administrator",
+    "accounts-administrator",
+    "super-user",
+    "organization-administrator",
+    "read-only",
+];
+
+#[derive(Clone)]
+pub struct SandboxConfig {
+    pub listen: SocketAddr,
+    /// SQLite file; `None` keeps everything in memory.
+    pub db: Option<PathBuf>,
+    pub seed_users: usize,
+    pub secret_key: String,
+    pub seed: u64,
+    pub settings: InstanceSettings,
+}
+
+impl std::fmt::Debug for SandboxConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxConfig")
+            .field("listen", &self.listen)
+            .field("db", &self.db)
+            .field("seed_users", &self.seed_users)
+            .field("secret_key", &"<redacted>")
+            .field("seed", &self.seed)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl SandboxConfig {
+    /// 127.0.0.1 on a free port, in memory, seed 42, On Premises, no SAML,
+    /// Terms of Service required, MFA not required, passwords expire after 90 days.
+    pub fn loopback(seed_users: usize, secret_key: &str) -> Self {
+        SandboxConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            db: None,
+            seed_users,
+            secret_key: secret_key.to_string(),
+            seed: 42,
+            settings: InstanceSettings {
+                deployment: Deployment::OnPremises,
+                saml_enabled: false,
+                terms_of_service_required: true,
+                mfa_required: false,
+                password_max_age_days: Some(90),
+            },
+        }
+    }
+}
+
+/// Faults injected into answers, at the given rates (0.0 to 1.0), drawn
+/// deterministically from `seed` and the request's sequence number.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    pub latency: Duration,
+    /// Rate of 500 answers.
+    pub error_rate: f64,
+    /// Rate of 429 answers.
+    pub rate_limit_rate: f64,
+    /// Rate of connections closed without an answer.
+    pub drop_rate: f64,
+    pub seed: u64,
+}
+
+/// Requests received, by method, counted before auth and faults.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    pub get: u64,
+    pub post: u64,
+    pub put: u64,
+    pub delete: u64,
+    pub options: u64,
+    pub other: u64,
+}
+
+impl RequestCounts {
+    pub fn total(&self) -> u64 {
+        self.get + self.post + self.put + self.delete + self.options + self.other
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    get: AtomicU64,
+    post: AtomicU64,
+    put: AtomicU64,
+    delete: AtomicU64,
+    options: AtomicU64,
+    other: AtomicU64,
+}
+
+impl Counters {
+    fn count(&self, method: &hyper::Method) {
+        let counter = match *method {
+            hyper::Method::GET => &self.get,
+            hyper::Method::POST => &self.post,
+            hyper::Method::PUT => &self.put,
+            hyper::Method::DELETE => &self.delete,
+            hyper::Method::OPTIONS => &self.options,
+            _ => &self.other,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> RequestCounts {
+        RequestCounts {
+            get: self.get.load(Ordering::Relaxed),
+            post: self.post.load(Ordering::Relaxed),
+            put: self.put.load(Ordering::Relaxed),
+            delete: self.delete.load(Ordering::Relaxed),
+            options: self.options.load(Ordering::Relaxed),
+            other: self.other.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// State shared by every request.
+pub(crate) struct Shared {
+    db: Mutex<Connection>,
+    pub(crate) settings: InstanceSettings,
+    counters: Counters,
+    faults: Mutex<Faults>,
+    fault_sequence: AtomicU64,
+    /// When the sandbox started; seeded dates are relative to it.
+    #[allow(dead_code)]
+    pub(crate) started: DateTime<Utc>,
+    /// Where it listens: the host of `next` links when a request has no Host header.
+    pub(crate) addr: SocketAddr,
+}
+
+/// Errors from the database layer, already shaped as API answers.
+pub(crate) type DbResult<T> = Result<T, handlers::ApiErr>;
+
+impl Shared {
+    /// Runs `work` on the blocking pool with the connection locked; the
+    /// lock never lives across an await.
+    pub(crate) async fn db<T, F>(self: &Arc<Self>, work: F) -> DbResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> DbResult<T> + Send + 'static,
+    {
+        let shared = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = shared
+                .db
+                .lock()
+                .map_err(|_| handlers::ApiErr::internal("database lock poisoned"))?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| handlers::ApiErr::internal(format!("database task failed: {e}")))?
+    }
+}
+
+pub struct Sandbox {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Why a connection was dropped on purpose (a fault).
+#[derive(Debug)]
+struct DroppedByFault;
+
+impl std::fmt::Display for DroppedByFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for DroppedByFault {}
+
+/// splitmix64: a well-mixed u64 from a seed and a sequence number.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+fn unit(x: u64) -> f64 {
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+enum FaultOutcome {
+    Drop,
+    Status(u16),
+    Pass,
+}
+
+impl Shared {
+    fn draw_fault(&self) -> (Duration, FaultOutcome) {
+        let faults = match self.faults.lock() {
+            Ok(f) => f.clone(),
+            Err(_) => return (Duration::ZERO, FaultOutcome::Pass),
+        };
+        let n = self.fault_sequence.fetch_add(1, Ordering::Relaxed);
+        let base = mix(faults.seed ^ mix(n));
+        let (d, r, e) = (
+            unit(mix(base ^ 1)),
+            unit(mix(base ^ 2)),
+            unit(mix(base ^ 3)),
+        );
+        let outcome = if d < faults.drop_rate {
+            FaultOutcome::Drop
+        } else if r < faults.rate_limit_rate {
+            FaultOutcome::Status(429)
+        } else if e < faults.error_rate {
+            FaultOutcome::Status(500)
+        } else {
+            FaultOutcome::Pass
+        };
+        (faults.latency, outcome)
+    }
+}
+
+impl Sandbox {
+    pub async fn start(cfg: SandboxConfig) -> anyhow::Result<Sandbox> {
+        if !cfg.listen.ip().is_loopback() {
+            anyhow::bail!(
+                "the sandbox listens on loopback addresses only (127.0.0.1, ::1); {} is not one",
+                cfg.listen.ip()
+            );
+        }
+        let started = Utc::now();
+        let started =
+            started - chrono::Duration::nanoseconds(started.timestamp_subsec_nanos() as i64);
+        let db_path = cfg.db.clone();
+        let (n, seed, key) = (cfg.seed_users, cfg.seed, cfg.secret_key.clone());
+        let conn = tokio::task::spawn_blocking(move || -> anyhow::Result<Connection> {
+            let mut conn = match &db_path {
+                Some(path) => Connection::open(path)
+                    .with_context(|| format!("cannot open the database {}", path.display()))?,
+                None => Connection::open_in_memory()?,
+            };
+            conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+                .ok();
+            db::create_schema(&conn)?;
+            if !db::is_seeded(&conn)? {
+                db::seed(&mut conn, n, seed, &key, started)?;
+            }
+            db::set_actor_secrets(&conn, &key)?;
+            Ok(conn)
+        })
+        .await??;
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            db: Mutex::new(conn),
+            settings: cfg.settings.clone(),
+            counters: Counters::default(),
+            faults: Mutex::new(Faults::default()),
+            fault_sequence: AtomicU64::new(0),
+            started,
+            addr,
+        });
+        let router = handlers::router(Arc::clone(&shared));
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, router, Arc::clone(&shared), stop_rx));
+        Ok(Sandbox {
+            addr,
+            shared,
+            stop,
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT/api`
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn requests(&self) -> RequestCounts {
+        self.shared.counters.snapshot()
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        if let Ok(mut current) = self.shared.faults.lock() {
+            *current = faults;
+        }
+        self.shared.fault_sequence.store(0, Ordering::Relaxed);
+    }
+
+    /// A valid `TC-Token` for a seeded account (for tests).
+    pub fn issue_token(&self, user_name: &str) -> anyhow::Result<String> {
+        let conn = self
+            .shared
+            .db
+            .lock()
+            .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+        let row = db::load_user_by_name(&conn, user_name)?
+            .ok_or_else(|| anyhow::anyhow!("no account named {user_name:?}"))?;
+        Ok(auth::store_new_token(&conn, row.id, None)?)
+    }
+
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(_) => continue,
+            },
+            _ = stop.changed() => break,
+        };
+        let router = router.clone();
+        let shared = Arc::clone(&shared);
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                let router = router.clone();
+                let shared = Arc::clone(&shared);
+                async move {
+                    shared.counters.count(req.method());
+                    let (latency, outcome) = shared.draw_fault();
+                    if !latency.is_zero() {
+                        tokio::time::sleep(latency).await;
+                    }
+                    match outcome {
+                        FaultOutcome::Drop => Err(DroppedByFault),
+                        FaultOutcome::Status(code) => Ok(handlers::fault_response(code)),
+                        FaultOutcome::Pass => match router.oneshot(req).await {
+                            Ok(resp) => Ok(resp),
+                            Err(never) => match never {},
+                        },
+                    }
+                }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,116 @@
+//! `rollcall sandbox`: runs the embedded ThreatConnect-compatible server in
+//! the foreground until Ctrl-C or SIGTERM.
+
+use crate::sandbox::{Sandbox, SandboxConfig, SEEDED_ACCESS_IDS};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct SandboxArgs {
+    /// Address to listen on (loopback only).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Keep the data in this SQLite file (reused when it exists) instead of memory.
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// How many generated accounts to seed.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    pub seed_users: usize,
+    /// Secret key of the seeded API actors; random and printed when absent.
+    #[arg(long, value_name = "KEY")]
+    pub secret_key: Option<String>,
+}
+
+fn random_key() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..32)
+        .map(|_| {
+            let n = rng.gen_range(0..36u8);
+            (if n < 10 { b'0' + n } else { b'a' + n - 10 }) as char
+        })
+        .collect()
+}
+
+/// What `run` prints once the server listens.
+pub fn banner(base_url: &str, secret_key: &str, generated: bool) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("rollcall sandbox listening at {base_url}\n"));
+    out.push_str(&format!("access IDs: {}\n", SEEDED_ACCESS_IDS.join(", ")));
+    if generated {
+        out.push_str(&format!("secret key (generated): {secret_key}\n"));
+    }
+    // A key given on the command line is not echoed back.
+    let shown_key = if generated {
+        secret_key
+    } else {
+        "<your --secret-key>"
+    };
+    out.push_str("use it with:\n");
+    out.push_str(&format!(
+        "  TC_API_PATH={base_url} TC_API_ACCESS_ID=administrator TC_API_SECRET_KEY={shown_key}\n"
+    ));
+    out.push_str("stop with Ctrl-C\n");
+    out
+}
+
+pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
+    let generated = args.secret_key.is_none();
+    let secret_key = args.secret_key.unwrap_or_else(random_key);
+    let mut cfg = SandboxConfig::loopback(args.seed_users, &secret_key);
+    cfg.listen = args.listen;
+    cfg.db = args.db;
+    let sandbox = Sandbox::start(cfg).await?;
+    print!("{}", banner(&sandbox.base_url(), &secret_key, generated));
+    std::io::Write::flush(&mut std::io::stdout())?;
+    wait_for_stop().await?;
+    sandbox.shutdown().await;
+    eprintln!("rollcall sandbox stopped");
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_stop() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+async fn wait_for_stop() -> anyhow::Result<()> {
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banner_shows_env_lines_and_key_only_when_generated() {
+        let b = banner("http://127.0.0.1:5/api", "k3y", true);
+        assert!(b.contains("TC_API_PATH=http://127.0.0.1:5/api TC_API_ACCESS_ID=administrator TC_API_SECRET_KEY=k3y"));
+        assert!(b.contains("secret key (generated): k3y"));
+        assert!(b.contains("read-only"));
+        let given = banner("http://x/api", "k3y", false);
+        assert!(!given.contains("k3y"));
+        assert!(given.contains("TC_API_SECRET_KEY=<your --secret-key>"));
+        assert_eq!(random_key().len(), 32);
+    }
+
+    #[tokio::test]
+    async fn run_refuses_a_non_loopback_address() {
+        let args = SandboxArgs {
+            listen: "0.0.0.0:0".parse().unwrap(),
+            db: None,
+            seed_users: 1,
+            secret_key: Some("k".into()),
+        };
+        let err = run(args).await.unwrap_err();
+        assert!(err.to_string().contains("loopback"), "{err}");
+    }
+}

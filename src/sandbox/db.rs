@@ -1,0 +1,821 @@
+//! The sandbox's SQLite store: schema, deterministic seeding, and the
+//! row-to-wire conversion with per-caller field visibility.
+
+use crate::domain::policy::Actor;
+use crate::domain::roles::{AccountType, CommunityRole, OrgRole, SystemRole};
+use crate::domain::{GroupRef, User};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+pub const ORGANIZATIONS: &[&str] = &["Demo Organization", "Northwind Security", "Contoso Intel"];
+/// Communities and Sources: (name, kind).
+pub const COMMUNITIES: &[(&str, &str)] = &[
+    ("Demo Community", "Community"),
+    ("Partner Sharing Community", "Community"),
+    ("Demo Source", "Source"),
+];
+pub const GROUPS: &[(&str, &str)] = &[
+    ("SOC Team", "Main SOC users"),
+    ("IR Team", "IR Team members, Levels 1-3"),
+    ("Threat Intel", "Intelligence analysts"),
+    ("Hunt Team", "Threat hunters"),
+    ("Vulnerability Management", "Patch and scan owners"),
+    ("Red Team", "Offensive testing"),
+    ("Executives", "Read-only dashboards"),
+    ("Auditors", "Quarterly access reviews"),
+    ("Contractors", "Time-limited access"),
+    ("Automation", "Service and integration accounts"),
+    ("Night Shift", "Follow-the-sun SOC"),
+    ("Platform Admins", "ThreatConnect administrators"),
+];
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS owners(
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+  user_limit INTEGER, api_limit INTEGER, taxii_limit INTEGER);
+CREATE TABLE IF NOT EXISTS users(
+  id INTEGER PRIMARY KEY, user_name TEXT NOT NULL UNIQUE, first_name TEXT, last_name TEXT,
+  pseudonym TEXT, org_id INTEGER NOT NULL, system_role TEXT NOT NULL, org_role TEXT NOT NULL,
+  disabled INTEGER NOT NULL, locked INTEGER NOT NULL, password_reset_required INTEGER NOT NULL,
+  two_factor_reset_required INTEGER NOT NULL, terms_accepted INTEGER NOT NULL,
+  terms_accepted_date TEXT, logout_interval_minutes INTEGER, custom_tql_timeout INTEGER,
+  tql_timeout INTEGER, ui_theme TEXT, job_function TEXT, job_role TEXT, last_login TEXT,
+  last_password_change TEXT, mfa_enabled INTEGER NOT NULL, password_hash TEXT, api_secret TEXT);
+CREATE INDEX IF NOT EXISTS users_org ON users(org_id, user_name);
+CREATE INDEX IF NOT EXISTS users_first ON users(first_name);
+CREATE INDEX IF NOT EXISTS users_last ON users(last_name);
+CREATE INDEX IF NOT EXISTS users_login ON users(last_login);
+CREATE TABLE IF NOT EXISTS owner_roles(
+  user_id INTEGER NOT NULL, owner_id INTEGER NOT NULL, role TEXT NOT NULL,
+  PRIMARY KEY(user_id, owner_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS community_defaults(
+  org_id INTEGER NOT NULL, owner_id INTEGER NOT NULL, role TEXT NOT NULL,
+  PRIMARY KEY(org_id, owner_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS groups(id INTEGER PRIMARY KEY, name TEXT NOT NULL, description TEXT);
+CREATE TABLE IF NOT EXISTS user_groups(
+  user_id INTEGER NOT NULL, group_id INTEGER NOT NULL,
+  PRIMARY KEY(user_id, group_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS user_groups_group ON user_groups(group_id, user_id);
+CREATE TABLE IF NOT EXISTS run_as(
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, active INTEGER NOT NULL,
+  user_id INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS run_as_user ON run_as(user_id);
+CREATE TABLE IF NOT EXISTS tokens(hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL, expires TEXT);
+";
+
+pub fn fmt_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn parse_time(text: Option<String>) -> Option<DateTime<Utc>> {
+    text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A salted hash: the sandbox never keeps a password in the clear.
+pub fn password_hash(user_name: &str, password: &str) -> String {
+    sha256_hex(&format!("rollcall-sandbox:{user_name}:{password}"))
+}
+
+/// The columns every user query selects, in `UserRow::from_row` order.
+pub const USER_COLS: &str =
+    "u.id, u.user_name, u.first_name, u.last_name, u.pseudonym, u.org_id, o.name,
+  u.system_role, u.org_role, u.disabled, u.locked, u.password_reset_required,
+  u.two_factor_reset_required, u.terms_accepted, u.terms_accepted_date, u.logout_interval_minutes,
+  u.custom_tql_timeout, u.tql_timeout, u.ui_theme, u.job_function, u.job_role, u.last_login,
+  u.last_password_change, u.mfa_enabled";
+pub const USER_FROM: &str = "users u JOIN owners o ON o.id = u.org_id";
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: i64,
+    pub user_name: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub pseudonym: Option<String>,
+    pub org_id: i64,
+    pub org_name: String,
+    pub system_role: String,
+    pub org_role: String,
+    pub disabled: bool,
+    pub locked: bool,
+    pub password_reset_required: bool,
+    pub two_factor_reset_required: bool,
+    pub terms_accepted: bool,
+    pub terms_accepted_date: Option<String>,
+    pub logout_interval_minutes: Option<i64>,
+    pub custom_tql_timeout: Option<bool>,
+    pub tql_timeout: Option<i64>,
+    pub ui_theme: Option<String>,
+    pub job_function: Option<String>,
+    pub job_role: Option<String>,
+    pub last_login: Option<String>,
+    pub last_password_change: Option<String>,
+    pub mfa_enabled: bool,
+}
+
+impl UserRow {
+    pub fn from_row(r: &Row) -> rusqlite::Result<UserRow> {
+        Ok(UserRow {
+            id: r.get(0)?,
+            user_name: r.get(1)?,
+            first_name: r.get(2)?,
+            last_name: r.get(3)?,
+            pseudonym: r.get(4)?,
+            org_id: r.get(5)?,
+            org_name: r.get(6)?,
+            system_role: r.get(7)?,
+            org_role: r.get(8)?,
+            disabled: r.get(9)?,
+            locked: r.get(10)?,
+            password_reset_required: r.get(11)?,
+            two_factor_reset_required: r.get(12)?,
+            terms_accepted: r.get(13)?,
+            terms_accepted_date: r.get(14)?,
+            logout_interval_minutes: r.get(15)?,
+            custom_tql_timeout: r.get(16)?,
+            tql_timeout: r.get(17)?,
+            ui_theme: r.get(18)?,
+            job_function: r.get(19)?,
+            job_role: r.get(20)?,
+            last_login: r.get(21)?,
+            last_password_change: r.get(22)?,
+            mfa_enabled: r.get(23)?,
+        })
+    }
+
+    pub fn role(&self) -> SystemRole {
+        // Stored values are written only from parsed roles; User is a safe floor.
+        SystemRole::parse(&self.system_role).unwrap_or(SystemRole::User)
+    }
+
+    pub fn kind(&self) -> AccountType {
+        AccountType::of(self.role())
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: Some(self.id),
+            user_name: self.user_name.clone(),
+            system_role: self.role(),
+            org_role: OrgRole::parse(&self.org_role),
+            home_org: self.org_name.clone(),
+        }
+    }
+}
+
+pub fn load_user(conn: &Connection, id: i64) -> rusqlite::Result<Option<UserRow>> {
+    conn.query_row(
+        &format!("SELECT {USER_COLS} FROM {USER_FROM} WHERE u.id = ?1"),
+        [id],
+        UserRow::from_row,
+    )
+    .optional()
+}
+
+pub fn load_user_by_name(conn: &Connection, name: &str) -> rusqlite::Result<Option<UserRow>> {
+    conn.query_row(
+        &format!("SELECT {USER_COLS} FROM {USER_FROM} WHERE u.user_name = ?1"),
+        [name],
+        UserRow::from_row,
+    )
+    .optional()
+}
+
+/// What one caller may see of a user object.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct View {
+    pub detail: bool,
+    pub system_role: bool,
+    pub groups: bool,
+    pub mfa: bool,
+}
+
+impl View {
+    pub fn for_actor(actor: &Actor, fields: &[String]) -> View {
+        let detail = actor.sees_home_org();
+        let asked = |name: &str| fields.iter().any(|f| f == name);
+        View {
+            detail,
+            system_role: actor.sees_system_roles(),
+            groups: detail && asked(crate::api::wire::ext::USER_GROUPS_FIELD),
+            mfa: detail && asked(crate::api::wire::ext::MFA_FIELD),
+        }
+    }
+}
+
+/// Extra per-user data fetched for a whole page at once.
+#[derive(Debug, Default)]
+pub struct PageExtras {
+    pub community_roles: BTreeMap<i64, Vec<(String, String)>>,
+    pub groups: BTreeMap<i64, Vec<GroupRef>>,
+}
+
+impl PageExtras {
+    /// One query per table for the whole page (ids passed as a JSON array).
+    pub fn fetch(conn: &Connection, ids: &[i64], view: View) -> rusqlite::Result<PageExtras> {
+        let mut extras = PageExtras::default();
+        if ids.is_empty() || !view.detail {
+            return Ok(extras);
+        }
+        let ids_json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        let mut stmt = conn.prepare_cached(
+            "SELECT r.user_id, o.name, r.role FROM owner_roles r JOIN owners o ON o.id = r.owner_id
+             WHERE r.user_id IN (SELECT value FROM json_each(?1)) ORDER BY r.user_id, o.id",
+        )?;
+        let rows = stmt.query_map([&ids_json], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (uid, owner, role) = row?;
+            extras
+                .community_roles
+                .entry(uid)
+                .or_default()
+                .push((owner, role));
+        }
+        if view.groups {
+            let mut stmt = conn.prepare_cached(
+                "SELECT ug.user_id, g.id, g.name FROM user_groups ug JOIN groups g ON g.id = ug.group_id
+                 WHERE ug.user_id IN (SELECT value FROM json_each(?1)) ORDER BY ug.user_id, g.name",
+            )?;
+            let rows = stmt.query_map([&ids_json], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (uid, id, name) = row?;
+                extras
+                    .groups
+                    .entry(uid)
+                    .or_default()
+                    .push(GroupRef { id, name });
+            }
+        }
+        Ok(extras)
+    }
+}
+
+/// The wire object for `row` as `view` allows.
+pub fn to_wire(row: &UserRow, extras: &PageExtras, view: View) -> User {
+    let mut user = User {
+        id: row.id,
+        user_name: row.user_name.clone(),
+        first_name: row.first_name.clone(),
+        last_name: row.last_name.clone(),
+        pseudonym: row.pseudonym.clone(),
+        owner: Some(row.org_name.clone()),
+        ..Default::default()
+    };
+    if view.system_role {
+        user.system_role = Some(row.system_role.clone());
+    }
+    if view.detail {
+        let mut roles = BTreeMap::new();
+        roles.insert(row.org_name.clone(), row.org_role.clone());
+        for (owner, role) in extras.community_roles.get(&row.id).into_iter().flatten() {
+            roles.insert(owner.clone(), role.clone());
+        }
+        user.owner_roles = Some(roles);
+        user.disabled = Some(row.disabled);
+        user.locked = Some(row.locked);
+        user.password_reset_required = Some(row.password_reset_required);
+        user.two_factor_reset_required = Some(row.two_factor_reset_required);
+        user.terms_accepted = Some(row.terms_accepted);
+        user.terms_accepted_date = parse_time(row.terms_accepted_date.clone());
+        user.logout_interval_minutes = row.logout_interval_minutes;
+        user.custom_tql_timeout = row.custom_tql_timeout;
+        user.tql_timeout = row.tql_timeout;
+        user.ui_theme = row.ui_theme.clone();
+        user.job_function = row.job_function.clone();
+        user.job_role = row.job_role.clone();
+        user.last_login = parse_time(row.last_login.clone());
+        user.last_password_change = parse_time(row.last_password_change.clone());
+    }
+    if view.groups {
+        user.user_groups = Some(extras.groups.get(&row.id).cloned().unwrap_or_default());
+    }
+    if view.mfa {
+        user.mfa_enabled = Some(row.mfa_enabled);
+    }
+    user
+}
+
+pub fn owner_id(conn: &Connection, name: &str) -> rusqlite::Result<Option<(i64, String)>> {
+    conn.query_row("SELECT id, kind FROM owners WHERE name = ?1", [name], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
+    .optional()
+}
+
+/// Community roles after a System role change (rule 7), from the stored
+/// per-(Organization, Community) defaults.
+pub fn reset_community_roles(
+    conn: &Connection,
+    user_id: i64,
+    org_id: i64,
+    role: SystemRole,
+) -> rusqlite::Result<()> {
+    let defaults: Vec<(i64, String)> = {
+        let mut stmt =
+            conn.prepare_cached("SELECT owner_id, role FROM community_defaults WHERE org_id = ?1")?;
+        let rows = stmt.query_map([org_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO owner_roles(user_id, owner_id, role) VALUES (?1, ?2, ?3)
+         ON CONFLICT(user_id, owner_id) DO UPDATE SET role = excluded.role",
+    )?;
+    for (owner, default) in defaults {
+        let default = CommunityRole::parse(&default).unwrap_or(CommunityRole::User);
+        let role = CommunityRole::after_system_role_change(role, default);
+        upsert.execute(params![user_id, owner, role.name()])?;
+    }
+    Ok(())
+}
+
+/// Seat use and limits of one Organization.
+pub fn org_limits(
+    conn: &Connection,
+    org_id: i64,
+) -> rusqlite::Result<crate::domain::limits::OrgLimits> {
+    let (name, user_limit, api_limit, taxii_limit) = conn.query_row(
+        "SELECT name, user_limit, api_limit, taxii_limit FROM owners WHERE id = ?1",
+        [org_id],
+        |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    let mut limits = crate::domain::limits::OrgLimits {
+        organization: name,
+        user_limit,
+        api_limit,
+        taxii_limit,
+        ..Default::default()
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT system_role, count(*) FROM users WHERE org_id = ?1 GROUP BY system_role",
+    )?;
+    let rows = stmt.query_map([org_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    for row in rows {
+        let (role, n) = row?;
+        if let Some(role) = SystemRole::parse(&role) {
+            limits.count(AccountType::of(role), n);
+        }
+    }
+    Ok(limits)
+}
+
+/// Seeds the accounts the sandbox exposes to tests and demos.
+pub struct SeedSummary {
+    pub users: usize,
+}
+
+/// The API actors of `SEEDED_ACCESS_IDS`: (access id, System role, Organization role, first, last).
+const ACTORS: &[(&str, SystemRole, OrgRole, &str, &str)] = &[
+    (
+        "administrator",
+        SystemRole::Administrator,
+        OrgRole::StandardUser,
+        "Sandbox",
+        "Administrator",
+    ),
+    (
+        "operations-administrator",
+        SystemRole::OperationsAdministrator,
+        OrgRole::StandardUser,
+        "Sandbox",
+        "Operations",
+    ),
+    (
+        "accounts-administrator",
+        SystemRole::AccountsAdministrator,
+        OrgRole::StandardUser,
+        "Sandbox",
+        "Accounts",
+    ),
+    (
+        "super-user",
+        SystemRole::SuperUser,
+        OrgRole::OrganizationAdministrator,
+        "Sandbox",
+        "Super",
+    ),
+    (
+        "organization-administrator",
+        SystemRole::ApiUser,
+        OrgRole::OrganizationAdministrator,
+        "Sandbox",
+        "OrgAdmin",
+    ),
+    (
+        "read-only",
+        SystemRole::ReadOnlyUser,
+        OrgRole::ReadOnlyUser,
+        "Sandbox",
+        "ReadOnly",
+    ),
+];
+
+/// Accounts seeded first, in Demo Organization, so every System and
+/// Organization role exists whatever the RNG draws.
+const SPECIAL: &[(SystemRole, OrgRole)] = &[
+    (SystemRole::Administrator, OrgRole::StandardUser),
+    (SystemRole::OperationsAdministrator, OrgRole::StandardUser),
+    (SystemRole::AccountsAdministrator, OrgRole::StandardUser),
+    (SystemRole::CommunityLeader, OrgRole::SharingUser),
+    (SystemRole::SuperUser, OrgRole::OrganizationAdministrator),
+    (SystemRole::User, OrgRole::OrganizationAdministrator),
+    (SystemRole::User, OrgRole::SharingUser),
+    (SystemRole::User, OrgRole::AppDeveloper),
+    (SystemRole::User, OrgRole::StandardUser),
+    (SystemRole::User, OrgRole::StandardUser),
+    (SystemRole::ReadOnlyUser, OrgRole::ReadOnlyCommenter),
+    (SystemRole::ReadOnlyUser, OrgRole::ReadOnlyUser),
+    (SystemRole::ApiUser, OrgRole::StandardUser),
+    (SystemRole::ExchangeAdmin, OrgRole::StandardUser),
+    (SystemRole::TaxiiUser, OrgRole::StandardUser),
+];
+
+const FIRST: &[&str] = &[
+    "John", "Pat", "Maria", "Wei", "Aisha", "Liam", "Sofia", "Noah", "Emma", "Raj", "Chen", "Olga",
+    "Kwame", "Ines", "Mateo", "Hana", "Omar", "Grace", "Ivan", "Lucia", "Tomas", "Yuki", "Amir",
+    "Nora",
+];
+const LAST: &[&str] = &[
+    "Smith", "Jones", "Garcia", "Zhang", "Khan", "Murphy", "Rossi", "Kim", "Müller", "Patel",
+    "Nakamura", "Silva", "Okafor", "Dubois", "Novak", "Larsen", "Haddad", "Walsh", "Ivanova",
+    "Moreno", "Fischer", "Tanaka", "Hughes", "Costa",
+];
+/// Awkward names that must survive every screen: a terminal escape,
+/// quotes, non-ASCII letters, a tab.
+const AWKWARD: &[(&str, &str)] = &[
+    ("\u{1b}[31mEvil", "Escape"),
+    ("Siobhan", "O'Brien"),
+    ("Zoë", "Ångström"),
+    ("Robert \"Bobby\"", "Tables\\"),
+    ("Tab\tName", "Nguyễn"),
+];
+
+fn ascii_key(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+/// Which (kind, active) run-as items seed accounts get, by position.
+pub const PLAYBOOKS: &[(&str, &str, bool)] = &[
+    ("Phishing Triage", "playbook", true),
+    ("Malware Enrichment", "playbook", true),
+    ("Old Feed Import", "playbook", false),
+    ("Legacy Weekly Report", "playbook", false),
+    ("Feed Sync", "job", true),
+    ("Indicator Export", "job", true),
+];
+
+pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(SCHEMA)
+}
+
+pub fn is_seeded(conn: &Connection) -> rusqlite::Result<bool> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM owners", [], |r| r.get(0))?;
+    Ok(n > 0)
+}
+
+/// Gives the seeded actors `secret_key` (also for a reused database file).
+pub fn set_actor_secrets(conn: &Connection, secret_key: &str) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare("UPDATE users SET api_secret = ?1 WHERE user_name = ?2")?;
+    for (access_id, ..) in ACTORS {
+        stmt.execute(params![secret_key, access_id])?;
+    }
+    Ok(())
+}
+
+/// Seeds everything in one transaction with prepared statements.
+pub fn seed(
+    conn: &mut Connection,
+    n_users: usize,
+    seed: u64,
+    secret_key: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<SeedSummary> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let tx = conn.transaction()?;
+    {
+        let mut owner = tx.prepare(
+            "INSERT INTO owners(id, name, kind, user_limit, api_limit, taxii_limit) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let room = (n_users as i64) * 2 + 50;
+        owner.execute(params![
+            1,
+            ORGANIZATIONS[0],
+            "Organization",
+            room,
+            room,
+            room
+        ])?;
+        owner.execute(params![
+            2,
+            ORGANIZATIONS[1],
+            "Organization",
+            None::<i64>,
+            None::<i64>,
+            None::<i64>
+        ])?;
+        // The third Organization's User Limit is set to its use below.
+        owner.execute(params![
+            3,
+            ORGANIZATIONS[2],
+            "Organization",
+            0,
+            None::<i64>,
+            5
+        ])?;
+        for (i, (name, kind)) in COMMUNITIES.iter().enumerate() {
+            owner.execute(params![
+                10 + i as i64,
+                name,
+                kind,
+                None::<i64>,
+                None::<i64>,
+                None::<i64>
+            ])?;
+        }
+        let mut default = tx.prepare(
+            "INSERT INTO community_defaults(org_id, owner_id, role) VALUES (?1, ?2, ?3)",
+        )?;
+        let defaults: [[CommunityRole; 3]; 3] = [
+            [
+                CommunityRole::Contributor,
+                CommunityRole::Subscriber,
+                CommunityRole::User,
+            ],
+            [
+                CommunityRole::Editor,
+                CommunityRole::Commenter,
+                CommunityRole::User,
+            ],
+            [
+                CommunityRole::User,
+                CommunityRole::User,
+                CommunityRole::Subscriber,
+            ],
+        ];
+        for (org, row) in defaults.iter().enumerate() {
+            for (c, role) in row.iter().enumerate() {
+                default.execute(params![org as i64 + 1, 10 + c as i64, role.name()])?;
+            }
+        }
+        let mut group =
+            tx.prepare("INSERT INTO groups(id, name, description) VALUES (?1, ?2, ?3)")?;
+        for (i, (name, description)) in GROUPS.iter().enumerate() {
+            group.execute(params![i as i64 + 1, name, description])?;
+        }
+
+        let mut user = tx.prepare(
+            "INSERT INTO users(id, user_name, first_name, last_name, pseudonym, org_id, system_role,
+               org_role, disabled, locked, password_reset_required, two_factor_reset_required,
+               terms_accepted, terms_accepted_date, logout_interval_minutes, custom_tql_timeout,
+               tql_timeout, ui_theme, job_function, job_role, last_login, last_password_change,
+               mfa_enabled, password_hash, api_secret)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+               ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+        )?;
+        let mut role_stmt =
+            tx.prepare("INSERT INTO owner_roles(user_id, owner_id, role) VALUES (?1, ?2, ?3)")?;
+        let mut member =
+            tx.prepare("INSERT INTO user_groups(user_id, group_id) VALUES (?1, ?2)")?;
+        let insert_roles = |stmt: &mut rusqlite::Statement, id: i64, org: i64, role: SystemRole| {
+            for (c, default) in defaults[(org - 1) as usize].iter().enumerate() {
+                let r = CommunityRole::after_system_role_change(role, *default);
+                stmt.execute(params![id, 10 + c as i64, r.name()])?;
+            }
+            Ok::<(), rusqlite::Error>(())
+        };
+
+        let mut id: i64 = 0;
+        let recent = fmt_time(now - Duration::hours(2));
+        let changed = fmt_time(now - Duration::days(10));
+        for (access_id, role, org_role, first, last) in ACTORS {
+            id += 1;
+            user.execute(params![
+                id,
+                access_id,
+                first,
+                last,
+                access_id,
+                1,
+                role.name(),
+                org_role.name(),
+                false,
+                false,
+                false,
+                false,
+                true,
+                recent,
+                0,
+                false,
+                None::<i64>,
+                "Light",
+                None::<String>,
+                None::<String>,
+                recent,
+                changed,
+                false,
+                None::<String>,
+                secret_key
+            ])?;
+            insert_roles(&mut role_stmt, id, 1, *role)?;
+        }
+
+        let mut contoso_users = 0i64;
+        let mut contoso_taxii = 0i64;
+        let mut demo_plain_users = Vec::new();
+        let mut demo_api_users = Vec::new();
+        let mut northwind_users = Vec::new();
+        for i in 0..n_users {
+            id += 1;
+            let (role, org_role, org) = if let Some((r, o)) = SPECIAL.get(i) {
+                (*r, *o, 1i64)
+            } else {
+                let org = match rng.gen_range(0..100) {
+                    0..=59 => 1,
+                    60..=84 => 2,
+                    _ => 3,
+                };
+                let (role, org_role) = match rng.gen_range(0..1000) {
+                    0..=559 => (SystemRole::User, OrgRole::StandardUser),
+                    560..=619 => (SystemRole::User, OrgRole::SharingUser),
+                    620..=649 => (SystemRole::User, OrgRole::AppDeveloper),
+                    650..=679 => (SystemRole::User, OrgRole::OrganizationAdministrator),
+                    680..=739 => (SystemRole::ReadOnlyUser, OrgRole::ReadOnlyUser),
+                    740..=779 => (SystemRole::ReadOnlyUser, OrgRole::ReadOnlyCommenter),
+                    780..=899 => (SystemRole::ApiUser, OrgRole::StandardUser),
+                    900..=909 => (SystemRole::ExchangeAdmin, OrgRole::StandardUser),
+                    910..=959 => (SystemRole::TaxiiUser, OrgRole::StandardUser),
+                    960..=969 => (SystemRole::CommunityLeader, OrgRole::StandardUser),
+                    970..=979 => (SystemRole::AccountsAdministrator, OrgRole::StandardUser),
+                    980..=989 => (SystemRole::SuperUser, OrgRole::OrganizationAdministrator),
+                    990..=994 => (SystemRole::OperationsAdministrator, OrgRole::StandardUser),
+                    _ => (SystemRole::Administrator, OrgRole::StandardUser),
+                };
+                (role, org_role, org)
+            };
+            let kind = AccountType::of(role);
+            let (first, last) = match AWKWARD.get(i % 97) {
+                Some(pair) if i >= SPECIAL.len() => (pair.0.to_string(), pair.1.to_string()),
+                _ => (
+                    FIRST[rng.gen_range(0..FIRST.len())].to_string(),
+                    LAST[rng.gen_range(0..LAST.len())].to_string(),
+                ),
+            };
+            let user_name = match kind {
+                AccountType::Api | AccountType::Taxii => {
+                    format!(
+                        "{:020}",
+                        10_000_000_000_000_000_000u64
+                            + (i as u64) * 1_000_003
+                            + rng.gen_range(0..1000u64)
+                    )
+                }
+                _ => format!(
+                    "{}.{}{}@example.com",
+                    ascii_key(&first),
+                    ascii_key(&last),
+                    i + 1
+                ),
+            };
+            let pseudonym = format!(
+                "{}{}",
+                first.chars().next().unwrap_or('x'),
+                ascii_key(&last)
+            );
+            let disabled = rng.gen_bool(0.08);
+            let locked = rng.gen_bool(0.05);
+            let ui = matches!(kind, AccountType::User | AccountType::ReadOnly);
+            let mfa = ui && rng.gen_bool(0.4);
+            let last_login = match rng.gen_range(0..100) {
+                0..=9 => None,
+                10..=39 => Some(now - Duration::minutes(rng.gen_range(0..480))),
+                40..=74 => Some(now - Duration::days(rng.gen_range(1..90))),
+                _ => Some(now - Duration::days(rng.gen_range(400..2000))),
+            };
+            // Mostly current passwords, some about to expire, some long expired.
+            let last_pw = now
+                - Duration::days(match rng.gen_range(0..100) {
+                    0..=69 => rng.gen_range(0..80),
+                    70..=84 => rng.gen_range(80..100),
+                    _ => rng.gen_range(100..400),
+                });
+            let terms = rng.gen_bool(0.85);
+            let terms_date = terms.then(|| fmt_time(last_pw + Duration::hours(1)));
+            user.execute(params![
+                id,
+                user_name,
+                first,
+                last,
+                pseudonym,
+                org,
+                role.name(),
+                org_role.name(),
+                disabled,
+                locked,
+                rng.gen_bool(0.1),
+                rng.gen_bool(0.03),
+                terms,
+                terms_date,
+                [0i64, 30, 60][rng.gen_range(0..3)],
+                false,
+                None::<i64>,
+                if rng.gen_bool(0.7) { "Light" } else { "Dark" },
+                [
+                    "Threat Intelligence",
+                    "Security Operations",
+                    "Incident Response"
+                ][rng.gen_range(0..3)],
+                ["Analyst", "Manager", "Engineer"][rng.gen_range(0..3)],
+                last_login.map(fmt_time),
+                fmt_time(last_pw),
+                mfa,
+                ui.then(|| password_hash(&user_name, "Passw0rd!")),
+                None::<String>,
+            ])?;
+            if kind != AccountType::Taxii {
+                insert_roles(&mut role_stmt, id, org, role)?;
+            }
+            if ui {
+                let n_groups = rng.gen_range(0..4);
+                let mut chosen = Vec::new();
+                for _ in 0..n_groups {
+                    let g = rng.gen_range(1..=GROUPS.len() as i64);
+                    if !chosen.contains(&g) {
+                        chosen.push(g);
+                        member.execute(params![id, g])?;
+                    }
+                }
+            }
+            if org == 3 && kind == AccountType::User {
+                contoso_users += 1;
+            }
+            if org == 3 && kind == AccountType::Taxii {
+                contoso_taxii += 1;
+            }
+            if org == 1 && role == SystemRole::User && i >= SPECIAL.len() {
+                demo_plain_users.push(id);
+            }
+            if org == 1 && role == SystemRole::ApiUser {
+                demo_api_users.push(id);
+            }
+            if org == 2 && role == SystemRole::User {
+                northwind_users.push(id);
+            }
+        }
+        tx.execute(
+            "UPDATE owners SET user_limit = ?1, taxii_limit = ?2 WHERE id = 3",
+            [contoso_users, contoso_taxii + 5],
+        )?;
+
+        let mut run_as =
+            tx.prepare("INSERT INTO run_as(name, kind, active, user_id) VALUES (?1, ?2, ?3, ?4)")?;
+        // First plain Demo user: two active and one inactive playbook;
+        // second: one inactive playbook; first Demo API user: two job apps;
+        // first Northwind user: one active playbook.
+        let owners_of: [Option<&i64>; 6] = [
+            demo_plain_users.first(),
+            demo_plain_users.first(),
+            demo_plain_users.first(),
+            demo_plain_users.get(1),
+            demo_api_users.first(),
+            demo_api_users.first(),
+        ];
+        for ((name, kind, active), owner) in PLAYBOOKS.iter().zip(owners_of) {
+            if let Some(owner) = owner {
+                run_as.execute(params![name, kind, active, owner])?;
+            }
+        }
+        if let Some(owner) = northwind_users.first() {
+            run_as.execute(params!["Northwind Alerts", "playbook", true, owner])?;
+        }
+    }
+    tx.commit()?;
+    Ok(SeedSummary {
+        users: n_users + ACTORS.len(),
+    })
+}

@@ -1,0 +1,1561 @@
+//! The HTTP routes: ThreatConnect v3 user administration plus the rollcall
+//! extensions. Every rule is decided by `domain::policy`; this module only
+//! maps its refusals to HTTP (401 permission, 400 bad input, 404 unknown).
+
+use super::auth::{self, Caller};
+use super::db::{self, PageExtras, UserRow, View, USER_COLS, USER_FROM};
+use super::tql::{self, Visibility};
+use super::Shared;
+use crate::api::wire::{self, *};
+use crate::domain::policy::{
+    self, check_org_role, forced_org_role, may, may_assign_system_role, may_create, Action, Actor,
+    Target,
+};
+use crate::domain::roles::{AccountType, CommunityRole, OrgRole, SystemRole};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Extension, Json, Router};
+use chrono::Utc;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+// ---------------------------------------------------------------- errors
+
+#[derive(Debug)]
+pub struct ApiErr {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiErr {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiErr {
+            status,
+            message: message.into(),
+        }
+    }
+    pub fn unauthorized(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, m)
+    }
+    pub fn bad(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, m)
+    }
+    fn forbidden(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, m)
+    }
+    fn not_found(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, m)
+    }
+    pub fn internal(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, m)
+    }
+    pub fn db(e: rusqlite::Error) -> Self {
+        Self::internal(format!("database error: {e}"))
+    }
+    fn refused(r: policy::Refusal) -> Self {
+        Self::unauthorized(r.0)
+    }
+}
+
+fn err_code(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "BAD_REQUEST",
+        401 => "UNAUTHORIZED",
+        403 => "FORBIDDEN",
+        404 => "NOT_FOUND",
+        405 => "METHOD_NOT_ALLOWED",
+        429 => "TOO_MANY_REQUESTS",
+        _ => "INTERNAL_ERROR",
+    }
+}
+
+impl IntoResponse for ApiErr {
+    fn into_response(self) -> Response {
+        let body = ErrorEnvelope {
+            status: "Failure".into(),
+            message: Some(self.message),
+            err_code: Some(err_code(self.status).into()),
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// The answer of an injected fault.
+pub fn fault_response(code: u16) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let message = if code == 429 {
+        "Too many requests (injected by the sandbox)"
+    } else {
+        "Internal server error (injected by the sandbox)"
+    };
+    ApiErr::new(status, message).into_response()
+}
+
+type ApiResult = Result<Response, ApiErr>;
+
+fn ok_json(value: Value) -> ApiResult {
+    Ok(Json(value).into_response())
+}
+
+fn one<T: serde::Serialize>(data: T, message: Option<&str>) -> ApiResult {
+    let env = OneEnvelope {
+        data: Some(data),
+        message: message.map(str::to_string),
+        status: SUCCESS.into(),
+    };
+    Ok(Json(env).into_response())
+}
+
+fn list<T: serde::Serialize>(data: Vec<T>) -> ApiResult {
+    let count = data.len() as u64;
+    let env = ListEnvelope {
+        data,
+        count: Some(count),
+        next: None,
+        prev: None,
+        status: SUCCESS.into(),
+    };
+    Ok(Json(env).into_response())
+}
+
+// ---------------------------------------------------------------- router
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    let ext = |p: &str| format!("/api{EXT_PREFIX}{p}");
+    Router::new()
+        .route(
+            &format!("/api{USERS_PATH}"),
+            get(list_users).post(create_user).options(options_users),
+        )
+        .route(
+            &format!("/api{USERS_PATH}/fields"),
+            axum::routing::options(options_fields),
+        )
+        .route(
+            &format!("/api{USERS_PATH}/tql"),
+            axum::routing::options(options_tql),
+        )
+        .route(
+            &format!("/api{USERS_PATH}/{{id}}"),
+            get(get_user).put(update_user).delete(delete_user),
+        )
+        .route(&format!("/api{USER_GROUPS_PATH}"), get(list_groups))
+        .route(&format!("/api{USER_GROUPS_PATH}/{{id}}"), get(get_group))
+        .route(&format!("/api{OWNERS_PATH}"), get(owners))
+        .route(&format!("/api{SYSTEM_ROLES_PATH}"), get(system_roles))
+        .route(&format!("/api{OWNER_ROLES_PATH}"), get(owner_roles))
+        .route(&format!("/api{WHOAMI_PATH}"), get(whoami))
+        .route(&ext("/instance"), get(ext_instance))
+        .route(&ext("/limits"), get(ext_limits))
+        .route(&ext("/users/{id}/groups"), put(ext_set_groups))
+        .route(&ext("/users/{id}/runAs"), get(ext_run_as))
+        .route(&ext("/users/{id}/token"), post(ext_token))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            auth::authenticate,
+        ))
+        .with_state(shared)
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> ApiErr {
+    ApiErr::not_found(format!("no such endpoint: {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiErr {
+    ApiErr::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not supported on {}", uri.path()),
+    )
+}
+
+type St = State<Arc<Shared>>;
+type Who = Extension<Caller>;
+
+// ---------------------------------------------------------------- query helpers
+
+fn query_pairs(raw: &Option<String>) -> Vec<(String, String)> {
+    raw.as_deref()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+fn int_param(pairs: &[(String, String)], key: &str) -> Result<Option<i64>, ApiErr> {
+    match first(pairs, key) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| ApiErr::bad(format!("{key} must be an integer, not {v:?}"))),
+    }
+}
+
+/// The user fields a caller may name in `fields=` (wire names), plus extensions.
+const USER_FIELDS: &[&str] = &[
+    "id",
+    "userName",
+    "firstName",
+    "lastName",
+    "pseudonym",
+    "owner",
+    "systemRole",
+    "ownerRoles",
+    "disabled",
+    "locked",
+    "passwordResetRequired",
+    "twoFactorResetRequired",
+    "termsAccepted",
+    "termsAcceptedDate",
+    "logoutIntervalMinutes",
+    "customTqlTimeout",
+    "tqlTimeout",
+    "uiTheme",
+    "jobFunction",
+    "jobRole",
+    "lastLogin",
+    "lastPasswordChange",
+];
+
+fn requested_fields(pairs: &[(String, String)]) -> Result<Vec<String>, ApiErr> {
+    let mut out = Vec::new();
+    for (k, v) in pairs {
+        if k != "fields" {
+            continue;
+        }
+        for name in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let known = USER_FIELDS.contains(&name)
+                || name == ext::USER_GROUPS_FIELD
+                || name == ext::MFA_FIELD;
+            if !known {
+                return Err(ApiErr::bad(format!(
+                    "unknown field '{name}'; see OPTIONS {USERS_PATH}/fields"
+                )));
+            }
+            out.push(name.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn keyword_allowed(actor: &Actor, k: &tql::Keyword) -> Result<(), ApiErr> {
+    let ok = match k.visibility {
+        Visibility::Basic => true,
+        Visibility::Detail => actor.sees_home_org(),
+        Visibility::SystemRole => actor.sees_system_roles(),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiErr::bad(format!(
+            "{} is not available to this account (it cannot see that field)",
+            k.keyword
+        )))
+    }
+}
+
+fn order_by(actor: &Actor, sorting: Option<&str>) -> Result<String, ApiErr> {
+    let Some(sorting) = sorting.filter(|s| !s.trim().is_empty()) else {
+        return Ok("u.id ASC".into());
+    };
+    let mut parts = Vec::new();
+    for term in sorting.split(',') {
+        let mut words = term.split_whitespace();
+        let field = words.next().unwrap_or_default();
+        let dir = match words.next().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("asc") => "ASC",
+            Some("desc") => "DESC",
+            Some(other) => {
+                return Err(ApiErr::bad(format!(
+                    "sorting direction must be asc or desc, not '{other}'"
+                )))
+            }
+        };
+        if words.next().is_some() {
+            return Err(ApiErr::bad(format!("cannot parse sorting '{term}'")));
+        }
+        let k = tql::keyword(field)
+            .filter(|k| k.keyword != "groupId")
+            .ok_or_else(|| ApiErr::bad(format!("cannot sort by '{field}'")))?;
+        keyword_allowed(actor, k)?;
+        parts.push(format!("{} {dir}", k.sql_column()));
+    }
+    parts.push("u.id ASC".into());
+    Ok(parts.join(", "))
+}
+
+/// `query` with `resultStart` set to `start`, every other pair kept
+/// byte for byte as the client sent it.
+fn with_start(raw: &str, start: i64) -> String {
+    let mut parts: Vec<String> = raw
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("resultStart="))
+        .map(str::to_string)
+        .collect();
+    parts.push(format!("resultStart={start}"));
+    parts.join("&")
+}
+
+// ---------------------------------------------------------------- users
+
+async fn list_users(
+    State(s): St,
+    Extension(Caller(me)): Who,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let pairs = query_pairs(&raw);
+    let actor = me.actor();
+    let start = int_param(&pairs, "resultStart")?.unwrap_or(0);
+    let limit = int_param(&pairs, "resultLimit")?.unwrap_or(100);
+    if start < 0 {
+        return Err(ApiErr::bad("resultStart must not be negative"));
+    }
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiErr::bad(format!(
+            "resultLimit must be between 1 and 10000, not {limit}"
+        )));
+    }
+    let want_count = first(&pairs, "count").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let fields = requested_fields(&pairs)?;
+    let order = order_by(&actor, first(&pairs, "sorting"))?;
+    let mut where_sql = Vec::new();
+    let mut params: Vec<SqlValue> = Vec::new();
+    if let Some(owner) = first(&pairs, "owner") {
+        if !actor.may_list_org(owner) {
+            return Err(ApiErr::forbidden("owner not accessible"));
+        }
+        where_sql.push("o.name = ?".to_string());
+        params.push(SqlValue::Text(owner.to_string()));
+    }
+    if actor.sees_all_orgs() {
+        // every Organization
+    } else if actor.sees_home_org() {
+        where_sql.push("u.org_id = ?".into());
+        params.push(SqlValue::Integer(me.org_id));
+    } else {
+        where_sql.push("u.id = ?".into());
+        params.push(SqlValue::Integer(me.id));
+    }
+    if let Some(text) = first(&pairs, "tql").filter(|t| !t.trim().is_empty()) {
+        let compiled = tql::compile(text).map_err(|e| ApiErr::bad(format!("invalid TQL: {e}")))?;
+        for k in &compiled.keywords {
+            keyword_allowed(&actor, k)?;
+        }
+        where_sql.push(format!("({})", compiled.sql));
+        params.extend(compiled.params);
+    }
+    let where_clause = if where_sql.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", where_sql.join(" AND "))
+    };
+    let view = View::for_actor(&actor, &fields);
+    let (users, more, count) = s
+        .db(move |conn| {
+            let sql = format!(
+                "SELECT {USER_COLS} FROM {USER_FROM} {where_clause} ORDER BY {order} LIMIT ? OFFSET ?"
+            );
+            let mut page_params = params.clone();
+            page_params.push(SqlValue::Integer(limit + 1));
+            page_params.push(SqlValue::Integer(start));
+            let mut stmt = conn.prepare_cached(&sql).map_err(ApiErr::db)?;
+            let mut rows: Vec<UserRow> = stmt
+                .query_map(params_from_iter(page_params.iter()), UserRow::from_row)
+                .map_err(ApiErr::db)?
+                .collect::<Result<_, _>>()
+                .map_err(ApiErr::db)?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            let count = if want_count {
+                let sql = format!("SELECT count(*) FROM {USER_FROM} {where_clause}");
+                Some(
+                    conn.query_row(&sql, params_from_iter(params.iter()), |r| r.get::<_, i64>(0))
+                        .map_err(ApiErr::db)?,
+                )
+            } else {
+                None
+            };
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let extras = PageExtras::fetch(conn, &ids, view).map_err(ApiErr::db)?;
+            let users: Vec<_> = rows.iter().map(|r| db::to_wire(r, &extras, view)).collect();
+            Ok((users, more, count))
+        })
+        .await?;
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| s.addr.to_string());
+    let raw = raw.unwrap_or_default();
+    let link = |at: i64| format!("http://{host}/api{USERS_PATH}?{}", with_start(&raw, at));
+    let env = ListEnvelope {
+        data: users,
+        count: count.map(|c| c as u64),
+        next: more.then(|| link(start.saturating_add(limit))),
+        prev: (start > 0).then(|| link((start - limit).max(0))),
+        status: SUCCESS.into(),
+    };
+    Ok(Json(env).into_response())
+}
+
+fn parse_id(text: &str) -> Result<i64, ApiErr> {
+    text.trim()
+        .parse::<i64>()
+        .map_err(|_| ApiErr::bad(format!("user id must be an integer, not {text:?}")))
+}
+
+fn load_target(conn: &Connection, id: i64) -> Result<UserRow, ApiErr> {
+    db::load_user(conn, id)
+        .map_err(ApiErr::db)?
+        .ok_or_else(|| ApiErr::not_found(format!("no user with id {id}")))
+}
+
+fn target_of(row: &UserRow) -> Target<'_> {
+    Target {
+        id: Some(row.id),
+        user_name: &row.user_name,
+        system_role: SystemRole::parse(&row.system_role),
+        org: &row.org_name,
+    }
+}
+
+fn render(conn: &Connection, row: &UserRow, view: View) -> Result<crate::domain::User, ApiErr> {
+    let extras = PageExtras::fetch(conn, &[row.id], view).map_err(ApiErr::db)?;
+    Ok(db::to_wire(row, &extras, view))
+}
+
+async fn get_user(
+    State(s): St,
+    Extension(Caller(me)): Who,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let id = parse_id(&id)?;
+    let pairs = query_pairs(&raw);
+    let fields = requested_fields(&pairs)?;
+    let settings = s.settings.clone();
+    let user = s
+        .db(move |conn| {
+            let actor = me.actor();
+            let row = load_target(conn, id)?;
+            may(&actor, &settings, Action::View, &target_of(&row)).map_err(ApiErr::refused)?;
+            render(conn, &row, View::for_actor(&actor, &fields))
+        })
+        .await?;
+    one(user, None)
+}
+
+/// Reads an optional typed field from a JSON body.
+fn opt_bool(body: &Map<String, Value>, key: &str) -> Result<Option<bool>, ApiErr> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(ApiErr::bad(format!("{key} must be true or false"))),
+    }
+}
+
+fn opt_str<'a>(body: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, ApiErr> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(ApiErr::bad(format!("{key} must be a string"))),
+    }
+}
+
+fn opt_int(body: &Map<String, Value>, key: &str) -> Result<Option<i64>, ApiErr> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| ApiErr::bad(format!("{key} must be an integer"))),
+    }
+}
+
+fn owner_roles_map(body: &Map<String, Value>) -> Result<Option<Vec<(String, String)>>, ApiErr> {
+    match body.get("ownerRoles") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k.clone(), s.clone())),
+                _ => Err(ApiErr::bad(format!(
+                    "ownerRoles[{k:?}] must be a role name"
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(ApiErr::bad(
+            "ownerRoles must be an object of owner name to role name",
+        )),
+    }
+}
+
+fn body_object(body: &[u8]) -> Result<Map<String, Value>, ApiErr> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ApiErr::bad("the request body must be a JSON object")),
+        Err(e) => Err(ApiErr::bad(format!(
+            "the request body is not valid JSON: {e}"
+        ))),
+    }
+}
+
+/// The password policy: at least 8 characters, a letter and a digit.
+fn check_password(password: &str) -> Result<(), ApiErr> {
+    let long = password.chars().count() >= 8;
+    let letter = password.chars().any(char::is_alphabetic);
+    let digit = password.chars().any(|c| c.is_ascii_digit());
+    if long && letter && digit {
+        Ok(())
+    } else {
+        Err(ApiErr::bad(
+            "the password does not meet the password policy: at least 8 characters, with a letter and a digit",
+        ))
+    }
+}
+
+fn check_name(key: &str, value: &str) -> Result<(), ApiErr> {
+    if value.chars().any(char::is_control) {
+        return Err(ApiErr::bad(format!(
+            "{key} must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Fields a PUT may change, to their column and type.
+const UPDATABLE: &[(&str, &str, char)] = &[
+    ("firstName", "first_name", 's'),
+    ("lastName", "last_name", 's'),
+    ("pseudonym", "pseudonym", 's'),
+    ("disabled", "disabled", 'b'),
+    ("locked", "locked", 'b'),
+    ("passwordResetRequired", "password_reset_required", 'b'),
+    ("twoFactorResetRequired", "two_factor_reset_required", 'b'),
+    ("termsAccepted", "terms_accepted", 'b'),
+    ("logoutIntervalMinutes", "logout_interval_minutes", 'i'),
+    ("customTqlTimeout", "custom_tql_timeout", 'b'),
+    ("tqlTimeout", "tql_timeout", 'i'),
+    ("uiTheme", "ui_theme", 's'),
+    ("jobFunction", "job_function", 's'),
+    ("jobRole", "job_role", 's'),
+];
+/// Fields a PUT may carry but that are the server's to set.
+const READ_ONLY: &[&str] = &[
+    "id",
+    "userName",
+    "owner",
+    "lastLogin",
+    "lastPasswordChange",
+    "termsAcceptedDate",
+    "userGroups",
+    "mfaEnabled",
+];
+
+/// The actions a PUT body implies (each is checked with `policy::may`).
+fn implied_actions(body: &Map<String, Value>) -> Result<Vec<Action>, ApiErr> {
+    let mut actions = Vec::new();
+    let mut push = |a: Action| {
+        if !actions.contains(&a) {
+            actions.push(a);
+        }
+    };
+    for key in body.keys() {
+        let action = match key.as_str() {
+            "disabled" => {
+                if opt_bool(body, key)? == Some(true) {
+                    Action::Disable
+                } else {
+                    Action::Enable
+                }
+            }
+            "locked" => {
+                if opt_bool(body, key)? == Some(false) {
+                    Action::Unlock
+                } else {
+                    Action::Edit
+                }
+            }
+            "passwordResetRequired" if opt_bool(body, key)? == Some(true) => Action::ResetPassword,
+            "twoFactorResetRequired" if opt_bool(body, key)? == Some(true) => Action::ResetMfa,
+            k if READ_ONLY.contains(&k) => continue,
+            _ => Action::Edit,
+        };
+        push(action);
+    }
+    Ok(actions)
+}
+
+/// Role changes (System role, Organization role, Community roles) are
+/// administration even on one's own account.
+fn check_administers(
+    actor: &Actor,
+    s: &policy::InstanceSettings,
+    row: &UserRow,
+) -> Result<(), ApiErr> {
+    may_create(actor, s, &row.org_name, row.kind()).map_err(ApiErr::refused)
+}
+
+async fn update_user(
+    State(s): St,
+    Extension(Caller(me)): Who,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let id = parse_id(&id)?;
+    let body = body_object(&body)?;
+    let fields = requested_fields(&query_pairs(&raw))?;
+    let settings = s.settings.clone();
+    let user = s
+        .db(move |conn| {
+            let actor = me.actor();
+            let row = load_target(conn, id)?;
+            let target = target_of(&row);
+            may(&actor, &settings, Action::View, &target).map_err(ApiErr::refused)?;
+            for key in body.keys() {
+                let known = UPDATABLE.iter().any(|(k, ..)| k == key)
+                    || READ_ONLY.contains(&key.as_str())
+                    || matches!(key.as_str(), "systemRole" | "ownerRoles" | "password");
+                if !known {
+                    return Err(ApiErr::bad(format!("unknown field '{key}'")));
+                }
+            }
+            if let Some(owner) = opt_str(&body, "owner")? {
+                if owner != row.org_name {
+                    return Err(ApiErr::bad("owner is not updatable: an account stays in its home Organization"));
+                }
+            }
+            if let Some(name) = opt_str(&body, "userName")? {
+                if name != row.user_name {
+                    return Err(ApiErr::bad("userName is not updatable: the account name cannot be changed"));
+                }
+            }
+            if let Some(body_id) = opt_int(&body, "id")? {
+                if body_id != row.id {
+                    return Err(ApiErr::bad("id in the body does not match the URL"));
+                }
+            }
+            let mut actions = implied_actions(&body)?;
+            if actions.is_empty() {
+                // An empty update is still an edit, not a free "Updated".
+                actions.push(Action::Edit);
+            }
+            for action in actions {
+                may(&actor, &settings, action, &target).map_err(ApiErr::refused)?;
+            }
+
+            // System role.
+            let old_role = row.role();
+            let new_role = match opt_str(&body, "systemRole")? {
+                None => old_role,
+                Some(text) => SystemRole::parse(text)
+                    .ok_or_else(|| ApiErr::bad(format!("unknown System role {text:?}")))?,
+            };
+            let role_changed = new_role != old_role;
+            if role_changed {
+                check_administers(&actor, &settings, &row)?;
+                // Read Only Users are edited on the User form.
+                let kind = match row.kind() {
+                    AccountType::ReadOnly => AccountType::User,
+                    k => k,
+                };
+                if !kind.system_roles().contains(&new_role) {
+                    return Err(ApiErr::bad(format!(
+                        "{} cannot have the System role {new_role}",
+                        crate::domain::roles::article(kind.name())
+                    )));
+                }
+                may_assign_system_role(&actor, kind, new_role).map_err(ApiErr::refused)?;
+                if AccountType::of(new_role) == AccountType::User && row.kind() == AccountType::ReadOnly {
+                    let limits = db::org_limits(conn, row.org_id).map_err(ApiErr::db)?;
+                    if !limits.allows_create(AccountType::User) {
+                        return Err(limit_refusal(&limits, AccountType::User));
+                    }
+                }
+            }
+            let new_kind = AccountType::of(new_role);
+
+            // Organization and Community roles.
+            let owner_roles = owner_roles_map(&body)?;
+            let mut community_updates = Vec::new();
+            let mut explicit_org_role = None;
+            for (owner, role) in owner_roles.iter().flatten() {
+                if *owner == row.org_name {
+                    explicit_org_role = Some(
+                        OrgRole::parse(role)
+                            .ok_or_else(|| ApiErr::bad(format!("unknown Organization role {role:?}")))?,
+                    );
+                    continue;
+                }
+                let (owner_id, kind) = db::owner_id(conn, owner)
+                    .map_err(ApiErr::db)?
+                    .ok_or_else(|| ApiErr::bad(format!("no owner named {owner:?}")))?;
+                if kind == "Organization" {
+                    return Err(ApiErr::bad(format!(
+                        "{owner} is another Organization; an account has a role only in its home Organization"
+                    )));
+                }
+                let role = CommunityRole::parse(role)
+                    .ok_or_else(|| ApiErr::bad(format!("unknown Community role {role:?}")))?;
+                community_updates.push((owner_id, role));
+            }
+            let current_org_role = OrgRole::parse(&row.org_role);
+            let org_role = match (explicit_org_role, forced_org_role(new_kind, new_role)) {
+                (Some(r), _) => r,
+                (None, Some(forced)) => forced,
+                (None, None) => match current_org_role {
+                    Some(r) if check_org_role(new_kind, new_role, r).is_ok() => r,
+                    // The old role is not allowed for the new System role:
+                    // take the first the new type allows.
+                    _ => new_kind.org_roles()[0],
+                },
+            };
+            check_org_role(new_kind, new_role, org_role).map_err(|r| ApiErr::bad(r.0))?;
+            if (Some(org_role) != current_org_role && explicit_org_role.is_some())
+                || !community_updates.is_empty()
+            {
+                check_administers(&actor, &settings, &row)?;
+            }
+
+            // Password.
+            let password = opt_str(&body, "password")?;
+            if let Some(pw) = password {
+                if settings.saml_enabled {
+                    return Err(ApiErr::bad("passwords are managed by SAML on this instance"));
+                }
+                check_password(pw)?;
+            }
+
+            // Apply.
+            let mut sets = Vec::new();
+            let mut values: Vec<SqlValue> = Vec::new();
+            for (key, column, kind) in UPDATABLE {
+                let value = match kind {
+                    's' => opt_str(&body, key)?.map(|v| {
+                        check_name(key, v)?;
+                        Ok::<_, ApiErr>(SqlValue::Text(v.to_string()))
+                    }).transpose()?,
+                    'b' => opt_bool(&body, key)?.map(|b| SqlValue::Integer(b as i64)),
+                    _ => opt_int(&body, key)?.map(SqlValue::Integer),
+                };
+                if let Some(v) = value {
+                    sets.push(format!("{column} = ?"));
+                    values.push(v);
+                }
+            }
+            if opt_bool(&body, "termsAccepted")? == Some(true) && !row.terms_accepted {
+                sets.push("terms_accepted_date = ?".into());
+                values.push(SqlValue::Text(db::fmt_time(Utc::now())));
+            }
+            if let Some(pw) = password {
+                sets.push("password_hash = ?".into());
+                values.push(SqlValue::Text(db::password_hash(&row.user_name, pw)));
+                sets.push("last_password_change = ?".into());
+                values.push(SqlValue::Text(db::fmt_time(Utc::now())));
+            }
+            sets.push("system_role = ?".into());
+            values.push(SqlValue::Text(new_role.name().into()));
+            sets.push("org_role = ?".into());
+            values.push(SqlValue::Text(org_role.name().into()));
+            values.push(SqlValue::Integer(row.id));
+            let tx = conn.transaction().map_err(ApiErr::db)?;
+            tx.execute(
+                &format!("UPDATE users SET {} WHERE id = ?", sets.join(", ")),
+                params_from_iter(values.iter()),
+            )
+            .map_err(ApiErr::db)?;
+            if role_changed {
+                db::reset_community_roles(&tx, row.id, row.org_id, new_role).map_err(ApiErr::db)?;
+            }
+            for (owner_id, role) in community_updates {
+                tx.execute(
+                    "INSERT INTO owner_roles(user_id, owner_id, role) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(user_id, owner_id) DO UPDATE SET role = excluded.role",
+                    params![row.id, owner_id, role.name()],
+                )
+                .map_err(ApiErr::db)?;
+            }
+            tx.commit().map_err(ApiErr::db)?;
+            let row = load_target(conn, id)?;
+            render(conn, &row, View::for_actor(&actor, &fields))
+        })
+        .await?;
+    one(user, Some("Updated"))
+}
+
+fn limit_refusal(limits: &crate::domain::limits::OrgLimits, kind: AccountType) -> ApiErr {
+    let (label, limit) = match kind {
+        AccountType::Api => ("API Limit", limits.api_limit),
+        AccountType::Taxii => ("TAXII User Limit", limits.taxii_limit),
+        _ => ("User Limit", limits.user_limit),
+    };
+    ApiErr::bad(format!(
+        "{} has reached its {label} ({}); no {} can be created",
+        limits.organization,
+        limit.unwrap_or_default(),
+        kind.name()
+    ))
+}
+
+fn generated_user_name(conn: &Connection) -> Result<String, ApiErr> {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    for _ in 0..20 {
+        let name = format!(
+            "{:020}",
+            rng.gen_range(10_000_000_000_000_000_000u64..=u64::MAX)
+        );
+        if db::load_user_by_name(conn, &name)
+            .map_err(ApiErr::db)?
+            .is_none()
+        {
+            return Ok(name);
+        }
+    }
+    Err(ApiErr::internal("could not generate a free user name"))
+}
+
+async fn create_user(
+    State(s): St,
+    Extension(Caller(me)): Who,
+    RawQuery(raw): RawQuery,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let body = body_object(&body)?;
+    let fields = requested_fields(&query_pairs(&raw))?;
+    let settings = s.settings.clone();
+    let user = s
+        .db(move |conn| {
+            let actor = me.actor();
+            let role = match opt_str(&body, "systemRole")? {
+                None => SystemRole::User,
+                Some(text) => SystemRole::parse(text)
+                    .ok_or_else(|| ApiErr::bad(format!("unknown System role {text:?}")))?,
+            };
+            let kind = AccountType::of(role);
+            let org = opt_str(&body, "owner")?.unwrap_or(&actor.home_org).to_string();
+            let org_id = match db::owner_id(conn, &org).map_err(ApiErr::db)? {
+                Some((id, kind)) if kind == "Organization" => id,
+                _ => return Err(ApiErr::bad(format!("no Organization named {org:?}"))),
+            };
+            may_create(&actor, &settings, &org, kind).map_err(ApiErr::refused)?;
+            may_assign_system_role(&actor, kind, role).map_err(ApiErr::refused)?;
+            let limits = db::org_limits(conn, org_id).map_err(ApiErr::db)?;
+            if !limits.allows_create(kind) {
+                return Err(limit_refusal(&limits, kind));
+            }
+            let user_name = match (opt_str(&body, "userName")?.map(str::trim), kind) {
+                (Some(n), _) if !n.is_empty() => n.to_string(),
+                (_, AccountType::Api | AccountType::Taxii) => generated_user_name(conn)?,
+                _ => return Err(ApiErr::bad("userName is required for a User account")),
+            };
+            check_name("userName", &user_name)?;
+            if db::load_user_by_name(conn, &user_name).map_err(ApiErr::db)?.is_some() {
+                return Err(ApiErr::bad(format!("a user named {user_name:?} already exists")));
+            }
+            let password = opt_str(&body, "password")?;
+            let ui = matches!(kind, AccountType::User | AccountType::ReadOnly);
+            match password {
+                Some(_) if settings.saml_enabled => {
+                    return Err(ApiErr::bad("passwords are managed by SAML on this instance"))
+                }
+                Some(pw) => check_password(pw)?,
+                None if ui && !settings.saml_enabled => {
+                    return Err(ApiErr::bad("password is required for a User account on this instance"))
+                }
+                None => {}
+            }
+            let explicit = owner_roles_map(&body)?
+                .into_iter()
+                .flatten()
+                .find(|(owner, _)| *owner == org)
+                .map(|(_, r)| OrgRole::parse(&r).ok_or_else(|| ApiErr::bad(format!("unknown Organization role {r:?}"))))
+                .transpose()?;
+            let org_role = explicit
+                .or_else(|| forced_org_role(kind, role))
+                .unwrap_or(if kind == AccountType::ReadOnly {
+                    OrgRole::ReadOnlyUser
+                } else {
+                    OrgRole::StandardUser
+                });
+            check_org_role(kind, role, org_role).map_err(|r| ApiErr::bad(r.0))?;
+            let text = |key: &str| -> Result<Option<String>, ApiErr> {
+                let v = opt_str(&body, key)?;
+                if let Some(v) = v {
+                    check_name(key, v)?;
+                }
+                Ok(v.map(str::to_string))
+            };
+            let (first_name, last_name, pseudonym) = (text("firstName")?, text("lastName")?, text("pseudonym")?);
+            let (ui_theme, job_function, job_role) = (text("uiTheme")?, text("jobFunction")?, text("jobRole")?);
+            let now = db::fmt_time(Utc::now());
+            let tx = conn.transaction().map_err(ApiErr::db)?;
+            tx.execute(
+                "INSERT INTO users(user_name, first_name, last_name, pseudonym, org_id, system_role,
+                   org_role, disabled, locked, password_reset_required, two_factor_reset_required,
+                   terms_accepted, logout_interval_minutes, custom_tql_timeout, tql_timeout, ui_theme,
+                   job_function, job_role, last_password_change, mfa_enabled, password_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 0, ?19)",
+                params![
+                    user_name,
+                    first_name,
+                    last_name,
+                    pseudonym,
+                    org_id,
+                    role.name(),
+                    org_role.name(),
+                    opt_bool(&body, "disabled")?.unwrap_or(false),
+                    opt_bool(&body, "locked")?.unwrap_or(false),
+                    opt_bool(&body, "passwordResetRequired")?.unwrap_or(ui),
+                    opt_bool(&body, "twoFactorResetRequired")?.unwrap_or(ui),
+                    opt_int(&body, "logoutIntervalMinutes")?.unwrap_or(0),
+                    opt_bool(&body, "customTqlTimeout")?.unwrap_or(false),
+                    opt_int(&body, "tqlTimeout")?,
+                    ui_theme.unwrap_or_else(|| "Light".into()),
+                    job_function,
+                    job_role,
+                    now,
+                    password.map(|pw| db::password_hash(&user_name, pw)),
+                ],
+            )
+            .map_err(ApiErr::db)?;
+            let id = tx.last_insert_rowid();
+            if kind != AccountType::Taxii {
+                db::reset_community_roles(&tx, id, org_id, role).map_err(ApiErr::db)?;
+            }
+            tx.commit().map_err(ApiErr::db)?;
+            let row = load_target(conn, id)?;
+            render(conn, &row, View::for_actor(&actor, &fields))
+        })
+        .await?;
+    let mut resp = one(user, Some("Created"))?;
+    *resp.status_mut() = StatusCode::CREATED;
+    Ok(resp)
+}
+
+fn run_as_of(conn: &Connection, user_id: i64) -> Result<RunAs, ApiErr> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, name, kind, active FROM run_as WHERE user_id = ?1 ORDER BY name",
+        )
+        .map_err(ApiErr::db)?;
+    let rows = stmt
+        .query_map([user_id], |r| {
+            Ok((
+                RunAsItem {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                },
+                r.get::<_, String>(2)?,
+                r.get::<_, bool>(3)?,
+            ))
+        })
+        .map_err(ApiErr::db)?;
+    let mut run_as = RunAs::default();
+    for row in rows {
+        let (item, kind, active) = row.map_err(ApiErr::db)?;
+        match (kind.as_str(), active) {
+            ("job", _) => run_as.job_apps.push(item),
+            (_, true) => run_as.active_playbooks.push(item),
+            (_, false) => run_as.inactive_playbooks.push(item),
+        }
+    }
+    Ok(run_as)
+}
+
+fn names(items: &[RunAsItem]) -> String {
+    items
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn delete_user(
+    State(s): St,
+    Extension(Caller(me)): Who,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let id = parse_id(&id)?;
+    let pairs = query_pairs(&raw);
+    let playbooks_to = int_param(&pairs, "reassignPlaybooksTo")?;
+    let jobs_to = int_param(&pairs, "reassignJobsTo")?;
+    let settings = s.settings.clone();
+    s.db(move |conn| {
+        let actor = me.actor();
+        let row = load_target(conn, id)?;
+        may(&actor, &settings, Action::Delete, &target_of(&row)).map_err(ApiErr::refused)?;
+        let run_as = run_as_of(conn, id)?;
+        let heir = |heir_id: Option<i64>, what: &str| -> Result<Option<UserRow>, ApiErr> {
+            let Some(heir_id) = heir_id else { return Ok(None) };
+            if heir_id == id {
+                return Err(ApiErr::bad(format!("{what} cannot be reassigned to the account being deleted")));
+            }
+            let heir = db::load_user(conn, heir_id)
+                .map_err(ApiErr::db)?
+                .ok_or_else(|| ApiErr::bad(format!("{what}: no user with id {heir_id}")))?;
+            if heir.org_id != row.org_id {
+                return Err(ApiErr::bad(format!("{what}: the new Run As user must be in {}", row.org_name)));
+            }
+            Ok(Some(heir))
+        };
+        let playbook_heir = heir(playbooks_to, "reassignPlaybooksTo")?;
+        let job_heir = heir(jobs_to, "reassignJobsTo")?;
+        if !run_as.active_playbooks.is_empty() && playbook_heir.is_none() {
+            return Err(ApiErr::bad(format!(
+                "{} is the Run As user of active playbooks ({}); choose another user with reassignPlaybooksTo",
+                row.user_name,
+                names(&run_as.active_playbooks)
+            )));
+        }
+        if !run_as.job_apps.is_empty() {
+            match &job_heir {
+                None => {
+                    return Err(ApiErr::bad(format!(
+                        "{} is the Run As user of job apps ({}); choose an API user with reassignJobsTo",
+                        row.user_name,
+                        names(&run_as.job_apps)
+                    )))
+                }
+                Some(h) if h.kind() != AccountType::Api => {
+                    return Err(ApiErr::bad(format!(
+                        "job apps must run as an API user; {} is not one",
+                        h.user_name
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        let tx = conn.transaction().map_err(ApiErr::db)?;
+        if let Some(h) = &playbook_heir {
+            tx.execute(
+                "UPDATE run_as SET user_id = ?1 WHERE user_id = ?2 AND kind = 'playbook' AND active = 1",
+                params![h.id, id],
+            )
+            .map_err(ApiErr::db)?;
+        }
+        if let Some(h) = &job_heir {
+            tx.execute("UPDATE run_as SET user_id = ?1 WHERE user_id = ?2 AND kind = 'job'", params![h.id, id])
+                .map_err(ApiErr::db)?;
+        }
+        if !run_as.inactive_playbooks.is_empty() {
+            // Rule 8: inactive playbooks move to the first listed account.
+            let first: i64 = tx
+                .query_row(
+                    "SELECT id FROM users WHERE org_id = ?1 AND id != ?2 ORDER BY user_name LIMIT 1",
+                    params![row.org_id, id],
+                    |r| r.get(0),
+                )
+                .map_err(ApiErr::db)?;
+            tx.execute(
+                "UPDATE run_as SET user_id = ?1 WHERE user_id = ?2 AND kind = 'playbook' AND active = 0",
+                params![first, id],
+            )
+            .map_err(ApiErr::db)?;
+        }
+        for sql in [
+            "DELETE FROM user_groups WHERE user_id = ?1",
+            "DELETE FROM owner_roles WHERE user_id = ?1",
+            "DELETE FROM tokens WHERE user_id = ?1",
+            "DELETE FROM users WHERE id = ?1",
+        ] {
+            tx.execute(sql, [id]).map_err(ApiErr::db)?;
+        }
+        tx.commit().map_err(ApiErr::db)
+    })
+    .await?;
+    ok_json(json!({"message": "Deleted", "status": SUCCESS}))
+}
+
+// ---------------------------------------------------------------- groups, owners, roles
+
+fn all_groups(conn: &Connection) -> Result<Vec<UserGroup>, ApiErr> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id, name, description FROM groups ORDER BY id")
+        .map_err(ApiErr::db)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(UserGroup {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                description: r.get(2)?,
+            })
+        })
+        .map_err(ApiErr::db)?;
+    rows.collect::<Result<_, _>>().map_err(ApiErr::db)
+}
+
+async fn list_groups(State(s): St) -> ApiResult {
+    list(s.db(|conn| all_groups(conn)).await?)
+}
+
+async fn get_group(State(s): St, Path(id): Path<String>) -> ApiResult {
+    let id = id
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| ApiErr::bad(format!("group id must be an integer, not {id:?}")))?;
+    let groups = s.db(|conn| all_groups(conn)).await?;
+    match groups.into_iter().find(|g| g.id == id) {
+        Some(g) => one(g, None),
+        None => Err(ApiErr::not_found(format!("no user group with id {id}"))),
+    }
+}
+
+/// ThreatConnect's other `perm*` keys, kept so owners have the documented shape.
+const OTHER_PERMS: &[&str] = &[
+    "permIndicator",
+    "permGroup",
+    "permPost",
+    "permVictim",
+    "permAttribute",
+    "permApps",
+    "permSecurityLabel",
+    "permTag",
+    "permAttributeType",
+    "permSettings",
+    "permCopyData",
+    "permInvite",
+    "permTask",
+    "permCaseTag",
+    "permArtifact",
+    "permComment",
+    "permTimeline",
+    "permWorkflowTemplate",
+    "permPublish",
+    "permPlaybooksExecute",
+    "permPlaybooks",
+];
+
+async fn owners(State(s): St, Extension(Caller(me)): Who) -> ApiResult {
+    let settings = s.settings.clone();
+    let owners = s
+        .db(move |conn| {
+            let actor = me.actor();
+            let mut stmt = conn
+                .prepare_cached("SELECT id, name, kind FROM owners ORDER BY id")
+                .map_err(ApiErr::db)?;
+            let rows: Vec<(i64, String, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(ApiErr::db)?
+                .collect::<Result<_, _>>()
+                .map_err(ApiErr::db)?;
+            let community_roles: Vec<(i64, String)> = conn
+                .prepare_cached("SELECT owner_id, role FROM owner_roles WHERE user_id = ?1")
+                .and_then(|mut st| {
+                    st.query_map([me.id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<Result<_, _>>()
+                })
+                .map_err(ApiErr::db)?;
+            let mut out = Vec::new();
+            for (id, name, kind) in rows {
+                let (owner_role, perm_users) = if kind == "Organization" {
+                    if !(name == actor.home_org || actor.may_list_org(&name)) {
+                        continue;
+                    }
+                    let perm = if may_create(&actor, &settings, &name, AccountType::User).is_ok() {
+                        "FULL"
+                    } else if actor.may_list_org(&name) {
+                        "READ"
+                    } else {
+                        "NONE"
+                    };
+                    let role = (name == actor.home_org).then(|| me.org_role.clone());
+                    (role, perm)
+                } else {
+                    let Some((_, role)) = community_roles.iter().find(|(o, _)| *o == id) else {
+                        continue;
+                    };
+                    (Some(role.clone()), "NONE")
+                };
+                let perm_members = if kind == "Organization" {
+                    perm_users
+                } else if owner_role.as_deref() == Some(CommunityRole::Director.name()) {
+                    "FULL"
+                } else {
+                    "READ"
+                };
+                let mut other = Map::new();
+                for p in OTHER_PERMS {
+                    other.insert((*p).to_string(), json!("READ"));
+                }
+                out.push(Owner {
+                    id,
+                    name,
+                    kind,
+                    owner_role,
+                    perm_users: Some(perm_users.into()),
+                    perm_members: Some(perm_members.into()),
+                    other,
+                });
+            }
+            Ok(out)
+        })
+        .await?;
+    list(owners)
+}
+
+async fn system_roles(Extension(Caller(me)): Who) -> ApiResult {
+    let actor = me.actor();
+    let roles: Vec<SystemRoleInfo> = SystemRole::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, r)| SystemRoleInfo {
+            id: i as i64 + 1,
+            name: r.name().into(),
+            active: Some(true),
+            assignable: Some(actor.chooses_system_roles() && !r.outranks(actor.system_role)),
+            displayed: Some(true),
+        })
+        .collect();
+    list(roles)
+}
+
+async fn owner_roles() -> ApiResult {
+    let describe_comm = |r: CommunityRole| match r {
+        CommunityRole::Director => "Full control of the Community or Source",
+        CommunityRole::Editor => "Create and edit all data",
+        CommunityRole::Contributor => "Indicator, Group, and Tag creation",
+        CommunityRole::Commenter => "Post creation",
+        CommunityRole::User => "Read only access to all data",
+        CommunityRole::Subscriber => "Read only access to published data",
+        CommunityRole::Banned => "No access",
+    };
+    let mut roles: Vec<OwnerRoleInfo> = CommunityRole::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, r)| OwnerRoleInfo {
+            id: i as i64 + 1,
+            name: r.name().into(),
+            description_comm: Some(describe_comm(*r).into()),
+            description_admin: Some(describe_comm(*r).into()),
+            org_role: Some(false),
+            comm_role: Some(true),
+            version: Some(1),
+            available: Some(true),
+        })
+        .collect();
+    let base = roles.len() as i64;
+    roles.extend(OrgRole::ALL.iter().enumerate().map(|(i, r)| OwnerRoleInfo {
+        id: base + i as i64 + 1,
+        name: r.name().into(),
+        description_comm: Some(format!("Organization role {r}")),
+        description_admin: Some(format!("Organization role {r}")),
+        org_role: Some(true),
+        comm_role: Some(false),
+        version: Some(1),
+        available: Some(true),
+    }));
+    list(roles)
+}
+
+async fn whoami(Extension(Caller(me)): Who) -> ApiResult {
+    let data = WhoAmIData {
+        user: WhoAmI {
+            user_name: me.user_name.clone(),
+            first_name: me.first_name.clone(),
+            last_name: me.last_name.clone(),
+            pseudonym: me.pseudonym.clone(),
+            role: me.system_role.clone(),
+        },
+    };
+    one(data, None)
+}
+
+// ---------------------------------------------------------------- discovery
+
+/// (name, type, description, read only)
+const FIELD_DOCS: &[(&str, &str, &str, bool)] = &[
+    ("id", "Integer", "The user's ID", true),
+    (
+        "userName",
+        "String",
+        "The user name (the access ID of an API user)",
+        false,
+    ),
+    ("firstName", "String", "The user's first name", false),
+    ("lastName", "String", "The user's last name", false),
+    ("pseudonym", "String", "The user's pseudonym", false),
+    (
+        "owner",
+        "String",
+        "The home Organization (not updatable)",
+        false,
+    ),
+    ("systemRole", "String", "The System role", false),
+    (
+        "ownerRoles",
+        "Object",
+        "Organization, Community or Source name to role name",
+        false,
+    ),
+    (
+        "disabled",
+        "Boolean",
+        "Whether the account is disabled",
+        false,
+    ),
+    ("locked", "Boolean", "Whether the account is locked", false),
+    (
+        "passwordResetRequired",
+        "Boolean",
+        "Require a new password at next login",
+        false,
+    ),
+    (
+        "twoFactorResetRequired",
+        "Boolean",
+        "Require a new MFA setup at next login",
+        false,
+    ),
+    (
+        "termsAccepted",
+        "Boolean",
+        "Whether the Terms of Service were accepted",
+        false,
+    ),
+    (
+        "termsAcceptedDate",
+        "Date",
+        "When the Terms of Service were accepted",
+        true,
+    ),
+    (
+        "logoutIntervalMinutes",
+        "Integer",
+        "Log out after this many idle minutes",
+        false,
+    ),
+    (
+        "customTqlTimeout",
+        "Boolean",
+        "Whether a custom TQL timeout applies",
+        false,
+    ),
+    (
+        "tqlTimeout",
+        "Integer",
+        "The custom TQL timeout (ms)",
+        false,
+    ),
+    ("uiTheme", "String", "Light or Dark", false),
+    ("jobFunction", "String", "The user's job function", false),
+    ("jobRole", "String", "The user's job role", false),
+    ("lastLogin", "Date", "The last login", true),
+    (
+        "lastPasswordChange",
+        "Date",
+        "The last password change",
+        true,
+    ),
+    ("password", "String", "The password (write only)", false),
+];
+
+async fn options_users(RawQuery(raw): RawQuery) -> ApiResult {
+    let show_readonly = query_pairs(&raw)
+        .iter()
+        .any(|(k, v)| k == "show" && v.eq_ignore_ascii_case("readonly"));
+    let mut out = Map::new();
+    for (name, kind, description, read_only) in FIELD_DOCS {
+        if *read_only && !show_readonly {
+            continue;
+        }
+        let mut doc =
+            json!({"type": kind, "description": description, "required": *name == "userName"});
+        if *read_only {
+            doc["readOnly"] = json!(true);
+        }
+        out.insert((*name).to_string(), doc);
+    }
+    out.insert(EXTENSIONS_KEY.to_string(), json!(wire::ext::ALL.to_vec()));
+    ok_json(Value::Object(out))
+}
+
+async fn options_fields() -> ApiResult {
+    let fields = vec![
+        FieldInfo {
+            name: ext::USER_GROUPS_FIELD.into(),
+            description: Some("rollcall extension: the user groups the account belongs to".into()),
+            extension: true,
+        },
+        FieldInfo {
+            name: ext::MFA_FIELD.into(),
+            description: Some("rollcall extension: whether the account has MFA configured".into()),
+            extension: true,
+        },
+    ];
+    let data: Vec<Value> = fields
+        .into_iter()
+        .map(|f| {
+            let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
+            v["includedByDefault"] = json!(false);
+            v
+        })
+        .collect();
+    list(data)
+}
+
+async fn options_tql() -> ApiResult {
+    let keywords: Vec<Value> = tql::KEYWORDS
+        .iter()
+        .map(|k| {
+            let mut v = serde_json::to_value(TqlKeyword {
+                keyword: k.keyword.into(),
+                name: k.name.into(),
+                kind: k.kind.name().into(),
+            })
+            .unwrap_or(Value::Null);
+            if k.extension {
+                v["extension"] = json!(true);
+            }
+            v
+        })
+        .collect();
+    list(keywords)
+}
+
+// ---------------------------------------------------------------- extensions
+
+async fn ext_instance(State(s): St) -> ApiResult {
+    one(s.settings.clone(), None)
+}
+
+async fn ext_limits(State(s): St, Extension(Caller(me)): Who) -> ApiResult {
+    let limits = s
+        .db(move |conn| {
+            let actor = me.actor();
+            let orgs: Vec<(i64, String)> = conn
+                .prepare_cached(
+                    "SELECT id, name FROM owners WHERE kind = 'Organization' ORDER BY id",
+                )
+                .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+                .map_err(ApiErr::db)?;
+            orgs.into_iter()
+                .filter(|(_, name)| actor.may_list_org(name))
+                .map(|(id, _)| db::org_limits(conn, id).map_err(ApiErr::db))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    list(limits)
+}
+
+async fn ext_set_groups(
+    State(s): St,
+    Extension(Caller(me)): Who,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let id = parse_id(&id)?;
+    let membership: GroupMembership = serde_json::from_slice(&body)
+        .map_err(|e| ApiErr::bad(format!("expected {{\"groupIds\":[...]}}: {e}")))?;
+    let settings = s.settings.clone();
+    let user = s
+        .db(move |conn| {
+            let actor = me.actor();
+            let row = load_target(conn, id)?;
+            may(&actor, &settings, Action::Edit, &target_of(&row)).map_err(ApiErr::refused)?;
+            if actor.id == Some(row.id) {
+                check_administers(&actor, &settings, &row)?;
+            }
+            let known: Vec<i64> = all_groups(conn)?.iter().map(|g| g.id).collect();
+            if let Some(bad) = membership.group_ids.iter().find(|g| !known.contains(g)) {
+                return Err(ApiErr::bad(format!("no user group with id {bad}")));
+            }
+            let tx = conn.transaction().map_err(ApiErr::db)?;
+            tx.execute("DELETE FROM user_groups WHERE user_id = ?1", [id])
+                .map_err(ApiErr::db)?;
+            for g in &membership.group_ids {
+                tx.execute(
+                    "INSERT OR IGNORE INTO user_groups(user_id, group_id) VALUES (?1, ?2)",
+                    params![id, g],
+                )
+                .map_err(ApiErr::db)?;
+            }
+            tx.commit().map_err(ApiErr::db)?;
+            let fields = vec![ext::USER_GROUPS_FIELD.to_string()];
+            render(conn, &row, View::for_actor(&actor, &fields))
+        })
+        .await?;
+    one(user, Some("Updated"))
+}
+
+async fn ext_run_as(State(s): St, Extension(Caller(me)): Who, Path(id): Path<String>) -> ApiResult {
+    let id = parse_id(&id)?;
+    let settings = s.settings.clone();
+    let run_as = s
+        .db(move |conn| {
+            let actor = me.actor();
+            let row = load_target(conn, id)?;
+            may(&actor, &settings, Action::View, &target_of(&row)).map_err(ApiErr::refused)?;
+            run_as_of(conn, id)
+        })
+        .await?;
+    one(run_as, None)
+}
+
+async fn ext_token(
+    State(s): St,
+    Extension(Caller(me)): Who,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let id = parse_id(&id)?;
+    let request: TokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        TokenRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiErr::bad(format!("expected {{\"expirationDays\":N}}: {e}")))?
+    };
+    if request
+        .expiration_days
+        .is_some_and(|d| !(1..=3650).contains(&d))
+    {
+        return Err(ApiErr::bad("expirationDays must be between 1 and 3650"));
+    }
+    let settings = s.settings.clone();
+    let token = s
+        .db(move |conn| {
+            let actor = me.actor();
+            let row = load_target(conn, id)?;
+            may(&actor, &settings, Action::Edit, &target_of(&row)).map_err(ApiErr::refused)?;
+            if row.kind() != AccountType::Api {
+                return Err(ApiErr::bad(format!(
+                    "API tokens are for API users only; {} is {}",
+                    row.user_name,
+                    crate::domain::roles::article(row.kind().name())
+                )));
+            }
+            let token =
+                auth::store_new_token(conn, id, request.expiration_days).map_err(ApiErr::db)?;
+            let expires = request
+                .expiration_days
+                .map(|d| Utc::now() + chrono::Duration::days(d));
+            Ok(ApiToken { token, expires })
+        })
+        .await?;
+    let mut resp = one(token, Some("Created"))?;
+    *resp.status_mut() = StatusCode::CREATED;
+    Ok(resp)
+}
