@@ -477,6 +477,7 @@ impl App {
             org: Some(self.org.clone()),
             query: UserQuery {
                 fields,
+                owner: Some(self.org.clone()),
                 ..Default::default()
             },
         }

@@ -41,6 +41,18 @@ pub struct ConsoleContext {
     pub read_only: bool,
 }
 
+impl ConsoleContext {
+    pub fn from_session(session: &crate::commands::connect::Session) -> ConsoleContext {
+        ConsoleContext {
+            actor: session.actor.clone(),
+            settings: session.settings.clone(),
+            capabilities: session.capabilities.clone(),
+            instance: session.instance.clone(),
+            read_only: session.read_only,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ConsoleOptions {
     /// Capture the mouse (wheel scrolls, click selects). Off by default so

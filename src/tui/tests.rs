@@ -367,8 +367,8 @@ fn detail_sanitizes_escape_sequences() {
     type_keys(&mut app, "jjjj");
     app.handle_key(key(KeyCode::Enter));
     let text = screen(&mut app, 100, 40);
-    assert!(text.contains("eve\\x1b[31m@demo.example"));
-    assert!(text.contains("Evil\\x1b]0;pwned\\x07"));
+    assert!(text.contains("eve\\e[31m@demo.example"));
+    assert!(text.contains("Evil\\e]0;pwned\\x07"));
     assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'));
 }
 
@@ -563,7 +563,7 @@ fn network_error_shows_and_keys_still_work() {
     }));
     assert_eq!(app.load, LoadState::Failed);
     let text = screen(&mut app, 80, 24);
-    assert!(text.contains("Error: loading accounts failed: API not licensed\\x1b[5m"));
+    assert!(text.contains("Error: loading accounts failed: API not licensed\\e[5m"));
     type_keys(&mut app, "?");
     assert_eq!(app.mode(), Mode::Help);
     app.handle_key(key(KeyCode::Esc));

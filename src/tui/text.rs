@@ -2,35 +2,8 @@
 //! short role names for narrow columns.
 
 use chrono::{DateTime, Utc};
-use std::borrow::Cow;
 
-// TODO: use domain::text::sanitize once it lands in main.
-/// Escapes control characters (C0, DEL, C1) and bidirectional overrides so a
-/// value from the server can never move the cursor, recolour or reorder the
-/// screen. Printable text is returned borrowed.
-pub(crate) fn sanitize(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if needs_escape(c) {
-            let code = c as u32;
-            if code <= 0xff {
-                out.push_str(&format!("\\x{code:02x}"));
-            } else {
-                out.push_str(&format!("\\u{{{code:x}}}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
-fn needs_escape(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
+pub(crate) use crate::domain::text::sanitize;
 
 /// "5m ago", "3h ago", "3d ago", "4mo ago", "2y ago"; "in the future" for
 /// clock skew.
@@ -90,14 +63,6 @@ pub(crate) fn short_org_role(name: &str) -> &str {
 mod tests {
     use super::*;
     use chrono::{Duration, TimeZone};
-
-    #[test]
-    fn sanitize_escapes_controls_and_keeps_text() {
-        assert!(matches!(sanitize("Zoë Smith"), Cow::Borrowed(_)));
-        assert_eq!(sanitize("a\x1b[31mb"), "a\\x1b[31mb");
-        assert_eq!(sanitize("x\ny\u{9b}"), "x\\x0ay\\x9b");
-        assert_eq!(sanitize("evil\u{202e}txt"), "evil\\u{202e}txt");
-    }
 
     #[test]
     fn relative_times() {
