@@ -110,8 +110,12 @@ async fn demo(cli: &Cli) -> anyhow::Result<()> {
 }
 
 async fn console(session: commands::connect::Session, cli: &Cli) -> anyhow::Result<()> {
-    let _ = (session, cli.mouse);
-    anyhow::bail!("console pending")
+    let ctx = rollcall::tui::ConsoleContext::from_session(&session);
+    let opts = rollcall::tui::ConsoleOptions {
+        mouse: cli.mouse,
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+    };
+    rollcall::tui::run(session.client, ctx, opts).await
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

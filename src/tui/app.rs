@@ -203,6 +203,15 @@ impl App {
         self.status.as_ref()
     }
 
+    pub fn load_state(&self) -> &LoadState {
+        &self.load
+    }
+
+    /// The Organizations the picker offers (empty until they arrive).
+    pub fn organizations(&self) -> &[String] {
+        &self.orgs
+    }
+
     pub fn current_org(&self) -> &str {
         &self.org
     }
