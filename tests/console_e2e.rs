@@ -23,10 +23,14 @@ struct Pane {
 
 impl Pane {
     fn start(tag: &str) -> Pane {
+        Pane::start_with(tag, "")
+    }
+
+    fn start_with(tag: &str, args: &str) -> Pane {
         let name = format!("rollcall-e2e-{tag}-{}", std::process::id());
         // The shell prints RESTORED once rollcall has exited, then lingers so
         // the pane can be read.
-        let script = format!("'{BIN}' --demo; echo RESTORED status=$?; sleep 30");
+        let script = format!("'{BIN}' --demo {args}; echo RESTORED status=$?; sleep 30");
         let status = Command::new("tmux")
             .args(["new-session", "-d", "-s", &name, "-x", "100", "-y", "30"])
             .args(["sh", "-c", &script])
@@ -147,6 +151,20 @@ fn demo_filter_detail_and_quit_restore_the_terminal() {
 
     pane.keys(&["q"]);
     pane.wait_for("the shell after q", restored);
+}
+
+#[test]
+fn demo_as_an_organization_administrator_hides_the_system_role_column() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let pane = Pane::start_with("orgadmin", "--as organization-administrator");
+    let screen = pane.wait_for("the accounts", loaded);
+    assert!(screen.contains("Organization Administrator") || screen.contains("Org Admin"));
+    assert!(!screen.contains("System Role"), "{screen}");
+    pane.keys(&["C-c"]);
+    pane.wait_for("the shell after Ctrl-C", restored);
 }
 
 #[test]

@@ -42,10 +42,13 @@ pub struct StatusMessage {
     pub is_error: bool,
 }
 
-/// One loaded account with what sorting needs, computed once.
+/// One loaded account with what sorting and filtering need, computed once
+/// as it arrives, so a keystroke or a sort never recomputes them.
 pub(crate) struct Row {
     pub user: User,
     keys: SortKeys,
+    /// `Filter::search_text` of the account.
+    search: String,
 }
 
 /// Account counts by type, for the header.
@@ -80,8 +83,6 @@ pub struct App {
     pub(crate) no_color: bool,
 
     pub(crate) rows: Vec<Row>,
-    /// Lowercased search text per row, built the first time a filter is used.
-    search: Vec<String>,
     /// Every row index, in sort order.
     order: Vec<u32>,
     /// The rows shown: `order` narrowed by the filter.
@@ -136,7 +137,6 @@ impl App {
             ticks: 0,
             no_color: false,
             rows: Vec::new(),
-            search: Vec::new(),
             order: Vec::new(),
             view: Vec::new(),
             counts: TypeCounts::default(),
@@ -467,7 +467,6 @@ impl App {
         let id = self.next_request();
         self.users_request = Some(id);
         self.rows.clear();
-        self.search.clear();
         self.order.clear();
         self.view.clear();
         self.counts = TypeCounts::default();
@@ -684,11 +683,8 @@ impl App {
         for user in users {
             self.counts.add(user.account_type());
             let keys = SortKeys::new(&user);
-            self.rows.push(Row { user, keys });
-        }
-        let indexed = !self.search.is_empty() || self.filter.is_some();
-        if indexed {
-            self.index_search_text();
+            let search = Filter::search_text(&user);
+            self.rows.push(Row { user, keys, search });
         }
         let mut fresh: Vec<u32> = (first as u32..self.rows.len() as u32).collect();
         let (column, ascending) = (self.sort, self.ascending);
@@ -702,11 +698,8 @@ impl App {
                     .iter()
                     .copied()
                     .filter(|&i| {
-                        filter.matches_indexed(
-                            &rows[i as usize].user,
-                            &self.search[i as usize],
-                            &ctx,
-                        )
+                        let row = &rows[i as usize];
+                        filter.matches_indexed(&row.user, &row.search, &ctx)
                     })
                     .collect()
             }
@@ -716,16 +709,6 @@ impl App {
         self.order = merge(std::mem::take(&mut self.order), fresh, cmp);
         self.view = merge(std::mem::take(&mut self.view), shown, cmp);
         self.restore_selection(keep);
-    }
-
-    /// Builds the search text of rows that lack one.
-    fn index_search_text(&mut self) {
-        let start = self.search.len();
-        self.search.extend(
-            self.rows[start..]
-                .iter()
-                .map(|r| Filter::search_text(&r.user)),
-        );
     }
 
     fn clear_filter(&mut self) {
@@ -763,18 +746,14 @@ impl App {
         let keep = self.view.get(self.selected).copied();
         match &self.filter {
             None => self.view.clone_from(&self.order),
-            Some(_) => {
-                if self.search.len() < self.rows.len() {
-                    self.index_search_text();
-                }
-                let ctx = self.match_context();
-                if let Some(filter) = &self.filter {
-                    let (rows, search) = (&self.rows, &self.search);
-                    self.view.clear();
-                    self.view.extend(self.order.iter().copied().filter(|&i| {
-                        filter.matches_indexed(&rows[i as usize].user, &search[i as usize], &ctx)
-                    }));
-                }
+            Some(filter) => {
+                let ctx = MatchContext { now: self.now };
+                let rows = &self.rows;
+                self.view.clear();
+                self.view.extend(self.order.iter().copied().filter(|&i| {
+                    let row = &rows[i as usize];
+                    filter.matches_indexed(&row.user, &row.search, &ctx)
+                }));
             }
         }
         self.restore_selection(keep);

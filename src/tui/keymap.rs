@@ -232,6 +232,8 @@ pub const FILTER: &[Binding] = &[
     ),
     bind(&[Key::ctrl('w')], A::DeleteWord, "Delete a word"),
     bind(&[Key::ctrl('u')], A::ClearInput, "Delete everything"),
+    // The filter language and the commands have no use for `?`.
+    bind(&[Key::char('?')], A::Help, "Help"),
 ];
 
 pub const COMMAND: &[Binding] = &[
@@ -244,6 +246,8 @@ pub const COMMAND: &[Binding] = &[
     ),
     bind(&[Key::ctrl('w')], A::DeleteWord, "Delete a word"),
     bind(&[Key::ctrl('u')], A::ClearInput, "Delete everything"),
+    // The filter language and the commands have no use for `?`.
+    bind(&[Key::char('?')], A::Help, "Help"),
 ];
 
 pub const DETAIL: &[Binding] = &[
