@@ -168,6 +168,20 @@ fn demo_as_an_organization_administrator_hides_the_system_role_column() {
 }
 
 #[test]
+fn demo_as_a_read_only_user_shows_its_own_account_and_the_badge() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let pane = Pane::start_with("readonly", "--as read-only");
+    let screen = pane.wait_for("the own account", |s| s.contains("1/1"));
+    assert!(screen.contains("READ-ONLY"), "{screen}");
+    assert!(!screen.contains("Error"), "{screen}");
+    pane.keys(&["q"]);
+    pane.wait_for("the shell after q", restored);
+}
+
+#[test]
 fn sigterm_restores_the_terminal() {
     if !tmux_available() {
         eprintln!("SKIPPED: tmux is not installed");

@@ -480,12 +480,19 @@ impl App {
             .filter(|f| caps.extra_fields.contains(*f) || caps.has(f))
             .map(str::to_string)
             .collect();
+        // An actor who may not list the Organization still sees its own
+        // account: ask without an Organization and let the server narrow.
+        let owner = self
+            .ctx
+            .actor
+            .may_list_org(&self.org)
+            .then(|| self.org.clone());
         Command::LoadUsers {
             id,
-            org: Some(self.org.clone()),
+            org: owner.clone(),
             query: UserQuery {
                 fields,
-                owner: Some(self.org.clone()),
+                owner,
                 ..Default::default()
             },
         }
@@ -520,8 +527,13 @@ impl App {
 
     fn open_org_picker(&mut self) {
         if !self.ctx.actor.sees_all_orgs() {
+            let scope = if self.ctx.actor.sees_home_org() {
+                "its home Organization"
+            } else {
+                "its own account"
+            };
             self.set_error(format!(
-                "{} sees only its home Organization",
+                "{} sees only {scope}",
                 self.ctx.actor.system_role.with_article()
             ));
         } else if self.orgs.is_empty() {

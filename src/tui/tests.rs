@@ -507,6 +507,20 @@ fn accounts_request_asks_for_extension_fields_when_listed() {
 }
 
 #[test]
+fn an_actor_who_sees_only_itself_lists_without_an_organization() {
+    let mut app = App::new(context(actor(
+        SystemRole::ReadOnlyUser,
+        Some(OrgRole::ReadOnlyUser),
+    )));
+    let commands = app.start();
+    let Some(Command::LoadUsers { org, query, .. }) = commands.first() else {
+        panic!("no listing: {commands:?}");
+    };
+    assert_eq!((org, &query.owner), (&None, &None));
+    assert!(app.read_only());
+}
+
+#[test]
 fn stale_pages_are_dropped() {
     let mut app = App::new(admin()).with_now(now());
     let first = users_request(&app.start());
