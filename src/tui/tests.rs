@@ -476,6 +476,9 @@ fn help_lists_every_binding_and_command() {
     for command in keymap::COMMANDS {
         assert!(text.contains(command.description));
     }
+    for column in Column::ALL {
+        assert!(text.contains(column.key()), "{}", column.key());
+    }
 }
 
 // ---- keys and events ----

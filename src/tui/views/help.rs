@@ -3,6 +3,7 @@
 
 use super::{popup, popup_room, Theme};
 use crate::tui::app::App;
+use crate::tui::columns::Column;
 use crate::tui::keymap;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -53,6 +54,11 @@ fn lines(theme: &Theme) -> Vec<Line<'static>> {
             Span::raw(command.description),
         ]));
     }
+    let columns: Vec<&str> = Column::ALL.iter().map(|c| c.key()).collect();
+    out.push(Line::from(vec![
+        Span::styled(format!("  {:<KEY_WIDTH$}", "COLUMN"), theme.key),
+        Span::raw(columns.join(", ")),
+    ]));
     out.push(Line::styled("In the table", theme.header));
     for (mark, meaning) in [
         ("?", "not returned by the instance"),
