@@ -55,10 +55,13 @@ fn lines(theme: &Theme) -> Vec<Line<'static>> {
         ]));
     }
     let columns: Vec<&str> = Column::ALL.iter().map(|c| c.key()).collect();
-    out.push(Line::from(vec![
-        Span::styled(format!("  {:<KEY_WIDTH$}", "COLUMN"), theme.key),
-        Span::raw(columns.join(", ")),
-    ]));
+    for (i, chunk) in columns.chunks(4).enumerate() {
+        let label = if i == 0 { "COLUMN" } else { "" };
+        out.push(Line::from(vec![
+            Span::styled(format!("  {label:<KEY_WIDTH$}"), theme.key),
+            Span::raw(chunk.join(", ")),
+        ]));
+    }
     out.push(Line::styled("In the table", theme.header));
     for (mark, meaning) in [
         ("?", "not returned by the instance"),
