@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod commands;
 pub mod domain;
 pub mod journal;
+pub mod report;
 pub mod sandbox;
 pub mod tui;
 pub mod worker;
