@@ -7,6 +7,7 @@
 //! its escaping already makes control characters harmless.
 
 use crate::domain::audit::{Audit, AuditDiff, AuditSnapshot, Finding, RoleKind};
+use crate::domain::text::sanitize;
 use crate::domain::{Actor, User};
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -58,25 +59,6 @@ fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-// TODO(client merge): replace with `crate::domain::text::sanitize`.
-/// Shows control and bidirectional-override characters escaped, never emitted.
-fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}');
-        if c == '\u{1b}' {
-            out.push_str("\\e");
-        } else if c.is_control() && (c as u32) < 0x100 {
-            out.push_str(&format!("\\x{:02x}", c as u32));
-        } else if c.is_control() || bidi {
-            out.push_str(&format!("\\u{{{:04x}}}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// Sanitized, then with Markdown's inline syntax escaped, for a table cell.
 fn md(text: &str) -> String {
     let mut out = String::new();
@@ -98,7 +80,7 @@ fn csv_cell(text: &str) -> String {
     if clean.starts_with(['=', '+', '-', '@']) {
         format!("'{clean}")
     } else {
-        clean
+        clean.into_owned()
     }
 }
 
@@ -262,7 +244,6 @@ fn markdown_finding(out: &mut String, f: &Finding, dir: &Directory, stale_days: 
 /// The header is in the Markdown and JSON exports; CSV stays one plain table.
 pub fn csv(_header: &ReportHeader, audit: &Audit, users: &[User]) -> String {
     let dir = Directory::new(users);
-    let mut writer = csv::Writer::from_writer(Vec::new());
     let mut rows: Vec<[String; 5]> = vec![[
         "finding".into(),
         "account_id".into(),
@@ -290,14 +271,7 @@ pub fn csv(_header: &ReportHeader, audit: &Audit, users: &[User]) -> String {
             ]);
         }
     }
-    for row in &rows {
-        // Writing to memory cannot fail short of allocation failure.
-        if writer.write_record(row).is_err() {
-            break;
-        }
-    }
-    let bytes = writer.into_inner().unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_default()
+    write_rows(&rows)
 }
 
 fn finding_json(f: &Finding, stale_days: i64) -> serde_json::Value {
@@ -441,6 +415,62 @@ pub fn diff_markdown(diff: &AuditDiff, old: &AuditSnapshot, new: &AuditSnapshot)
         ));
     }
     out
+}
+
+/// One row per change: change, account id, user name, detail.
+pub fn diff_csv(diff: &AuditDiff, old: &AuditSnapshot, new: &AuditSnapshot) -> String {
+    let names: BTreeMap<i64, &str> = old
+        .accounts
+        .iter()
+        .chain(new.accounts.iter())
+        .map(|a| (a.id, a.user_name.as_str()))
+        .collect();
+    let name = |id: i64| csv_cell(names.get(&id).copied().unwrap_or(""));
+    let mut rows: Vec<[String; 4]> = vec![[
+        "change".into(),
+        "account_id".into(),
+        "user_name".into(),
+        "detail".into(),
+    ]];
+    for (change, accounts) in [("added", &diff.added), ("removed", &diff.removed)] {
+        for a in accounts {
+            rows.push([change.into(), a.id.to_string(), name(a.id), String::new()]);
+        }
+    }
+    for c in &diff.role_changes {
+        let role = match c.role {
+            RoleKind::System => "System",
+            RoleKind::Organization => "Organization",
+        };
+        rows.push([
+            "role_changed".into(),
+            c.id.to_string(),
+            name(c.id),
+            csv_cell(&format!("{role} role: {} -> {}", c.old, c.new)),
+        ]);
+    }
+    for (change, ids) in [
+        ("newly_stale", &diff.newly_stale),
+        ("newly_disabled", &diff.newly_disabled),
+        ("not_compared", &diff.unknown_ids),
+    ] {
+        for id in ids {
+            rows.push([change.into(), id.to_string(), name(*id), String::new()]);
+        }
+    }
+    write_rows(&rows)
+}
+
+fn write_rows<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        // Writing to memory cannot fail short of allocation failure.
+        if writer.write_record(row).is_err() {
+            break;
+        }
+    }
+    let bytes = writer.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 fn join_ids(ids: &[i64]) -> String {
@@ -708,6 +738,7 @@ mod tests {
         let d = diff(&old, &new);
         assert_eq!(d.newly_disabled, vec![7]);
         insta::assert_snapshot!(diff_markdown(&d, &old, &new));
+        insta::assert_snapshot!("diff_csv", diff_csv(&d, &old, &new));
         let same = diff_markdown(&diff(&old, &old), &old, &old);
         assert!(same.contains("No changes between the two audits."));
     }
@@ -725,11 +756,8 @@ mod tests {
     }
 
     #[test]
-    fn sanitize_escapes_controls_and_bidi() {
-        assert_eq!(
-            sanitize("a\u{1b}[2Jb\u{7}c\u{202e}d\u{9b}"),
-            "a\\e[2Jb\\x07c\\u{202e}d\\x9b"
-        );
+    fn cells_are_sanitized_and_escaped() {
+        assert_eq!(md("a\u{1b}[2J|b"), "a\\\\e\\[2J\\|b");
         assert_eq!(md("a|b*c_d\\"), "a\\|b\\*c\\_d\\\\");
         assert_eq!(csv_cell("+1"), "'+1");
         assert_eq!(csv_cell("10000000000000000001"), "10000000000000000001");
