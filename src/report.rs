@@ -334,6 +334,10 @@ pub fn diff_markdown(diff: &AuditDiff, old: &AuditSnapshot, new: &AuditSnapshot)
     let mut out = String::from("# Audit changes\n\n");
     if diff.is_empty() {
         out.push_str("No changes between the two audits.\n");
+        if !diff.unknown_ids.is_empty() {
+            out.push_str(&not_compared(&diff.unknown_ids));
+        }
+        return out;
     } else {
         out.push_str(&format!(
             "| Change | Accounts |\n| --- | ---: |\n| Added | {} |\n| Removed | {} |\n\
@@ -407,14 +411,18 @@ pub fn diff_markdown(diff: &AuditDiff, old: &AuditSnapshot, new: &AuditSnapshot)
         }
     }
     if !diff.unknown_ids.is_empty() {
-        let n = diff.unknown_ids.len();
-        out.push_str(&format!(
-            "\nNot compared for {n} {} (one of the audits lacked the data): ids {}.\n",
-            accounts_word(n),
-            join_ids(&diff.unknown_ids)
-        ));
+        out.push_str(&not_compared(&diff.unknown_ids));
     }
     out
+}
+
+fn not_compared(ids: &[i64]) -> String {
+    let n = ids.len();
+    format!(
+        "\nNot compared for {n} {} (one of the audits lacked the data): ids {}.\n",
+        accounts_word(n),
+        join_ids(ids)
+    )
 }
 
 /// One row per change: change, account id, user name, detail.
@@ -740,7 +748,11 @@ mod tests {
         insta::assert_snapshot!(diff_markdown(&d, &old, &new));
         insta::assert_snapshot!("diff_csv", diff_csv(&d, &old, &new));
         let same = diff_markdown(&diff(&old, &old), &old, &old);
-        assert!(same.contains("No changes between the two audits."));
+        assert_eq!(
+            same,
+            "# Audit changes\n\nNo changes between the two audits.\n\n\
+             Not compared for 1 account (one of the audits lacked the data): ids 10.\n"
+        );
     }
 
     #[test]
