@@ -42,6 +42,8 @@ enum Command {
     /// Work with user accounts from scripts.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Read-only account audit (Markdown, CSV or JSON), or the changes between two JSON audits.
+    Audit(commands::audit::AuditArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -79,6 +81,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             commands::users::list(&session, &args, &mut out).await
+        }
+        Some(Command::Audit(args)) => {
+            // An audit only reads: the connection is read-only whatever the
+            // profile says, and --diff contacts no instance at all.
+            let session = if args.diff.is_some() {
+                None
+            } else {
+                let mut connect = cli.connect.clone();
+                connect.read_only = true;
+                Some(commands::connect::connect(&connect).await?)
+            };
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            commands::audit::run(session.as_ref(), &args, &mut out).await
         }
         None if cli.demo => demo(&cli).await,
         None => {
