@@ -1010,37 +1010,4 @@ mod tests {
             assert_eq!(text.matches('\u{1e}').count(), 1);
         }
     }
-
-    #[test]
-    fn matches_indexed_is_fast_enough() {
-        let base = users();
-        let many: Vec<(User, String)> = (0..100_000)
-            .map(|i| {
-                let mut u = base[i % base.len()].clone();
-                u.user_name = format!("user{i}@example.com");
-                let text = Filter::search_text(&u);
-                (u, text)
-            })
-            .collect();
-        let filter = Filter::parse("example status:ok login<30d type:user").unwrap();
-        let ctx = ctx();
-        // The best of a few runs: the machine may be busy with other work.
-        let (hits, elapsed) = (0..5)
-            .map(|_| {
-                let started = std::time::Instant::now();
-                let hits = many
-                    .iter()
-                    .filter(|(u, text)| filter.matches_indexed(u, text, &ctx))
-                    .count();
-                (hits, started.elapsed())
-            })
-            .min_by_key(|(_, elapsed)| *elapsed)
-            .unwrap();
-        eprintln!("filtered 100000 accounts in {elapsed:?}");
-        assert!(hits > 0);
-        // unoptimized test builds are far slower than release; the budget
-        // of 16 ms applies to release builds
-        let budget = if cfg!(debug_assertions) { 400 } else { 16 };
-        assert!(elapsed.as_millis() < budget, "took {elapsed:?}");
-    }
 }

@@ -838,11 +838,10 @@ fn generated(count: usize) -> Vec<User> {
         .collect()
 }
 
-/// 100,000 accounts: a draw and a filter keystroke stay fast. The bound is
-/// loose because tests run unoptimised on a shared machine; the release
-/// build is far below it.
+/// 100,000 accounts load, draw and filter correctly. How fast is measured
+/// by `cargo bench --bench console`, not here.
 #[test]
-fn hundred_thousand_accounts_stay_interactive() {
+fn hundred_thousand_accounts_load_draw_and_filter() {
     let mut app = App::new(admin()).with_now(now());
     let id = users_request(&app.start());
     for chunk in generated(100_000).chunks(1000) {
@@ -850,19 +849,7 @@ fn hundred_thousand_accounts_stay_interactive() {
     }
     assert_eq!(app.counts(), (100_000, 100_000));
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    let started = std::time::Instant::now();
     terminal.draw(|frame| draw(&mut app, frame)).unwrap();
-    let draw_time = started.elapsed();
-
-    type_keys(&mut app, "/");
-    let mut keystroke = std::time::Duration::ZERO;
-    for c in "user001".chars() {
-        let started = std::time::Instant::now();
-        app.handle_key(key(KeyCode::Char(c)));
-        keystroke = keystroke.max(started.elapsed());
-    }
+    type_keys(&mut app, "/user001");
     assert_eq!(app.counts().1, 1000);
-    eprintln!("100k: draw {draw_time:?}, slowest filter keystroke {keystroke:?}");
-    assert!(draw_time.as_millis() < 50, "draw took {draw_time:?}");
-    assert!(keystroke.as_millis() < 200, "keystroke took {keystroke:?}");
 }

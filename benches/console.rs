@@ -1,0 +1,206 @@
+//! Console speed and memory with 100,000 accounts, against a real sandbox
+//! process over loopback HTTP:
+//! - time until the first rows are on screen, and until the listing is done;
+//! - one filter keystroke (slowest and median over a typed query);
+//! - one frame draw at 80x24 and 200x60;
+//! - resident memory of the console process with everything loaded.
+//!
+//! Run: `cargo bench --bench console` (optionally ROLLCALL_BENCH_USERS=N).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::{backend::TestBackend, Terminal};
+use rollcall::api::{Connection, Credentials, Secret};
+use rollcall::commands::connect::session_for;
+use rollcall::tui::{draw, Action, App, ConsoleContext};
+use rollcall::worker::{Command, Event, Worker};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "bench-secret";
+
+struct SandboxProcess(Child);
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_sandbox(users: usize) -> (SandboxProcess, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--secret-key", SECRET])
+        .args(["--seed-users", &users.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the sandbox binary");
+    let stdout = child.stdout.take().expect("sandbox stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("sandbox exited before printing its URL")
+            .expect("read sandbox output");
+        if let Some(start) = line.find("http://") {
+            break line[start..]
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+        }
+    };
+    // Keep draining its output so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (SandboxProcess(child), url)
+}
+
+fn rss_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let users: usize = std::env::var("ROLLCALL_BENCH_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let seeding = Instant::now();
+    let (_sandbox, url) = start_sandbox(users);
+    println!(
+        "sandbox with {users} seeded accounts up in {:.1} s",
+        seeding.elapsed().as_secs_f64()
+    );
+
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async move {
+        let connection = Connection {
+            api_path: url,
+            credentials: Credentials::Hmac {
+                access_id: "administrator".into(),
+                secret_key: Secret::new(SECRET),
+            },
+            read_only: true,
+            concurrency: 4,
+        };
+        let session = session_for(connection).await.expect("connect");
+        let ctx = ConsoleContext::from_session(&session);
+        let mut app = App::new(ctx);
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+        let (worker, mut events) = Worker::spawn(session.client.clone());
+        // The console lists one Organization at a time; to measure every
+        // seeded account at once, the bench asks the same listing for all
+        // Organizations (an Administrator may see them all).
+        let started = Instant::now();
+        for command in app.start() {
+            let command = match command {
+                Command::LoadUsers { id, mut query, .. } => {
+                    query.owner = None;
+                    Command::LoadUsers { id, org: None, query }
+                }
+                other => other,
+            };
+            worker.send(command);
+        }
+        let mut first_rows = None;
+        let mut injected = 0usize;
+        while let Some(event) = events.recv().await {
+            match event {
+                Event::UsersPage { id, users, total } => {
+                    injected += users.len();
+                    app.update(Action::Worker(Event::UsersPage { id, users, total }));
+                    if first_rows.is_none() {
+                        terminal.draw(|f| draw(&mut app, f)).expect("draw");
+                        first_rows = Some(started.elapsed());
+                    }
+                }
+                Event::UsersDone { id } => {
+                    app.update(Action::Worker(Event::UsersDone { id }));
+                    break;
+                }
+                Event::Failed { error, .. } => panic!("listing failed: {error}"),
+                other => {
+                    app.update(Action::Worker(other));
+                }
+            }
+        }
+        let loaded = started.elapsed();
+        let (count, _) = app.counts();
+        assert_eq!(count, injected, "every listed account is in the table");
+        let rss_loaded = rss_kib("VmRSS:");
+        let rss_peak = rss_kib("VmHWM:");
+
+        // Frame draws.
+        let mut draw_times = Vec::new();
+        for _ in 0..50 {
+            let t = Instant::now();
+            terminal.draw(|f| draw(&mut app, f)).expect("draw");
+            draw_times.push(t.elapsed());
+        }
+        let mut big = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
+        let mut big_draws = Vec::new();
+        for _ in 0..50 {
+            let t = Instant::now();
+            big.draw(|f| draw(&mut app, f)).expect("draw");
+            big_draws.push(t.elapsed());
+        }
+
+        // Filter keystrokes: a free word, then a structured query.
+        let mut keystrokes = Vec::new();
+        for query in ["/smith", "/status:locked login>90d type:user"] {
+            app.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+            for c in query.chars() {
+                let t = Instant::now();
+                app.handle_key(key(c));
+                if c != '/' {
+                    keystrokes.push(t.elapsed());
+                }
+            }
+            let t = Instant::now();
+            terminal.draw(|f| draw(&mut app, f)).expect("draw");
+            draw_times.push(t.elapsed());
+        }
+        let matched = app.counts().1;
+
+        // Sorting by another column and back.
+        let t = Instant::now();
+        app.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        app.handle_key(key('s'));
+        let sort_time = t.elapsed();
+
+        let stats = |v: &mut Vec<Duration>| {
+            v.sort();
+            (ms(v[v.len() / 2]), ms(*v.last().unwrap()))
+        };
+        let (draw_med, draw_max) = stats(&mut draw_times);
+        let (big_med, big_max) = stats(&mut big_draws);
+        let (key_med, key_max) = stats(&mut keystrokes);
+        println!();
+        println!("accounts loaded                    {count}");
+        println!("first rows on screen               {:8.1} ms", ms(first_rows.unwrap_or_default()));
+        println!("whole listing loaded               {:8.1} ms", ms(loaded));
+        println!("filter keystroke median / slowest  {key_med:8.2} / {key_max:.2} ms ({} keystrokes, last query matched {matched})", keystrokes.len());
+        println!("frame draw 80x24 median / slowest  {draw_med:8.2} / {draw_max:.2} ms");
+        println!("frame draw 200x60 median / slowest {big_med:8.2} / {big_max:.2} ms");
+        println!("sort by next column                {:8.2} ms", ms(sort_time));
+        println!("resident memory, all loaded        {:8.1} MB (peak {:.1} MB)", rss_loaded as f64 / 1024.0, rss_peak as f64 / 1024.0);
+        worker.send(Command::Shutdown);
+    });
+}
