@@ -1228,6 +1228,8 @@ impl AccountForm {
             }
             self.put(&mut body, *field);
         }
+        // An empty optional field is left to the instance's default.
+        body.retain(|_, v| !v.is_null());
         Value::Object(body)
     }
 

@@ -889,8 +889,6 @@ fn create_body_uses_threatconnect_names() {
             "customTqlTimeout": true,
             "tqlTimeout": 5000,
             "timeZone": "UTC",
-            "logoutIntervalMinutes": null,
-            "summaryEmailTime": null,
         })
     );
     assert_eq!(form.group_ids(), Some(vec![2]));
@@ -905,7 +903,6 @@ fn create_body_uses_threatconnect_names() {
             "lastName": "Jones",
             "systemRole": "Api User",
             "ownerRoles": {DEMO: "Standard User"},
-            "tokenExpirationDays": null,
             "disabled": false,
             "includeInObservations": false,
             "allowExceedApiLinkLimit": false,

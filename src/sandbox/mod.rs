@@ -334,6 +334,16 @@ impl Sandbox {
         Ok(auth::store_new_token(&conn, row.id, None)?)
     }
 
+    /// The account-info e-mails queued so far (the sandbox sends none).
+    pub fn outbox(&self) -> anyhow::Result<Vec<db::QueuedEmail>> {
+        let conn = self
+            .shared
+            .db
+            .lock()
+            .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+        Ok(db::outbox(&conn)?)
+    }
+
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
