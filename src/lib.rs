@@ -4,6 +4,7 @@
 pub mod api;
 pub mod bulk;
 pub mod commands;
+pub mod config;
 pub mod domain;
 pub mod journal;
 pub mod sandbox;

@@ -1,3 +1,133 @@
-fn main() {
-    println!("rollcall");
+//! The `rollcall` command line: the console (default), the sandbox server and
+//! scriptable user commands.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use rollcall::api::{Connection, Credentials, Secret};
+use rollcall::commands::{self, connect::ConnectArgs};
+use rollcall::sandbox::{Sandbox, SandboxConfig, SEEDED_ACCESS_IDS};
+use std::process::ExitCode;
+
+/// A keyboard-driven console for ThreatConnect user administration.
+///
+/// With no command, opens the console on the configured instance (a profile
+/// of the config file, or TC_API_PATH with TC_API_ACCESS_ID and
+/// TC_API_SECRET_KEY, or TC_TOKEN).
+#[derive(Parser, Debug)]
+#[command(name = "rollcall", version, about, long_about)]
+struct Cli {
+    /// Start the embedded sandbox on a free loopback port and open the console on it.
+    #[arg(long)]
+    demo: bool,
+    /// With --demo: the seeded admin account to act as.
+    #[arg(long = "as", value_name = "ROLE", default_value = "administrator",
+          value_parser = clap::builder::PossibleValuesParser::new(SEEDED_ACCESS_IDS))]
+    as_role: String,
+    /// With --demo: how many accounts to seed.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    seed_users: usize,
+    /// Enable mouse support in the console.
+    #[arg(long)]
+    mouse: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the embedded ThreatConnect-compatible sandbox server in the foreground.
+    Sandbox(commands::sandbox::SandboxArgs),
+    /// Work with user accounts from scripts.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum UsersCommand {
+    /// List every account the caller may see.
+    List(commands::users::ListArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rollcall: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`rollcall users list | head`) is the reader's choice, not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One clear line: the chain of causes, joined.
+            eprintln!("rollcall: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Some(Command::Sandbox(args)) => commands::sandbox::run(args).await,
+        Some(Command::Users(UsersCommand::List(args))) => {
+            let session = commands::connect::connect(&cli.connect).await?;
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            commands::users::list(&session, &args, &mut out).await
+        }
+        None if cli.demo => demo(&cli).await,
+        None => {
+            let session = commands::connect::connect(&cli.connect).await?;
+            console(session, &cli).await
+        }
+    }
+}
+
+/// The console on a fresh embedded sandbox, as one of its seeded admins.
+async fn demo(cli: &Cli) -> anyhow::Result<()> {
+    let secret = random_secret();
+    let sandbox = Sandbox::start(SandboxConfig::loopback(cli.seed_users, &secret))
+        .await
+        .context("starting the embedded sandbox")?;
+    let connection = Connection {
+        api_path: sandbox.base_url(),
+        credentials: Credentials::Hmac {
+            access_id: cli.as_role.clone(),
+            secret_key: Secret::new(secret),
+        },
+        read_only: cli.connect.read_only,
+        concurrency: 4,
+    };
+    let session = commands::connect::session_for(connection).await?;
+    let result = console(session, cli).await;
+    sandbox.shutdown().await;
+    result
+}
+
+async fn console(session: commands::connect::Session, cli: &Cli) -> anyhow::Result<()> {
+    let _ = (session, cli.mouse);
+    anyhow::bail!("console pending")
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn random_secret() -> String {
+    use rand::distributions::Alphanumeric;
+    use rand::Rng;
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect()
 }

@@ -4,7 +4,26 @@ use super::auth::Credentials;
 use super::error::ApiError;
 use super::wire::*;
 use crate::domain::User;
-use std::collections::BTreeSet;
+use futures::StreamExt;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+
+/// `resultLimit` when the query does not say.
+pub const DEFAULT_PAGE_SIZE: u32 = 1000;
+/// The largest `resultLimit` ThreatConnect accepts.
+pub const MAX_PAGE_SIZE: u32 = 10_000;
+/// Parallel page fetches when `Connection.concurrency` is 0.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// Attempts for a GET or OPTIONS that fails transiently.
+const MAX_ATTEMPTS: u32 = 3;
+/// The longest `Retry-After` worth waiting for inside one call.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Where and how to connect.
 #[derive(Clone, Debug)]
@@ -28,6 +47,8 @@ pub struct UserQuery {
     pub sorting: Option<String>,
     /// `resultLimit` per page; 0 means the client's default.
     pub page_size: u32,
+    /// `owner=NAME`: only the accounts of this Organization.
+    pub owner: Option<String>,
 }
 
 /// One page of a listing.
@@ -58,19 +79,552 @@ impl Capabilities {
     }
 }
 
+/// A cheap-to-clone handle; every request goes through one private `send`.
 #[derive(Clone)]
 pub struct Client {
-    _private: (),
+    inner: Arc<Inner>,
 }
 
-#[allow(unused_variables)]
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("api_path", &self.inner.api_path)
+            .field("credentials", &self.inner.credentials)
+            .field("read_only", &self.inner.read_only)
+            .field("concurrency", &self.inner.concurrency)
+            .finish()
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    /// The parsed `api_path`, without a trailing slash.
+    base: Url,
+    api_path: String,
+    credentials: Credentials,
+    read_only: bool,
+    concurrency: usize,
+    /// Seconds added to the local clock when signing (tests skew it).
+    clock_offset: AtomicI64,
+    /// First retry delay; doubled for each further attempt.
+    retry_delay: Duration,
+}
+
+/// `{"status":..,"message":..,"errCode":..}` of any answer, when present.
+#[derive(Deserialize)]
+struct StatusProbe {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default, rename = "errCode")]
+    err_code: Option<String>,
+}
+
+/// The request target that is both signed and sent: path plus `?query`.
+pub fn path_and_query(url: &Url) -> String {
+    match url.query() {
+        Some(query) => format!("{}?{}", url.path(), query),
+        None => url.path().to_string(),
+    }
+}
+
+/// Parses and checks a base URL: http(s), ending in `/api`.
+pub fn parse_api_path(api_path: &str) -> Result<Url, ApiError> {
+    let trimmed = api_path.trim().trim_end_matches('/');
+    let url = Url::parse(trimmed)
+        .map_err(|e| ApiError::Config(format!("api_path '{trimmed}' is not a URL: {e}")))?;
+    if url.scheme() != "https" && url.scheme() != "http" {
+        return Err(ApiError::Config(format!(
+            "api_path '{trimmed}' must start with https:// (or http://)"
+        )));
+    }
+    if url.host_str().is_none() {
+        return Err(ApiError::Config(format!(
+            "api_path '{trimmed}' has no host"
+        )));
+    }
+    if !url.path().ends_with("/api") || url.query().is_some() {
+        return Err(ApiError::Config(format!(
+            "api_path '{trimmed}' must end in /api (e.g. https://tc.example.com/api)"
+        )));
+    }
+    Ok(url)
+}
+
+/// The URL without its query, for messages.
+fn display_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.to_string()
+}
+
+/// serde's messages quote the offending server text: sanitized.
+fn decode_error(url: &Url, error: &serde_json::Error) -> ApiError {
+    ApiError::Decode {
+        url: display_url(url),
+        reason: crate::domain::text::sanitize(&error.to_string()).into_owned(),
+    }
+}
+
+fn network_error(url: &Url, error: &reqwest::Error) -> ApiError {
+    let mut root: &dyn std::error::Error = error;
+    while let Some(source) = root.source() {
+        root = source;
+    }
+    let reason = if error.is_timeout() {
+        "timed out".to_string()
+    } else if error.is_connect() {
+        format!("connection failed ({root})")
+    } else {
+        root.to_string()
+    };
+    ApiError::Network {
+        url: display_url(url),
+        reason: crate::domain::text::sanitize(&reason).into_owned(),
+    }
+}
+
+/// The server's message for a failed answer: its JSON `message`, or a short
+/// plain-text body; sanitized, since it may reach a terminal.
+fn http_error(status: u16, body: &[u8]) -> ApiError {
+    let (message, err_code) = match serde_json::from_slice::<StatusProbe>(body) {
+        Ok(probe) => (probe.message.unwrap_or_default(), probe.err_code),
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            let text = text.trim();
+            // An HTML error page from a proxy says nothing useful in one line.
+            if text.len() <= 200 && !text.starts_with('<') {
+                (text.to_string(), None)
+            } else {
+                (String::new(), None)
+            }
+        }
+    };
+    ApiError::Http {
+        status,
+        message: crate::domain::text::sanitize(&message).into_owned(),
+        err_code: err_code.map(|c| crate::domain::text::sanitize(&c).into_owned()),
+    }
+}
+
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// `data` of an envelope, or the whole answer when it is not wrapped.
+fn unwrap_data(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(mut map) if map.contains_key("data") => {
+            map.remove("data").unwrap_or(serde_json::Value::Null)
+        }
+        other => other,
+    }
+}
+
+/// Names from an OPTIONS answer: the keys of an object (field name ->
+/// description), or the `name`/`keyword` of each item of an array.
+fn names_in(value: &serde_json::Value, item_key: &str) -> BTreeSet<String> {
+    const NOT_FIELDS: &[&str] = &["status", "count", "message", EXTENSIONS_KEY];
+    match value {
+        serde_json::Value::Object(map) => map
+            .keys()
+            .filter(|k| !NOT_FIELDS.contains(&k.as_str()))
+            .cloned()
+            .collect(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter_map(|item| match item {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Object(m) => {
+                    m.get(item_key).and_then(|v| v.as_str()).map(String::from)
+                }
+                _ => None,
+            })
+            .collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+/// The extensions list, at the top level of the answer or inside `data`.
+fn extensions_in(answer: &serde_json::Value) -> BTreeSet<String> {
+    let list = answer
+        .get(EXTENSIONS_KEY)
+        .or_else(|| answer.get("data").and_then(|d| d.get(EXTENSIONS_KEY)));
+    match list {
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+type Params = Vec<(String, String)>;
+
 impl Client {
     pub fn new(connection: Connection) -> Result<Self, ApiError> {
-        todo!()
+        let base = parse_api_path(&connection.api_path)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .user_agent(concat!("rollcall/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ApiError::Config(format!("cannot start the HTTP client: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                api_path: base.to_string(),
+                base,
+                credentials: connection.credentials,
+                read_only: connection.read_only,
+                concurrency: if connection.concurrency == 0 {
+                    DEFAULT_CONCURRENCY
+                } else {
+                    connection.concurrency
+                },
+                clock_offset: AtomicI64::new(0),
+                retry_delay: Duration::from_millis(200),
+            }),
+        })
+    }
+
+    /// The base URL, ending in `/api`.
+    pub fn api_path(&self) -> &str {
+        &self.inner.api_path
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only
+    }
+
+    /// Shifts the clock used for `Timestamp` by `seconds` (for testing how
+    /// an instance treats a skewed client).
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.inner.clock_offset.store(seconds, Ordering::Relaxed);
+    }
+
+    /// The URL for `path` (below `/api`) with `params` encoded in order.
+    pub fn url(&self, path: &str, params: &[(String, String)]) -> Url {
+        let mut url = self.inner.base.clone();
+        url.set_path(&format!("{}{}", self.inner.base.path(), path));
+        if params.is_empty() {
+            url.set_query(None);
+        } else {
+            let mut query = url.query_pairs_mut();
+            query.clear();
+            for (key, value) in params {
+                query.append_pair(key, value);
+            }
+        }
+        url
+    }
+
+    /// A signed request, ready to send; refused in read-only mode unless
+    /// it is a GET or OPTIONS.
+    pub fn prepare(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<reqwest::Request, ApiError> {
+        if self.inner.read_only && *method != Method::GET && *method != Method::OPTIONS {
+            return Err(ApiError::ReadOnly {
+                method: method.to_string(),
+                path: url.path().to_string(),
+            });
+        }
+        let timestamp =
+            chrono::Utc::now().timestamp() + self.inner.clock_offset.load(Ordering::Relaxed);
+        let authorization =
+            self.inner
+                .credentials
+                .authorization(&path_and_query(url), method.as_str(), timestamp);
+        let mut builder = self
+            .inner
+            .http
+            .request(method.clone(), url.clone())
+            .header(reqwest::header::AUTHORIZATION, authorization)
+            .header("Timestamp", timestamp.to_string())
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(body) = body {
+            builder = builder.json(body);
+        }
+        builder
+            .build()
+            .map_err(|e| ApiError::Config(format!("cannot build request: {e}")))
+    }
+
+    /// The one path every request takes: read-only guard, signing, retries
+    /// of idempotent reads, and mapping of failures. Returns a 2xx body.
+    async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Vec<u8>, ApiError> {
+        let idempotent = method == Method::GET || method == Method::OPTIONS;
+        let attempts = if idempotent { MAX_ATTEMPTS } else { 1 };
+        let mut attempt = 1;
+        loop {
+            // Signed afresh each attempt: the timestamp must be current.
+            let request = self.prepare(&method, url, body)?;
+            let (error, wait) = match self.inner.http.execute(request).await {
+                Err(e) => (network_error(url, &e), None),
+                Ok(response) => {
+                    let status = response.status();
+                    let wait = retry_after(response.headers());
+                    match response.bytes().await {
+                        Err(e) => (network_error(url, &e), None),
+                        Ok(bytes) if status.is_success() => return Ok(bytes.to_vec()),
+                        Ok(bytes) => (http_error(status.as_u16(), &bytes), wait),
+                    }
+                }
+            };
+            if attempt >= attempts || !error.is_transient() {
+                return Err(error);
+            }
+            let delay = match wait {
+                Some(wait) if wait > MAX_RETRY_AFTER => return Err(error),
+                Some(wait) => wait,
+                None => self.inner.retry_delay * 2u32.pow(attempt - 1),
+            };
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// Checks a 2xx body's `status` and decodes it.
+    fn decode<T: DeserializeOwned>(&self, url: &Url, body: &[u8]) -> Result<T, ApiError> {
+        if let Ok(StatusProbe {
+            status: Some(status),
+            message,
+            err_code,
+        }) = serde_json::from_slice::<StatusProbe>(body)
+        {
+            if status != SUCCESS {
+                let message = message.unwrap_or_else(|| format!("status {status}"));
+                return Err(ApiError::Http {
+                    status: 200,
+                    message: crate::domain::text::sanitize(&message).into_owned(),
+                    err_code,
+                });
+            }
+        }
+        serde_json::from_slice(body).map_err(|e| decode_error(url, &e))
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        params: &[(String, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, ApiError> {
+        let url = self.url(path, params);
+        let bytes = self.send(method, &url, body).await?;
+        self.decode(&url, &bytes)
+    }
+
+    /// `data` of a single-object envelope; missing `data` is a decode error.
+    async fn call_one<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        params: &[(String, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, ApiError> {
+        let url = self.url(path, params);
+        let bytes = self.send(method, &url, body).await?;
+        let envelope: OneEnvelope<T> = self.decode(&url, &bytes)?;
+        envelope.data.ok_or_else(|| ApiError::Decode {
+            url: display_url(&url),
+            reason: "the answer has no data".into(),
+        })
+    }
+
+    /// An extension answer, enveloped or bare.
+    async fn call_ext<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, ApiError> {
+        let url = self.url(path, &[]);
+        let bytes = self.send(method, &url, body).await?;
+        let value: serde_json::Value = self.decode(&url, &bytes)?;
+        serde_json::from_value(unwrap_data(value)).map_err(|e| decode_error(&url, &e))
+    }
+
+    /// A write whose answer carries no data we need.
+    async fn call_no_data(
+        &self,
+        method: Method,
+        path: &str,
+        params: &[(String, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<(), ApiError> {
+        let url = self.url(path, params);
+        let bytes = self.send(method, &url, body).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let _: serde_json::Value = self.decode(&url, &bytes)?;
+        Ok(())
+    }
+
+    async fn get_page<T: DeserializeOwned>(&self, url: &Url) -> Result<ListEnvelope<T>, ApiError> {
+        let bytes = self.send(Method::GET, url, None).await?;
+        self.decode(url, &bytes)
+    }
+
+    /// A `next` link as a URL on this instance; other servers are refused
+    /// so a signature is never sent elsewhere.
+    fn next_url(&self, next: &str) -> Result<Url, ApiError> {
+        let url = self.inner.base.join(next).map_err(|e| ApiError::Decode {
+            url: display_url(&self.inner.base),
+            reason: format!("bad next link: {e}"),
+        })?;
+        if url.origin() != self.inner.base.origin() {
+            return Err(ApiError::Decode {
+                url: display_url(&self.inner.base),
+                reason: format!(
+                    "next link points to another server ({})",
+                    crate::domain::text::sanitize(&display_url(&url))
+                ),
+            });
+        }
+        Ok(url)
+    }
+
+    /// Every page of a listing. With a total, the pages after the first
+    /// are fetched in parallel by offset; without one, `next` is followed.
+    async fn list_paged<T: DeserializeOwned + Send>(
+        &self,
+        path: &str,
+        params: &[(String, String)],
+        page_size: u32,
+        on_page: &mut (dyn FnMut(Page<T>) + Send),
+    ) -> Result<(), ApiError> {
+        let limit = match page_size {
+            0 => DEFAULT_PAGE_SIZE,
+            n => n.min(MAX_PAGE_SIZE),
+        } as u64;
+        let page_params = |start: u64, count: bool| -> Params {
+            let mut all: Params = params.to_vec();
+            all.push(("resultStart".into(), start.to_string()));
+            all.push(("resultLimit".into(), limit.to_string()));
+            if count {
+                all.push(("count".into(), "true".into()));
+            }
+            all
+        };
+        let first_url = self.url(path, &page_params(0, true));
+        let first: ListEnvelope<T> = self.get_page(&first_url).await?;
+        let first_len = first.data.len() as u64;
+        let total = first.count;
+        let next = first.next.clone();
+        on_page(Page {
+            items: first.data,
+            total,
+            start: 0,
+        });
+        match total {
+            Some(total) => {
+                // A server that caps resultLimit lower tells us its page
+                // size by the length of the first page.
+                let step = if first_len > 0 && first_len < limit {
+                    first_len
+                } else {
+                    limit
+                };
+                let starts: Vec<u64> = (1..)
+                    .map(|i| i * step)
+                    .take_while(|start| *start < total)
+                    .collect();
+                let mut pages = futures::stream::iter(starts)
+                    .map(|start| {
+                        let url = self.url(path, &page_params(start, false));
+                        async move {
+                            self.get_page::<T>(&url).await.map(|page| Page {
+                                items: page.data,
+                                total: Some(total),
+                                start,
+                            })
+                        }
+                    })
+                    .buffer_unordered(self.inner.concurrency);
+                while let Some(page) = pages.next().await {
+                    on_page(page?);
+                }
+            }
+            None => {
+                let mut start = first_len;
+                let mut seen = HashSet::new();
+                let mut next = next;
+                while let Some(link) = next.take() {
+                    if !seen.insert(link.clone()) {
+                        break;
+                    }
+                    let url = self.next_url(&link)?;
+                    let page: ListEnvelope<T> = self.get_page(&url).await?;
+                    if page.data.is_empty() {
+                        break;
+                    }
+                    let len = page.data.len() as u64;
+                    next = page.next;
+                    on_page(Page {
+                        items: page.data,
+                        total: None,
+                        start,
+                    });
+                    start += len;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// All of a small listing (groups, owners, roles), in order.
+    async fn list_all<T: DeserializeOwned + Send>(&self, path: &str) -> Result<Vec<T>, ApiError> {
+        let mut pages = Vec::new();
+        self.list_paged(path, &[], MAX_PAGE_SIZE, &mut |page: Page<T>| {
+            pages.push(page)
+        })
+        .await?;
+        pages.sort_by_key(|p| p.start);
+        Ok(pages.into_iter().flat_map(|p| p.items).collect())
+    }
+
+    /// The query parameters of a user listing, besides paging.
+    pub fn user_query_params(query: &UserQuery) -> Vec<(String, String)> {
+        let mut params = Vec::new();
+        for field in &query.fields {
+            params.push(("fields".to_string(), field.clone()));
+        }
+        if let Some(tql) = query.tql.as_deref().filter(|t| !t.trim().is_empty()) {
+            params.push(("tql".to_string(), tql.to_string()));
+        }
+        if let Some(sorting) = query.sorting.as_deref().filter(|s| !s.trim().is_empty()) {
+            params.push(("sorting".to_string(), sorting.to_string()));
+        }
+        if let Some(owner) = query.owner.as_deref() {
+            params.push(("owner".to_string(), owner.to_string()));
+        }
+        params
+    }
+
+    fn fields_params(fields: &[String]) -> Params {
+        fields
+            .iter()
+            .map(|f| ("fields".to_string(), f.clone()))
+            .collect()
     }
 
     pub async fn whoami(&self) -> Result<WhoAmI, ApiError> {
-        todo!()
+        let data: WhoAmIData = self.call_one(Method::GET, WHOAMI_PATH, &[], None).await?;
+        Ok(data.user)
     }
 
     /// Every page, in order, following `next` (or in parallel when the
@@ -80,23 +634,53 @@ impl Client {
         query: &UserQuery,
         on_page: &mut (dyn FnMut(Page<User>) + Send),
     ) -> Result<(), ApiError> {
-        todo!()
+        let params = Self::user_query_params(query);
+        self.list_paged(USERS_PATH, &params, query.page_size, on_page)
+            .await
     }
 
     pub async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, ApiError> {
-        todo!()
+        let mut pages = Vec::new();
+        self.list_users_with(query, &mut |page| pages.push(page))
+            .await?;
+        pages.sort_by_key(|p| p.start);
+        Ok(pages.into_iter().flat_map(|p| p.items).collect())
+    }
+
+    /// The account with exactly this user name, if the caller may see it.
+    pub async fn find_user_by_name(&self, user_name: &str) -> Result<Option<User>, ApiError> {
+        let query = UserQuery {
+            tql: Some(format!(
+                "userName = {}",
+                crate::domain::tql::quote(user_name)
+            )),
+            page_size: 10,
+            ..Default::default()
+        };
+        let users = self.list_users(&query).await?;
+        let exact = users.iter().position(|u| u.user_name == user_name);
+        let loose = || {
+            users
+                .iter()
+                .position(|u| u.user_name.eq_ignore_ascii_case(user_name))
+        };
+        Ok(exact.or_else(loose).map(|i| users[i].clone()))
     }
 
     pub async fn get_user(&self, id: i64, fields: &[String]) -> Result<User, ApiError> {
-        todo!()
+        let path = format!("{USERS_PATH}/{id}");
+        self.call_one(Method::GET, &path, &Self::fields_params(fields), None)
+            .await
     }
 
     pub async fn create_user(&self, body: &serde_json::Value) -> Result<User, ApiError> {
-        todo!()
+        self.call_one(Method::POST, USERS_PATH, &[], Some(body))
+            .await
     }
 
     pub async fn update_user(&self, id: i64, body: &serde_json::Value) -> Result<User, ApiError> {
-        todo!()
+        let path = format!("{USERS_PATH}/{id}");
+        self.call_one(Method::PUT, &path, &[], Some(body)).await
     }
 
     pub async fn delete_user(
@@ -105,43 +689,97 @@ impl Client {
         reassign_playbooks_to: Option<i64>,
         reassign_jobs_to: Option<i64>,
     ) -> Result<(), ApiError> {
-        todo!()
+        let path = format!("{USERS_PATH}/{id}");
+        let mut params = Params::new();
+        if let Some(to) = reassign_playbooks_to {
+            params.push(("reassignPlaybooksTo".into(), to.to_string()));
+        }
+        if let Some(to) = reassign_jobs_to {
+            params.push(("reassignJobsTo".into(), to.to_string()));
+        }
+        self.call_no_data(Method::DELETE, &path, &params, None)
+            .await
     }
 
     pub async fn user_groups(&self) -> Result<Vec<UserGroup>, ApiError> {
-        todo!()
+        self.list_all(USER_GROUPS_PATH).await
     }
 
     pub async fn owners(&self) -> Result<Vec<Owner>, ApiError> {
-        todo!()
+        self.list_all(OWNERS_PATH).await
     }
 
     pub async fn system_roles(&self) -> Result<Vec<SystemRoleInfo>, ApiError> {
-        todo!()
+        self.list_all(SYSTEM_ROLES_PATH).await
     }
 
     pub async fn owner_roles(&self) -> Result<Vec<OwnerRoleInfo>, ApiError> {
-        todo!()
+        self.list_all(OWNER_ROLES_PATH).await
+    }
+
+    /// An OPTIONS answer, or `None` when the instance refuses or garbles it
+    /// (discovery degrades to "nothing advertised"); unreachable is an error.
+    async fn discover(
+        &self,
+        path: &str,
+        params: &[(String, String)],
+    ) -> Result<Option<serde_json::Value>, ApiError> {
+        match self
+            .call::<serde_json::Value>(Method::OPTIONS, path, params, None)
+            .await
+        {
+            Ok(value) => Ok(Some(value)),
+            Err(ApiError::Http { .. } | ApiError::Decode { .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
     }
 
     pub async fn capabilities(&self) -> Result<Capabilities, ApiError> {
-        todo!()
+        let readonly = [("show".to_string(), "readonly".to_string())];
+        let fields_path = format!("{USERS_PATH}/fields");
+        let tql_path = format!("{USERS_PATH}/tql");
+        let (users, fields, tql) = futures::try_join!(
+            self.discover(USERS_PATH, &readonly),
+            self.discover(&fields_path, &[]),
+            self.discover(&tql_path, &[]),
+        )?;
+        let mut caps = Capabilities::default();
+        if let Some(users) = users {
+            caps.extensions = extensions_in(&users);
+            caps.user_fields = names_in(&unwrap_data(users), "name");
+        }
+        if let Some(fields) = fields {
+            caps.extra_fields = names_in(&unwrap_data(fields), "name");
+        }
+        if let Some(tql) = tql {
+            caps.tql_keywords = names_in(&unwrap_data(tql), "keyword");
+        }
+        Ok(caps)
     }
 
     pub async fn instance_settings(&self) -> Result<InstanceSettings, ApiError> {
-        todo!()
+        self.call_ext(Method::GET, &format!("{EXT_PREFIX}/instance"), None)
+            .await
     }
 
     pub async fn org_limits(&self) -> Result<Vec<OrgLimits>, ApiError> {
-        todo!()
+        self.call_ext(Method::GET, &format!("{EXT_PREFIX}/limits"), None)
+            .await
     }
 
     pub async fn run_as(&self, id: i64) -> Result<RunAs, ApiError> {
-        todo!()
+        self.call_ext(Method::GET, &format!("{EXT_PREFIX}/users/{id}/runAs"), None)
+            .await
     }
 
     pub async fn set_groups(&self, id: i64, group_ids: &[i64]) -> Result<(), ApiError> {
-        todo!()
+        let body = serde_json::to_value(GroupMembership {
+            group_ids: group_ids.to_vec(),
+        })
+        .map_err(|e| ApiError::Config(e.to_string()))?;
+        let path = format!("{EXT_PREFIX}/users/{id}/groups");
+        self.call_no_data(Method::PUT, &path, &[], Some(&body))
+            .await
     }
 
     pub async fn generate_token(
@@ -149,6 +787,273 @@ impl Client {
         id: i64,
         expiration_days: Option<i64>,
     ) -> Result<ApiToken, ApiError> {
-        todo!()
+        let body = serde_json::to_value(TokenRequest { expiration_days })
+            .map_err(|e| ApiError::Config(e.to_string()))?;
+        let path = format!("{EXT_PREFIX}/users/{id}/token");
+        self.call_ext(Method::POST, &path, Some(&body)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::auth::Secret;
+
+    fn client(read_only: bool) -> Client {
+        Client::new(Connection {
+            // Port 9 (discard) on loopback: nothing should ever connect.
+            api_path: "http://127.0.0.1:9/api".into(),
+            credentials: Credentials::Hmac {
+                access_id: "administrator".into(),
+                secret_key: Secret::new("secret"),
+            },
+            read_only,
+            concurrency: 0,
+        })
+        .unwrap()
+    }
+
+    fn header<'a>(request: &'a reqwest::Request, name: &str) -> &'a str {
+        request.headers().get(name).unwrap().to_str().unwrap()
+    }
+
+    #[test]
+    fn signed_target_is_exactly_what_is_sent() {
+        let client = client(false);
+        let query = UserQuery {
+            fields: vec!["userGroups".into(), "mfaEnabled".into()],
+            tql: Some(r#"userName = "o\'b r&n" and disabled = false"#.into()),
+            sorting: Some("userName asc".into()),
+            page_size: 0,
+            owner: Some("Demo Organization".into()),
+        };
+        let mut params = Client::user_query_params(&query);
+        params.push(("resultStart".into(), "0".into()));
+        let url = client.url(USERS_PATH, &params);
+        let request = client.prepare(&Method::GET, &url, None).unwrap();
+
+        let sent = path_and_query(request.url());
+        assert_eq!(sent, path_and_query(&url));
+        assert!(sent.starts_with("/api/v3/security/users?fields=userGroups&fields=mfaEnabled&tql="));
+        // the TQL is encoded: no raw space, quote or ampersand inside it
+        let tql_part = sent
+            .split("tql=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap();
+        assert!(!tql_part.contains(' ') && !tql_part.contains('"'));
+        assert!(sent.ends_with("&sorting=userName+asc&owner=Demo+Organization&resultStart=0"));
+        // and it decodes back to the same TQL
+        let decoded: Vec<(String, String)> = request.url().query_pairs().into_owned().collect();
+        assert_eq!(decoded[2], ("tql".to_string(), query.tql.clone().unwrap()));
+
+        let timestamp: i64 = header(&request, "Timestamp").parse().unwrap();
+        assert!((timestamp - chrono::Utc::now().timestamp()).abs() < 5);
+        let expected = Credentials::Hmac {
+            access_id: "administrator".into(),
+            secret_key: Secret::new("secret"),
+        }
+        .authorization(&sent, "GET", timestamp);
+        assert_eq!(header(&request, "Authorization"), expected);
+    }
+
+    #[test]
+    fn clock_offset_shifts_the_signed_timestamp() {
+        let client = client(false);
+        client.set_clock_offset(-3600);
+        let url = client.url(WHOAMI_PATH, &[]);
+        let request = client.prepare(&Method::GET, &url, None).unwrap();
+        let timestamp: i64 = header(&request, "Timestamp").parse().unwrap();
+        assert!((chrono::Utc::now().timestamp() - 3600 - timestamp).abs() < 5);
+        assert_eq!(path_and_query(request.url()), "/api/v2/whoami");
+    }
+
+    #[test]
+    fn token_credentials_send_the_token() {
+        let client = Client::new(Connection {
+            api_path: "https://tc.example.com/api/".into(),
+            credentials: Credentials::Token(Secret::new("tok")),
+            read_only: false,
+            concurrency: 2,
+        })
+        .unwrap();
+        assert_eq!(client.api_path(), "https://tc.example.com/api");
+        let url = client.url("/v3/security/users/5", &[]);
+        assert_eq!(
+            url.as_str(),
+            "https://tc.example.com/api/v3/security/users/5"
+        );
+        let request = client.prepare(&Method::DELETE, &url, None).unwrap();
+        assert_eq!(header(&request, "Authorization"), "TC-Token tok");
+    }
+
+    #[test]
+    fn read_only_guard_refuses_writes_before_building_them() {
+        let client = client(true);
+        let url = client.url(USERS_PATH, &[]);
+        for method in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
+            let err = client.prepare(&method, &url, None).unwrap_err();
+            assert_eq!(
+                err,
+                ApiError::ReadOnly {
+                    method: method.to_string(),
+                    path: "/api/v3/security/users".into()
+                }
+            );
+        }
+        assert!(client.prepare(&Method::GET, &url, None).is_ok());
+        assert!(client.prepare(&Method::OPTIONS, &url, None).is_ok());
+    }
+
+    #[tokio::test]
+    async fn read_only_writes_never_reach_the_network() {
+        // The base URL is unreachable: a request that left would fail with
+        // Network, not ReadOnly.
+        let client = client(true);
+        let body = serde_json::json!({"userName": "x"});
+        assert!(matches!(
+            client.create_user(&body).await,
+            Err(ApiError::ReadOnly { .. })
+        ));
+        assert!(matches!(
+            client.update_user(1, &body).await,
+            Err(ApiError::ReadOnly { .. })
+        ));
+        assert!(matches!(
+            client.delete_user(1, Some(2), None).await,
+            Err(ApiError::ReadOnly { .. })
+        ));
+        assert!(matches!(
+            client.set_groups(1, &[1]).await,
+            Err(ApiError::ReadOnly { .. })
+        ));
+        assert!(matches!(
+            client.generate_token(1, Some(30)).await,
+            Err(ApiError::ReadOnly { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn unreachable_server_is_one_network_line() {
+        let client = Client::new(Connection {
+            api_path: "http://127.0.0.1:1/api".into(),
+            credentials: Credentials::Token(Secret::new("t")),
+            read_only: false,
+            concurrency: 1,
+        })
+        .unwrap();
+        let err = client.whoami().await.unwrap_err();
+        assert!(matches!(err, ApiError::Network { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("cannot reach http://127.0.0.1:1/api/v2/whoami: "),
+            "{text}"
+        );
+        assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn api_path_must_end_in_api() {
+        assert!(parse_api_path("https://tc.example.com/api").is_ok());
+        assert!(parse_api_path("https://tc.example.com/tc/api/").is_ok());
+        for bad in [
+            "https://tc.example.com",
+            "tc.example.com/api",
+            "ftp://x/api",
+            "https://x/api?x=1",
+        ] {
+            let err = parse_api_path(bad).unwrap_err();
+            assert!(matches!(err, ApiError::Config(_)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn failure_answers_keep_the_server_message() {
+        let err = http_error(
+            401,
+            br#"{"status":"Failure","message":"Invalid signature\u001b[2J","errCode":"AUTH-1"}"#,
+        );
+        assert_eq!(
+            err,
+            ApiError::Http {
+                status: 401,
+                message: "Invalid signature\\e[2J".into(),
+                err_code: Some("AUTH-1".into())
+            }
+        );
+        assert_eq!(
+            http_error(502, b"<html>Bad gateway</html>").server_message(),
+            None
+        );
+        assert_eq!(
+            http_error(503, b"API not licensed").server_message(),
+            Some("API not licensed")
+        );
+
+        let client = client(false);
+        let url = client.url(USERS_PATH, &[]);
+        let err = client
+            .decode::<serde_json::Value>(&url, br#"{"status":"Failure","message":"no"}"#)
+            .unwrap_err();
+        assert_eq!(err.server_message(), Some("no"));
+        let err = client
+            .decode::<serde_json::Value>(&url, b"not json")
+            .unwrap_err();
+        assert!(matches!(err, ApiError::Decode { .. }));
+        let err = client
+            .decode::<ListEnvelope<User>>(&url, br#"{"data":[{"id":"x"}],"status":"Success"}"#)
+            .unwrap_err();
+        assert!(matches!(err, ApiError::Decode { .. }));
+    }
+
+    #[test]
+    fn discovery_answers_in_either_shape() {
+        let with_ext = serde_json::json!({
+            "id": {"type": "Long"}, "userName": {"type": "String"},
+            "rollcallExtensions": ["instance", "runAs"]
+        });
+        assert_eq!(
+            extensions_in(&with_ext),
+            ["instance", "runAs"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        );
+        assert_eq!(
+            names_in(&unwrap_data(with_ext), "name"),
+            ["id", "userName"].iter().map(|s| s.to_string()).collect()
+        );
+        // a real instance: no extensions key at all
+        let real = serde_json::json!({"data": {"id": {}, "owner": {}}, "status": "Success"});
+        assert!(extensions_in(&real).is_empty());
+        assert_eq!(names_in(&unwrap_data(real), "name").len(), 2);
+        let tql = serde_json::json!({"data": [
+            {"keyword": "userName", "name": "User Name", "type": "String"},
+            {"keyword": "disabled", "name": "Disabled", "type": "Boolean"}
+        ], "count": 2, "status": "Success"});
+        assert_eq!(
+            names_in(&unwrap_data(tql), "keyword"),
+            ["disabled", "userName"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        );
+    }
+
+    #[test]
+    fn next_links_stay_on_the_instance() {
+        let client = client(false);
+        let next = client
+            .next_url("http://127.0.0.1:9/api/v3/security/users?resultStart=100&resultLimit=100")
+            .unwrap();
+        assert_eq!(
+            path_and_query(&next),
+            "/api/v3/security/users?resultStart=100&resultLimit=100"
+        );
+        assert!(client
+            .next_url("https://evil.example.com/api/v3/security/users")
+            .is_err());
     }
 }

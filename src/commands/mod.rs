@@ -1,1 +1,5 @@
+//! Command-line subcommands.
+
+pub mod connect;
 pub mod sandbox;
+pub mod users;

@@ -12,6 +12,8 @@ pub mod preflight;
 pub mod role_model;
 pub mod roles;
 pub mod rq;
+pub mod text;
+pub mod tql;
 
 pub use account::{GroupRef, PasswordExpiry, Status, User};
 pub use policy::{

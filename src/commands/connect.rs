@@ -1,0 +1,168 @@
+//! Opening a session: profile, who the caller is, what the instance offers.
+
+use crate::api::wire::ext;
+use crate::api::{Capabilities, Client, Connection};
+use crate::config::{self, Selection};
+use crate::domain::filter::TqlSupport;
+use crate::domain::text::sanitize;
+use crate::domain::{Actor, InstanceSettings, OrgRole, SystemRole};
+use anyhow::{anyhow, Context};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ConnectArgs {
+    /// Profile from the config file (overrides TC_* environment variables).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Config file to read instead of the default location.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Send no write request at all (GET and OPTIONS only).
+    #[arg(long)]
+    pub read_only: bool,
+}
+
+/// A connected, identified caller.
+#[derive(Clone)]
+pub struct Session {
+    pub client: Client,
+    pub actor: Actor,
+    pub capabilities: Capabilities,
+    pub settings: InstanceSettings,
+    /// The base URL (`api_path`).
+    pub instance: String,
+    pub read_only: bool,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("actor", &self.actor)
+            .field("capabilities", &self.capabilities)
+            .field("settings", &self.settings)
+            .field("instance", &self.instance)
+            .field("read_only", &self.read_only)
+            .finish()
+    }
+}
+
+impl Session {
+    /// The extra user fields worth asking for on this instance.
+    pub fn extension_fields(&self) -> Vec<String> {
+        [ext::USER_GROUPS_FIELD, ext::MFA_FIELD]
+            .into_iter()
+            .filter(|f| self.capabilities.has(f) || self.capabilities.extra_fields.contains(*f))
+            .map(String::from)
+            .collect()
+    }
+
+    /// What the filter language may send as TQL here; `groups` maps
+    /// `group:NAME` to ids (pass an empty list when not needed).
+    pub fn tql_support(&self, groups: &[crate::api::wire::UserGroup]) -> TqlSupport {
+        TqlSupport {
+            keywords: self.capabilities.tql_keywords.clone(),
+            group_ids: groups
+                .iter()
+                .map(|g| (g.name.to_lowercase(), g.id))
+                .collect(),
+        }
+    }
+}
+
+/// Resolves the profile and opens a session.
+pub async fn connect(args: &ConnectArgs) -> anyhow::Result<Session> {
+    let profile = config::resolve(&Selection {
+        profile: args.profile.clone(),
+        config: args.config.clone(),
+        read_only: args.read_only,
+    })?;
+    session_with(profile.connection, profile.password_max_age_days).await
+}
+
+/// Opens a session on an explicit connection (tests, the demo).
+pub async fn session_for(connection: Connection) -> anyhow::Result<Session> {
+    session_with(connection, None).await
+}
+
+/// As `session_for`; `password_max_age_days` fills in what the instance
+/// does not report.
+pub async fn session_with(
+    connection: Connection,
+    password_max_age_days: Option<i64>,
+) -> anyhow::Result<Session> {
+    let read_only = connection.read_only;
+    let client = Client::new(connection)?;
+    let me = client.whoami().await?;
+    let system_role = SystemRole::parse(&me.role).ok_or_else(|| {
+        anyhow!(
+            "the instance reports an unknown System role '{}' for {}",
+            sanitize(&me.role),
+            sanitize(&me.user_name)
+        )
+    })?;
+    let (capabilities, own_record) = tokio::try_join!(
+        client.capabilities(),
+        client.find_user_by_name(&me.user_name)
+    )?;
+
+    let (id, home_org, org_role) = match own_record {
+        Some(user) => {
+            let org_role = user.org_role_name().and_then(OrgRole::parse);
+            (Some(user.id), user.owner.clone(), org_role)
+        }
+        None => (None, None, None),
+    };
+    // A caller that sees only basic fields of its own record learns its
+    // Organization role (and, failing the record, its Organization) from
+    // `ownerRole` in the owners listing.
+    let (home_org, org_role) = match (home_org, org_role) {
+        (Some(org), Some(role)) => (org, Some(role)),
+        (known_org, _) => {
+            let owners = client.owners().await?;
+            let home = owners.iter().find(|o| {
+                o.kind == "Organization" && known_org.as_ref().is_none_or(|k| *k == o.name)
+            });
+            let org = match (known_org, home) {
+                (Some(org), _) => org,
+                (None, Some(owner)) => owner.name.clone(),
+                (None, None) => {
+                    return Err(anyhow!(
+                        "cannot tell the home Organization of {}",
+                        sanitize(&me.user_name)
+                    ))
+                }
+            };
+            let role = home
+                .and_then(|o| o.owner_role.as_deref())
+                .and_then(OrgRole::parse);
+            (org, role)
+        }
+    };
+
+    let mut settings = if capabilities.has(ext::INSTANCE) {
+        client
+            .instance_settings()
+            .await
+            .context("reading instance settings")?
+    } else {
+        InstanceSettings::default()
+    };
+    if settings.password_max_age_days.is_none() {
+        settings.password_max_age_days = password_max_age_days;
+    }
+
+    Ok(Session {
+        instance: client.api_path().to_string(),
+        client,
+        actor: Actor {
+            id,
+            user_name: me.user_name,
+            system_role,
+            org_role,
+            home_org,
+        },
+        capabilities,
+        settings,
+        read_only,
+    })
+}

@@ -1,0 +1,446 @@
+//! `users list`: every account the caller may see, filtered, as a table,
+//! CSV or JSON.
+
+use super::connect::Session;
+use crate::api::wire::ext;
+use crate::api::UserQuery;
+use crate::domain::filter::{Filter, MatchContext};
+use crate::domain::text::sanitize;
+use crate::domain::{PasswordExpiry, User};
+use anyhow::{anyhow, bail};
+use chrono::{DateTime, Utc};
+use std::borrow::Cow;
+use std::io::Write;
+use unicode_width::UnicodeWidthStr;
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ListArgs {
+    /// Only the accounts of this Organization.
+    #[arg(long, value_name = "NAME")]
+    pub org: Option<String>,
+    /// Filter, e.g. 'status:locked login>90d smith' (see the manual).
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Fetches (TQL where the instance supports it) and filters (always
+/// locally, so the answer is the same either way).
+pub async fn fetch_filtered(
+    session: &Session,
+    org: Option<&str>,
+    filter: &Filter,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<User>> {
+    let fields = session.extension_fields();
+    if filter.needs_groups() && !fields.iter().any(|f| f == ext::USER_GROUPS_FIELD) {
+        bail!("this instance does not report user groups, so group: cannot be used");
+    }
+    if filter.needs_mfa() && !fields.iter().any(|f| f == ext::MFA_FIELD) {
+        bail!("this instance does not report MFA status, so mfa: cannot be used");
+    }
+    let ctx = MatchContext { now };
+    let groups = if filter.needs_groups() && session.capabilities.tql_keywords.contains("groupId") {
+        session.client.user_groups().await?
+    } else {
+        Vec::new()
+    };
+    let query = UserQuery {
+        fields,
+        tql: filter.to_tql(&session.tql_support(&groups), &ctx),
+        owner: org.map(String::from),
+        ..Default::default()
+    };
+    let mut users = session.client.list_users(&query).await?;
+    users.retain(|u| filter.matches(u, &ctx));
+    users.sort_by_cached_key(|u| (u.user_name.to_lowercase(), u.id));
+    Ok(users)
+}
+
+pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let filter = Filter::parse(args.filter.as_deref().unwrap_or(""))
+        .map_err(|e| anyhow!("--filter: {e}"))?;
+    let now = Utc::now();
+    let users = fetch_filtered(session, args.org.as_deref(), &filter, now).await?;
+    match args.format {
+        Format::Json => write_json(&users, out)?,
+        Format::Csv => write_csv(&users, session, now, out)?,
+        Format::Table => write_table(&users, session, now, out)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// JSON with ThreatConnect's field names. serde_json escapes C0 controls;
+/// C1 controls and bidi overrides are escaped too, so the output is safe
+/// on a terminal and still the same data.
+pub fn write_json(users: &[User], out: &mut dyn Write) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(users)?;
+    let mut safe = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n'
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        {
+            safe.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            safe.push(c);
+        }
+    }
+    writeln!(out, "{safe}")?;
+    Ok(())
+}
+
+fn status_text(user: &User) -> &'static str {
+    user.status().map_or("?", |s| s.name())
+}
+
+fn last_login_text(user: &User, now: DateTime<Utc>) -> String {
+    match (user.last_login, user.days_since_login(now)) {
+        (Some(at), _) => at.format("%Y-%m-%d").to_string(),
+        (None, Some(None)) => "never".to_string(),
+        _ => "?".to_string(),
+    }
+}
+
+fn password_text(user: &User, session: &Session, now: DateTime<Utc>) -> String {
+    match user.password_expiry(session.settings.password_max_age_days, now) {
+        PasswordExpiry::DaysLeft(0) => "today".to_string(),
+        PasswordExpiry::DaysLeft(1) => "in 1 day".to_string(),
+        PasswordExpiry::DaysLeft(n) => format!("in {n} days"),
+        PasswordExpiry::Expired => "expired".to_string(),
+        PasswordExpiry::Unknown => "?".to_string(),
+    }
+}
+
+fn groups_text(user: &User) -> String {
+    match user.group_names() {
+        Some(names) => names.join(", "),
+        None => "?".to_string(),
+    }
+}
+
+fn password_days(user: &User, session: &Session, now: DateTime<Utc>) -> String {
+    match user.password_expiry(session.settings.password_max_age_days, now) {
+        PasswordExpiry::DaysLeft(n) => n.to_string(),
+        PasswordExpiry::Expired => "expired".to_string(),
+        PasswordExpiry::Unknown => String::new(),
+    }
+}
+
+fn opt(value: &Option<String>) -> String {
+    value
+        .as_deref()
+        .map(|v| sanitize(v).into_owned())
+        .unwrap_or_default()
+}
+
+fn opt_bool(value: Option<bool>) -> String {
+    value.map(|b| b.to_string()).unwrap_or_default()
+}
+
+fn opt_time(value: Option<DateTime<Utc>>) -> String {
+    value
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// CSV with a header; unknown values are empty cells.
+pub fn write_csv(
+    users: &[User],
+    session: &Session,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record([
+        "id",
+        "userName",
+        "firstName",
+        "lastName",
+        "pseudonym",
+        "owner",
+        "systemRole",
+        "orgRole",
+        "status",
+        "disabled",
+        "locked",
+        "lastLogin",
+        "lastPasswordChange",
+        "passwordExpiresInDays",
+        "userGroups",
+        "mfaEnabled",
+    ])?;
+    for user in users {
+        let status = user.status().map(|s| s.name()).unwrap_or("");
+        let groups = user.group_names().map(|g| g.join("; ")).unwrap_or_default();
+        writer.write_record([
+            user.id.to_string(),
+            sanitize(&user.user_name).into_owned(),
+            opt(&user.first_name),
+            opt(&user.last_name),
+            opt(&user.pseudonym),
+            opt(&user.owner),
+            opt(&user.system_role),
+            user.org_role_name()
+                .map(|r| sanitize(r).into_owned())
+                .unwrap_or_default(),
+            status.to_string(),
+            opt_bool(user.disabled),
+            opt_bool(user.locked),
+            opt_time(user.last_login),
+            opt_time(user.last_password_change),
+            password_days(user, session, now),
+            sanitize(&groups).into_owned(),
+            opt_bool(user.mfa_enabled),
+        ])?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+/// Aligned columns; unknown values show as `?`.
+pub fn write_table(
+    users: &[User],
+    session: &Session,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let show_system_role = session.actor.sees_system_roles();
+    let mut header = vec!["Account", "Name"];
+    if show_system_role {
+        header.push("System Role");
+    }
+    header.extend([
+        "Org Role",
+        "Status",
+        "Last Login",
+        "Password Expires",
+        "Groups",
+    ]);
+
+    let rows: Vec<Vec<String>> = users
+        .iter()
+        .map(|user| {
+            let mut row = vec![
+                sanitize(&user.user_name).into_owned(),
+                sanitize(&user.full_name()).into_owned(),
+            ];
+            if show_system_role {
+                row.push(
+                    user.system_role
+                        .as_deref()
+                        .map_or(Cow::Borrowed("?"), sanitize)
+                        .into_owned(),
+                );
+            }
+            row.push(
+                user.org_role_name()
+                    .map_or(Cow::Borrowed("?"), sanitize)
+                    .into_owned(),
+            );
+            row.push(status_text(user).to_string());
+            row.push(last_login_text(user, now));
+            row.push(password_text(user, session, now));
+            row.push(sanitize(&groups_text(user)).into_owned());
+            row
+        })
+        .collect();
+
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.width());
+        }
+    }
+    let write_row = |out: &mut dyn Write, cells: &[&str]| -> std::io::Result<()> {
+        let last = cells.len() - 1;
+        let mut line = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            line.push_str(cell);
+            if i < last {
+                line.extend(std::iter::repeat_n(' ', widths[i] - cell.width() + 2));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())
+    };
+    write_row(out, &header)?;
+    for row in &rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        write_row(out, &cells)?;
+    }
+    writeln!(
+        out,
+        "{} account{}",
+        users.len(),
+        if users.len() == 1 { "" } else { "s" }
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Capabilities, Client, Connection, Credentials, Secret};
+    use crate::domain::{Actor, GroupRef, InstanceSettings, OrgRole, SystemRole};
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+    }
+
+    fn session(role: SystemRole) -> Session {
+        let client = Client::new(Connection {
+            api_path: "http://127.0.0.1:9/api".into(),
+            credentials: Credentials::Token(Secret::new("t")),
+            read_only: true,
+            concurrency: 1,
+        })
+        .unwrap();
+        Session {
+            client,
+            actor: Actor {
+                id: Some(1),
+                user_name: "me".into(),
+                system_role: role,
+                org_role: Some(OrgRole::OrganizationAdministrator),
+                home_org: "Demo Organization".into(),
+            },
+            capabilities: Capabilities::default(),
+            settings: InstanceSettings {
+                password_max_age_days: Some(90),
+                ..Default::default()
+            },
+            instance: "http://127.0.0.1:9/api".into(),
+            read_only: true,
+        }
+    }
+
+    fn users() -> Vec<User> {
+        vec![
+            User {
+                id: 11,
+                user_name: "jeffersond@companyabc.com".into(),
+                first_name: Some("Donald".into()),
+                last_name: Some("Jefferson".into()),
+                owner: Some("Demo Organization".into()),
+                system_role: Some("User".into()),
+                owner_roles: Some(
+                    [("Demo Organization".to_string(), "Standard User".to_string())]
+                        .into_iter()
+                        .collect(),
+                ),
+                disabled: Some(false),
+                locked: Some(true),
+                last_login: Some(now() - chrono::Duration::days(3)),
+                last_password_change: Some(now() - chrono::Duration::days(80)),
+                user_groups: Some(vec![GroupRef {
+                    id: 1,
+                    name: "SOC Team".into(),
+                }]),
+                mfa_enabled: Some(true),
+                ..Default::default()
+            },
+            User {
+                id: 12,
+                user_name: "evil\u{1b}[2J\u{9b}31m".into(),
+                first_name: Some("Bad\u{7}".into()),
+                owner: Some("Demo Organization".into()),
+                ..Default::default()
+            },
+        ]
+    }
+
+    fn table(role: SystemRole) -> String {
+        let mut out = Vec::new();
+        write_table(&users(), &session(role), now(), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn table_aligns_columns_and_shows_unknown_as_question_marks() {
+        let text = table(SystemRole::Administrator);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[0].starts_with("Account "));
+        assert!(lines[0].contains("System Role"));
+        let status_column = lines[0].find("Status").unwrap();
+        assert_eq!(&lines[1][status_column..status_column + 6], "Locked");
+        assert_eq!(&lines[2][status_column..status_column + 1], "?");
+        assert!(lines[1].contains("Donald Jefferson"));
+        assert!(lines[1].contains("2026-11-22"));
+        assert!(lines[1].contains("in 10 days"));
+        assert!(lines[1].ends_with("SOC Team"));
+        assert_eq!(lines[3], "2 accounts");
+    }
+
+    #[test]
+    fn system_role_column_only_for_those_who_see_it() {
+        assert!(!table(SystemRole::AccountsAdministrator).contains("System Role"));
+        assert!(table(SystemRole::OperationsAdministrator).contains("System Role"));
+    }
+
+    #[test]
+    fn no_output_format_emits_control_characters() {
+        let session = session(SystemRole::Administrator);
+        let text = table(SystemRole::Administrator);
+        assert!(text.contains("evil\\e[2J\\x9b31m"));
+        let mut csv_out = Vec::new();
+        write_csv(&users(), &session, now(), &mut csv_out).unwrap();
+        let mut json_out = Vec::new();
+        write_json(&users(), &mut json_out).unwrap();
+        for out in [text.into_bytes(), csv_out, json_out] {
+            let out = String::from_utf8(out).unwrap();
+            assert!(
+                !out.chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\r'),
+                "{out:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn csv_has_a_header_and_empty_cells_for_unknown() {
+        let mut out = Vec::new();
+        write_csv(
+            &users(),
+            &session(SystemRole::Administrator),
+            now(),
+            &mut out,
+        )
+        .unwrap();
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        let header = reader.headers().unwrap().clone();
+        assert_eq!(&header[1], "userName");
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 2);
+        let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+        assert_eq!(&rows[0][column("status")], "Locked");
+        assert_eq!(&rows[0][column("orgRole")], "Standard User");
+        assert_eq!(&rows[0][column("passwordExpiresInDays")], "10");
+        assert_eq!(&rows[0][column("userGroups")], "SOC Team");
+        assert_eq!(&rows[1][column("status")], "");
+        assert_eq!(&rows[1][column("disabled")], "");
+    }
+
+    #[test]
+    fn json_keeps_threatconnect_field_names_and_round_trips() {
+        let mut out = Vec::new();
+        write_json(&users(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\"userName\": \"jeffersond@companyabc.com\""));
+        assert!(text.contains("\"ownerRoles\""));
+        assert!(text.contains("\"userGroups\""));
+        assert!(!text.contains("\"disabled\": null"));
+        let back: Vec<User> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, users());
+    }
+}

@@ -1,0 +1,342 @@
+//! The client's wire behaviour against a small scripted HTTP server (not
+//! the sandbox): signatures of every request, parallel pages, `next`
+//! links, retries, error mapping and discovery fallbacks.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use rollcall::api::auth::Credentials;
+use rollcall::api::{ApiError, Client, Connection, Secret, UserQuery};
+use serde_json::json;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "server-secret";
+
+#[derive(Default)]
+struct Script {
+    users: usize,
+    /// Answer with `count` when asked; otherwise only `next` links.
+    honour_count: bool,
+    /// Answer this many requests with 503 first.
+    fail_first: AtomicUsize,
+    /// Answer this many requests with 429 and `Retry-After: 1` first.
+    throttle_first: AtomicUsize,
+    /// Body of every answer instead of the normal one.
+    garbage: bool,
+    port: AtomicUsize,
+    /// Each request as `METHOD path?query`.
+    seen: Mutex<Vec<String>>,
+}
+
+fn signature_ok(headers: &HeaderMap, method: &Method, target: &str) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (Some(auth), Some(ts)) = (header("authorization"), header("timestamp")) else {
+        return false;
+    };
+    let Ok(ts) = ts.parse::<i64>() else {
+        return false;
+    };
+    let expected = Credentials::Hmac {
+        access_id: "administrator".into(),
+        secret_key: Secret::new(SECRET),
+    }
+    .authorization(target, method.as_str(), ts);
+    auth == expected && (chrono::Utc::now().timestamp() - ts).abs() <= 300
+}
+
+async fn answer(
+    State(script): State<Arc<Script>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let target = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string();
+    script
+        .seen
+        .lock()
+        .unwrap()
+        .push(format!("{method} {target}"));
+    if !signature_ok(&headers, &method, &target) {
+        let body = json!({"status": "Failure", "message": "Invalid signature", "errCode": "0x1"});
+        return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    }
+    if script
+        .fail_first
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return (StatusCode::SERVICE_UNAVAILABLE, "busy").into_response();
+    }
+    if script
+        .throttle_first
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1")],
+            "slow down",
+        )
+            .into_response();
+    }
+    if script.garbage {
+        return (StatusCode::OK, "<html>not json</html>").into_response();
+    }
+    if method != Method::GET || uri.path() != "/api/v3/security/users" {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"status": "Failure", "message": "nope"})),
+        )
+            .into_response();
+    }
+    let params: HashMap<String, String> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let start: usize = params
+        .get("resultStart")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let limit: usize = params
+        .get("resultLimit")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let end = (start + limit).min(script.users);
+    let data: Vec<_> = (start..end)
+        .map(|i| json!({"id": i as i64 + 1, "userName": format!("user{i:05}")}))
+        .collect();
+    let mut body = json!({"data": data, "status": "Success"});
+    if script.honour_count && params.get("count").map(String::as_str) == Some("true") {
+        body["count"] = json!(script.users);
+    }
+    if end < script.users {
+        let port = script.port.load(Ordering::SeqCst);
+        body["next"] = json!(format!(
+            "http://127.0.0.1:{port}/api/v3/security/users?resultStart={end}&resultLimit={limit}"
+        ));
+    }
+    axum::Json(body).into_response()
+}
+
+async fn serve(script: Script) -> (Arc<Script>, String) {
+    let script = Arc::new(script);
+    let app = Router::new()
+        .route("/{*path}", any(answer))
+        .with_state(script.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    script.port.store(port as usize, Ordering::SeqCst);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (script, format!("http://127.0.0.1:{port}/api"))
+}
+
+fn client(base: &str, secret: &str) -> Client {
+    Client::new(Connection {
+        api_path: base.into(),
+        credentials: Credentials::Hmac {
+            access_id: "administrator".into(),
+            secret_key: Secret::new(secret),
+        },
+        read_only: false,
+        concurrency: 4,
+    })
+    .unwrap()
+}
+
+fn assert_each_once(users: &[rollcall::domain::User], total: usize) {
+    let ids: BTreeSet<i64> = users.iter().map(|u| u.id).collect();
+    assert_eq!(users.len(), total);
+    assert_eq!(ids.len(), total);
+    let in_order: Vec<i64> = users.iter().map(|u| u.id).collect();
+    assert!(
+        in_order.windows(2).all(|w| w[0] < w[1]),
+        "pages are put back in order"
+    );
+}
+
+#[tokio::test]
+async fn known_total_fetches_remaining_pages_by_offset() {
+    let (script, base) = serve(Script {
+        users: 2_550,
+        honour_count: true,
+        ..Default::default()
+    })
+    .await;
+    let query = UserQuery {
+        page_size: 100,
+        fields: vec!["a".into(), "b".into()],
+        ..Default::default()
+    };
+    let mut arrivals = Vec::new();
+    client(&base, SECRET)
+        .list_users_with(&query, &mut |page| {
+            arrivals.push((page.start, page.items.len(), page.total))
+        })
+        .await
+        .unwrap();
+    assert_eq!(arrivals.len(), 26);
+    assert!(arrivals.iter().all(|(_, _, total)| *total == Some(2_550)));
+    let users = client(&base, SECRET).list_users(&query).await.unwrap();
+    assert_each_once(&users, 2_550);
+    let seen = script.seen.lock().unwrap();
+    assert!(seen[0].starts_with(
+        "GET /api/v3/security/users?fields=a&fields=b&resultStart=0&resultLimit=100&count=true"
+    ));
+    assert!(
+        seen.iter().filter(|r| r.contains("count=true")).count() == 2,
+        "only first pages count"
+    );
+}
+
+#[tokio::test]
+async fn unknown_total_follows_next_links_signing_each() {
+    let (script, base) = serve(Script {
+        users: 1_234,
+        honour_count: false,
+        ..Default::default()
+    })
+    .await;
+    let query = UserQuery {
+        page_size: 500,
+        tql: Some("userName = \"a b\"".into()),
+        ..Default::default()
+    };
+    // the scripted server ignores the TQL; every page is still signed right
+    let users = client(&base, SECRET).list_users(&query).await.unwrap();
+    assert_each_once(&users, 1_234);
+    let seen = script.seen.lock().unwrap();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(
+        seen[1],
+        "GET /api/v3/security/users?resultStart=500&resultLimit=500"
+    );
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_three_times_at_most() {
+    let (script, base) = serve(Script {
+        users: 10,
+        honour_count: true,
+        fail_first: AtomicUsize::new(2),
+        ..Default::default()
+    })
+    .await;
+    let users = client(&base, SECRET)
+        .list_users(&UserQuery::default())
+        .await
+        .unwrap();
+    assert_each_once(&users, 10);
+    assert_eq!(script.seen.lock().unwrap().len(), 3);
+
+    script.fail_first.store(3, Ordering::SeqCst);
+    let err = client(&base, SECRET)
+        .list_users(&UserQuery::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(err.server_message(), Some("busy"));
+    assert_eq!(script.seen.lock().unwrap().len(), 6);
+
+    // writes are never retried
+    script.fail_first.store(1, Ordering::SeqCst);
+    let err = client(&base, SECRET)
+        .delete_user(5, None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(script.seen.lock().unwrap().len(), 7);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let (script, base) = serve(Script {
+        users: 3,
+        honour_count: true,
+        throttle_first: AtomicUsize::new(1),
+        ..Default::default()
+    })
+    .await;
+    let started = Instant::now();
+    let users = client(&base, SECRET)
+        .list_users(&UserQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(users.len(), 3);
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert_eq!(script.seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn wrong_secret_and_skewed_clock_are_http_401_with_the_message() {
+    let (_script, base) = serve(Script {
+        users: 3,
+        honour_count: true,
+        ..Default::default()
+    })
+    .await;
+    let err = client(&base, "wrong").whoami().await.unwrap_err();
+    assert_eq!(
+        err,
+        ApiError::Http {
+            status: 401,
+            message: "Invalid signature".into(),
+            err_code: Some("0x1".into())
+        }
+    );
+    let skewed = client(&base, SECRET);
+    skewed.set_clock_offset(-600);
+    assert_eq!(
+        skewed
+            .list_users(&UserQuery::default())
+            .await
+            .unwrap_err()
+            .status(),
+        Some(401)
+    );
+    skewed.set_clock_offset(0);
+    assert_eq!(
+        skewed
+            .list_users(&UserQuery::default())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn failed_discovery_degrades_to_empty_capabilities() {
+    let (_script, base) = serve(Script {
+        users: 1,
+        honour_count: true,
+        ..Default::default()
+    })
+    .await;
+    let caps = client(&base, SECRET).capabilities().await.unwrap();
+    assert_eq!(caps, Default::default());
+    // missing endpoints of the rollcall extensions are 404s, not panics
+    let err = client(&base, SECRET).instance_settings().await.unwrap_err();
+    assert_eq!(err.status(), Some(404));
+}
+
+#[tokio::test]
+async fn non_json_success_is_a_decode_error() {
+    let (_script, base) = serve(Script {
+        users: 1,
+        garbage: true,
+        ..Default::default()
+    })
+    .await;
+    let err = client(&base, SECRET).whoami().await.unwrap_err();
+    assert!(matches!(err, ApiError::Decode { .. }), "{err:?}");
+    assert!(!err.to_string().contains('\n'));
+}
