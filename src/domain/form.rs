@@ -112,6 +112,18 @@ pub fn check_email(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Everything wrong with a form (or a request), one problem per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormErrors(pub Vec<String>);
+
+impl fmt::Display for FormErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("\n"))
+    }
+}
+
+impl std::error::Error for FormErrors {}
+
 /// A value that must not show up in logs: `Debug` prints `<redacted>`.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Password(String);
