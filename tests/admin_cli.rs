@@ -811,3 +811,116 @@ async fn read_only_sessions_write_nothing() {
     assert_eq!((c.post, c.put, c.delete), (0, 0, 0));
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_sandbox_checks_bodies_with_the_form_rules() {
+    home();
+    let mut config = SandboxConfig::loopback(50, SECRET);
+    config.settings.password_policy = rollcall::domain::PasswordPolicy {
+        min_length: 10,
+        require_special: true,
+        ..Default::default()
+    };
+    let sb = Sandbox::start(config).await.expect("sandbox starts");
+    let admin = session(&sb, "administrator").await;
+    // The session learns the instance's policy, so the form says it first...
+    let err = run_create(
+        &admin,
+        &create_args(
+            AccountType::User,
+            &[
+                "email=a@example.com",
+                "password=abcdefg1",
+                "firstName=A",
+                "lastName=B",
+            ],
+        ),
+    )
+    .await
+    .expect_err("weak");
+    assert_eq!(
+        err,
+        "Password must have at least 10 characters and a special character"
+    );
+    // ...and the instance says the same when asked directly.
+    let refused = |body: serde_json::Value| {
+        let client = admin.client.clone();
+        async move {
+            match client.create_user(&body).await {
+                Ok(u) => panic!("created {}", u.user_name),
+                Err(e) => e.server_message().unwrap_or_default().to_string(),
+            }
+        }
+    };
+    let user = |extra: serde_json::Value| {
+        let mut body = serde_json::json!({
+            "userName": "b@example.com", "password": "abcdefgh1!", "firstName": "B", "lastName": "C"
+        });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        body
+    };
+    assert_eq!(
+        refused(user(serde_json::json!({"password": "abcdefg1"}))).await,
+        "the password does not meet the password policy: it needs at least 10 characters and a special character"
+    );
+    assert_eq!(
+        refused(user(serde_json::json!({"userName": "no-at-sign"}))).await,
+        "userName is the account's e-mail address: E-Mail must look like name@example.com"
+    );
+    assert_eq!(
+        refused(user(serde_json::json!({"tokenExpirationDays": 30}))).await,
+        "tokenExpirationDays is a setting of API users only, not of a User"
+    );
+    assert_eq!(
+        refused(user(serde_json::json!({"timeZone": "Mars/Olympus_Mons"}))).await,
+        "timeZone \"Mars/Olympus_Mons\" is not one the form offers (IANA names such as UTC, Europe/Berlin)"
+    );
+    assert_eq!(
+        refused(user(
+            serde_json::json!({"tqlTimeout": 0, "customTqlTimeout": true})
+        ))
+        .await,
+        "tqlTimeout must be between 1 and 3600000"
+    );
+    assert_eq!(
+        refused(user(serde_json::json!({"logoutIntervalMinutes": 7}))).await,
+        "logoutIntervalMinutes must be 0 (never) or one of [15, 30, 60, 120, 240, 480, 1440], not 7"
+    );
+    assert_eq!(
+        refused(serde_json::json!({"systemRole": "Api User", "firstName": "A", "sendAccountInfoEmail": true})).await,
+        "sendAccountInfoEmail needs an e-mail address, and an API User has none"
+    );
+    assert_eq!(
+        refused(serde_json::json!({"systemRole": "Api User", "tokenExpirationDays": 3651})).await,
+        "tokenExpirationDays must be between 1 and 3650"
+    );
+    let someone = first_with_role(&admin, "User").await;
+    let err = admin
+        .client
+        .update_user(
+            someone.id,
+            &serde_json::json!({"sendAccountInfoEmail": true}),
+        )
+        .await
+        .expect_err("create only");
+    assert_eq!(
+        err.server_message(),
+        Some("sendAccountInfoEmail applies only when creating an account")
+    );
+    // A cleared time zone is stored as none.
+    admin
+        .client
+        .update_user(someone.id, &serde_json::json!({"timeZone": "UTC"}))
+        .await
+        .expect("set");
+    admin
+        .client
+        .update_user(someone.id, &serde_json::json!({"timeZone": null}))
+        .await
+        .expect("cleared");
+    assert_eq!(fetch(&admin, someone.id).await.time_zone, None);
+    assert!(sb.outbox().expect("outbox").is_empty());
+    sb.shutdown().await;
+}

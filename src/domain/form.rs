@@ -827,20 +827,29 @@ impl AccountForm {
         format!("{label} is not offered to {}", self.actor.who())
     }
 
+    /// Whether `field` can be set at all here: offered to this actor,
+    /// editable, and saveable on this instance; `Err` says why not.
+    pub fn check_settable(&self, field: Field) -> Result<(), String> {
+        match self.offered(field) {
+            None => return Err(self.not_offered(field)),
+            Some(FieldAccess::Locked(why)) => {
+                return Err(format!("{} is locked: {why}", field.label()))
+            }
+            Some(FieldAccess::Editable) => {}
+        }
+        match self.unsupported_reason(field) {
+            Some(why) => Err(why),
+            None => Ok(()),
+        }
+    }
+
     /// Sets a field, checking that it is offered, editable, supported, of
     /// the right type and (for pick lists) one of its options. Choosing
     /// Super User locks the Organization role to Organization Administrator
     /// (rule 5). Free values (names, numbers) are checked by `validate`.
     pub fn set(&mut self, field: Field, value: FieldValue) -> Result<(), String> {
         let label = field.label();
-        match self.offered(field) {
-            None => return Err(self.not_offered(field)),
-            Some(FieldAccess::Locked(why)) => return Err(format!("{label} is locked: {why}")),
-            Some(FieldAccess::Editable) => {}
-        }
-        if let Some(why) = self.unsupported_reason(field) {
-            return Err(why);
-        }
+        self.check_settable(field)?;
         let expected = self.value(field);
         if std::mem::discriminant(&expected) != std::mem::discriminant(&value) {
             return Err(format!("{label} is {} field", expected.kind_name()));
@@ -985,6 +994,8 @@ impl AccountForm {
                     .join(", ")
             ));
         };
+        // Whether it can be set at all comes before whether the text parses.
+        self.check_settable(field)?;
         let label = field.label();
         let inverse = key.trim().eq_ignore_ascii_case("termsAccepted");
         let value = match self.value(field) {

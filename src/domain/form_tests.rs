@@ -997,6 +997,11 @@ fn fields_the_instance_cannot_save_say_so() {
         vec![Groups, SendAccountInfoEmail, TimeZone, SummaryEmailTime]
     );
     let mut form = form.with_extensions(&none);
+    // Said before the value is looked at.
+    assert_eq!(
+        form.set_from_text("groups", "SOC Team"),
+        Err("Groups cannot be saved: this instance does not offer it (rollcall extension groupMembership)".into())
+    );
     assert_eq!(
         form.set_from_text("time-zone", "UTC"),
         Err("Time Zone cannot be saved: this instance does not offer it (rollcall extension timeZone)".into())

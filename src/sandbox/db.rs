@@ -964,3 +964,70 @@ pub fn seed(
         users: n_users + ACTORS.len(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_database_file_gains_the_settings_columns() {
+        let conn = Connection::open_in_memory().unwrap();
+        // The users table as the first release made it.
+        conn.execute_batch(
+            "CREATE TABLE users(
+               id INTEGER PRIMARY KEY, user_name TEXT NOT NULL UNIQUE, first_name TEXT, last_name TEXT,
+               pseudonym TEXT, org_id INTEGER NOT NULL, system_role TEXT NOT NULL, org_role TEXT NOT NULL,
+               disabled INTEGER NOT NULL, locked INTEGER NOT NULL, password_reset_required INTEGER NOT NULL,
+               two_factor_reset_required INTEGER NOT NULL, terms_accepted INTEGER NOT NULL,
+               terms_accepted_date TEXT, logout_interval_minutes INTEGER, custom_tql_timeout INTEGER,
+               tql_timeout INTEGER, ui_theme TEXT, job_function TEXT, job_role TEXT, last_login TEXT,
+               last_password_change TEXT, mfa_enabled INTEGER NOT NULL, password_hash TEXT, api_secret TEXT);
+             INSERT INTO users VALUES (1, 'old@example.com', 'O', 'Ld', NULL, 1, 'User', 'Standard User',
+               0, 0, 0, 0, 1, NULL, 0, 0, NULL, 'Light', NULL, NULL, NULL, NULL, 0, NULL, NULL);",
+        )
+        .unwrap();
+        create_schema(&conn).unwrap();
+        create_schema(&conn).unwrap(); // twice: nothing left to add
+        conn.execute(
+            "INSERT INTO owners(id, name, kind) VALUES (1, 'Demo Organization', 'Organization')",
+            [],
+        )
+        .unwrap();
+        let row = load_user(&conn, 1).unwrap().unwrap();
+        assert_eq!(row.time_zone, None);
+        assert!(!row.include_in_observations && !row.allow_exceed_api_link_limit);
+    }
+
+    #[test]
+    fn seeded_accounts_get_settings_of_their_type() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        create_schema(&conn).unwrap();
+        seed(&mut conn, 60, 42, "k", Utc::now()).unwrap();
+        let mut stmt = conn
+            .prepare(&format!("SELECT {USER_COLS} FROM {USER_FROM}"))
+            .unwrap();
+        let rows: Vec<UserRow> = stmt
+            .query_map([], UserRow::from_row)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for row in rows {
+            let ui = matches!(row.kind(), AccountType::User | AccountType::ReadOnly);
+            assert_eq!(row.time_zone.is_some(), ui, "{}", row.user_name);
+            if let Some(zone) = &row.time_zone {
+                assert!(TIME_ZONES.contains(&zone.as_str()));
+            }
+            assert_eq!(
+                row.token_expiration_days.is_some(),
+                row.kind() == AccountType::Api
+            );
+        }
+        let outbox = outbox(&conn).unwrap();
+        assert!(outbox.is_empty());
+        queue_account_info_email(&conn, 7, "new@example.com", "Demo Organization", Utc::now())
+            .unwrap();
+        let outbox = super::outbox(&conn).unwrap();
+        assert_eq!(outbox[0].recipient, "new@example.com");
+        assert!(outbox[0].body.contains("Account: new@example.com"));
+    }
+}
