@@ -580,3 +580,111 @@ pub async fn delete_confirmed_by(
     out.flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser, Subcommand};
+
+    /// The variants the integrator adds under `rollcall users`.
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Users,
+    }
+
+    #[derive(Subcommand, Debug)]
+    enum Users {
+        Create(CreateArgs),
+        Edit(EditArgs),
+        Delete(DeleteArgs),
+    }
+
+    #[test]
+    fn the_arguments_parse_as_documented() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "users",
+            "create",
+            "--type",
+            "api",
+            "--org",
+            "Northwind Security",
+            "--set",
+            "firstName=Feed",
+            "--set",
+            "groups=SOC Team,IR Team",
+            "--generate-token",
+        ])
+        .unwrap();
+        let Users::Create(args) = cli.command else {
+            panic!("create")
+        };
+        assert_eq!(args.kind, AccountType::Api);
+        assert_eq!(args.org.as_deref(), Some("Northwind Security"));
+        assert_eq!(args.set, vec!["firstName=Feed", "groups=SOC Team,IR Team"]);
+        assert!(args.generate_token && !args.password_stdin);
+
+        let err = Cli::try_parse_from(["users", "create", "--type", "robot"]).unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("unknown account type \"robot\"; use one of: user, api, taxii, readonly"));
+
+        let Users::Edit(args) =
+            Cli::try_parse_from(["users", "edit", "42", "--set", "disabled=true"])
+                .unwrap()
+                .command
+        else {
+            panic!("edit")
+        };
+        assert_eq!((args.id, args.set.len()), (42, 1));
+
+        let Users::Delete(args) = Cli::try_parse_from([
+            "users",
+            "delete",
+            "26",
+            "--reassign-playbooks-to",
+            "30",
+            "--reassign-jobs-to",
+            "31",
+            "--yes",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("delete")
+        };
+        assert_eq!(
+            (
+                args.id,
+                args.reassign_playbooks_to,
+                args.reassign_jobs_to,
+                args.yes
+            ),
+            (26, Some(30), Some(31), true)
+        );
+    }
+
+    #[test]
+    fn set_needs_a_field_and_an_equals_sign() {
+        assert_eq!(split_set("a=b=c"), Ok(("a", "b=c")));
+        assert_eq!(split_set("groups="), Ok(("groups", "")));
+        assert!(split_set("=x").is_err());
+        assert!(split_set("plain").is_err());
+    }
+
+    #[test]
+    fn implied_actions_follow_the_body() {
+        let body =
+            serde_json::json!({"disabled": true, "locked": false, "passwordResetRequired": true});
+        assert_eq!(
+            implied_actions(&body),
+            vec![
+                Action::Edit,
+                Action::Disable,
+                Action::Unlock,
+                Action::ResetPassword
+            ]
+        );
+    }
+}
