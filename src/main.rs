@@ -42,6 +42,8 @@ enum Command {
     /// Work with user accounts from scripts.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Read-only account audit (Markdown, CSV or JSON), or the changes between two JSON audits.
+    Audit(commands::audit::AuditArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -80,6 +82,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut out = stdout.lock();
             commands::users::list(&session, &args, &mut out).await
         }
+        Some(Command::Audit(args)) => {
+            // An audit only reads: the connection is read-only whatever the
+            // profile says, and --diff contacts no instance at all.
+            let session = if args.diff.is_some() {
+                None
+            } else {
+                let mut connect = cli.connect.clone();
+                connect.read_only = true;
+                Some(commands::connect::connect(&connect).await?)
+            };
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            commands::audit::run(session.as_ref(), &args, &mut out).await
+        }
         None if cli.demo => demo(&cli).await,
         None => {
             let session = commands::connect::connect(&cli.connect).await?;
@@ -110,8 +126,12 @@ async fn demo(cli: &Cli) -> anyhow::Result<()> {
 }
 
 async fn console(session: commands::connect::Session, cli: &Cli) -> anyhow::Result<()> {
-    let _ = (session, cli.mouse);
-    anyhow::bail!("console pending")
+    let ctx = rollcall::tui::ConsoleContext::from_session(&session);
+    let opts = rollcall::tui::ConsoleOptions {
+        mouse: cli.mouse,
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+    };
+    rollcall::tui::run(session.client, ctx, opts).await
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

@@ -1,1 +1,270 @@
 //! The one task that owns the client.
+//!
+//! The console never awaits the network itself: it sends a [`Command`]
+//! tagged with a [`RequestId`] and later receives [`Event`]s tagged with the
+//! same id. Each command runs in its own task, so a long listing never holds
+//! up a short request, and any command can be cancelled by id. The App keeps
+//! the latest id per kind of request and drops events for older ones.
+
+use crate::api::wire::{OrgLimits, Owner};
+use crate::api::{ApiError, Client, Page, UserQuery};
+use crate::domain::User;
+use std::collections::HashMap;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+/// Tags a command and every event it produces.
+pub type RequestId = u64;
+
+/// What the console asks of the worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// List accounts page by page. A new listing cancels the previous one.
+    /// `org`: keep only accounts of this Organization.
+    LoadUsers {
+        id: RequestId,
+        org: Option<String>,
+        query: UserQuery,
+    },
+    /// The Organizations the caller may see (`owners` of kind Organization).
+    LoadOrganizations { id: RequestId },
+    /// Seat limits, from the `limits` extension.
+    LoadLimits { id: RequestId },
+    /// Stop the work started by request `id`, if it is still running.
+    Cancel { id: RequestId },
+    /// Stop everything and end the worker.
+    Shutdown,
+}
+
+impl Command {
+    pub fn id(&self) -> Option<RequestId> {
+        match self {
+            Command::LoadUsers { id, .. }
+            | Command::LoadOrganizations { id }
+            | Command::LoadLimits { id }
+            | Command::Cancel { id } => Some(*id),
+            Command::Shutdown => None,
+        }
+    }
+}
+
+/// What the worker reports back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// One page of accounts (already narrowed to the requested Organization).
+    UsersPage {
+        id: RequestId,
+        users: Vec<User>,
+        /// Total the server reported for the whole listing, if any.
+        total: Option<u64>,
+    },
+    /// The listing is complete.
+    UsersDone {
+        id: RequestId,
+    },
+    Organizations {
+        id: RequestId,
+        names: Vec<String>,
+    },
+    Limits {
+        id: RequestId,
+        limits: Vec<OrgLimits>,
+    },
+    /// The request failed; `what` names it for the status line.
+    Failed {
+        id: RequestId,
+        what: &'static str,
+        error: ApiError,
+    },
+}
+
+impl Event {
+    pub fn id(&self) -> RequestId {
+        match self {
+            Event::UsersPage { id, .. }
+            | Event::UsersDone { id }
+            | Event::Organizations { id, .. }
+            | Event::Limits { id, .. }
+            | Event::Failed { id, .. } => *id,
+        }
+    }
+}
+
+/// The console's handle on the worker task.
+pub struct Worker {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl Worker {
+    /// Starts the worker on the current tokio runtime.
+    pub fn spawn(client: Client) -> (Worker, mpsc::UnboundedReceiver<Event>) {
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (events, event_rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(client, command_rx, events));
+        (Worker { commands }, event_rx)
+    }
+
+    /// Queues a command; false when the worker has stopped.
+    pub fn send(&self, command: Command) -> bool {
+        self.commands.send(command).is_ok()
+    }
+}
+
+async fn run(
+    client: Client,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let mut running: HashMap<RequestId, AbortHandle> = HashMap::new();
+    let mut listing: Option<RequestId> = None;
+    while let Some(command) = commands.recv().await {
+        running.retain(|_, task| !task.is_finished());
+        match command {
+            Command::LoadUsers { id, org, query } => {
+                // The latest listing wins: the old one would only be dropped.
+                if let Some(old) = listing.take().and_then(|old| running.remove(&old)) {
+                    old.abort();
+                }
+                listing = Some(id);
+                let task = tokio::spawn(load_users(client.clone(), id, org, query, events.clone()));
+                running.insert(id, task.abort_handle());
+            }
+            Command::LoadOrganizations { id } => {
+                let (client, events) = (client.clone(), events.clone());
+                let task = tokio::spawn(async move {
+                    let event = match client.owners().await {
+                        Ok(owners) => Event::Organizations {
+                            id,
+                            names: organization_names(owners),
+                        },
+                        Err(error) => Event::Failed {
+                            id,
+                            what: "loading Organizations",
+                            error,
+                        },
+                    };
+                    let _ = events.send(event);
+                });
+                running.insert(id, task.abort_handle());
+            }
+            Command::LoadLimits { id } => {
+                let (client, events) = (client.clone(), events.clone());
+                let task = tokio::spawn(async move {
+                    let event = match client.org_limits().await {
+                        Ok(limits) => Event::Limits { id, limits },
+                        Err(error) => Event::Failed {
+                            id,
+                            what: "loading seat limits",
+                            error,
+                        },
+                    };
+                    let _ = events.send(event);
+                });
+                running.insert(id, task.abort_handle());
+            }
+            Command::Cancel { id } => {
+                if let Some(task) = running.remove(&id) {
+                    task.abort();
+                }
+            }
+            Command::Shutdown => break,
+        }
+    }
+    for task in running.values() {
+        task.abort();
+    }
+}
+
+async fn load_users(
+    client: Client,
+    id: RequestId,
+    org: Option<String>,
+    query: UserQuery,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let page_events = events.clone();
+    let mut on_page = move |page: Page<User>| {
+        let users = keep_org(page.items, org.as_deref());
+        let _ = page_events.send(Event::UsersPage {
+            id,
+            users,
+            total: page.total,
+        });
+    };
+    let event = match client.list_users_with(&query, &mut on_page).await {
+        Ok(()) => Event::UsersDone { id },
+        Err(error) => Event::Failed {
+            id,
+            what: "loading accounts",
+            error,
+        },
+    };
+    let _ = events.send(event);
+}
+
+/// Accounts of `org` only; an account without an owner is kept, since the
+/// server already limits what the caller may list.
+fn keep_org(users: Vec<User>, org: Option<&str>) -> Vec<User> {
+    match org {
+        None => users,
+        Some(org) => users
+            .into_iter()
+            .filter(|u| u.owner.as_deref().is_none_or(|o| o == org))
+            .collect(),
+    }
+}
+
+fn organization_names(owners: Vec<Owner>) -> Vec<String> {
+    let mut names: Vec<String> = owners
+        .into_iter()
+        .filter(|o| o.kind.eq_ignore_ascii_case("Organization"))
+        .map(|o| o.name)
+        .collect();
+    names.sort_by_key(|n| n.to_lowercase());
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: i64, owner: Option<&str>) -> User {
+        User {
+            id,
+            user_name: format!("u{id}"),
+            owner: owner.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn keep_org_drops_other_organizations_only() {
+        let users = vec![user(1, Some("A")), user(2, Some("B")), user(3, None)];
+        let kept: Vec<i64> = keep_org(users.clone(), Some("A"))
+            .iter()
+            .map(|u| u.id)
+            .collect();
+        assert_eq!(kept, vec![1, 3]);
+        assert_eq!(keep_org(users, None).len(), 3);
+    }
+
+    #[test]
+    fn organization_names_are_organizations_sorted() {
+        let owner = |name: &str, kind: &str| Owner {
+            id: 1,
+            name: name.into(),
+            kind: kind.into(),
+            owner_role: None,
+            perm_users: None,
+            perm_members: None,
+            other: Default::default(),
+        };
+        let names = organization_names(vec![
+            owner("zeta", "Organization"),
+            owner("Comm", "Community"),
+            owner("Alpha", "Organization"),
+        ]);
+        assert_eq!(names, vec!["Alpha".to_string(), "zeta".to_string()]);
+    }
+}

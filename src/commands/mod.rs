@@ -1,6 +1,7 @@
 //! Command-line subcommands.
 
 pub mod admin;
+pub mod audit;
 pub mod connect;
 pub mod sandbox;
 pub mod users;

@@ -1,0 +1,840 @@
+//! The console's state and every way it changes: keys, mouse, worker
+//! events, the clock. No IO here: `update` returns the commands for the
+//! worker, so tests drive the App without a terminal or a network.
+
+use super::columns::{self, Column, SortKeys};
+use super::keymap::{self, CommandKind, KeyAction, Mode};
+use super::ConsoleContext;
+use crate::api::wire::{ext, OrgLimits};
+use crate::api::UserQuery;
+use crate::domain::filter::{Filter, MatchContext};
+use crate::domain::{AccountType, User};
+use crate::worker::{Command, Event, RequestId};
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
+use std::cmp::Ordering;
+
+/// Everything that can happen to the console.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    /// An answer from the worker.
+    Worker(Event),
+    /// The clock moved (relative times, the spinner).
+    Tick(DateTime<Utc>),
+}
+
+/// How far the account listing has got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadState {
+    Idle,
+    Loading { total: Option<u64> },
+    Done,
+    Failed,
+}
+
+/// A line for the status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusMessage {
+    pub text: String,
+    pub is_error: bool,
+}
+
+/// One loaded account with what sorting and filtering need, computed once
+/// as it arrives, so a keystroke or a sort never recomputes them.
+pub(crate) struct Row {
+    pub user: User,
+    keys: SortKeys,
+    /// `Filter::search_text` of the account.
+    search: String,
+}
+
+/// Account counts by type, for the header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TypeCounts {
+    pub user: usize,
+    pub api: usize,
+    pub taxii: usize,
+    pub read_only: usize,
+    pub unknown: usize,
+}
+
+impl TypeCounts {
+    fn add(&mut self, kind: Option<AccountType>) {
+        match kind {
+            Some(AccountType::User) => self.user += 1,
+            Some(AccountType::Api) => self.api += 1,
+            Some(AccountType::Taxii) => self.taxii += 1,
+            Some(AccountType::ReadOnly) => self.read_only += 1,
+            None => self.unknown += 1,
+        }
+    }
+}
+
+pub struct App {
+    pub(crate) ctx: ConsoleContext,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) mode: Mode,
+    /// Where help returns to.
+    help_return: Mode,
+    pub(crate) ticks: u64,
+    pub(crate) no_color: bool,
+
+    pub(crate) rows: Vec<Row>,
+    /// Every row index, in sort order.
+    order: Vec<u32>,
+    /// The rows shown: `order` narrowed by the filter.
+    pub(crate) view: Vec<u32>,
+    pub(crate) counts: TypeCounts,
+    pub(crate) sort: Column,
+    pub(crate) ascending: bool,
+
+    pub(crate) filter_input: String,
+    filter: Option<Filter>,
+    pub(crate) filter_error: Option<String>,
+    pub(crate) command_input: String,
+
+    /// Index into `view`.
+    pub(crate) selected: usize,
+    /// First `view` index on screen; kept by the table view.
+    pub(crate) offset: usize,
+    /// Rows the table showed at the last draw (for paging).
+    pub(crate) table_height: usize,
+    /// Where the table's rows were drawn (for mouse clicks).
+    pub(crate) table_area: Rect,
+    pub(crate) detail_scroll: u16,
+    pub(crate) help_scroll: u16,
+    /// Lines the detail or help popup showed at the last draw.
+    pub(crate) popup_height: u16,
+    /// Lines of content the popup had at the last draw.
+    pub(crate) popup_lines: u16,
+
+    pub(crate) org: String,
+    pub(crate) orgs: Vec<String>,
+    pub(crate) picker_selected: usize,
+    pub(crate) limits: Vec<OrgLimits>,
+
+    pub(crate) load: LoadState,
+    pub(crate) status: Option<StatusMessage>,
+
+    next_id: RequestId,
+    users_request: Option<RequestId>,
+    orgs_request: Option<RequestId>,
+    limits_request: Option<RequestId>,
+    quit: bool,
+}
+
+impl App {
+    pub fn new(ctx: ConsoleContext) -> App {
+        let org = ctx.actor.home_org.clone();
+        App {
+            ctx,
+            now: Utc::now(),
+            mode: Mode::Table,
+            help_return: Mode::Table,
+            ticks: 0,
+            no_color: false,
+            rows: Vec::new(),
+            order: Vec::new(),
+            view: Vec::new(),
+            counts: TypeCounts::default(),
+            sort: Column::Account,
+            ascending: true,
+            filter_input: String::new(),
+            filter: None,
+            filter_error: None,
+            command_input: String::new(),
+            selected: 0,
+            offset: 0,
+            table_height: 10,
+            table_area: Rect::default(),
+            detail_scroll: 0,
+            help_scroll: 0,
+            popup_height: 10,
+            popup_lines: 0,
+            org,
+            orgs: Vec::new(),
+            picker_selected: 0,
+            limits: Vec::new(),
+            load: LoadState::Idle,
+            status: None,
+            next_id: 1,
+            users_request: None,
+            orgs_request: None,
+            limits_request: None,
+            quit: false,
+        }
+    }
+
+    /// Fixes the clock (tests, benchmarks); the event loop ticks it forward.
+    pub fn with_now(mut self, now: DateTime<Utc>) -> App {
+        self.now = now;
+        self
+    }
+
+    /// NO_COLOR: styles use only bold, underline and reverse video.
+    pub fn with_no_color(mut self, no_color: bool) -> App {
+        self.no_color = no_color;
+        self
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Accounts loaded, and accounts shown.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.rows.len(), self.view.len())
+    }
+
+    /// The account under the cursor.
+    pub fn selected_user(&self) -> Option<&User> {
+        let row = *self.view.get(self.selected)?;
+        self.rows.get(row as usize).map(|r| &r.user)
+    }
+
+    pub fn status(&self) -> Option<&StatusMessage> {
+        self.status.as_ref()
+    }
+
+    pub fn load_state(&self) -> &LoadState {
+        &self.load
+    }
+
+    /// The Organizations the picker offers (empty until they arrive).
+    pub fn organizations(&self) -> &[String] {
+        &self.orgs
+    }
+
+    pub fn current_org(&self) -> &str {
+        &self.org
+    }
+
+    /// Writes are impossible: `--read-only`, or no role of the actor writes.
+    pub fn read_only(&self) -> bool {
+        self.ctx.read_only || !self.ctx.actor.can_write_anything(&self.ctx.settings)
+    }
+
+    /// The columns this actor may see, in display order.
+    pub fn available_columns(&self) -> Vec<Column> {
+        Column::ALL
+            .into_iter()
+            .filter(|c| *c != Column::SystemRole || self.ctx.actor.sees_system_roles())
+            .collect()
+    }
+
+    /// The seat limits of the Organization on screen, when reported.
+    pub fn current_limits(&self) -> Option<&OrgLimits> {
+        self.limits.iter().find(|l| l.organization == self.org)
+    }
+
+    /// The first requests: accounts, and Organizations and limits where
+    /// the actor and instance allow.
+    pub fn start(&mut self) -> Vec<Command> {
+        let mut commands = vec![self.load_users()];
+        if self.ctx.actor.sees_all_orgs() {
+            let id = self.next_request();
+            self.orgs_request = Some(id);
+            commands.push(Command::LoadOrganizations { id });
+        }
+        commands.extend(self.load_limits());
+        commands
+    }
+
+    pub fn update(&mut self, action: Action) -> Vec<Command> {
+        match action {
+            Action::Key(key) => self.handle_key(key),
+            Action::Mouse(mouse) => {
+                self.handle_mouse(mouse);
+                Vec::new()
+            }
+            Action::Worker(event) => {
+                self.handle_event(event);
+                Vec::new()
+            }
+            Action::Tick(now) => {
+                self.now = now;
+                self.ticks = self.ticks.wrapping_add(1);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The one entry point for keys: the event loop and the tests call it.
+    pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        match keymap::lookup(self.mode, &key) {
+            Some(action) => self.perform(action),
+            None => {
+                if let KeyCode::Char(c) = key.code {
+                    let typed = !key
+                        .modifiers
+                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+                    if typed {
+                        return self.type_char(c);
+                    }
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn type_char(&mut self, c: char) -> Vec<Command> {
+        match self.mode {
+            Mode::Filter => {
+                self.filter_input.push(c);
+                self.apply_filter();
+            }
+            Mode::Command => self.command_input.push(c),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn perform(&mut self, action: KeyAction) -> Vec<Command> {
+        use KeyAction as A;
+        // Errors stay until the next request; notes go at the next key.
+        if self.status.as_ref().is_some_and(|s| !s.is_error) {
+            self.status = None;
+        }
+        match action {
+            A::Quit => self.quit = true,
+            A::Up | A::Down | A::PageUp | A::PageDown | A::Top | A::Bottom => self.navigate(action),
+            A::OpenDetail => {
+                if self.selected_user().is_some() {
+                    self.mode = Mode::Detail;
+                    self.detail_scroll = 0;
+                }
+            }
+            A::OpenFilter => self.mode = Mode::Filter,
+            A::OpenCommand => {
+                self.command_input.clear();
+                self.mode = Mode::Command;
+            }
+            A::OpenOrgPicker => self.open_org_picker(),
+            A::ClearFilter => self.clear_filter(),
+            A::SortNextColumn => self.cycle_sort(1),
+            A::SortPreviousColumn => self.cycle_sort(-1),
+            A::ReverseSort => self.set_sort(self.sort, !self.ascending),
+            A::Refresh => return self.refresh(),
+            A::Help => {
+                if self.mode != Mode::Help {
+                    self.help_return = self.mode;
+                }
+                self.mode = Mode::Help;
+                self.help_scroll = 0;
+            }
+            A::Close => match self.mode {
+                Mode::Filter => {
+                    self.clear_filter();
+                    self.mode = Mode::Table;
+                }
+                Mode::Help => self.mode = self.help_return,
+                _ => self.mode = Mode::Table,
+            },
+            A::Accept => match self.mode {
+                Mode::Filter => self.mode = Mode::Table,
+                Mode::Command => {
+                    self.mode = Mode::Table;
+                    let text = std::mem::take(&mut self.command_input);
+                    return self.run_command(&text);
+                }
+                Mode::OrgPicker => {
+                    self.mode = Mode::Table;
+                    if let Some(org) = self.orgs.get(self.picker_selected).cloned() {
+                        return self.switch_org(org);
+                    }
+                }
+                _ => {}
+            },
+            A::DeleteChar | A::DeleteWord | A::ClearInput => self.edit_input(action),
+        }
+        Vec::new()
+    }
+
+    fn edit_input(&mut self, action: KeyAction) {
+        let input = match self.mode {
+            Mode::Filter => &mut self.filter_input,
+            Mode::Command => &mut self.command_input,
+            _ => return,
+        };
+        match action {
+            KeyAction::DeleteChar => {
+                input.pop();
+            }
+            KeyAction::DeleteWord => {
+                let trimmed = input.trim_end().len();
+                input.truncate(trimmed);
+                let cut = input.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+                input.truncate(cut);
+            }
+            _ => input.clear(),
+        }
+        if self.mode == Mode::Filter {
+            self.apply_filter();
+        }
+    }
+
+    fn navigate(&mut self, action: KeyAction) {
+        use KeyAction as A;
+        match self.mode {
+            Mode::Table => {
+                let last = self.view.len().saturating_sub(1);
+                let page = self.table_height.max(1);
+                self.selected = match action {
+                    A::Up => self.selected.saturating_sub(1),
+                    A::Down => (self.selected + 1).min(last),
+                    A::PageUp => self.selected.saturating_sub(page),
+                    A::PageDown => (self.selected + page).min(last),
+                    A::Top => 0,
+                    _ => last,
+                };
+            }
+            Mode::Detail | Mode::Help => {
+                let max = self.popup_lines.saturating_sub(self.popup_height);
+                let page = self.popup_height.max(1);
+                let scroll = if self.mode == Mode::Detail {
+                    &mut self.detail_scroll
+                } else {
+                    &mut self.help_scroll
+                };
+                *scroll = match action {
+                    A::Up => scroll.saturating_sub(1),
+                    A::Down => scroll.saturating_add(1).min(max),
+                    A::PageUp => scroll.saturating_sub(page),
+                    A::PageDown => scroll.saturating_add(page).min(max),
+                    A::Top => 0,
+                    _ => max,
+                };
+            }
+            Mode::OrgPicker => {
+                let last = self.orgs.len().saturating_sub(1);
+                self.picker_selected = match action {
+                    A::Up => self.picker_selected.saturating_sub(1),
+                    A::Down => (self.picker_selected + 1).min(last),
+                    A::Top => 0,
+                    A::Bottom => last,
+                    _ => self.picker_selected,
+                };
+            }
+            Mode::Filter | Mode::Command => {}
+        }
+    }
+
+    fn handle_mouse(&mut self, mouse: MouseEvent) {
+        if self.mode != Mode::Table {
+            return;
+        }
+        match mouse.kind {
+            MouseEventKind::ScrollDown => {
+                self.selected = (self.selected + 3).min(self.view.len().saturating_sub(1))
+            }
+            MouseEventKind::ScrollUp => self.selected = self.selected.saturating_sub(3),
+            MouseEventKind::Down(_) => {
+                let area = self.table_area;
+                let inside = mouse.column >= area.x
+                    && mouse.column < area.x + area.width
+                    && mouse.row >= area.y
+                    && mouse.row < area.y + area.height;
+                if inside {
+                    let index = self.offset + usize::from(mouse.row - area.y);
+                    if index < self.view.len() {
+                        self.selected = index;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn next_request(&mut self) -> RequestId {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Starts a fresh listing of the current Organization; answers to any
+    /// earlier listing are ignored from now on.
+    fn load_users(&mut self) -> Command {
+        let id = self.next_request();
+        self.users_request = Some(id);
+        self.rows.clear();
+        self.order.clear();
+        self.view.clear();
+        self.counts = TypeCounts::default();
+        self.selected = 0;
+        self.offset = 0;
+        self.load = LoadState::Loading { total: None };
+        self.status = None;
+        let caps = &self.ctx.capabilities;
+        let fields = [ext::USER_GROUPS_FIELD, ext::MFA_FIELD]
+            .into_iter()
+            .filter(|f| caps.extra_fields.contains(*f) || caps.has(f))
+            .map(str::to_string)
+            .collect();
+        // An actor who may not list the Organization still sees its own
+        // account: ask without an Organization and let the server narrow.
+        let owner = self
+            .ctx
+            .actor
+            .may_list_org(&self.org)
+            .then(|| self.org.clone());
+        Command::LoadUsers {
+            id,
+            org: owner.clone(),
+            query: UserQuery {
+                fields,
+                owner,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn load_limits(&mut self) -> Option<Command> {
+        if !self.ctx.capabilities.has(ext::LIMITS) {
+            return None;
+        }
+        let id = self.next_request();
+        self.limits_request = Some(id);
+        Some(Command::LoadLimits { id })
+    }
+
+    fn refresh(&mut self) -> Vec<Command> {
+        let mut commands = Vec::new();
+        if let (LoadState::Loading { .. }, Some(id)) = (&self.load, self.users_request) {
+            commands.push(Command::Cancel { id });
+        }
+        commands.push(self.load_users());
+        commands.extend(self.load_limits());
+        commands
+    }
+
+    fn switch_org(&mut self, org: String) -> Vec<Command> {
+        if org == self.org && self.load != LoadState::Failed {
+            return Vec::new();
+        }
+        self.org = org;
+        self.refresh()
+    }
+
+    fn open_org_picker(&mut self) {
+        if !self.ctx.actor.sees_all_orgs() {
+            let scope = if self.ctx.actor.sees_home_org() {
+                "its home Organization"
+            } else {
+                "its own account"
+            };
+            self.set_error(format!(
+                "{} sees only {scope}",
+                self.ctx.actor.system_role.with_article()
+            ));
+        } else if self.orgs.is_empty() {
+            self.set_info("the list of Organizations has not arrived yet");
+        } else {
+            self.picker_selected = self.orgs.iter().position(|o| *o == self.org).unwrap_or(0);
+            self.mode = Mode::OrgPicker;
+        }
+    }
+
+    fn set_error(&mut self, text: impl Into<String>) {
+        self.status = Some(StatusMessage {
+            text: text.into(),
+            is_error: true,
+        });
+    }
+
+    fn set_info(&mut self, text: impl Into<String>) {
+        self.status = Some(StatusMessage {
+            text: text.into(),
+            is_error: false,
+        });
+    }
+
+    fn run_command(&mut self, text: &str) -> Vec<Command> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Vec::new();
+        }
+        let (name, args) = match text.split_once(char::is_whitespace) {
+            Some((name, args)) => (name, args.trim()),
+            None => (text, ""),
+        };
+        let Some(spec) = keymap::command(name) else {
+            self.set_error(format!("unknown command :{name} (? lists the commands)"));
+            return Vec::new();
+        };
+        match spec.kind {
+            CommandKind::Quit => self.quit = true,
+            CommandKind::Refresh => return self.refresh(),
+            CommandKind::Help => {
+                self.help_return = Mode::Table;
+                self.mode = Mode::Help;
+                self.help_scroll = 0;
+            }
+            CommandKind::Filter => {
+                self.filter_input = args.to_string();
+                self.apply_filter();
+                if let Some(error) = self.filter_error.clone() {
+                    self.set_error(format!("filter: {error}"));
+                }
+            }
+            CommandKind::Sort => self.sort_command(args),
+            CommandKind::Org => return self.org_command(args),
+        }
+        Vec::new()
+    }
+
+    fn sort_command(&mut self, args: &str) {
+        let mut words: Vec<&str> = args.split_whitespace().collect();
+        let direction = match words.last().map(|w| w.to_ascii_lowercase()) {
+            Some(w) if w == "asc" => {
+                words.pop();
+                Some(true)
+            }
+            Some(w) if w == "desc" => {
+                words.pop();
+                Some(false)
+            }
+            _ => None,
+        };
+        let name = words.join(" ");
+        match Column::parse(&name).filter(|c| self.available_columns().contains(c)) {
+            Some(column) => self.set_sort(column, direction.unwrap_or(true)),
+            None => {
+                let known: Vec<&str> = self.available_columns().iter().map(|c| c.key()).collect();
+                self.set_error(format!("no column {name:?}; one of {}", known.join(", ")));
+            }
+        }
+    }
+
+    fn org_command(&mut self, name: &str) -> Vec<Command> {
+        if name.is_empty() {
+            self.set_error(":org needs an Organization name");
+            return Vec::new();
+        }
+        let known = self
+            .orgs
+            .iter()
+            .chain(std::iter::once(&self.ctx.actor.home_org))
+            .find(|o| o.eq_ignore_ascii_case(name))
+            .cloned();
+        let allowed = |org: &str| self.ctx.actor.may_list_org(org);
+        match known {
+            Some(org) if allowed(&org) => self.switch_org(org),
+            // Before the list arrives, trust the name; the server decides.
+            None if self.orgs.is_empty() && self.ctx.actor.sees_all_orgs() => {
+                self.switch_org(name.to_string())
+            }
+            Some(org) => {
+                self.set_error(format!(
+                    "{} cannot list the accounts of {org}",
+                    self.ctx.actor.system_role.with_article()
+                ));
+                Vec::new()
+            }
+            None => {
+                self.set_error(format!("no Organization named {name:?}"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn handle_event(&mut self, event: Event) {
+        match event {
+            Event::UsersPage { id, users, total } => {
+                if Some(id) != self.users_request {
+                    return;
+                }
+                self.load = LoadState::Loading { total };
+                self.add_users(users);
+            }
+            Event::UsersDone { id } => {
+                if Some(id) == self.users_request {
+                    self.load = LoadState::Done;
+                }
+            }
+            Event::Organizations { id, names } => {
+                if Some(id) == self.orgs_request {
+                    self.orgs = names;
+                }
+            }
+            Event::Limits { id, limits } => {
+                if Some(id) == self.limits_request {
+                    self.limits = limits;
+                }
+            }
+            Event::Failed { id, what, error } => {
+                let current = [self.users_request, self.orgs_request, self.limits_request];
+                if !current.contains(&Some(id)) {
+                    return;
+                }
+                if Some(id) == self.users_request {
+                    self.load = LoadState::Failed;
+                }
+                self.set_error(format!("{what} failed: {error}"));
+            }
+        }
+    }
+
+    fn match_context(&self) -> MatchContext {
+        MatchContext { now: self.now }
+    }
+
+    /// Appends a page: sorts just the new rows and merges them into the
+    /// order and the view, so a page costs O(n), not a full sort.
+    fn add_users(&mut self, users: Vec<User>) {
+        let first = self.rows.len();
+        for user in users {
+            self.counts.add(user.account_type());
+            let keys = SortKeys::new(&user);
+            let search = Filter::search_text(&user);
+            self.rows.push(Row { user, keys, search });
+        }
+        let mut fresh: Vec<u32> = (first as u32..self.rows.len() as u32).collect();
+        let (column, ascending) = (self.sort, self.ascending);
+        let rows = &self.rows;
+        let cmp = |a: &u32, b: &u32| ordering(rows, column, ascending, *a, *b);
+        fresh.sort_by(cmp);
+        let shown: Vec<u32> = match &self.filter {
+            Some(filter) => {
+                let ctx = self.match_context();
+                fresh
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        let row = &rows[i as usize];
+                        filter.matches_indexed(&row.user, &row.search, &ctx)
+                    })
+                    .collect()
+            }
+            None => fresh.clone(),
+        };
+        let keep = self.view.get(self.selected).copied();
+        self.order = merge(std::mem::take(&mut self.order), fresh, cmp);
+        self.view = merge(std::mem::take(&mut self.view), shown, cmp);
+        self.restore_selection(keep);
+    }
+
+    fn clear_filter(&mut self) {
+        if self.filter_input.is_empty() && self.filter.is_none() {
+            return;
+        }
+        self.filter_input.clear();
+        self.apply_filter();
+    }
+
+    /// Re-filters after the filter text changed. A text that does not parse
+    /// keeps the last good view and shows why.
+    fn apply_filter(&mut self) {
+        let text = self.filter_input.trim();
+        if text.is_empty() {
+            self.filter = None;
+            self.filter_error = None;
+        } else {
+            match Filter::parse(text) {
+                Ok(filter) => {
+                    self.filter = Some(filter);
+                    self.filter_error = None;
+                }
+                Err(error) => {
+                    self.filter_error = Some(error.0);
+                    return;
+                }
+            }
+        }
+        self.rebuild_view();
+    }
+
+    /// One pass over the sorted order.
+    fn rebuild_view(&mut self) {
+        let keep = self.view.get(self.selected).copied();
+        match &self.filter {
+            None => self.view.clone_from(&self.order),
+            Some(filter) => {
+                let ctx = MatchContext { now: self.now };
+                let rows = &self.rows;
+                self.view.clear();
+                self.view.extend(self.order.iter().copied().filter(|&i| {
+                    let row = &rows[i as usize];
+                    filter.matches_indexed(&row.user, &row.search, &ctx)
+                }));
+            }
+        }
+        self.restore_selection(keep);
+    }
+
+    /// Keeps the cursor on the same account when it is still shown.
+    fn restore_selection(&mut self, row: Option<u32>) {
+        let found = row.and_then(|row| self.view.iter().position(|&i| i == row));
+        self.selected = match found {
+            Some(index) => index,
+            None => self.selected.min(self.view.len().saturating_sub(1)),
+        };
+    }
+
+    fn cycle_sort(&mut self, step: isize) {
+        let columns = self.available_columns();
+        let at = columns.iter().position(|c| *c == self.sort).unwrap_or(0) as isize;
+        let next = (at + step).rem_euclid(columns.len() as isize) as usize;
+        self.set_sort(columns[next], true);
+    }
+
+    fn set_sort(&mut self, column: Column, ascending: bool) {
+        self.sort = column;
+        self.ascending = ascending;
+        let rows = &self.rows;
+        self.order
+            .sort_by(|a, b| ordering(rows, column, ascending, *a, *b));
+        self.rebuild_view();
+        let direction = if ascending { "ascending" } else { "descending" };
+        self.set_info(format!("sorted by {}, {direction}", column.title()));
+    }
+
+    /// Whether a filter is in force, with its text.
+    pub fn active_filter(&self) -> Option<&str> {
+        let text = self.filter_input.trim();
+        (!text.is_empty() && self.filter.is_some()).then_some(text)
+    }
+}
+
+fn ordering(rows: &[Row], column: Column, ascending: bool, a: u32, b: u32) -> Ordering {
+    let (ra, rb) = (&rows[a as usize], &rows[b as usize]);
+    let order = columns::compare(column, (&ra.user, &ra.keys), (&rb.user, &rb.keys));
+    if ascending {
+        order
+    } else {
+        order.reverse()
+    }
+}
+
+/// Merges two sorted lists.
+fn merge(old: Vec<u32>, new: Vec<u32>, cmp: impl Fn(&u32, &u32) -> Ordering) -> Vec<u32> {
+    if new.is_empty() {
+        return old;
+    }
+    let mut out = Vec::with_capacity(old.len() + new.len());
+    let (mut a, mut b) = (old.into_iter().peekable(), new.into_iter().peekable());
+    loop {
+        match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => {
+                if cmp(y, x) == Ordering::Less {
+                    out.extend(b.next());
+                } else {
+                    out.extend(a.next());
+                }
+            }
+            (Some(_), None) => out.extend(a.by_ref()),
+            (None, Some(_)) => out.extend(b.by_ref()),
+            (None, None) => break,
+        }
+    }
+    out
+}

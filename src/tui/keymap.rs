@@ -1,0 +1,518 @@
+//! Every key the console understands, one table per mode. Dispatch looks
+//! keys up in these tables and the help screen renders them, so help cannot
+//! drift from the real keys. The `:` commands live here too, for the same
+//! reason.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What the console is doing; each mode has its own keymap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    Table,
+    Filter,
+    Command,
+    Detail,
+    Help,
+    OrgPicker,
+}
+
+/// What a key does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyAction {
+    Quit,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    OpenDetail,
+    OpenFilter,
+    OpenCommand,
+    OpenOrgPicker,
+    ClearFilter,
+    SortNextColumn,
+    SortPreviousColumn,
+    ReverseSort,
+    Refresh,
+    Help,
+    /// Leave the popup or prompt (in the filter prompt: clearing the filter).
+    Close,
+    /// Keep the prompt's text / choose the highlighted item.
+    Accept,
+    DeleteChar,
+    DeleteWord,
+    ClearInput,
+}
+
+/// A key with its modifiers (Shift is folded into the character).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub modifiers: KeyModifiers,
+}
+
+impl Key {
+    const fn plain(code: KeyCode) -> Key {
+        Key {
+            code,
+            modifiers: KeyModifiers::NONE,
+        }
+    }
+
+    const fn char(c: char) -> Key {
+        Key::plain(KeyCode::Char(c))
+    }
+
+    const fn ctrl(c: char) -> Key {
+        Key {
+            code: KeyCode::Char(c),
+            modifiers: KeyModifiers::CONTROL,
+        }
+    }
+
+    /// The key as a terminal reports it, normalised for lookup.
+    pub fn from_event(event: &KeyEvent) -> Key {
+        let mut modifiers = event.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let code = match event.code {
+            // Some terminals report Ctrl-letters in upper case.
+            KeyCode::Char(c) if modifiers.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(c.to_ascii_lowercase())
+            }
+            KeyCode::BackTab => {
+                modifiers = KeyModifiers::NONE;
+                KeyCode::BackTab
+            }
+            other => other,
+        };
+        Key { code, modifiers }
+    }
+
+    /// How help shows the key.
+    pub fn label(&self) -> String {
+        let base = match self.code {
+            KeyCode::Char(' ') => "Space".to_string(),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Up => "Up".into(),
+            KeyCode::Down => "Down".into(),
+            KeyCode::Left => "Left".into(),
+            KeyCode::Right => "Right".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Backspace => "Backspace".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::F(n) => format!("F{n}"),
+            other => format!("{other:?}"),
+        };
+        if self.modifiers.contains(KeyModifiers::CONTROL) {
+            format!("Ctrl-{base}")
+        } else if self.modifiers.contains(KeyModifiers::ALT) {
+            format!("Alt-{base}")
+        } else {
+            base
+        }
+    }
+}
+
+/// One row of a keymap: the keys, what they do, and the help text.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub keys: &'static [Key],
+    pub action: KeyAction,
+    pub description: &'static str,
+}
+
+const fn bind(keys: &'static [Key], action: KeyAction, description: &'static str) -> Binding {
+    Binding {
+        keys,
+        action,
+        description,
+    }
+}
+
+use KeyAction as A;
+
+/// Keys that work in every mode, looked up first.
+pub const GLOBAL: &[Binding] = &[
+    bind(&[Key::ctrl('c')], A::Quit, "Quit rollcall"),
+    bind(&[Key::plain(KeyCode::F(1))], A::Help, "Help"),
+];
+
+pub const TABLE: &[Binding] = &[
+    bind(
+        &[Key::char('j'), Key::plain(KeyCode::Down)],
+        A::Down,
+        "Next account",
+    ),
+    bind(
+        &[Key::char('k'), Key::plain(KeyCode::Up)],
+        A::Up,
+        "Previous account",
+    ),
+    bind(
+        &[Key::ctrl('d'), Key::plain(KeyCode::PageDown)],
+        A::PageDown,
+        "Page down",
+    ),
+    bind(
+        &[Key::ctrl('u'), Key::plain(KeyCode::PageUp)],
+        A::PageUp,
+        "Page up",
+    ),
+    bind(
+        &[Key::char('g'), Key::plain(KeyCode::Home)],
+        A::Top,
+        "First account",
+    ),
+    bind(
+        &[Key::char('G'), Key::plain(KeyCode::End)],
+        A::Bottom,
+        "Last account",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Enter)],
+        A::OpenDetail,
+        "Details of the account",
+    ),
+    bind(
+        &[Key::char('/')],
+        A::OpenFilter,
+        "Filter, e.g. status:locked login>90d smith",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Esc)],
+        A::ClearFilter,
+        "Clear the filter",
+    ),
+    bind(
+        &[Key::char('s'), Key::plain(KeyCode::Tab)],
+        A::SortNextColumn,
+        "Sort by the next column",
+    ),
+    bind(
+        &[Key::plain(KeyCode::BackTab)],
+        A::SortPreviousColumn,
+        "Sort by the previous column",
+    ),
+    bind(&[Key::char('S')], A::ReverseSort, "Ascending/descending"),
+    bind(
+        &[Key::char('r'), Key::plain(KeyCode::F(5))],
+        A::Refresh,
+        "Reload the accounts",
+    ),
+    bind(
+        &[Key::char('o')],
+        A::OpenOrgPicker,
+        "Choose the Organization",
+    ),
+    bind(&[Key::char(':')], A::OpenCommand, "Command prompt"),
+    bind(&[Key::char('?')], A::Help, "Help"),
+    bind(&[Key::char('q')], A::Quit, "Quit"),
+];
+
+pub const FILTER: &[Binding] = &[
+    bind(
+        &[Key::plain(KeyCode::Enter)],
+        A::Accept,
+        "Keep the filter, back to the table",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Esc)],
+        A::Close,
+        "Clear the filter, back to the table",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Backspace)],
+        A::DeleteChar,
+        "Delete a character",
+    ),
+    bind(&[Key::ctrl('w')], A::DeleteWord, "Delete a word"),
+    bind(&[Key::ctrl('u')], A::ClearInput, "Delete everything"),
+    // The filter language and the commands have no use for `?`.
+    bind(&[Key::char('?')], A::Help, "Help"),
+];
+
+pub const COMMAND: &[Binding] = &[
+    bind(&[Key::plain(KeyCode::Enter)], A::Accept, "Run the command"),
+    bind(&[Key::plain(KeyCode::Esc)], A::Close, "Cancel"),
+    bind(
+        &[Key::plain(KeyCode::Backspace)],
+        A::DeleteChar,
+        "Delete a character",
+    ),
+    bind(&[Key::ctrl('w')], A::DeleteWord, "Delete a word"),
+    bind(&[Key::ctrl('u')], A::ClearInput, "Delete everything"),
+    // The filter language and the commands have no use for `?`.
+    bind(&[Key::char('?')], A::Help, "Help"),
+];
+
+pub const DETAIL: &[Binding] = &[
+    bind(
+        &[
+            Key::plain(KeyCode::Esc),
+            Key::char('q'),
+            Key::plain(KeyCode::Enter),
+        ],
+        A::Close,
+        "Back to the table",
+    ),
+    bind(
+        &[Key::char('j'), Key::plain(KeyCode::Down)],
+        A::Down,
+        "Scroll down",
+    ),
+    bind(
+        &[Key::char('k'), Key::plain(KeyCode::Up)],
+        A::Up,
+        "Scroll up",
+    ),
+    bind(
+        &[Key::ctrl('d'), Key::plain(KeyCode::PageDown)],
+        A::PageDown,
+        "Page down",
+    ),
+    bind(
+        &[Key::ctrl('u'), Key::plain(KeyCode::PageUp)],
+        A::PageUp,
+        "Page up",
+    ),
+    bind(&[Key::char('g'), Key::plain(KeyCode::Home)], A::Top, "Top"),
+    bind(
+        &[Key::char('G'), Key::plain(KeyCode::End)],
+        A::Bottom,
+        "Bottom",
+    ),
+    bind(&[Key::char('?')], A::Help, "Help"),
+];
+
+pub const ORG_PICKER: &[Binding] = &[
+    bind(
+        &[Key::plain(KeyCode::Enter)],
+        A::Accept,
+        "Show this Organization",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Esc), Key::char('q')],
+        A::Close,
+        "Cancel",
+    ),
+    bind(
+        &[Key::char('j'), Key::plain(KeyCode::Down)],
+        A::Down,
+        "Next",
+    ),
+    bind(
+        &[Key::char('k'), Key::plain(KeyCode::Up)],
+        A::Up,
+        "Previous",
+    ),
+    bind(
+        &[Key::char('g'), Key::plain(KeyCode::Home)],
+        A::Top,
+        "First",
+    ),
+    bind(
+        &[Key::char('G'), Key::plain(KeyCode::End)],
+        A::Bottom,
+        "Last",
+    ),
+    bind(&[Key::char('?')], A::Help, "Help"),
+];
+
+pub const HELP: &[Binding] = &[
+    bind(
+        &[Key::plain(KeyCode::Esc), Key::char('q'), Key::char('?')],
+        A::Close,
+        "Close help",
+    ),
+    bind(
+        &[Key::char('j'), Key::plain(KeyCode::Down)],
+        A::Down,
+        "Scroll down",
+    ),
+    bind(
+        &[Key::char('k'), Key::plain(KeyCode::Up)],
+        A::Up,
+        "Scroll up",
+    ),
+    bind(
+        &[Key::ctrl('d'), Key::plain(KeyCode::PageDown)],
+        A::PageDown,
+        "Page down",
+    ),
+    bind(
+        &[Key::ctrl('u'), Key::plain(KeyCode::PageUp)],
+        A::PageUp,
+        "Page up",
+    ),
+    bind(&[Key::char('g'), Key::plain(KeyCode::Home)], A::Top, "Top"),
+    bind(
+        &[Key::char('G'), Key::plain(KeyCode::End)],
+        A::Bottom,
+        "Bottom",
+    ),
+];
+
+/// The keymap of a mode.
+pub fn bindings(mode: Mode) -> &'static [Binding] {
+    match mode {
+        Mode::Table => TABLE,
+        Mode::Filter => FILTER,
+        Mode::Command => COMMAND,
+        Mode::Detail => DETAIL,
+        Mode::Help => HELP,
+        Mode::OrgPicker => ORG_PICKER,
+    }
+}
+
+/// Every keymap with its title, in the order help shows them.
+pub fn sections() -> [(&'static str, &'static [Binding]); 7] {
+    [
+        ("Everywhere", GLOBAL),
+        ("Accounts table", TABLE),
+        ("Filter prompt (/)", FILTER),
+        ("Command prompt (:)", COMMAND),
+        ("Account details", DETAIL),
+        ("Organization picker", ORG_PICKER),
+        ("Help", HELP),
+    ]
+}
+
+/// The action bound to `event` in `mode`, global keys first.
+pub fn lookup(mode: Mode, event: &KeyEvent) -> Option<KeyAction> {
+    let key = Key::from_event(event);
+    GLOBAL
+        .iter()
+        .chain(bindings(mode))
+        .find(|b| b.keys.contains(&key))
+        .map(|b| b.action)
+}
+
+/// The `:` commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandKind {
+    Org,
+    Sort,
+    Filter,
+    Refresh,
+    Help,
+    Quit,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CommandSpec {
+    pub names: &'static [&'static str],
+    pub args: &'static str,
+    pub kind: CommandKind,
+    pub description: &'static str,
+}
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        names: &["org"],
+        args: "NAME",
+        kind: CommandKind::Org,
+        description: "Show an Organization",
+    },
+    CommandSpec {
+        names: &["sort"],
+        args: "COLUMN [asc|desc]",
+        kind: CommandKind::Sort,
+        description: "Sort by a column",
+    },
+    CommandSpec {
+        names: &["filter"],
+        args: "TEXT",
+        kind: CommandKind::Filter,
+        description: "Set the filter",
+    },
+    CommandSpec {
+        names: &["refresh"],
+        args: "",
+        kind: CommandKind::Refresh,
+        description: "Reload the accounts",
+    },
+    CommandSpec {
+        names: &["help"],
+        args: "",
+        kind: CommandKind::Help,
+        description: "Help",
+    },
+    CommandSpec {
+        names: &["q", "quit"],
+        args: "",
+        kind: CommandKind::Quit,
+        description: "Quit",
+    },
+];
+
+/// The command named `name` (case-insensitive).
+pub fn command(name: &str) -> Option<&'static CommandSpec> {
+    COMMANDS
+        .iter()
+        .find(|c| c.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyEventKind;
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new_with_kind(code, modifiers, KeyEventKind::Press)
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_a_mode() {
+        for mode in [
+            Mode::Table,
+            Mode::Filter,
+            Mode::Command,
+            Mode::Detail,
+            Mode::Help,
+            Mode::OrgPicker,
+        ] {
+            let mut seen: Vec<Key> = Vec::new();
+            for b in GLOBAL.iter().chain(bindings(mode)) {
+                for k in b.keys {
+                    assert!(!seen.contains(k), "{mode:?}: {} bound twice", k.label());
+                    seen.push(*k);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn shifted_and_control_keys_are_normalised() {
+        assert_eq!(
+            lookup(Mode::Table, &key(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(KeyAction::Bottom)
+        );
+        assert_eq!(
+            lookup(Mode::Table, &key(KeyCode::Char('D'), KeyModifiers::CONTROL)),
+            Some(KeyAction::PageDown)
+        );
+        assert_eq!(
+            lookup(
+                Mode::Filter,
+                &key(KeyCode::Char('c'), KeyModifiers::CONTROL)
+            ),
+            Some(KeyAction::Quit)
+        );
+        assert_eq!(
+            lookup(Mode::Filter, &key(KeyCode::Char('q'), KeyModifiers::NONE)),
+            None
+        );
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(Key::ctrl('d').label(), "Ctrl-d");
+        assert_eq!(Key::plain(KeyCode::PageDown).label(), "PgDn");
+        assert_eq!(command("QUIT").map(|c| c.kind), Some(CommandKind::Quit));
+    }
+}

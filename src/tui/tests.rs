@@ -1,0 +1,868 @@
+//! Console tests: snapshots of the real drawing code on a TestBackend, key
+//! sequences through `App::handle_key` (the function the event loop calls),
+//! and worker events injected as messages. The clock is fixed.
+
+use super::*;
+use crate::api::wire::{ext, OrgLimits};
+use crate::api::ApiError;
+use crate::domain::{GroupRef, OrgRole, SystemRole, User};
+use crate::worker::Event;
+use chrono::{DateTime, Duration, TimeZone};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::collections::BTreeMap;
+
+const ORG: &str = "Demo Organization";
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+fn actor(system_role: SystemRole, org_role: Option<OrgRole>) -> Actor {
+    Actor {
+        id: Some(1),
+        user_name: "admin@demo.example".into(),
+        system_role,
+        org_role,
+        home_org: ORG.into(),
+    }
+}
+
+fn capabilities() -> Capabilities {
+    let mut caps = Capabilities::default();
+    for name in [ext::USER_GROUPS_FIELD, ext::MFA_FIELD, ext::LIMITS] {
+        caps.extensions.insert(name.to_string());
+    }
+    caps.extra_fields.insert(ext::USER_GROUPS_FIELD.to_string());
+    caps.extra_fields.insert(ext::MFA_FIELD.to_string());
+    caps
+}
+
+fn context(actor: Actor) -> ConsoleContext {
+    ConsoleContext {
+        actor,
+        settings: InstanceSettings {
+            password_max_age_days: Some(90),
+            ..Default::default()
+        },
+        capabilities: capabilities(),
+        instance: "sandbox 127.0.0.1:8443".into(),
+        read_only: false,
+    }
+}
+
+fn admin() -> ConsoleContext {
+    context(actor(
+        SystemRole::Administrator,
+        Some(OrgRole::OrganizationAdministrator),
+    ))
+}
+
+fn org_admin() -> ConsoleContext {
+    context(actor(
+        SystemRole::User,
+        Some(OrgRole::OrganizationAdministrator),
+    ))
+}
+
+fn groups(names: &[&str]) -> Option<Vec<GroupRef>> {
+    Some(
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| GroupRef {
+                id: i as i64 + 1,
+                name: n.to_string(),
+            })
+            .collect(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn account(
+    id: i64,
+    user_name: &str,
+    first: &str,
+    last: &str,
+    system_role: &str,
+    org_role: &str,
+    (disabled, locked, mfa): (bool, bool, bool),
+    last_login_days: Option<i64>,
+    password_changed_days: i64,
+    group_names: &[&str],
+) -> User {
+    User {
+        id,
+        user_name: user_name.into(),
+        first_name: Some(first.into()),
+        last_name: Some(last.into()),
+        owner: Some(ORG.into()),
+        system_role: Some(system_role.into()),
+        owner_roles: Some(BTreeMap::from([
+            (ORG.to_string(), org_role.to_string()),
+            ("Demo Community".to_string(), "Contributor".to_string()),
+        ])),
+        disabled: Some(disabled),
+        locked: Some(locked),
+        password_reset_required: Some(false),
+        two_factor_reset_required: Some(false),
+        terms_accepted: Some(true),
+        last_login: last_login_days.map(|d| now() - Duration::days(d) - Duration::hours(2)),
+        last_password_change: Some(now() - Duration::days(password_changed_days)),
+        user_groups: groups(group_names),
+        mfa_enabled: Some(mfa),
+        ..Default::default()
+    }
+}
+
+/// A small Organization covering every state the table shows.
+fn accounts() -> Vec<User> {
+    vec![
+        account(
+            2,
+            "alice@demo.example",
+            "Alice",
+            "Anders",
+            "Administrator",
+            "Organization Administrator",
+            (false, false, true),
+            Some(0),
+            10,
+            &["Admins"],
+        ),
+        account(
+            3,
+            "bob@demo.example",
+            "Bob",
+            "Brown",
+            "User",
+            "Standard User",
+            (false, true, false),
+            Some(3),
+            100,
+            &["Analysts", "SOC"],
+        ),
+        account(
+            4,
+            "carol@demo.example",
+            "Carol",
+            "Chen",
+            "Read Only User",
+            "Read Only User",
+            (true, false, false),
+            Some(800),
+            30,
+            &[],
+        ),
+        account(
+            5,
+            "dave-api",
+            "Dave",
+            "Automation",
+            "Api User",
+            "Standard User",
+            (false, false, false),
+            None,
+            5,
+            &[],
+        ),
+        account(
+            6,
+            "eve\u{1b}[31m@demo.example",
+            "Eve\u{7}",
+            "Evil\u{1b}]0;pwned\u{7}",
+            "Taxii User",
+            "Standard User",
+            (false, false, false),
+            Some(40),
+            89,
+            &["Feeds"],
+        ),
+        User {
+            id: 7,
+            user_name: "frank@demo.example".into(),
+            first_name: Some("Frank".into()),
+            owner: Some(ORG.into()),
+            ..Default::default()
+        },
+        account(
+            8,
+            "gina@demo.example",
+            "Gina",
+            "Garcia",
+            "Super User",
+            "Organization Administrator",
+            (false, true, true),
+            Some(130),
+            45,
+            &["Admins", "SOC"],
+        ),
+    ]
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn ctrl(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+/// Feeds every character as a key press; returns the commands.
+fn type_keys(app: &mut App, keys: &str) -> Vec<Command> {
+    keys.chars()
+        .flat_map(|c| app.handle_key(key(KeyCode::Char(c))))
+        .collect()
+}
+
+fn users_request(commands: &[Command]) -> u64 {
+    commands
+        .iter()
+        .find_map(|c| match c {
+            Command::LoadUsers { id, .. } => Some(*id),
+            _ => None,
+        })
+        .expect("a LoadUsers command")
+}
+
+fn page(id: u64, users: Vec<User>, total: Option<u64>) -> Action {
+    Action::Worker(Event::UsersPage { id, users, total })
+}
+
+/// An App with all accounts loaded and the listing finished.
+fn loaded(ctx: ConsoleContext) -> App {
+    let mut app = App::new(ctx).with_now(now());
+    let commands = app.start();
+    let id = users_request(&commands);
+    app.update(page(id, accounts(), Some(7)));
+    app.update(Action::Worker(Event::UsersDone { id }));
+    let limits_request = commands.iter().find_map(|c| match c {
+        Command::LoadLimits { id } => Some(*id),
+        _ => None,
+    });
+    if let Some(limits_id) = limits_request {
+        app.update(Action::Worker(Event::Limits {
+            id: limits_id,
+            limits: vec![OrgLimits {
+                organization: ORG.into(),
+                user_limit: Some(10),
+                api_limit: Some(2),
+                taxii_limit: None,
+                users: 4,
+                api_users: 1,
+                taxii_users: 1,
+                read_only_users: 1,
+            }],
+        }));
+    }
+    app
+}
+
+fn screen(app: &mut App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| draw(app, frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn shown_names(app: &App) -> Vec<String> {
+    app.view
+        .iter()
+        .map(|&i| app.rows[i as usize].user.user_name.clone())
+        .collect()
+}
+
+// ---- snapshots ----
+
+#[test]
+fn main_view_admin_80x24() {
+    let mut app = loaded(admin());
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("System Role"));
+    assert!(!text.contains('\u{1b}'), "escape reached the screen");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn main_view_admin_40x10() {
+    let mut app = loaded(admin());
+    insta::assert_snapshot!(screen(&mut app, 40, 10));
+}
+
+#[test]
+fn main_view_org_admin_has_no_system_role_column_80x24() {
+    let mut app = loaded(org_admin());
+    let text = screen(&mut app, 80, 24);
+    assert!(!text.contains("System Role"));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn main_view_org_admin_40x10() {
+    let mut app = loaded(org_admin());
+    insta::assert_snapshot!(screen(&mut app, 40, 10));
+}
+
+#[test]
+fn wide_view_shows_every_column() {
+    let mut app = loaded(admin());
+    insta::assert_snapshot!(screen(&mut app, 140, 16));
+}
+
+#[test]
+fn filtered_view_80x24() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "/status:locked");
+    assert_eq!(app.counts(), (7, 2));
+    insta::assert_snapshot!("filter_prompt_80x24", screen(&mut app, 80, 24));
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.mode(), Mode::Table);
+    insta::assert_snapshot!("filter_kept_80x24", screen(&mut app, 80, 24));
+}
+
+#[test]
+fn filtered_view_40x10() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "/bob");
+    insta::assert_snapshot!(screen(&mut app, 40, 10));
+}
+
+#[test]
+fn help_80x24_and_40x10() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "?");
+    assert_eq!(app.mode(), Mode::Help);
+    insta::assert_snapshot!("help_80x24", screen(&mut app, 80, 24));
+    insta::assert_snapshot!("help_40x10", screen(&mut app, 40, 10));
+}
+
+#[test]
+fn detail_80x24_and_40x10() {
+    let mut app = loaded(admin());
+    // Sorted by account: alice, bob, carol, dave-api, eve...
+    type_keys(&mut app, "jj");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.mode(), Mode::Detail);
+    insta::assert_snapshot!("detail_80x24", screen(&mut app, 80, 24));
+    insta::assert_snapshot!("detail_40x10", screen(&mut app, 40, 10));
+}
+
+#[test]
+fn detail_of_a_basic_fields_account_says_not_returned() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jjjjj");
+    assert_eq!(
+        app.selected_user().map(|u| u.user_name.as_str()),
+        Some("frank@demo.example")
+    );
+    app.handle_key(key(KeyCode::Enter));
+    let text = screen(&mut app, 80, 40);
+    assert!(text.contains("not returned"));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn detail_sanitizes_escape_sequences() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jjjj");
+    app.handle_key(key(KeyCode::Enter));
+    let text = screen(&mut app, 100, 40);
+    assert!(text.contains("eve\\e[31m@demo.example"));
+    assert!(text.contains("Evil\\e]0;pwned\\x07"));
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'));
+}
+
+#[test]
+fn loading_80x24_and_40x10() {
+    let mut app = App::new(admin()).with_now(now());
+    let id = users_request(&app.start());
+    insta::assert_snapshot!("loading_empty_40x10", screen(&mut app, 40, 10));
+    app.update(page(id, accounts()[..3].to_vec(), Some(500)));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("loading 3 of 500"));
+    insta::assert_snapshot!("loading_first_page_80x24", text);
+}
+
+#[test]
+fn error_80x24_and_40x10() {
+    let mut ctx = admin();
+    ctx.read_only = true;
+    let mut app = App::new(ctx).with_now(now());
+    let id = users_request(&app.start());
+    app.update(Action::Worker(Event::Failed {
+        id,
+        what: "loading accounts",
+        error: ApiError::Network {
+            url: "https://tc.example/api/v3/security/users".into(),
+            reason: "connection refused".into(),
+        },
+    }));
+    assert_eq!(app.status().map(|s| s.is_error), Some(true));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("READ-ONLY"));
+    insta::assert_snapshot!("error_80x24", text);
+    insta::assert_snapshot!("error_40x10", screen(&mut app, 40, 10));
+}
+
+#[test]
+fn org_picker_80x24() {
+    let mut app = loaded(admin());
+    let id = 2; // start(): users 1, Organizations 2, limits 3
+    app.update(Action::Worker(Event::Organizations {
+        id,
+        names: vec!["Acme Corp".into(), ORG.into(), "Zeta\u{1b}[2J".into()],
+    }));
+    type_keys(&mut app, "o");
+    assert_eq!(app.mode(), Mode::OrgPicker);
+    insta::assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn no_size_panics_from_80x24_down_to_tiny() {
+    for mode_keys in ["", "?", "\n", "/bo", ":so"] {
+        for (w, h) in [(80, 24), (60, 15), (40, 10), (20, 5), (10, 3), (1, 1)] {
+            let mut app = loaded(admin());
+            for c in mode_keys.chars() {
+                let code = if c == '\n' {
+                    KeyCode::Enter
+                } else {
+                    KeyCode::Char(c)
+                };
+                app.handle_key(key(code));
+            }
+            screen(&mut app, w, h);
+        }
+    }
+}
+
+#[test]
+fn no_color_still_marks_the_selection() {
+    let mut app = loaded(admin()).with_no_color(true);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|frame| draw(&mut app, frame)).unwrap();
+    let buffer = terminal.backend().buffer();
+    // Header 3 lines, then the column titles, then the first (selected) row.
+    let row = 4;
+    assert_eq!(buffer[(0, row)].symbol(), ">");
+    assert!(buffer[(5, row)]
+        .modifier
+        .contains(ratatui::style::Modifier::REVERSED));
+    for y in 0..24 {
+        for x in 0..80 {
+            let cell = &buffer[(x, y)];
+            assert_eq!(cell.fg, ratatui::style::Color::Reset, "colour at {x},{y}");
+            assert_eq!(cell.bg, ratatui::style::Color::Reset, "colour at {x},{y}");
+        }
+    }
+}
+
+#[test]
+fn help_lists_every_binding_and_command() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "?");
+    let text = screen(&mut app, 100, 120);
+    for (_, bindings) in keymap::sections() {
+        for binding in bindings {
+            assert!(
+                text.contains(binding.description),
+                "{}",
+                binding.description
+            );
+            for key in binding.keys {
+                assert!(text.contains(&key.label()), "{}", key.label());
+            }
+        }
+    }
+    for command in keymap::COMMANDS {
+        assert!(text.contains(command.description));
+    }
+    for column in Column::ALL {
+        assert!(text.contains(column.key()), "{}", column.key());
+    }
+}
+
+// ---- keys and events ----
+
+#[test]
+fn accounts_request_asks_for_extension_fields_when_listed() {
+    let mut app = App::new(admin());
+    let commands = app.start();
+    let Some(Command::LoadUsers { org, query, .. }) = commands.first() else {
+        panic!("no listing: {commands:?}");
+    };
+    assert_eq!(org.as_deref(), Some(ORG));
+    assert_eq!(query.fields, vec!["userGroups", "mfaEnabled"]);
+    assert!(commands
+        .iter()
+        .any(|c| matches!(c, Command::LoadOrganizations { .. })));
+    assert!(commands
+        .iter()
+        .any(|c| matches!(c, Command::LoadLimits { .. })));
+
+    let mut bare = org_admin();
+    bare.capabilities = Capabilities::default();
+    let commands = App::new(bare).start();
+    assert_eq!(commands.len(), 1, "{commands:?}");
+    let Some(Command::LoadUsers { query, .. }) = commands.first() else {
+        panic!("no listing");
+    };
+    assert!(query.fields.is_empty());
+}
+
+#[test]
+fn an_actor_who_sees_only_itself_lists_without_an_organization() {
+    let mut app = App::new(context(actor(
+        SystemRole::ReadOnlyUser,
+        Some(OrgRole::ReadOnlyUser),
+    )));
+    let commands = app.start();
+    let Some(Command::LoadUsers { org, query, .. }) = commands.first() else {
+        panic!("no listing: {commands:?}");
+    };
+    assert_eq!((org, &query.owner), (&None, &None));
+    assert!(app.read_only());
+}
+
+#[test]
+fn stale_pages_are_dropped() {
+    let mut app = App::new(admin()).with_now(now());
+    let first = users_request(&app.start());
+    app.update(page(first, accounts()[..2].to_vec(), None));
+    let commands = app.handle_key(key(KeyCode::Char('r')));
+    assert!(commands.contains(&Command::Cancel { id: first }));
+    let second = users_request(&commands);
+    assert_ne!(first, second);
+    assert_eq!(app.counts(), (0, 0));
+    app.update(page(first, accounts(), None));
+    app.update(Action::Worker(Event::Failed {
+        id: first,
+        what: "loading accounts",
+        error: ApiError::Config("late".into()),
+    }));
+    assert_eq!(app.counts(), (0, 0));
+    assert!(app.status().is_none());
+    app.update(page(second, accounts()[..3].to_vec(), None));
+    assert_eq!(app.counts(), (3, 3));
+}
+
+#[test]
+fn table_is_usable_while_loading_and_pages_merge_in_order() {
+    let mut app = App::new(admin()).with_now(now());
+    let id = users_request(&app.start());
+    let mut all = accounts();
+    let tail = all.split_off(3);
+    app.update(page(id, tail, None));
+    type_keys(&mut app, "G");
+    let last = app.selected_user().map(|u| u.user_name.clone());
+    app.update(page(id, all, None));
+    // The cursor stays on the same account while rows arrive around it.
+    assert_eq!(app.selected_user().map(|u| u.user_name.clone()), last);
+    let names = shown_names(&app);
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(names, sorted);
+    assert!(matches!(app.load, LoadState::Loading { .. }));
+}
+
+#[test]
+fn network_error_shows_and_keys_still_work() {
+    let mut app = loaded(admin());
+    let commands = app.handle_key(key(KeyCode::Char('r')));
+    let id = users_request(&commands);
+    app.update(Action::Worker(Event::Failed {
+        id,
+        what: "loading accounts",
+        error: ApiError::Http {
+            status: 503,
+            message: "API not licensed\u{1b}[5m".into(),
+            err_code: None,
+        },
+    }));
+    assert_eq!(app.load, LoadState::Failed);
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("Error: loading accounts failed: API not licensed\\e[5m"));
+    type_keys(&mut app, "?");
+    assert_eq!(app.mode(), Mode::Help);
+    app.handle_key(key(KeyCode::Esc));
+    let retry = app.handle_key(key(KeyCode::F(5)));
+    assert!(users_request(&retry) > id);
+}
+
+#[test]
+fn navigation_keys() {
+    let mut app = loaded(admin());
+    let name = |app: &App| app.selected_user().map(|u| u.id);
+    type_keys(&mut app, "G");
+    assert_eq!(app.selected, 6);
+    type_keys(&mut app, "g");
+    assert_eq!(app.selected, 0);
+    app.handle_key(key(KeyCode::End));
+    assert_eq!(app.selected, 6);
+    app.handle_key(key(KeyCode::Home));
+    type_keys(&mut app, "jjk");
+    assert_eq!(app.selected, 1);
+    app.handle_key(key(KeyCode::Down));
+    app.handle_key(key(KeyCode::Up));
+    assert_eq!(name(&app), Some(3));
+    screen(&mut app, 80, 8); // 4 rows on a page
+    assert_eq!(app.table_height, 4);
+    app.handle_key(ctrl('d'));
+    assert_eq!(app.selected, 1 + app.table_height);
+    app.handle_key(key(KeyCode::PageDown));
+    assert_eq!(app.selected, 6);
+    app.handle_key(ctrl('u'));
+    app.handle_key(key(KeyCode::PageUp));
+    assert_eq!(app.selected, 0);
+    type_keys(&mut app, "k");
+    assert_eq!(app.selected, 0);
+}
+
+#[test]
+fn sorting_by_any_column_both_ways() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "s");
+    assert_eq!(app.sort, Column::Name);
+    assert_eq!(shown_names(&app)[0], "alice@demo.example");
+    assert_eq!(shown_names(&app)[5], "frank@demo.example");
+    type_keys(&mut app, ":sort last login desc");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!((app.sort, app.ascending), (Column::LastLogin, false));
+    assert_eq!(shown_names(&app)[0], "alice@demo.example");
+    type_keys(&mut app, "S");
+    assert!(app.ascending);
+    // Never and unknown sort before any date; the cursor stays on alice.
+    assert_eq!(shown_names(&app)[..2], ["dave-api", "frank@demo.example"]);
+    assert_eq!(app.selected_user().map(|u| u.id), Some(2));
+    type_keys(&mut app, ":sort status");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.sort, Column::Status);
+    type_keys(&mut app, ":sort nonsense");
+    app.handle_key(key(KeyCode::Enter));
+    assert!(app.status().is_some_and(|s| s.is_error));
+    // Every column an actor sees is reachable with s and wraps around.
+    let mut app = loaded(org_admin());
+    let mut seen = vec![app.sort];
+    for _ in 0..app.available_columns().len() {
+        type_keys(&mut app, "s");
+        seen.push(app.sort);
+    }
+    assert!(!seen.contains(&Column::SystemRole));
+    assert_eq!(seen.first(), seen.last());
+    app.handle_key(key(KeyCode::BackTab));
+    assert_eq!(app.sort, Column::Groups);
+}
+
+#[test]
+fn filter_applies_as_you_type_and_esc_clears() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "/b");
+    assert_eq!(app.mode(), Mode::Filter);
+    let broad = app.counts().1;
+    type_keys(&mut app, "ob");
+    assert_eq!(app.counts(), (7, 1));
+    assert!(broad >= 1);
+    // Esc in the prompt clears the filter.
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!((app.mode(), app.counts()), (Mode::Table, (7, 7)));
+    // Enter keeps it; Esc in the table clears it.
+    type_keys(&mut app, "/status:disabled");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!((app.mode(), app.counts()), (Mode::Table, (7, 1)));
+    assert_eq!(app.active_filter(), Some("status:disabled"));
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.counts(), (7, 7));
+    assert_eq!(app.active_filter(), None);
+    // Backspace and Ctrl-w edit the prompt and re-filter.
+    type_keys(&mut app, "/bob");
+    app.handle_key(key(KeyCode::Backspace));
+    assert_eq!(app.filter_input, "bo");
+    app.handle_key(ctrl('w'));
+    assert_eq!((app.filter_input.as_str(), app.counts().1), ("", 7));
+}
+
+#[test]
+fn filter_applies_to_pages_arriving_later() {
+    let mut app = App::new(admin()).with_now(now());
+    let id = users_request(&app.start());
+    let mut all = accounts();
+    let rest = all.split_off(2);
+    app.update(page(id, all, None));
+    type_keys(&mut app, "/status:locked");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.counts(), (2, 1));
+    app.update(page(id, rest, None));
+    assert_eq!(app.counts(), (7, 2));
+}
+
+#[test]
+fn a_bad_filter_keeps_the_last_view_and_says_why() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "/status:");
+    // Whatever the parser thinks of the prefix, the screen must not break.
+    screen(&mut app, 80, 24);
+    type_keys(&mut app, "nonsense");
+    assert!(app.filter_error.is_some());
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("bad filter"));
+}
+
+#[test]
+fn org_command_and_picker_reload_another_organization() {
+    let mut app = loaded(admin());
+    app.update(Action::Worker(Event::Organizations {
+        id: 2,
+        names: vec!["Acme Corp".into(), ORG.into()],
+    }));
+    type_keys(&mut app, ":org acme corp");
+    let commands = app.handle_key(key(KeyCode::Enter));
+    let Some(Command::LoadUsers { org, .. }) = commands
+        .iter()
+        .find(|c| matches!(c, Command::LoadUsers { .. }))
+    else {
+        panic!("no reload: {commands:?}");
+    };
+    assert_eq!(org.as_deref(), Some("Acme Corp"));
+    assert_eq!(app.current_org(), "Acme Corp");
+    type_keys(&mut app, "o");
+    assert_eq!((app.mode(), app.picker_selected), (Mode::OrgPicker, 0));
+    type_keys(&mut app, "j");
+    let commands = app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.current_org(), ORG);
+    assert!(commands
+        .iter()
+        .any(|c| matches!(c, Command::LoadUsers { org: Some(o), .. } if o == ORG)));
+    type_keys(&mut app, ":org Nowhere");
+    assert!(app.handle_key(key(KeyCode::Enter)).is_empty());
+    assert!(app.status().is_some_and(|s| s.is_error));
+}
+
+#[test]
+fn org_admin_gets_no_picker() {
+    let mut app = loaded(org_admin());
+    type_keys(&mut app, "o");
+    assert_eq!(app.mode(), Mode::Table);
+    assert!(app.status().is_some_and(|s| s.is_error));
+    type_keys(&mut app, ":org Acme Corp");
+    assert!(app.handle_key(key(KeyCode::Enter)).is_empty());
+}
+
+#[test]
+fn quitting() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "q");
+    assert!(app.should_quit());
+    let mut app = loaded(admin());
+    type_keys(&mut app, ":q");
+    app.handle_key(key(KeyCode::Enter));
+    assert!(app.should_quit());
+    let mut app = loaded(admin());
+    type_keys(&mut app, "/");
+    type_keys(&mut app, "q");
+    assert!(!app.should_quit(), "q is text in the filter prompt");
+    app.handle_key(ctrl('c'));
+    assert!(app.should_quit());
+}
+
+#[test]
+fn help_returns_to_the_mode_it_came_from() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "/");
+    app.handle_key(key(KeyCode::F(1)));
+    assert_eq!(app.mode(), Mode::Help);
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.mode(), Mode::Filter);
+    app.handle_key(key(KeyCode::Esc));
+    app.handle_key(key(KeyCode::Enter));
+    type_keys(&mut app, "?");
+    type_keys(&mut app, "?");
+    assert_eq!(app.mode(), Mode::Detail);
+}
+
+#[test]
+fn unknown_command_is_an_error_not_a_crash() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, ":frobnicate now");
+    assert!(app.handle_key(key(KeyCode::Enter)).is_empty());
+    assert!(app
+        .status()
+        .is_some_and(|s| s.is_error && s.text.contains("frobnicate")));
+}
+
+#[test]
+fn refresh_command_reloads() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, ":refresh");
+    let commands = app.handle_key(key(KeyCode::Enter));
+    assert!(commands
+        .iter()
+        .any(|c| matches!(c, Command::LoadUsers { .. })));
+}
+
+#[test]
+fn mouse_wheel_and_click_move_the_selection() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = loaded(admin());
+    screen(&mut app, 80, 24);
+    let mouse = |kind, row| {
+        Action::Mouse(MouseEvent {
+            kind,
+            column: 10,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.update(mouse(MouseEventKind::ScrollDown, 0));
+    assert_eq!(app.selected, 3);
+    app.update(mouse(MouseEventKind::ScrollUp, 0));
+    assert_eq!(app.selected, 0);
+    // Header 3 lines, titles on line 3: line 6 is the third account.
+    app.update(mouse(MouseEventKind::Down(MouseButton::Left), 6));
+    assert_eq!(app.selected, 2);
+    // A click below the last account changes nothing.
+    app.update(mouse(MouseEventKind::Down(MouseButton::Left), 20));
+    assert_eq!(app.selected, 2);
+}
+
+// ---- speed ----
+
+fn generated(count: usize) -> Vec<User> {
+    let base = accounts();
+    (0..count)
+        .map(|i| {
+            let mut user = base[i % base.len()].clone();
+            user.id = i as i64 + 100;
+            user.user_name = format!("user{i:06}@demo.example");
+            user.first_name = Some(format!("First{}", i % 977));
+            user
+        })
+        .collect()
+}
+
+/// 100,000 accounts: a draw and a filter keystroke stay fast. The bound is
+/// loose because tests run unoptimised on a shared machine; the release
+/// build is far below it.
+#[test]
+fn hundred_thousand_accounts_stay_interactive() {
+    let mut app = App::new(admin()).with_now(now());
+    let id = users_request(&app.start());
+    for chunk in generated(100_000).chunks(1000) {
+        app.update(page(id, chunk.to_vec(), Some(100_000)));
+    }
+    assert_eq!(app.counts(), (100_000, 100_000));
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let started = std::time::Instant::now();
+    terminal.draw(|frame| draw(&mut app, frame)).unwrap();
+    let draw_time = started.elapsed();
+
+    type_keys(&mut app, "/");
+    let mut keystroke = std::time::Duration::ZERO;
+    for c in "user001".chars() {
+        let started = std::time::Instant::now();
+        app.handle_key(key(KeyCode::Char(c)));
+        keystroke = keystroke.max(started.elapsed());
+    }
+    assert_eq!(app.counts().1, 1000);
+    eprintln!("100k: draw {draw_time:?}, slowest filter keystroke {keystroke:?}");
+    assert!(draw_time.as_millis() < 50, "draw took {draw_time:?}");
+    assert!(keystroke.as_millis() < 200, "keystroke took {keystroke:?}");
+}

@@ -1,0 +1,159 @@
+//! The detail view: every field the instance returned for the account,
+//! and "not returned" for the rest.
+
+use super::{popup, popup_room, Theme};
+use crate::domain::{PasswordExpiry, User};
+use crate::tui::app::App;
+use crate::tui::text::{absolute, relative, sanitize};
+use chrono::{DateTime, Utc};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+const NOT_RETURNED: &str = "not returned";
+
+pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let Some(user) = app.selected_user() else {
+        return;
+    };
+    let fields = fields(user, app.now, app.ctx.settings.password_max_age_days);
+    let title = format!(" {} ", sanitize(&user.user_name));
+    let room = popup_room(area);
+    let outer = popup(room, 78, fields.len() as u16 + 2);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title, theme.title))
+        .title_bottom(Line::from(" Esc back  j/k scroll ").right_aligned());
+    let inner = block.inner(outer);
+    let label_width = fields
+        .iter()
+        .map(|(label, _)| label.len())
+        .max()
+        .unwrap_or(0)
+        .min(usize::from(inner.width / 2));
+    let lines: Vec<Line> = fields
+        .into_iter()
+        .map(|(label, value)| {
+            Line::from(vec![
+                Span::styled(format!("{label:<label_width$} "), theme.key),
+                Span::raw(sanitize(&value).into_owned()),
+            ])
+        })
+        .collect();
+    app.popup_height = inner.height;
+    app.popup_lines = lines.len() as u16;
+    app.detail_scroll = app
+        .detail_scroll
+        .min(app.popup_lines.saturating_sub(app.popup_height));
+    frame.render_widget(Clear, outer);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((app.detail_scroll, 0)),
+        outer,
+    );
+}
+
+fn text(value: Option<&str>) -> String {
+    value.map_or_else(|| NOT_RETURNED.to_string(), str::to_string)
+}
+
+fn flag(value: Option<bool>) -> String {
+    match value {
+        Some(true) => "yes".into(),
+        Some(false) => "no".into(),
+        None => NOT_RETURNED.into(),
+    }
+}
+
+fn number(value: Option<i64>, unit: &str) -> String {
+    value.map_or_else(|| NOT_RETURNED.to_string(), |n| format!("{n}{unit}"))
+}
+
+fn time(value: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    value.map_or_else(
+        || NOT_RETURNED.to_string(),
+        |t| format!("{} ({})", absolute(t), relative(t, now)),
+    )
+}
+
+/// Label and value of every field, unsanitized.
+fn fields(user: &User, now: DateTime<Utc>, max_age: Option<i64>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = vec![
+        ("Id".into(), user.id.to_string()),
+        ("User Name".into(), user.user_name.clone()),
+        ("First Name".into(), text(user.first_name.as_deref())),
+        ("Last Name".into(), text(user.last_name.as_deref())),
+        ("Pseudonym".into(), text(user.pseudonym.as_deref())),
+        ("Organization".into(), text(user.owner.as_deref())),
+        ("System Role".into(), text(user.system_role.as_deref())),
+        ("Organization Role".into(), text(user.org_role_name())),
+    ];
+    if let Some(roles) = &user.owner_roles {
+        for (owner, role) in roles {
+            if Some(owner.as_str()) != user.owner.as_deref() {
+                out.push((format!("Role in {owner}"), role.clone()));
+            }
+        }
+    }
+    let status = user
+        .status()
+        .map_or_else(|| NOT_RETURNED.to_string(), |s| s.name().to_string());
+    let last_login = match (user.last_login, user.days_since_login(now)) {
+        (Some(t), _) => time(Some(t), now),
+        (None, Some(None)) => "never".to_string(),
+        _ => NOT_RETURNED.to_string(),
+    };
+    let expiry = match user.password_expiry(max_age, now) {
+        PasswordExpiry::DaysLeft(0) => "today".to_string(),
+        PasswordExpiry::DaysLeft(1) => "in 1 day".to_string(),
+        PasswordExpiry::DaysLeft(days) => format!("in {days} days"),
+        PasswordExpiry::Expired => "expired".to_string(),
+        PasswordExpiry::Unknown if max_age.is_none() => {
+            "unknown (the instance states no maximum age)".to_string()
+        }
+        PasswordExpiry::Unknown => "unknown (no last password change)".to_string(),
+    };
+    let groups = match user.group_names() {
+        Some(names) if names.is_empty() => "none".to_string(),
+        Some(names) => names.join(", "),
+        None => NOT_RETURNED.to_string(),
+    };
+    out.extend([
+        ("Status".into(), status),
+        ("Disabled".into(), flag(user.disabled)),
+        ("Locked".into(), flag(user.locked)),
+        ("MFA Enabled".into(), flag(user.mfa_enabled)),
+        (
+            "Password Reset Required".into(),
+            flag(user.password_reset_required),
+        ),
+        (
+            "MFA Reset Required".into(),
+            flag(user.two_factor_reset_required),
+        ),
+        ("Terms Accepted".into(), flag(user.terms_accepted)),
+        (
+            "Terms Accepted Date".into(),
+            time(user.terms_accepted_date, now),
+        ),
+        ("Last Login".into(), last_login),
+        (
+            "Last Password Change".into(),
+            time(user.last_password_change, now),
+        ),
+        ("Password Expires".into(), expiry),
+        ("Groups".into(), groups),
+        (
+            "Log Out After".into(),
+            number(user.logout_interval_minutes, " min"),
+        ),
+        ("Custom TQL Timeout".into(), flag(user.custom_tql_timeout)),
+        ("TQL Timeout".into(), number(user.tql_timeout, " ms")),
+        ("UI Theme".into(), text(user.ui_theme.as_deref())),
+        ("Job Function".into(), text(user.job_function.as_deref())),
+        ("Job Role".into(), text(user.job_role.as_deref())),
+    ]);
+    out
+}

@@ -1,0 +1,113 @@
+//! The header: instance, actor, Organization, account counts, seats.
+
+use super::Theme;
+use crate::domain::AccountType;
+use crate::tui::app::App;
+use crate::tui::text::{sanitize, short_org_role};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+const BADGE: &str = " READ-ONLY ";
+
+pub(super) fn height(app: &App, area: Rect) -> u16 {
+    if area.height < 8 {
+        1
+    } else if area.height >= 16 && app.current_limits().is_some() {
+        3
+    } else {
+        2
+    }
+}
+
+pub(super) fn render(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let actor = &app.ctx.actor;
+    let mut roles = actor.system_role.name().to_string();
+    if let Some(org_role) = actor.org_role {
+        roles.push_str(", ");
+        roles.push_str(short_org_role(org_role.name()));
+    }
+    let first = Line::from(vec![
+        Span::styled(format!(" {}", sanitize(&app.ctx.instance)), theme.title),
+        Span::raw(format!(" | {} ({roles})", sanitize(&actor.user_name))),
+    ]);
+    let rows: Vec<Rect> = (0..area.height)
+        .map(|i| Rect {
+            y: area.y + i,
+            height: 1,
+            ..area
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    if app.read_only() {
+        let badge_width = (BADGE.len() as u16).min(area.width);
+        let [left, right] =
+            Layout::horizontal([Constraint::Min(0), Constraint::Length(badge_width)])
+                .areas(rows[0]);
+        frame.render_widget(Paragraph::new(first), left);
+        frame.render_widget(Paragraph::new(Span::styled(BADGE, theme.badge)), right);
+    } else {
+        frame.render_widget(Paragraph::new(first), rows[0]);
+    }
+    if area.height < 2 {
+        return;
+    }
+    let second = Line::from(vec![
+        Span::raw(" Org: "),
+        Span::styled(sanitize(&app.org).into_owned(), theme.title),
+        Span::raw(format!(" | {}", count_text(app))),
+    ]);
+    frame.render_widget(Paragraph::new(second), rows[1]);
+    if area.height < 3 {
+        return;
+    }
+    if let Some(limits) = app.current_limits() {
+        let seat = |kind: AccountType, limit: Option<i64>| match (limit, limits.remaining(kind)) {
+            (Some(limit), Some(left)) => format!("{} {left} of {limit}", kind_label(kind)),
+            _ => format!("{} no limit", kind_label(kind)),
+        };
+        let text = format!(
+            " Seats left: {} | {} | {}",
+            seat(AccountType::User, limits.user_limit),
+            seat(AccountType::Api, limits.api_limit),
+            seat(AccountType::Taxii, limits.taxii_limit)
+        );
+        frame.render_widget(Paragraph::new(text), rows[2]);
+    }
+}
+
+fn kind_label(kind: AccountType) -> &'static str {
+    match kind {
+        AccountType::User => "User",
+        AccountType::Api => "API",
+        AccountType::Taxii => "TAXII",
+        AccountType::ReadOnly => "Read Only",
+    }
+}
+
+fn count_text(app: &App) -> String {
+    let c = &app.counts;
+    let total = app.rows.len();
+    let noun = if total == 1 { "account" } else { "accounts" };
+    let known = [
+        (c.user, AccountType::User),
+        (c.api, AccountType::Api),
+        (c.taxii, AccountType::Taxii),
+        (c.read_only, AccountType::ReadOnly),
+    ];
+    if c.unknown == total {
+        // The instance returned no System roles: types are unknown.
+        return format!("{total} {noun}");
+    }
+    let mut parts: Vec<String> = known
+        .iter()
+        .map(|(n, kind)| format!("{} {n}", kind_label(*kind)))
+        .collect();
+    if c.unknown > 0 {
+        parts.push(format!("? {}", c.unknown));
+    }
+    format!("{total} {noun} ({})", parts.join(", "))
+}

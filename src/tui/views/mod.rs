@@ -1,0 +1,118 @@
+//! Drawing: one function per part of the screen. Everything from the
+//! server passes through `sanitize` on its way to the terminal.
+
+mod detail;
+mod header;
+mod help;
+mod picker;
+mod status;
+mod table;
+
+use super::app::App;
+use super::keymap::Mode;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::Frame;
+
+/// Styles; with NO_COLOR only modifiers, so nothing depends on colour.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Theme {
+    pub title: Style,
+    pub header: Style,
+    pub selected: Style,
+    pub error: Style,
+    pub badge: Style,
+    pub dim: Style,
+    pub key: Style,
+}
+
+impl Theme {
+    pub fn new(no_color: bool) -> Theme {
+        let bold = Style::default().add_modifier(Modifier::BOLD);
+        if no_color {
+            Theme {
+                title: bold,
+                header: bold.add_modifier(Modifier::UNDERLINED),
+                selected: Style::default().add_modifier(Modifier::REVERSED),
+                error: bold,
+                badge: bold.add_modifier(Modifier::REVERSED),
+                dim: Style::default(),
+                key: bold,
+            }
+        } else {
+            Theme {
+                title: bold.fg(Color::Cyan),
+                header: bold.fg(Color::Yellow),
+                selected: Style::default().add_modifier(Modifier::REVERSED),
+                error: bold.fg(Color::Red),
+                badge: bold.fg(Color::Black).bg(Color::Yellow),
+                dim: Style::default().fg(Color::DarkGray),
+                key: bold.fg(Color::Cyan),
+            }
+        }
+    }
+}
+
+/// Draws the whole console. Renders only the rows on screen, so the cost
+/// does not grow with the number of accounts.
+pub fn draw(app: &mut App, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let theme = Theme::new(app.no_color);
+    let header_lines = header::height(app, area);
+    let hints = u16::from(area.height >= 16);
+    let [top, body, bottom, keys] = Layout::vertical([
+        Constraint::Length(header_lines),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(hints),
+    ])
+    .areas(area);
+    header::render(app, frame, top, &theme);
+    table::render(app, frame, body, &theme);
+    status::render(app, frame, bottom, &theme);
+    if hints > 0 {
+        status::render_hints(app, frame, keys, &theme);
+    }
+    match app.mode {
+        Mode::Detail => detail::render(app, frame, area, &theme),
+        Mode::Help => help::render(app, frame, area, &theme),
+        Mode::OrgPicker => picker::render(app, frame, area, &theme),
+        Mode::Table | Mode::Filter | Mode::Command => {}
+    }
+}
+
+/// The room popups may take: everything but the first and last line (the
+/// instance and the status stay visible) when the screen is tall enough.
+pub(crate) fn popup_room(area: Rect) -> Rect {
+    if area.height >= 8 {
+        Rect {
+            y: area.y + 1,
+            height: area.height - 2,
+            ..area
+        }
+    } else {
+        area
+    }
+}
+
+/// A centred popup of at most `width` x `height`, clamped to `area`. On
+/// screens not much wider than the popup it takes the full width, so no
+/// stray column of the table shows beside it.
+pub(crate) fn popup(area: Rect, width: u16, height: u16) -> Rect {
+    let width = if area.width < width.saturating_add(6) {
+        area.width
+    } else {
+        width
+    };
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}

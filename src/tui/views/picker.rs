@@ -1,0 +1,34 @@
+//! The Organization picker.
+
+use super::{popup, popup_room, Theme};
+use crate::tui::app::App;
+use crate::tui::text::sanitize;
+use ratatui::layout::Rect;
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Borders, Clear, HighlightSpacing, List, ListItem, ListState};
+use ratatui::Frame;
+
+pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let height = (app.orgs.len() as u16).saturating_add(2);
+    let outer = popup(popup_room(area), 50, height);
+    let items: Vec<ListItem> = app
+        .orgs
+        .iter()
+        .map(|org| {
+            let mark = if *org == app.org { " (shown)" } else { "" };
+            ListItem::new(format!("{}{mark}", sanitize(org)))
+        })
+        .collect();
+    let list = List::new(items)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(" Organization ", theme.title)),
+        )
+        .highlight_symbol("> ")
+        .highlight_spacing(HighlightSpacing::Always)
+        .highlight_style(theme.selected);
+    let mut state = ListState::default().with_selected(Some(app.picker_selected));
+    frame.render_widget(Clear, outer);
+    frame.render_stateful_widget(list, outer, &mut state);
+}

@@ -1,0 +1,89 @@
+//! The Membership table. Only the rows on screen are built.
+
+use super::Theme;
+use crate::tui::app::{App, LoadState};
+use crate::tui::columns::{self, MARKER};
+use crate::tui::text::sanitize;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::Frame;
+
+pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let layout = columns::layout(&app.available_columns(), area.width);
+    let arrow = if app.ascending { "↑" } else { "↓" };
+    let header = Row::new(layout.iter().map(|(column, _)| {
+        if *column == app.sort {
+            Cell::from(format!("{} {arrow}", column.title()))
+        } else {
+            Cell::from(column.title())
+        }
+    }))
+    .style(theme.header);
+    let widths: Vec<Constraint> = layout.iter().map(|(_, w)| Constraint::Length(*w)).collect();
+
+    let height = usize::from(area.height.saturating_sub(1));
+    app.table_height = height.max(1);
+    app.table_area = Rect {
+        y: area.y.saturating_add(1),
+        height: area.height.saturating_sub(1),
+        ..area
+    };
+    if app.selected < app.offset {
+        app.offset = app.selected;
+    } else if height > 0 && app.selected >= app.offset + height {
+        app.offset = app.selected + 1 - height;
+    }
+    app.offset = app.offset.min(app.view.len().saturating_sub(height));
+
+    let end = (app.offset + height).min(app.view.len());
+    let max_age = app.ctx.settings.password_max_age_days;
+    let rows: Vec<Row> = app.view[app.offset..end]
+        .iter()
+        .map(|&index| {
+            let user = &app.rows[index as usize].user;
+            Row::new(layout.iter().map(|(column, _)| {
+                let text = column.cell(user, app.now, max_age);
+                Cell::from(sanitize(text.as_str()).into_owned())
+            }))
+        })
+        .collect();
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .highlight_symbol(MARKER)
+        .highlight_spacing(HighlightSpacing::Always)
+        .row_highlight_style(theme.selected);
+    let mut state = TableState::default();
+    if !app.view.is_empty() {
+        state.select(Some(app.selected - app.offset));
+    }
+    frame.render_stateful_widget(table, area, &mut state);
+
+    if app.view.is_empty() && area.height > 1 {
+        let message = match app.load {
+            LoadState::Loading { .. } => "Loading accounts...".to_string(),
+            LoadState::Failed => {
+                let reason = app.status.as_ref().map_or("", |s| s.text.as_str());
+                format!("{}\n\nr retries.", sanitize(reason))
+            }
+            _ if app.active_filter().is_some() => {
+                "No account matches the filter; Esc clears it.".to_string()
+            }
+            _ => "No accounts.".to_string(),
+        };
+        let lines = message.lines().count() as u16;
+        let room = area.height - 1;
+        let body = Rect {
+            y: area.y + 1 + room.saturating_sub(lines + 1) / 2,
+            height: room.min(lines + 2),
+            ..area
+        };
+        frame.render_widget(
+            Paragraph::new(message)
+                .style(theme.dim)
+                .centered()
+                .wrap(Wrap { trim: true }),
+            body,
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! The console's worker against the real sandbox over HTTP: commands go
+//! in, id-tagged events come out, and the App fills in from them exactly as
+//! the event loop feeds it.
+
+use rollcall::api::{Client, Connection, Credentials, Secret};
+use rollcall::commands::connect::session_for;
+use rollcall::sandbox::{Faults, Sandbox, SandboxConfig};
+use rollcall::tui::{Action, App, ConsoleContext, LoadState};
+use rollcall::worker::{Command, Event, Worker};
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const KEY: &str = "console-worker-test-key";
+
+fn connection(sandbox: &Sandbox, access_id: &str) -> Connection {
+    Connection {
+        api_path: sandbox.base_url(),
+        credentials: Credentials::Hmac {
+            access_id: access_id.into(),
+            secret_key: Secret::new(KEY),
+        },
+        read_only: false,
+        concurrency: 4,
+    }
+}
+
+async fn next_event(events: &mut UnboundedReceiver<Event>) -> Event {
+    tokio::time::timeout(Duration::from_secs(20), events.recv())
+        .await
+        .expect("an event within 20 s")
+        .expect("the worker is running")
+}
+
+/// Feeds events to the App until the listing ends; returns how many pages came.
+async fn load(app: &mut App, worker: &Worker, events: &mut UnboundedReceiver<Event>) -> usize {
+    for command in app.start() {
+        assert!(worker.send(command));
+    }
+    let mut pages = 0;
+    while matches!(app.load_state(), LoadState::Loading { .. }) || app.organizations().is_empty() {
+        let event = next_event(events).await;
+        if matches!(event, Event::UsersPage { .. }) {
+            pages += 1;
+        }
+        app.update(Action::Worker(event));
+    }
+    pages
+}
+
+#[tokio::test]
+async fn administrator_loads_the_home_organization_with_limits_and_organizations() {
+    let sandbox = Sandbox::start(SandboxConfig::loopback(300, KEY))
+        .await
+        .unwrap();
+    let session = session_for(connection(&sandbox, "administrator"))
+        .await
+        .unwrap();
+    let ctx = ConsoleContext::from_session(&session);
+    let home = ctx.actor.home_org.clone();
+    let (worker, mut events) = Worker::spawn(session.client.clone());
+    let mut app = App::new(ctx);
+    let pages = load(&mut app, &worker, &mut events).await;
+    assert_eq!(app.load_state(), &LoadState::Done, "{:?}", app.status());
+    assert!(pages >= 1);
+    let (loaded, shown) = app.counts();
+    assert!(loaded > 50, "only {loaded} accounts");
+    assert_eq!(loaded, shown);
+    assert!(app.organizations().contains(&home));
+    assert!(app.current_limits().is_some(), "limits extension not used");
+    let user = app.selected_user().expect("a selected account");
+    assert_eq!(user.owner.as_deref(), Some(home.as_str()));
+    worker.send(Command::Shutdown);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn organization_administrator_gets_no_organization_list() {
+    let sandbox = Sandbox::start(SandboxConfig::loopback(120, KEY))
+        .await
+        .unwrap();
+    let session = session_for(connection(&sandbox, "organization-administrator"))
+        .await
+        .unwrap();
+    let ctx = ConsoleContext::from_session(&session);
+    assert!(!ctx.actor.sees_all_orgs());
+    let (worker, mut events) = Worker::spawn(session.client.clone());
+    let mut app = App::new(ctx);
+    let commands = app.start();
+    assert!(!commands
+        .iter()
+        .any(|c| matches!(c, Command::LoadOrganizations { .. })));
+    for command in commands {
+        worker.send(command);
+    }
+    while matches!(app.load_state(), LoadState::Loading { .. }) {
+        app.update(Action::Worker(next_event(&mut events).await));
+    }
+    assert_eq!(app.load_state(), &LoadState::Done, "{:?}", app.status());
+    assert!(app.counts().0 > 10);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn cancel_stops_a_slow_request_and_later_ones_still_answer() {
+    let sandbox = Sandbox::start(SandboxConfig::loopback(50, KEY))
+        .await
+        .unwrap();
+    let client = Client::new(connection(&sandbox, "administrator")).unwrap();
+    sandbox.set_faults(Faults {
+        latency: Duration::from_millis(400),
+        ..Default::default()
+    });
+    let (worker, mut events) = Worker::spawn(client);
+    worker.send(Command::LoadUsers {
+        id: 1,
+        org: None,
+        query: Default::default(),
+    });
+    worker.send(Command::Cancel { id: 1 });
+    worker.send(Command::LoadLimits { id: 2 });
+    match next_event(&mut events).await {
+        Event::Limits { id: 2, .. } => {}
+        other => panic!("expected the limits, got {other:?}"),
+    }
+    // Nothing more comes from the cancelled listing.
+    let late = tokio::time::timeout(Duration::from_millis(1500), events.recv()).await;
+    assert!(late.is_err(), "cancelled request answered: {late:?}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_network_error_becomes_a_failed_event() {
+    let connection = Connection {
+        // Port 9 on loopback: nothing listens there.
+        api_path: "http://127.0.0.1:9/api".into(),
+        credentials: Credentials::Hmac {
+            access_id: "nobody".into(),
+            secret_key: Secret::new(KEY),
+        },
+        read_only: true,
+        concurrency: 1,
+    };
+    let client = Client::new(connection).unwrap();
+    let (worker, mut events) = Worker::spawn(client);
+    worker.send(Command::LoadUsers {
+        id: 7,
+        org: None,
+        query: Default::default(),
+    });
+    let event = next_event(&mut events).await;
+    assert!(
+        matches!(&event, Event::Failed { id: 7, .. }),
+        "expected a failure, got {event:?}"
+    );
+}
