@@ -20,6 +20,13 @@
 //!   delete of a Run As user of active playbooks or job apps fails with 400.
 //! - `apiTokens`: `POST {EXT_PREFIX}/users/{id}/token` with [`TokenRequest`]
 //!   -> [`ApiToken`], shown once, never stored by the client.
+//! - Web-UI-only account settings, each an extra user field: returned when
+//!   asked for with `fields=NAME`, accepted in `POST`/`PUT` user bodies:
+//!   `timeZone` (IANA name), `summaryEmailTime` ("HH:00"), and for API users
+//!   `tokenExpirationDays`, `includeInObservations`, `allowExceedApiLinkLimit`.
+//! - `sendAccountInfoEmail`: a `POST /v3/security/users` body may carry
+//!   `"sendAccountInfoEmail": true`; the instance then e-mails the account
+//!   information (never the password) to the new account's address.
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +53,12 @@ pub mod ext {
     pub const RUN_AS: &str = "runAs";
     pub const REASSIGN_ON_DELETE: &str = "reassignOnDelete";
     pub const API_TOKENS: &str = "apiTokens";
+    pub const TIME_ZONE_FIELD: &str = "timeZone";
+    pub const SUMMARY_EMAIL_TIME_FIELD: &str = "summaryEmailTime";
+    pub const SEND_ACCOUNT_INFO_EMAIL: &str = "sendAccountInfoEmail";
+    pub const TOKEN_EXPIRATION_FIELD: &str = "tokenExpirationDays";
+    pub const INCLUDE_IN_OBSERVATIONS_FIELD: &str = "includeInObservations";
+    pub const ALLOW_EXCEED_API_LINK_LIMIT_FIELD: &str = "allowExceedApiLinkLimit";
     pub const ALL: &[&str] = &[
         INSTANCE,
         LIMITS,
@@ -55,6 +68,20 @@ pub mod ext {
         RUN_AS,
         REASSIGN_ON_DELETE,
         API_TOKENS,
+        TIME_ZONE_FIELD,
+        SUMMARY_EMAIL_TIME_FIELD,
+        SEND_ACCOUNT_INFO_EMAIL,
+        TOKEN_EXPIRATION_FIELD,
+        INCLUDE_IN_OBSERVATIONS_FIELD,
+        ALLOW_EXCEED_API_LINK_LIMIT_FIELD,
+    ];
+    /// The extension settings that are extra user fields (asked for with `fields=`).
+    pub const SETTINGS_FIELDS: &[&str] = &[
+        TIME_ZONE_FIELD,
+        SUMMARY_EMAIL_TIME_FIELD,
+        TOKEN_EXPIRATION_FIELD,
+        INCLUDE_IN_OBSERVATIONS_FIELD,
+        ALLOW_EXCEED_API_LINK_LIMIT_FIELD,
     ];
 }
 

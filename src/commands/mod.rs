@@ -1,5 +1,6 @@
 //! Command-line subcommands.
 
+pub mod admin;
 pub mod audit;
 pub mod connect;
 pub mod sandbox;

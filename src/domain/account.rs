@@ -68,6 +68,24 @@ pub struct User {
     /// Extension `mfaEnabled`: whether the account has MFA configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa_enabled: Option<bool>,
+    /// Extension `timeZone`: an IANA time zone name (web UI: Time Zone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// Extension `summaryEmailTime`: "HH:MM", the hour daily summary
+    /// e-mails are sent (web UI: Summary E-mail Time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_email_time: Option<String>,
+    /// Extension `tokenExpirationDays` (API users): days an API token lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_expiration_days: Option<i64>,
+    /// Extension `includeInObservations` (API users): counted in
+    /// observations and false positives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_in_observations: Option<bool>,
+    /// Extension `allowExceedApiLinkLimit` (API users): may exceed the
+    /// System-level API link (association level) limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_exceed_api_link_limit: Option<bool>,
 }
 
 /// A user group by id and name.

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod audit;
 pub mod filter;
+pub mod form;
 pub mod limits;
 pub mod policy;
 #[cfg(test)]
@@ -16,6 +17,7 @@ pub mod tql;
 
 pub use account::{GroupRef, PasswordExpiry, Status, User};
 pub use policy::{
-    Action, Actor, Deployment, Field, FieldAccess, FormMode, InstanceSettings, Refusal, Target,
+    Action, Actor, Deployment, Field, FieldAccess, FormMode, InstanceSettings, PasswordPolicy,
+    Refusal, Target,
 };
 pub use roles::{AccountType, CommunityRole, OrgRole, SystemRole};

@@ -29,6 +29,100 @@ pub struct InstanceSettings {
     pub mfa_required: bool,
     /// Password max age in days; `None` when passwords do not expire.
     pub password_max_age_days: Option<i64>,
+    /// What a new password must contain (ThreatConnect's system settings).
+    #[serde(default)]
+    pub password_policy: PasswordPolicy,
+}
+
+/// The instance's password policy; the form and the sandbox both check
+/// passwords with [`PasswordPolicy::check`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+    /// At least one letter of any case (the default policy's rule).
+    pub require_letter: bool,
+    pub require_upper: bool,
+    pub require_lower: bool,
+    pub require_digit: bool,
+    /// At least one character that is neither a letter, a digit nor a space.
+    pub require_special: bool,
+}
+
+impl Default for PasswordPolicy {
+    /// At least 8 characters, with a letter and a digit.
+    fn default() -> Self {
+        PasswordPolicy {
+            min_length: 8,
+            require_letter: true,
+            require_upper: false,
+            require_lower: false,
+            require_digit: true,
+            require_special: false,
+        }
+    }
+}
+
+impl PasswordPolicy {
+    /// Each requirement `password` misses, as a phrase ("a digit").
+    pub fn missing(&self, password: &str) -> Vec<String> {
+        let mut missing = Vec::new();
+        if password.chars().count() < self.min_length {
+            missing.push(format!("at least {} characters", self.min_length));
+        }
+        let has = |test: CharTest| password.chars().any(|c| test(&c));
+        let rules: [(bool, CharTest, &str); 5] = [
+            (self.require_letter, |c| c.is_alphabetic(), "a letter"),
+            (
+                self.require_upper,
+                |c| c.is_uppercase(),
+                "an upper-case letter",
+            ),
+            (
+                self.require_lower,
+                |c| c.is_lowercase(),
+                "a lower-case letter",
+            ),
+            (self.require_digit, |c| c.is_ascii_digit(), "a digit"),
+            (
+                self.require_special,
+                |c| !c.is_alphanumeric() && !c.is_whitespace(),
+                "a special character",
+            ),
+        ];
+        for (required, test, phrase) in rules {
+            if required && !has(test) {
+                missing.push(phrase.to_string());
+            }
+        }
+        missing
+    }
+
+    /// `Err` names what the password lacks: "at least 8 characters and a digit".
+    pub fn check(&self, password: &str) -> Result<(), String> {
+        let missing = self.missing(password);
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(join_and(&missing))
+        }
+    }
+
+    /// The whole policy in words, for hints: "at least 8 characters, a letter and a digit".
+    pub fn describe(&self) -> String {
+        join_and(&self.missing(""))
+    }
+}
+
+type CharTest = fn(&char) -> bool;
+
+/// "a", "a and b", "a, b and c".
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// The admin performing an action.
@@ -137,7 +231,8 @@ impl Actor {
         AccountType::of(self.system_role) == AccountType::Api
     }
 
-    fn who(&self) -> String {
+    /// How messages name this actor: "an Organization Administrator", "an Administrator".
+    pub fn who(&self) -> String {
         if self.is_api_actor() {
             match self.org_role {
                 Some(r) => format!("an API user with Organization role {r}"),

@@ -1,6 +1,8 @@
 //! The sandbox's SQLite store: schema, deterministic seeding, and the
 //! row-to-wire conversion with per-caller field visibility.
 
+use crate::api::wire::ext;
+use crate::domain::form::TIME_ZONES;
 use crate::domain::policy::Actor;
 use crate::domain::roles::{AccountType, CommunityRole, OrgRole, SystemRole};
 use crate::domain::{GroupRef, User};
@@ -44,7 +46,10 @@ CREATE TABLE IF NOT EXISTS users(
   two_factor_reset_required INTEGER NOT NULL, terms_accepted INTEGER NOT NULL,
   terms_accepted_date TEXT, logout_interval_minutes INTEGER, custom_tql_timeout INTEGER,
   tql_timeout INTEGER, ui_theme TEXT, job_function TEXT, job_role TEXT, last_login TEXT,
-  last_password_change TEXT, mfa_enabled INTEGER NOT NULL, password_hash TEXT, api_secret TEXT);
+  last_password_change TEXT, mfa_enabled INTEGER NOT NULL, password_hash TEXT, api_secret TEXT,
+  time_zone TEXT, summary_email_time TEXT, token_expiration_days INTEGER,
+  include_in_observations INTEGER NOT NULL DEFAULT 0,
+  allow_exceed_api_link_limit INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS users_org ON users(org_id, user_name);
 CREATE INDEX IF NOT EXISTS users_first ON users(first_name);
 CREATE INDEX IF NOT EXISTS users_last ON users(last_name);
@@ -65,6 +70,9 @@ CREATE TABLE IF NOT EXISTS run_as(
   user_id INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS run_as_user ON run_as(user_id);
 CREATE TABLE IF NOT EXISTS tokens(hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL, expires TEXT);
+CREATE TABLE IF NOT EXISTS outbox(
+  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, recipient TEXT NOT NULL, subject TEXT NOT NULL,
+  body TEXT NOT NULL, queued TEXT NOT NULL);
 ";
 
 pub fn fmt_time(t: DateTime<Utc>) -> String {
@@ -92,7 +100,8 @@ pub const USER_COLS: &str =
   u.system_role, u.org_role, u.disabled, u.locked, u.password_reset_required,
   u.two_factor_reset_required, u.terms_accepted, u.terms_accepted_date, u.logout_interval_minutes,
   u.custom_tql_timeout, u.tql_timeout, u.ui_theme, u.job_function, u.job_role, u.last_login,
-  u.last_password_change, u.mfa_enabled";
+  u.last_password_change, u.mfa_enabled, u.time_zone, u.summary_email_time,
+  u.token_expiration_days, u.include_in_observations, u.allow_exceed_api_link_limit";
 pub const USER_FROM: &str = "users u JOIN owners o ON o.id = u.org_id";
 
 #[derive(Debug, Clone)]
@@ -121,6 +130,11 @@ pub struct UserRow {
     pub last_login: Option<String>,
     pub last_password_change: Option<String>,
     pub mfa_enabled: bool,
+    pub time_zone: Option<String>,
+    pub summary_email_time: Option<String>,
+    pub token_expiration_days: Option<i64>,
+    pub include_in_observations: bool,
+    pub allow_exceed_api_link_limit: bool,
 }
 
 impl UserRow {
@@ -150,6 +164,11 @@ impl UserRow {
             last_login: r.get(21)?,
             last_password_change: r.get(22)?,
             mfa_enabled: r.get(23)?,
+            time_zone: r.get(24)?,
+            summary_email_time: r.get(25)?,
+            token_expiration_days: r.get(26)?,
+            include_in_observations: r.get(27)?,
+            allow_exceed_api_link_limit: r.get(28)?,
         })
     }
 
@@ -198,6 +217,12 @@ pub struct View {
     pub system_role: bool,
     pub groups: bool,
     pub mfa: bool,
+    /// The web-UI-only settings extensions (`wire::ext::SETTINGS_FIELDS`).
+    pub time_zone: bool,
+    pub summary_email_time: bool,
+    pub token_expiration: bool,
+    pub include_in_observations: bool,
+    pub allow_exceed_api_link_limit: bool,
 }
 
 impl View {
@@ -209,6 +234,11 @@ impl View {
             system_role: actor.sees_system_roles(),
             groups: detail && asked(crate::api::wire::ext::USER_GROUPS_FIELD),
             mfa: detail && asked(crate::api::wire::ext::MFA_FIELD),
+            time_zone: detail && asked(ext::TIME_ZONE_FIELD),
+            summary_email_time: detail && asked(ext::SUMMARY_EMAIL_TIME_FIELD),
+            token_expiration: detail && asked(ext::TOKEN_EXPIRATION_FIELD),
+            include_in_observations: detail && asked(ext::INCLUDE_IN_OBSERVATIONS_FIELD),
+            allow_exceed_api_link_limit: detail && asked(ext::ALLOW_EXCEED_API_LINK_LIMIT_FIELD),
         }
     }
 }
@@ -313,6 +343,29 @@ pub fn to_wire(row: &UserRow, extras: &PageExtras, view: View) -> User {
     }
     if view.mfa {
         user.mfa_enabled = Some(row.mfa_enabled);
+    }
+    // Each setting belongs to the account types whose form offers it.
+    match row.kind() {
+        AccountType::User | AccountType::ReadOnly => {
+            if view.time_zone {
+                user.time_zone = row.time_zone.clone();
+            }
+            if view.summary_email_time {
+                user.summary_email_time = row.summary_email_time.clone();
+            }
+        }
+        AccountType::Api => {
+            if view.token_expiration {
+                user.token_expiration_days = row.token_expiration_days;
+            }
+            if view.include_in_observations {
+                user.include_in_observations = Some(row.include_in_observations);
+            }
+            if view.allow_exceed_api_link_limit {
+                user.allow_exceed_api_link_limit = Some(row.allow_exceed_api_link_limit);
+            }
+        }
+        AccountType::Taxii => {}
     }
     user
 }
@@ -490,8 +543,99 @@ pub const PLAYBOOKS: &[(&str, &str, bool)] = &[
     ("Indicator Export", "job", true),
 ];
 
+/// Columns added after the first release, for database files made before them.
+const ADDED_USER_COLUMNS: &[(&str, &str)] = &[
+    ("time_zone", "TEXT"),
+    ("summary_email_time", "TEXT"),
+    ("token_expiration_days", "INTEGER"),
+    ("include_in_observations", "INTEGER NOT NULL DEFAULT 0"),
+    ("allow_exceed_api_link_limit", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+/// The web-UI-only settings of seeded accounts, derived from the id (no
+/// random draws, so the rest of the seed stays as it was).
+fn seed_settings(tx: &Connection) -> rusqlite::Result<()> {
+    let zones = serde_json::to_string(TIME_ZONES).unwrap_or_else(|_| "[]".into());
+    tx.execute(
+        "UPDATE users SET
+           time_zone = (SELECT value FROM json_each(?1) WHERE key = users.id % json_array_length(?1)),
+           summary_email_time = printf('%02d:00', 6 + users.id % 4)
+         WHERE system_role NOT IN ('Api User', 'Exchange Admin', 'Taxii User')",
+        [&zones],
+    )?;
+    tx.execute(
+        "UPDATE users SET token_expiration_days = 90 * (1 + id % 4),
+           include_in_observations = id % 2, allow_exceed_api_link_limit = (id % 5 = 0)
+         WHERE system_role IN ('Api User', 'Exchange Admin')",
+        [],
+    )?;
+    Ok(())
+}
+
 pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(SCHEMA)
+    conn.execute_batch(SCHEMA)?;
+    let existing: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('users')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (column, kind) in ADDED_USER_COLUMNS {
+        if !existing.iter().any(|c| c == column) {
+            conn.execute_batch(&format!("ALTER TABLE users ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// An account-info e-mail the sandbox queued instead of sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedEmail {
+    pub user_id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub queued: String,
+}
+
+/// Queues the account-info e-mail of a new account. It names the account
+/// and its Organization and never carries the password.
+pub fn queue_account_info_email(
+    conn: &Connection,
+    user_id: i64,
+    user_name: &str,
+    org: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    let body = format!(
+        "A ThreatConnect account was created for you in {org}.\n\
+         Account: {user_name}\n\
+         Your administrator will give you your initial password; you will be asked to change it when you first log in."
+    );
+    conn.execute(
+        "INSERT INTO outbox(user_id, recipient, subject, body, queued) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            user_id,
+            user_name,
+            "Your ThreatConnect account",
+            body,
+            fmt_time(now)
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn outbox(conn: &Connection) -> rusqlite::Result<Vec<QueuedEmail>> {
+    let mut stmt =
+        conn.prepare("SELECT user_id, recipient, subject, body, queued FROM outbox ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(QueuedEmail {
+            user_id: r.get(0)?,
+            recipient: r.get(1)?,
+            subject: r.get(2)?,
+            body: r.get(3)?,
+            queued: r.get(4)?,
+        })
+    })?;
+    rows.collect()
 }
 
 pub fn is_seeded(conn: &Connection) -> rusqlite::Result<bool> {
@@ -814,8 +958,76 @@ pub fn seed(
             run_as.execute(params!["Northwind Alerts", "playbook", true, owner])?;
         }
     }
+    seed_settings(&tx)?;
     tx.commit()?;
     Ok(SeedSummary {
         users: n_users + ACTORS.len(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_database_file_gains_the_settings_columns() {
+        let conn = Connection::open_in_memory().unwrap();
+        // The users table as the first release made it.
+        conn.execute_batch(
+            "CREATE TABLE users(
+               id INTEGER PRIMARY KEY, user_name TEXT NOT NULL UNIQUE, first_name TEXT, last_name TEXT,
+               pseudonym TEXT, org_id INTEGER NOT NULL, system_role TEXT NOT NULL, org_role TEXT NOT NULL,
+               disabled INTEGER NOT NULL, locked INTEGER NOT NULL, password_reset_required INTEGER NOT NULL,
+               two_factor_reset_required INTEGER NOT NULL, terms_accepted INTEGER NOT NULL,
+               terms_accepted_date TEXT, logout_interval_minutes INTEGER, custom_tql_timeout INTEGER,
+               tql_timeout INTEGER, ui_theme TEXT, job_function TEXT, job_role TEXT, last_login TEXT,
+               last_password_change TEXT, mfa_enabled INTEGER NOT NULL, password_hash TEXT, api_secret TEXT);
+             INSERT INTO users VALUES (1, 'old@example.com', 'O', 'Ld', NULL, 1, 'User', 'Standard User',
+               0, 0, 0, 0, 1, NULL, 0, 0, NULL, 'Light', NULL, NULL, NULL, NULL, 0, NULL, NULL);",
+        )
+        .unwrap();
+        create_schema(&conn).unwrap();
+        create_schema(&conn).unwrap(); // twice: nothing left to add
+        conn.execute(
+            "INSERT INTO owners(id, name, kind) VALUES (1, 'Demo Organization', 'Organization')",
+            [],
+        )
+        .unwrap();
+        let row = load_user(&conn, 1).unwrap().unwrap();
+        assert_eq!(row.time_zone, None);
+        assert!(!row.include_in_observations && !row.allow_exceed_api_link_limit);
+    }
+
+    #[test]
+    fn seeded_accounts_get_settings_of_their_type() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        create_schema(&conn).unwrap();
+        seed(&mut conn, 60, 42, "k", Utc::now()).unwrap();
+        let mut stmt = conn
+            .prepare(&format!("SELECT {USER_COLS} FROM {USER_FROM}"))
+            .unwrap();
+        let rows: Vec<UserRow> = stmt
+            .query_map([], UserRow::from_row)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for row in rows {
+            let ui = matches!(row.kind(), AccountType::User | AccountType::ReadOnly);
+            assert_eq!(row.time_zone.is_some(), ui, "{}", row.user_name);
+            if let Some(zone) = &row.time_zone {
+                assert!(TIME_ZONES.contains(&zone.as_str()));
+            }
+            assert_eq!(
+                row.token_expiration_days.is_some(),
+                row.kind() == AccountType::Api
+            );
+        }
+        let outbox = outbox(&conn).unwrap();
+        assert!(outbox.is_empty());
+        queue_account_info_email(&conn, 7, "new@example.com", "Demo Organization", Utc::now())
+            .unwrap();
+        let outbox = super::outbox(&conn).unwrap();
+        assert_eq!(outbox[0].recipient, "new@example.com");
+        assert!(outbox[0].body.contains("Account: new@example.com"));
+    }
 }

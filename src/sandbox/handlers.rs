@@ -7,6 +7,7 @@ use super::db::{self, PageExtras, UserRow, View, USER_COLS, USER_FROM};
 use super::tql::{self, Visibility};
 use super::Shared;
 use crate::api::wire::{self, *};
+use crate::domain::form;
 use crate::domain::policy::{
     self, check_org_role, forced_org_role, may, may_assign_system_role, may_create, Action, Actor,
     Target,
@@ -242,7 +243,8 @@ fn requested_fields(pairs: &[(String, String)]) -> Result<Vec<String>, ApiErr> {
         for name in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let known = USER_FIELDS.contains(&name)
                 || name == ext::USER_GROUPS_FIELD
-                || name == ext::MFA_FIELD;
+                || name == ext::MFA_FIELD
+                || ext::SETTINGS_FIELDS.contains(&name);
             if !known {
                 return Err(ApiErr::bad(format!(
                     "unknown field '{name}'; see OPTIONS {USERS_PATH}/fields"
@@ -521,19 +523,128 @@ fn body_object(body: &[u8]) -> Result<Map<String, Value>, ApiErr> {
     }
 }
 
-/// The password policy: at least 8 characters, a letter and a digit.
-fn check_password(password: &str) -> Result<(), ApiErr> {
-    let long = password.chars().count() >= 8;
-    let letter = password.chars().any(char::is_alphabetic);
-    let digit = password.chars().any(|c| c.is_ascii_digit());
-    if long && letter && digit {
-        Ok(())
-    } else {
-        Err(ApiErr::bad(
-            "the password does not meet the password policy: at least 8 characters, with a letter and a digit",
+/// The instance's password policy, as the form checks it.
+fn check_password(settings: &policy::InstanceSettings, password: &str) -> Result<(), ApiErr> {
+    settings.password_policy.check(password).map_err(|missing| {
+        ApiErr::bad(format!(
+            "the password does not meet the password policy: it needs {missing}"
         ))
-    }
+    })
 }
+
+/// The web-UI-only settings (extensions) and the ranged fields of a body,
+/// checked with the form's own rules for an account of type `kind`.
+fn check_settings(
+    settings: &policy::InstanceSettings,
+    body: &Map<String, Value>,
+    kind: AccountType,
+    creating: bool,
+) -> Result<(), ApiErr> {
+    let ui = matches!(kind, AccountType::User | AccountType::ReadOnly);
+    let only_for = |key: &str, allowed: bool, who: &str| -> Result<(), ApiErr> {
+        if body.contains_key(key) && !allowed {
+            return Err(ApiErr::bad(format!(
+                "{key} is a setting of {who} only, not of {}",
+                crate::domain::roles::article(kind.name())
+            )));
+        }
+        Ok(())
+    };
+    only_for(ext::TIME_ZONE_FIELD, ui, "User accounts")?;
+    only_for(ext::SUMMARY_EMAIL_TIME_FIELD, ui, "User accounts")?;
+    only_for(
+        ext::TOKEN_EXPIRATION_FIELD,
+        kind == AccountType::Api,
+        "API users",
+    )?;
+    only_for(
+        ext::INCLUDE_IN_OBSERVATIONS_FIELD,
+        kind == AccountType::Api,
+        "API users",
+    )?;
+    only_for(
+        ext::ALLOW_EXCEED_API_LINK_LIMIT_FIELD,
+        kind == AccountType::Api,
+        "API users",
+    )?;
+    if body.contains_key(ext::SEND_ACCOUNT_INFO_EMAIL) {
+        if !creating {
+            return Err(ApiErr::bad(format!(
+                "{} applies only when creating an account",
+                ext::SEND_ACCOUNT_INFO_EMAIL
+            )));
+        }
+        if opt_bool(body, ext::SEND_ACCOUNT_INFO_EMAIL)? == Some(true) && !ui {
+            return Err(ApiErr::bad(format!(
+                "{} needs an e-mail address, and {} has none",
+                ext::SEND_ACCOUNT_INFO_EMAIL,
+                crate::domain::roles::article(kind.name())
+            )));
+        }
+    }
+    if let Some(zone) = opt_str(body, ext::TIME_ZONE_FIELD)? {
+        if !form::TIME_ZONES.contains(&zone) {
+            return Err(ApiErr::bad(format!(
+                "{} {zone:?} is not one the form offers (IANA names such as UTC, Europe/Berlin)",
+                ext::TIME_ZONE_FIELD
+            )));
+        }
+    }
+    if let Some(time) = opt_str(body, ext::SUMMARY_EMAIL_TIME_FIELD)? {
+        if !form::summary_email_times().iter().any(|t| t == time) {
+            return Err(ApiErr::bad(format!(
+                "{} must be a whole hour from 00:00 to 23:00, not {time:?}",
+                ext::SUMMARY_EMAIL_TIME_FIELD
+            )));
+        }
+    }
+    let in_range = |key: &str, range: &std::ops::RangeInclusive<i64>| -> Result<(), ApiErr> {
+        match opt_int(body, key)? {
+            Some(n) if !range.contains(&n) => Err(ApiErr::bad(format!(
+                "{key} must be between {} and {}",
+                range.start(),
+                range.end()
+            ))),
+            _ => Ok(()),
+        }
+    };
+    in_range(ext::TOKEN_EXPIRATION_FIELD, &form::TOKEN_EXPIRATION_DAYS)?;
+    in_range("tqlTimeout", &form::TQL_TIMEOUT_MS)?;
+    opt_bool(body, ext::INCLUDE_IN_OBSERVATIONS_FIELD)?;
+    opt_bool(body, ext::ALLOW_EXCEED_API_LINK_LIMIT_FIELD)?;
+    if let Some(minutes) = opt_int(body, "logoutIntervalMinutes")? {
+        if settings.saml_enabled {
+            return Err(ApiErr::bad(
+                "logoutIntervalMinutes cannot be set on a SAML-enabled instance: the identity provider sets the logout interval",
+            ));
+        }
+        if minutes != form::NEVER_LOG_OUT && !form::LOG_OUT_AFTER_MINUTES.contains(&minutes) {
+            return Err(ApiErr::bad(format!(
+                "logoutIntervalMinutes must be 0 (never) or one of {:?}, not {minutes}",
+                form::LOG_OUT_AFTER_MINUTES
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Extension settings a PUT may change: (key, column, type); `null`
+/// clears the optional ones.
+const UPDATABLE_SETTINGS: &[(&str, &str, char)] = &[
+    (ext::TIME_ZONE_FIELD, "time_zone", 's'),
+    (ext::SUMMARY_EMAIL_TIME_FIELD, "summary_email_time", 's'),
+    (ext::TOKEN_EXPIRATION_FIELD, "token_expiration_days", 'i'),
+    (
+        ext::INCLUDE_IN_OBSERVATIONS_FIELD,
+        "include_in_observations",
+        'b',
+    ),
+    (
+        ext::ALLOW_EXCEED_API_LINK_LIMIT_FIELD,
+        "allow_exceed_api_link_limit",
+        'b',
+    ),
+];
 
 fn check_name(key: &str, value: &str) -> Result<(), ApiErr> {
     if value.chars().any(char::is_control) {
@@ -636,6 +747,8 @@ async fn update_user(
             may(&actor, &settings, Action::View, &target).map_err(ApiErr::refused)?;
             for key in body.keys() {
                 let known = UPDATABLE.iter().any(|(k, ..)| k == key)
+                    || UPDATABLE_SETTINGS.iter().any(|(k, ..)| k == key)
+                    || key == ext::SEND_ACCOUNT_INFO_EMAIL
                     || READ_ONLY.contains(&key.as_str())
                     || matches!(key.as_str(), "systemRole" | "ownerRoles" | "password");
                 if !known {
@@ -696,6 +809,7 @@ async fn update_user(
                 }
             }
             let new_kind = AccountType::of(new_role);
+            check_settings(&settings, &body, new_kind, false)?;
 
             // Organization and Community roles.
             let owner_roles = owner_roles_map(&body)?;
@@ -745,7 +859,7 @@ async fn update_user(
                 if settings.saml_enabled {
                     return Err(ApiErr::bad("passwords are managed by SAML on this instance"));
                 }
-                check_password(pw)?;
+                check_password(&settings, pw)?;
             }
 
             // Apply.
@@ -764,6 +878,20 @@ async fn update_user(
                     sets.push(format!("{column} = ?"));
                     values.push(v);
                 }
+            }
+            for (key, column, kind) in UPDATABLE_SETTINGS {
+                let value = match (body.get(*key), kind) {
+                    (None, _) => continue,
+                    (Some(Value::Null), 'b') => {
+                        return Err(ApiErr::bad(format!("{key} must be true or false")))
+                    }
+                    (Some(Value::Null), _) => SqlValue::Null,
+                    (Some(_), 's') => SqlValue::Text(opt_str(&body, key)?.unwrap_or_default().to_string()),
+                    (Some(_), 'b') => SqlValue::Integer(opt_bool(&body, key)?.unwrap_or_default() as i64),
+                    (Some(_), _) => SqlValue::Integer(opt_int(&body, key)?.unwrap_or_default()),
+                };
+                sets.push(format!("{column} = ?"));
+                values.push(value);
             }
             if opt_bool(&body, "termsAccepted")? == Some(true) && !row.terms_accepted {
                 sets.push("terms_accepted_date = ?".into());
@@ -872,6 +1000,11 @@ async fn create_user(
                 _ => return Err(ApiErr::bad("userName is required for a User account")),
             };
             check_name("userName", &user_name)?;
+            if matches!(kind, AccountType::User | AccountType::ReadOnly) {
+                form::check_email(&user_name)
+                    .map_err(|e| ApiErr::bad(format!("userName is the account's e-mail address: {e}")))?;
+            }
+            check_settings(&settings, &body, kind, true)?;
             if db::load_user_by_name(conn, &user_name).map_err(ApiErr::db)?.is_some() {
                 return Err(ApiErr::bad(format!("a user named {user_name:?} already exists")));
             }
@@ -881,7 +1014,7 @@ async fn create_user(
                 Some(_) if settings.saml_enabled => {
                     return Err(ApiErr::bad("passwords are managed by SAML on this instance"))
                 }
-                Some(pw) => check_password(pw)?,
+                Some(pw) => check_password(&settings, pw)?,
                 None if ui && !settings.saml_enabled => {
                     return Err(ApiErr::bad("password is required for a User account on this instance"))
                 }
@@ -916,8 +1049,11 @@ async fn create_user(
                 "INSERT INTO users(user_name, first_name, last_name, pseudonym, org_id, system_role,
                    org_role, disabled, locked, password_reset_required, two_factor_reset_required,
                    terms_accepted, logout_interval_minutes, custom_tql_timeout, tql_timeout, ui_theme,
-                   job_function, job_role, last_password_change, mfa_enabled, password_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 0, ?19)",
+                   job_function, job_role, last_password_change, mfa_enabled, password_hash,
+                   time_zone, summary_email_time, token_expiration_days, include_in_observations,
+                   allow_exceed_api_link_limit)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 0, ?19,
+                   ?20, ?21, ?22, ?23, ?24)",
                 params![
                     user_name,
                     first_name,
@@ -938,10 +1074,19 @@ async fn create_user(
                     job_role,
                     now,
                     password.map(|pw| db::password_hash(&user_name, pw)),
+                    opt_str(&body, ext::TIME_ZONE_FIELD)?,
+                    opt_str(&body, ext::SUMMARY_EMAIL_TIME_FIELD)?,
+                    opt_int(&body, ext::TOKEN_EXPIRATION_FIELD)?,
+                    opt_bool(&body, ext::INCLUDE_IN_OBSERVATIONS_FIELD)?.unwrap_or(false),
+                    opt_bool(&body, ext::ALLOW_EXCEED_API_LINK_LIMIT_FIELD)?.unwrap_or(false),
                 ],
             )
             .map_err(ApiErr::db)?;
             let id = tx.last_insert_rowid();
+            if opt_bool(&body, ext::SEND_ACCOUNT_INFO_EMAIL)? == Some(true) {
+                db::queue_account_info_email(&tx, id, &user_name, &org, Utc::now())
+                    .map_err(ApiErr::db)?;
+            }
             if kind != AccountType::Taxii {
                 db::reset_community_roles(&tx, id, org_id, role).map_err(ApiErr::db)?;
             }
@@ -1403,6 +1548,39 @@ async fn options_fields() -> ApiResult {
         FieldInfo {
             name: ext::MFA_FIELD.into(),
             description: Some("rollcall extension: whether the account has MFA configured".into()),
+            extension: true,
+        },
+        FieldInfo {
+            name: ext::TIME_ZONE_FIELD.into(),
+            description: Some("rollcall extension: the User's time zone (IANA name)".into()),
+            extension: true,
+        },
+        FieldInfo {
+            name: ext::SUMMARY_EMAIL_TIME_FIELD.into(),
+            description: Some(
+                "rollcall extension: the hour (HH:00) the User's daily summary e-mail is sent"
+                    .into(),
+            ),
+            extension: true,
+        },
+        FieldInfo {
+            name: ext::TOKEN_EXPIRATION_FIELD.into(),
+            description: Some("rollcall extension: days an API user's token lives".into()),
+            extension: true,
+        },
+        FieldInfo {
+            name: ext::INCLUDE_IN_OBSERVATIONS_FIELD.into(),
+            description: Some(
+                "rollcall extension: the API user's data counts in observations and false positives"
+                    .into(),
+            ),
+            extension: true,
+        },
+        FieldInfo {
+            name: ext::ALLOW_EXCEED_API_LINK_LIMIT_FIELD.into(),
+            description: Some(
+                "rollcall extension: the API user may exceed the API link limit".into(),
+            ),
             extension: true,
         },
     ];

@@ -10,7 +10,7 @@ pub mod db;
 mod handlers;
 pub mod tql;
 
-use crate::domain::policy::{Deployment, InstanceSettings};
+use crate::domain::policy::{Deployment, InstanceSettings, PasswordPolicy};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use hyper::body::Incoming;
@@ -61,7 +61,8 @@ impl std::fmt::Debug for SandboxConfig {
 
 impl SandboxConfig {
     /// 127.0.0.1 on a free port, in memory, seed 42, On Premises, no SAML,
-    /// Terms of Service required, MFA not required, passwords expire after 90 days.
+    /// Terms of Service required, MFA not required, passwords expire after 90 days,
+    /// the default password policy (8 characters, a letter and a digit).
     pub fn loopback(seed_users: usize, secret_key: &str) -> Self {
         SandboxConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -75,6 +76,7 @@ impl SandboxConfig {
                 terms_of_service_required: true,
                 mfa_required: false,
                 password_max_age_days: Some(90),
+                password_policy: PasswordPolicy::default(),
             },
         }
     }
@@ -330,6 +332,16 @@ impl Sandbox {
         let row = db::load_user_by_name(&conn, user_name)?
             .ok_or_else(|| anyhow::anyhow!("no account named {user_name:?}"))?;
         Ok(auth::store_new_token(&conn, row.id, None)?)
+    }
+
+    /// The account-info e-mails queued so far (the sandbox sends none).
+    pub fn outbox(&self) -> anyhow::Result<Vec<db::QueuedEmail>> {
+        let conn = self
+            .shared
+            .db
+            .lock()
+            .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+        Ok(db::outbox(&conn)?)
     }
 
     pub async fn shutdown(self) {

@@ -1,0 +1,690 @@
+//! `users create`, `users edit`, `users delete`: the User and API User
+//! Administration windows from a script. Each fills an [`AccountForm`] from
+//! `--set FIELD=VALUE`, so the fields, defaults, messages and rules are the
+//! form's; the instance then has the last word, and its refusals are shown
+//! as it worded them.
+
+use super::connect::Session;
+use crate::api::wire::{ext, RunAs, RunAsItem, UserGroup};
+use crate::domain::form::{field_for_key, AccountForm, FieldValue, FormErrors, Password};
+use crate::domain::policy::{may, may_create, Action, Target};
+use crate::domain::roles::article;
+use crate::domain::text::sanitize;
+use crate::domain::{AccountType, Field, GroupRef, SystemRole, User};
+use anyhow::{anyhow, bail, Context};
+use std::io::{BufRead, IsTerminal, Write};
+
+fn parse_kind(text: &str) -> Result<AccountType, String> {
+    AccountType::from_key(text).ok_or_else(|| {
+        format!(
+            "unknown account type {text:?}; use one of: {}",
+            AccountType::ALL
+                .iter()
+                .map(|t| t.key())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct CreateArgs {
+    /// The kind of account, as the Membership tab's buttons: user, api, readonly, taxii.
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_kind)]
+    pub kind: AccountType,
+    /// The Organization to create it in (default: your home Organization).
+    #[arg(long, value_name = "NAME")]
+    pub org: Option<String>,
+    /// A form field, e.g. email=pat@example.com, first-name=Pat, orgRole="Sharing User",
+    /// groups="SOC Team,IR Team", disabled=true. Repeat for each field.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// Read the password from the first line of standard input (keeps it
+    /// out of the process list and the shell history).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// API users: "save and generate token". The token is printed once and
+    /// stored nowhere.
+    #[arg(long)]
+    pub generate_token: bool,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct EditArgs {
+    /// The account's id.
+    pub id: i64,
+    /// A form field to change, as for `users create`. Repeat for each field.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// Read a new password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DeleteArgs {
+    /// The account's id.
+    pub id: i64,
+    /// The account that takes over its active playbooks (required when it runs any).
+    #[arg(long, value_name = "ID")]
+    pub reassign_playbooks_to: Option<i64>,
+    /// The API user that takes over its job apps (required when it runs any).
+    #[arg(long, value_name = "ID")]
+    pub reassign_jobs_to: Option<i64>,
+    /// Delete without asking. Without it, you type the account's name to confirm.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `--set FIELD=VALUE` split at the first `=`.
+fn split_set(text: &str) -> Result<(&str, &str), String> {
+    text.split_once('=')
+        .filter(|(key, _)| !key.trim().is_empty())
+        .ok_or_else(|| format!("--set expects FIELD=VALUE, not {text:?}"))
+}
+
+/// The user groups, when a `--set` names them and the instance lists them.
+async fn load_groups(session: &Session, sets: &[String]) -> anyhow::Result<Option<Vec<GroupRef>>> {
+    let names_groups = sets
+        .iter()
+        .any(|s| split_set(s).ok().and_then(|(k, _)| field_for_key(k)) == Some(Field::Groups));
+    if !names_groups || !session.capabilities.has(ext::GROUP_MEMBERSHIP) {
+        return Ok(None);
+    }
+    let groups: Vec<UserGroup> = session
+        .client
+        .user_groups()
+        .await
+        .context("reading the user groups")?;
+    Ok(Some(
+        groups
+            .into_iter()
+            .map(|g| GroupRef {
+                id: g.id,
+                name: g.name,
+            })
+            .collect(),
+    ))
+}
+
+/// Applies every `--set` (and the password from stdin), then validates;
+/// all problems at once, one per line.
+fn fill(form: &mut AccountForm, sets: &[String], password: Option<String>) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
+    for text in sets {
+        match split_set(text) {
+            Ok((key, value)) => {
+                if let Err(e) = form.set_from_text(key, value) {
+                    problems.push(e);
+                }
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+    if let Some(pw) = password {
+        if let Err(e) = form.set(Field::Password, FieldValue::Password(Password::new(pw))) {
+            problems.push(e);
+        }
+    }
+    if problems.is_empty() {
+        problems.extend(form.validate().into_iter().map(|(_, m)| m));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(FormErrors(problems).into())
+    }
+}
+
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn refuse_read_only(session: &Session, what: &str) -> anyhow::Result<()> {
+    if session.read_only {
+        bail!("read-only session: nothing was {what}");
+    }
+    Ok(())
+}
+
+fn target_of(user: &User, fallback_org: &str) -> (Option<SystemRole>, String) {
+    (
+        user.system_role_parsed(),
+        user.owner
+            .clone()
+            .unwrap_or_else(|| fallback_org.to_string()),
+    )
+}
+
+/// `users create`.
+pub async fn create(
+    session: &Session,
+    args: &CreateArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    refuse_read_only(session, "created")?;
+    let actor = &session.actor;
+    let org = args.org.clone().unwrap_or_else(|| actor.home_org.clone());
+    may_create(actor, &session.settings, &org, args.kind).map_err(|r| anyhow!("{r}"))?;
+    if args.generate_token {
+        if args.kind != AccountType::Api {
+            bail!("--generate-token is for API users only (--type api)");
+        }
+        if !session.capabilities.has(ext::API_TOKENS) {
+            bail!(
+                "this instance does not support generating API tokens (rollcall extension {})",
+                ext::API_TOKENS
+            );
+        }
+    }
+    let mut form = AccountForm::create(actor, &session.settings, args.kind, &org)
+        .with_extensions(&session.capabilities.extensions);
+    if let Some(groups) = load_groups(session, &args.set).await? {
+        form.set_group_options(groups);
+    }
+    let password = args.password_stdin.then(read_password_line).transpose()?;
+    fill(&mut form, &args.set, password)?;
+
+    let kind = form.account_type();
+    if session.capabilities.has(ext::LIMITS) {
+        let limits = session
+            .client
+            .org_limits()
+            .await
+            .context("reading the Organization's limits")?;
+        if let Some(limits) = limits.iter().find(|l| l.organization == org) {
+            if !limits.allows_create(kind) {
+                let (label, limit) = match kind {
+                    AccountType::Api => ("API Limit", limits.api_limit),
+                    AccountType::Taxii => ("TAXII User Limit", limits.taxii_limit),
+                    _ => ("User Limit", limits.user_limit),
+                };
+                bail!(
+                    "{} has reached its {label} ({}); no {} can be created",
+                    sanitize(&org),
+                    limit.unwrap_or_default(),
+                    kind.name()
+                );
+            }
+        }
+    }
+
+    let created = session
+        .client
+        .create_user(&form.create_body())
+        .await
+        .context("the account was not created")?;
+    writeln!(
+        out,
+        "Created {} {} (id {}) in {}",
+        kind.name(),
+        sanitize(&created.user_name),
+        created.id,
+        sanitize(&org)
+    )?;
+    if form.sends_account_info_email() {
+        writeln!(
+            out,
+            "Account information e-mail queued to {}",
+            sanitize(&created.user_name)
+        )?;
+    }
+    if let Some(ids) = form.group_ids() {
+        session
+            .client
+            .set_groups(created.id, &ids)
+            .await
+            .with_context(|| {
+                format!(
+                    "the account was created (id {}) but its groups were not set",
+                    created.id
+                )
+            })?;
+        writeln!(out, "Groups set: {}", group_names(&form, &ids))?;
+    }
+    if args.generate_token {
+        let token = session
+            .client
+            .generate_token(created.id, form.token_expiration_days())
+            .await
+            .with_context(|| {
+                format!(
+                    "the account was created (id {}) but no token was generated",
+                    created.id
+                )
+            })?;
+        writeln!(out, "API token: {}", token.token)?;
+        match token.expires {
+            Some(t) => writeln!(out, "Expires: {}", t.to_rfc3339())?,
+            None => writeln!(out, "Expires: never")?,
+        }
+        writeln!(
+            out,
+            "This token is shown once and is not stored anywhere; copy it now."
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn group_names(form: &AccountForm, ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return "(none)".to_string();
+    }
+    let options = form.options(Field::Groups);
+    ids.iter()
+        .map(|id| {
+            options
+                .iter()
+                .find(|o| o.value == id.to_string())
+                .map(|o| sanitize(&o.label).into_owned())
+                .unwrap_or_else(|| id.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The extra fields an edit form needs, as far as the instance offers them.
+fn edit_fields(session: &Session) -> Vec<String> {
+    let caps = &session.capabilities;
+    std::iter::once(ext::USER_GROUPS_FIELD)
+        .chain(ext::SETTINGS_FIELDS.iter().copied())
+        .filter(|f| caps.has(f) || caps.extra_fields.contains(*f))
+        .map(String::from)
+        .collect()
+}
+
+/// The actions a change implies, each checked with the policy (as the
+/// instance will), so a refusal names the real reason.
+fn implied_actions(body: &serde_json::Value) -> Vec<Action> {
+    let flag = |key: &str| body.get(key).and_then(serde_json::Value::as_bool);
+    let mut actions = vec![Action::Edit];
+    if flag("disabled") == Some(true) {
+        actions.push(Action::Disable);
+    }
+    if flag("disabled") == Some(false) {
+        actions.push(Action::Enable);
+    }
+    if flag("locked") == Some(false) {
+        actions.push(Action::Unlock);
+    }
+    if flag("passwordResetRequired") == Some(true) {
+        actions.push(Action::ResetPassword);
+    }
+    if flag("twoFactorResetRequired") == Some(true) {
+        actions.push(Action::ResetMfa);
+    }
+    actions
+}
+
+/// `users edit`.
+pub async fn edit(session: &Session, args: &EditArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    refuse_read_only(session, "changed")?;
+    let actor = &session.actor;
+    let user = session
+        .client
+        .get_user(args.id, &edit_fields(session))
+        .await
+        .with_context(|| format!("reading account {}", args.id))?;
+    let (role, org) = target_of(&user, &actor.home_org);
+    let target = Target {
+        id: Some(user.id),
+        user_name: &user.user_name,
+        system_role: role,
+        org: &org,
+    };
+    may(actor, &session.settings, Action::Edit, &target).map_err(|r| anyhow!("{r}"))?;
+    let mut form = AccountForm::edit(actor, &session.settings, &user)
+        .with_extensions(&session.capabilities.extensions);
+    if let Some(groups) = load_groups(session, &args.set).await? {
+        form.set_group_options(groups);
+    }
+    let password = args.password_stdin.then(read_password_line).transpose()?;
+    fill(&mut form, &args.set, password)?;
+
+    let body = form.update_body(&user);
+    let groups = form.group_ids();
+    let name = sanitize(&user.user_name).into_owned();
+    let changes = body.as_object().map_or(0, |m| m.len());
+    if changes == 0 && groups.is_none() {
+        writeln!(out, "Nothing to change for {name} (id {})", user.id)?;
+        return Ok(());
+    }
+    for action in implied_actions(&body) {
+        may(actor, &session.settings, action, &target).map_err(|r| anyhow!("{r}"))?;
+    }
+    if let Some(warning) = form.system_role_change_warning() {
+        eprintln!("warning: {warning}");
+    }
+    if changes > 0 {
+        session
+            .client
+            .update_user(user.id, &body)
+            .await
+            .context("the account was not changed")?;
+        let fields: Vec<&str> = body
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "Updated {name} (id {}): {}",
+            user.id,
+            fields.join(", ")
+        )?;
+    }
+    if let Some(ids) = groups {
+        session
+            .client
+            .set_groups(user.id, &ids)
+            .await
+            .context("the groups were not set")?;
+        writeln!(out, "Groups of {name} set: {}", group_names(&form, &ids))?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Asks a person to confirm a deletion; `None` when nobody can be asked
+/// (standard input is not a terminal).
+pub trait Confirm {
+    fn ask(&mut self, prompt: &str) -> Option<String>;
+}
+
+/// Asks on the terminal: the prompt on standard error, the answer from
+/// standard input.
+pub struct TerminalConfirm;
+
+impl Confirm for TerminalConfirm {
+    fn ask(&mut self, prompt: &str) -> Option<String> {
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        eprint!("{prompt}");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).ok()?;
+        Some(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+fn names(items: &[RunAsItem]) -> String {
+    items
+        .iter()
+        .map(|i| sanitize(&i.name).into_owned())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// `users delete`, confirming on the terminal.
+pub async fn delete(
+    session: &Session,
+    args: &DeleteArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    delete_confirmed_by(session, args, out, &mut TerminalConfirm).await
+}
+
+/// `users delete` with the confirmation asked through `confirm`.
+pub async fn delete_confirmed_by(
+    session: &Session,
+    args: &DeleteArgs,
+    out: &mut dyn Write,
+    confirm: &mut dyn Confirm,
+) -> anyhow::Result<()> {
+    refuse_read_only(session, "deleted")?;
+    let actor = &session.actor;
+    let caps = &session.capabilities;
+    let user = session
+        .client
+        .get_user(args.id, &[])
+        .await
+        .with_context(|| format!("reading account {}", args.id))?;
+    let name = sanitize(&user.user_name).into_owned();
+    let (role, org) = target_of(&user, &actor.home_org);
+    let target = Target {
+        id: Some(user.id),
+        user_name: &user.user_name,
+        system_role: role,
+        org: &org,
+    };
+    may(actor, &session.settings, Action::Delete, &target).map_err(|r| anyhow!("{r}"))?;
+    let reassigning = args.reassign_playbooks_to.is_some() || args.reassign_jobs_to.is_some();
+    if reassigning && !caps.has(ext::REASSIGN_ON_DELETE) {
+        bail!(
+            "this instance does not support reassigning playbooks or job apps on delete (rollcall extension {})",
+            ext::REASSIGN_ON_DELETE
+        );
+    }
+
+    // Rule 8: what runs as this account must move first.
+    let run_as = if caps.has(ext::RUN_AS) {
+        Some(
+            session
+                .client
+                .run_as(user.id)
+                .await
+                .context("reading what runs as this account")?,
+        )
+    } else {
+        writeln!(
+            out,
+            "note: this instance does not report playbooks or job apps (rollcall extension {}); it will refuse the delete if any must move",
+            ext::RUN_AS
+        )?;
+        None
+    };
+    let mut missing = Vec::new();
+    if let Some(RunAs {
+        active_playbooks,
+        job_apps,
+        ..
+    }) = &run_as
+    {
+        if !active_playbooks.is_empty() && args.reassign_playbooks_to.is_none() {
+            missing.push(format!(
+                "{name} is the Run As user of {} ({}): choose another account with --reassign-playbooks-to ID",
+                count(active_playbooks.len(), "active playbook", "active playbooks"),
+                names(active_playbooks)
+            ));
+        }
+        if !job_apps.is_empty() && args.reassign_jobs_to.is_none() {
+            missing.push(format!(
+                "{name} is the Run As user of {} ({}): choose an API user with --reassign-jobs-to ID",
+                count(job_apps.len(), "job app", "job apps"),
+                names(job_apps)
+            ));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(FormErrors(missing).into());
+    }
+    if let Some(heir) = args.reassign_jobs_to {
+        let heir_user = session
+            .client
+            .get_user(heir, &[])
+            .await
+            .with_context(|| format!("reading account {heir} (--reassign-jobs-to)"))?;
+        if let Some(kind) = heir_user.account_type() {
+            if kind != AccountType::Api {
+                bail!(
+                    "job apps must run as an API user; {} (id {heir}) is {}",
+                    sanitize(&heir_user.user_name),
+                    article(kind.name())
+                );
+            }
+        }
+    }
+
+    if !args.yes {
+        let prompt = format!(
+            "Delete {name} (id {}) permanently? This cannot be undone; disabling keeps the log integrity.\nType the account name to confirm: ",
+            user.id
+        );
+        match confirm.ask(&prompt) {
+            None => bail!(
+                "not deleted: standard input is not a terminal, so nobody can confirm; pass --yes to delete {name} (id {})",
+                user.id
+            ),
+            Some(answer) if answer.trim() == user.user_name => {}
+            Some(_) => bail!("not deleted: the name typed does not match {name}"),
+        }
+    }
+
+    session
+        .client
+        .delete_user(user.id, args.reassign_playbooks_to, args.reassign_jobs_to)
+        .await
+        .context("the account was not deleted")?;
+    writeln!(out, "Deleted {name} (id {})", user.id)?;
+    if let Some(run_as) = &run_as {
+        if let (Some(to), false) = (
+            args.reassign_playbooks_to,
+            run_as.active_playbooks.is_empty(),
+        ) {
+            writeln!(
+                out,
+                "Active playbooks ({}) now run as account {to}",
+                names(&run_as.active_playbooks)
+            )?;
+        }
+        if let (Some(to), false) = (args.reassign_jobs_to, run_as.job_apps.is_empty()) {
+            writeln!(
+                out,
+                "Job apps ({}) now run as API user {to}",
+                names(&run_as.job_apps)
+            )?;
+        }
+        if !run_as.inactive_playbooks.is_empty() {
+            writeln!(
+                out,
+                "Inactive playbooks ({}) moved to the first account listed in {}",
+                names(&run_as.inactive_playbooks),
+                sanitize(&org)
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser, Subcommand};
+
+    /// The variants the integrator adds under `rollcall users`.
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Users,
+    }
+
+    #[derive(Subcommand, Debug)]
+    enum Users {
+        Create(CreateArgs),
+        Edit(EditArgs),
+        Delete(DeleteArgs),
+    }
+
+    #[test]
+    fn the_arguments_parse_as_documented() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "users",
+            "create",
+            "--type",
+            "api",
+            "--org",
+            "Northwind Security",
+            "--set",
+            "firstName=Feed",
+            "--set",
+            "groups=SOC Team,IR Team",
+            "--generate-token",
+        ])
+        .unwrap();
+        let Users::Create(args) = cli.command else {
+            panic!("create")
+        };
+        assert_eq!(args.kind, AccountType::Api);
+        assert_eq!(args.org.as_deref(), Some("Northwind Security"));
+        assert_eq!(args.set, vec!["firstName=Feed", "groups=SOC Team,IR Team"]);
+        assert!(args.generate_token && !args.password_stdin);
+
+        let err = Cli::try_parse_from(["users", "create", "--type", "robot"]).unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("unknown account type \"robot\"; use one of: user, api, taxii, readonly"));
+
+        let Users::Edit(args) =
+            Cli::try_parse_from(["users", "edit", "42", "--set", "disabled=true"])
+                .unwrap()
+                .command
+        else {
+            panic!("edit")
+        };
+        assert_eq!((args.id, args.set.len()), (42, 1));
+
+        let Users::Delete(args) = Cli::try_parse_from([
+            "users",
+            "delete",
+            "26",
+            "--reassign-playbooks-to",
+            "30",
+            "--reassign-jobs-to",
+            "31",
+            "--yes",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("delete")
+        };
+        assert_eq!(
+            (
+                args.id,
+                args.reassign_playbooks_to,
+                args.reassign_jobs_to,
+                args.yes
+            ),
+            (26, Some(30), Some(31), true)
+        );
+    }
+
+    #[test]
+    fn set_needs_a_field_and_an_equals_sign() {
+        assert_eq!(split_set("a=b=c"), Ok(("a", "b=c")));
+        assert_eq!(split_set("groups="), Ok(("groups", "")));
+        assert!(split_set("=x").is_err());
+        assert!(split_set("plain").is_err());
+    }
+
+    #[test]
+    fn implied_actions_follow_the_body() {
+        let body =
+            serde_json::json!({"disabled": true, "locked": false, "passwordResetRequired": true});
+        assert_eq!(
+            implied_actions(&body),
+            vec![
+                Action::Edit,
+                Action::Disable,
+                Action::Unlock,
+                Action::ResetPassword
+            ]
+        );
+    }
+}
