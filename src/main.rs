@@ -50,6 +50,12 @@ enum Command {
 enum UsersCommand {
     /// List every account the caller may see.
     List(commands::users::ListArgs),
+    /// Create an account (User, API, Read Only or TAXII).
+    Create(commands::admin::CreateArgs),
+    /// Change an account's fields.
+    Edit(commands::admin::EditArgs),
+    /// Delete an account (reassigning what runs as it).
+    Delete(commands::admin::DeleteArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,11 +82,20 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Sandbox(args)) => commands::sandbox::run(args).await,
-        Some(Command::Users(UsersCommand::List(args))) => {
+        Some(Command::Users(users)) => {
             let session = commands::connect::connect(&cli.connect).await?;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            commands::users::list(&session, &args, &mut out).await
+            match users {
+                UsersCommand::List(args) => commands::users::list(&session, &args, &mut out).await,
+                UsersCommand::Create(args) => {
+                    commands::admin::create(&session, &args, &mut out).await
+                }
+                UsersCommand::Edit(args) => commands::admin::edit(&session, &args, &mut out).await,
+                UsersCommand::Delete(args) => {
+                    commands::admin::delete(&session, &args, &mut out).await
+                }
+            }
         }
         Some(Command::Audit(args)) => {
             // An audit only reads: the connection is read-only whatever the
