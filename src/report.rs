@@ -521,7 +521,10 @@ mod tests {
             last_name: Some(last.into()),
             owner: Some(ORG.into()),
             system_role: Some(system_role.into()),
-            owner_roles: Some(BTreeMap::from([(ORG.into(), org_role.into())])),
+            owner_roles: Some(crate::domain::OwnerRoles::from([(
+                ORG.to_string(),
+                org_role.to_string(),
+            )])),
             disabled: Some(false),
             locked: Some(false),
             password_reset_required: Some(false),

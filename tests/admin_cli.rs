@@ -515,10 +515,7 @@ async fn edit_changes_only_what_was_set() {
     assert_eq!(after.system_role.as_deref(), Some("Super User"));
     assert_eq!(after.org_role_name(), Some("Organization Administrator"));
     let roles = after.owner_roles.clone().unwrap_or_default();
-    assert_eq!(
-        roles.get("Demo Community").map(String::as_str),
-        Some("Director")
-    );
+    assert_eq!(roles.get("Demo Community"), Some("Director"));
     let out = run_edit(&admin, &edit_args(id, &["systemRole=Read Only User"]))
         .await
         .expect("role changed");
@@ -527,10 +524,7 @@ async fn edit_changes_only_what_was_set() {
     assert_eq!(after.org_role_name(), Some("Read Only User"));
     // Demo Organization's default in Demo Community is Contributor: at most Commenter.
     let roles = after.owner_roles.clone().unwrap_or_default();
-    assert_eq!(
-        roles.get("Demo Community").map(String::as_str),
-        Some("Commenter")
-    );
+    assert_eq!(roles.get("Demo Community"), Some("Commenter"));
 
     // Groups are their own call.
     let out = run_edit(&admin, &edit_args(id, &["groups=Auditors"]))

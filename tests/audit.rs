@@ -92,7 +92,7 @@ fn expected(users: &[User], now: DateTime<Utc>) -> Vec<(FindingKind, Vec<i64>)> 
         u.owner_roles
             .as_ref()
             .and_then(|r| r.get(u.owner.as_deref().unwrap_or_default()))
-            .cloned()
+            .map(str::to_string)
             .unwrap_or_default()
     };
     let pick = |f: &dyn Fn(&&User) -> bool| ids(&users.iter().filter(f).collect::<Vec<_>>());

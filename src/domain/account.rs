@@ -7,7 +7,8 @@
 use super::roles::{AccountType, OrgRole, SystemRole};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A user object with ThreatConnect's own JSON field names.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -29,7 +30,7 @@ pub struct User {
     pub system_role: Option<String>,
     /// Organization, Community or Source name to role name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_roles: Option<BTreeMap<String, String>>,
+    pub owner_roles: Option<OwnerRoles>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,6 +89,108 @@ pub struct User {
     pub allow_exceed_api_link_limit: Option<bool>,
 }
 
+/// Interns a name that many accounts share (Organization, Community and
+/// role names), so 100,000 accounts hold one copy of each, not 100,000.
+pub fn intern(name: &str) -> Arc<str> {
+    static NAMES: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
+    let names = NAMES.get_or_init(Default::default);
+    let Ok(mut names) = names.lock() else {
+        return Arc::from(name);
+    };
+    if let Some(existing) = names.get(name) {
+        return existing.clone();
+    }
+    let fresh: Arc<str> = Arc::from(name);
+    names.insert(fresh.clone());
+    fresh
+}
+
+/// `ownerRoles`: Organization, Community or Source name to role name, in
+/// name order. A small sorted list of interned names rather than a map: an
+/// account has a handful of entries, and a B-tree node per account would
+/// dominate the console's memory with 100,000 accounts loaded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnerRoles(Vec<(Arc<str>, Arc<str>)>);
+
+impl OwnerRoles {
+    pub fn get(&self, owner: &str) -> Option<&str> {
+        self.0
+            .binary_search_by(|(name, _)| name.as_ref().cmp(owner))
+            .ok()
+            .map(|i| self.0[i].1.as_ref())
+    }
+
+    /// Sets the role in one owner, replacing any earlier one.
+    pub fn insert(&mut self, owner: &str, role: &str) {
+        match self
+            .0
+            .binary_search_by(|(name, _)| name.as_ref().cmp(owner))
+        {
+            Ok(i) => self.0[i].1 = intern(role),
+            Err(i) => self.0.insert(i, (intern(owner), intern(role))),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(o, r)| (o.as_ref(), r.as_ref()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for OwnerRoles {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
+        let mut roles = OwnerRoles::default();
+        for (owner, role) in pairs {
+            roles.insert(owner.as_ref(), role.as_ref());
+        }
+        roles
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>, const N: usize> From<[(K, V); N]> for OwnerRoles {
+    fn from(pairs: [(K, V); N]) -> Self {
+        pairs.into_iter().collect()
+    }
+}
+
+impl Serialize for OwnerRoles {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for OwnerRoles {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct RolesVisitor;
+        impl<'de> serde::de::Visitor<'de> for RolesVisitor {
+            type Value = OwnerRoles;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of owner name to role name")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OwnerRoles, A::Error> {
+                let mut roles = OwnerRoles::default();
+                while let Some((owner, role)) =
+                    map.next_entry::<std::borrow::Cow<'de, str>, std::borrow::Cow<'de, str>>()?
+                {
+                    roles.insert(&owner, &role);
+                }
+                Ok(roles)
+            }
+        }
+        d.deserialize_map(RolesVisitor)
+    }
+}
+
 /// A user group by id and name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupRef {
@@ -139,7 +242,7 @@ impl User {
 
     pub fn org_role_name(&self) -> Option<&str> {
         let owner = self.owner.as_deref()?;
-        self.owner_roles.as_ref()?.get(owner).map(String::as_str)
+        self.owner_roles.as_ref()?.get(owner)
     }
 
     /// Disabled wins over Locked, as on the Membership tab. `None` when the

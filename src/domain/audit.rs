@@ -534,7 +534,10 @@ mod tests {
             user_name: format!("user{id}@example.com"),
             owner: Some(ORG.into()),
             system_role: Some(system_role.into()),
-            owner_roles: Some(BTreeMap::from([(ORG.into(), org_role.into())])),
+            owner_roles: Some(crate::domain::OwnerRoles::from([(
+                ORG.to_string(),
+                org_role.to_string(),
+            )])),
             disabled: Some(false),
             locked: Some(false),
             password_reset_required: Some(false),
@@ -862,9 +865,9 @@ mod tests {
         let mut after = fixture();
         // 1: promoted to Accounts Administrator and Organization Administrator.
         after[0].system_role = Some("Accounts Administrator".into());
-        after[0].owner_roles = Some(BTreeMap::from([(
-            ORG.into(),
-            "Organization Administrator".into(),
+        after[0].owner_roles = Some(crate::domain::OwnerRoles::from([(
+            ORG.to_string(),
+            "Organization Administrator".to_string(),
         )]));
         // 7: has not logged in for 100 days now, and was disabled.
         after[6].last_login = days_ago(100);

@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::domain::policy::PasswordPolicy;
-use std::collections::BTreeMap;
 use Field as F;
 use Field::{
     AllowExceedApiLinkLimit, CustomTqlTimeout, Disabled, Email, FirstName, Groups,
@@ -92,7 +91,7 @@ fn existing_user() -> User {
         last_name: Some("Jones".into()),
         owner: Some(DEMO.into()),
         system_role: Some("User".into()),
-        owner_roles: Some(BTreeMap::from([
+        owner_roles: Some(crate::domain::OwnerRoles::from([
             (DEMO.to_string(), "Standard User".to_string()),
             ("Demo Community".to_string(), "Director".to_string()),
         ])),
@@ -121,7 +120,7 @@ fn api_user() -> User {
         last_name: Some("Bot".into()),
         owner: Some(DEMO.into()),
         system_role: Some("Api User".into()),
-        owner_roles: Some(BTreeMap::from([(
+        owner_roles: Some(crate::domain::OwnerRoles::from([(
             DEMO.to_string(),
             "Standard User".to_string(),
         )])),
@@ -348,9 +347,9 @@ fn edit_marks_what_the_instance_did_not_say_as_unknown() {
     assert!(form.kind_is_inferred());
     let ro = User {
         system_role: None,
-        owner_roles: Some(BTreeMap::from([(
-            DEMO.into(),
-            "Read Only Commenter".into(),
+        owner_roles: Some(crate::domain::OwnerRoles::from([(
+            DEMO.to_string(),
+            "Read Only Commenter".to_string(),
         )])),
         ..existing_user()
     };

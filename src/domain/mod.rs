@@ -15,7 +15,7 @@ pub mod rq;
 pub mod text;
 pub mod tql;
 
-pub use account::{GroupRef, PasswordExpiry, Status, User};
+pub use account::{GroupRef, OwnerRoles, PasswordExpiry, Status, User};
 pub use policy::{
     Action, Actor, Deployment, Field, FieldAccess, FormMode, InstanceSettings, PasswordPolicy,
     Refusal, Target,

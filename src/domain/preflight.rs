@@ -176,7 +176,6 @@ mod tests {
     use super::*;
     use crate::domain::policy::Deployment;
     use crate::domain::roles::{OrgRole, SystemRole};
-    use std::collections::BTreeMap;
 
     const HOME: &str = "Home Org";
 
@@ -200,7 +199,10 @@ mod tests {
             user_name: format!("user{id}@example.com"),
             owner: Some(org.into()),
             system_role: Some(role.into()),
-            owner_roles: Some(BTreeMap::from([(org.into(), "Standard User".into())])),
+            owner_roles: Some(crate::domain::OwnerRoles::from([(
+                org.to_string(),
+                "Standard User".to_string(),
+            )])),
             disabled: Some(false),
             locked: Some(false),
             password_reset_required: Some(false),

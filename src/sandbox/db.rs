@@ -317,10 +317,10 @@ pub fn to_wire(row: &UserRow, extras: &PageExtras, view: View) -> User {
         user.system_role = Some(row.system_role.clone());
     }
     if view.detail {
-        let mut roles = BTreeMap::new();
-        roles.insert(row.org_name.clone(), row.org_role.clone());
+        let mut roles = crate::domain::OwnerRoles::default();
+        roles.insert(&row.org_name, &row.org_role);
         for (owner, role) in extras.community_roles.get(&row.id).into_iter().flatten() {
-            roles.insert(owner.clone(), role.clone());
+            roles.insert(owner, role);
         }
         user.owner_roles = Some(roles);
         user.disabled = Some(row.disabled);

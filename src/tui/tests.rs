@@ -11,7 +11,6 @@ use chrono::{DateTime, Duration, TimeZone};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use std::collections::BTreeMap;
 
 const ORG: &str = "Demo Organization";
 
@@ -99,7 +98,7 @@ fn account(
         last_name: Some(last.into()),
         owner: Some(ORG.into()),
         system_role: Some(system_role.into()),
-        owner_roles: Some(BTreeMap::from([
+        owner_roles: Some(crate::domain::OwnerRoles::from([
             (ORG.to_string(), org_role.to_string()),
             ("Demo Community".to_string(), "Contributor".to_string()),
         ])),

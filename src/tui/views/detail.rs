@@ -91,9 +91,9 @@ fn fields(user: &User, now: DateTime<Utc>, max_age: Option<i64>) -> Vec<(String,
         ("Organization Role".into(), text(user.org_role_name())),
     ];
     if let Some(roles) = &user.owner_roles {
-        for (owner, role) in roles {
-            if Some(owner.as_str()) != user.owner.as_deref() {
-                out.push((format!("Role in {owner}"), role.clone()));
+        for (owner, role) in roles.iter() {
+            if Some(owner) != user.owner.as_deref() {
+                out.push((format!("Role in {owner}"), role.to_string()));
             }
         }
     }
