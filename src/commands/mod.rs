@@ -1,5 +1,6 @@
 //! Command-line subcommands.
 
 pub mod connect;
+pub mod offboard;
 pub mod sandbox;
 pub mod users;
