@@ -654,18 +654,9 @@ fn check_journal_lines(path: &Path) -> (usize, usize) {
     (n_intents, n_outcomes)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killing_the_process_mid_run_leaves_a_valid_journal() {
-    use std::io::BufRead;
-    let sb = sandbox(200).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.jsonl");
-    let before = server_state(&sb).await;
-    sb.set_faults(Faults {
-        latency: Duration::from_millis(60),
-        ..Default::default()
-    });
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
+/// Starts the real binary on `sb`: `users disable --filter type:user --yes`.
+fn spawn_disable(sb: &Sandbox, journal: &Path, home: &Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
         .args([
             "users",
             "disable",
@@ -679,38 +670,122 @@ async fn killing_the_process_mid_run_leaves_a_valid_journal() {
         .env("TC_API_ACCESS_ID", "administrator")
         .env("TC_API_SECRET_KEY", SECRET)
         .env_remove("TC_TOKEN")
-        .env("ROLLCALL_JOURNAL", &path)
-        .env("XDG_CONFIG_HOME", dir.path())
-        .env("HOME", dir.path())
+        .env("ROLLCALL_JOURNAL", journal)
+        .env("XDG_CONFIG_HOME", home)
+        .env("HOME", home)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("the binary starts");
+        .expect("the binary starts")
+}
+
+/// Reads the child's stdout until `ok_lines` results were printed; returns
+/// the lines read and the rest of the reader.
+async fn read_until_results(
+    child: &mut std::process::Child,
+    ok_lines: usize,
+) -> (
+    Vec<String>,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) {
+    use std::io::BufRead;
     let stdout = child.stdout.take().unwrap();
     let reader = tokio::task::spawn_blocking(move || {
         let mut seen = Vec::new();
-        for line in std::io::BufReader::new(stdout).lines() {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
             let Ok(line) = line else { break };
-            let result = line.starts_with("ok ") || line.starts_with("failed ");
+            let ok = line.starts_with("ok ");
             seen.push(line);
-            if result && seen.iter().filter(|l| l.starts_with("ok ")).count() >= 6 {
+            if ok && seen.iter().filter(|l| l.starts_with("ok ")).count() >= ok_lines {
                 break;
             }
         }
-        seen
+        (seen, lines)
     });
-    let seen = tokio::time::timeout(Duration::from_secs(60), reader)
+    tokio::time::timeout(Duration::from_secs(60), reader)
         .await
         .expect("results within a minute")
-        .unwrap();
-    child.kill().unwrap(); // SIGKILL
-    let status = child.wait().unwrap();
+        .unwrap()
+}
+
+fn stderr_of(child: &mut std::process::Child) -> String {
+    use std::io::Read;
     let mut stderr = String::new();
     if let Some(mut e) = child.stderr.take() {
-        use std::io::Read;
         let _ = e.read_to_string(&mut stderr);
     }
+    stderr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_in_the_binary_lets_requests_in_flight_finish_and_sends_nothing_more() {
+    let sb = sandbox(200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.jsonl");
+    sb.set_faults(Faults {
+        latency: Duration::from_millis(60),
+        ..Default::default()
+    });
+    let mut child = spawn_disable(&sb, &path, dir.path());
+    let (seen, rest) = read_until_results(&mut child, 5).await;
+    assert!(
+        seen.iter().filter(|l| l.starts_with("ok ")).count() >= 5,
+        "{seen:?} {}",
+        stderr_of(&mut child)
+    );
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let rest: Vec<String> =
+        tokio::task::spawn_blocking(move || rest.map_while(Result::ok).collect())
+            .await
+            .unwrap();
+    let status = child.wait().unwrap();
+    let stderr = stderr_of(&mut child);
+    sb.set_faults(Faults::default());
+    assert!(!status.success());
+    assert!(stderr.contains("cancelled: "), "{stderr}");
+    assert!(
+        rest.iter().any(|l| l.starts_with("Cancelling:")),
+        "{rest:?}"
+    );
+    let not_sent = rest.iter().filter(|l| l.starts_with("not sent ")).count();
+    assert!(not_sent > 0);
+
+    let contents = jl::read(&path).unwrap();
+    assert!(contents.bad_lines.is_empty());
+    let runs = jl::runs_of(&contents);
+    let run = &runs[0];
+    assert_eq!(run.unfinished, 0, "requests in flight finished");
+    assert_eq!(run.not_sent(), Some(not_sent));
+    let printed_ok = seen
+        .iter()
+        .chain(&rest)
+        .filter(|l| l.starts_with("ok "))
+        .count();
+    assert_eq!(run.succeeded, printed_ok);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_process_mid_run_leaves_a_valid_journal() {
+    let sb = sandbox(200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.jsonl");
+    let before = server_state(&sb).await;
+    sb.set_faults(Faults {
+        latency: Duration::from_millis(60),
+        ..Default::default()
+    });
+    let mut child = spawn_disable(&sb, &path, dir.path());
+    let (seen, _rest) = read_until_results(&mut child, 6).await;
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    let stderr = stderr_of(&mut child);
     assert!(
         seen.iter().filter(|l| l.starts_with("ok ")).count() >= 6,
         "the run printed results before the kill: {seen:?} {stderr}"

@@ -302,14 +302,14 @@ pub async fn plan_undo(
     let action = BulkAction::from_name(&original.action).ok_or_else(|| {
         anyhow!(
             "run {} has an unknown action '{}'",
-            original.run_id,
+            sanitize(&original.run_id),
             sanitize(&original.action)
         )
     })?;
     let Some(inverse) = action.inverse() else {
         bail!(
             "run {} was a {} run, which cannot be undone: {}",
-            original.run_id,
+            sanitize(&original.run_id),
             action.name(),
             match action {
                 BulkAction::Delete => "a deleted account is gone",
@@ -321,7 +321,7 @@ pub async fn plan_undo(
     if original.instance != session.instance {
         bail!(
             "run {} was made on {}, but this session is connected to {}",
-            original.run_id,
+            sanitize(&original.run_id),
             sanitize(&original.instance),
             sanitize(&session.instance)
         );
@@ -469,7 +469,7 @@ pub async fn undo_with(
     writeln!(
         out,
         "Undo of run {} ({}, {} succeeded): {} the accounts it changed",
-        plan.original.run_id,
+        sanitize(&plan.original.run_id),
         sanitize(&plan.original.action),
         plan.original.succeeded,
         plan.selection.action.name()
@@ -986,5 +986,72 @@ mod tests {
             .contains("2 runs"));
         assert!(find_run(&runs, "nope").is_err());
         assert!(find_run(&runs, "").is_err());
+    }
+
+    #[test]
+    fn the_journal_listing_names_runs_and_unreadable_lines() {
+        use crate::journal::{Entry, Phase};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let mut journal_file = Journal::open(&path).unwrap();
+        let entry = |phase: Phase, ok: Option<bool>| Entry {
+            time: Utc::now(),
+            instance: "http://127.0.0.1:1/api".into(),
+            actor: "admin\u{1b}[31m".into(),
+            run_id: "20261125T120000-abcd".into(),
+            phase,
+            action: "disable".into(),
+            account_id: 5,
+            account_name: "evil\u{1b}[2Jname".into(),
+            change: serde_json::json!({"disabled": true}),
+            before: serde_json::json!({"disabled": false}),
+            ok,
+            message: None,
+        };
+        journal_file.append(&entry(Phase::Intent, None)).unwrap();
+        journal_file
+            .append(&entry(Phase::Outcome, Some(true)))
+            .unwrap();
+        drop(journal_file);
+        let mut raw = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        raw.write_all(b"{\"time\":\"2026").unwrap();
+
+        let args = |run: Option<&str>| JournalArgs {
+            journal: Some(path.clone()),
+            run: run.map(String::from),
+        };
+        let mut out = Vec::new();
+        journal(&args(None), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("warning: 1 unreadable line in "),
+            "{text}"
+        );
+        assert!(lines[0].contains("(line 3)"));
+        assert!(lines[1].starts_with("Run "));
+        assert!(lines[2].starts_with("20261125T120000-abcd "));
+        assert!(lines[2].contains("admin\\e[31m"), "{text}");
+        assert!(!text.contains('\u{1b}'));
+
+        let mut out = Vec::new();
+        journal(&args(Some("20261125T12")), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("ok          evil\\e[2Jname (5)"), "{text}");
+        assert!(text.contains("intended 1, ok 1, failed 0, unfinished 0, not sent ?"));
+
+        let mut out = Vec::new();
+        journal(
+            &JournalArgs {
+                journal: Some(dir.path().join("none.jsonl")),
+                run: None,
+            },
+            &mut out,
+        )
+        .unwrap();
+        assert!(String::from_utf8(out).unwrap().starts_with("No runs in "));
     }
 }
