@@ -133,10 +133,6 @@ impl Selection {
             .filter_map(|id| by_id.get(id).map(|u| (*u).clone()))
             .collect()
     }
-
-    pub fn user(&self, id: i64) -> Option<&User> {
-        self.users.iter().find(|u| u.id == id)
-    }
 }
 
 /// Sorts `users` by verdict for `action`, as the session's actor.
@@ -691,8 +687,8 @@ fn already_phrase(action: BulkAction) -> &'static str {
     }
 }
 
-fn account_line(selection: &Selection, id: i64) -> String {
-    match selection.user(id) {
+fn account_line(by_id: &HashMap<i64, &User>, id: i64) -> String {
+    match by_id.get(&id) {
         Some(user) => format!("{} ({id})", sanitize(&user.user_name)),
         None => format!("({id})"),
     }
@@ -702,6 +698,7 @@ fn account_line(selection: &Selection, id: i64) -> String {
 pub fn write_preflight(selection: &Selection, out: &mut dyn Write) -> anyhow::Result<()> {
     let p = &selection.preflight;
     let action = selection.action;
+    let by_id: HashMap<i64, &User> = selection.users.iter().map(|u| (u.id, u)).collect();
     writeln!(
         out,
         "{}: {} account{} selected",
@@ -710,6 +707,18 @@ pub fn write_preflight(selection: &Selection, out: &mut dyn Write) -> anyhow::Re
         plural(p.total())
     )?;
     writeln!(out, "  will change: {}", p.will_change.len())?;
+    let role_unseen = p
+        .will_change
+        .iter()
+        .filter(|id| by_id.get(id).is_some_and(|u| u.system_role.is_none()))
+        .count();
+    if role_unseen > 0 {
+        // Rules by System role cannot be checked here; the server has the last word.
+        writeln!(
+            out,
+            "    of which {role_unseen} with a System role you cannot see: the server decides"
+        )?;
+    }
     writeln!(out, "  {}: {}", already_phrase(action), p.already.len())?;
     writeln!(out, "  not allowed: {}", p.not_allowed.len())?;
     let mut reasons: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
@@ -722,19 +731,19 @@ pub fn write_preflight(selection: &Selection, out: &mut dyn Write) -> anyhow::Re
     if !p.will_change.is_empty() {
         writeln!(out, "Will change:")?;
         for id in &p.will_change {
-            writeln!(out, "  {}", account_line(selection, *id))?;
+            writeln!(out, "  {}", account_line(&by_id, *id))?;
         }
     }
     if !p.already.is_empty() {
         writeln!(out, "{}:", capitalize_first(already_phrase(action)))?;
         for id in &p.already {
-            writeln!(out, "  {}", account_line(selection, *id))?;
+            writeln!(out, "  {}", account_line(&by_id, *id))?;
         }
     }
     for (reason, ids) in &reasons {
         writeln!(out, "Not allowed, {}:", sanitize(reason))?;
         for id in ids {
-            writeln!(out, "  {}", account_line(selection, *id))?;
+            writeln!(out, "  {}", account_line(&by_id, *id))?;
         }
     }
     out.flush()?;
