@@ -41,6 +41,41 @@ pub struct Entry {
     pub message: Option<String>,
 }
 
+/// The line that opens a run: what was asked, of how many accounts, and
+/// (for an undo) which run it puts back. Written before the first intent,
+/// so a run that changed nothing, or was killed at once, is still listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunHeader {
+    /// Always `"run"`: tells a header from an account line.
+    pub kind: HeaderKind,
+    pub time: DateTime<Utc>,
+    pub instance: String,
+    pub actor: String,
+    pub run_id: String,
+    /// The bulk action's name, e.g. "disable".
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// The run this one undoes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo_of: Option<String>,
+    /// Accounts the preflight said will change (the run's intended size).
+    pub planned: usize,
+    /// Accounts already in the state the action sets (not sent).
+    pub already: usize,
+    /// Accounts the caller may not change (not sent).
+    pub not_allowed: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HeaderKind {
+    Run,
+}
+
 /// An append-only journal file.
 pub struct Journal {
     path: PathBuf,
@@ -77,6 +112,14 @@ impl Journal {
         self.file.write_all(&line)?;
         self.file.sync_data()
     }
+
+    /// Appends a run's opening line, as `append` does.
+    pub fn append_header(&mut self, header: &RunHeader) -> io::Result<()> {
+        let mut line = serde_json::to_vec(header).map_err(io::Error::other)?;
+        line.push(b'\n');
+        self.file.write_all(&line)?;
+        self.file.sync_data()
+    }
 }
 
 /// What reading a journal found: the entries, and the line numbers that did
@@ -84,6 +127,7 @@ impl Journal {
 #[derive(Debug, Default)]
 pub struct Contents {
     pub entries: Vec<Entry>,
+    pub headers: Vec<RunHeader>,
     pub bad_lines: Vec<usize>,
 }
 
@@ -99,9 +143,12 @@ pub fn read(path: &Path) -> io::Result<Contents> {
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Entry>(&line) {
-            Ok(entry) => contents.entries.push(entry),
-            Err(_) => contents.bad_lines.push(index + 1),
+        if let Ok(entry) = serde_json::from_str::<Entry>(&line) {
+            contents.entries.push(entry);
+        } else if let Ok(header) = serde_json::from_str::<RunHeader>(&line) {
+            contents.headers.push(header);
+        } else {
+            contents.bad_lines.push(index + 1);
         }
     }
     Ok(contents)
@@ -122,6 +169,98 @@ pub struct RunSummary {
     /// Intents with no outcome: the run was cancelled or the process died
     /// while they were in flight; their real state is on the server.
     pub unfinished: usize,
+    /// From the run's header, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<RunHeader>,
+}
+
+impl RunSummary {
+    /// Planned accounts never sent (cancelled, or the process died first);
+    /// `None` for runs without a header.
+    pub fn not_sent(&self) -> Option<usize> {
+        self.header
+            .as_ref()
+            .map(|h| h.planned.saturating_sub(self.intended))
+    }
+}
+
+/// Summarises the runs of a whole journal, headers included, in the order
+/// they started.
+pub fn runs_of(contents: &Contents) -> Vec<RunSummary> {
+    let mut summaries = runs(&contents.entries);
+    for header in &contents.headers {
+        match summaries.iter_mut().find(|s| s.run_id == header.run_id) {
+            Some(summary) => {
+                summary.started = summary.started.min(header.time);
+                summary.header = Some(header.clone());
+            }
+            None => summaries.push(RunSummary {
+                run_id: header.run_id.clone(),
+                started: header.time,
+                instance: header.instance.clone(),
+                actor: header.actor.clone(),
+                action: header.action.clone(),
+                intended: 0,
+                succeeded: 0,
+                failed: 0,
+                unfinished: 0,
+                header: Some(header.clone()),
+            }),
+        }
+    }
+    summaries.sort_by_key(|s| s.started);
+    summaries
+}
+
+/// What the journal says became of each account of one run, in the order
+/// their intents were written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRow {
+    pub account_id: i64,
+    pub account_name: String,
+    pub before: serde_json::Value,
+    pub state: RowState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowState {
+    Ok,
+    Failed(String),
+    /// An intent without an outcome: the request may or may not have landed.
+    Unfinished,
+}
+
+pub fn run_rows(entries: &[Entry], run_id: &str) -> Vec<RunRow> {
+    let mut rows: Vec<RunRow> = Vec::new();
+    let mut index: BTreeMap<i64, usize> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e.run_id == run_id) {
+        match e.phase {
+            Phase::Intent => {
+                if let Some(&i) = index.get(&e.account_id) {
+                    // A retry within the run: the latest attempt decides.
+                    rows[i].state = RowState::Unfinished;
+                } else {
+                    index.insert(e.account_id, rows.len());
+                    rows.push(RunRow {
+                        account_id: e.account_id,
+                        account_name: e.account_name.clone(),
+                        before: e.before.clone(),
+                        state: RowState::Unfinished,
+                    });
+                }
+            }
+            Phase::Outcome => {
+                if let Some(&i) = index.get(&e.account_id) {
+                    rows[i].state = if e.ok == Some(true) {
+                        RowState::Ok
+                    } else {
+                        RowState::Failed(e.message.clone().unwrap_or_default())
+                    };
+                }
+            }
+        }
+    }
+    rows
 }
 
 /// Summarises runs in the order they started.
@@ -160,6 +299,7 @@ pub fn runs(entries: &[Entry]) -> Vec<RunSummary> {
                     .iter()
                     .filter(|id| !last_outcome.contains_key(id))
                     .count(),
+                header: None,
             })
         })
         .collect()
@@ -250,5 +390,90 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let contents = read(&dir.path().join("none.jsonl")).unwrap();
         assert!(contents.entries.is_empty() && contents.bad_lines.is_empty());
+    }
+
+    fn header(run: &str, planned: usize, undo_of: Option<&str>) -> RunHeader {
+        RunHeader {
+            kind: HeaderKind::Run,
+            time: DateTime::parse_from_rfc3339("2026-11-25T11:59:59Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            instance: "http://127.0.0.1:1/api".into(),
+            actor: "administrator".into(),
+            run_id: run.into(),
+            action: "enable".into(),
+            filter: Some("status:disabled".into()),
+            org: None,
+            undo_of: undo_of.map(String::from),
+            planned,
+            already: 2,
+            not_allowed: 1,
+        }
+    }
+
+    #[test]
+    fn headers_name_the_run_and_count_what_was_never_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let mut journal = Journal::open(&path).unwrap();
+        journal.append_header(&header("r1", 3, None)).unwrap();
+        journal
+            .append(&entry("r1", 1, Phase::Intent, None))
+            .unwrap();
+        journal
+            .append(&entry("r1", 1, Phase::Outcome, Some(true)))
+            .unwrap();
+        // A run that was killed before its first intent is still listed.
+        journal.append_header(&header("r2", 5, Some("r1"))).unwrap();
+        let contents = read(&path).unwrap();
+        assert!(contents.bad_lines.is_empty());
+        assert_eq!((contents.entries.len(), contents.headers.len()), (2, 2));
+        let runs = runs_of(&contents);
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].run_id, "r1");
+        assert_eq!(runs[0].started, header("r1", 3, None).time);
+        assert_eq!((runs[0].succeeded, runs[0].not_sent()), (1, Some(2)));
+        assert_eq!(runs[1].intended, 0);
+        assert_eq!(runs[1].not_sent(), Some(5));
+        assert_eq!(
+            runs[1].header.as_ref().and_then(|h| h.undo_of.as_deref()),
+            Some("r1")
+        );
+        // Without a header, nothing is known about what was never sent.
+        assert_eq!(super::runs(&contents.entries)[0].not_sent(), None);
+    }
+
+    #[test]
+    fn run_rows_follow_the_latest_attempt() {
+        let mut failed = entry("r1", 2, Phase::Outcome, Some(false));
+        failed.message = Some("denied".into());
+        let entries = vec![
+            entry("r1", 1, Phase::Intent, None),
+            entry("r1", 2, Phase::Intent, None),
+            entry("r2", 1, Phase::Intent, None),
+            entry("r1", 1, Phase::Outcome, Some(true)),
+            failed,
+            entry("r1", 3, Phase::Intent, None),
+            // A retry of 2 that never finished.
+            entry("r1", 2, Phase::Intent, None),
+        ];
+        let rows = run_rows(&entries, "r1");
+        let states: Vec<(i64, RowState)> = rows
+            .iter()
+            .map(|r| (r.account_id, r.state.clone()))
+            .collect();
+        assert_eq!(
+            states,
+            vec![
+                (1, RowState::Ok),
+                (2, RowState::Unfinished),
+                (3, RowState::Unfinished)
+            ]
+        );
+        assert_eq!(
+            run_rows(&entries[..5], "r1")[1].state,
+            RowState::Failed("denied".into())
+        );
+        assert!(run_rows(&entries, "none").is_empty());
     }
 }

@@ -5,6 +5,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use rollcall::api::{Connection, Credentials, Secret};
 use rollcall::commands::{self, connect::ConnectArgs};
+use rollcall::domain::preflight::BulkAction;
 use rollcall::sandbox::{Sandbox, SandboxConfig, SEEDED_ACCESS_IDS};
 use std::process::ExitCode;
 
@@ -42,6 +43,10 @@ enum Command {
     /// Work with user accounts from scripts.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// The action journal: every bulk run, or one run's accounts.
+    Journal(commands::offboard::JournalArgs),
+    /// Put back the state before a bulk run (a disable run is undone by enabling).
+    Undo(commands::offboard::UndoArgs),
     /// Read-only account audit (Markdown, CSV or JSON), or the changes between two JSON audits.
     Audit(commands::audit::AuditArgs),
 }
@@ -56,6 +61,16 @@ enum UsersCommand {
     Edit(commands::admin::EditArgs),
     /// Delete an account (reassigning what runs as it).
     Delete(commands::admin::DeleteArgs),
+    /// Disable the accounts a filter selects (preflight, confirm, journal).
+    Disable(commands::offboard::BulkArgs),
+    /// Enable the accounts a filter selects.
+    Enable(commands::offboard::BulkArgs),
+    /// Unlock the accounts a filter selects.
+    Unlock(commands::offboard::BulkArgs),
+    /// Require a password reset of the accounts a filter selects.
+    ResetPassword(commands::offboard::BulkArgs),
+    /// Require an MFA reset of the accounts a filter selects.
+    ResetMfa(commands::offboard::BulkArgs),
 }
 
 fn main() -> ExitCode {
@@ -95,7 +110,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 UsersCommand::Delete(args) => {
                     commands::admin::delete(&session, &args, &mut out).await
                 }
+                UsersCommand::Disable(args) => {
+                    commands::offboard::run_bulk(&session, BulkAction::Disable, &args, &mut out)
+                        .await
+                }
+                UsersCommand::Enable(args) => {
+                    commands::offboard::run_bulk(&session, BulkAction::Enable, &args, &mut out)
+                        .await
+                }
+                UsersCommand::Unlock(args) => {
+                    commands::offboard::run_bulk(&session, BulkAction::Unlock, &args, &mut out)
+                        .await
+                }
+                UsersCommand::ResetPassword(args) => {
+                    let action = BulkAction::ResetPassword;
+                    commands::offboard::run_bulk(&session, action, &args, &mut out).await
+                }
+                UsersCommand::ResetMfa(args) => {
+                    commands::offboard::run_bulk(&session, BulkAction::ResetMfa, &args, &mut out)
+                        .await
+                }
             }
+        }
+        Some(Command::Journal(args)) => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            commands::offboard::journal(&args, &mut out)
+        }
+        Some(Command::Undo(args)) => {
+            let session = commands::connect::connect(&cli.connect).await?;
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            commands::offboard::undo(&session, &args, &mut out).await
         }
         Some(Command::Audit(args)) => {
             // An audit only reads: the connection is read-only whatever the

@@ -299,6 +299,12 @@ impl Client {
         self.inner.read_only
     }
 
+    /// The connection's concurrency (the profile's `concurrency`, or
+    /// `DEFAULT_CONCURRENCY` when it sets none).
+    pub fn concurrency(&self) -> usize {
+        self.inner.concurrency
+    }
+
     /// Shifts the clock used for `Timestamp` by `seconds` (for testing how
     /// an instance treats a skewed client).
     pub fn set_clock_offset(&self, seconds: i64) {

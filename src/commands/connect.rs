@@ -59,8 +59,33 @@ impl Session {
     /// What the filter language may send as TQL here; `groups` maps
     /// `group:NAME` to ids (pass an empty list when not needed).
     pub fn tql_support(&self, groups: &[crate::api::wire::UserGroup]) -> TqlSupport {
+        // Only keywords over fields this actor is shown: the server refuses a
+        // query on a field it hides, and locally such a term matches nothing.
+        let hidden: &[&str] = if !self.actor.sees_home_org() {
+            &[
+                "systemRole",
+                "orgRole",
+                "disabled",
+                "locked",
+                "passwordResetRequired",
+                "lastLogin",
+                "lastPasswordChange",
+                "mfaEnabled",
+                "groupId",
+            ]
+        } else if !self.actor.sees_system_roles() {
+            &["systemRole"]
+        } else {
+            &[]
+        };
         TqlSupport {
-            keywords: self.capabilities.tql_keywords.clone(),
+            keywords: self
+                .capabilities
+                .tql_keywords
+                .iter()
+                .filter(|k| !hidden.contains(&k.as_str()))
+                .cloned()
+                .collect(),
             group_ids: groups
                 .iter()
                 .map(|g| (g.name.to_lowercase(), g.id))

@@ -3,5 +3,6 @@
 pub mod admin;
 pub mod audit;
 pub mod connect;
+pub mod offboard;
 pub mod sandbox;
 pub mod users;
