@@ -424,6 +424,20 @@ impl Filter {
         &self.terms
     }
 
+    /// True when every account this filter matches is also matched by
+    /// `previous` (at the same moment), so a caller may narrow the previous
+    /// result instead of scanning everything again: typing one more letter
+    /// of a word, or adding a term.
+    pub fn narrows(&self, previous: &Filter) -> bool {
+        previous.terms.iter().all(|old| {
+            self.terms.iter().any(|new| match (new, old) {
+                // A text containing the longer word contains the shorter.
+                (Term::Word(new), Term::Word(old)) => new.contains(old.as_str()),
+                _ => new == old,
+            })
+        })
+    }
+
     /// True when a term needs the `userGroups` extension field.
     pub fn needs_groups(&self) -> bool {
         self.terms.iter().any(|t| matches!(t, Term::Group(_)))
@@ -1008,6 +1022,36 @@ mod tests {
             let text = Filter::search_text(&u);
             assert!(text.ends_with(|c: char| c.is_control()));
             assert_eq!(text.matches('\u{1e}').count(), 1);
+        }
+    }
+
+    #[test]
+    fn narrowing_is_recognised_only_when_sound() {
+        let f = |t: &str| Filter::parse(t).unwrap();
+        assert!(f("smit").narrows(&f("smi")));
+        assert!(f("smith status:locked").narrows(&f("smith")));
+        assert!(f("status:locked smith").narrows(&f("smi")));
+        assert!(!f("smi").narrows(&f("smith")));
+        assert!(!f("status:ok").narrows(&f("status:locked")));
+        assert!(!f("login>30d").narrows(&f("login>90d")));
+        assert!(f("login>90d x").narrows(&f("login>90d")));
+        // Narrowing agrees with scanning everything again.
+        let all = users();
+        for (old, new) in [("e", "ex"), ("a", "a status:ok"), ("o", "on type:user")] {
+            let (old, new) = (f(old), f(new));
+            assert!(new.narrows(&old));
+            let scanned: Vec<i64> = all
+                .iter()
+                .filter(|u| new.matches(u, &ctx()))
+                .map(|u| u.id)
+                .collect();
+            let narrowed: Vec<i64> = all
+                .iter()
+                .filter(|u| old.matches(u, &ctx()))
+                .filter(|u| new.matches(u, &ctx()))
+                .map(|u| u.id)
+                .collect();
+            assert_eq!(scanned, narrowed);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! events, the clock. No IO here: `update` returns the commands for the
 //! worker, so tests drive the App without a terminal or a network.
 
-use super::columns::{self, Column, SortKeys};
+use super::columns::{self, Column};
 use super::keymap::{self, CommandKind, KeyAction, Mode};
 use super::ConsoleContext;
 use crate::api::wire::{ext, OrgLimits};
@@ -46,7 +46,6 @@ pub struct StatusMessage {
 /// as it arrives, so a keystroke or a sort never recomputes them.
 pub(crate) struct Row {
     pub user: User,
-    keys: SortKeys,
     /// `Filter::search_text` of the account.
     search: String,
 }
@@ -118,6 +117,9 @@ pub struct App {
 
     pub(crate) load: LoadState,
     pub(crate) status: Option<StatusMessage>,
+    /// The clock the current view was filtered with: narrowing is only
+    /// sound while it has not moved (`login>90d` depends on it).
+    view_now: DateTime<Utc>,
 
     next_id: RequestId,
     users_request: Option<RequestId>,
@@ -160,6 +162,7 @@ impl App {
             limits: Vec::new(),
             load: LoadState::Idle,
             status: None,
+            view_now: DateTime::<Utc>::MIN_UTC,
             next_id: 1,
             users_request: None,
             orgs_request: None,
@@ -694,9 +697,8 @@ impl App {
         let first = self.rows.len();
         for user in users {
             self.counts.add(user.account_type());
-            let keys = SortKeys::new(&user);
             let search = Filter::search_text(&user);
-            self.rows.push(Row { user, keys, search });
+            self.rows.push(Row { user, search });
         }
         let mut fresh: Vec<u32> = (first as u32..self.rows.len() as u32).collect();
         let (column, ascending) = (self.sort, self.ascending);
@@ -741,8 +743,17 @@ impl App {
         } else {
             match Filter::parse(text) {
                 Ok(filter) => {
+                    // Typing one more letter only narrows: scan the rows
+                    // shown, not all of them.
+                    let narrows = self.filter_error.is_none()
+                        && self.view_now == self.now
+                        && self.filter.as_ref().is_some_and(|old| filter.narrows(old));
                     self.filter = Some(filter);
                     self.filter_error = None;
+                    if narrows {
+                        self.narrow_view();
+                        return;
+                    }
                 }
                 Err(error) => {
                     self.filter_error = Some(error.0);
@@ -753,8 +764,23 @@ impl App {
         self.rebuild_view();
     }
 
+    /// Keeps the shown rows the (narrower) filter still matches.
+    fn narrow_view(&mut self) {
+        let keep = self.view.get(self.selected).copied();
+        if let Some(filter) = &self.filter {
+            let ctx = self.match_context();
+            let rows = &self.rows;
+            self.view.retain(|&i| {
+                let row = &rows[i as usize];
+                filter.matches_indexed(&row.user, &row.search, &ctx)
+            });
+        }
+        self.restore_selection(keep);
+    }
+
     /// One pass over the sorted order.
     fn rebuild_view(&mut self) {
+        self.view_now = self.now;
         let keep = self.view.get(self.selected).copied();
         match &self.filter {
             None => self.view.clone_from(&self.order),
@@ -807,7 +833,7 @@ impl App {
 
 fn ordering(rows: &[Row], column: Column, ascending: bool, a: u32, b: u32) -> Ordering {
     let (ra, rb) = (&rows[a as usize], &rows[b as usize]);
-    let order = columns::compare(column, (&ra.user, &ra.keys), (&rb.user, &rb.keys));
+    let order = columns::compare(column, &ra.user, &rb.user);
     if ascending {
         order
     } else {
