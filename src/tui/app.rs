@@ -786,12 +786,16 @@ impl App {
             None => self.view.clone_from(&self.order),
             Some(filter) => {
                 let ctx = MatchContext { now: self.now };
-                let rows = &self.rows;
+                // Match in memory order (cache-friendly), then keep the
+                // sorted order: far faster than probing rows in sort order.
+                let matched: Vec<bool> = self
+                    .rows
+                    .iter()
+                    .map(|row| filter.matches_indexed(&row.user, &row.search, &ctx))
+                    .collect();
                 self.view.clear();
-                self.view.extend(self.order.iter().copied().filter(|&i| {
-                    let row = &rows[i as usize];
-                    filter.matches_indexed(&row.user, &row.search, &ctx)
-                }));
+                self.view
+                    .extend(self.order.iter().copied().filter(|&i| matched[i as usize]));
             }
         }
         self.restore_selection(keep);

@@ -1,0 +1,178 @@
+//! The read-only guarantee: with `--read-only`, every mutating path (scripted
+//! commands, bulk runs, undo, the bulk engine itself, and the console's
+//! worker) is driven against a sandbox that counts requests by method, and
+//! not one write arrives. The guard lives in the client's single send path,
+//! beneath every caller.
+
+use clap::Parser;
+use rollcall::api::{Connection, Credentials, Secret};
+use rollcall::bulk::{self, Cancel, Reassign, RunMeta, RunPlan};
+use rollcall::commands::admin::{CreateArgs, DeleteArgs, EditArgs};
+use rollcall::commands::connect::{session_for, Session};
+use rollcall::commands::offboard::{BulkArgs, UndoArgs};
+use rollcall::domain::preflight::BulkAction;
+use rollcall::sandbox::{RequestCounts, Sandbox, SandboxConfig};
+use std::sync::{Arc, Mutex};
+
+const SECRET: &str = "read-only-secret";
+
+async fn session(sandbox: &Sandbox, read_only: bool) -> Session {
+    session_for(Connection {
+        api_path: sandbox.base_url(),
+        credentials: Credentials::Hmac {
+            access_id: "administrator".into(),
+            secret_key: Secret::new(SECRET),
+        },
+        read_only,
+        concurrency: 4,
+    })
+    .await
+    .expect("session")
+}
+
+fn writes(counts: &RequestCounts) -> u64 {
+    counts.post + counts.put + counts.delete + counts.other
+}
+
+#[derive(Parser)]
+struct Wrap<T: clap::Args> {
+    #[command(flatten)]
+    args: T,
+}
+
+fn parse<T: clap::Args>(argv: &[&str]) -> T {
+    Wrap::<T>::try_parse_from(std::iter::once("rollcall").chain(argv.iter().copied()))
+        .expect("arguments parse")
+        .args
+}
+
+#[tokio::test]
+async fn no_write_leaves_the_machine_in_read_only_mode() {
+    let sandbox = Sandbox::start(SandboxConfig::loopback(300, SECRET))
+        .await
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let journal = dir.path().join("journal.jsonl");
+    let journal_arg = journal.to_str().expect("utf-8 path");
+
+    // A real run to undo later, made with a writable session.
+    let writer = session(&sandbox, false).await;
+    let bulk_args: BulkArgs = parse(&[
+        "--filter",
+        "status:ok type:api",
+        "--org",
+        "Demo Organization",
+        "--yes",
+        "--journal",
+        journal_arg,
+    ]);
+    let mut sink = Vec::new();
+    rollcall::commands::offboard::run_bulk(&writer, BulkAction::Disable, &bulk_args, &mut sink)
+        .await
+        .expect("writable disable run");
+    let run_id = rollcall::journal::runs(&rollcall::journal::read(&journal).unwrap().entries)
+        .last()
+        .expect("a run")
+        .run_id
+        .clone();
+    let writes_before = writes(&sandbox.requests());
+    assert!(writes_before > 0, "the writable run did write");
+
+    let reader = session(&sandbox, true).await;
+    let mut out = Vec::new();
+
+    // Scripted account commands.
+    let create: CreateArgs = parse(&[
+        "--type",
+        "user",
+        "--set",
+        "userName=new.person@example.com",
+        "--set",
+        "password=Passw0rd!x",
+        "--set",
+        "firstName=New",
+        "--set",
+        "lastName=Person",
+    ]);
+    assert!(
+        rollcall::commands::admin::create(&reader, &create, &mut out)
+            .await
+            .is_err()
+    );
+    let edit: EditArgs = parse(&["51", "--set", "disabled=true"]);
+    assert!(rollcall::commands::admin::edit(&reader, &edit, &mut out)
+        .await
+        .is_err());
+    let delete: DeleteArgs = parse(&["52", "--yes"]);
+    assert!(
+        rollcall::commands::admin::delete(&reader, &delete, &mut out)
+            .await
+            .is_err()
+    );
+
+    // Bulk commands, each action.
+    for action in BulkAction::ALL {
+        let args: BulkArgs = parse(&["--filter", "login>30d", "--yes", "--journal", journal_arg]);
+        let result = rollcall::commands::offboard::run_bulk(&reader, action, &args, &mut out).await;
+        assert!(
+            result.is_err(),
+            "{action:?} must be refused in read-only mode"
+        );
+    }
+
+    // Undo of the real run.
+    let undo: UndoArgs = parse(&[&run_id, "--yes", "--journal", journal_arg]);
+    assert!(rollcall::commands::offboard::undo(&reader, &undo, &mut out)
+        .await
+        .is_err());
+
+    // The bulk engine directly, beneath the commands.
+    let targets = reader
+        .client
+        .list_users(&rollcall::api::UserQuery {
+            tql: Some("disabled = false".into()),
+            page_size: 20,
+            ..Default::default()
+        })
+        .await
+        .expect("reads still work");
+    let targets: Vec<_> = targets.into_iter().take(20).collect();
+    for action in BulkAction::ALL {
+        let plan = RunPlan {
+            meta: RunMeta {
+                run_id: RunMeta::new_run_id(),
+                instance: sandbox.base_url(),
+                actor: "administrator".into(),
+            },
+            action,
+            reassign: Reassign::default(),
+            concurrency: 8,
+        };
+        let journal = Arc::new(Mutex::new(
+            rollcall::journal::Journal::open(&dir.path().join("engine.jsonl")).unwrap(),
+        ));
+        let rows = bulk::execute(
+            &reader.client,
+            Some(journal),
+            &plan,
+            &targets,
+            &Cancel::default(),
+            &mut |_| {},
+        )
+        .await;
+        assert!(rows
+            .iter()
+            .all(|r| matches!(&r.outcome, bulk::RowOutcome::Failed(m) if m.contains("read-only"))));
+    }
+
+    // The console's worker: the extension calls that write.
+    assert!(reader.client.set_groups(51, &[1]).await.is_err());
+    assert!(reader.client.generate_token(19, Some(30)).await.is_err());
+
+    assert_eq!(
+        writes(&sandbox.requests()),
+        writes_before,
+        "no write request arrived while read-only"
+    );
+    sandbox.shutdown().await;
+}
