@@ -213,22 +213,23 @@ pub fn layout(available: &[Column], width: u16) -> Vec<(Column, u16)> {
 /// Compares two texts ignoring case, without allocating: sorting 100,000
 /// accounts compares in place instead of keeping lowercased copies of every
 /// name in memory.
-fn caseless<'a>(a: impl Iterator<Item = &'a str>, b: impl Iterator<Item = &'a str>) -> Ordering {
-    let mut a = a.flat_map(|part| part.chars().flat_map(char::to_lowercase));
-    let mut b = b.flat_map(|part| part.chars().flat_map(char::to_lowercase));
-    loop {
-        match (a.next(), b.next()) {
-            (None, None) => return Ordering::Equal,
-            (None, Some(_)) => return Ordering::Less,
-            (Some(_), None) => return Ordering::Greater,
-            (Some(x), Some(y)) if x != y => return x.cmp(&y),
-            _ => {}
-        }
+fn caseless<'a, I>(a: I, b: I) -> Ordering
+where
+    I: Iterator<Item = &'a str> + Clone,
+{
+    // Nearly every name is ASCII: compare bytes, no Unicode case tables.
+    if a.clone().all(str::is_ascii) && b.clone().all(str::is_ascii) {
+        let a = a.flat_map(str::bytes).map(|c| c.to_ascii_lowercase());
+        let b = b.flat_map(str::bytes).map(|c| c.to_ascii_lowercase());
+        return a.cmp(b);
     }
+    let a = a.flat_map(|part| part.chars().flat_map(char::to_lowercase));
+    let b = b.flat_map(|part| part.chars().flat_map(char::to_lowercase));
+    a.cmp(b)
 }
 
 /// "First Last", as `User::full_name` shows it, in parts.
-fn name_parts(user: &User) -> impl Iterator<Item = &str> {
+fn name_parts(user: &User) -> impl Iterator<Item = &str> + Clone {
     let first = user.first_name.as_deref();
     let last = user.last_name.as_deref();
     let gap = (first.is_some() && last.is_some()).then_some(" ");
@@ -236,7 +237,7 @@ fn name_parts(user: &User) -> impl Iterator<Item = &str> {
 }
 
 /// Group names joined by ", ", as the Groups column shows them, in parts.
-fn group_parts(user: &User) -> impl Iterator<Item = &str> {
+fn group_parts(user: &User) -> impl Iterator<Item = &str> + Clone {
     user.user_groups
         .iter()
         .flatten()
