@@ -574,6 +574,8 @@ impl App {
             if let Some(confirm) = self.forms.confirm.as_mut() {
                 if confirm.purpose == ConfirmFor::Delete && !c.is_control() {
                     confirm.input.push(c);
+                    // A "does not match" from an earlier Enter is stale now.
+                    self.status = None;
                 }
             }
             return Vec::new();
