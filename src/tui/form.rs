@@ -194,6 +194,17 @@ impl App {
         self.forms.form.as_ref().map(|f| &f.form)
     }
 
+    /// The open pick list's entries and the highlighted one.
+    pub fn pick_list(&self) -> Option<(Vec<Choice>, usize)> {
+        let pick = self.forms.pick.as_ref()?;
+        Some((pick.options.clone(), pick.selected))
+    }
+
+    /// The field the form's cursor is on.
+    pub fn focused_field(&self) -> Option<Field> {
+        self.forms.form.as_ref()?.focused().map(|f| f.field)
+    }
+
     /// The problems shown beside the fields, and the server's refusal.
     pub fn form_errors(&self) -> (Vec<(Field, String)>, Option<String>) {
         match &self.forms.form {
@@ -883,9 +894,9 @@ impl App {
                     value: u.id.to_string(),
                     label: format!("{} (id {})", super::text::sanitize(&u.user_name), u.id),
                 })
-                .collect()
+                .collect::<Vec<Choice>>()
         };
-        let (purpose, title, options) = if needs_playbooks {
+        let (purpose, title, mut options) = if needs_playbooks {
             (
                 PickFor::PlaybookHeir,
                 format!(
@@ -920,6 +931,7 @@ impl App {
             self.ask(ConfirmFor::Delete, "Delete account", message);
             return;
         };
+        options.sort_by_key(|o| o.label.to_lowercase());
         if options.is_empty() {
             self.forms.delete = None;
             self.mode = Mode::Table;
