@@ -734,3 +734,57 @@ fn help_lists_the_new_keys() {
         assert!(text.contains(needle), "{needle} missing from help");
     }
 }
+
+#[test]
+fn fields_the_instance_cannot_save_say_so() {
+    let mut ctx = administrator();
+    ctx.capabilities.extensions.remove(ext::TIME_ZONE_FIELD);
+    ctx.capabilities.extensions.remove(ext::GROUP_MEMBERSHIP);
+    let mut app = loaded(ctx);
+    let commands = command(&mut app, "new user");
+    assert!(
+        !commands
+            .iter()
+            .any(|c| matches!(c, Command::LoadUserGroups { .. })),
+        "no groups asked of an instance without groupMembership"
+    );
+    let text = screen(&mut app, 80, 40);
+    assert!(
+        text.contains("Time Zone cannot be saved: this instance does not offer it"),
+        "{text}"
+    );
+    focus(&mut app, Field::TimeZone);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.mode(),
+        Mode::Form,
+        "no pick list for an unsupported field"
+    );
+}
+
+#[test]
+fn every_popup_survives_tiny_screens() {
+    let mut app = loaded(administrator());
+    let commands = command(&mut app, "new user");
+    answer_groups(&mut app, &commands);
+    focus(&mut app, Field::Groups);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode(), Mode::Pick);
+    for (w, h) in [(40, 10), (20, 5), (1, 1)] {
+        screen(&mut app, w, h);
+    }
+    press(&mut app, KeyCode::Esc);
+    type_text(&mut app, "");
+    focus(&mut app, Field::FirstName);
+    type_text(&mut app, "x");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode(), Mode::Confirm);
+    for (w, h) in [(40, 10), (20, 5), (1, 1)] {
+        screen(&mut app, w, h);
+    }
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('n'));
+    for (w, h) in [(40, 10), (20, 5), (1, 1)] {
+        screen(&mut app, w, h);
+    }
+}
