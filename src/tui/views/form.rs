@@ -56,7 +56,7 @@ fn offer_text(offer: &Offer) -> (String, Option<String>) {
     let name = offer.kind.name().to_string();
     match &offer.verdict {
         Ok(Some(n)) => (format!("{name:<16} {n} remaining"), None),
-        Ok(None) => (name, None),
+        Ok(None) => (format!("{name:<16} no limit"), None),
         Err(why) => (
             format!("{name:<16} not offered"),
             Some(sanitize(why).into_owned()),
@@ -219,12 +219,19 @@ pub(super) fn render_form(app: &mut App, frame: &mut Frame, area: Rect, theme: &
             sanitize(form.org())
         ),
         FormMode::Edit => format!(
-            " Edit {} ",
+            " Edit {} ({}{}) ",
             state
                 .original
                 .as_ref()
                 .map(|u| sanitize(&u.user_name).into_owned())
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            form.kind().name(),
+            // The System role is hidden from this admin: the type is a guess.
+            if form.kind_is_inferred() {
+                ", inferred"
+            } else {
+                ""
+            }
         ),
     };
     let mut keys = vec![(KeyAction::NextField, "next"), (KeyAction::Save, "save")];
