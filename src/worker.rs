@@ -6,9 +6,9 @@
 //! up a short request, and any command can be cancelled by id. The App keeps
 //! the latest id per kind of request and drops events for older ones.
 
-use crate::api::wire::{OrgLimits, Owner};
-use crate::api::{ApiError, Client, Page, UserQuery};
-use crate::domain::User;
+use crate::api::wire::{OrgLimits, Owner, RunAs};
+use crate::api::{ApiError, Client, Page, Secret, UserQuery};
+use crate::domain::{GroupRef, User};
 use std::collections::HashMap;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
@@ -34,6 +34,52 @@ pub enum Command {
     Cancel { id: RequestId },
     /// Stop everything and end the worker.
     Shutdown,
+    /// One account with the extra fields the edit form needs.
+    LoadAccount {
+        id: RequestId,
+        account_id: i64,
+        fields: Vec<String>,
+    },
+    /// The user groups (`GET /v3/security/userGroups`).
+    LoadUserGroups { id: RequestId },
+    /// Create (`account_id` None) or update an account, then set its
+    /// groups, then (API users) generate a token with this lifetime.
+    SaveAccount {
+        id: RequestId,
+        account_id: Option<i64>,
+        body: RequestBody,
+        groups: Option<Vec<i64>>,
+        generate_token: Option<Option<i64>>,
+    },
+    /// `PUT` a change to one account (the one-key actions).
+    UpdateUser {
+        id: RequestId,
+        account_id: i64,
+        body: RequestBody,
+    },
+    /// What runs as an account (the `runAs` extension).
+    LoadRunAs { id: RequestId, account_id: i64 },
+    DeleteUser {
+        id: RequestId,
+        account_id: i64,
+        reassign_playbooks_to: Option<i64>,
+        reassign_jobs_to: Option<i64>,
+    },
+}
+
+/// A request body that may hold a password: `Debug` shows only its keys.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RequestBody(pub serde_json::Value);
+
+impl std::fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&str> = self
+            .0
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        write!(f, "RequestBody({keys:?})")
+    }
 }
 
 impl Command {
@@ -42,7 +88,13 @@ impl Command {
             Command::LoadUsers { id, .. }
             | Command::LoadOrganizations { id }
             | Command::LoadLimits { id }
-            | Command::Cancel { id } => Some(*id),
+            | Command::Cancel { id }
+            | Command::LoadAccount { id, .. }
+            | Command::LoadUserGroups { id }
+            | Command::SaveAccount { id, .. }
+            | Command::UpdateUser { id, .. }
+            | Command::LoadRunAs { id, .. }
+            | Command::DeleteUser { id, .. } => Some(*id),
             Command::Shutdown => None,
         }
     }
@@ -76,6 +128,43 @@ pub enum Event {
         what: &'static str,
         error: ApiError,
     },
+    /// The account asked for with `LoadAccount`.
+    Account {
+        id: RequestId,
+        user: Box<User>,
+    },
+    UserGroups {
+        id: RequestId,
+        groups: Vec<GroupRef>,
+    },
+    /// `SaveAccount` wrote the account; `problem` says what of the rest
+    /// (groups) failed. A token, if asked for, follows as `TokenGenerated`.
+    AccountSaved {
+        id: RequestId,
+        user: Box<User>,
+        created: bool,
+        problem: Option<String>,
+    },
+    /// Shown once; never stored, logged or journalled.
+    TokenGenerated {
+        id: RequestId,
+        account_id: i64,
+        token: Secret,
+        expires: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    UserUpdated {
+        id: RequestId,
+        user: Box<User>,
+    },
+    RunAs {
+        id: RequestId,
+        account_id: i64,
+        run_as: RunAs,
+    },
+    UserDeleted {
+        id: RequestId,
+        account_id: i64,
+    },
 }
 
 impl Event {
@@ -85,7 +174,14 @@ impl Event {
             | Event::UsersDone { id }
             | Event::Organizations { id, .. }
             | Event::Limits { id, .. }
-            | Event::Failed { id, .. } => *id,
+            | Event::Failed { id, .. }
+            | Event::Account { id, .. }
+            | Event::UserGroups { id, .. }
+            | Event::AccountSaved { id, .. }
+            | Event::TokenGenerated { id, .. }
+            | Event::UserUpdated { id, .. }
+            | Event::RunAs { id, .. }
+            | Event::UserDeleted { id, .. } => *id,
         }
     }
 }
@@ -168,11 +264,136 @@ async fn run(
                 }
             }
             Command::Shutdown => break,
+            other => {
+                let Some(id) = other.id() else { continue };
+                let task = tokio::spawn(account_work(client.clone(), other, events.clone()));
+                running.insert(id, task.abort_handle());
+            }
         }
     }
     for task in running.values() {
         task.abort();
     }
+}
+
+/// The account-administration commands: one request (or a short chain)
+/// each, answered by one event or `Failed`.
+async fn account_work(client: Client, command: Command, events: mpsc::UnboundedSender<Event>) {
+    let failed = |id, what, error| Event::Failed { id, what, error };
+    let event = match command {
+        Command::LoadAccount {
+            id,
+            account_id,
+            fields,
+        } => match client.get_user(account_id, &fields).await {
+            Ok(user) => Event::Account {
+                id,
+                user: Box::new(user),
+            },
+            Err(e) => failed(id, "reading the account", e),
+        },
+        Command::LoadUserGroups { id } => match client.user_groups().await {
+            Ok(groups) => Event::UserGroups {
+                id,
+                groups: groups
+                    .into_iter()
+                    .map(|g| GroupRef {
+                        id: g.id,
+                        name: g.name,
+                    })
+                    .collect(),
+            },
+            Err(e) => failed(id, "loading the user groups", e),
+        },
+        Command::SaveAccount {
+            id,
+            account_id,
+            body,
+            groups,
+            generate_token,
+        } => {
+            let saved = match account_id {
+                None => client.create_user(&body.0).await,
+                Some(account) if body.0.as_object().is_some_and(|m| !m.is_empty()) => {
+                    client.update_user(account, &body.0).await
+                }
+                // Only the groups changed: the account as it is.
+                Some(account) => client.get_user(account, &[]).await,
+            };
+            let user = match saved {
+                Ok(user) => user,
+                Err(e) => {
+                    let what = if account_id.is_none() {
+                        "creating the account"
+                    } else {
+                        "saving the account"
+                    };
+                    let _ = events.send(failed(id, what, e));
+                    return;
+                }
+            };
+            let problem = match groups {
+                Some(ids) => client
+                    .set_groups(user.id, &ids)
+                    .await
+                    .err()
+                    .map(|e| format!("the groups were not set: {e}")),
+                None => None,
+            };
+            let account = user.id;
+            let _ = events.send(Event::AccountSaved {
+                id,
+                user: Box::new(user),
+                created: account_id.is_none(),
+                problem,
+            });
+            match generate_token {
+                None => return,
+                Some(days) => match client.generate_token(account, days).await {
+                    Ok(token) => Event::TokenGenerated {
+                        id,
+                        account_id: account,
+                        token: Secret::new(token.token),
+                        expires: token.expires,
+                    },
+                    Err(e) => failed(id, "generating the API token", e),
+                },
+            }
+        }
+        Command::UpdateUser {
+            id,
+            account_id,
+            body,
+        } => match client.update_user(account_id, &body.0).await {
+            Ok(user) => Event::UserUpdated {
+                id,
+                user: Box::new(user),
+            },
+            Err(e) => failed(id, "changing the account", e),
+        },
+        Command::LoadRunAs { id, account_id } => match client.run_as(account_id).await {
+            Ok(run_as) => Event::RunAs {
+                id,
+                account_id,
+                run_as,
+            },
+            Err(e) => failed(id, "reading what runs as the account", e),
+        },
+        Command::DeleteUser {
+            id,
+            account_id,
+            reassign_playbooks_to,
+            reassign_jobs_to,
+        } => match client
+            .delete_user(account_id, reassign_playbooks_to, reassign_jobs_to)
+            .await
+        {
+            Ok(()) => Event::UserDeleted { id, account_id },
+            Err(e) => failed(id, "deleting the account", e),
+        },
+        _ => return,
+    };
+    let _ = events.send(event);
 }
 
 async fn load_users(

@@ -301,7 +301,7 @@ fn edit_fields(session: &Session) -> Vec<String> {
 
 /// The actions a change implies, each checked with the policy (as the
 /// instance will), so a refusal names the real reason.
-fn implied_actions(body: &serde_json::Value) -> Vec<Action> {
+pub(crate) fn implied_actions(body: &serde_json::Value) -> Vec<Action> {
     let flag = |key: &str| body.get(key).and_then(serde_json::Value::as_bool);
     let mut actions = vec![Action::Edit];
     if flag("disabled") == Some(true) {

@@ -126,6 +126,8 @@ pub struct App {
     orgs_request: Option<RequestId>,
     limits_request: Option<RequestId>,
     quit: bool,
+    /// Create, edit, delete and the one-account actions (`form.rs`).
+    pub(crate) forms: super::form::Forms,
 }
 
 impl App {
@@ -168,6 +170,7 @@ impl App {
             orgs_request: None,
             limits_request: None,
             quit: false,
+            forms: Default::default(),
         }
     }
 
@@ -297,6 +300,7 @@ impl App {
                 self.apply_filter();
             }
             Mode::Command => self.command_input.push(c),
+            Mode::Form | Mode::Confirm => return self.form_type_char(c),
             _ => {}
         }
         Vec::new()
@@ -308,14 +312,15 @@ impl App {
         if self.status.as_ref().is_some_and(|s| !s.is_error) {
             self.status = None;
         }
+        if let Some(commands) = self.perform_forms(action) {
+            return commands;
+        }
         match action {
             A::Quit => self.quit = true,
             A::Up | A::Down | A::PageUp | A::PageDown | A::Top | A::Bottom => self.navigate(action),
-            A::OpenDetail => {
-                if self.selected_user().is_some() {
-                    self.mode = Mode::Detail;
-                    self.detail_scroll = 0;
-                }
+            A::OpenDetail if self.selected_user().is_some() => {
+                self.mode = Mode::Detail;
+                self.detail_scroll = 0;
             }
             A::OpenFilter => self.mode = Mode::Filter,
             A::OpenCommand => {
@@ -359,6 +364,8 @@ impl App {
                 _ => {}
             },
             A::DeleteChar | A::DeleteWord | A::ClearInput => self.edit_input(action),
+            // The account actions are handled in `form.rs`.
+            _ => {}
         }
         Vec::new()
     }
@@ -428,7 +435,7 @@ impl App {
                     _ => self.picker_selected,
                 };
             }
-            Mode::Filter | Mode::Command => {}
+            _ => {}
         }
     }
 
@@ -458,7 +465,7 @@ impl App {
         }
     }
 
-    fn next_request(&mut self) -> RequestId {
+    pub(crate) fn next_request(&mut self) -> RequestId {
         let id = self.next_id;
         self.next_id += 1;
         id
@@ -547,14 +554,14 @@ impl App {
         }
     }
 
-    fn set_error(&mut self, text: impl Into<String>) {
+    pub(crate) fn set_error(&mut self, text: impl Into<String>) {
         self.status = Some(StatusMessage {
             text: text.into(),
             is_error: true,
         });
     }
 
-    fn set_info(&mut self, text: impl Into<String>) {
+    pub(crate) fn set_info(&mut self, text: impl Into<String>) {
         self.status = Some(StatusMessage {
             text: text.into(),
             is_error: false,
@@ -591,6 +598,7 @@ impl App {
             }
             CommandKind::Sort => self.sort_command(args),
             CommandKind::Org => return self.org_command(args),
+            CommandKind::New => return self.new_command(args),
         }
         Vec::new()
     }
@@ -674,6 +682,9 @@ impl App {
                     self.limits = limits;
                 }
             }
+            Event::Failed { id, what, error } if self.forms.owns(id) => {
+                self.forms_failed(id, what, error)
+            }
             Event::Failed { id, what, error } => {
                 let current = [self.users_request, self.orgs_request, self.limits_request];
                 if !current.contains(&Some(id)) {
@@ -684,6 +695,56 @@ impl App {
                 }
                 self.set_error(format!("{what} failed: {error}"));
             }
+            other => self.handle_forms_event(other),
+        }
+    }
+
+    /// Puts a changed account in place of its row (or adds it), keeping
+    /// the sort and the filter.
+    pub(crate) fn replace_user(&mut self, user: User) {
+        match self.rows.iter().position(|r| r.user.id == user.id) {
+            None => self.add_users(vec![user]),
+            Some(at) => {
+                let keep = self.view.get(self.selected).copied();
+                let keys = SortKeys::new(&user);
+                let search = Filter::search_text(&user);
+                self.rows[at] = Row { user, keys, search };
+                self.recount();
+                let (column, ascending) = (self.sort, self.ascending);
+                let rows = &self.rows;
+                self.order
+                    .sort_by(|a, b| ordering(rows, column, ascending, *a, *b));
+                self.rebuild_view();
+                self.restore_selection(keep);
+            }
+        }
+    }
+
+    /// Drops a deleted account's row.
+    pub(crate) fn remove_user(&mut self, id: i64) {
+        let Some(at) = self.rows.iter().position(|r| r.user.id == id) else {
+            return;
+        };
+        let at = at as u32;
+        self.rows.remove(at as usize);
+        let shift = |list: &mut Vec<u32>| {
+            list.retain(|&i| i != at);
+            for i in list.iter_mut() {
+                if *i > at {
+                    *i -= 1;
+                }
+            }
+        };
+        shift(&mut self.order);
+        shift(&mut self.view);
+        self.recount();
+        self.selected = self.selected.min(self.view.len().saturating_sub(1));
+    }
+
+    fn recount(&mut self) {
+        self.counts = TypeCounts::default();
+        for row in &self.rows {
+            self.counts.add(row.user.account_type());
         }
     }
 

@@ -14,6 +14,16 @@ pub enum Mode {
     Detail,
     Help,
     OrgPicker,
+    /// The Create chooser (User, API User, Read Only User, TAXII User).
+    Chooser,
+    /// The User / API User Administration form.
+    Form,
+    /// A pick list over the form (or the delete flow's new owner).
+    Pick,
+    /// A question before an irreversible or lossy step.
+    Confirm,
+    /// The API token, shown once.
+    Token,
 }
 
 /// What a key does.
@@ -43,6 +53,18 @@ pub enum KeyAction {
     DeleteChar,
     DeleteWord,
     ClearInput,
+    OpenCreate,
+    EditAccount,
+    DeleteAccount,
+    RequirePasswordReset,
+    RequireMfaReset,
+    NextField,
+    PreviousField,
+    Save,
+    SaveWithToken,
+    /// Checkbox or multi-choice entry (in a text field: a space).
+    Toggle,
+    CopyToken,
 }
 
 /// A key with its modifiers (Shift is folded into the character).
@@ -62,6 +84,10 @@ impl Key {
 
     const fn char(c: char) -> Key {
         Key::plain(KeyCode::Char(c))
+    }
+
+    const fn shift_tab() -> Key {
+        Key::plain(KeyCode::BackTab)
     }
 
     const fn ctrl(c: char) -> Key {
@@ -212,6 +238,27 @@ pub const TABLE: &[Binding] = &[
     bind(&[Key::char(':')], A::OpenCommand, "Command prompt"),
     bind(&[Key::char('?')], A::Help, "Help"),
     bind(&[Key::char('q')], A::Quit, "Quit"),
+    bind(
+        &[Key::char('n')],
+        A::OpenCreate,
+        "Create an account (choose the type)",
+    ),
+    bind(&[Key::char('e')], A::EditAccount, "Edit the account"),
+    bind(
+        &[Key::char('x'), Key::plain(KeyCode::Delete)],
+        A::DeleteAccount,
+        "Delete the account (asks first)",
+    ),
+    bind(
+        &[Key::char('p')],
+        A::RequirePasswordReset,
+        "Require a password reset of the account",
+    ),
+    bind(
+        &[Key::char('M')],
+        A::RequireMfaReset,
+        "Require an MFA reset of the account",
+    ),
 ];
 
 pub const FILTER: &[Binding] = &[
@@ -287,6 +334,12 @@ pub const DETAIL: &[Binding] = &[
         "Bottom",
     ),
     bind(&[Key::char('?')], A::Help, "Help"),
+    bind(&[Key::char('e')], A::EditAccount, "Edit the account"),
+    bind(
+        &[Key::char('x'), Key::plain(KeyCode::Delete)],
+        A::DeleteAccount,
+        "Delete the account (asks first)",
+    ),
 ];
 
 pub const ORG_PICKER: &[Binding] = &[
@@ -357,6 +410,133 @@ pub const HELP: &[Binding] = &[
     ),
 ];
 
+pub const CHOOSER: &[Binding] = &[
+    bind(
+        &[Key::plain(KeyCode::Enter)],
+        A::Accept,
+        "Create an account of this type",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Esc), Key::char('q')],
+        A::Close,
+        "Cancel",
+    ),
+    bind(
+        &[Key::char('j'), Key::plain(KeyCode::Down)],
+        A::Down,
+        "Next",
+    ),
+    bind(
+        &[Key::char('k'), Key::plain(KeyCode::Up)],
+        A::Up,
+        "Previous",
+    ),
+    bind(&[Key::char('?')], A::Help, "Help"),
+];
+
+pub const FORM: &[Binding] = &[
+    bind(
+        &[Key::plain(KeyCode::Tab), Key::plain(KeyCode::Down)],
+        A::NextField,
+        "Next field",
+    ),
+    bind(
+        &[Key::shift_tab(), Key::plain(KeyCode::Up)],
+        A::PreviousField,
+        "Previous field",
+    ),
+    bind(&[Key::ctrl('s')], A::Save, "Save"),
+    bind(
+        &[Key::ctrl('g')],
+        A::SaveWithToken,
+        "API users: save and generate token",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Enter)],
+        A::Accept,
+        "Open the pick list / toggle / next field",
+    ),
+    bind(
+        &[Key::char(' ')],
+        A::Toggle,
+        "Toggle a checkbox (in text: a space)",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Esc)],
+        A::Close,
+        "Leave the form (asks when changed)",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Backspace)],
+        A::DeleteChar,
+        "Delete a character",
+    ),
+    bind(&[Key::ctrl('w')], A::DeleteWord, "Delete a word"),
+    bind(&[Key::ctrl('u')], A::ClearInput, "Clear the field"),
+];
+
+pub const PICK: &[Binding] = &[
+    bind(
+        &[Key::plain(KeyCode::Enter)],
+        A::Accept,
+        "Pick (several: done)",
+    ),
+    bind(&[Key::char(' ')], A::Toggle, "Several: mark or unmark"),
+    bind(&[Key::plain(KeyCode::Esc)], A::Close, "Cancel"),
+    bind(
+        &[Key::char('j'), Key::plain(KeyCode::Down)],
+        A::Down,
+        "Next",
+    ),
+    bind(
+        &[Key::char('k'), Key::plain(KeyCode::Up)],
+        A::Up,
+        "Previous",
+    ),
+    bind(
+        &[Key::char('g'), Key::plain(KeyCode::Home)],
+        A::Top,
+        "First",
+    ),
+    bind(
+        &[Key::char('G'), Key::plain(KeyCode::End)],
+        A::Bottom,
+        "Last",
+    ),
+];
+
+pub const CONFIRM: &[Binding] = &[
+    bind(
+        &[Key::plain(KeyCode::Enter)],
+        A::Accept,
+        "Go ahead (delete: type the account name first)",
+    ),
+    bind(&[Key::plain(KeyCode::Esc)], A::Close, "Cancel"),
+    bind(
+        &[Key::plain(KeyCode::Backspace)],
+        A::DeleteChar,
+        "Delete a character",
+    ),
+    bind(&[Key::ctrl('u')], A::ClearInput, "Delete everything"),
+];
+
+pub const TOKEN: &[Binding] = &[
+    bind(
+        &[Key::char('c')],
+        A::CopyToken,
+        "Copy the token to the clipboard (OSC 52)",
+    ),
+    bind(
+        &[
+            Key::plain(KeyCode::Esc),
+            Key::plain(KeyCode::Enter),
+            Key::char('q'),
+        ],
+        A::Close,
+        "Close; the token is gone for good",
+    ),
+];
+
 /// The keymap of a mode.
 pub fn bindings(mode: Mode) -> &'static [Binding] {
     match mode {
@@ -366,11 +546,16 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
         Mode::Detail => DETAIL,
         Mode::Help => HELP,
         Mode::OrgPicker => ORG_PICKER,
+        Mode::Chooser => CHOOSER,
+        Mode::Form => FORM,
+        Mode::Pick => PICK,
+        Mode::Confirm => CONFIRM,
+        Mode::Token => TOKEN,
     }
 }
 
 /// Every keymap with its title, in the order help shows them.
-pub fn sections() -> [(&'static str, &'static [Binding]); 7] {
+pub fn sections() -> [(&'static str, &'static [Binding]); 12] {
     [
         ("Everywhere", GLOBAL),
         ("Accounts table", TABLE),
@@ -379,6 +564,11 @@ pub fn sections() -> [(&'static str, &'static [Binding]); 7] {
         ("Account details", DETAIL),
         ("Organization picker", ORG_PICKER),
         ("Help", HELP),
+        ("Create: account type (n)", CHOOSER),
+        ("Account form", FORM),
+        ("Pick list", PICK),
+        ("Confirmation", CONFIRM),
+        ("API token", TOKEN),
     ]
 }
 
@@ -401,6 +591,7 @@ pub enum CommandKind {
     Refresh,
     Help,
     Quit,
+    New,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -448,6 +639,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         kind: CommandKind::Quit,
         description: "Quit",
     },
+    CommandSpec {
+        names: &["new"],
+        args: "user|api|readonly|taxii",
+        kind: CommandKind::New,
+        description: "Open the Create form of an account type",
+    },
 ];
 
 /// The command named `name` (case-insensitive).
@@ -475,6 +672,11 @@ mod tests {
             Mode::Detail,
             Mode::Help,
             Mode::OrgPicker,
+            Mode::Chooser,
+            Mode::Form,
+            Mode::Pick,
+            Mode::Confirm,
+            Mode::Token,
         ] {
             let mut seen: Vec<Key> = Vec::new();
             for b in GLOBAL.iter().chain(bindings(mode)) {

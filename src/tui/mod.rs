@@ -6,6 +6,7 @@
 
 mod app;
 mod columns;
+mod form;
 pub mod keymap;
 mod terminal;
 mod text;
@@ -13,6 +14,9 @@ mod views;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod form_tests;
 
 pub use app::{Action, App, LoadState, StatusMessage, TypeCounts};
 pub use columns::Column;
@@ -116,6 +120,13 @@ pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> a
             if !progressed {
                 break;
             }
+        }
+        if let Some(bytes) = app.take_terminal_output() {
+            // OSC 52 (the clipboard) goes to the terminal, nowhere else.
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            let _ = out.write_all(bytes.as_bytes());
+            let _ = out.flush();
         }
         for command in commands {
             worker.send(command);

@@ -2,6 +2,7 @@
 //! server passes through `sanitize` on its way to the terminal.
 
 mod detail;
+mod form;
 mod header;
 mod help;
 mod picker;
@@ -80,6 +81,21 @@ pub fn draw(app: &mut App, frame: &mut Frame) {
         Mode::Detail => detail::render(app, frame, area, &theme),
         Mode::Help => help::render(app, frame, area, &theme),
         Mode::OrgPicker => picker::render(app, frame, area, &theme),
+        Mode::Chooser => form::render_chooser(app, frame, area, &theme),
+        Mode::Form => form::render_form(app, frame, area, &theme),
+        Mode::Pick => {
+            if app.forms.form.is_some() {
+                form::render_form(app, frame, area, &theme);
+            }
+            form::render_pick(app, frame, area, &theme);
+        }
+        Mode::Confirm => {
+            if app.forms.form.is_some() {
+                form::render_form(app, frame, area, &theme);
+            }
+            form::render_confirm(app, frame, area, &theme);
+        }
+        Mode::Token => form::render_token(app, frame, area, &theme),
         Mode::Table | Mode::Filter | Mode::Command => {}
     }
 }

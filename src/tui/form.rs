@@ -1,0 +1,1187 @@
+//! Creating, editing and deleting accounts from the console, and the
+//! one-key actions on one account. The form itself is
+//! [`AccountForm`](crate::domain::form::AccountForm): this file only moves
+//! the cursor, turns keys into `set` calls, and talks to the worker.
+
+use super::app::App;
+use super::keymap::{KeyAction, Mode};
+use crate::api::wire::{ext, RunAs};
+use crate::api::{ApiError, Secret};
+use crate::domain::form::{AccountForm, Choice, FieldValue, Password};
+use crate::domain::policy::{may, may_create, Action as PolicyAction};
+use crate::domain::preflight::target_of;
+use crate::domain::{AccountType, Field, GroupRef, User};
+use crate::worker::{Command, Event, RequestBody, RequestId};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+/// One entry of the Create chooser: the type, and either the seats left
+/// (`None`: no limit) or why it cannot be created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Offer {
+    pub kind: AccountType,
+    pub verdict: Result<Option<i64>, String>,
+}
+
+/// The form being filled in.
+#[derive(Debug, Clone)]
+pub(crate) struct FormState {
+    pub form: AccountForm,
+    /// Editing: the account as the instance returned it.
+    pub original: Option<User>,
+    /// Index into `form.fields()`.
+    pub focus: usize,
+    /// First line on screen; kept by the view.
+    pub scroll: u16,
+    /// `validate` problems and refused `set`s, shown beside their fields.
+    pub errors: Vec<(Field, String)>,
+    /// The server's refusal of the last save, as it worded it.
+    pub server_error: Option<String>,
+    pub saving: bool,
+}
+
+impl FormState {
+    fn new(form: AccountForm, original: Option<User>) -> FormState {
+        FormState {
+            form,
+            original,
+            focus: 0,
+            scroll: 0,
+            errors: Vec::new(),
+            server_error: None,
+            saving: false,
+        }
+    }
+
+    pub fn focused(&self) -> Option<crate::domain::form::FormField> {
+        self.form.fields().into_iter().nth(self.focus)
+    }
+}
+
+/// What a pick list chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PickFor {
+    Field(Field),
+    /// Delete: the account that takes over the active playbooks.
+    PlaybookHeir,
+    /// Delete: the API user that takes over the job apps.
+    JobHeir,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Pick {
+    pub purpose: PickFor,
+    pub title: String,
+    pub options: Vec<Choice>,
+    pub selected: usize,
+    /// Several may be chosen (Groups); `chosen` holds their values.
+    pub multi: bool,
+    pub chosen: Vec<String>,
+}
+
+/// What a confirmation, once given, goes on to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ConfirmFor {
+    /// Leave the form, dropping the changes.
+    Discard,
+    /// Save despite the rule-7 warning.
+    Save { token: bool },
+    /// Delete; the account name must be typed.
+    Delete,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Confirm {
+    pub purpose: ConfirmFor,
+    pub title: String,
+    pub message: String,
+    /// What the user typed (delete only).
+    pub input: String,
+}
+
+/// The delete flow: the account, what runs as it, the chosen heirs.
+#[derive(Debug, Clone)]
+pub(crate) struct DeleteFlow {
+    pub user: User,
+    pub run_as: Option<RunAs>,
+    pub playbooks_to: Option<(i64, String)>,
+    pub jobs_to: Option<(i64, String)>,
+}
+
+/// The API token, shown once.
+pub(crate) struct TokenPopup {
+    pub user_name: String,
+    pub token: Secret,
+    pub expires: Option<DateTime<Utc>>,
+    pub copied: bool,
+}
+
+/// Everything of this file the App holds.
+#[derive(Default)]
+pub(crate) struct Forms {
+    pub offers: Vec<Offer>,
+    pub chooser_selected: usize,
+    pub form: Option<FormState>,
+    pub pick: Option<Pick>,
+    pub confirm: Option<Confirm>,
+    pub delete: Option<DeleteFlow>,
+    pub token: Option<TokenPopup>,
+    /// The user groups, once loaded.
+    groups: Option<Vec<GroupRef>>,
+    /// Where the pick and confirm popups return to.
+    return_mode: Option<Mode>,
+    /// Bytes for the terminal itself (OSC 52); the event loop writes them.
+    terminal_output: Option<String>,
+    account_request: Option<RequestId>,
+    groups_request: Option<RequestId>,
+    save_request: Option<RequestId>,
+    update_request: Option<RequestId>,
+    run_as_request: Option<RequestId>,
+    delete_request: Option<RequestId>,
+}
+
+impl Forms {
+    /// Whether request `id` is one of this file's.
+    pub fn owns(&self, id: RequestId) -> bool {
+        [
+            self.account_request,
+            self.groups_request,
+            self.save_request,
+            self.update_request,
+            self.run_as_request,
+            self.delete_request,
+        ]
+        .contains(&Some(id))
+    }
+}
+
+impl std::fmt::Debug for TokenPopup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPopup")
+            .field("user_name", &self.user_name)
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+/// OSC 52: asks the terminal (also over SSH) to put `text` on the clipboard.
+pub fn osc52(text: &str) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    format!("\x1b]52;c;{encoded}\x07")
+}
+
+const TYPES: [AccountType; 4] = [
+    AccountType::User,
+    AccountType::Api,
+    AccountType::ReadOnly,
+    AccountType::Taxii,
+];
+
+impl App {
+    /// The escape sequences waiting to go to the terminal (the clipboard).
+    pub fn take_terminal_output(&mut self) -> Option<String> {
+        self.forms.terminal_output.take()
+    }
+
+    /// Whether the API token popup is open (the token lives only there).
+    pub fn token_shown(&self) -> bool {
+        self.forms.token.is_some()
+    }
+
+    /// The form on screen, if any.
+    pub fn account_form(&self) -> Option<&AccountForm> {
+        self.forms.form.as_ref().map(|f| &f.form)
+    }
+
+    /// The open pick list's entries and the highlighted one.
+    pub fn pick_list(&self) -> Option<(Vec<Choice>, usize)> {
+        let pick = self.forms.pick.as_ref()?;
+        Some((pick.options.clone(), pick.selected))
+    }
+
+    /// The field the form's cursor is on.
+    pub fn focused_field(&self) -> Option<Field> {
+        self.forms.form.as_ref()?.focused().map(|f| f.field)
+    }
+
+    /// The problems shown beside the fields, and the server's refusal.
+    pub fn form_errors(&self) -> (Vec<(Field, String)>, Option<String>) {
+        match &self.forms.form {
+            Some(f) => (f.errors.clone(), f.server_error.clone()),
+            None => (Vec::new(), None),
+        }
+    }
+
+    /// What the Create chooser offers this actor in the current Organization.
+    pub(crate) fn create_offers(&self) -> Vec<Offer> {
+        let limits = self.current_limits();
+        TYPES
+            .iter()
+            .map(|&kind| {
+                let verdict = match may_create(&self.ctx.actor, &self.ctx.settings, &self.org, kind)
+                {
+                    Err(refusal) => Err(refusal.to_string()),
+                    Ok(()) => match limits {
+                        Some(l) if !l.allows_create(kind) => {
+                            Err(format!("{} has no {} seats left", self.org, kind.name()))
+                        }
+                        Some(l) => Ok(l.remaining(kind)),
+                        None => Ok(None),
+                    },
+                };
+                Offer { kind, verdict }
+            })
+            .collect()
+    }
+
+    fn refuse_if_read_only(&mut self, what: &str) -> bool {
+        if self.read_only() {
+            self.set_error(format!("read-only console: {what} is not possible"));
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The keys of this file's modes and the table keys that start its work;
+    /// `None` leaves the key to the App.
+    pub(crate) fn perform_forms(&mut self, action: KeyAction) -> Option<Vec<Command>> {
+        use KeyAction as A;
+        let commands = match (self.mode, action) {
+            (_, A::Quit | A::Help) => return None,
+            (Mode::Table, A::OpenCreate) => {
+                self.open_chooser();
+                Vec::new()
+            }
+            (Mode::Table | Mode::Detail, A::EditAccount) => self.start_edit(),
+            (Mode::Table | Mode::Detail, A::DeleteAccount) => self.start_delete(),
+            (Mode::Table, A::RequirePasswordReset) => {
+                self.one_account_action(PolicyAction::ResetPassword)
+            }
+            (Mode::Table, A::RequireMfaReset) => self.one_account_action(PolicyAction::ResetMfa),
+            (Mode::Chooser, _) => self.chooser_key(action),
+            (Mode::Form, _) => self.form_key(action),
+            (Mode::Pick, _) => self.pick_key(action),
+            (Mode::Confirm, _) => self.confirm_key(action),
+            (Mode::Token, _) => {
+                self.token_key(action);
+                Vec::new()
+            }
+            _ => return None,
+        };
+        Some(commands)
+    }
+
+    fn open_chooser(&mut self) {
+        if self.refuse_if_read_only("creating accounts") {
+            return;
+        }
+        self.forms.offers = self.create_offers();
+        if self.forms.offers.iter().all(|o| o.verdict.is_err()) {
+            let why = self
+                .forms
+                .offers
+                .first()
+                .and_then(|o| o.verdict.clone().err())
+                .unwrap_or_default();
+            self.set_error(format!("no account can be created here: {why}"));
+            return;
+        }
+        self.forms.chooser_selected = self
+            .forms
+            .offers
+            .iter()
+            .position(|o| o.verdict.is_ok())
+            .unwrap_or(0);
+        self.mode = Mode::Chooser;
+    }
+
+    fn chooser_key(&mut self, action: KeyAction) -> Vec<Command> {
+        let last = self.forms.offers.len().saturating_sub(1);
+        match action {
+            KeyAction::Up => {
+                self.forms.chooser_selected = self.forms.chooser_selected.saturating_sub(1)
+            }
+            KeyAction::Down => {
+                self.forms.chooser_selected = (self.forms.chooser_selected + 1).min(last)
+            }
+            KeyAction::Close => self.mode = Mode::Table,
+            KeyAction::Accept => {
+                if let Some(offer) = self.forms.offers.get(self.forms.chooser_selected).cloned() {
+                    return self.open_create(offer.kind);
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// `:new user|api|readonly|taxii`.
+    pub(crate) fn new_command(&mut self, args: &str) -> Vec<Command> {
+        let Some(kind) = AccountType::from_key(args.trim()) else {
+            self.set_error(format!(
+                ":new needs one of: {}",
+                TYPES.iter().map(|t| t.key()).collect::<Vec<_>>().join(", ")
+            ));
+            return Vec::new();
+        };
+        if self.refuse_if_read_only("creating accounts") {
+            return Vec::new();
+        }
+        self.open_create(kind)
+    }
+
+    fn open_create(&mut self, kind: AccountType) -> Vec<Command> {
+        let offer = self.create_offers().into_iter().find(|o| o.kind == kind);
+        if let Some(Offer {
+            verdict: Err(why), ..
+        }) = offer
+        {
+            self.set_error(format!("cannot create {}: {why}", article_name(kind)));
+            self.mode = Mode::Table;
+            return Vec::new();
+        }
+        let mut form = AccountForm::create(&self.ctx.actor, &self.ctx.settings, kind, &self.org)
+            .with_extensions(&self.ctx.capabilities.extensions);
+        if let Some(groups) = &self.forms.groups {
+            form.set_group_options(groups.clone());
+        }
+        self.forms.form = Some(FormState::new(form, None));
+        self.mode = Mode::Form;
+        self.load_groups().into_iter().collect()
+    }
+
+    fn load_groups(&mut self) -> Option<Command> {
+        if self.forms.groups.is_some() || !self.ctx.capabilities.has(ext::GROUP_MEMBERSHIP) {
+            return None;
+        }
+        let id = self.next_request();
+        self.forms.groups_request = Some(id);
+        Some(Command::LoadUserGroups { id })
+    }
+
+    /// The selected account, if the policy allows `action` on it.
+    fn allowed_target(&mut self, action: PolicyAction) -> Option<User> {
+        let Some(user) = self.selected_user().cloned() else {
+            self.set_error("no account selected");
+            return None;
+        };
+        let verdict = may(
+            &self.ctx.actor,
+            &self.ctx.settings,
+            action,
+            &target_of(&user, &self.ctx.actor),
+        );
+        match verdict {
+            Ok(()) => Some(user),
+            Err(refusal) => {
+                self.set_error(format!("{refusal}"));
+                None
+            }
+        }
+    }
+
+    fn start_edit(&mut self) -> Vec<Command> {
+        if self.refuse_if_read_only("editing") {
+            return Vec::new();
+        }
+        let Some(user) = self.allowed_target(PolicyAction::Edit) else {
+            return Vec::new();
+        };
+        let caps = &self.ctx.capabilities;
+        let fields: Vec<String> = std::iter::once(ext::USER_GROUPS_FIELD)
+            .chain(ext::SETTINGS_FIELDS.iter().copied())
+            .filter(|f| caps.has(f) || caps.extra_fields.contains(*f))
+            .map(String::from)
+            .collect();
+        let id = self.next_request();
+        self.forms.account_request = Some(id);
+        self.set_info(format!(
+            "reading {} ...",
+            super::text::sanitize(&user.user_name)
+        ));
+        let mut commands = vec![Command::LoadAccount {
+            id,
+            account_id: user.id,
+            fields,
+        }];
+        commands.extend(self.load_groups());
+        commands
+    }
+
+    fn open_edit(&mut self, user: User) {
+        let mut form = AccountForm::edit(&self.ctx.actor, &self.ctx.settings, &user)
+            .with_extensions(&self.ctx.capabilities.extensions);
+        if let Some(groups) = &self.forms.groups {
+            form.set_group_options(groups.clone());
+        }
+        self.forms.form = Some(FormState::new(form, Some(user)));
+        self.status = None;
+        self.mode = Mode::Form;
+    }
+
+    fn one_account_action(&mut self, action: PolicyAction) -> Vec<Command> {
+        if self.refuse_if_read_only("changing accounts") {
+            return Vec::new();
+        }
+        let Some(user) = self.allowed_target(action) else {
+            return Vec::new();
+        };
+        let body = match action {
+            PolicyAction::ResetPassword => json!({ "passwordResetRequired": true }),
+            _ => json!({ "twoFactorResetRequired": true }),
+        };
+        let id = self.next_request();
+        self.forms.update_request = Some(id);
+        self.set_info(format!(
+            "{} {} ...",
+            action.verb(),
+            super::text::sanitize(&user.user_name)
+        ));
+        vec![Command::UpdateUser {
+            id,
+            account_id: user.id,
+            body: RequestBody(body),
+        }]
+    }
+
+    // ---- the form ----
+
+    fn form_key(&mut self, action: KeyAction) -> Vec<Command> {
+        use KeyAction as A;
+        let Some(state) = self.forms.form.as_mut() else {
+            self.mode = Mode::Table;
+            return Vec::new();
+        };
+        let count = state.form.fields().len();
+        match action {
+            A::NextField => state.focus = (state.focus + 1) % count.max(1),
+            A::PreviousField => state.focus = (state.focus + count.max(1) - 1) % count.max(1),
+            A::Save => return self.save(false),
+            A::SaveWithToken => return self.save(true),
+            A::Close => self.leave_form(),
+            A::Accept | A::Toggle => return self.activate_field(action == A::Toggle),
+            A::DeleteChar | A::DeleteWord | A::ClearInput => self.edit_text(action),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn leave_form(&mut self) {
+        let dirty = self.forms.form.as_ref().is_some_and(|f| f.form.is_dirty());
+        if dirty {
+            self.ask(
+                ConfirmFor::Discard,
+                "Leave the form?",
+                "The changes will be lost. Enter leaves, Esc goes back to the form.".into(),
+            );
+        } else {
+            self.close_form();
+        }
+    }
+
+    fn close_form(&mut self) {
+        self.forms.form = None;
+        self.forms.save_request = None;
+        self.mode = Mode::Table;
+    }
+
+    fn ask(&mut self, purpose: ConfirmFor, title: &str, message: String) {
+        self.forms.return_mode = Some(self.mode);
+        self.forms.confirm = Some(Confirm {
+            purpose,
+            title: title.to_string(),
+            message,
+            input: String::new(),
+        });
+        self.mode = Mode::Confirm;
+    }
+
+    /// Sets the focused field; a refusal shows beside it.
+    fn set_focused(&mut self, value: FieldValue) {
+        let Some(state) = self.forms.form.as_mut() else {
+            return;
+        };
+        let Some(field) = state.focused().map(|f| f.field) else {
+            return;
+        };
+        state.errors.retain(|(f, _)| *f != field);
+        if let Err(problem) = state.form.set(field, value) {
+            state.errors.push((field, problem));
+        }
+    }
+
+    fn activate_field(&mut self, toggle: bool) -> Vec<Command> {
+        let Some(state) = self.forms.form.as_mut() else {
+            return Vec::new();
+        };
+        let Some(field) = state.focused() else {
+            return Vec::new();
+        };
+        match &field.value {
+            FieldValue::Checkbox(on) => self.set_focused(FieldValue::Checkbox(!on)),
+            FieldValue::Choice(_) | FieldValue::Multi(_) if !toggle => self.open_field_pick(),
+            FieldValue::Text(_) | FieldValue::Password(_) if toggle => {
+                return self.form_type_char(' ');
+            }
+            _ if !toggle => {
+                let count = state.form.fields().len().max(1);
+                state.focus = (state.focus + 1) % count;
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn open_field_pick(&mut self) {
+        let Some(state) = self.forms.form.as_mut() else {
+            return;
+        };
+        let Some(field) = state.focused() else {
+            return;
+        };
+        if let Err(why) = state.form.check_settable(field.field) {
+            state.errors.retain(|(f, _)| *f != field.field);
+            state.errors.push((field.field, why));
+            return;
+        }
+        let (multi, chosen): (bool, Vec<String>) = match &field.value {
+            FieldValue::Multi(ids) => (true, ids.iter().map(i64::to_string).collect()),
+            FieldValue::Choice(c) => (false, c.iter().cloned().collect()),
+            _ => return,
+        };
+        if field.options.is_empty() {
+            let why = if field.field == Field::Groups && self.forms.groups.is_none() {
+                "the user groups have not arrived yet"
+            } else {
+                "nothing to choose from"
+            };
+            state.errors.retain(|(f, _)| *f != field.field);
+            state.errors.push((field.field, why.to_string()));
+            return;
+        }
+        let selected = field
+            .options
+            .iter()
+            .position(|o| chosen.contains(&o.value))
+            .unwrap_or(0);
+        self.forms.pick = Some(Pick {
+            purpose: PickFor::Field(field.field),
+            title: field.field.label().to_string(),
+            options: field.options,
+            selected,
+            multi,
+            chosen,
+        });
+        self.forms.return_mode = Some(Mode::Form);
+        self.mode = Mode::Pick;
+    }
+
+    /// A typed character for the focused text or number field, or the
+    /// delete confirmation.
+    pub(crate) fn form_type_char(&mut self, c: char) -> Vec<Command> {
+        if self.mode == Mode::Confirm {
+            if let Some(confirm) = self.forms.confirm.as_mut() {
+                if confirm.purpose == ConfirmFor::Delete && !c.is_control() {
+                    confirm.input.push(c);
+                    // A "does not match" from an earlier Enter is stale now.
+                    self.status = None;
+                }
+            }
+            return Vec::new();
+        }
+        let Some(field) = self.forms.form.as_ref().and_then(|s| s.focused()) else {
+            return Vec::new();
+        };
+        if c.is_control() {
+            return Vec::new();
+        }
+        let value = match field.value {
+            FieldValue::Text(mut text) => {
+                text.push(c);
+                FieldValue::Text(text)
+            }
+            FieldValue::Password(p) => {
+                let mut text = p.expose().to_string();
+                text.push(c);
+                FieldValue::Password(Password::new(text))
+            }
+            FieldValue::Number(n) => {
+                let Some(digit) = c.to_digit(10) else {
+                    self.note_field_error(field.field, "type digits only".into());
+                    return Vec::new();
+                };
+                let next = n
+                    .unwrap_or(0)
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add(i64::from(digit)));
+                match next {
+                    Some(v) => FieldValue::Number(Some(v)),
+                    None => return Vec::new(),
+                }
+            }
+            _ => return Vec::new(),
+        };
+        self.set_focused(value);
+        Vec::new()
+    }
+
+    fn note_field_error(&mut self, field: Field, text: String) {
+        if let Some(state) = self.forms.form.as_mut() {
+            state.errors.retain(|(f, _)| *f != field);
+            state.errors.push((field, text));
+        }
+    }
+
+    fn edit_text(&mut self, action: KeyAction) {
+        let Some(field) = self.forms.form.as_ref().and_then(|s| s.focused()) else {
+            return;
+        };
+        let cut = |text: &mut String| match action {
+            KeyAction::DeleteChar => {
+                text.pop();
+            }
+            KeyAction::DeleteWord => {
+                let trimmed = text.trim_end().len();
+                text.truncate(trimmed);
+                let at = text.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+                text.truncate(at);
+            }
+            _ => text.clear(),
+        };
+        let value = match field.value {
+            FieldValue::Text(mut text) => {
+                cut(&mut text);
+                FieldValue::Text(text)
+            }
+            FieldValue::Password(p) => {
+                let mut text = p.expose().to_string();
+                cut(&mut text);
+                FieldValue::Password(Password::new(text))
+            }
+            FieldValue::Number(n) => {
+                let mut text = n.map(|v| v.to_string()).unwrap_or_default();
+                cut(&mut text);
+                FieldValue::Number(text.parse().ok())
+            }
+            _ => return,
+        };
+        self.set_focused(value);
+    }
+
+    fn save(&mut self, token: bool) -> Vec<Command> {
+        let caps_tokens = self.ctx.capabilities.has(ext::API_TOKENS);
+        let Some(state) = self.forms.form.as_mut() else {
+            return Vec::new();
+        };
+        if state.saving {
+            return Vec::new();
+        }
+        if token && state.form.kind() != AccountType::Api {
+            self.set_error("save and generate token is for API users only");
+            return Vec::new();
+        }
+        if token && !caps_tokens {
+            self.set_error(format!(
+                "this instance does not generate API tokens (rollcall extension {})",
+                ext::API_TOKENS
+            ));
+            return Vec::new();
+        }
+        state.errors = state.form.validate();
+        state.server_error = None;
+        if !state.errors.is_empty() {
+            let n = state.errors.len();
+            self.set_error(format!(
+                "{n} problem{} in the form; see beside the fields",
+                if n == 1 { "" } else { "s" }
+            ));
+            return Vec::new();
+        }
+        if let Some(warning) = state.form.system_role_change_warning() {
+            self.ask(
+                ConfirmFor::Save { token },
+                "Change the System role?",
+                format!("{warning}. Enter saves, Esc goes back to the form."),
+            );
+            return Vec::new();
+        }
+        self.send_save(token)
+    }
+
+    fn send_save(&mut self, token: bool) -> Vec<Command> {
+        let limits = self.current_limits().cloned();
+        let actor = self.ctx.actor.clone();
+        let settings = self.ctx.settings.clone();
+        let Some(state) = self.forms.form.as_mut() else {
+            return Vec::new();
+        };
+        let form = &state.form;
+        let generate_token = token.then(|| form.token_expiration_days());
+        let (account_id, body, groups) = match &state.original {
+            None => {
+                let kind = form.account_type();
+                if let Some(l) = limits.filter(|l| !l.allows_create(kind)) {
+                    let why = format!("{} has no {} seats left", l.organization, kind.name());
+                    state.server_error = Some(why.clone());
+                    self.set_error(why);
+                    return Vec::new();
+                }
+                (None, form.create_body(), form.group_ids())
+            }
+            Some(original) => {
+                let body = form.update_body(original);
+                let groups = form.group_ids();
+                let empty = body.as_object().is_none_or(|m| m.is_empty());
+                if empty && groups.is_none() && !token {
+                    self.set_info("nothing to change");
+                    return Vec::new();
+                }
+                let target = target_of(original, &actor);
+                for action in crate::commands::admin::implied_actions(&body) {
+                    if let Err(refusal) = may(&actor, &settings, action, &target) {
+                        state.server_error = Some(refusal.to_string());
+                        return Vec::new();
+                    }
+                }
+                (Some(original.id), body, groups)
+            }
+        };
+        state.saving = true;
+        let id = self.next_request();
+        self.forms.save_request = Some(id);
+        self.set_info("saving ...");
+        vec![Command::SaveAccount {
+            id,
+            account_id,
+            body: RequestBody(body),
+            groups,
+            generate_token,
+        }]
+    }
+
+    // ---- pick lists ----
+
+    fn pick_key(&mut self, action: KeyAction) -> Vec<Command> {
+        use KeyAction as A;
+        let Some(pick) = self.forms.pick.as_mut() else {
+            self.mode = self.forms.return_mode.take().unwrap_or(Mode::Table);
+            return Vec::new();
+        };
+        let last = pick.options.len().saturating_sub(1);
+        match action {
+            A::Up => pick.selected = pick.selected.saturating_sub(1),
+            A::Down => pick.selected = (pick.selected + 1).min(last),
+            A::Top => pick.selected = 0,
+            A::Bottom => pick.selected = last,
+            A::Toggle if pick.multi => {
+                if let Some(option) = pick.options.get(pick.selected) {
+                    let value = option.value.clone();
+                    if let Some(at) = pick.chosen.iter().position(|c| *c == value) {
+                        pick.chosen.remove(at);
+                    } else {
+                        pick.chosen.push(value);
+                    }
+                }
+            }
+            A::Close => {
+                self.forms.pick = None;
+                if matches!(self.forms.return_mode, Some(Mode::Form)) {
+                    self.mode = Mode::Form;
+                } else {
+                    self.forms.delete = None;
+                    self.mode = Mode::Table;
+                    self.set_info("not deleted");
+                }
+                self.forms.return_mode = None;
+            }
+            A::Accept => {
+                let Some(pick) = self.forms.pick.take() else {
+                    return Vec::new();
+                };
+                self.forms.return_mode = None;
+                return self.picked(pick);
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn picked(&mut self, pick: Pick) -> Vec<Command> {
+        let option = pick.options.get(pick.selected).cloned();
+        match pick.purpose {
+            PickFor::Field(_) => {
+                self.mode = Mode::Form;
+                let value = if pick.multi {
+                    FieldValue::Multi(pick.chosen.iter().filter_map(|c| c.parse().ok()).collect())
+                } else {
+                    FieldValue::Choice(option.map(|o| o.value))
+                };
+                self.set_focused(value);
+                Vec::new()
+            }
+            PickFor::PlaybookHeir | PickFor::JobHeir => {
+                let Some(flow) = self.forms.delete.as_mut() else {
+                    self.mode = Mode::Table;
+                    return Vec::new();
+                };
+                let heir = option.and_then(|o| Some((o.value.parse::<i64>().ok()?, o.label)));
+                if pick.purpose == PickFor::PlaybookHeir {
+                    flow.playbooks_to = heir;
+                } else {
+                    flow.jobs_to = heir;
+                }
+                self.next_delete_step();
+                Vec::new()
+            }
+        }
+    }
+
+    // ---- delete ----
+
+    fn start_delete(&mut self) -> Vec<Command> {
+        if self.refuse_if_read_only("deleting") {
+            return Vec::new();
+        }
+        let Some(user) = self.allowed_target(PolicyAction::Delete) else {
+            return Vec::new();
+        };
+        self.mode = Mode::Table;
+        let account_id = user.id;
+        self.forms.delete = Some(DeleteFlow {
+            user,
+            run_as: None,
+            playbooks_to: None,
+            jobs_to: None,
+        });
+        if self.ctx.capabilities.has(ext::RUN_AS) {
+            let id = self.next_request();
+            self.forms.run_as_request = Some(id);
+            self.set_info("checking what runs as this account ...");
+            return vec![Command::LoadRunAs { id, account_id }];
+        }
+        self.next_delete_step();
+        Vec::new()
+    }
+
+    /// Asks for what is still missing: the playbooks' new owner, the job
+    /// apps' new owner, then the typed confirmation.
+    fn next_delete_step(&mut self) {
+        let Some(flow) = self.forms.delete.clone() else {
+            return;
+        };
+        let run_as = flow.run_as.clone().unwrap_or_default();
+        let needs_playbooks = !run_as.active_playbooks.is_empty() && flow.playbooks_to.is_none();
+        let needs_jobs = !run_as.job_apps.is_empty() && flow.jobs_to.is_none();
+        if (needs_playbooks || needs_jobs) && !self.ctx.capabilities.has(ext::REASSIGN_ON_DELETE) {
+            self.forms.delete = None;
+            self.mode = Mode::Table;
+            self.set_error(format!(
+                "not deleted: it runs playbooks or job apps and this instance cannot reassign them (rollcall extension {})",
+                ext::REASSIGN_ON_DELETE
+            ));
+            return;
+        }
+        let heirs = |api_only: bool| -> Vec<Choice> {
+            self.rows
+                .iter()
+                .map(|r| &r.user)
+                .filter(|u| u.id != flow.user.id)
+                .filter(|u| u.owner.as_deref().is_none_or(|o| o == self.org))
+                .filter(|u| !api_only || u.account_type() == Some(AccountType::Api))
+                .map(|u| Choice {
+                    value: u.id.to_string(),
+                    label: format!("{} (id {})", super::text::sanitize(&u.user_name), u.id),
+                })
+                .collect::<Vec<Choice>>()
+        };
+        let (purpose, title, mut options) = if needs_playbooks {
+            (
+                PickFor::PlaybookHeir,
+                format!(
+                    "New Run As user of {} active playbook(s)",
+                    run_as.active_playbooks.len()
+                ),
+                heirs(false),
+            )
+        } else if needs_jobs {
+            (
+                PickFor::JobHeir,
+                format!(
+                    "New Run As API user of {} job app(s)",
+                    run_as.job_apps.len()
+                ),
+                heirs(true),
+            )
+        } else {
+            let name = super::text::sanitize(&flow.user.user_name).into_owned();
+            let mut message = format!(
+                "Delete {name} (id {}) permanently? This cannot be undone; disabling keeps the log integrity.",
+                flow.user.id
+            );
+            if let Some((_, heir)) = &flow.playbooks_to {
+                message.push_str(&format!(" Active playbooks move to {heir}."));
+            }
+            if let Some((_, heir)) = &flow.jobs_to {
+                message.push_str(&format!(" Job apps move to {heir}."));
+            }
+            message.push_str(" Type the account name and press Enter.");
+            self.mode = Mode::Table;
+            self.ask(ConfirmFor::Delete, "Delete account", message);
+            return;
+        };
+        options.sort_by_key(|o| o.label.to_lowercase());
+        if options.is_empty() {
+            self.forms.delete = None;
+            self.mode = Mode::Table;
+            self.set_error(format!("not deleted: no account can take over ({title})"));
+            return;
+        }
+        self.forms.pick = Some(Pick {
+            purpose,
+            title,
+            options,
+            selected: 0,
+            multi: false,
+            chosen: Vec::new(),
+        });
+        self.forms.return_mode = Some(Mode::Table);
+        self.mode = Mode::Pick;
+    }
+
+    // ---- confirmations ----
+
+    fn confirm_key(&mut self, action: KeyAction) -> Vec<Command> {
+        use KeyAction as A;
+        let Some(confirm) = self.forms.confirm.as_mut() else {
+            self.mode = Mode::Table;
+            return Vec::new();
+        };
+        match action {
+            A::DeleteChar => {
+                confirm.input.pop();
+            }
+            A::ClearInput => confirm.input.clear(),
+            A::Close => {
+                let purpose = confirm.purpose.clone();
+                self.forms.confirm = None;
+                self.mode = self.forms.return_mode.take().unwrap_or(Mode::Table);
+                if purpose == ConfirmFor::Delete {
+                    self.forms.delete = None;
+                    self.set_info("not deleted");
+                }
+            }
+            A::Accept => {
+                let purpose = confirm.purpose.clone();
+                if purpose == ConfirmFor::Delete {
+                    let expected = self
+                        .forms
+                        .delete
+                        .as_ref()
+                        .map(|d| d.user.user_name.clone())
+                        .unwrap_or_default();
+                    if confirm.input.trim() != expected {
+                        self.set_error("the name typed does not match the account's");
+                        return Vec::new();
+                    }
+                }
+                self.forms.confirm = None;
+                self.mode = self.forms.return_mode.take().unwrap_or(Mode::Table);
+                match purpose {
+                    ConfirmFor::Discard => self.close_form(),
+                    ConfirmFor::Save { token } => return self.send_save(token),
+                    ConfirmFor::Delete => return self.send_delete(),
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn send_delete(&mut self) -> Vec<Command> {
+        let Some(flow) = self.forms.delete.as_ref() else {
+            return Vec::new();
+        };
+        let (account_id, playbooks, jobs) = (
+            flow.user.id,
+            flow.playbooks_to.as_ref().map(|h| h.0),
+            flow.jobs_to.as_ref().map(|h| h.0),
+        );
+        let id = self.next_request();
+        self.forms.delete_request = Some(id);
+        self.mode = Mode::Table;
+        self.set_info("deleting ...");
+        vec![Command::DeleteUser {
+            id,
+            account_id,
+            reassign_playbooks_to: playbooks,
+            reassign_jobs_to: jobs,
+        }]
+    }
+
+    // ---- the token ----
+
+    fn token_key(&mut self, action: KeyAction) {
+        match action {
+            KeyAction::CopyToken => {
+                if let Some(popup) = self.forms.token.as_mut() {
+                    self.forms.terminal_output = Some(osc52(popup.token.expose()));
+                    popup.copied = true;
+                }
+            }
+            KeyAction::Close => {
+                // The only copy goes here (a pending OSC 52 has been written
+                // by the event loop before the next key is read).
+                self.forms.token = None;
+                self.forms.terminal_output = None;
+                self.mode = Mode::Table;
+            }
+            _ => {}
+        }
+    }
+
+    // ---- worker events ----
+
+    pub(crate) fn handle_forms_event(&mut self, event: Event) {
+        let owned = self.forms.owns(event.id());
+        if !owned {
+            return;
+        }
+        match event {
+            Event::Account { id, user } if Some(id) == self.forms.account_request => {
+                self.forms.account_request = None;
+                self.open_edit(*user);
+            }
+            Event::UserGroups { id, groups } if Some(id) == self.forms.groups_request => {
+                self.forms.groups_request = None;
+                if let Some(state) = self.forms.form.as_mut() {
+                    state.form.set_group_options(groups.clone());
+                }
+                self.forms.groups = Some(groups);
+            }
+            Event::AccountSaved {
+                user,
+                created,
+                problem,
+                ..
+            } => {
+                let name = super::text::sanitize(&user.user_name).into_owned();
+                let kind = user.account_type();
+                if created {
+                    if let (Some(kind), Some(org)) = (kind, self.limits_mut()) {
+                        org.count(kind, 1);
+                    }
+                }
+                let verb = if created { "created" } else { "saved" };
+                let text = format!("{name} (id {}) {verb}", user.id);
+                self.replace_user(*user);
+                self.forms.form = None;
+                if self.mode == Mode::Form {
+                    self.mode = Mode::Table;
+                }
+                match problem {
+                    Some(p) => self.set_error(format!("{text}, but {p}")),
+                    None => self.set_info(text),
+                }
+            }
+            Event::TokenGenerated {
+                account_id,
+                token,
+                expires,
+                ..
+            } => {
+                self.forms.save_request = None;
+                let user_name = self
+                    .rows
+                    .iter()
+                    .find(|r| r.user.id == account_id)
+                    .map(|r| r.user.user_name.clone())
+                    .unwrap_or_else(|| format!("account {account_id}"));
+                self.forms.token = Some(TokenPopup {
+                    user_name,
+                    token,
+                    expires,
+                    copied: false,
+                });
+                self.mode = Mode::Token;
+            }
+            Event::UserUpdated { user, .. } => {
+                self.forms.update_request = None;
+                let text = format!(
+                    "{} (id {}) changed",
+                    super::text::sanitize(&user.user_name),
+                    user.id
+                );
+                self.replace_user(*user);
+                self.set_info(text);
+            }
+            Event::RunAs {
+                account_id, run_as, ..
+            } => {
+                self.forms.run_as_request = None;
+                match self.forms.delete.as_mut() {
+                    Some(flow) if flow.user.id == account_id => {
+                        flow.run_as = Some(run_as);
+                        self.status = None;
+                        self.next_delete_step();
+                    }
+                    _ => {}
+                }
+            }
+            Event::UserDeleted { account_id, .. } => {
+                self.forms.delete_request = None;
+                let name = self
+                    .forms
+                    .delete
+                    .take()
+                    .map(|d| super::text::sanitize(&d.user.user_name).into_owned())
+                    .unwrap_or_else(|| format!("account {account_id}"));
+                let kind = self
+                    .rows
+                    .iter()
+                    .find(|r| r.user.id == account_id)
+                    .and_then(|r| r.user.account_type());
+                if let (Some(kind), Some(org)) = (kind, self.limits_mut()) {
+                    org.count(kind, -1);
+                }
+                self.remove_user(account_id);
+                self.set_info(format!("{name} (id {account_id}) deleted"));
+            }
+            _ => {}
+        }
+    }
+
+    fn limits_mut(&mut self) -> Option<&mut crate::api::wire::OrgLimits> {
+        let org = self.org.clone();
+        self.limits.iter_mut().find(|l| l.organization == org)
+    }
+
+    /// A failure of one of this file's requests: a refused save keeps
+    /// the form and everything typed, with the server's message.
+    pub(crate) fn forms_failed(&mut self, id: RequestId, what: &'static str, error: ApiError) {
+        let message = format!("{what} failed: {error}");
+        if Some(id) == self.forms.save_request {
+            self.forms.save_request = None;
+            if let Some(state) = self.forms.form.as_mut() {
+                state.saving = false;
+                state.server_error = Some(error.to_string());
+            }
+        } else if Some(id) == self.forms.account_request {
+            self.forms.account_request = None;
+        } else if Some(id) == self.forms.groups_request {
+            self.forms.groups_request = None;
+        } else if Some(id) == self.forms.update_request {
+            self.forms.update_request = None;
+        } else if Some(id) == self.forms.run_as_request || Some(id) == self.forms.delete_request {
+            self.forms.run_as_request = None;
+            self.forms.delete_request = None;
+            self.forms.delete = None;
+        }
+        self.set_error(message);
+    }
+}
+
+fn article_name(kind: AccountType) -> String {
+    crate::domain::roles::article(kind.name())
+}

@@ -1,0 +1,390 @@
+//! The Create chooser, the account form, its pick lists, the
+//! confirmations and the API token popup.
+
+use super::{popup, popup_room, Theme};
+use crate::domain::form::{FieldValue, FormField};
+use crate::domain::policy::{FieldAccess, FormMode};
+use crate::domain::AccountType;
+use crate::tui::app::App;
+use crate::tui::form::{ConfirmFor, Offer};
+use crate::tui::keymap::{self, KeyAction, Mode};
+use crate::tui::text::sanitize;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Block, Borders, Clear, HighlightSpacing, List, ListItem, ListState, Paragraph, Wrap,
+};
+use ratatui::Frame;
+
+/// "Tab next  Ctrl-s save": the first key of each action, from the keymap.
+fn footer(mode: Mode, wanted: &[(KeyAction, &str)]) -> String {
+    let mut out = String::from(" ");
+    for (action, label) in wanted {
+        let key = keymap::bindings(mode)
+            .iter()
+            .find(|b| b.action == *action)
+            .and_then(|b| b.keys.first());
+        if let Some(key) = key {
+            out.push_str(&format!("{} {label}  ", key.label()));
+        }
+    }
+    out.trim_end().to_string() + " "
+}
+
+/// Splits `text` into lines of at most `width` characters, at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let fits = line.chars().count() + word.chars().count() < width;
+        if !line.is_empty() && !fits {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+fn offer_text(offer: &Offer) -> (String, Option<String>) {
+    let name = offer.kind.name().to_string();
+    match &offer.verdict {
+        Ok(Some(n)) => (format!("{name:<16} {n} remaining"), None),
+        Ok(None) => (format!("{name:<16} no limit"), None),
+        Err(why) => (
+            format!("{name:<16} not offered"),
+            Some(sanitize(why).into_owned()),
+        ),
+    }
+}
+
+pub(super) fn render_chooser(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let room = popup_room(area);
+    let width = 60u16.min(room.width);
+    let inner_width = usize::from(width.saturating_sub(6));
+    let mut items = Vec::new();
+    for offer in &app.forms.offers {
+        let (text, why) = offer_text(offer);
+        let mut lines = vec![Line::from(text)];
+        if let Some(why) = why {
+            for part in wrap(&why, inner_width) {
+                lines.push(Line::from(Span::styled(format!("  {part}"), theme.dim)));
+            }
+        }
+        items.push(ListItem::new(lines));
+    }
+    let height = items.iter().map(|i| i.height() as u16).sum::<u16>() + 2;
+    let outer = popup(room, width, height);
+    let list = List::new(items)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(
+                    format!(" Create in {} ", sanitize(&app.org)),
+                    theme.title,
+                ))
+                .title_bottom(
+                    Line::from(footer(
+                        Mode::Chooser,
+                        &[(KeyAction::Accept, "create"), (KeyAction::Close, "cancel")],
+                    ))
+                    .right_aligned(),
+                ),
+        )
+        .highlight_symbol("> ")
+        .highlight_spacing(HighlightSpacing::Always)
+        .highlight_style(theme.selected);
+    let mut state = ListState::default().with_selected(Some(app.forms.chooser_selected));
+    frame.render_widget(Clear, outer);
+    frame.render_stateful_widget(list, outer, &mut state);
+}
+
+fn value_text(field: &FormField) -> String {
+    if field.unknown {
+        return "unknown".to_string();
+    }
+    let label_of = |value: &str| {
+        field
+            .options
+            .iter()
+            .find(|o| o.value == value)
+            .map_or_else(|| value.to_string(), |o| o.label.clone())
+    };
+    match &field.value {
+        FieldValue::Text(t) => t.clone(),
+        FieldValue::Password(p) => "*".repeat(p.expose().chars().count()),
+        FieldValue::Checkbox(on) => if *on { "[x]" } else { "[ ]" }.to_string(),
+        FieldValue::Choice(Some(c)) => format!("{} v", label_of(c)),
+        FieldValue::Choice(None) => "(none) v".to_string(),
+        FieldValue::Multi(ids) if ids.is_empty() => "(none) v".to_string(),
+        FieldValue::Multi(ids) => format!(
+            "{} v",
+            ids.iter()
+                .map(|id| label_of(&id.to_string()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        FieldValue::Number(Some(n)) => n.to_string(),
+        FieldValue::Number(None) => String::new(),
+    }
+}
+
+pub(super) fn render_form(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let room = popup_room(area);
+    let Some(state) = app.forms.form.as_mut() else {
+        return;
+    };
+    let form = &state.form;
+    let fields = form.fields();
+    let width = 76u16.min(room.width);
+    let inner_width = usize::from(width.saturating_sub(2));
+    let label_width = fields
+        .iter()
+        .map(|f| f.field.label().len())
+        .max()
+        .unwrap_or(0)
+        .min(inner_width / 2);
+    let note_width = inner_width.saturating_sub(4);
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(error) = &state.server_error {
+        for part in wrap(&format!("Refused: {}", sanitize(error)), inner_width) {
+            lines.push(Line::from(Span::styled(part, theme.error)));
+        }
+    }
+    let mut focus_span = (0u16, 0u16);
+    for (index, field) in fields.iter().enumerate() {
+        let focused = index == state.focus;
+        let start = lines.len() as u16;
+        let marker = if focused { ">" } else { " " };
+        let mut value = sanitize(&value_text(field)).into_owned();
+        let typing = matches!(
+            field.value,
+            FieldValue::Text(_) | FieldValue::Password(_) | FieldValue::Number(_)
+        );
+        if focused && typing && matches!(field.access, FieldAccess::Editable) {
+            value.push('_');
+        }
+        let label_style = if focused { theme.selected } else { theme.key };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{marker}{:<label_width$} ", field.field.label()),
+                label_style,
+            ),
+            Span::raw(value),
+        ]));
+        let mut notes: Vec<(String, ratatui::style::Style)> = Vec::new();
+        if let FieldAccess::Locked(why) = &field.access {
+            notes.push((format!("locked: {why}"), theme.dim));
+        }
+        if let Some(why) = &field.unsupported {
+            notes.push((why.clone(), theme.dim));
+        }
+        for (f, problem) in &state.errors {
+            if *f == field.field {
+                notes.push((format!("! {problem}"), theme.error));
+            }
+        }
+        for (note, style) in notes {
+            for part in wrap(&sanitize(&note), note_width) {
+                lines.push(Line::from(Span::styled(format!("    {part}"), style)));
+            }
+        }
+        if focused {
+            focus_span = (start, lines.len() as u16);
+        }
+    }
+    let height = (lines.len() as u16).saturating_add(2);
+    let outer = popup(room, width, height);
+    let visible = outer.height.saturating_sub(2).max(1);
+    // Keep the focused field (and its notes) on screen.
+    if focus_span.1 > state.scroll + visible {
+        state.scroll = focus_span.1 - visible;
+    }
+    if focus_span.0 < state.scroll {
+        state.scroll = focus_span.0;
+    }
+    state.scroll = state
+        .scroll
+        .min((lines.len() as u16).saturating_sub(visible));
+    let title = match form.mode() {
+        FormMode::Create => format!(
+            " Create {} in {} ",
+            form.kind().name(),
+            sanitize(form.org())
+        ),
+        FormMode::Edit => format!(
+            " Edit {} ({}{}) ",
+            state
+                .original
+                .as_ref()
+                .map(|u| sanitize(&u.user_name).into_owned())
+                .unwrap_or_default(),
+            form.kind().name(),
+            // The System role is hidden from this admin: the type is a guess.
+            if form.kind_is_inferred() {
+                ", inferred"
+            } else {
+                ""
+            }
+        ),
+    };
+    let mut keys = vec![(KeyAction::NextField, "next"), (KeyAction::Save, "save")];
+    if form.kind() == AccountType::Api {
+        keys.push((KeyAction::SaveWithToken, "save+token"));
+    }
+    keys.push((KeyAction::Close, "leave"));
+    let saving = if state.saving { " saving... " } else { "" };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title, theme.title))
+        .title_bottom(Line::from(format!("{saving}{}", footer(Mode::Form, &keys))).right_aligned());
+    frame.render_widget(Clear, outer);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).scroll((state.scroll, 0)),
+        outer,
+    );
+}
+
+pub(super) fn render_pick(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let Some(pick) = app.forms.pick.as_ref() else {
+        return;
+    };
+    let room = popup_room(area);
+    let items: Vec<ListItem> = pick
+        .options
+        .iter()
+        .map(|o| {
+            let label = sanitize(&o.label).into_owned();
+            if pick.multi {
+                let mark = if pick.chosen.contains(&o.value) {
+                    "[x]"
+                } else {
+                    "[ ]"
+                };
+                ListItem::new(format!("{mark} {label}"))
+            } else {
+                ListItem::new(label)
+            }
+        })
+        .collect();
+    let height = (items.len() as u16).saturating_add(2);
+    let outer = popup(room, 52, height);
+    let keys: &[(KeyAction, &str)] = if pick.multi {
+        &[
+            (KeyAction::Toggle, "mark"),
+            (KeyAction::Accept, "done"),
+            (KeyAction::Close, "cancel"),
+        ]
+    } else {
+        &[(KeyAction::Accept, "pick"), (KeyAction::Close, "cancel")]
+    };
+    let list = List::new(items)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(
+                    format!(" {} ", sanitize(&pick.title)),
+                    theme.title,
+                ))
+                .title_bottom(Line::from(footer(Mode::Pick, keys)).right_aligned()),
+        )
+        .highlight_symbol("> ")
+        .highlight_spacing(HighlightSpacing::Always)
+        .highlight_style(theme.selected);
+    let mut state = ListState::default().with_selected(Some(pick.selected));
+    frame.render_widget(Clear, outer);
+    frame.render_stateful_widget(list, outer, &mut state);
+}
+
+pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let Some(confirm) = app.forms.confirm.as_ref() else {
+        return;
+    };
+    let room = popup_room(area);
+    let width = 64u16.min(room.width);
+    let inner_width = usize::from(width.saturating_sub(2));
+    let mut lines: Vec<Line> = wrap(&confirm.message, inner_width)
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    if confirm.purpose == ConfirmFor::Delete {
+        lines.push(Line::from(""));
+        lines.push(Line::from(vec![
+            Span::styled("Name: ", theme.key),
+            Span::raw(format!("{}_", sanitize(&confirm.input))),
+        ]));
+    }
+    let outer = popup(room, width, lines.len() as u16 + 2);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(format!(" {} ", confirm.title), theme.error))
+        .title_bottom(
+            Line::from(footer(
+                Mode::Confirm,
+                &[
+                    (KeyAction::Accept, "go ahead"),
+                    (KeyAction::Close, "cancel"),
+                ],
+            ))
+            .right_aligned(),
+        );
+    frame.render_widget(Clear, outer);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        outer,
+    );
+}
+
+pub(super) fn render_token(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let Some(popup_state) = app.forms.token.as_ref() else {
+        return;
+    };
+    let room = popup_room(area);
+    let width = 72u16.min(room.width);
+    let inner_width = usize::from(width.saturating_sub(2)).max(1);
+    let mut lines = vec![Line::from(format!(
+        "API token of {}:",
+        sanitize(&popup_state.user_name)
+    ))];
+    // The token is long: break it anywhere so all of it shows.
+    let token: Vec<char> = popup_state.token.expose().chars().collect();
+    for chunk in token.chunks(inner_width) {
+        lines.push(Line::from(Span::styled(
+            chunk.iter().collect::<String>(),
+            theme.key,
+        )));
+    }
+    lines.push(Line::from(match popup_state.expires {
+        Some(t) => format!("Expires {}", crate::tui::text::absolute(t)),
+        None => "Does not expire".to_string(),
+    }));
+    let note = if popup_state.copied {
+        "Copied to the clipboard (if the terminal allows OSC 52).".to_string()
+    } else {
+        "Shown once and stored nowhere: copy it now.".to_string()
+    };
+    for part in wrap(&note, inner_width) {
+        lines.push(Line::from(Span::styled(part, theme.dim)));
+    }
+    let outer = popup(room, width, lines.len() as u16 + 2);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(" API token ", theme.title))
+        .title_bottom(
+            Line::from(footer(
+                Mode::Token,
+                &[(KeyAction::CopyToken, "copy"), (KeyAction::Close, "close")],
+            ))
+            .right_aligned(),
+        );
+    frame.render_widget(Clear, outer);
+    frame.render_widget(Paragraph::new(lines).block(block), outer);
+}
