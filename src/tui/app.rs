@@ -706,9 +706,8 @@ impl App {
             None => self.add_users(vec![user]),
             Some(at) => {
                 let keep = self.view.get(self.selected).copied();
-                let keys = SortKeys::new(&user);
                 let search = Filter::search_text(&user);
-                self.rows[at] = Row { user, keys, search };
+                self.rows[at] = Row { user, search };
                 self.recount();
                 let (column, ascending) = (self.sort, self.ascending);
                 let rows = &self.rows;

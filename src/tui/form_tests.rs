@@ -13,7 +13,6 @@ use chrono::{DateTime, TimeZone};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use std::collections::BTreeMap;
 
 const ORG: &str = "Demo Organization";
 const TOKEN: &str = "tok_3f9a2c7e1b5d4a6f8e0c2b4d6f8a1c3e";
@@ -66,7 +65,7 @@ fn account(id: i64, user_name: &str, system_role: &str, org_role: &str) -> User 
         last_name: Some(format!("Last{id}")),
         owner: Some(ORG.into()),
         system_role: Some(system_role.into()),
-        owner_roles: Some(BTreeMap::from([(ORG.to_string(), org_role.to_string())])),
+        owner_roles: Some(crate::domain::OwnerRoles::from([(ORG, org_role)])),
         disabled: Some(false),
         locked: Some(false),
         password_reset_required: Some(false),
