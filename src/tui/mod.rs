@@ -5,12 +5,15 @@
 //! pending, then draws once.
 
 mod app;
+mod bulk;
 mod columns;
 pub mod keymap;
 mod terminal;
 mod text;
 mod views;
 
+#[cfg(test)]
+mod bulk_tests;
 #[cfg(test)]
 mod tests;
 
