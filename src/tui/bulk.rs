@@ -562,11 +562,7 @@ impl App {
                 if self.mode == Mode::BulkProgress {
                     self.mode = Mode::BulkResults;
                 }
-                let text = format!(
-                    "{}: {} ok, {failed} not done; the succeeded ones are unmarked",
-                    action.name(),
-                    ok.len()
-                );
+                let text = format!("{}: {} ok, {failed} not done", action.name(), ok.len());
                 if failed > 0 {
                     self.set_error(text);
                 } else {

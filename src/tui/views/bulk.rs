@@ -63,8 +63,11 @@ pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme
     let action = pending.action;
     let total = pending.preflight.total();
     let count = pending.preflight.will_change.len();
-    let room = popup_room(area);
-    let outer = popup(room, 64, room.height);
+    let entries = pending.group_lines(pending.group);
+    let delete_warning = u16::from(action == BulkAction::Delete);
+    // Counts, warning, group title, the list (at least one line), borders.
+    let wanted = 3 + delete_warning + 1 + (entries.len().clamp(1, 200) as u16) + 2;
+    let outer = popup(popup_room(area), 64, wanted);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(
@@ -99,7 +102,6 @@ pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme
         theme.header,
     ));
     let room_for_list = usize::from(inner.height).saturating_sub(lines.len());
-    let entries = pending.group_lines(pending.group);
     if entries.is_empty() {
         lines.push(Line::styled("   (none)", theme.dim));
     }
@@ -123,7 +125,7 @@ fn bottom_hint(action: BulkAction, count: usize, typed: &str) -> String {
     } else if action == BulkAction::Delete {
         format!(" type {count}, Enter: [{typed}]  Tab group  Esc cancel ")
     } else {
-        " y run  Tab group  j/k scroll  Esc cancel ".to_string()
+        " y run  Tab group  Esc cancel ".to_string()
     }
 }
 
@@ -189,8 +191,8 @@ pub(super) fn render_results(app: &mut App, frame: &mut Frame, area: Rect, theme
     let ok = run.count(|o| *o == RowOutcome::Ok);
     let failed = run.count(|o| matches!(o, RowOutcome::Failed(_)));
     let not_sent = run.count(|o| *o == RowOutcome::NotSent);
-    let room = popup_room(area);
-    let outer = popup(room, 72, room.height);
+    let listed = run.results.len() + run.not_allowed.len();
+    let outer = popup(popup_room(area), 72, (listed.min(200) as u16) + 3);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(
@@ -244,8 +246,7 @@ pub(super) fn render_audit(app: &mut App, frame: &mut Frame, area: Rect, theme: 
         return;
     };
     let findings = &state.audit.findings;
-    let room = popup_room(area);
-    let outer = popup(room, 64, findings.len() as u16 + 3);
+    let outer = popup(popup_room(area), 64, findings.len() as u16 + 3);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(

@@ -81,7 +81,7 @@ fn progress(app: &App) -> String {
     };
     let marked = app.bulk.marks.len();
     if marked > 0 {
-        position = format!("{marked} marked  {position}");
+        position = format!(" {marked} marked  {position}");
     }
     match app.load {
         LoadState::Loading { total } => {
