@@ -220,6 +220,22 @@ impl App {
         &self.bulk.marks
     }
 
+    /// The preflight awaiting confirmation, if any.
+    pub fn preflight(&self) -> Option<&Preflight> {
+        self.bulk.pending.as_ref().map(|p| &p.preflight)
+    }
+
+    /// The results of the current or last bulk run so far (until the
+    /// results view is closed).
+    pub fn bulk_results(&self) -> Option<&[RowResult]> {
+        self.bulk.run.as_ref().map(|r| r.results.as_slice())
+    }
+
+    /// Whether a bulk run is still going.
+    pub fn bulk_running(&self) -> bool {
+        self.bulk.run.as_ref().is_some_and(|r| !r.done)
+    }
+
     fn row_id(&self, view_index: usize) -> Option<i64> {
         let row = *self.view.get(view_index)?;
         self.rows.get(row as usize).map(|r| r.user.id)
