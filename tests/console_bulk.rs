@@ -333,3 +333,147 @@ fn screen(app: &mut App) -> String {
         .unwrap();
     terminal.backend().to_string()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_without_reassignment_shows_the_servers_refusal_per_row() {
+    let sandbox = Sandbox::start(SandboxConfig::loopback(120, KEY))
+        .await
+        .unwrap();
+    let session = session_for(connection(&sandbox, "administrator"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal_path = dir.path().join("journal.jsonl");
+    let app =
+        App::new(ConsoleContext::from_session(&session)).with_journal(Some(journal_path.clone()));
+    let client = session.client.clone();
+    let mut console = Console::start(app, client.clone()).await;
+
+    // A Run As user of active playbooks, and a plain account beside it.
+    let mut ids: Vec<i64> = Vec::new();
+    console.filter("status:ok login<365d");
+    for _ in 0..console.app.counts().1 {
+        if let Some(user) = console.app.selected_user() {
+            ids.push(user.id);
+        }
+        console.press(KeyCode::Char('j'));
+    }
+    ids.sort();
+    // Not our own account: that one preflight refuses.
+    ids.retain(|id| Some(*id) != session.actor.id);
+    let mut run_as_user = None;
+    let mut plain = None;
+    for id in ids {
+        let run_as = client.run_as(id).await.expect("run-as of an account");
+        if !run_as.active_playbooks.is_empty() {
+            run_as_user = run_as_user.or(Some(id));
+        } else if run_as.job_apps.is_empty() && run_as.inactive_playbooks.is_empty() {
+            plain = plain.or(Some(id));
+        }
+        if run_as_user.is_some() && plain.is_some() {
+            break;
+        }
+    }
+    let (run_as_user, plain) = (
+        run_as_user.expect("a seeded Run As user"),
+        plain.expect("a plain account"),
+    );
+    // Mark exactly those two.
+    for _ in 0..console.app.counts().1 {
+        if console
+            .app
+            .selected_user()
+            .is_some_and(|u| u.id == run_as_user || u.id == plain)
+        {
+            console.keys(" ");
+            console.press(KeyCode::Char('k'));
+        }
+        console.press(KeyCode::Char('k'));
+    }
+    assert_eq!(console.marked_loaded(), 2, "{:?}", console.app.marked());
+    console.keys(":delete");
+    console.press(KeyCode::Enter);
+    assert_eq!(console.app.mode(), Mode::BulkConfirm);
+    console.press(KeyCode::Enter);
+    assert_eq!(
+        console.app.mode(),
+        Mode::BulkConfirm,
+        "Enter alone does not delete"
+    );
+    console.keys("2");
+    console.press(KeyCode::Enter);
+    console.finish_run().await;
+    let results = console.results();
+    let outcome = |id: i64| {
+        results
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.outcome.clone())
+    };
+    assert_eq!(outcome(plain), Some(RowOutcome::Ok));
+    match outcome(run_as_user) {
+        Some(RowOutcome::Failed(message)) => {
+            assert!(message.contains("Run As user"), "{message}")
+        }
+        other => panic!("the Run As user was not refused: {other:?}"),
+    }
+    let text = screen(&mut console.app);
+    assert!(text.contains("FAILED"), "{text}");
+    assert!(text.contains("is the Run"), "{text}");
+    // The deleted account leaves the table; the refused one stays.
+    console.press(KeyCode::Esc);
+    console.press(KeyCode::Esc);
+    let mut shown = Vec::new();
+    for _ in 0..console.app.counts().1 {
+        shown.extend(console.app.selected_user().map(|u| u.id));
+        console.press(KeyCode::Char('j'));
+    }
+    assert!(!shown.contains(&plain));
+    assert!(shown.contains(&run_as_user));
+    assert!(
+        client.get_user(plain, &[]).await.is_err(),
+        "gone on the server"
+    );
+    let runs = run_ids(&journal_path);
+    let (intents, outcomes) = journal_run(&journal_path, &runs[0]);
+    assert_eq!(intents, BTreeSet::from([plain, run_as_user]));
+    assert_eq!(outcomes.get(&plain), Some(&true));
+    assert_eq!(outcomes.get(&run_as_user), Some(&false));
+    console.worker.send(Command::Shutdown);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_journal_no_writes() {
+    let sandbox = Sandbox::start(SandboxConfig::loopback(60, KEY))
+        .await
+        .unwrap();
+    let session = session_for(connection(&sandbox, "administrator"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the journal's directory should be.
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, "x").unwrap();
+    let app = App::new(ConsoleContext::from_session(&session))
+        .with_journal(Some(blocker.join("journal.jsonl")));
+    let client = session.client.clone();
+    let mut console = Console::start(app, client.clone()).await;
+    console.filter("status:ok login<365d");
+    let target = console
+        .app
+        .selected_user()
+        .map(|u| u.id)
+        .expect("an account");
+    console.keys("dy");
+    console.finish_run().await;
+    let results = console.results();
+    assert_eq!(results.len(), 1);
+    assert!(
+        matches!(&results[0].outcome, RowOutcome::Failed(m) if m.starts_with("not sent: cannot open the journal")),
+        "{results:?}"
+    );
+    assert_eq!(disabled_on_server(&client, target).await, Some(false));
+    console.worker.send(Command::Shutdown);
+    sandbox.shutdown().await;
+}

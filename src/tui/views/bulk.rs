@@ -192,7 +192,13 @@ pub(super) fn render_results(app: &mut App, frame: &mut Frame, area: Rect, theme
     let failed = run.count(|o| matches!(o, RowOutcome::Failed(_)));
     let not_sent = run.count(|o| *o == RowOutcome::NotSent);
     let listed = run.results.len() + run.not_allowed.len();
-    let outer = popup(popup_room(area), 72, (listed.min(200) as u16) + 3);
+    // Server messages can be long: as wide as the screen allows, wrapped.
+    let room = popup_room(area);
+    let outer = popup(
+        room,
+        room.width.saturating_sub(8).max(72),
+        (listed.min(200) as u16) + 3,
+    );
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(
@@ -238,7 +244,12 @@ pub(super) fn render_results(app: &mut App, frame: &mut Frame, area: Rect, theme
     let scroll = run.scroll.min(entries.len().saturating_sub(room_for_list));
     lines.extend(entries.into_iter().skip(scroll).take(room_for_list));
     frame.render_widget(Clear, outer);
-    frame.render_widget(Paragraph::new(lines).block(block), outer);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(ratatui::widgets::Wrap { trim: false }),
+        outer,
+    );
 }
 
 pub(super) fn render_audit(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
