@@ -245,7 +245,14 @@ impl App {
     /// the table; `None` leaves the key to the rest of `perform`.
     pub(super) fn perform_bulk(&mut self, action: KeyAction) -> Option<Vec<Command>> {
         use KeyAction as A;
-        if matches!(action, A::Quit | A::Help) {
+        if action == A::Quit {
+            // Nothing new starts once the console is going away.
+            if let Some(run) = &self.bulk.run {
+                run.cancel.cancel();
+            }
+            return None;
+        }
+        if action == A::Help {
             return None;
         }
         match self.mode {

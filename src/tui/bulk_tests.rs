@@ -597,3 +597,13 @@ fn audit_enter_filters_by_expression_or_by_ids() {
     command(&mut app, "audit");
     assert_eq!(app.mode(), Mode::Audit);
 }
+
+#[test]
+fn quitting_during_a_run_stops_new_requests() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jjj  ");
+    let (_, job) = run_job(&type_keys(&mut app, "dy"));
+    app.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.should_quit());
+    assert!(job.cancel.is_cancelled());
+}
