@@ -8,8 +8,12 @@
 
 use crate::api::wire::{OrgLimits, Owner, RunAs};
 use crate::api::{ApiError, Client, Page, Secret, UserQuery};
+use crate::bulk::{self, Cancel, RowOutcome, RowResult, RunPlan};
 use crate::domain::{GroupRef, User};
+use crate::journal::Journal;
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
@@ -65,7 +69,36 @@ pub enum Command {
         reassign_playbooks_to: Option<i64>,
         reassign_jobs_to: Option<i64>,
     },
+    /// Run a bulk action through `bulk::execute`, one `BulkRow` event per
+    /// account as it finishes, then `BulkDone`. Stopped with the job's
+    /// `Cancel`, not `Command::Cancel`, so requests in flight finish.
+    RunBulk { id: RequestId, job: BulkJob },
 }
+
+/// A bulk run for the worker.
+#[derive(Debug, Clone)]
+pub struct BulkJob {
+    pub plan: RunPlan,
+    /// Only the accounts preflight said will change.
+    pub targets: Vec<User>,
+    /// Where the journal goes; `None` refuses the run (no journal, no writes).
+    pub journal: Option<PathBuf>,
+    pub cancel: Cancel,
+}
+
+/// Two jobs are the same run on the same accounts (for command assertions).
+impl PartialEq for BulkJob {
+    fn eq(&self, other: &BulkJob) -> bool {
+        let ids = |job: &BulkJob| job.targets.iter().map(|u| u.id).collect::<Vec<_>>();
+        self.plan.meta.run_id == other.plan.meta.run_id
+            && self.plan.action == other.plan.action
+            && self.plan.concurrency == other.plan.concurrency
+            && self.journal == other.journal
+            && ids(self) == ids(other)
+    }
+}
+
+impl Eq for BulkJob {}
 
 /// A request body that may hold a password: `Debug` shows only its keys.
 #[derive(Clone, PartialEq, Eq)]
@@ -94,7 +127,8 @@ impl Command {
             | Command::SaveAccount { id, .. }
             | Command::UpdateUser { id, .. }
             | Command::LoadRunAs { id, .. }
-            | Command::DeleteUser { id, .. } => Some(*id),
+            | Command::DeleteUser { id, .. }
+            | Command::RunBulk { id, .. } => Some(*id),
             Command::Shutdown => None,
         }
     }
@@ -165,6 +199,16 @@ pub enum Event {
         id: RequestId,
         account_id: i64,
     },
+    /// One account of a bulk run finished (or was not sent).
+    BulkRow {
+        id: RequestId,
+        result: RowResult,
+    },
+    /// The bulk run is over: every account's result, in target order.
+    BulkDone {
+        id: RequestId,
+        results: Vec<RowResult>,
+    },
 }
 
 impl Event {
@@ -181,7 +225,9 @@ impl Event {
             | Event::TokenGenerated { id, .. }
             | Event::UserUpdated { id, .. }
             | Event::RunAs { id, .. }
-            | Event::UserDeleted { id, .. } => *id,
+            | Event::UserDeleted { id, .. }
+            | Event::BulkRow { id, .. }
+            | Event::BulkDone { id, .. } => *id,
         }
     }
 }
@@ -262,6 +308,17 @@ async fn run(
                 if let Some(task) = running.remove(&id) {
                     task.abort();
                 }
+            }
+            Command::RunBulk { id, job } => {
+                // `bulk::execute`'s future is not provably Send (a rustc
+                // limitation with its stream closure), so it runs on a
+                // blocking thread driving the same runtime. It is stopped
+                // through the job's Cancel, never aborted mid-request.
+                let (client, events) = (client.clone(), events.clone());
+                let handle = tokio::runtime::Handle::current();
+                tokio::task::spawn_blocking(move || {
+                    handle.block_on(run_bulk(client, id, job, events));
+                });
             }
             Command::Shutdown => break,
             other => {
@@ -421,6 +478,65 @@ async fn load_users(
         },
     };
     let _ = events.send(event);
+}
+
+async fn run_bulk(
+    client: Client,
+    id: RequestId,
+    job: BulkJob,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    // No journal, no writes: the journal is what makes a run undoable.
+    let opened = match &job.journal {
+        None => Err("no place for the journal (no data directory)".to_string()),
+        Some(path) => {
+            let (path, opening) = (path.clone(), path.clone());
+            tokio::task::spawn_blocking(move || Journal::open(&opening))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| {
+                    r.map_err(|e| format!("cannot open the journal {}: {e}", path.display()))
+                })
+        }
+    };
+    let results = match opened {
+        Ok(journal) => {
+            let journal = Some(Arc::new(Mutex::new(journal)));
+            let row_events = events.clone();
+            let mut on_result = move |row: &RowResult| {
+                let _ = row_events.send(Event::BulkRow {
+                    id,
+                    result: row.clone(),
+                });
+            };
+            bulk::execute(
+                &client,
+                journal,
+                &job.plan,
+                &job.targets,
+                &job.cancel,
+                &mut on_result,
+            )
+            .await
+        }
+        Err(reason) => job
+            .targets
+            .iter()
+            .map(|user| {
+                let result = RowResult {
+                    id: user.id,
+                    user_name: user.user_name.clone(),
+                    outcome: RowOutcome::Failed(format!("not sent: {reason}")),
+                };
+                let _ = events.send(Event::BulkRow {
+                    id,
+                    result: result.clone(),
+                });
+                result
+            })
+            .collect(),
+    };
+    let _ = events.send(Event::BulkDone { id, results });
 }
 
 /// Accounts of `org` only; an account without an owner is kept, since the

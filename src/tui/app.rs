@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 /// Everything that can happen to the console.
 #[derive(Debug, Clone)]
@@ -128,6 +129,12 @@ pub struct App {
     quit: bool,
     /// Create, edit, delete and the one-account actions (`form.rs`).
     pub(crate) forms: super::form::Forms,
+
+    /// Marks, bulk runs and the audit (src/tui/bulk.rs).
+    pub(crate) bulk: super::bulk::BulkState,
+    /// A filter by account ids (an audit finding the filter language cannot
+    /// express), with the label the status line shows.
+    pub(crate) id_filter: Option<(String, HashSet<i64>)>,
 }
 
 impl App {
@@ -171,6 +178,8 @@ impl App {
             limits_request: None,
             quit: false,
             forms: Default::default(),
+            bulk: Default::default(),
+            id_filter: None,
         }
     }
 
@@ -301,6 +310,7 @@ impl App {
             }
             Mode::Command => self.command_input.push(c),
             Mode::Form | Mode::Confirm => return self.form_type_char(c),
+            Mode::BulkConfirm => self.bulk.type_confirmation(c),
             _ => {}
         }
         Vec::new()
@@ -313,6 +323,9 @@ impl App {
             self.status = None;
         }
         if let Some(commands) = self.perform_forms(action) {
+            return commands;
+        }
+        if let Some(commands) = self.perform_bulk(action) {
             return commands;
         }
         match action {
@@ -364,6 +377,19 @@ impl App {
                 _ => {}
             },
             A::DeleteChar | A::DeleteWord | A::ClearInput => self.edit_input(action),
+            // Handled by `perform_bulk`.
+            A::ToggleMark
+            | A::MarkRange
+            | A::MarkAllShown
+            | A::InvertMarks
+            | A::ClearMarks
+            | A::Bulk(_)
+            | A::OpenAudit
+            | A::NextGroup
+            | A::PreviousGroup
+            | A::Confirm
+            | A::CancelRun
+            | A::RetryFailed => {}
             // The account actions are handled in `form.rs`.
             _ => {}
         }
@@ -599,6 +625,9 @@ impl App {
             CommandKind::Sort => self.sort_command(args),
             CommandKind::Org => return self.org_command(args),
             CommandKind::New => return self.new_command(args),
+            CommandKind::Bulk(action) => return self.start_bulk(action),
+            CommandKind::ClearMarks => self.clear_marks(),
+            CommandKind::Audit => self.open_audit(),
         }
         Vec::new()
     }
@@ -685,6 +714,7 @@ impl App {
             Event::Failed { id, what, error } if self.forms.owns(id) => {
                 self.forms_failed(id, what, error)
             }
+            Event::BulkRow { .. } | Event::BulkDone { .. } => self.bulk_event(event),
             Event::Failed { id, what, error } => {
                 let current = [self.users_request, self.orgs_request, self.limits_request];
                 if !current.contains(&Some(id)) {
@@ -765,8 +795,8 @@ impl App {
         let rows = &self.rows;
         let cmp = |a: &u32, b: &u32| ordering(rows, column, ascending, *a, *b);
         fresh.sort_by(cmp);
-        let shown: Vec<u32> = match &self.filter {
-            Some(filter) => {
+        let shown: Vec<u32> = match (&self.filter, &self.id_filter) {
+            (Some(filter), _) => {
                 let ctx = self.match_context();
                 fresh
                     .iter()
@@ -777,7 +807,12 @@ impl App {
                     })
                     .collect()
             }
-            None => fresh.clone(),
+            (None, Some((_, ids))) => fresh
+                .iter()
+                .copied()
+                .filter(|&i| ids.contains(&rows[i as usize].user.id))
+                .collect(),
+            (None, None) => fresh.clone(),
         };
         let keep = self.view.get(self.selected).copied();
         self.order = merge(std::mem::take(&mut self.order), fresh, cmp);
@@ -785,18 +820,23 @@ impl App {
         self.restore_selection(keep);
     }
 
-    fn clear_filter(&mut self) {
-        if self.filter_input.is_empty() && self.filter.is_none() {
+    pub(super) fn clear_filter(&mut self) {
+        if self.filter_input.is_empty() && self.filter.is_none() && self.id_filter.is_none() {
             return;
         }
+        self.id_filter = None;
         self.filter_input.clear();
         self.apply_filter();
     }
 
     /// Re-filters after the filter text changed. A text that does not parse
     /// keeps the last good view and shows why.
-    fn apply_filter(&mut self) {
+    pub(super) fn apply_filter(&mut self) {
         let text = self.filter_input.trim();
+        if !text.is_empty() {
+            // A typed filter replaces a finding's id filter.
+            self.id_filter = None;
+        }
         if text.is_empty() {
             self.filter = None;
             self.filter_error = None;
@@ -839,11 +879,23 @@ impl App {
     }
 
     /// One pass over the sorted order.
-    fn rebuild_view(&mut self) {
+    pub(crate) fn rebuild_view(&mut self) {
         self.view_now = self.now;
         let keep = self.view.get(self.selected).copied();
         match &self.filter {
-            None => self.view.clone_from(&self.order),
+            None => match &self.id_filter {
+                None => self.view.clone_from(&self.order),
+                Some((_, ids)) => {
+                    let rows = &self.rows;
+                    self.view.clear();
+                    self.view.extend(
+                        self.order
+                            .iter()
+                            .copied()
+                            .filter(|&i| ids.contains(&rows[i as usize].user.id)),
+                    );
+                }
+            },
             Some(filter) => {
                 let ctx = MatchContext { now: self.now };
                 // Match in memory order (cache-friendly), then keep the
@@ -886,6 +938,57 @@ impl App {
         self.rebuild_view();
         let direction = if ascending { "ascending" } else { "descending" };
         self.set_info(format!("sorted by {}, {direction}", column.title()));
+    }
+
+    /// Puts changed accounts in place of the loaded ones (matched by id)
+    /// and drops the deleted ones, then re-sorts and re-filters.
+    pub(super) fn replace_users(&mut self, changed: Vec<User>, deleted: &HashSet<i64>) {
+        if changed.is_empty() && deleted.is_empty() {
+            return;
+        }
+        let keep = self
+            .view
+            .get(self.selected)
+            .and_then(|&i| self.rows.get(i as usize))
+            .map(|r| r.user.id);
+        let mut changed: std::collections::HashMap<i64, User> =
+            changed.into_iter().map(|u| (u.id, u)).collect();
+        let old = std::mem::take(&mut self.rows);
+        self.counts = TypeCounts::default();
+        for row in old {
+            if deleted.contains(&row.user.id) {
+                continue;
+            }
+            let row = match changed.remove(&row.user.id) {
+                Some(user) => Row {
+                    search: Filter::search_text(&user),
+                    user,
+                },
+                None => row,
+            };
+            self.counts.add(row.user.account_type());
+            self.rows.push(row);
+        }
+        let (column, ascending) = (self.sort, self.ascending);
+        let rows = &self.rows;
+        self.order = (0..rows.len() as u32).collect();
+        self.order
+            .sort_by(|a, b| ordering(rows, column, ascending, *a, *b));
+        self.rebuild_view();
+        if let Some(id) = keep {
+            if let Some(at) = self
+                .view
+                .iter()
+                .position(|&i| self.rows[i as usize].user.id == id)
+            {
+                self.selected = at;
+            }
+        }
+    }
+
+    /// Every loaded row in table order.
+    pub(super) fn sorted_rows(&self) -> impl Iterator<Item = &Row> {
+        self.order.iter().filter_map(|&i| self.rows.get(i as usize))
     }
 
     /// Whether a filter is in force, with its text.

@@ -3,6 +3,7 @@
 //! drift from the real keys. The `:` commands live here too, for the same
 //! reason.
 
+use crate::domain::preflight::BulkAction;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What the console is doing; each mode has its own keymap.
@@ -14,6 +15,14 @@ pub enum Mode {
     Detail,
     Help,
     OrgPicker,
+    /// The preflight of a bulk action, waiting for confirmation.
+    BulkConfirm,
+    /// A bulk run in progress.
+    BulkProgress,
+    /// The results of the last bulk run.
+    BulkResults,
+    /// The read-only audit findings.
+    Audit,
     /// The Create chooser (User, API User, Read Only User, TAXII User).
     Chooser,
     /// The User / API User Administration form.
@@ -43,6 +52,27 @@ pub enum KeyAction {
     ClearFilter,
     SortNextColumn,
     SortPreviousColumn,
+    /// Mark or unmark the account under the cursor, then move down.
+    ToggleMark,
+    /// Mark from the anchor (the last account marked with Space) to the cursor.
+    MarkRange,
+    /// Mark every account the filter shows.
+    MarkAllShown,
+    /// Invert the marks of the accounts shown.
+    InvertMarks,
+    ClearMarks,
+    /// Preflight a bulk action on the marked accounts (or the selected one).
+    Bulk(BulkAction),
+    OpenAudit,
+    /// Next group of the preflight (will change / already / not allowed).
+    NextGroup,
+    PreviousGroup,
+    /// Confirm a reversible bulk action.
+    Confirm,
+    /// Stop a bulk run: requests in flight finish, nothing new starts.
+    CancelRun,
+    /// Run the action again on the accounts that failed or were not sent.
+    RetryFailed,
     ReverseSort,
     Refresh,
     Help,
@@ -65,6 +95,22 @@ pub enum KeyAction {
     /// Checkbox or multi-choice entry (in a text field: a space).
     Toggle,
     CopyToken,
+}
+
+impl KeyAction {
+    /// Whether the action would change something on the server (hidden
+    /// from help, and refused, when the console is read-only).
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            KeyAction::Bulk(_)
+                | KeyAction::OpenCreate
+                | KeyAction::EditAccount
+                | KeyAction::DeleteAccount
+                | KeyAction::RequirePasswordReset
+                | KeyAction::RequireMfaReset
+        )
+    }
 }
 
 /// A key with its modifiers (Shift is folded into the character).
@@ -235,6 +281,43 @@ pub const TABLE: &[Binding] = &[
         A::OpenOrgPicker,
         "Choose the Organization",
     ),
+    bind(
+        &[Key::char(' ')],
+        A::ToggleMark,
+        "Mark/unmark the account, move down",
+    ),
+    bind(
+        &[Key::char('V')],
+        A::MarkRange,
+        "Mark from the anchor (last Space) to here",
+    ),
+    bind(
+        &[Key::char('*')],
+        A::MarkAllShown,
+        "Mark every account shown",
+    ),
+    bind(
+        &[Key::char('!')],
+        A::InvertMarks,
+        "Invert the marks of those shown",
+    ),
+    bind(&[Key::char('c')], A::ClearMarks, "Clear all marks"),
+    bind(
+        &[Key::char('d')],
+        A::Bulk(BulkAction::Disable),
+        "Disable the marked accounts (or this one)",
+    ),
+    bind(
+        &[Key::char('E')],
+        A::Bulk(BulkAction::Enable),
+        "Enable the marked accounts (or this one)",
+    ),
+    bind(
+        &[Key::char('u')],
+        A::Bulk(BulkAction::Unlock),
+        "Unlock the marked accounts (or this one)",
+    ),
+    bind(&[Key::char('A')], A::OpenAudit, "Audit findings"),
     bind(&[Key::char(':')], A::OpenCommand, "Command prompt"),
     bind(&[Key::char('?')], A::Help, "Help"),
     bind(&[Key::char('q')], A::Quit, "Quit"),
@@ -537,6 +620,98 @@ pub const TOKEN: &[Binding] = &[
     ),
 ];
 
+pub const BULK_CONFIRM: &[Binding] = &[
+    bind(
+        &[Key::char('y'), Key::plain(KeyCode::Enter)],
+        A::Confirm,
+        "Run it (delete: type the count, then Enter)",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Esc), Key::char('q')],
+        A::Close,
+        "Cancel, nothing is sent",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Tab)],
+        A::NextGroup,
+        "Next group (will change, already, not allowed)",
+    ),
+    bind(
+        &[Key::plain(KeyCode::BackTab)],
+        A::PreviousGroup,
+        "Previous group",
+    ),
+    bind(
+        &[Key::char('j'), Key::plain(KeyCode::Down)],
+        A::Down,
+        "Scroll down",
+    ),
+    bind(
+        &[Key::char('k'), Key::plain(KeyCode::Up)],
+        A::Up,
+        "Scroll up",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Backspace)],
+        A::DeleteChar,
+        "Delete a typed digit",
+    ),
+];
+
+pub const BULK_PROGRESS: &[Binding] = &[bind(
+    &[Key::plain(KeyCode::Esc)],
+    A::CancelRun,
+    "Stop; requests in flight still finish",
+)];
+
+pub const BULK_RESULTS: &[Binding] = &[
+    bind(
+        &[Key::plain(KeyCode::Esc), Key::char('q')],
+        A::Close,
+        "Back to the table",
+    ),
+    bind(
+        &[Key::char('r')],
+        A::RetryFailed,
+        "Retry the failed and unsent accounts",
+    ),
+    bind(
+        &[Key::char('j'), Key::plain(KeyCode::Down)],
+        A::Down,
+        "Scroll down",
+    ),
+    bind(
+        &[Key::char('k'), Key::plain(KeyCode::Up)],
+        A::Up,
+        "Scroll up",
+    ),
+    bind(&[Key::char('?')], A::Help, "Help"),
+];
+
+pub const AUDIT: &[Binding] = &[
+    bind(
+        &[Key::plain(KeyCode::Enter)],
+        A::Accept,
+        "Show the accounts of this finding",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Esc), Key::char('q'), Key::char('A')],
+        A::Close,
+        "Back to the table",
+    ),
+    bind(
+        &[Key::char('j'), Key::plain(KeyCode::Down)],
+        A::Down,
+        "Next finding",
+    ),
+    bind(
+        &[Key::char('k'), Key::plain(KeyCode::Up)],
+        A::Up,
+        "Previous finding",
+    ),
+    bind(&[Key::char('?')], A::Help, "Help"),
+];
+
 /// The keymap of a mode.
 pub fn bindings(mode: Mode) -> &'static [Binding] {
     match mode {
@@ -551,12 +726,16 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
         Mode::Pick => PICK,
         Mode::Confirm => CONFIRM,
         Mode::Token => TOKEN,
+        Mode::BulkConfirm => BULK_CONFIRM,
+        Mode::BulkProgress => BULK_PROGRESS,
+        Mode::BulkResults => BULK_RESULTS,
+        Mode::Audit => AUDIT,
     }
 }
 
 /// Every keymap with its title, in the order help shows them.
-pub fn sections() -> [(&'static str, &'static [Binding]); 12] {
-    [
+pub fn sections() -> Vec<(&'static str, &'static [Binding])> {
+    vec![
         ("Everywhere", GLOBAL),
         ("Accounts table", TABLE),
         ("Filter prompt (/)", FILTER),
@@ -569,6 +748,10 @@ pub fn sections() -> [(&'static str, &'static [Binding]); 12] {
         ("Pick list", PICK),
         ("Confirmation", CONFIRM),
         ("API token", TOKEN),
+        ("Bulk preflight", BULK_CONFIRM),
+        ("Bulk run", BULK_PROGRESS),
+        ("Bulk results", BULK_RESULTS),
+        ("Audit", AUDIT),
     ]
 }
 
@@ -592,6 +775,10 @@ pub enum CommandKind {
     Help,
     Quit,
     New,
+    /// A bulk action on the marked accounts (or the selected one).
+    Bulk(BulkAction),
+    ClearMarks,
+    Audit,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -645,7 +832,62 @@ pub const COMMANDS: &[CommandSpec] = &[
         kind: CommandKind::New,
         description: "Open the Create form of an account type",
     },
+    CommandSpec {
+        names: &["disable"],
+        args: "",
+        kind: CommandKind::Bulk(BulkAction::Disable),
+        description: "Disable the marked (or selected) accounts",
+    },
+    CommandSpec {
+        names: &["enable"],
+        args: "",
+        kind: CommandKind::Bulk(BulkAction::Enable),
+        description: "Enable the marked accounts",
+    },
+    CommandSpec {
+        names: &["unlock"],
+        args: "",
+        kind: CommandKind::Bulk(BulkAction::Unlock),
+        description: "Unlock the marked accounts",
+    },
+    CommandSpec {
+        names: &["reset-password"],
+        args: "",
+        kind: CommandKind::Bulk(BulkAction::ResetPassword),
+        description: "Require a new password at next login",
+    },
+    CommandSpec {
+        names: &["reset-mfa"],
+        args: "",
+        kind: CommandKind::Bulk(BulkAction::ResetMfa),
+        description: "Require MFA to be set up again",
+    },
+    CommandSpec {
+        names: &["delete"],
+        args: "",
+        kind: CommandKind::Bulk(BulkAction::Delete),
+        description: "Delete the marked accounts (type the count)",
+    },
+    CommandSpec {
+        names: &["clear"],
+        args: "",
+        kind: CommandKind::ClearMarks,
+        description: "Clear all marks",
+    },
+    CommandSpec {
+        names: &["audit"],
+        args: "",
+        kind: CommandKind::Audit,
+        description: "Audit findings",
+    },
 ];
+
+impl CommandKind {
+    /// Whether the command would change something on the server.
+    pub fn is_write(self) -> bool {
+        matches!(self, CommandKind::Bulk(_) | CommandKind::New)
+    }
+}
 
 /// The command named `name` (case-insensitive).
 pub fn command(name: &str) -> Option<&'static CommandSpec> {
@@ -672,6 +914,10 @@ mod tests {
             Mode::Detail,
             Mode::Help,
             Mode::OrgPicker,
+            Mode::BulkConfirm,
+            Mode::BulkProgress,
+            Mode::BulkResults,
+            Mode::Audit,
             Mode::Chooser,
             Mode::Form,
             Mode::Pick,

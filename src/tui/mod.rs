@@ -5,6 +5,7 @@
 //! pending, then draws once.
 
 mod app;
+mod bulk;
 mod columns;
 mod form;
 pub mod keymap;
@@ -12,6 +13,8 @@ mod terminal;
 mod text;
 mod views;
 
+#[cfg(test)]
+mod bulk_tests;
 #[cfg(test)]
 mod tests;
 

@@ -459,7 +459,7 @@ fn no_color_still_marks_the_selection() {
 fn help_lists_every_binding_and_command() {
     let mut app = loaded(admin());
     type_keys(&mut app, "?");
-    let text = screen(&mut app, 100, 120);
+    let text = screen(&mut app, 100, 400);
     for (_, bindings) in keymap::sections() {
         for binding in bindings {
             assert!(

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let lines = lines(theme);
+    let lines = lines(theme, app.read_only());
     let outer = popup(popup_room(area), 72, lines.len() as u16 + 2);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -34,11 +34,15 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
 
 const KEY_WIDTH: usize = 20;
 
-fn lines(theme: &Theme) -> Vec<Line<'static>> {
+/// Read-only: the write keys and commands are left out.
+fn lines(theme: &Theme, read_only: bool) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     for (title, bindings) in keymap::sections() {
         out.push(Line::styled(title, theme.header));
         for binding in bindings {
+            if read_only && binding.action.is_write() {
+                continue;
+            }
             let keys: Vec<String> = binding.keys.iter().map(|k| k.label()).collect();
             out.push(Line::from(vec![
                 Span::styled(format!("  {:<KEY_WIDTH$}", keys.join(", ")), theme.key),
@@ -48,6 +52,9 @@ fn lines(theme: &Theme) -> Vec<Line<'static>> {
     }
     out.push(Line::styled("Commands", theme.header));
     for command in keymap::COMMANDS {
+        if read_only && command.kind.is_write() {
+            continue;
+        }
         let usage = format!(":{} {}", command.names.join(", :"), command.args);
         out.push(Line::from(vec![
             Span::styled(format!("  {:<KEY_WIDTH$}", usage.trim_end()), theme.key),

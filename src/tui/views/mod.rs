@@ -1,6 +1,7 @@
 //! Drawing: one function per part of the screen. Everything from the
 //! server passes through `sanitize` on its way to the terminal.
 
+mod bulk;
 mod detail;
 mod form;
 mod header;
@@ -96,6 +97,10 @@ pub fn draw(app: &mut App, frame: &mut Frame) {
             form::render_confirm(app, frame, area, &theme);
         }
         Mode::Token => form::render_token(app, frame, area, &theme),
+        Mode::BulkConfirm => bulk::render_confirm(app, frame, area, &theme),
+        Mode::BulkProgress => bulk::render_progress(app, frame, area, &theme),
+        Mode::BulkResults => bulk::render_results(app, frame, area, &theme),
+        Mode::Audit => bulk::render_audit(app, frame, area, &theme),
         Mode::Table | Mode::Filter | Mode::Command => {}
     }
 }

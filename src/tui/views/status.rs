@@ -56,6 +56,13 @@ fn message<'a>(app: &'a App, theme: &Theme) -> Line<'a> {
             Line::raw(format!(" {text}"))
         };
     }
+    if let (None, Some((label, _))) = (app.active_filter(), &app.id_filter) {
+        return Line::from(vec![
+            Span::styled(" filter ", theme.key),
+            Span::raw(sanitize(label).into_owned()),
+            Span::raw(format!(" ({} of {})", app.view.len(), app.rows.len())),
+        ]);
+    }
     match app.active_filter() {
         Some(filter) => Line::from(vec![
             Span::styled(" filter ", theme.key),
@@ -67,11 +74,15 @@ fn message<'a>(app: &'a App, theme: &Theme) -> Line<'a> {
 }
 
 fn progress(app: &App) -> String {
-    let position = if app.view.is_empty() {
+    let mut position = if app.view.is_empty() {
         String::new()
     } else {
         format!("{}/{}", app.selected + 1, app.view.len())
     };
+    let marked = app.bulk.marks.len();
+    if marked > 0 {
+        position = format!(" {marked} marked  {position}");
+    }
     match app.load {
         LoadState::Loading { total } => {
             let spin = SPINNER[(app.ticks % 4) as usize];

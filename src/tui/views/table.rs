@@ -58,6 +58,7 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
         state.select(Some(app.selected - app.offset));
     }
     frame.render_stateful_widget(table, area, &mut state);
+    super::bulk::render_marks(app, frame, app.table_area);
 
     if app.view.is_empty() && area.height > 1 {
         let message = match app.load {

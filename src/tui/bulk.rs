@@ -1,0 +1,659 @@
+//! Marks, bulk actions (preflight, run, results) and the audit view: the
+//! App's state for them and how keys and worker events change it.
+
+use super::app::App;
+use super::keymap::{KeyAction, Mode};
+use crate::bulk::{Cancel, Reassign, RowOutcome, RowResult, RunMeta, RunPlan};
+use crate::domain::audit::{self, Audit, AuditInput, FindingKind, DEFAULT_STALE_DAYS};
+use crate::domain::preflight::{self, BulkAction, Preflight};
+use crate::domain::User;
+use crate::journal::Journal;
+use crate::worker::{BulkJob, Command, Event, RequestId};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
+
+/// Requests in flight at once during a bulk run, unless set otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// The three preflight groups, in the order Tab visits them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    WillChange,
+    Already,
+    NotAllowed,
+}
+
+impl Group {
+    pub const ALL: [Group; 3] = [Group::WillChange, Group::Already, Group::NotAllowed];
+}
+
+/// A preflight waiting for the admin's answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub action: BulkAction,
+    pub preflight: Preflight,
+    /// The accounts judged, by id (names for the lists, bodies for the run).
+    pub users: HashMap<i64, User>,
+    pub group: Group,
+    pub scroll: usize,
+    /// Delete: the count typed so far.
+    pub typed: String,
+}
+
+impl Pending {
+    pub fn group_len(&self, group: Group) -> usize {
+        match group {
+            Group::WillChange => self.preflight.will_change.len(),
+            Group::Already => self.preflight.already.len(),
+            Group::NotAllowed => self.preflight.not_allowed.len(),
+        }
+    }
+
+    /// The lines of a group: account name, and the reason where refused.
+    pub fn group_lines(&self, group: Group) -> Vec<(String, Option<String>)> {
+        let name = |id: &i64| {
+            self.users
+                .get(id)
+                .map_or_else(|| format!("#{id}"), |u| u.user_name.clone())
+        };
+        match group {
+            Group::WillChange => self
+                .preflight
+                .will_change
+                .iter()
+                .map(|id| (name(id), None))
+                .collect(),
+            Group::Already => self
+                .preflight
+                .already
+                .iter()
+                .map(|id| (name(id), None))
+                .collect(),
+            Group::NotAllowed => self
+                .preflight
+                .not_allowed
+                .iter()
+                .map(|(id, reason)| (name(id), Some(reason.clone())))
+                .collect(),
+        }
+    }
+}
+
+/// A bulk run, from the moment it is sent until the results are closed.
+#[derive(Debug, Clone)]
+pub(crate) struct RunState {
+    pub id: RequestId,
+    pub action: BulkAction,
+    /// The accounts sent, by id, as they were before the run.
+    pub targets: HashMap<i64, User>,
+    pub total: usize,
+    /// In the order they finished; replaced by target order when done.
+    pub results: Vec<RowResult>,
+    pub started: DateTime<Utc>,
+    pub cancel: Cancel,
+    pub done: bool,
+    pub already: usize,
+    /// Refused by preflight, never sent: name and reason.
+    pub not_allowed: Vec<(String, String)>,
+    pub scroll: usize,
+}
+
+impl RunState {
+    pub fn count(&self, wanted: fn(&RowOutcome) -> bool) -> usize {
+        self.results.iter().filter(|r| wanted(&r.outcome)).count()
+    }
+
+    /// Accounts per second so far, when any time has passed.
+    pub fn rate(&self, now: DateTime<Utc>) -> Option<f64> {
+        let elapsed = (now - self.started).num_milliseconds();
+        (elapsed > 0 && !self.results.is_empty())
+            .then(|| self.results.len() as f64 * 1000.0 / elapsed as f64)
+    }
+
+    /// Seconds left at the current rate.
+    pub fn seconds_left(&self, now: DateTime<Utc>) -> Option<u64> {
+        let rate = self.rate(now)?;
+        let left = self.total.saturating_sub(self.results.len());
+        (rate > 0.0).then(|| (left as f64 / rate).ceil() as u64)
+    }
+}
+
+/// The audit view.
+#[derive(Debug, Clone)]
+pub(crate) struct AuditState {
+    pub audit: Audit,
+    pub selected: usize,
+}
+
+pub(crate) struct BulkState {
+    /// Marked accounts by id, so marks survive filtering, sorting and reloads.
+    pub marks: BTreeSet<i64>,
+    /// The account last marked with Space: where `V` ranges from.
+    pub anchor: Option<i64>,
+    pub pending: Option<Pending>,
+    pub run: Option<RunState>,
+    pub audit: Option<AuditState>,
+    /// Where runs are journalled; `None` refuses to run.
+    pub journal: Option<PathBuf>,
+    pub concurrency: usize,
+}
+
+impl Default for BulkState {
+    fn default() -> BulkState {
+        BulkState {
+            marks: BTreeSet::new(),
+            anchor: None,
+            pending: None,
+            run: None,
+            audit: None,
+            journal: Journal::default_path(),
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+impl BulkState {
+    /// A character typed in the delete confirmation: only digits count.
+    pub fn type_confirmation(&mut self, c: char) {
+        if let Some(pending) = &mut self.pending {
+            if pending.action == BulkAction::Delete && c.is_ascii_digit() && pending.typed.len() < 9
+            {
+                pending.typed.push(c);
+            }
+        }
+    }
+}
+
+/// What "already" means for an action, for the preflight counts.
+pub fn already_label(action: BulkAction) -> &'static str {
+    match action {
+        BulkAction::Disable => "Already disabled",
+        BulkAction::Enable => "Already enabled",
+        BulkAction::Unlock => "Not locked",
+        BulkAction::ResetPassword => "Reset already pending",
+        BulkAction::ResetMfa => "MFA reset already pending",
+        BulkAction::Delete => "Already gone",
+    }
+}
+
+/// The verb for titles: "Disable", "Reset the password of", ...
+pub fn verb(action: BulkAction) -> &'static str {
+    match action {
+        BulkAction::Disable => "Disable",
+        BulkAction::Enable => "Enable",
+        BulkAction::Unlock => "Unlock",
+        BulkAction::ResetPassword => "Reset the password of",
+        BulkAction::ResetMfa => "Reset MFA of",
+        BulkAction::Delete => "Delete",
+    }
+}
+
+/// `user` with the action's change applied, as the server now has it.
+fn changed(action: BulkAction, user: &User) -> Option<User> {
+    let serde_json::Value::Object(change) = action.change() else {
+        return None;
+    };
+    let mut value = serde_json::to_value(user).ok()?;
+    let object = value.as_object_mut()?;
+    for (key, v) in change {
+        object.insert(key, v);
+    }
+    serde_json::from_value(value).ok()
+}
+
+impl App {
+    /// Journal runs to `path` instead of the default location (tests).
+    pub fn with_journal(mut self, path: Option<PathBuf>) -> App {
+        self.bulk.journal = path;
+        self
+    }
+
+    /// Requests in flight at once during a bulk run (at least 1).
+    pub fn with_concurrency(mut self, concurrency: usize) -> App {
+        self.bulk.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// The marked account ids.
+    pub fn marked(&self) -> &BTreeSet<i64> {
+        &self.bulk.marks
+    }
+
+    /// The preflight awaiting confirmation, if any.
+    pub fn preflight(&self) -> Option<&Preflight> {
+        self.bulk.pending.as_ref().map(|p| &p.preflight)
+    }
+
+    /// The results of the current or last bulk run so far (until the
+    /// results view is closed).
+    pub fn bulk_results(&self) -> Option<&[RowResult]> {
+        self.bulk.run.as_ref().map(|r| r.results.as_slice())
+    }
+
+    /// Whether a bulk run is still going.
+    pub fn bulk_running(&self) -> bool {
+        self.bulk.run.as_ref().is_some_and(|r| !r.done)
+    }
+
+    fn row_id(&self, view_index: usize) -> Option<i64> {
+        let row = *self.view.get(view_index)?;
+        self.rows.get(row as usize).map(|r| r.user.id)
+    }
+
+    /// Keys of the bulk and audit modes, and the marking and bulk keys of
+    /// the table; `None` leaves the key to the rest of `perform`.
+    pub(super) fn perform_bulk(&mut self, action: KeyAction) -> Option<Vec<Command>> {
+        use KeyAction as A;
+        if action == A::Quit {
+            // Nothing new starts once the console is going away.
+            if let Some(run) = &self.bulk.run {
+                run.cancel.cancel();
+            }
+            return None;
+        }
+        if action == A::Help {
+            return None;
+        }
+        match self.mode {
+            Mode::BulkConfirm => Some(self.bulk_confirm_key(action)),
+            Mode::BulkProgress => {
+                self.progress_key(action);
+                Some(Vec::new())
+            }
+            Mode::BulkResults => Some(self.results_key(action)),
+            Mode::Audit => {
+                self.audit_key(action);
+                Some(Vec::new())
+            }
+            Mode::Table => {
+                match action {
+                    A::ToggleMark => {
+                        self.toggle_mark();
+                    }
+                    A::MarkRange => {
+                        self.mark_range();
+                    }
+                    A::MarkAllShown => self.mark_all_shown(),
+                    A::InvertMarks => self.invert_marks(),
+                    A::ClearMarks => self.clear_marks(),
+                    A::Bulk(bulk) => return Some(self.start_bulk(bulk)),
+                    A::OpenAudit => self.open_audit(),
+                    _ => return None,
+                }
+                Some(Vec::new())
+            }
+            _ => None,
+        }
+    }
+
+    fn toggle_mark(&mut self) -> Option<()> {
+        let id = self.row_id(self.selected)?;
+        if !self.bulk.marks.remove(&id) {
+            self.bulk.marks.insert(id);
+            self.bulk.anchor = Some(id);
+        }
+        self.selected = (self.selected + 1).min(self.view.len().saturating_sub(1));
+        Some(())
+    }
+
+    fn mark_range(&mut self) -> Option<()> {
+        let cursor_id = self.row_id(self.selected)?;
+        let anchor_at = self
+            .bulk
+            .anchor
+            .and_then(|anchor| (0..self.view.len()).find(|&i| self.row_id(i) == Some(anchor)));
+        let Some(anchor_at) = anchor_at else {
+            // No anchor on screen: this account becomes it.
+            self.bulk.marks.insert(cursor_id);
+            self.bulk.anchor = Some(cursor_id);
+            self.set_info("range starts here; move and press V again");
+            return Some(());
+        };
+        let (from, to) = if anchor_at <= self.selected {
+            (anchor_at, self.selected)
+        } else {
+            (self.selected, anchor_at)
+        };
+        let ids: Vec<i64> = (from..=to).filter_map(|i| self.row_id(i)).collect();
+        self.bulk.marks.extend(ids);
+        Some(())
+    }
+
+    fn mark_all_shown(&mut self) {
+        let ids: Vec<i64> = (0..self.view.len())
+            .filter_map(|i| self.row_id(i))
+            .collect();
+        self.bulk.marks.extend(ids);
+    }
+
+    fn invert_marks(&mut self) {
+        for i in 0..self.view.len() {
+            if let Some(id) = self.row_id(i) {
+                if !self.bulk.marks.remove(&id) {
+                    self.bulk.marks.insert(id);
+                }
+            }
+        }
+    }
+
+    pub(super) fn clear_marks(&mut self) {
+        let cleared = self.bulk.marks.len();
+        self.bulk.marks.clear();
+        self.bulk.anchor = None;
+        self.set_info(format!("cleared {cleared} marks"));
+    }
+
+    /// The accounts a bulk action applies to: the marked ones that are
+    /// loaded, in table order, or else the selected one.
+    fn bulk_targets(&self, only: Option<&HashSet<i64>>) -> Vec<&User> {
+        let wanted = |user: &User| match only {
+            Some(ids) => ids.contains(&user.id),
+            None => self.bulk.marks.contains(&user.id),
+        };
+        if only.is_none() && self.bulk.marks.is_empty() {
+            return self.selected_user().into_iter().collect();
+        }
+        // Table order (all loaded rows, not only those the filter shows):
+        // a mark hidden by the filter is still a mark.
+        self.sorted_users().filter(|u| wanted(u)).collect()
+    }
+
+    /// Preflights `action` on the marked accounts (or the selected one) and
+    /// asks for confirmation. Nothing is sent yet.
+    pub(super) fn start_bulk(&mut self, action: BulkAction) -> Vec<Command> {
+        self.preflight_on(action, None)
+    }
+
+    fn preflight_on(&mut self, action: BulkAction, only: Option<&HashSet<i64>>) -> Vec<Command> {
+        if self.read_only() {
+            let why = if self.ctx.read_only {
+                "--read-only"
+            } else {
+                "no role of this account writes"
+            };
+            self.set_error(format!("read-only: {} is not sent ({why})", action.name()));
+            return Vec::new();
+        }
+        let targets = self.bulk_targets(only);
+        if targets.is_empty() {
+            self.set_error(format!("{}: no account selected", action.name()));
+            return Vec::new();
+        }
+        let preflight = preflight::preflight(&self.ctx.actor, &self.ctx.settings, action, &targets);
+        let users = targets.iter().map(|u| (u.id, (*u).clone())).collect();
+        // Open on the first group that has accounts.
+        let mut pending = Pending {
+            action,
+            preflight,
+            users,
+            group: Group::WillChange,
+            scroll: 0,
+            typed: String::new(),
+        };
+        pending.group = Group::ALL
+            .into_iter()
+            .find(|g| pending.group_len(*g) > 0)
+            .unwrap_or(Group::WillChange);
+        self.bulk.pending = Some(pending);
+        self.mode = Mode::BulkConfirm;
+        Vec::new()
+    }
+
+    fn bulk_confirm_key(&mut self, action: KeyAction) -> Vec<Command> {
+        use KeyAction as A;
+        let Some(pending) = self.bulk.pending.as_mut() else {
+            self.mode = Mode::Table;
+            return Vec::new();
+        };
+        let step = |group: Group, by: isize| {
+            let at = Group::ALL.iter().position(|g| *g == group).unwrap_or(0) as isize;
+            Group::ALL[(at + by).rem_euclid(3) as usize]
+        };
+        match action {
+            A::NextGroup | A::PreviousGroup => {
+                let by = if action == A::NextGroup { 1 } else { -1 };
+                pending.group = step(pending.group, by);
+                pending.scroll = 0;
+            }
+            A::Down => {
+                let last = pending.group_len(pending.group).saturating_sub(1);
+                pending.scroll = (pending.scroll + 1).min(last);
+            }
+            A::Up => pending.scroll = pending.scroll.saturating_sub(1),
+            A::DeleteChar => {
+                pending.typed.pop();
+            }
+            A::Close => {
+                self.bulk.pending = None;
+                self.mode = Mode::Table;
+                self.set_info("cancelled; nothing was sent");
+            }
+            A::Confirm => return self.confirm_run(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn confirm_run(&mut self) -> Vec<Command> {
+        let Some(pending) = self.bulk.pending.as_ref() else {
+            return Vec::new();
+        };
+        let count = pending.preflight.will_change.len();
+        if count == 0 {
+            self.bulk.pending = None;
+            self.mode = Mode::Table;
+            self.set_info("nothing to change; nothing was sent");
+            return Vec::new();
+        }
+        if pending.action == BulkAction::Delete && pending.typed != count.to_string() {
+            self.set_error(format!("type {count} and Enter to delete {count} accounts"));
+            return Vec::new();
+        }
+        let Some(pending) = self.bulk.pending.take() else {
+            return Vec::new();
+        };
+        let targets: Vec<User> = pending
+            .preflight
+            .will_change
+            .iter()
+            .filter_map(|id| pending.users.get(id).cloned())
+            .collect();
+        let not_allowed = pending
+            .group_lines(Group::NotAllowed)
+            .into_iter()
+            .map(|(name, reason)| (name, reason.unwrap_or_default()))
+            .collect();
+        let cancel = Cancel::default();
+        let id = self.next_request();
+        let plan = RunPlan {
+            meta: RunMeta {
+                run_id: RunMeta::new_run_id(),
+                instance: self.ctx.instance.clone(),
+                actor: self.ctx.actor.user_name.clone(),
+            },
+            action: pending.action,
+            // Deletes pass no reassignment; the server says when one is needed.
+            reassign: Reassign::default(),
+            concurrency: self.bulk.concurrency,
+        };
+        self.bulk.run = Some(RunState {
+            id,
+            action: pending.action,
+            targets: targets.iter().map(|u| (u.id, u.clone())).collect(),
+            total: targets.len(),
+            results: Vec::new(),
+            started: self.now,
+            cancel: cancel.clone(),
+            done: false,
+            already: pending.preflight.already.len(),
+            not_allowed,
+            scroll: 0,
+        });
+        self.mode = Mode::BulkProgress;
+        vec![Command::RunBulk {
+            id,
+            job: BulkJob {
+                plan,
+                targets,
+                journal: self.bulk.journal.clone(),
+                cancel,
+            },
+        }]
+    }
+
+    fn progress_key(&mut self, action: KeyAction) {
+        let Some(run) = self.bulk.run.as_ref() else {
+            self.mode = Mode::Table;
+            return;
+        };
+        if run.done {
+            self.mode = Mode::BulkResults;
+        } else if action == KeyAction::CancelRun {
+            run.cancel.cancel();
+            self.set_info("stopping: requests in flight finish, nothing new starts");
+        }
+    }
+
+    fn results_key(&mut self, action: KeyAction) -> Vec<Command> {
+        use KeyAction as A;
+        let Some(run) = self.bulk.run.as_mut() else {
+            self.mode = Mode::Table;
+            return Vec::new();
+        };
+        let lines = run.results.len() + run.not_allowed.len();
+        match action {
+            A::Down => run.scroll = (run.scroll + 1).min(lines.saturating_sub(1)),
+            A::Up => run.scroll = run.scroll.saturating_sub(1),
+            A::Close => {
+                self.bulk.run = None;
+                self.mode = Mode::Table;
+            }
+            A::RetryFailed => {
+                let retry: HashSet<i64> = run
+                    .results
+                    .iter()
+                    .filter(|r| r.outcome != RowOutcome::Ok)
+                    .map(|r| r.id)
+                    .collect();
+                if retry.is_empty() {
+                    self.set_info("nothing failed; nothing to retry");
+                    return Vec::new();
+                }
+                let action = run.action;
+                self.bulk.run = None;
+                self.mode = Mode::Table;
+                return self.preflight_on(action, Some(&retry));
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    pub(super) fn bulk_event(&mut self, event: Event) {
+        let Some(run) = self.bulk.run.as_mut() else {
+            return;
+        };
+        match event {
+            Event::BulkRow { id, result } if id == run.id && !run.done => {
+                run.results.push(result);
+            }
+            Event::BulkDone { id, results } if id == run.id => {
+                run.done = true;
+                run.results = results;
+                let action = run.action;
+                let ok: Vec<i64> = run
+                    .results
+                    .iter()
+                    .filter(|r| r.outcome == RowOutcome::Ok)
+                    .map(|r| r.id)
+                    .collect();
+                let (mut updated, mut deleted) = (Vec::new(), HashSet::new());
+                for id in &ok {
+                    if action == BulkAction::Delete {
+                        deleted.insert(*id);
+                    } else if let Some(user) = run.targets.get(id).and_then(|u| changed(action, u))
+                    {
+                        updated.push(user);
+                    }
+                }
+                let failed = run.results.len() - ok.len();
+                for id in &ok {
+                    self.bulk.marks.remove(id);
+                }
+                self.replace_users(updated, &deleted);
+                if self.mode == Mode::BulkProgress {
+                    self.mode = Mode::BulkResults;
+                }
+                let text = format!("{}: {} ok, {failed} not done", action.name(), ok.len());
+                if failed > 0 {
+                    self.set_error(text);
+                } else {
+                    self.set_info(text);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn open_audit(&mut self) {
+        let users: Vec<User> = self.sorted_users().cloned().collect();
+        let input = AuditInput {
+            limits: &self.limits,
+            password_max_age_days: self.ctx.settings.password_max_age_days,
+            ..AuditInput::new(&users, self.now)
+        };
+        self.bulk.audit = Some(AuditState {
+            audit: audit::audit(&input),
+            selected: 0,
+        });
+        self.mode = Mode::Audit;
+    }
+
+    fn audit_key(&mut self, action: KeyAction) {
+        use KeyAction as A;
+        let Some(state) = self.bulk.audit.as_mut() else {
+            self.mode = Mode::Table;
+            return;
+        };
+        let last = state.audit.findings.len().saturating_sub(1);
+        match action {
+            A::Down => state.selected = (state.selected + 1).min(last),
+            A::Up => state.selected = state.selected.saturating_sub(1),
+            A::Close => self.mode = Mode::Table,
+            A::Accept => {
+                let Some(finding) = state.audit.findings.get(state.selected).cloned() else {
+                    return;
+                };
+                self.mode = Mode::Table;
+                self.show_finding(finding.kind, finding.account_ids);
+            }
+            _ => {}
+        }
+    }
+
+    /// Shows a finding's accounts: by its filter expression where the
+    /// language has one, else by their ids.
+    fn show_finding(&mut self, kind: FindingKind, ids: Vec<i64>) {
+        match kind.filter(DEFAULT_STALE_DAYS) {
+            Some(expression) => {
+                self.filter_input = expression;
+                self.apply_filter();
+            }
+            None => {
+                self.filter_input.clear();
+                self.id_filter = Some((
+                    format!("finding: {}", kind.title()),
+                    ids.into_iter().collect(),
+                ));
+                self.apply_filter();
+            }
+        }
+        self.selected = 0;
+    }
+
+    /// Every loaded account in table order.
+    fn sorted_users(&self) -> impl Iterator<Item = &User> {
+        self.sorted_rows().map(|r| &r.user)
+    }
+}

@@ -1,0 +1,605 @@
+//! Console tests of marking, bulk actions and the audit view: keys through
+//! `App::handle_key`, worker events injected, snapshots of the real drawing
+//! code on a TestBackend. The clock is fixed.
+
+use super::*;
+use crate::bulk::{RowOutcome, RowResult};
+use crate::domain::preflight::BulkAction;
+use crate::domain::{OrgRole, SystemRole, User};
+use crate::worker::{BulkJob, Event};
+use chrono::{DateTime, Duration, TimeZone};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::path::PathBuf;
+
+const ORG: &str = "Demo Organization";
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+fn context(system_role: SystemRole, org_role: OrgRole, read_only: bool) -> ConsoleContext {
+    ConsoleContext {
+        actor: Actor {
+            id: Some(1),
+            user_name: "admin@demo.example".into(),
+            system_role,
+            org_role: Some(org_role),
+            home_org: ORG.into(),
+        },
+        settings: InstanceSettings {
+            password_max_age_days: Some(90),
+            ..Default::default()
+        },
+        capabilities: Capabilities::default(),
+        instance: "sandbox 127.0.0.1:8443".into(),
+        read_only,
+    }
+}
+
+fn admin() -> ConsoleContext {
+    context(
+        SystemRole::Administrator,
+        OrgRole::OrganizationAdministrator,
+        false,
+    )
+}
+
+/// An Organization Administrator: may not touch an Administrator.
+fn org_admin() -> ConsoleContext {
+    context(SystemRole::User, OrgRole::OrganizationAdministrator, false)
+}
+
+fn account(
+    id: i64,
+    name: &str,
+    role: &str,
+    disabled: bool,
+    locked: bool,
+    login: Option<i64>,
+) -> User {
+    User {
+        id,
+        user_name: format!("{name}@demo.example"),
+        first_name: Some(name.to_string()),
+        last_name: Some("Tester".into()),
+        owner: Some(ORG.into()),
+        system_role: Some(role.into()),
+        owner_roles: Some(crate::domain::OwnerRoles::from([(ORG, "Standard User")])),
+        disabled: Some(disabled),
+        locked: Some(locked),
+        password_reset_required: Some(false),
+        two_factor_reset_required: Some(false),
+        last_login: login.map(|d| now() - Duration::days(d)),
+        last_password_change: Some(now() - Duration::days(id * 20)),
+        ..Default::default()
+    }
+}
+
+fn accounts() -> Vec<User> {
+    vec![
+        account(2, "alice", "Administrator", false, false, Some(1)),
+        account(3, "bob", "User", false, true, Some(3)),
+        account(4, "carol", "User", true, false, Some(200)),
+        account(5, "dave", "User", false, false, None),
+        account(6, "erin", "User", false, false, Some(120)),
+        account(7, "frank", "User", false, false, Some(10)),
+        account(8, "gina\u{1b}[31m", "User", false, false, Some(95)),
+    ]
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn type_keys(app: &mut App, keys: &str) -> Vec<Command> {
+    keys.chars()
+        .flat_map(|c| app.handle_key(key(KeyCode::Char(c))))
+        .collect()
+}
+
+fn command(app: &mut App, text: &str) -> Vec<Command> {
+    let mut commands = type_keys(app, ":");
+    commands.extend(type_keys(app, text));
+    commands.extend(app.handle_key(key(KeyCode::Enter)));
+    commands
+}
+
+fn load(app: &mut App, commands: &[Command], users: Vec<User>) {
+    let id = commands
+        .iter()
+        .find_map(|c| match c {
+            Command::LoadUsers { id, .. } => Some(*id),
+            _ => None,
+        })
+        .expect("a LoadUsers command");
+    app.update(Action::Worker(Event::UsersPage {
+        id,
+        users,
+        total: None,
+    }));
+    app.update(Action::Worker(Event::UsersDone { id }));
+}
+
+fn journal() -> Option<PathBuf> {
+    Some(PathBuf::from("/nonexistent-test-dir/journal.jsonl"))
+}
+
+fn loaded(ctx: ConsoleContext) -> App {
+    let mut app = App::new(ctx).with_now(now()).with_journal(journal());
+    let commands = app.start();
+    load(&mut app, &commands, accounts());
+    app
+}
+
+fn screen(app: &mut App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| draw(app, frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn marked_names(app: &App) -> Vec<String> {
+    app.rows
+        .iter()
+        .filter(|r| app.marked().contains(&r.user.id))
+        .map(|r| r.user.first_name.clone().unwrap_or_default())
+        .collect()
+}
+
+fn run_job(commands: &[Command]) -> (u64, BulkJob) {
+    commands
+        .iter()
+        .find_map(|c| match c {
+            Command::RunBulk { id, job } => Some((*id, job.clone())),
+            _ => None,
+        })
+        .expect("a RunBulk command")
+}
+
+fn row(id: i64, name: &str, outcome: RowOutcome) -> RowResult {
+    RowResult {
+        id,
+        user_name: format!("{name}@demo.example"),
+        outcome,
+    }
+}
+
+// ---- marking ----
+
+#[test]
+fn space_marks_and_moves_down_and_unmarks() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "  ");
+    assert_eq!(marked_names(&app), ["alice", "bob"]);
+    assert_eq!(app.selected_user().map(|u| u.id), Some(4));
+    type_keys(&mut app, "k ");
+    assert_eq!(marked_names(&app), ["alice"]);
+}
+
+#[test]
+fn v_marks_from_the_anchor_to_the_cursor_either_way() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "j j");
+    // Anchor at carol (marked with Space), cursor moved on to dave.
+    type_keys(&mut app, "jjV");
+    assert_eq!(
+        marked_names(&app),
+        ["bob", "carol", "dave", "erin", "frank"]
+    );
+    let mut app = loaded(admin());
+    // Anchor at erin, cursor back up at carol.
+    type_keys(&mut app, "jjjj kkkV");
+    assert_eq!(marked_names(&app), ["carol", "dave", "erin"]);
+    // No anchor yet: V starts the range at the cursor.
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jVjjV");
+    assert_eq!(marked_names(&app), ["bob", "carol", "dave"]);
+}
+
+#[test]
+fn star_marks_what_the_filter_shows_and_bang_inverts_the_view() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "/status:disabled");
+    app.handle_key(key(KeyCode::Enter));
+    type_keys(&mut app, "*");
+    assert_eq!(marked_names(&app), ["carol"]);
+    app.handle_key(key(KeyCode::Esc));
+    type_keys(&mut app, "g ");
+    assert_eq!(marked_names(&app), ["alice", "carol"]);
+    type_keys(&mut app, "!");
+    assert_eq!(
+        marked_names(&app),
+        ["bob", "dave", "erin", "frank", "gina\u{1b}[31m"]
+    );
+    // Invert acts only on the accounts shown.
+    type_keys(&mut app, "/status:locked");
+    app.handle_key(key(KeyCode::Enter));
+    type_keys(&mut app, "!");
+    assert_eq!(
+        marked_names(&app),
+        ["dave", "erin", "frank", "gina\u{1b}[31m"]
+    );
+    type_keys(&mut app, "c");
+    assert!(app.marked().is_empty());
+    type_keys(&mut app, "*");
+    command(&mut app, "clear");
+    assert!(app.marked().is_empty());
+}
+
+#[test]
+fn marks_survive_filter_sort_and_refresh() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "j j ");
+    assert_eq!(marked_names(&app), ["bob", "dave"]);
+    type_keys(&mut app, "/alice");
+    app.handle_key(key(KeyCode::Enter));
+    app.handle_key(key(KeyCode::Esc));
+    type_keys(&mut app, "sS");
+    let commands = type_keys(&mut app, "r");
+    assert!(app.marked().contains(&3) && app.marked().contains(&5));
+    load(&mut app, &commands, accounts());
+    assert_eq!(marked_names(&app), ["bob", "dave"]);
+    // The header count stays visible.
+    assert!(screen(&mut app, 80, 24).contains("2 marked"));
+}
+
+// ---- snapshots ----
+
+#[test]
+fn marked_rows_80x24_and_40x10() {
+    let mut app = loaded(admin()).with_no_color(true);
+    type_keys(&mut app, "j j ");
+    let text = screen(&mut app, 80, 24);
+    // NO_COLOR: the mark is a character, not a colour.
+    assert!(text.contains(" *bob") || text.contains(">*bob"), "{text}");
+    insta::assert_snapshot!("marked_rows_80x24", text);
+    insta::assert_snapshot!("marked_rows_40x10", screen(&mut app, 40, 10));
+}
+
+#[test]
+fn preflight_confirmation_80x24_and_40x10() {
+    let mut app = loaded(org_admin());
+    type_keys(&mut app, "*");
+    let commands = type_keys(&mut app, "d");
+    assert!(commands.is_empty(), "preflight sends nothing");
+    assert_eq!(app.mode(), Mode::BulkConfirm);
+    insta::assert_snapshot!("preflight_80x24", screen(&mut app, 80, 24));
+    insta::assert_snapshot!("preflight_40x10", screen(&mut app, 40, 10));
+    app.handle_key(key(KeyCode::Tab));
+    app.handle_key(key(KeyCode::Tab));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("> Not allowed"), "{text}");
+    insta::assert_snapshot!("preflight_not_allowed_80x24", text);
+}
+
+#[test]
+fn progress_80x24_and_40x10() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jjjj   ");
+    let commands = type_keys(&mut app, "dy");
+    let (id, job) = run_job(&commands);
+    assert_eq!(job.targets.len(), 3);
+    app.update(Action::Worker(Event::BulkRow {
+        id,
+        result: row(5, "dave", RowOutcome::Ok),
+    }));
+    app.update(Action::Tick(now() + Duration::seconds(2)));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("1 of 3"), "{text}");
+    assert!(text.contains("0.5/s, about 4s left"), "{text}");
+    insta::assert_snapshot!("progress_80x24", text);
+    insta::assert_snapshot!("progress_40x10", screen(&mut app, 40, 10));
+}
+
+#[test]
+fn results_with_failures_80x24_and_40x10() {
+    let mut app = loaded(org_admin());
+    type_keys(&mut app, "*");
+    let commands = type_keys(&mut app, "dy");
+    let (id, job) = run_job(&commands);
+    let ids: Vec<i64> = job.targets.iter().map(|u| u.id).collect();
+    assert_eq!(
+        ids,
+        [3, 5, 6, 7, 8],
+        "alice (Administrator) refused, carol already"
+    );
+    let results = vec![
+        row(3, "bob", RowOutcome::Ok),
+        row(
+            5,
+            "dave",
+            RowOutcome::Failed("HTTP 403: not allowed\u{1b}[2J".into()),
+        ),
+        row(6, "erin", RowOutcome::Ok),
+        row(7, "frank", RowOutcome::NotSent),
+        row(8, "gina", RowOutcome::Ok),
+    ];
+    for result in &results {
+        app.update(Action::Worker(Event::BulkRow {
+            id,
+            result: result.clone(),
+        }));
+    }
+    app.update(Action::Worker(Event::BulkDone { id, results }));
+    assert_eq!(app.mode(), Mode::BulkResults);
+    let text = screen(&mut app, 80, 24);
+    assert!(!text.contains('\u{1b}'));
+    insta::assert_snapshot!("results_80x24", text);
+    insta::assert_snapshot!("results_40x10", screen(&mut app, 40, 10));
+}
+
+#[test]
+fn audit_80x24_and_40x10() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "A");
+    assert_eq!(app.mode(), Mode::Audit);
+    insta::assert_snapshot!("audit_80x24", screen(&mut app, 80, 24));
+    insta::assert_snapshot!("audit_40x10", screen(&mut app, 40, 10));
+}
+
+// ---- bulk flow ----
+
+#[test]
+fn confirming_sends_only_the_accounts_that_will_change_with_the_journal() {
+    let mut app = loaded(org_admin()).with_concurrency(3);
+    type_keys(&mut app, "*");
+    let commands = type_keys(&mut app, "d");
+    assert!(commands.is_empty());
+    let commands = app.handle_key(key(KeyCode::Enter));
+    let (_, job) = run_job(&commands);
+    assert_eq!(job.plan.action, BulkAction::Disable);
+    assert_eq!(job.plan.concurrency, 3);
+    assert_eq!(job.journal, journal());
+    assert!(job.targets.iter().all(|u| u.id != 2 && u.id != 4));
+    assert_eq!(app.mode(), Mode::BulkProgress);
+}
+
+#[test]
+fn escape_in_the_preflight_sends_nothing() {
+    let mut app = loaded(admin());
+    let mut commands = type_keys(&mut app, "u");
+    commands.extend(app.handle_key(key(KeyCode::Esc)));
+    assert!(commands.is_empty());
+    assert_eq!(app.mode(), Mode::Table);
+}
+
+#[test]
+fn nothing_marked_acts_on_the_selected_account() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "j");
+    let commands = type_keys(&mut app, "uy");
+    let (_, job) = run_job(&commands);
+    let ids: Vec<i64> = job.targets.iter().map(|u| u.id).collect();
+    assert_eq!(ids, [3]);
+    assert_eq!(job.plan.action, BulkAction::Unlock);
+}
+
+#[test]
+fn nothing_to_change_closes_without_sending() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jj");
+    // carol is already disabled.
+    let commands = type_keys(&mut app, "dy");
+    assert!(commands.is_empty());
+    assert_eq!(app.mode(), Mode::Table);
+}
+
+#[test]
+fn delete_is_confirmed_by_typing_the_count() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jjj  ");
+    command(&mut app, "delete");
+    assert_eq!(app.mode(), Mode::BulkConfirm);
+    assert!(type_keys(&mut app, "y").is_empty(), "y does not delete");
+    assert!(app.handle_key(key(KeyCode::Enter)).is_empty());
+    assert!(app.status().is_some_and(|s| s.text.contains("type 2")));
+    type_keys(&mut app, "3");
+    assert!(app.handle_key(key(KeyCode::Enter)).is_empty());
+    app.handle_key(key(KeyCode::Backspace));
+    type_keys(&mut app, "2");
+    let commands = app.handle_key(key(KeyCode::Enter));
+    let (id, job) = run_job(&commands);
+    assert_eq!(job.plan.action, BulkAction::Delete);
+    assert_eq!(job.plan.reassign, crate::bulk::Reassign::default());
+    let results = vec![
+        row(5, "dave", RowOutcome::Ok),
+        row(
+            6,
+            "erin",
+            RowOutcome::Failed("reassignment required".into()),
+        ),
+    ];
+    app.update(Action::Worker(Event::BulkDone { id, results }));
+    assert!(app.rows.iter().all(|r| r.user.id != 5), "deleted row gone");
+    assert!(app.rows.iter().any(|r| r.user.id == 6));
+    assert!(screen(&mut app, 80, 24).contains("reassignment required"));
+}
+
+#[test]
+fn every_bulk_command_opens_its_preflight() {
+    for action in BulkAction::ALL {
+        let mut app = loaded(admin());
+        assert!(command(&mut app, action.name()).is_empty());
+        assert_eq!(app.mode(), Mode::BulkConfirm, "{}", action.name());
+        assert_eq!(app.bulk.pending.as_ref().map(|p| p.action), Some(action));
+    }
+}
+
+#[test]
+fn escape_during_the_run_cancels_and_results_follow() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jjj   ");
+    let commands = type_keys(&mut app, "dy");
+    let (id, job) = run_job(&commands);
+    assert!(!job.cancel.is_cancelled());
+    assert!(app.handle_key(key(KeyCode::Esc)).is_empty());
+    assert!(job.cancel.is_cancelled(), "the shared switch is flipped");
+    assert!(screen(&mut app, 80, 24).contains("stopping"));
+    let results = vec![
+        row(5, "dave", RowOutcome::Ok),
+        row(6, "erin", RowOutcome::NotSent),
+        row(7, "frank", RowOutcome::NotSent),
+    ];
+    app.update(Action::Worker(Event::BulkDone { id, results }));
+    assert_eq!(app.mode(), Mode::BulkResults);
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("not sent  erin"), "{text}");
+}
+
+#[test]
+fn success_updates_the_table_and_unmarks_and_r_retries_the_rest() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jjj   ");
+    let (id, _) = run_job(&type_keys(&mut app, "dy"));
+    let results = vec![
+        row(5, "dave", RowOutcome::Ok),
+        row(6, "erin", RowOutcome::Failed("HTTP 500".into())),
+        row(7, "frank", RowOutcome::NotSent),
+    ];
+    app.update(Action::Worker(Event::BulkDone { id, results }));
+    let dave = app.rows.iter().find(|r| r.user.id == 5).map(|r| &r.user);
+    assert_eq!(dave.and_then(|u| u.disabled), Some(true));
+    assert_eq!(marked_names(&app), ["erin", "frank"]);
+    // Stale events of a finished run change nothing.
+    app.update(Action::Worker(Event::BulkRow {
+        id,
+        result: row(9, "x", RowOutcome::Ok),
+    }));
+    let commands = type_keys(&mut app, "r");
+    assert!(commands.is_empty(), "retry goes through preflight again");
+    assert_eq!(app.mode(), Mode::BulkConfirm);
+    let (_, job) = run_job(&type_keys(&mut app, "y"));
+    let ids: Vec<i64> = job.targets.iter().map(|u| u.id).collect();
+    assert_eq!(ids, [6, 7]);
+}
+
+#[test]
+fn a_later_filter_shows_the_updated_state() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jjj ");
+    let (id, _) = run_job(&type_keys(&mut app, "dy"));
+    app.update(Action::Worker(Event::BulkDone {
+        id,
+        results: vec![row(5, "dave", RowOutcome::Ok)],
+    }));
+    app.handle_key(key(KeyCode::Esc));
+    command(&mut app, "filter status:disabled");
+    let names: Vec<i64> = app
+        .view
+        .iter()
+        .map(|&i| app.rows[i as usize].user.id)
+        .collect();
+    assert_eq!(names, [4, 5]);
+}
+
+// ---- read-only ----
+
+#[test]
+fn read_only_sends_nothing_and_says_why() {
+    for ctx in [
+        context(
+            SystemRole::Administrator,
+            OrgRole::OrganizationAdministrator,
+            true,
+        ),
+        // No role of this actor writes: the same view without --read-only.
+        context(SystemRole::ReadOnlyUser, OrgRole::ReadOnlyUser, false),
+    ] {
+        let mut app = loaded(ctx);
+        assert!(app.read_only());
+        type_keys(&mut app, "*");
+        for keys in ["d", "E", "u"] {
+            assert!(type_keys(&mut app, keys).is_empty(), "{keys}");
+            assert_eq!(app.mode(), Mode::Table);
+            let status = app.status().expect("a status");
+            assert!(status.text.starts_with("read-only: "), "{}", status.text);
+        }
+        for action in BulkAction::ALL {
+            assert!(command(&mut app, action.name()).is_empty());
+            assert_eq!(app.mode(), Mode::Table);
+        }
+        let text = screen(&mut app, 80, 24);
+        assert!(text.contains("READ-ONLY"));
+        type_keys(&mut app, "?");
+        let help = screen(&mut app, 100, 120);
+        assert!(!help.contains("Disable the marked"), "{help}");
+        assert!(!help.contains(":delete"), "{help}");
+        assert!(help.contains("Audit findings"));
+    }
+}
+
+// ---- audit ----
+
+#[test]
+fn audit_enter_filters_by_expression_or_by_ids() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "A");
+    let findings: Vec<_> = app
+        .bulk
+        .audit
+        .as_ref()
+        .map(|a| a.audit.findings.clone())
+        .unwrap_or_default();
+    let stale = findings
+        .iter()
+        .position(|f| f.kind == crate::domain::audit::FindingKind::StaleLogin)
+        .expect("stale finding");
+    for _ in 0..stale {
+        type_keys(&mut app, "j");
+    }
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.mode(), Mode::Table);
+    assert_eq!(app.active_filter(), Some("login>90d"));
+    let shown: Vec<i64> = app
+        .view
+        .iter()
+        .map(|&i| app.rows[i as usize].user.id)
+        .collect();
+    assert_eq!(shown, [4, 5, 6, 8]);
+
+    // Password expired has no expression: the App filters by its ids.
+    let expired = findings
+        .iter()
+        .find(|f| f.kind == crate::domain::audit::FindingKind::PasswordExpired)
+        .expect("expired finding");
+    let at = findings
+        .iter()
+        .position(|f| f.kind == expired.kind)
+        .unwrap_or(0);
+    type_keys(&mut app, "A");
+    for _ in 0..at {
+        type_keys(&mut app, "j");
+    }
+    app.handle_key(key(KeyCode::Enter));
+    let mut shown: Vec<i64> = app
+        .view
+        .iter()
+        .map(|&i| app.rows[i as usize].user.id)
+        .collect();
+    shown.sort();
+    assert!(!expired.account_ids.is_empty());
+    assert_eq!(shown, expired.account_ids);
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("finding: Password expired"), "{text}");
+    // `*` marks exactly the finding's accounts; Esc clears the id filter.
+    type_keys(&mut app, "*");
+    assert_eq!(
+        app.marked().iter().copied().collect::<Vec<_>>(),
+        expired.account_ids
+    );
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.view.len(), app.rows.len());
+    command(&mut app, "audit");
+    assert_eq!(app.mode(), Mode::Audit);
+}
+
+#[test]
+fn quitting_during_a_run_stops_new_requests() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jjj  ");
+    let (_, job) = run_job(&type_keys(&mut app, "dy"));
+    app.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.should_quit());
+    assert!(job.cancel.is_cancelled());
+}
