@@ -60,6 +60,10 @@ async fn administrator_loads_the_home_organization_with_limits_and_organizations
     let (worker, mut events) = Worker::spawn(session.client.clone());
     let mut app = App::new(ctx);
     let pages = load(&mut app, &worker, &mut events).await;
+    // The limits answer races the listing; wait for it (or time out).
+    while app.current_limits().is_none() {
+        app.update(Action::Worker(next_event(&mut events).await));
+    }
     assert_eq!(app.load_state(), &LoadState::Done, "{:?}", app.status());
     assert!(pages >= 1);
     let (loaded, shown) = app.counts();

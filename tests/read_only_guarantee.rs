@@ -176,3 +176,167 @@ async fn no_write_leaves_the_machine_in_read_only_mode() {
     );
     sandbox.shutdown().await;
 }
+
+/// The console: every write key and command in read-only mode, and the
+/// worker's write commands sent directly (as a bug in the App would), reach
+/// the server as zero writes.
+#[tokio::test]
+async fn the_console_sends_no_write_in_read_only_mode() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use rollcall::tui::{Action, App, ConsoleContext};
+    use rollcall::worker::{BulkJob, Command, Event, RequestBody, Worker};
+    use std::time::Duration;
+
+    let sandbox = Sandbox::start(SandboxConfig::loopback(300, SECRET))
+        .await
+        .expect("sandbox");
+    let reader = session(&sandbox, true).await;
+    let before = sandbox.requests();
+    let ctx = ConsoleContext::from_session(&reader);
+    let (worker, mut events) = Worker::spawn(reader.client.clone());
+    let mut app = App::new(ctx);
+    for command in app.start() {
+        worker.send(command);
+    }
+    // Let the listing arrive so there are accounts to act on.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while app.counts().0 == 0
+        || matches!(app.load_state(), rollcall::tui::LoadState::Loading { .. })
+    {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("the listing arrives")
+            .expect("worker running");
+        for command in app.update(Action::Worker(event)) {
+            worker.send(command);
+        }
+    }
+    let key = |c: KeyCode| KeyEvent::new(c, KeyModifiers::NONE);
+    let mut sent = Vec::new();
+    let mut press = |app: &mut App, codes: &[KeyCode]| {
+        for code in codes {
+            sent.extend(app.handle_key(key(*code)));
+        }
+    };
+    let chars = |text: &str| text.chars().map(KeyCode::Char).collect::<Vec<_>>();
+    press(&mut app, &chars("*"));
+    for keys in ["d", "E", "u", "x", "n", "e", "p", "M"] {
+        press(&mut app, &chars(keys));
+        press(
+            &mut app,
+            &[KeyCode::Enter, KeyCode::Char('y'), KeyCode::Esc],
+        );
+    }
+    for command in [
+        ":disable",
+        ":enable",
+        ":unlock",
+        ":reset-password",
+        ":reset-mfa",
+        ":delete",
+        ":new user",
+    ] {
+        press(&mut app, &chars(command));
+        press(
+            &mut app,
+            &[
+                KeyCode::Enter,
+                KeyCode::Char('y'),
+                KeyCode::Enter,
+                KeyCode::Esc,
+            ],
+        );
+    }
+    let writes_asked = sent.iter().filter(|c| {
+        matches!(
+            c,
+            Command::UpdateUser { .. }
+                | Command::DeleteUser { .. }
+                | Command::SaveAccount { .. }
+                | Command::RunBulk { .. }
+        )
+    });
+    assert_eq!(
+        writes_asked.count(),
+        0,
+        "the read-only console asked for a write"
+    );
+    for command in sent {
+        worker.send(command);
+    }
+
+    // Beneath the App: the worker's write commands, sent directly.
+    let target = app.selected_user().expect("an account").clone();
+    let dir = tempfile::tempdir().unwrap();
+    let direct = vec![
+        Command::UpdateUser {
+            id: 9001,
+            account_id: target.id,
+            body: RequestBody(serde_json::json!({"disabled": true})),
+        },
+        Command::DeleteUser {
+            id: 9002,
+            account_id: target.id,
+            reassign_playbooks_to: None,
+            reassign_jobs_to: None,
+        },
+        Command::SaveAccount {
+            id: 9003,
+            account_id: None,
+            body: RequestBody(serde_json::json!({"userName": "x@example.com"})),
+            groups: Some(vec![1]),
+            generate_token: Some(Some(30)),
+        },
+        Command::RunBulk {
+            id: 9004,
+            job: BulkJob {
+                plan: RunPlan {
+                    meta: RunMeta {
+                        run_id: RunMeta::new_run_id(),
+                        instance: sandbox.base_url(),
+                        actor: "administrator".into(),
+                    },
+                    action: BulkAction::Disable,
+                    reassign: Reassign::default(),
+                    concurrency: 8,
+                },
+                targets: vec![target.clone()],
+                journal: Some(dir.path().join("journal.jsonl")),
+                cancel: Cancel::default(),
+            },
+        },
+    ];
+    for command in direct {
+        worker.send(command);
+    }
+    let mut answered = std::collections::HashSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while answered.len() < 4 {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("every write command is answered")
+            .expect("worker running");
+        match event {
+            Event::Failed { id, .. } if (9001..=9003).contains(&id) => {
+                answered.insert(id);
+            }
+            Event::BulkDone { id: 9004, results } => {
+                assert!(results
+                    .iter()
+                    .all(|r| !matches!(r.outcome, bulk::RowOutcome::Ok)));
+                answered.insert(9004);
+            }
+            Event::AccountSaved { .. } | Event::UserUpdated { .. } | Event::UserDeleted { .. } => {
+                panic!("a write succeeded in read-only mode: {event:?}")
+            }
+            _ => {}
+        }
+    }
+    worker.send(Command::Shutdown);
+    assert_eq!(
+        writes(&sandbox.requests()),
+        writes(&before),
+        "no write request arrived from the console"
+    );
+    sandbox.shutdown().await;
+}
