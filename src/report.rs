@@ -7,7 +7,7 @@
 //! its escaping already makes control characters harmless.
 
 use crate::domain::audit::{Audit, AuditDiff, AuditSnapshot, Finding, RoleKind};
-use crate::domain::text::sanitize;
+use crate::domain::text::{csv_cell, sanitize};
 use crate::domain::{Actor, User};
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -72,16 +72,6 @@ fn md(text: &str) -> String {
         out.push(c);
     }
     out
-}
-
-/// Sanitized, and kept from being read as a spreadsheet formula.
-fn csv_cell(text: &str) -> String {
-    let clean = sanitize(text);
-    if clean.starts_with(['=', '+', '-', '@']) {
-        format!("'{clean}")
-    } else {
-        clean.into_owned()
-    }
 }
 
 struct Directory<'a> {

@@ -5,7 +5,7 @@ use super::connect::Session;
 use crate::api::wire::ext;
 use crate::api::UserQuery;
 use crate::domain::filter::{Filter, MatchContext};
-use crate::domain::text::sanitize;
+use crate::domain::text::{csv_cell, sanitize};
 use crate::domain::{PasswordExpiry, User};
 use anyhow::{anyhow, bail};
 use chrono::{DateTime, Utc};
@@ -136,13 +136,6 @@ fn password_days(user: &User, session: &Session, now: DateTime<Utc>) -> String {
     }
 }
 
-fn opt(value: &Option<String>) -> String {
-    value
-        .as_deref()
-        .map(|v| sanitize(v).into_owned())
-        .unwrap_or_default()
-}
-
 fn opt_bool(value: Option<bool>) -> String {
     value.map(|b| b.to_string()).unwrap_or_default()
 }
@@ -182,24 +175,23 @@ pub fn write_csv(
     for user in users {
         let status = user.status().map(|s| s.name()).unwrap_or("");
         let groups = user.group_names().map(|g| g.join("; ")).unwrap_or_default();
+        let cell = |v: &Option<String>| v.as_deref().map(csv_cell).unwrap_or_default();
         writer.write_record([
             user.id.to_string(),
-            sanitize(&user.user_name).into_owned(),
-            opt(&user.first_name),
-            opt(&user.last_name),
-            opt(&user.pseudonym),
-            opt(&user.owner),
-            opt(&user.system_role),
-            user.org_role_name()
-                .map(|r| sanitize(r).into_owned())
-                .unwrap_or_default(),
+            csv_cell(&user.user_name),
+            cell(&user.first_name),
+            cell(&user.last_name),
+            cell(&user.pseudonym),
+            cell(&user.owner),
+            cell(&user.system_role),
+            user.org_role_name().map(csv_cell).unwrap_or_default(),
             status.to_string(),
             opt_bool(user.disabled),
             opt_bool(user.locked),
             opt_time(user.last_login),
             opt_time(user.last_password_change),
             password_days(user, session, now),
-            sanitize(&groups).into_owned(),
+            csv_cell(&groups),
             opt_bool(user.mfa_enabled),
         ])?;
     }

@@ -24,6 +24,17 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A CSV cell: sanitized, and kept from being read as a spreadsheet
+/// formula (a leading `=`, `+`, `-` or `@` gets a `'`).
+pub fn csv_cell(text: &str) -> String {
+    let clean = sanitize(text);
+    if clean.starts_with(['=', '+', '-', '@']) {
+        format!("'{clean}")
+    } else {
+        clean.into_owned()
+    }
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control() || is_bidi_control(c)
 }
