@@ -15,6 +15,7 @@ use crate::worker::{Command, Event, RequestBody, RequestId};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use tui_input::{Input, InputRequest};
 
 /// One entry of the Create chooser: the type, and either the seats left
 /// (`None`: no limit) or why it cannot be created.
@@ -32,6 +33,9 @@ pub(crate) struct FormState {
     pub original: Option<User>,
     /// Index into `form.fields()`.
     pub focus: usize,
+    /// The cursor in the focused text field, in characters; `None` is the
+    /// end (where a field is entered).
+    pub cursor: Option<usize>,
     /// First line on screen; kept by the view.
     pub scroll: u16,
     /// `validate` problems and refused `set`s, shown beside their fields.
@@ -47,6 +51,7 @@ impl FormState {
             form,
             original,
             focus: 0,
+            cursor: None,
             scroll: 0,
             errors: Vec::new(),
             server_error: None,
@@ -456,13 +461,26 @@ impl App {
         };
         let count = state.form.fields().len();
         match action {
-            A::NextField => state.focus = (state.focus + 1) % count.max(1),
-            A::PreviousField => state.focus = (state.focus + count.max(1) - 1) % count.max(1),
+            A::NextField => {
+                state.focus = (state.focus + 1) % count.max(1);
+                state.cursor = None;
+            }
+            A::PreviousField => {
+                state.focus = (state.focus + count.max(1) - 1) % count.max(1);
+                state.cursor = None;
+            }
             A::Save => return self.save(false),
             A::SaveWithToken => return self.save(true),
             A::Close => self.leave_form(),
             A::Accept | A::Toggle => return self.activate_field(action == A::Toggle),
-            A::DeleteChar | A::DeleteWord | A::ClearInput => self.edit_text(action),
+            A::DeleteChar => self.edit_text(InputRequest::DeletePrevChar),
+            A::DeleteNextChar => self.edit_text(InputRequest::DeleteNextChar),
+            A::DeleteWord => self.edit_text(InputRequest::DeletePrevWord),
+            A::ClearInput => self.edit_text(InputRequest::DeleteLine),
+            A::CursorLeft => self.edit_text(InputRequest::GoToPrevChar),
+            A::CursorRight => self.edit_text(InputRequest::GoToNextChar),
+            A::CursorStart => self.edit_text(InputRequest::GoToStart),
+            A::CursorEnd => self.edit_text(InputRequest::GoToEnd),
             _ => {}
         }
         Vec::new()
@@ -528,6 +546,7 @@ impl App {
             _ if !toggle => {
                 let count = state.form.fields().len().max(1);
                 state.focus = (state.focus + 1) % count;
+                state.cursor = None;
             }
             _ => {}
         }
@@ -597,33 +616,13 @@ impl App {
         if c.is_control() {
             return Vec::new();
         }
-        let value = match field.value {
-            FieldValue::Text(mut text) => {
-                text.push(c);
-                FieldValue::Text(text)
+        if let FieldValue::Number(_) = field.value {
+            if !c.is_ascii_digit() {
+                self.note_field_error(field.field, "type digits only".into());
+                return Vec::new();
             }
-            FieldValue::Password(p) => {
-                let mut text = p.expose().to_string();
-                text.push(c);
-                FieldValue::Password(Password::new(text))
-            }
-            FieldValue::Number(n) => {
-                let Some(digit) = c.to_digit(10) else {
-                    self.note_field_error(field.field, "type digits only".into());
-                    return Vec::new();
-                };
-                let next = n
-                    .unwrap_or(0)
-                    .checked_mul(10)
-                    .and_then(|v| v.checked_add(i64::from(digit)));
-                match next {
-                    Some(v) => FieldValue::Number(Some(v)),
-                    None => return Vec::new(),
-                }
-            }
-            _ => return Vec::new(),
-        };
-        self.set_focused(value);
+        }
+        self.edit_text(InputRequest::InsertChar(c));
         Vec::new()
     }
 
@@ -634,40 +633,44 @@ impl App {
         }
     }
 
-    fn edit_text(&mut self, action: KeyAction) {
-        let Some(field) = self.forms.form.as_ref().and_then(|s| s.focused()) else {
+    /// Edits the focused text, password or number field with tui-input's
+    /// line editing (insert at the cursor, delete, move), then stores the
+    /// value and the cursor back.
+    fn edit_text(&mut self, request: InputRequest) {
+        let Some(state) = self.forms.form.as_ref() else {
             return;
         };
-        let cut = |text: &mut String| match action {
-            KeyAction::DeleteChar => {
-                text.pop();
-            }
-            KeyAction::DeleteWord => {
-                let trimmed = text.trim_end().len();
-                text.truncate(trimmed);
-                let at = text.rfind(char::is_whitespace).map_or(0, |i| i + 1);
-                text.truncate(at);
-            }
-            _ => text.clear(),
+        let Some(field) = state.focused() else {
+            return;
         };
-        let value = match field.value {
-            FieldValue::Text(mut text) => {
-                cut(&mut text);
-                FieldValue::Text(text)
-            }
-            FieldValue::Password(p) => {
-                let mut text = p.expose().to_string();
-                cut(&mut text);
-                FieldValue::Password(Password::new(text))
-            }
-            FieldValue::Number(n) => {
-                let mut text = n.map(|v| v.to_string()).unwrap_or_default();
-                cut(&mut text);
-                FieldValue::Number(text.parse().ok())
-            }
+        let text = match &field.value {
+            FieldValue::Text(text) => text.clone(),
+            FieldValue::Password(p) => p.expose().to_string(),
+            FieldValue::Number(n) => n.map(|v| v.to_string()).unwrap_or_default(),
             _ => return,
         };
+        let length = text.chars().count();
+        let cursor = state.cursor.unwrap_or(length).min(length);
+        let mut input = Input::new(text).with_cursor(cursor);
+        input.handle(request);
+        let value = match field.value {
+            FieldValue::Text(_) => FieldValue::Text(input.value().to_string()),
+            FieldValue::Password(_) => {
+                FieldValue::Password(Password::new(input.value().to_string()))
+            }
+            FieldValue::Number(_) if input.value().is_empty() => FieldValue::Number(None),
+            FieldValue::Number(_) => match input.value().parse() {
+                Ok(v) => FieldValue::Number(Some(v)),
+                // Too many digits for a number: keep what was there.
+                Err(_) => return,
+            },
+            _ => return,
+        };
+        let cursor = input.cursor();
         self.set_focused(value);
+        if let Some(state) = self.forms.form.as_mut() {
+            state.cursor = Some(cursor);
+        }
     }
 
     fn save(&mut self, token: bool) -> Vec<Command> {

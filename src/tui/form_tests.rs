@@ -787,3 +787,43 @@ fn every_popup_survives_tiny_screens() {
         screen(&mut app, w, h);
     }
 }
+
+/// Text fields edit at a cursor (tui-input): Left/Right/Home/End move it,
+/// typing inserts there, Backspace and Delete remove around it, and the
+/// screen shows where it is.
+#[test]
+fn text_fields_edit_at_the_cursor() {
+    let mut app = loaded(administrator());
+    command(&mut app, "new user");
+    let email = |app: &App| match app.account_form().unwrap().value(Field::Email) {
+        crate::domain::form::FieldValue::Text(t) => t,
+        other => panic!("{other:?}"),
+    };
+    type_text(&mut app, "abc");
+    press(&mut app, KeyCode::Left);
+    press(&mut app, KeyCode::Left);
+    type_text(&mut app, "X");
+    assert_eq!(email(&app), "aXbc");
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("aXbc"), "{text}");
+    assert!(
+        !text.contains("aXbc_"),
+        "the cursor is inside, not at the end: {text}"
+    );
+    press(&mut app, KeyCode::Home);
+    press(&mut app, KeyCode::Delete);
+    assert_eq!(email(&app), "Xbc");
+    press(&mut app, KeyCode::End);
+    press(&mut app, KeyCode::Backspace);
+    assert_eq!(email(&app), "Xb");
+    assert!(screen(&mut app, 80, 24).contains("Xb_"));
+    // A new field starts with the cursor at its end.
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "pw");
+    press(&mut app, KeyCode::Left);
+    type_text(&mut app, "1");
+    match app.account_form().unwrap().value(Field::Password) {
+        crate::domain::form::FieldValue::Password(p) => assert_eq!(p.expose(), "p1w"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -95,6 +95,12 @@ pub enum KeyAction {
     /// Checkbox or multi-choice entry (in a text field: a space).
     Toggle,
     CopyToken,
+    /// Text fields: move the cursor, delete forward.
+    CursorLeft,
+    CursorRight,
+    CursorStart,
+    CursorEnd,
+    DeleteNextChar,
 }
 
 impl KeyAction {
@@ -554,8 +560,29 @@ pub const FORM: &[Binding] = &[
         A::DeleteChar,
         "Delete a character",
     ),
+    bind(
+        &[Key::plain(KeyCode::Delete)],
+        A::DeleteNextChar,
+        "Delete the character under the cursor",
+    ),
     bind(&[Key::ctrl('w')], A::DeleteWord, "Delete a word"),
     bind(&[Key::ctrl('u')], A::ClearInput, "Clear the field"),
+    bind(&[Key::plain(KeyCode::Left)], A::CursorLeft, "Cursor left"),
+    bind(
+        &[Key::plain(KeyCode::Right)],
+        A::CursorRight,
+        "Cursor right",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Home), Key::ctrl('a')],
+        A::CursorStart,
+        "Cursor to the start",
+    ),
+    bind(
+        &[Key::plain(KeyCode::End), Key::ctrl('e')],
+        A::CursorEnd,
+        "Cursor to the end",
+    ),
 ];
 
 pub const PICK: &[Binding] = &[

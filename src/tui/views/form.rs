@@ -167,17 +167,32 @@ pub(super) fn render_form(app: &mut App, frame: &mut Frame, area: Rect, theme: &
             field.value,
             FieldValue::Text(_) | FieldValue::Password(_) | FieldValue::Number(_)
         );
-        if focused && typing && matches!(field.access, FieldAccess::Editable) {
-            value.push('_');
-        }
         let label_style = if focused { theme.selected } else { theme.key };
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("{marker}{:<label_width$} ", field.field.label()),
-                label_style,
-            ),
-            Span::raw(value),
-        ]));
+        let mut spans = vec![Span::styled(
+            format!("{marker}{:<label_width$} ", field.field.label()),
+            label_style,
+        )];
+        if focused && typing && matches!(field.access, FieldAccess::Editable) {
+            // The cursor: `_` at the end, the character under it reversed
+            // elsewhere (reverse video, so it shows without colour).
+            let chars: Vec<char> = value.chars().collect();
+            match state.cursor.filter(|&at| at < chars.len()) {
+                None => {
+                    value.push('_');
+                    spans.push(Span::raw(value));
+                }
+                Some(at) => {
+                    let reversed = ratatui::style::Style::new()
+                        .add_modifier(ratatui::style::Modifier::REVERSED);
+                    spans.push(Span::raw(chars[..at].iter().collect::<String>()));
+                    spans.push(Span::styled(chars[at].to_string(), reversed));
+                    spans.push(Span::raw(chars[at + 1..].iter().collect::<String>()));
+                }
+            }
+        } else {
+            spans.push(Span::raw(value));
+        }
+        lines.push(Line::from(spans));
         let mut notes: Vec<(String, ratatui::style::Style)> = Vec::new();
         if let FieldAccess::Locked(why) = &field.access {
             notes.push((format!("locked: {why}"), theme.dim));
