@@ -30,6 +30,12 @@ struct Cli {
     /// Enable mouse support in the console.
     #[arg(long)]
     mouse: bool,
+    /// Console bulk runs: requests in flight at once (default: the profile's, else 8).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: Option<u16>,
+    /// Console bulk runs: the journal file (default: journal.jsonl in the data directory).
+    #[arg(long, value_name = "PATH", env = commands::offboard::JOURNAL_ENV)]
+    journal: Option<std::path::PathBuf>,
     #[command(flatten)]
     connect: ConnectArgs,
     #[command(subcommand)]
@@ -188,9 +194,13 @@ async fn demo(cli: &Cli) -> anyhow::Result<()> {
 
 async fn console(session: commands::connect::Session, cli: &Cli) -> anyhow::Result<()> {
     let ctx = rollcall::tui::ConsoleContext::from_session(&session);
+    let concurrency =
+        commands::offboard::effective_concurrency(&session, cli.concurrency.map(usize::from));
     let opts = rollcall::tui::ConsoleOptions {
         mouse: cli.mouse,
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        journal: cli.journal.clone(),
+        concurrency: Some(concurrency),
     };
     rollcall::tui::run(session.client, ctx, opts).await
 }

@@ -60,13 +60,17 @@ impl ConsoleContext {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ConsoleOptions {
     /// Capture the mouse (wheel scrolls, click selects). Off by default so
     /// the terminal's own selection keeps working.
     pub mouse: bool,
     /// NO_COLOR: the caller reads the environment.
     pub no_color: bool,
+    /// Where bulk runs are journalled; `None` is the default data directory.
+    pub journal: Option<std::path::PathBuf>,
+    /// Requests in flight during a bulk run; `None` is the default (8).
+    pub concurrency: Option<usize>,
 }
 
 /// At most this many queued inputs are applied before a frame is drawn, so a
@@ -84,6 +88,12 @@ pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> a
 
     let (worker, mut events) = Worker::spawn(client);
     let mut app = App::new(ctx).with_no_color(opts.no_color);
+    if let Some(path) = opts.journal.clone() {
+        app = app.with_journal(Some(path));
+    }
+    if let Some(concurrency) = opts.concurrency {
+        app = app.with_concurrency(concurrency);
+    }
     for command in app.start() {
         worker.send(command);
     }
