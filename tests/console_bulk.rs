@@ -439,6 +439,58 @@ async fn delete_without_reassignment_shows_the_servers_refusal_per_row() {
     assert_eq!(intents, BTreeSet::from([plain, run_as_user]));
     assert_eq!(outcomes.get(&plain), Some(&true));
     assert_eq!(outcomes.get(&run_as_user), Some(&false));
+
+    // Again with `:delete playbooks=A jobs=B`: what runs as the account
+    // moves (job apps to an API user), and the delete goes through.
+    assert_eq!(
+        console.app.marked().iter().copied().collect::<Vec<_>>(),
+        vec![run_as_user],
+        "the failed account stays marked"
+    );
+    let admin_id = session.actor.id.expect("the actor's id");
+    let playbooks_before = client
+        .run_as(admin_id)
+        .await
+        .unwrap()
+        .active_playbooks
+        .len();
+    console.keys(":delete playbooks=administrator jobs=organization-administrator");
+    console.press(KeyCode::Enter);
+    assert_eq!(console.app.mode(), Mode::BulkConfirm);
+    assert!(screen(&mut console.app).contains("playbooks to administrator"));
+    console.keys("1");
+    console.press(KeyCode::Enter);
+    console.finish_run().await;
+    let results = console.results();
+    assert_eq!(
+        results
+            .iter()
+            .find(|r| r.id == run_as_user)
+            .map(|r| r.outcome.clone()),
+        Some(RowOutcome::Ok),
+        "{results:?}"
+    );
+    assert!(client.get_user(run_as_user, &[]).await.is_err(), "deleted");
+    let playbooks_after = client
+        .run_as(admin_id)
+        .await
+        .unwrap()
+        .active_playbooks
+        .len();
+    assert!(
+        playbooks_after > playbooks_before,
+        "the playbooks moved to administrator"
+    );
+    // A job-app owner that is not an API user is refused before anything is sent.
+    console.press(KeyCode::Esc);
+    console.keys(" ");
+    console.keys(":delete jobs=administrator");
+    console.press(KeyCode::Enter);
+    assert_ne!(console.app.mode(), Mode::BulkConfirm);
+    assert!(console
+        .app
+        .status()
+        .is_some_and(|s| s.text.contains("only to an API user")));
     console.worker.send(Command::Shutdown);
     sandbox.shutdown().await;
 }

@@ -625,6 +625,11 @@ impl App {
             CommandKind::Sort => self.sort_command(args),
             CommandKind::Org => return self.org_command(args),
             CommandKind::New => return self.new_command(args),
+            CommandKind::Bulk(crate::domain::preflight::BulkAction::Delete)
+                if !args.trim().is_empty() =>
+            {
+                return self.start_bulk_delete(args)
+            }
             CommandKind::Bulk(action) => return self.start_bulk(action),
             CommandKind::ClearMarks => self.clear_marks(),
             CommandKind::Audit => self.open_audit(),

@@ -6,6 +6,7 @@ use super::keymap::{KeyAction, Mode};
 use crate::bulk::{Cancel, Reassign, RowOutcome, RowResult, RunMeta, RunPlan};
 use crate::domain::audit::{self, Audit, AuditInput, FindingKind, DEFAULT_STALE_DAYS};
 use crate::domain::preflight::{self, BulkAction, Preflight};
+use crate::domain::AccountType;
 use crate::domain::User;
 use crate::journal::Journal;
 use crate::worker::{BulkJob, Command, Event, RequestId};
@@ -39,6 +40,8 @@ pub(crate) struct Pending {
     pub scroll: usize,
     /// Delete: the count typed so far.
     pub typed: String,
+    /// Delete: who takes over the Run As playbooks and job apps.
+    pub reassign: Reassign,
 }
 
 impl Pending {
@@ -365,6 +368,57 @@ impl App {
         self.preflight_on(action, None)
     }
 
+    /// `:delete playbooks=ACCOUNT jobs=ACCOUNT`: a bulk delete whose Run As
+    /// playbooks and job apps move to the named accounts (rule 8; job apps
+    /// only to an API user). ACCOUNT is a loaded account's id or user name.
+    pub(super) fn start_bulk_delete(&mut self, args: &str) -> Vec<Command> {
+        match self.parse_reassign(args) {
+            Ok(reassign) => {
+                let commands = self.preflight_on(BulkAction::Delete, None);
+                if let Some(pending) = self.bulk.pending.as_mut() {
+                    pending.reassign = reassign;
+                }
+                commands
+            }
+            Err(problem) => {
+                self.set_error(format!("delete: {problem}"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn parse_reassign(&self, args: &str) -> Result<Reassign, String> {
+        let mut reassign = Reassign::default();
+        for word in args.split_whitespace() {
+            let (key, name) = word.split_once('=').ok_or_else(|| {
+                format!("expected playbooks=ACCOUNT or jobs=ACCOUNT, not {word:?}")
+            })?;
+            let account = self
+                .rows
+                .iter()
+                .map(|row| &row.user)
+                .find(|u| u.id.to_string() == name || u.user_name.eq_ignore_ascii_case(name))
+                .ok_or_else(|| format!("no loaded account {name:?}"))?;
+            match key {
+                "playbooks" => reassign.playbooks_to = Some(account.id),
+                "jobs" => {
+                    if account
+                        .account_type()
+                        .is_some_and(|t| t != AccountType::Api)
+                    {
+                        return Err(format!(
+                            "job apps move only to an API user; {} is not one",
+                            account.user_name
+                        ));
+                    }
+                    reassign.jobs_to = Some(account.id);
+                }
+                other => return Err(format!("unknown key {other:?} (playbooks, jobs)")),
+            }
+        }
+        Ok(reassign)
+    }
+
     fn preflight_on(&mut self, action: BulkAction, only: Option<&HashSet<i64>>) -> Vec<Command> {
         if self.read_only() {
             let why = if self.ctx.read_only {
@@ -390,6 +444,7 @@ impl App {
             group: Group::WillChange,
             scroll: 0,
             typed: String::new(),
+            reassign: Reassign::default(),
         };
         pending.group = Group::ALL
             .into_iter()
@@ -473,8 +528,9 @@ impl App {
                 actor: self.ctx.actor.user_name.clone(),
             },
             action: pending.action,
-            // Deletes pass no reassignment; the server says when one is needed.
-            reassign: Reassign::default(),
+            // Without one, the server refuses deleting a Run As user and
+            // that row shows its message.
+            reassign: pending.reassign,
             concurrency: self.bulk.concurrency,
         };
         self.bulk.run = Some(RunState {

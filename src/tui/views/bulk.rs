@@ -92,10 +92,24 @@ pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme
         });
     }
     if action == BulkAction::Delete {
-        lines.push(Line::styled(
-            " Delete cannot be undone; no reassignment is passed.",
-            theme.error,
-        ));
+        let name = |id: Option<i64>| {
+            id.and_then(|id| app.rows.iter().find(|r| r.user.id == id))
+                .map(|r| sanitize(&r.user.user_name).into_owned())
+        };
+        let warning = match (
+            name(pending.reassign.playbooks_to),
+            name(pending.reassign.jobs_to),
+        ) {
+            (None, None) => {
+                " Cannot be undone; no reassignment (:delete playbooks=A jobs=B)".to_string()
+            }
+            (p, j) => format!(
+                " Cannot be undone; playbooks to {}, job apps to {}",
+                p.as_deref().unwrap_or("-"),
+                j.as_deref().unwrap_or("-")
+            ),
+        };
+        lines.push(Line::styled(warning, theme.error));
     }
     lines.push(Line::styled(
         format!(" {}:", group_title(action, pending.group)),
