@@ -10,7 +10,7 @@ use crate::api::wire::{OrgLimits, Owner, RunAs};
 use crate::api::{ApiError, Client, Page, Secret, UserQuery};
 use crate::bulk::{self, Cancel, RowOutcome, RowResult, RunPlan};
 use crate::domain::{GroupRef, User};
-use crate::journal::Journal;
+use crate::journal::{HeaderKind, Journal, RunHeader};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -84,6 +84,11 @@ pub struct BulkJob {
     /// Where the journal goes; `None` refuses the run (no journal, no writes).
     pub journal: Option<PathBuf>,
     pub cancel: Cancel,
+    /// For the journal's run header: what the preflight left out, and the
+    /// filter that chose the accounts.
+    pub already: usize,
+    pub not_allowed: usize,
+    pub filter: Option<String>,
 }
 
 /// Two jobs are the same run on the same accounts (for command assertions).
@@ -491,12 +496,30 @@ async fn run_bulk(
         None => Err("no place for the journal (no data directory)".to_string()),
         Some(path) => {
             let (path, opening) = (path.clone(), path.clone());
-            tokio::task::spawn_blocking(move || Journal::open(&opening))
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| {
-                    r.map_err(|e| format!("cannot open the journal {}: {e}", path.display()))
-                })
+            // The run's header line goes first, as the scripted commands
+            // write it, so `rollcall journal` can tell what was not sent.
+            let header = RunHeader {
+                kind: HeaderKind::Run,
+                time: chrono::Utc::now(),
+                instance: job.plan.meta.instance.clone(),
+                actor: job.plan.meta.actor.clone(),
+                run_id: job.plan.meta.run_id.clone(),
+                action: job.plan.action.name().to_string(),
+                filter: job.filter.clone(),
+                org: None,
+                undo_of: None,
+                planned: job.targets.len(),
+                already: job.already,
+                not_allowed: job.not_allowed,
+            };
+            tokio::task::spawn_blocking(move || {
+                let mut journal = Journal::open(&opening)?;
+                journal.append_header(&header)?;
+                Ok::<_, std::io::Error>(journal)
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| format!("cannot open the journal {}: {e}", path.display())))
         }
     };
     let results = match opened {

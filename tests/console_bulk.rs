@@ -439,6 +439,14 @@ async fn delete_without_reassignment_shows_the_servers_refusal_per_row() {
     assert_eq!(intents, BTreeSet::from([plain, run_as_user]));
     assert_eq!(outcomes.get(&plain), Some(&true));
     assert_eq!(outcomes.get(&run_as_user), Some(&false));
+    // The console's run has its header line, as the scripted runs do.
+    let contents = rollcall::journal::read(&journal_path).unwrap();
+    let header = contents
+        .headers
+        .iter()
+        .find(|h| h.run_id == runs[0])
+        .expect("a run header");
+    assert_eq!((header.action.as_str(), header.planned), ("delete", 2));
 
     // Again with `:delete playbooks=A jobs=B`: what runs as the account
     // moves (job apps to an API user), and the delete goes through.

@@ -303,6 +303,9 @@ async fn the_console_sends_no_write_in_read_only_mode() {
                 targets: vec![target.clone()],
                 journal: Some(dir.path().join("journal.jsonl")),
                 cancel: Cancel::default(),
+                already: 0,
+                not_allowed: 0,
+                filter: None,
             },
         },
     ];

@@ -554,6 +554,9 @@ impl App {
                 targets,
                 journal: self.bulk.journal.clone(),
                 cancel,
+                already: pending.preflight.already.len(),
+                not_allowed: pending.preflight.not_allowed.len(),
+                filter: self.active_filter().map(str::to_string),
             },
         }]
     }
