@@ -891,6 +891,8 @@ impl App {
                 .iter()
                 .map(|r| &r.user)
                 .filter(|u| u.id != flow.user.id)
+                // Playbooks would stop under a disabled Run As account.
+                .filter(|u| u.disabled != Some(true))
                 .filter(|u| u.owner.as_deref().is_none_or(|o| o == self.org))
                 .filter(|u| !api_only || u.account_type() == Some(AccountType::Api))
                 .map(|u| Choice {

@@ -827,3 +827,33 @@ fn text_fields_edit_at_the_cursor() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A disabled account is never offered as the new Run As user.
+#[test]
+fn disabled_accounts_are_not_offered_as_new_owners() {
+    let mut app = loaded(administrator());
+    let mut alice = account(2, "alice@demo.example", "User", "Standard User");
+    alice.disabled = Some(true);
+    app.replace_user(alice);
+    select(&mut app, "bob@demo.example");
+    let commands = press(&mut app, KeyCode::Char('x'));
+    let id = commands
+        .iter()
+        .find_map(|c| match c {
+            Command::LoadRunAs { id, account_id: 3 } => Some(*id),
+            _ => None,
+        })
+        .expect("LoadRunAs");
+    app.update(Action::Worker(Event::RunAs {
+        id,
+        account_id: 3,
+        run_as: RunAs {
+            active_playbooks: vec![run_as_item(1, "Phishing Triage")],
+            inactive_playbooks: vec![],
+            job_apps: vec![],
+        },
+    }));
+    let options = app.forms.pick.as_ref().unwrap().options.clone();
+    assert!(!options.iter().any(|o| o.value == "2"), "{options:?}");
+    assert!(options.iter().any(|o| o.value == "6"), "{options:?}");
+}
