@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use rollcall::api::{Connection, Credentials, Secret};
+use rollcall::api::Connection;
 use rollcall::commands::{self, connect::ConnectArgs};
 use rollcall::domain::preflight::BulkAction;
 use rollcall::sandbox::{Sandbox, SandboxConfig, SEEDED_ACCESS_IDS};
@@ -178,13 +178,8 @@ async fn demo(cli: &Cli) -> anyhow::Result<()> {
         .await
         .context("starting the embedded sandbox")?;
     let connection = Connection {
-        api_path: sandbox.base_url(),
-        credentials: Credentials::Hmac {
-            access_id: cli.as_role.clone(),
-            secret_key: Secret::new(secret),
-        },
         read_only: cli.connect.read_only,
-        concurrency: 4,
+        ..sandbox.connection(&cli.as_role)
     };
     let session = commands::connect::session_for(connection).await?;
     let result = console(session, cli).await;

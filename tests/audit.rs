@@ -4,8 +4,7 @@
 //! disable, and no write request ever.
 
 use chrono::{DateTime, Utc};
-use rollcall::api::auth::Credentials;
-use rollcall::api::{Client, Connection, Secret, UserQuery};
+use rollcall::api::{Client, Connection, UserQuery};
 use rollcall::bulk::{self, Cancel, Reassign, RowOutcome, RunMeta, RunPlan};
 use rollcall::commands::audit::{collect, run, AuditArgs, AuditFormat};
 use rollcall::commands::connect::{session_for, Session};
@@ -24,28 +23,23 @@ async fn sandbox() -> Sandbox {
         .expect("sandbox starts")
 }
 
-fn connection(sb: &Sandbox, access_id: &str, read_only: bool) -> Connection {
-    Connection {
-        api_path: sb.base_url(),
-        credentials: Credentials::Hmac {
-            access_id: access_id.into(),
-            secret_key: Secret::new(SECRET),
-        },
-        read_only,
-        concurrency: 4,
-    }
-}
-
 /// A read-only session, as `rollcall audit` opens one.
 async fn audit_session(sb: &Sandbox, access_id: &str) -> Session {
-    session_for(connection(sb, access_id, true))
-        .await
-        .expect("session opens")
+    session_for(Connection {
+        read_only: true,
+        ..sb.connection(access_id)
+    })
+    .await
+    .expect("session opens")
 }
 
 /// Every account with every field, as the administrator sees them.
 async fn all_users(sb: &Sandbox) -> Vec<User> {
-    let client = Client::new(connection(sb, "administrator", true)).unwrap();
+    let client = Client::new(Connection {
+        read_only: true,
+        ..sb.connection("administrator")
+    })
+    .unwrap();
     client
         .list_users(&UserQuery {
             fields: vec!["userGroups".into(), "mfaEnabled".into()],
@@ -332,9 +326,7 @@ async fn an_audit_sends_only_get_and_options() {
 #[tokio::test]
 async fn a_session_that_could_write_is_refused_before_anything_is_sent() {
     let sb = sandbox().await;
-    let writable = session_for(connection(&sb, "administrator", false))
-        .await
-        .unwrap();
+    let writable = session_for(sb.connection("administrator")).await.unwrap();
     let before = sb.requests();
     let err = run(Some(&writable), &AuditArgs::default(), &mut Vec::new())
         .await
@@ -407,7 +399,7 @@ async fn diff_around_a_bulk_disable_shows_exactly_the_disabled_accounts() {
         .cloned()
         .collect();
     assert_eq!(targets.len(), 10);
-    let writer = Client::new(connection(&sb, "administrator", false)).unwrap();
+    let writer = Client::new(sb.connection("administrator")).unwrap();
     let plan = RunPlan {
         meta: RunMeta {
             run_id: RunMeta::new_run_id(),

@@ -3,7 +3,7 @@
 //! journal on disk, and the server's state checked afterwards.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use rollcall::api::{Client, Connection, Credentials, Secret};
+use rollcall::api::Client;
 use rollcall::bulk::{RowOutcome, RowResult};
 use rollcall::commands::connect::session_for;
 use rollcall::journal::{self, Phase};
@@ -16,18 +16,6 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const KEY: &str = "secret";
-
-fn connection(sandbox: &Sandbox, access_id: &str) -> Connection {
-    Connection {
-        api_path: sandbox.base_url(),
-        credentials: Credentials::Hmac {
-            access_id: access_id.into(),
-            secret_key: Secret::new(KEY),
-        },
-        read_only: false,
-        concurrency: 4,
-    }
-}
 
 fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
@@ -155,7 +143,7 @@ async fn mark_disable_retry_and_cancel_against_the_sandbox() {
     let sandbox = Sandbox::start(SandboxConfig::loopback(300, KEY))
         .await
         .unwrap();
-    let session = session_for(connection(&sandbox, "accounts-administrator"))
+    let session = session_for(sandbox.connection("accounts-administrator"))
         .await
         .unwrap();
     let own_id = session.actor.id;
@@ -339,7 +327,7 @@ async fn delete_without_reassignment_shows_the_servers_refusal_per_row() {
     let sandbox = Sandbox::start(SandboxConfig::loopback(120, KEY))
         .await
         .unwrap();
-    let session = session_for(connection(&sandbox, "administrator"))
+    let session = session_for(sandbox.connection("administrator"))
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -508,7 +496,7 @@ async fn no_journal_no_writes() {
     let sandbox = Sandbox::start(SandboxConfig::loopback(60, KEY))
         .await
         .unwrap();
-    let session = session_for(connection(&sandbox, "administrator"))
+    let session = session_for(sandbox.connection("administrator"))
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -3,7 +3,7 @@
 //! exactly as the event loop does, against the sandbox.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use rollcall::api::{Client, Connection, Credentials, Secret};
+use rollcall::api::Client;
 use rollcall::commands::connect::session_for;
 use rollcall::domain::Field;
 use rollcall::sandbox::{Sandbox, SandboxConfig};
@@ -13,18 +13,6 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const KEY: &str = "secret";
-
-fn connection(sandbox: &Sandbox, access_id: &str) -> Connection {
-    Connection {
-        api_path: sandbox.base_url(),
-        credentials: Credentials::Hmac {
-            access_id: access_id.into(),
-            secret_key: Secret::new(KEY),
-        },
-        read_only: false,
-        concurrency: 4,
-    }
-}
 
 /// App, Worker and event channel wired as the event loop wires them.
 struct Console {
@@ -36,7 +24,7 @@ struct Console {
 
 impl Console {
     async fn open(sandbox: &Sandbox, access_id: &str) -> Console {
-        let session = session_for(connection(sandbox, access_id)).await.unwrap();
+        let session = session_for(sandbox.connection(access_id)).await.unwrap();
         let ctx = ConsoleContext::from_session(&session);
         let (worker, events) = Worker::spawn(session.client.clone());
         let mut console = Console {

@@ -12,18 +12,6 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 const KEY: &str = "console-worker-test-key";
 
-fn connection(sandbox: &Sandbox, access_id: &str) -> Connection {
-    Connection {
-        api_path: sandbox.base_url(),
-        credentials: Credentials::Hmac {
-            access_id: access_id.into(),
-            secret_key: Secret::new(KEY),
-        },
-        read_only: false,
-        concurrency: 4,
-    }
-}
-
 async fn next_event(events: &mut UnboundedReceiver<Event>) -> Event {
     tokio::time::timeout(Duration::from_secs(20), events.recv())
         .await
@@ -52,7 +40,7 @@ async fn administrator_loads_the_home_organization_with_limits_and_organizations
     let sandbox = Sandbox::start(SandboxConfig::loopback(300, KEY))
         .await
         .unwrap();
-    let session = session_for(connection(&sandbox, "administrator"))
+    let session = session_for(sandbox.connection("administrator"))
         .await
         .unwrap();
     let ctx = ConsoleContext::from_session(&session);
@@ -82,7 +70,7 @@ async fn organization_administrator_gets_no_organization_list() {
     let sandbox = Sandbox::start(SandboxConfig::loopback(120, KEY))
         .await
         .unwrap();
-    let session = session_for(connection(&sandbox, "organization-administrator"))
+    let session = session_for(sandbox.connection("organization-administrator"))
         .await
         .unwrap();
     let ctx = ConsoleContext::from_session(&session);
@@ -109,7 +97,7 @@ async fn cancel_stops_a_slow_request_and_later_ones_still_answer() {
     let sandbox = Sandbox::start(SandboxConfig::loopback(50, KEY))
         .await
         .unwrap();
-    let client = Client::new(connection(&sandbox, "administrator")).unwrap();
+    let client = Client::new(sandbox.connection("administrator")).unwrap();
     sandbox.set_faults(Faults {
         latency: Duration::from_millis(400),
         ..Default::default()

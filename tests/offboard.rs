@@ -1,8 +1,7 @@
 //! Bulk offboarding, the journal and undo, over real HTTP against the
 //! embedded sandbox (and, for a kill -9, the real binary).
 
-use rollcall::api::auth::Credentials;
-use rollcall::api::{Client, Connection, Secret, UserQuery};
+use rollcall::api::{Client, UserQuery};
 use rollcall::bulk::{Cancel, RowOutcome, RowResult, RunMeta};
 use rollcall::commands::connect::{session_for, Session};
 use rollcall::commands::offboard::{
@@ -27,27 +26,15 @@ async fn sandbox(n_users: usize) -> Sandbox {
         .expect("sandbox starts")
 }
 
-fn connection(sb: &Sandbox, access_id: &str) -> Connection {
-    Connection {
-        api_path: sb.base_url(),
-        credentials: Credentials::Hmac {
-            access_id: access_id.into(),
-            secret_key: Secret::new(SECRET),
-        },
-        read_only: false,
-        concurrency: 4,
-    }
-}
-
 async fn session(sb: &Sandbox, access_id: &str) -> Session {
-    session_for(connection(sb, access_id))
+    session_for(sb.connection(access_id))
         .await
         .expect("session opens")
 }
 
 /// Every account, as the administrator sees it, by id.
 async fn server_state(sb: &Sandbox) -> BTreeMap<i64, User> {
-    Client::new(connection(sb, "administrator"))
+    Client::new(sb.connection("administrator"))
         .unwrap()
         .list_users(&UserQuery::default())
         .await

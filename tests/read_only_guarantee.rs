@@ -5,7 +5,7 @@
 //! beneath every caller.
 
 use clap::Parser;
-use rollcall::api::{Connection, Credentials, Secret};
+use rollcall::api::Connection;
 use rollcall::bulk::{self, Cancel, Reassign, RunMeta, RunPlan};
 use rollcall::commands::admin::{CreateArgs, DeleteArgs, EditArgs};
 use rollcall::commands::connect::{session_for, Session};
@@ -18,13 +18,8 @@ const SECRET: &str = "read-only-secret";
 
 async fn session(sandbox: &Sandbox, read_only: bool) -> Session {
     session_for(Connection {
-        api_path: sandbox.base_url(),
-        credentials: Credentials::Hmac {
-            access_id: "administrator".into(),
-            secret_key: Secret::new(SECRET),
-        },
         read_only,
-        concurrency: 4,
+        ..sandbox.connection("administrator")
     })
     .await
     .expect("session")

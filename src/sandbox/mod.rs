@@ -188,6 +188,8 @@ impl Shared {
 
 pub struct Sandbox {
     addr: SocketAddr,
+    /// The seeded actors' secret key, for `connection`.
+    secret_key: crate::api::Secret,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -296,6 +298,7 @@ impl Sandbox {
         let task = tokio::spawn(serve(listener, router, Arc::clone(&shared), stop_rx));
         Ok(Sandbox {
             addr,
+            secret_key: crate::api::Secret::new(cfg.secret_key.clone()),
             shared,
             stop,
             task,
@@ -305,6 +308,20 @@ impl Sandbox {
     /// `http://127.0.0.1:PORT/api`
     pub fn base_url(&self) -> String {
         format!("http://{}/api", self.addr)
+    }
+
+    /// A client connection to this sandbox as one of its seeded actors
+    /// (`SEEDED_ACCESS_IDS`), signed with the sandbox's secret key.
+    pub fn connection(&self, access_id: &str) -> crate::api::Connection {
+        crate::api::Connection {
+            api_path: self.base_url(),
+            credentials: crate::api::Credentials::Hmac {
+                access_id: access_id.to_string(),
+                secret_key: self.secret_key.clone(),
+            },
+            read_only: false,
+            concurrency: crate::api::client::DEFAULT_CONCURRENCY,
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
