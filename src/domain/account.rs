@@ -299,6 +299,16 @@ impl User {
         }
     }
 
+    /// Stale: no login for more than `days` days, or never. `None` when the
+    /// instance did not say. The filter's `login>Nd` and the audit's stale
+    /// finding both mean exactly this.
+    pub fn no_login_for(&self, days: i64, now: DateTime<Utc>) -> Option<bool> {
+        self.days_since_login(now).map(|since| match since {
+            Some(since) => since > days,
+            None => true,
+        })
+    }
+
     /// True when the instance returned more than the basic fields, i.e. the
     /// caller sees administrative detail for this account.
     pub fn has_detail_fields(&self) -> bool {

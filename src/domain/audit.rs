@@ -409,10 +409,7 @@ impl AuditSnapshot {
                 org_role: u.org_role_name().map(str::to_string),
                 status: u.status().map(|s| s.name().to_string()),
                 last_login: u.last_login,
-                stale: u.days_since_login(now).map(|d| match d {
-                    Some(days) => days > stale_days,
-                    None => true,
-                }),
+                stale: u.no_login_for(stale_days, now),
             })
             .collect();
         AuditSnapshot { accounts }

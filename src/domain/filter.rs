@@ -311,11 +311,7 @@ impl Term {
                 }
                 None => user.account_type() == Some(*kind),
             },
-            Term::NoLoginFor(days) => match user.days_since_login(ctx.now) {
-                Some(Some(since)) => since > *days,
-                Some(None) => true,
-                None => false,
-            },
+            Term::NoLoginFor(days) => user.no_login_for(*days, ctx.now) == Some(true),
             Term::LoginWithin(days) => {
                 matches!(user.days_since_login(ctx.now), Some(Some(since)) if since < *days)
             }
