@@ -198,18 +198,8 @@ pub async fn create(
             .await
             .context("reading the Organization's limits")?;
         if let Some(limits) = limits.iter().find(|l| l.organization == org) {
-            if !limits.allows_create(kind) {
-                let (label, limit) = match kind {
-                    AccountType::Api => ("API Limit", limits.api_limit),
-                    AccountType::Taxii => ("TAXII User Limit", limits.taxii_limit),
-                    _ => ("User Limit", limits.user_limit),
-                };
-                bail!(
-                    "{} has reached its {label} ({}); no {} can be created",
-                    sanitize(&org),
-                    limit.unwrap_or_default(),
-                    kind.name()
-                );
+            if let Err(refusal) = limits.check_create(kind) {
+                bail!("{}", sanitize(&refusal.0));
             }
         }
     }

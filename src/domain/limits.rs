@@ -1,6 +1,7 @@
 //! Organization seat limits (rule 6): User Limit, API Limit, TAXII User Limit.
 //! Read Only Users do not count against the User Limit.
 
+use super::policy::Refusal;
 use super::roles::AccountType;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +38,25 @@ impl OrgLimits {
         self.remaining(kind) != Some(0)
     }
 
+    /// `allows_create` with the reason a person reads when it does not,
+    /// worded the same by the sandbox, the scripted commands and the console.
+    pub fn check_create(&self, kind: AccountType) -> Result<(), Refusal> {
+        if self.allows_create(kind) {
+            return Ok(());
+        }
+        let (label, limit) = match kind {
+            AccountType::Api => ("API Limit", self.api_limit),
+            AccountType::Taxii => ("TAXII User Limit", self.taxii_limit),
+            AccountType::User | AccountType::ReadOnly => ("User Limit", self.user_limit),
+        };
+        Err(Refusal(format!(
+            "{} has reached its {label} ({}); no {} can be created",
+            self.organization,
+            limit.unwrap_or_default(),
+            kind.name()
+        )))
+    }
+
     /// Counts an account of `kind` as created.
     pub fn count(&mut self, kind: AccountType, delta: i64) {
         match kind {
@@ -55,6 +75,7 @@ mod tests {
     #[test]
     fn read_only_users_do_not_count() {
         let mut l = OrgLimits {
+            organization: "Demo".into(),
             user_limit: Some(2),
             api_limit: Some(1),
             ..Default::default()
@@ -63,6 +84,11 @@ mod tests {
         l.count(AccountType::ReadOnly, 5);
         assert_eq!(l.remaining(AccountType::User), Some(0));
         assert!(!l.allows_create(AccountType::User));
+        assert_eq!(
+            l.check_create(AccountType::User).unwrap_err().0,
+            "Demo has reached its User Limit (2); no User can be created"
+        );
+        assert!(l.check_create(AccountType::Api).is_ok());
         assert!(l.allows_create(AccountType::ReadOnly));
         assert_eq!(l.remaining(AccountType::Api), Some(1));
         assert_eq!(l.remaining(AccountType::Taxii), None);

@@ -803,9 +803,9 @@ async fn update_user(
                 may_assign_system_role(&actor, kind, new_role).map_err(ApiErr::refused)?;
                 if AccountType::of(new_role) == AccountType::User && row.kind() == AccountType::ReadOnly {
                     let limits = db::org_limits(conn, row.org_id).map_err(ApiErr::db)?;
-                    if !limits.allows_create(AccountType::User) {
-                        return Err(limit_refusal(&limits, AccountType::User));
-                    }
+                    limits
+                        .check_create(AccountType::User)
+                        .map_err(|r| ApiErr::bad(r.0))?;
                 }
             }
             let new_kind = AccountType::of(new_role);
@@ -933,20 +933,6 @@ async fn update_user(
     one(user, Some("Updated"))
 }
 
-fn limit_refusal(limits: &crate::domain::limits::OrgLimits, kind: AccountType) -> ApiErr {
-    let (label, limit) = match kind {
-        AccountType::Api => ("API Limit", limits.api_limit),
-        AccountType::Taxii => ("TAXII User Limit", limits.taxii_limit),
-        _ => ("User Limit", limits.user_limit),
-    };
-    ApiErr::bad(format!(
-        "{} has reached its {label} ({}); no {} can be created",
-        limits.organization,
-        limit.unwrap_or_default(),
-        kind.name()
-    ))
-}
-
 fn generated_user_name(conn: &Connection) -> Result<String, ApiErr> {
     use rand::Rng;
     let mut rng = rand::thread_rng();
@@ -991,9 +977,7 @@ async fn create_user(
             may_create(&actor, &settings, &org, kind).map_err(ApiErr::refused)?;
             may_assign_system_role(&actor, kind, role).map_err(ApiErr::refused)?;
             let limits = db::org_limits(conn, org_id).map_err(ApiErr::db)?;
-            if !limits.allows_create(kind) {
-                return Err(limit_refusal(&limits, kind));
-            }
+            limits.check_create(kind).map_err(|r| ApiErr::bad(r.0))?;
             let user_name = match (opt_str(&body, "userName")?.map(str::trim), kind) {
                 (Some(n), _) if !n.is_empty() => n.to_string(),
                 (_, AccountType::Api | AccountType::Taxii) => generated_user_name(conn)?,

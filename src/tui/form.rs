@@ -725,8 +725,8 @@ impl App {
         let (account_id, body, groups) = match &state.original {
             None => {
                 let kind = form.account_type();
-                if let Some(l) = limits.filter(|l| !l.allows_create(kind)) {
-                    let why = format!("{} has no {} seats left", l.organization, kind.name());
+                if let Some(Err(refusal)) = limits.map(|l| l.check_create(kind)) {
+                    let why = refusal.0;
                     state.server_error = Some(why.clone());
                     self.set_error(why);
                     return Vec::new();
