@@ -121,6 +121,8 @@ pub struct Profile {
     pub name: String,
     pub connection: Connection,
     pub password_max_age_days: Option<i64>,
+    /// The profile's `concurrency`, when it sets one (bulk runs default to 8).
+    pub concurrency: Option<usize>,
 }
 
 /// Runs a `*_command` through the shell; its trimmed stdout is the secret.
@@ -230,6 +232,7 @@ impl ProfileConfig {
                 concurrency: self.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
             },
             password_max_age_days: self.password_max_age_days,
+            concurrency: self.concurrency,
         })
     }
 }
@@ -273,6 +276,7 @@ fn from_env(
             concurrency: DEFAULT_CONCURRENCY,
         },
         password_max_age_days: None,
+        concurrency: None,
     }))
 }
 
@@ -412,6 +416,11 @@ secret_command = "echo s3cret"
             }
         );
         assert_eq!(profile.connection.concurrency, 8);
+        assert_eq!(
+            profile.concurrency,
+            Some(8),
+            "bulk runs use the profile's own setting"
+        );
         assert!(!profile.connection.read_only);
         assert_eq!(profile.password_max_age_days, Some(90));
         assert!(!format!("{profile:?}").contains("hunter2"));
@@ -430,6 +439,7 @@ secret_command = "echo s3cret"
         );
         assert!(audit.connection.read_only);
         assert_eq!(audit.connection.concurrency, DEFAULT_CONCURRENCY);
+        assert_eq!(audit.concurrency, None, "unset: bulk runs default to 8");
         let mut selection = select(&path, Some("cmd"));
         selection.read_only = true;
         let cmd = resolve_with_env(&selection, &env_of(&[])).unwrap();

@@ -32,6 +32,8 @@ pub struct Session {
     /// The base URL (`api_path`).
     pub instance: String,
     pub read_only: bool,
+    /// Bulk runs' requests in flight, when the profile sets `concurrency`.
+    pub concurrency: Option<usize>,
 }
 
 impl std::fmt::Debug for Session {
@@ -101,7 +103,9 @@ pub async fn connect(args: &ConnectArgs) -> anyhow::Result<Session> {
         config: args.config.clone(),
         read_only: args.read_only,
     })?;
-    session_with(profile.connection, profile.password_max_age_days).await
+    let mut session = session_with(profile.connection, profile.password_max_age_days).await?;
+    session.concurrency = profile.concurrency;
+    Ok(session)
 }
 
 /// Opens a session on an explicit connection (tests, the demo).
@@ -189,5 +193,6 @@ pub async fn session_with(
         capabilities,
         settings,
         read_only,
+        concurrency: None,
     })
 }

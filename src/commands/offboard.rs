@@ -6,7 +6,6 @@
 
 use super::connect::Session;
 use super::users::fetch_filtered;
-use crate::api::client::DEFAULT_CONCURRENCY;
 use crate::api::UserQuery;
 use crate::bulk::{self, Cancel, Reassign, RowOutcome, RowResult, RunMeta, RunPlan};
 use crate::domain::filter::Filter;
@@ -98,15 +97,11 @@ pub fn journal_path(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     }
 }
 
-/// `--concurrency`, else the profile's when it sets one, else 8. (A
-/// profile without `concurrency` reports the listing default, which is
-/// too timid for single-account writes.)
+/// `--concurrency`, else the profile's `concurrency`, else 8.
 pub fn effective_concurrency(session: &Session, explicit: Option<usize>) -> usize {
     explicit
-        .unwrap_or_else(|| match session.client.concurrency() {
-            DEFAULT_CONCURRENCY => DEFAULT_BULK_CONCURRENCY,
-            n => n,
-        })
+        .or(session.concurrency)
+        .unwrap_or(DEFAULT_BULK_CONCURRENCY)
         .clamp(1, MAX_CONCURRENCY)
 }
 

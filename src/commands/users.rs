@@ -313,6 +313,7 @@ mod tests {
             },
             instance: "http://127.0.0.1:9/api".into(),
             read_only: true,
+            concurrency: None,
         }
     }
 
