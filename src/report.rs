@@ -34,8 +34,8 @@ impl From<&Actor> for ReportActor {
     fn from(actor: &Actor) -> Self {
         ReportActor {
             user_name: actor.user_name.clone(),
-            system_role: actor.system_role.name().to_string(),
-            org_role: actor.org_role.map(|r| r.name().to_string()),
+            system_role: actor.system_role_name().to_string(),
+            org_role: actor.org_role_name().map(str::to_string),
             home_org: actor.home_org.clone(),
         }
     }

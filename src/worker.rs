@@ -153,6 +153,12 @@ pub enum Event {
     UsersDone {
         id: RequestId,
     },
+    /// Something the user should know about a listing (fields the instance
+    /// sent in a form rollcall cannot read), for the status line.
+    Note {
+        id: RequestId,
+        text: String,
+    },
     Organizations {
         id: RequestId,
         names: Vec<String>,
@@ -221,6 +227,7 @@ impl Event {
         match self {
             Event::UsersPage { id, .. }
             | Event::UsersDone { id }
+            | Event::Note { id, .. }
             | Event::Organizations { id, .. }
             | Event::Limits { id, .. }
             | Event::Failed { id, .. }
@@ -474,7 +481,18 @@ async fn load_users(
             total: page.total,
         });
     };
-    let event = match client.list_users_with(&query, &mut on_page).await {
+    let result = client.list_users_with(&query, &mut on_page).await;
+    let odd: Vec<String> = crate::domain::lenient::take_odd_fields()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if !odd.is_empty() {
+        let _ = events.send(Event::Note {
+            id,
+            text: odd.join("; "),
+        });
+    }
+    let event = match result {
         Ok(()) => Event::UsersDone { id },
         Err(error) => Event::Failed {
             id,

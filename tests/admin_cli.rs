@@ -209,9 +209,10 @@ async fn create_each_type() {
     assert_eq!(user.password_reset_required, Some(true));
     assert_eq!(user.terms_accepted, Some(false));
     assert_eq!(user.logout_interval_minutes, Some(60));
+    // The docs' Integer of milliseconds.
     assert_eq!(
-        (user.custom_tql_timeout, user.tql_timeout),
-        (Some(true), Some(60000))
+        user.custom_tql_timeout,
+        Some(rollcall::domain::TqlTimeoutWire::Millis(60000))
     );
     assert_eq!(user.time_zone.as_deref(), Some("Europe/Berlin"));
     assert_eq!(user.summary_email_time.as_deref(), Some("07:00"));

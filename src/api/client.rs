@@ -3,7 +3,7 @@
 use super::auth::Credentials;
 use super::error::ApiError;
 use super::wire::*;
-use crate::domain::User;
+use crate::domain::{LastLoginReported, User};
 use futures::StreamExt;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -67,6 +67,8 @@ pub struct Capabilities {
     pub user_fields: BTreeSet<String>,
     /// Extra fields for `fields=` (from `OPTIONS /v3/security/users/fields`).
     pub extra_fields: BTreeSet<String>,
+    /// Of those, the ones marked `includedByDefault`.
+    pub default_fields: BTreeSet<String>,
     /// TQL keywords (from `OPTIONS /v3/security/users/tql`).
     pub tql_keywords: BTreeSet<String>,
     /// rollcall extensions the instance advertises (see `wire::ext`).
@@ -76,6 +78,16 @@ pub struct Capabilities {
 impl Capabilities {
     pub fn has(&self, extension: &str) -> bool {
         self.extensions.contains(extension)
+    }
+
+    /// Whether the instance says it returns `lastLogin` by default, so an
+    /// absent value means "never" even before any account shows one.
+    pub fn last_login_advertised(&self) -> LastLoginReported {
+        if self.default_fields.contains("lastLogin") {
+            LastLoginReported::Returned
+        } else {
+            LastLoginReported::NotSeen
+        }
     }
 }
 
@@ -403,6 +415,12 @@ impl Client {
 
     /// Checks a 2xx body's `status` and decodes it.
     fn decode<T: DeserializeOwned>(&self, url: &Url, body: &[u8]) -> Result<T, ApiError> {
+        self.check_status(body)?;
+        serde_json::from_slice(body).map_err(|e| decode_error(url, &e))
+    }
+
+    /// A 2xx answer whose `status` is not `Success` is a refusal.
+    fn check_status(&self, body: &[u8]) -> Result<(), ApiError> {
         if let Ok(StatusProbe {
             status: Some(status),
             message,
@@ -418,7 +436,7 @@ impl Client {
                 });
             }
         }
-        serde_json::from_slice(body).map_err(|e| decode_error(url, &e))
+        Ok(())
     }
 
     async fn call<T: DeserializeOwned>(
@@ -482,7 +500,8 @@ impl Client {
 
     async fn get_page<T: DeserializeOwned>(&self, url: &Url) -> Result<ListEnvelope<T>, ApiError> {
         let bytes = self.send(Method::GET, url, None).await?;
-        self.decode(url, &bytes)
+        self.check_status(&bytes)?;
+        ListEnvelope::decode(&bytes).map_err(|e| decode_error(url, &e))
     }
 
     /// A `next` link as a URL on this instance; other servers are refused
@@ -528,7 +547,8 @@ impl Client {
         };
         let first_url = self.url(path, &page_params(0, true));
         let first: ListEnvelope<T> = self.get_page(&first_url).await?;
-        let first_len = first.data.len() as u64;
+        // The page's length on the wire, counting items left out unread.
+        let first_len = first.data.len() as u64 + first.skipped;
         let total = first.count;
         let next = first.next.clone();
         on_page(Page {
@@ -575,10 +595,10 @@ impl Client {
                     }
                     let url = self.next_url(&link)?;
                     let page: ListEnvelope<T> = self.get_page(&url).await?;
-                    if page.data.is_empty() {
+                    if page.data.is_empty() && page.skipped == 0 {
                         break;
                     }
-                    let len = page.data.len() as u64;
+                    let len = page.data.len() as u64 + page.skipped;
                     next = page.next;
                     on_page(Page {
                         items: page.data,
@@ -755,7 +775,15 @@ impl Client {
             caps.user_fields = names_in(&unwrap_data(users), "name");
         }
         if let Some(fields) = fields {
-            caps.extra_fields = names_in(&unwrap_data(fields), "name");
+            let fields = unwrap_data(fields);
+            caps.extra_fields = names_in(&fields, "name");
+            caps.default_fields = fields
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|f| f.get("includedByDefault").and_then(|d| d.as_bool()) == Some(true))
+                .filter_map(|f| f.get("name").and_then(|n| n.as_str()).map(String::from))
+                .collect();
         }
         if let Some(tql) = tql {
             caps.tql_keywords = names_in(&unwrap_data(tql), "keyword");

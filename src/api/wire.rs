@@ -97,6 +97,56 @@ pub struct ListEnvelope<T> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prev: Option<String>,
     pub status: String,
+    /// Items of this page that could not be read at all and were left out;
+    /// the page's length on the wire is `data.len() + skipped`.
+    #[serde(skip)]
+    pub skipped: u64,
+}
+
+impl<T: serde::de::DeserializeOwned> ListEnvelope<T> {
+    /// Decodes a list answer. An item that cannot be read at all (an
+    /// account without a usable `id`) is left out and noted, rather than
+    /// failing the page; field-level oddities are handled by the item type.
+    pub fn decode(body: &[u8]) -> Result<Self, serde_json::Error> {
+        let first_error = match serde_json::from_slice(body) {
+            Ok(page) => return Ok(page),
+            Err(e) => e,
+        };
+        #[derive(Deserialize)]
+        struct RawList<'a> {
+            #[serde(default, borrow)]
+            data: Vec<&'a serde_json::value::RawValue>,
+            #[serde(default)]
+            count: Option<u64>,
+            #[serde(default)]
+            next: Option<String>,
+            #[serde(default)]
+            prev: Option<String>,
+            status: String,
+        }
+        let Ok(raw) = serde_json::from_slice::<RawList>(body) else {
+            return Err(first_error);
+        };
+        let mut data = Vec::with_capacity(raw.data.len());
+        let mut skipped = 0;
+        for item in raw.data {
+            match serde_json::from_str(item.get()) {
+                Ok(item) => data.push(item),
+                Err(_) => {
+                    skipped += 1;
+                    crate::domain::lenient::note_unreadable_account();
+                }
+            }
+        }
+        Ok(ListEnvelope {
+            data,
+            count: raw.count,
+            next: raw.next,
+            prev: raw.prev,
+            status: raw.status,
+            skipped,
+        })
+    }
 }
 
 /// `{"data":{...},"status":"Success","message":"Updated"}`; `data` is absent

@@ -13,7 +13,7 @@ use crate::domain::audit::{
     self, AuditInput, AuditSnapshot, DEFAULT_EXPIRING_DAYS, DEFAULT_STALE_DAYS,
 };
 use crate::domain::text::sanitize;
-use crate::domain::User;
+use crate::domain::{LastLoginReported, User};
 use crate::report::{self, ReportActor, ReportHeader};
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
@@ -140,6 +140,10 @@ pub async fn collect(
         stale_days: args.stale_days,
         expiring_days: args.expiring_days,
         password_max_age_days: session.settings.password_max_age_days,
+        last_login: session
+            .capabilities
+            .last_login_advertised()
+            .or(LastLoginReported::seen_in(&users)),
     };
     let audit = audit::audit(&input);
     let header = ReportHeader {

@@ -122,13 +122,9 @@ pub async fn session_with(
     let read_only = connection.read_only;
     let client = Client::new(connection)?;
     let me = client.whoami().await?;
-    let system_role = SystemRole::parse(&me.role).ok_or_else(|| {
-        anyhow!(
-            "the instance reports an unknown System role '{}' for {}",
-            sanitize(&me.role),
-            sanitize(&me.user_name)
-        )
-    })?;
+    // A System role rollcall does not know is kept as the instance names
+    // it; the policy then leaves decisions to the server.
+    let system_role = SystemRole::parse(&me.role);
     let (capabilities, own_record) = tokio::try_join!(
         client.capabilities(),
         client.find_user_by_name(&me.user_name)
@@ -136,7 +132,7 @@ pub async fn session_with(
 
     let (id, home_org, org_role) = match own_record {
         Some(user) => {
-            let org_role = user.org_role_name().and_then(OrgRole::parse);
+            let org_role = user.org_role_name().map(str::to_string);
             (Some(user.id), user.owner.clone(), org_role)
         }
         None => (None, None, None),
@@ -161,9 +157,7 @@ pub async fn session_with(
                     ))
                 }
             };
-            let role = home
-                .and_then(|o| o.owner_role.as_deref())
-                .and_then(OrgRole::parse);
+            let role = home.and_then(|o| o.owner_role.clone());
             (org, role)
         }
     };
@@ -187,8 +181,10 @@ pub async fn session_with(
             id,
             user_name: me.user_name,
             system_role,
-            org_role,
+            org_role: org_role.as_deref().and_then(OrgRole::parse),
             home_org,
+            custom_system_role: system_role.is_none().then(|| me.role.clone()),
+            custom_org_role: org_role.filter(|r| OrgRole::parse(r).is_none()),
         },
         capabilities,
         settings,

@@ -6,7 +6,7 @@ use crate::api::wire::ext;
 use crate::api::UserQuery;
 use crate::domain::filter::{Filter, MatchContext};
 use crate::domain::text::{csv_cell, sanitize};
-use crate::domain::{PasswordExpiry, User};
+use crate::domain::{LastLoginReported, PasswordExpiry, User};
 use anyhow::{anyhow, bail};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
@@ -41,6 +41,24 @@ pub async fn fetch_filtered(
     filter: &Filter,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<User>> {
+    Ok(fetch_listing(session, org, filter, now).await?.users)
+}
+
+/// Filtered accounts, and what the answer showed about last logins.
+pub struct Listing {
+    pub users: Vec<User>,
+    pub last_login: LastLoginReported,
+}
+
+/// As [`fetch_filtered`], keeping the last-login evidence of the whole
+/// answer (a filtered subset alone could not show it). Fields the instance
+/// sent in a form rollcall cannot read are noted on stderr, once each.
+pub async fn fetch_listing(
+    session: &Session,
+    org: Option<&str>,
+    filter: &Filter,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Listing> {
     let fields = session.extension_fields();
     if filter.needs_groups() && !fields.iter().any(|f| f == ext::USER_GROUPS_FIELD) {
         bail!("this instance does not report user groups, so group: cannot be used");
@@ -48,7 +66,10 @@ pub async fn fetch_filtered(
     if filter.needs_mfa() && !fields.iter().any(|f| f == ext::MFA_FIELD) {
         bail!("this instance does not report MFA status, so mfa: cannot be used");
     }
-    let ctx = MatchContext { now };
+    let mut ctx = MatchContext {
+        now,
+        last_login: session.capabilities.last_login_advertised(),
+    };
     let groups = if filter.needs_groups() && session.capabilities.tql_keywords.contains("groupId") {
         session.client.user_groups().await?
     } else {
@@ -61,20 +82,34 @@ pub async fn fetch_filtered(
         ..Default::default()
     };
     let mut users = session.client.list_users(&query).await?;
+    for odd in crate::domain::lenient::take_odd_fields() {
+        eprintln!("note: {odd}");
+    }
+    ctx.last_login = ctx.last_login.or(LastLoginReported::seen_in(&users));
+    if filter.needs_last_login() && !ctx.last_login.is_returned() {
+        eprintln!(
+            "note: login: unknown for {} accounts: the instance does not return last logins to you",
+            users.len()
+        );
+    }
     users.retain(|u| filter.matches(u, &ctx));
     users.sort_by_cached_key(|u| (u.user_name.to_lowercase(), u.id));
-    Ok(users)
+    Ok(Listing {
+        users,
+        last_login: ctx.last_login,
+    })
 }
 
 pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let filter = Filter::parse(args.filter.as_deref().unwrap_or(""))
         .map_err(|e| anyhow!("--filter: {e}"))?;
     let now = Utc::now();
-    let users = fetch_filtered(session, args.org.as_deref(), &filter, now).await?;
+    let Listing { users, last_login } =
+        fetch_listing(session, args.org.as_deref(), &filter, now).await?;
     match args.format {
         Format::Json => write_json(&users, out)?,
         Format::Csv => write_csv(&users, session, now, out)?,
-        Format::Table => write_table(&users, session, now, out)?,
+        Format::Table => write_table(&users, session, now, last_login, out)?,
     }
     out.flush()?;
     Ok(())
@@ -103,8 +138,8 @@ fn status_text(user: &User) -> &'static str {
     user.status().map_or("?", |s| s.name())
 }
 
-fn last_login_text(user: &User, now: DateTime<Utc>) -> String {
-    match (user.last_login, user.days_since_login(now)) {
+fn last_login_text(user: &User, now: DateTime<Utc>, reported: LastLoginReported) -> String {
+    match (user.last_login, user.days_since_login(now, reported)) {
         (Some(at), _) => at.format("%Y-%m-%d").to_string(),
         (None, Some(None)) => "never".to_string(),
         _ => "?".to_string(),
@@ -204,6 +239,7 @@ pub fn write_table(
     users: &[User],
     session: &Session,
     now: DateTime<Utc>,
+    last_login: LastLoginReported,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let show_system_role = session.actor.sees_system_roles();
@@ -240,7 +276,7 @@ pub fn write_table(
                     .into_owned(),
             );
             row.push(status_text(user).to_string());
-            row.push(last_login_text(user, now));
+            row.push(last_login_text(user, now, last_login));
             row.push(password_text(user, session, now));
             row.push(sanitize(&groups_text(user)).into_owned());
             row
@@ -302,9 +338,10 @@ mod tests {
             actor: Actor {
                 id: Some(1),
                 user_name: "me".into(),
-                system_role: role,
+                system_role: Some(role),
                 org_role: Some(OrgRole::OrganizationAdministrator),
                 home_org: "Demo Organization".into(),
+                ..Default::default()
             },
             capabilities: Capabilities::default(),
             settings: InstanceSettings {
@@ -354,7 +391,14 @@ mod tests {
 
     fn table(role: SystemRole) -> String {
         let mut out = Vec::new();
-        write_table(&users(), &session(role), now(), &mut out).unwrap();
+        write_table(
+            &users(),
+            &session(role),
+            now(),
+            LastLoginReported::Returned,
+            &mut out,
+        )
+        .unwrap();
         String::from_utf8(out).unwrap()
     }
 

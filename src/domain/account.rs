@@ -4,6 +4,7 @@
 //! Non-administrators receive only the basic fields, so every field but `id`
 //! and `userName` is optional: absent means unknown, never false or zero.
 
+pub use super::lenient::TqlTimeoutWire;
 use super::roles::{AccountType, OrgRole, SystemRole};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,79 +15,240 @@ use std::sync::{Arc, Mutex, OnceLock};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
+    #[serde(deserialize_with = "super::lenient::id")]
     pub id: i64,
+    #[serde(deserialize_with = "super::lenient::user_name")]
     pub user_name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::first_name",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub first_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::last_name",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::pseudonym",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub pseudonym: Option<String>,
     /// The home Organization's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::owner",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub owner: Option<String>,
     /// Kept as text so an unfamiliar role from a newer instance still shows.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::system_role",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub system_role: Option<String>,
     /// Organization, Community or Source name to role name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::owner_roles",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub owner_roles: Option<OwnerRoles>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::disabled",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub disabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::locked",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub locked: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::password_reset_required",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub password_reset_required: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::two_factor_reset_required",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub two_factor_reset_required: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::terms_accepted",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub terms_accepted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::terms_accepted_date",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub terms_accepted_date: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::logout_interval_minutes",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub logout_interval_minutes: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_tql_timeout: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::custom_tql_timeout",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub custom_tql_timeout: Option<TqlTimeoutWire>,
+    #[serde(
+        default,
+        deserialize_with = "read::tql_timeout",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tql_timeout: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::ui_theme",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ui_theme: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::job_function",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub job_function: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::job_role",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub job_role: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::last_login",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_login: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::last_password_change",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_password_change: Option<DateTime<Utc>>,
     /// Write only: sent on create or password change, never received.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::password",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub password: Option<String>,
     // --- rollcall sandbox extensions (asked for with `fields=`) ---
     /// Extension `userGroups`: the user groups the account belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::user_groups",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub user_groups: Option<Vec<GroupRef>>,
     /// Extension `mfaEnabled`: whether the account has MFA configured.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::mfa_enabled",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub mfa_enabled: Option<bool>,
     /// Extension `timeZone`: an IANA time zone name (web UI: Time Zone).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::time_zone",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub time_zone: Option<String>,
     /// Extension `summaryEmailTime`: "HH:MM", the hour daily summary
     /// e-mails are sent (web UI: Summary E-mail Time).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::summary_email_time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub summary_email_time: Option<String>,
     /// Extension `tokenExpirationDays` (API users): days an API token lives.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::token_expiration_days",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub token_expiration_days: Option<i64>,
     /// Extension `includeInObservations` (API users): counted in
     /// observations and false positives.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::include_in_observations",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub include_in_observations: Option<bool>,
     /// Extension `allowExceedApiLinkLimit` (API users): may exceed the
     /// System-level API link (association level) limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "read::allow_exceed_api_link_limit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub allow_exceed_api_link_limit: Option<bool>,
+}
+
+/// One lenient reader per field, each naming its wire field for the note.
+mod read {
+    use super::super::lenient::{self, TqlTimeoutWire};
+    use super::{GroupRef, OwnerRoles};
+    use chrono::{DateTime, Utc};
+    use serde::Deserializer;
+
+    macro_rules! readers {
+        ($($name:ident: $kind:ident -> $ty:ty = $wire:literal;)+) => {$(
+            pub fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<$ty>, D::Error> {
+                lenient::$kind(d, $wire)
+            }
+        )+};
+    }
+
+    readers! {
+        first_name: text -> String = "firstName";
+        last_name: text -> String = "lastName";
+        pseudonym: text -> String = "pseudonym";
+        owner: text -> String = "owner";
+        system_role: text -> String = "systemRole";
+        owner_roles: owner_roles -> OwnerRoles = "ownerRoles";
+        disabled: flag -> bool = "disabled";
+        locked: flag -> bool = "locked";
+        password_reset_required: flag -> bool = "passwordResetRequired";
+        two_factor_reset_required: flag -> bool = "twoFactorResetRequired";
+        terms_accepted: flag -> bool = "termsAccepted";
+        terms_accepted_date: time -> DateTime<Utc> = "termsAcceptedDate";
+        logout_interval_minutes: integer -> i64 = "logoutIntervalMinutes";
+        custom_tql_timeout: tql_timeout -> TqlTimeoutWire = "customTqlTimeout";
+        tql_timeout: integer -> i64 = "tqlTimeout";
+        ui_theme: text -> String = "uiTheme";
+        job_function: text -> String = "jobFunction";
+        job_role: text -> String = "jobRole";
+        last_login: time -> DateTime<Utc> = "lastLogin";
+        last_password_change: time -> DateTime<Utc> = "lastPasswordChange";
+        password: text -> String = "password";
+        user_groups: groups -> Vec<GroupRef> = "userGroups";
+        mfa_enabled: flag -> bool = "mfaEnabled";
+        time_zone: text -> String = "timeZone";
+        summary_email_time: text -> String = "summaryEmailTime";
+        token_expiration_days: integer -> i64 = "tokenExpirationDays";
+        include_in_observations: flag -> bool = "includeInObservations";
+        allow_exceed_api_link_limit: flag -> bool = "allowExceedApiLinkLimit";
+    }
 }
 
 /// Interns a name that many accounts share (Organization, Community and
@@ -198,6 +360,41 @@ pub struct GroupRef {
     pub name: String,
 }
 
+/// Whether the instance returns `lastLogin` to this actor, which is what
+/// lets an absent value mean "never" rather than "not returned".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LastLoginReported {
+    /// Not seen in any answer, nor advertised as a default field.
+    #[default]
+    NotSeen,
+    /// Present on some account of the same listing, or advertised.
+    Returned,
+}
+
+impl LastLoginReported {
+    pub fn is_returned(self) -> bool {
+        self == LastLoginReported::Returned
+    }
+
+    /// From the accounts of one answer: returned when any carries it.
+    pub fn seen_in<'a>(users: impl IntoIterator<Item = &'a User>) -> Self {
+        if users.into_iter().any(|u| u.last_login.is_some()) {
+            LastLoginReported::Returned
+        } else {
+            LastLoginReported::NotSeen
+        }
+    }
+
+    /// Either piece of evidence is enough.
+    pub fn or(self, other: LastLoginReported) -> Self {
+        if self.is_returned() || other.is_returned() {
+            LastLoginReported::Returned
+        } else {
+            LastLoginReported::NotSeen
+        }
+    }
+}
+
 /// The status column of the Membership tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
@@ -289,24 +486,36 @@ impl User {
 
     /// Whole days since the last login; `Some(None)` = never logged in,
     /// `None` = the instance did not say.
-    pub fn days_since_login(&self, now: DateTime<Utc>) -> Option<Option<i64>> {
-        // A basic-fields response cannot tell "never" from "not returned",
-        // so "never" is only claimed when other detail fields are present.
+    ///
+    /// An absent `lastLogin` means "never" only where the instance is seen
+    /// to return the field to this actor (`reported`, see
+    /// [`LastLoginReported`]) and this account carries administrative
+    /// detail: the docs' own Organization Administrator example omits it
+    /// for an account that has used the UI.
+    pub fn days_since_login(
+        &self,
+        now: DateTime<Utc>,
+        reported: LastLoginReported,
+    ) -> Option<Option<i64>> {
         match self.last_login {
             Some(t) => Some(Some((now - t).num_days())),
-            None if self.has_detail_fields() => Some(None),
+            None if reported.is_returned() && self.has_detail_fields() => Some(None),
             None => None,
         }
     }
 
-    /// Stale: no login for more than `days` days, or never. `None` when the
-    /// instance did not say. The filter's `login>Nd` and the audit's stale
-    /// finding both mean exactly this.
-    pub fn no_login_for(&self, days: i64, now: DateTime<Utc>) -> Option<bool> {
-        self.days_since_login(now).map(|since| match since {
-            Some(since) => since > days,
-            None => true,
-        })
+    /// Stale: a known last login more than `days` days ago. An account
+    /// that never logged in is not stale (a new hire is not); `None` when
+    /// the instance did not say. The filter's `login>Nd` and the audit's
+    /// stale finding both mean exactly this.
+    pub fn no_login_for(
+        &self,
+        days: i64,
+        now: DateTime<Utc>,
+        reported: LastLoginReported,
+    ) -> Option<bool> {
+        self.days_since_login(now, reported)
+            .map(|since| since.is_some_and(|since| since > days))
     }
 
     /// True when the instance returned more than the basic fields, i.e. the
@@ -335,7 +544,7 @@ mod tests {
         assert_eq!(u.status(), None);
         assert_eq!(u.account_type(), None);
         assert_eq!(u.password_expiry(Some(90), now()), PasswordExpiry::Unknown);
-        assert_eq!(u.days_since_login(now()), None);
+        assert_eq!(u.days_since_login(now(), LastLoginReported::Returned), None);
     }
 
     #[test]
@@ -357,7 +566,95 @@ mod tests {
         );
         assert_eq!(u.password_expiry(Some(60), now()), PasswordExpiry::Expired);
         assert_eq!(u.password_expiry(None, now()), PasswordExpiry::Unknown);
-        assert_eq!(u.days_since_login(now()), Some(None));
+        // Absent lastLogin is "never" only where the instance returns it.
+        assert_eq!(
+            u.days_since_login(now(), LastLoginReported::Returned),
+            Some(None)
+        );
+        assert_eq!(u.days_since_login(now(), LastLoginReported::NotSeen), None);
+    }
+
+    #[test]
+    fn never_logged_in_is_not_stale_and_unknown_stays_unknown() {
+        let fresh = User {
+            id: 1,
+            user_name: "new.hire".into(),
+            disabled: Some(false),
+            locked: Some(false),
+            ..Default::default()
+        };
+        let old = User {
+            last_login: Some(now() - chrono::Duration::days(200)),
+            ..fresh.clone()
+        };
+        let returned = LastLoginReported::seen_in([&fresh, &old]);
+        assert_eq!(returned, LastLoginReported::Returned);
+        assert_eq!(fresh.no_login_for(90, now(), returned), Some(false));
+        assert_eq!(old.no_login_for(90, now(), returned), Some(true));
+        assert_eq!(old.no_login_for(300, now(), returned), Some(false));
+        let not_seen = LastLoginReported::seen_in([&fresh]);
+        assert_eq!(fresh.no_login_for(90, now(), not_seen), None);
+    }
+
+    #[test]
+    fn one_odd_value_leaves_only_that_field_unknown() {
+        let u: User = serde_json::from_str(
+            r#"{"id":"42","userName":"a@example.com","firstName":7,"disabled":"no",
+                "locked":false,"lastLogin":"last tuesday","lastPasswordChange":"2026-11-01 10:00:00",
+                "customTqlTimeout":120000,"logoutIntervalMinutes":30.0,
+                "ownerRoles":{"Demo Organization":"Standard User","Odd":{"role":"x"}},
+                "userGroups":"SOC","owner":"Demo Organization","systemRole":"Galactic Overlord"}"#,
+        )
+        .unwrap();
+        assert_eq!(u.id, 42);
+        assert_eq!(u.first_name, None);
+        assert_eq!(u.disabled, None);
+        assert_eq!(u.locked, Some(false));
+        assert_eq!(u.last_login, None);
+        assert_eq!(
+            u.last_password_change,
+            Some(Utc.with_ymd_and_hms(2026, 11, 1, 10, 0, 0).unwrap())
+        );
+        assert_eq!(u.custom_tql_timeout, Some(TqlTimeoutWire::Millis(120_000)));
+        assert_eq!(u.logout_interval_minutes, Some(30));
+        assert_eq!(u.owner_roles, None, "a partial map would look whole");
+        assert_eq!(u.user_groups, None);
+        // An unfamiliar role is kept as the instance names it.
+        assert_eq!(u.system_role.as_deref(), Some("Galactic Overlord"));
+        assert_eq!(u.account_type(), None);
+        let odd: Vec<&str> = super::super::lenient::take_odd_fields()
+            .iter()
+            .map(|o| o.field)
+            .collect();
+        for field in [
+            "firstName",
+            "disabled",
+            "lastLogin",
+            "ownerRoles",
+            "userGroups",
+        ] {
+            assert!(odd.contains(&field), "{field} not noted in {odd:?}");
+        }
+    }
+
+    #[test]
+    fn custom_tql_timeout_reads_integer_boolean_or_null() {
+        let read = |json: &str| -> User {
+            serde_json::from_str(&format!(r#"{{"id":1,"userName":"a",{json}}}"#)).unwrap()
+        };
+        let ms = |u: &User| u.custom_tql_timeout.map(|t| t.millis(u.tql_timeout));
+        assert_eq!(
+            ms(&read(r#""customTqlTimeout":300000"#)),
+            Some(Some(Some(300_000)))
+        );
+        assert_eq!(ms(&read(r#""customTqlTimeout":0"#)), Some(Some(None)));
+        assert_eq!(
+            ms(&read(r#""customTqlTimeout":true,"tqlTimeout":60000"#)),
+            Some(Some(Some(60_000)))
+        );
+        assert_eq!(ms(&read(r#""customTqlTimeout":true"#)), Some(None));
+        assert_eq!(ms(&read(r#""customTqlTimeout":false"#)), Some(Some(None)));
+        assert_eq!(ms(&read(r#""customTqlTimeout":null"#)), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! An account whose data needed for a finding was not returned is listed as
 //! unknown for that finding, never as passing or failing it.
 
-use super::account::{PasswordExpiry, Status, User};
+use super::account::{LastLoginReported, PasswordExpiry, Status, User};
 use super::limits::OrgLimits;
 use super::roles::{AccountType, OrgRole, SystemRole};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -22,6 +22,8 @@ pub struct AuditInput<'a> {
     pub expiring_days: i64,
     /// `None` when the instance did not say (password findings are unknown).
     pub password_max_age_days: Option<i64>,
+    /// Whether an absent last login means "never" (see [`LastLoginReported`]).
+    pub last_login: LastLoginReported,
 }
 
 impl<'a> AuditInput<'a> {
@@ -35,6 +37,7 @@ impl<'a> AuditInput<'a> {
             stale_days: DEFAULT_STALE_DAYS,
             expiring_days: DEFAULT_EXPIRING_DAYS,
             password_max_age_days: None,
+            last_login: LastLoginReported::seen_in(users),
         }
     }
 }
@@ -42,7 +45,8 @@ impl<'a> AuditInput<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FindingKind {
     NeverLoggedIn,
-    /// No login for more than `stale_days`, or never (as `login>Nd`).
+    /// A known last login more than `stale_days` ago (as `login>Nd`);
+    /// never logged in is its own finding, not stale.
     StaleLogin,
     PasswordExpired,
     PasswordExpiring,
@@ -187,8 +191,8 @@ fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn last_login_text(user: &User, now: DateTime<Utc>) -> String {
-    match user.days_since_login(now) {
+fn last_login_text(user: &User, now: DateTime<Utc>, reported: LastLoginReported) -> String {
+    match user.days_since_login(now, reported) {
         Some(Some(_)) => user
             .last_login
             .map(timestamp)
@@ -220,18 +224,17 @@ fn has_no_password(user: &User) -> bool {
 fn judge(kind: FindingKind, user: &User, input: &AuditInput) -> Judgement {
     let now = input.now;
     match kind {
-        FindingKind::NeverLoggedIn => match user.days_since_login(now) {
+        FindingKind::NeverLoggedIn => match user.days_since_login(now, input.last_login) {
             Some(None) => Judgement::Yes(None),
             Some(Some(_)) => Judgement::No,
             None => Judgement::Unknown,
         },
-        FindingKind::StaleLogin => match user.days_since_login(now) {
-            Some(None) => Judgement::Yes(Some("never".into())),
+        FindingKind::StaleLogin => match user.days_since_login(now, input.last_login) {
             Some(Some(days)) if days > input.stale_days => Judgement::Yes(Some(format!(
                 "{days} days ({})",
-                last_login_text(user, now)
+                last_login_text(user, now, input.last_login)
             ))),
-            Some(Some(_)) => Judgement::No,
+            Some(_) => Judgement::No,
             None => Judgement::Unknown,
         },
         FindingKind::PasswordExpired | FindingKind::PasswordExpiring => {
@@ -262,16 +265,20 @@ fn judge(kind: FindingKind, user: &User, input: &AuditInput) -> Judgement {
             let by_system = system_role(user).map(|r| r.map(|r| r.is_administrative()));
             let by_org = org_role(user).map(|r| r.map(|r| r == OrgRole::OrganizationAdministrator));
             match (by_system, by_org) {
-                (Some(Ok(true)), _) | (_, Some(Ok(true))) => {
-                    Judgement::Yes(Some(format!("last login {}", last_login_text(user, now))))
-                }
+                (Some(Ok(true)), _) | (_, Some(Ok(true))) => Judgement::Yes(Some(format!(
+                    "last login {}",
+                    last_login_text(user, now, input.last_login)
+                ))),
                 (Some(Ok(false)), Some(Ok(false))) => Judgement::No,
                 _ => Judgement::Unknown,
             }
         }
         FindingKind::ApiUsers => match system_role(user) {
             Some(Ok(role)) if AccountType::of(role) == AccountType::Api => {
-                Judgement::Yes(Some(format!("last login {}", last_login_text(user, now))))
+                Judgement::Yes(Some(format!(
+                    "last login {}",
+                    last_login_text(user, now, input.last_login)
+                )))
             }
             Some(Ok(_)) => Judgement::No,
             Some(Err(())) | None => Judgement::Unknown,
@@ -387,7 +394,7 @@ pub struct AccountSnapshot {
     pub status: Option<String>,
     #[serde(default)]
     pub last_login: Option<DateTime<Utc>>,
-    /// No login for more than the stale threshold, or never.
+    /// A known last login older than the stale threshold.
     #[serde(default)]
     pub stale: Option<bool>,
 }
@@ -400,6 +407,7 @@ pub struct AuditSnapshot {
 
 impl AuditSnapshot {
     pub fn from_users(users: &[User], now: DateTime<Utc>, stale_days: i64) -> Self {
+        let reported = LastLoginReported::seen_in(users);
         let accounts = users
             .iter()
             .map(|u| AccountSnapshot {
@@ -409,7 +417,7 @@ impl AuditSnapshot {
                 org_role: u.org_role_name().map(str::to_string),
                 status: u.status().map(|s| s.name().to_string()),
                 last_login: u.last_login,
-                stale: u.no_login_for(stale_days, now),
+                stale: u.no_login_for(stale_days, now, reported),
             })
             .collect();
         AuditSnapshot { accounts }
@@ -630,7 +638,8 @@ mod tests {
         assert_eq!(a.findings.len(), FindingKind::ALL.len());
         use FindingKind::*;
         assert_eq!(ids(&a, NeverLoggedIn), (vec![2, 9], vec![10]));
-        assert_eq!(ids(&a, StaleLogin), (vec![2, 3, 9], vec![10]));
+        // Never logged in (2, 9) is its own finding: a new hire is not stale.
+        assert_eq!(ids(&a, StaleLogin), (vec![3], vec![10]));
         assert_eq!(ids(&a, PasswordExpired), (vec![3], vec![10]));
         assert_eq!(ids(&a, PasswordExpiring), (vec![4], vec![10]));
         // 5 is locked too, but Disabled wins, as on the Membership tab.
@@ -654,10 +663,7 @@ mod tests {
             detail(DisabledWithAccess).get(&5).map(String::as_str),
             Some("System role User; Organization role Standard User; 2 groups")
         );
-        assert_eq!(
-            detail(StaleLogin).get(&2).map(String::as_str),
-            Some("never")
-        );
+        assert_eq!(detail(StaleLogin).get(&2), None, "never is not stale");
         assert_eq!(
             detail(StaleLogin).get(&3).map(String::as_str),
             Some("200 days (2026-05-09T12:00:00Z)")
@@ -702,7 +708,7 @@ mod tests {
         i.stale_days = 20;
         i.expiring_days = 80;
         let a = audit(&i);
-        assert_eq!(ids(&a, FindingKind::StaleLogin).0, vec![2, 3, 7, 9]);
+        assert_eq!(ids(&a, FindingKind::StaleLogin).0, vec![3, 7]);
         // 85 days since change leaves 5; 10 days leaves 80.
         assert_eq!(
             ids(&a, FindingKind::PasswordExpiring).0,
@@ -836,7 +842,7 @@ mod tests {
         assert_eq!(one.org_role.as_deref(), Some("Standard User"));
         assert_eq!(one.status.as_deref(), Some("OK"));
         assert_eq!(one.stale, Some(false));
-        assert_eq!(s.accounts[1].stale, Some(true)); // never logged in
+        assert_eq!(s.accounts[1].stale, Some(false)); // never logged in: not stale
         assert_eq!(s.accounts[4].status.as_deref(), Some("Disabled"));
         let b = &s.accounts[9];
         assert_eq!(

@@ -9,7 +9,7 @@
 //!   `login>90d` (no login for more than 90 days, or never), `login<7d`,
 //!   `login:never`, `mfa:on|off`
 
-use super::account::{Status, User};
+use super::account::{LastLoginReported, Status, User};
 use super::roles::{AccountType, OrgRole, SystemRole};
 use super::tql::quote;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -23,6 +23,8 @@ pub struct FilterError(pub String);
 #[derive(Debug, Clone, Copy)]
 pub struct MatchContext {
     pub now: DateTime<Utc>,
+    /// Whether an absent last login means "never" for this listing.
+    pub last_login: LastLoginReported,
 }
 
 /// What the instance supports for translating to TQL.
@@ -311,11 +313,14 @@ impl Term {
                 }
                 None => user.account_type() == Some(*kind),
             },
-            Term::NoLoginFor(days) => user.no_login_for(*days, ctx.now) == Some(true),
-            Term::LoginWithin(days) => {
-                matches!(user.days_since_login(ctx.now), Some(Some(since)) if since < *days)
+            Term::NoLoginFor(days) => {
+                user.no_login_for(*days, ctx.now, ctx.last_login) == Some(true)
             }
-            Term::NeverLoggedIn => user.days_since_login(ctx.now) == Some(None),
+            Term::LoginWithin(days) => matches!(
+                user.days_since_login(ctx.now, ctx.last_login),
+                Some(Some(since)) if since < *days
+            ),
+            Term::NeverLoggedIn => user.days_since_login(ctx.now, ctx.last_login) == Some(None),
             Term::Mfa(on) => user.mfa_enabled == Some(*on),
         }
     }
@@ -439,6 +444,16 @@ impl Filter {
         self.terms.iter().any(|t| matches!(t, Term::Group(_)))
     }
 
+    /// True when a term depends on last logins.
+    pub fn needs_last_login(&self) -> bool {
+        self.terms.iter().any(|t| {
+            matches!(
+                t,
+                Term::NoLoginFor(_) | Term::LoginWithin(_) | Term::NeverLoggedIn
+            )
+        })
+    }
+
     /// True when a term needs the `mfaEnabled` extension field.
     pub fn needs_mfa(&self) -> bool {
         self.terms.iter().any(|t| matches!(t, Term::Mfa(_)))
@@ -511,6 +526,7 @@ mod tests {
     fn ctx() -> MatchContext {
         MatchContext {
             now: Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap(),
+            last_login: LastLoginReported::Returned,
         }
     }
 
@@ -738,11 +754,9 @@ mod tests {
 
     #[test]
     fn login_terms() {
-        // more than 90 whole days, or never; unknown (basic fields) never matches
-        assert_eq!(
-            names("login>90d"),
-            ["jonesp@example.com", "11112222333344445555", "exchange"]
-        );
+        // a known last login more than 90 whole days ago; never logged in
+        // and unknown (basic fields) do not match
+        assert_eq!(names("login>90d"), ["jonesp@example.com", "exchange"]);
         assert_eq!(
             names("login<7d"),
             ["smithj@example.com", "auditor@example.com"]

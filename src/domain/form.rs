@@ -329,10 +329,10 @@ impl Values {
             token_expiration_days: user.token_expiration_days,
             include_in_observations: user.include_in_observations.unwrap_or(false),
             allow_exceed_api_link_limit: user.allow_exceed_api_link_limit.unwrap_or(false),
-            tql_timeout: match user.custom_tql_timeout {
-                Some(true) => user.tql_timeout,
-                _ => None,
-            },
+            tql_timeout: user
+                .custom_tql_timeout
+                .and_then(|t| t.millis(user.tql_timeout))
+                .flatten(),
             time_zone: user.time_zone.clone(),
             log_out_after: user.logout_interval_minutes,
             summary_email_time: user.summary_email_time.clone(),
@@ -801,7 +801,7 @@ impl AccountForm {
                 .any(|(f, _)| *f == field)
         };
         let mut chooser = self.actor.clone();
-        chooser.system_role = SystemRole::Administrator;
+        chooser.system_role = Some(SystemRole::Administrator);
         let mut open = self.settings.clone();
         open.saml_enabled = false;
         open.terms_of_service_required = true;
@@ -1325,13 +1325,8 @@ impl AccountForm {
                 ext::ALLOW_EXCEED_API_LINK_LIMIT_FIELD,
                 json!(v.allow_exceed_api_link_limit),
             ),
-            Field::CustomTqlTimeout => match v.tql_timeout {
-                Some(ms) => {
-                    put("customTqlTimeout", json!(true));
-                    put("tqlTimeout", json!(ms));
-                }
-                None => put("customTqlTimeout", json!(false)),
-            },
+            // The docs define an Integer of milliseconds; 0 clears it.
+            Field::CustomTqlTimeout => put("customTqlTimeout", json!(v.tql_timeout.unwrap_or(0))),
             Field::TimeZone => put(ext::TIME_ZONE_FIELD, json!(v.time_zone)),
             Field::LogOutAfter => put("logoutIntervalMinutes", json!(v.log_out_after)),
             Field::SummaryEmailTime => {

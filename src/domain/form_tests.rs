@@ -16,9 +16,10 @@ fn actor(system_role: SystemRole, org_role: OrgRole) -> Actor {
     Actor {
         id: Some(1),
         user_name: "me".into(),
-        system_role,
+        system_role: Some(system_role),
         org_role: Some(org_role),
         home_org: DEMO.into(),
+        ..Default::default()
     }
 }
 
@@ -101,7 +102,7 @@ fn existing_user() -> User {
         two_factor_reset_required: Some(false),
         terms_accepted: Some(true),
         logout_interval_minutes: Some(30),
-        custom_tql_timeout: Some(false),
+        custom_tql_timeout: Some(crate::domain::TqlTimeoutWire::Millis(0)),
         user_groups: Some(vec![GroupRef {
             id: 1,
             name: "SOC Team".into(),
@@ -885,8 +886,7 @@ fn create_body_uses_threatconnect_names() {
             "twoFactorResetRequired": false,
             "termsAccepted": false,
             "sendAccountInfoEmail": true,
-            "customTqlTimeout": true,
-            "tqlTimeout": 5000,
+            "customTqlTimeout": 5000,
             "timeZone": "UTC",
         })
     );
@@ -945,8 +945,7 @@ fn update_body_holds_only_changes() {
         json!({
             "lastName": "Smith",
             "termsAccepted": false,
-            "customTqlTimeout": true,
-            "tqlTimeout": 9000,
+            "customTqlTimeout": 9000,
             "logoutIntervalMinutes": 0,
         })
     );

@@ -4,6 +4,7 @@ pub mod account;
 pub mod audit;
 pub mod filter;
 pub mod form;
+pub mod lenient;
 pub mod limits;
 pub mod policy;
 #[cfg(test)]
@@ -15,7 +16,9 @@ pub mod rq;
 pub mod text;
 pub mod tql;
 
-pub use account::{GroupRef, OwnerRoles, PasswordExpiry, Status, User};
+pub use account::{
+    GroupRef, LastLoginReported, OwnerRoles, PasswordExpiry, Status, TqlTimeoutWire, User,
+};
 pub use policy::{
     Action, Actor, Deployment, Field, FieldAccess, FormMode, InstanceSettings, PasswordPolicy,
     Refusal, Target,

@@ -126,14 +126,21 @@ fn join_and(items: &[String]) -> String {
 }
 
 /// The admin performing an action.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Actor {
     pub id: Option<i64>,
     pub user_name: String,
-    pub system_role: SystemRole,
-    /// `None` when the instance did not say (treated as no Organization role).
+    /// `None` when the instance names a System role rollcall does not know
+    /// (kept in `custom_system_role`): the policy cannot decide, the server does.
+    pub system_role: Option<SystemRole>,
+    /// `None` when the instance did not say (treated as no Organization
+    /// role), or named a custom role (kept in `custom_org_role`).
     pub org_role: Option<OrgRole>,
     pub home_org: String,
+    /// A System role as the instance names it, when rollcall does not know it.
+    pub custom_system_role: Option<String>,
+    /// A custom Organization role, as the instance names it.
+    pub custom_org_role: Option<String>,
 }
 
 /// What is known about the account an action targets.
@@ -223,51 +230,111 @@ const API_PROTECTED: &[SystemRole] = &[
 ];
 
 impl Actor {
+    /// An actor with roles rollcall knows.
+    pub fn new(
+        id: Option<i64>,
+        user_name: impl Into<String>,
+        system_role: SystemRole,
+        org_role: Option<OrgRole>,
+        home_org: impl Into<String>,
+    ) -> Actor {
+        Actor {
+            id,
+            user_name: user_name.into(),
+            system_role: Some(system_role),
+            org_role,
+            home_org: home_org.into(),
+            custom_system_role: None,
+            custom_org_role: None,
+        }
+    }
+
+    /// True when a role of this actor is one rollcall does not know, so
+    /// the policy cannot decide what it may do: writes are left to the
+    /// server (never refused, never promised), and views show what the
+    /// server returns.
+    pub fn roles_undecided(&self) -> bool {
+        self.system_role.is_none() || self.custom_org_role.is_some()
+    }
+
+    fn has_system_role(&self, roles: &[SystemRole]) -> bool {
+        self.system_role.is_some_and(|r| roles.contains(&r))
+    }
+
     fn is_org_admin(&self) -> bool {
         self.org_role == Some(OrgRole::OrganizationAdministrator)
     }
 
     fn is_api_actor(&self) -> bool {
-        AccountType::of(self.system_role) == AccountType::Api
+        self.system_role.map(AccountType::of) == Some(AccountType::Api)
+    }
+
+    /// The System role as the instance names it.
+    pub fn system_role_name(&self) -> &str {
+        match (self.system_role, self.custom_system_role.as_deref()) {
+            (Some(role), _) => role.name(),
+            (None, Some(name)) => name,
+            (None, None) => "unknown",
+        }
+    }
+
+    /// "an Administrator"; "an account with System role X" for a role
+    /// rollcall does not know.
+    pub fn system_role_with_article(&self) -> String {
+        match self.system_role {
+            Some(role) => role.with_article(),
+            None => format!("an account with System role {}", self.system_role_name()),
+        }
+    }
+
+    /// The Organization role as the instance names it, if it said.
+    pub fn org_role_name(&self) -> Option<&str> {
+        match (self.org_role, self.custom_org_role.as_deref()) {
+            (Some(role), _) => Some(role.name()),
+            (None, custom) => custom,
+        }
     }
 
     /// How messages name this actor: "an Organization Administrator", "an Administrator".
     pub fn who(&self) -> String {
+        let Some(system_role) = self.system_role else {
+            return self.system_role_with_article();
+        };
         if self.is_api_actor() {
             match self.org_role {
                 Some(r) => format!("an API user with Organization role {r}"),
                 None => "an API user".to_string(),
             }
-        } else if self.is_org_admin() && !ALL_ORGS.contains(&self.system_role) {
+        } else if self.is_org_admin() && !ALL_ORGS.contains(&system_role) {
             "an Organization Administrator".to_string()
         } else {
-            self.system_role.with_article()
+            system_role.with_article()
         }
     }
 
     fn accounts_admin_applies(&self, instance: &InstanceSettings) -> bool {
-        self.system_role == SystemRole::AccountsAdministrator
+        self.system_role == Some(SystemRole::AccountsAdministrator)
             && instance.deployment != Deployment::SharedCloud
     }
 
     /// Rule 1: sees every account of its home Organization.
     pub fn sees_home_org(&self) -> bool {
-        self.is_org_admin() || SEE_HOME_ORG.contains(&self.system_role)
+        self.is_org_admin() || self.has_system_role(SEE_HOME_ORG)
     }
 
     /// Rule 1: sees every Organization (and gets the Organization picker).
     pub fn sees_all_orgs(&self) -> bool {
-        ALL_ORGS.contains(&self.system_role)
+        self.has_system_role(ALL_ORGS)
     }
 
     /// Rule 1: sees the System role column.
     pub fn sees_system_roles(&self) -> bool {
-        ROLE_CHOOSERS.contains(&self.system_role)
+        self.has_system_role(ROLE_CHOOSERS)
     }
 
     /// Rule 4: may choose a System role, and set Custom TQL Timeout.
     pub fn chooses_system_roles(&self) -> bool {
-        ROLE_CHOOSERS.contains(&self.system_role)
+        self.has_system_role(ROLE_CHOOSERS)
     }
 
     /// True when no role of this actor allows any write at all.
@@ -285,7 +352,7 @@ impl Actor {
 
 /// May `actor` see `target`? (Rule 1.)
 pub fn may_view(actor: &Actor, target: &Target) -> Verdict {
-    if is_self(actor, target) || actor.may_list_org(target.org) {
+    if is_self(actor, target) || actor.may_list_org(target.org) || actor.roles_undecided() {
         return Ok(());
     }
     if target.org == actor.home_org {
@@ -301,6 +368,9 @@ pub fn may_view(actor: &Actor, target: &Target) -> Verdict {
 
 /// May `actor` administer accounts in `org` at all? (Rule 2.)
 fn may_administer_org(actor: &Actor, instance: &InstanceSettings, org: &str) -> Verdict {
+    if actor.roles_undecided() {
+        return Ok(()); // the server decides
+    }
     if actor.is_api_actor() && !actor.is_org_admin() {
         return refuse(format!(
             "{} cannot create, edit or delete users through the API; only an Organization Administrator API user can",
@@ -321,7 +391,7 @@ fn may_administer_org(actor: &Actor, instance: &InstanceSettings, org: &str) -> 
             actor.home_org
         ));
     }
-    if actor.system_role == SystemRole::AccountsAdministrator {
+    if actor.system_role == Some(SystemRole::AccountsAdministrator) {
         return refuse(
             "an Accounts Administrator administers accounts only on On Premises and Dedicated Cloud instances",
         );
@@ -361,7 +431,7 @@ pub fn may_assign_system_role(actor: &Actor, kind: AccountType, role: SystemRole
             kind.default_system_role()
         ));
     }
-    if role.outranks(actor.system_role) {
+    if actor.system_role.is_none_or(|own| role.outranks(own)) {
         return refuse(format!(
             "{} cannot grant the System role {role}",
             actor.who()
@@ -386,8 +456,9 @@ pub fn may(actor: &Actor, instance: &InstanceSettings, action: Action, target: &
     if !own_edit {
         may_administer_org(actor, instance, target.org)?;
     }
-    let Some(role) = target.system_role else {
-        // The caller cannot see the System role; the server has the last word.
+    let (Some(role), Some(own_role)) = (target.system_role, actor.system_role) else {
+        // The caller cannot see the target's System role, or has one
+        // rollcall does not know: the server has the last word.
         return Ok(());
     };
     // The public-API rule first: every protected role also outranks an API
@@ -399,10 +470,10 @@ pub fn may(actor: &Actor, instance: &InstanceSettings, action: Action, target: &
             role.with_article()
         ));
     }
-    if role.outranks(actor.system_role) {
+    if role.outranks(own_role) {
         return refuse(format!(
             "{} cannot {} {}",
-            actor.system_role.with_article(),
+            own_role.with_article(),
             action.verb(),
             role.with_article()
         ));

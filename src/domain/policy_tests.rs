@@ -14,9 +14,10 @@ fn actor(system_role: SystemRole, org_role: Option<OrgRole>) -> Actor {
     Actor {
         id: Some(1),
         user_name: "actor@example.com".into(),
-        system_role,
+        system_role: Some(system_role),
         org_role,
         home_org: HOME.into(),
+        ..Default::default()
     }
 }
 
@@ -47,7 +48,7 @@ fn own(actor: &Actor) -> Target<'_> {
     Target {
         id: actor.id,
         user_name: &actor.user_name,
-        system_role: Some(actor.system_role),
+        system_role: actor.system_role,
         org: &actor.home_org,
     }
 }
@@ -251,7 +252,7 @@ fn home_organization_creators_per_seed() {
                 may_create(&a, &on_premises(), HOME, kind),
                 Ok(()),
                 "{} {kind}",
-                a.system_role
+                a.system_role_name()
             );
         }
         assert!(a.can_write_anything(&on_premises()));
@@ -1377,4 +1378,65 @@ fn check_refusal_text(verdict: &Verdict, case: &str) {
             );
         }
     }
+}
+
+/// A role rollcall does not know (a newer System role, a custom
+/// Organization role) is neither a refusal nor a permission: the policy
+/// leaves the decision to the server, and names the role as the instance does.
+#[test]
+fn unknown_roles_leave_the_decision_to_the_server() {
+    let newer = Actor {
+        system_role: None,
+        custom_system_role: Some("Galactic Overlord".into()),
+        org_role: Some(OrgRole::StandardUser),
+        ..actor(SystemRole::User, None)
+    };
+    let custom_org = Actor {
+        org_role: None,
+        custom_org_role: Some("Example Org Custom Role".into()),
+        ..actor(SystemRole::User, None)
+    };
+    let plain_user = sys(SystemRole::User);
+    let settings = on_premises();
+    for undecided in [&newer, &custom_org] {
+        assert!(undecided.roles_undecided());
+        let known_hierarchy_applies = undecided.system_role.is_some();
+        for role in [SystemRole::Administrator, SystemRole::User] {
+            if known_hierarchy_applies && role == SystemRole::Administrator {
+                // Rule 3 is about System roles, which are known here.
+                assert_eq!(
+                    may(undecided, &settings, Action::Edit, &target(role, HOME)),
+                    Err(Refusal("a User cannot edit an Administrator".into()))
+                );
+                continue;
+            }
+            for org in [HOME, OTHER] {
+                for action in [Action::View, Action::Edit, Action::Delete, Action::Disable] {
+                    assert_eq!(
+                        may(undecided, &settings, action, &target(role, org)),
+                        Ok(()),
+                        "{action:?} {role} in {org}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            may_create(undecided, &settings, OTHER, AccountType::User),
+            Ok(())
+        );
+        // Choices that need a known privileged role are not offered.
+        assert!(!undecided.chooses_system_roles());
+    }
+    // A known role is still judged: the same target is refused to a User.
+    assert!(may(
+        &plain_user,
+        &settings,
+        Action::Edit,
+        &target(SystemRole::User, HOME)
+    )
+    .is_err());
+    assert!(!plain_user.roles_undecided());
+    assert_eq!(newer.system_role_name(), "Galactic Overlord");
+    assert_eq!(newer.who(), "an account with System role Galactic Overlord");
+    assert_eq!(custom_org.org_role_name(), Some("Example Org Custom Role"));
 }

@@ -183,9 +183,10 @@ mod tests {
         Actor {
             id: Some(1),
             user_name: "admin@example.com".into(),
-            system_role,
+            system_role: Some(system_role),
             org_role: Some(org_role),
             home_org: HOME.into(),
+            ..Default::default()
         }
     }
 

@@ -22,7 +22,7 @@ impl RoleModel for (&Actor, &InstanceSettings) {
     /// A Read Only User, by System role or Organization role. A Read Only
     /// Commenter is not: it writes comments.
     fn is_read_only(&self) -> bool {
-        self.0.system_role == SystemRole::ReadOnlyUser
+        self.0.system_role == Some(SystemRole::ReadOnlyUser)
             || self.0.org_role == Some(OrgRole::ReadOnlyUser)
     }
 }
@@ -54,9 +54,10 @@ mod tests {
         Actor {
             id: Some(1),
             user_name: "a@example.com".into(),
-            system_role,
+            system_role: Some(system_role),
             org_role: Some(org_role),
             home_org: "Home".into(),
+            ..Default::default()
         }
     }
 

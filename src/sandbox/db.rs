@@ -122,7 +122,8 @@ pub struct UserRow {
     pub terms_accepted: bool,
     pub terms_accepted_date: Option<String>,
     pub logout_interval_minutes: Option<i64>,
-    pub custom_tql_timeout: Option<bool>,
+    /// Milliseconds; 0 or NULL: no custom timeout.
+    pub custom_tql_timeout: Option<i64>,
     pub tql_timeout: Option<i64>,
     pub ui_theme: Option<String>,
     pub job_function: Option<String>,
@@ -182,13 +183,13 @@ impl UserRow {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor {
-            id: Some(self.id),
-            user_name: self.user_name.clone(),
-            system_role: self.role(),
-            org_role: OrgRole::parse(&self.org_role),
-            home_org: self.org_name.clone(),
-        }
+        Actor::new(
+            Some(self.id),
+            self.user_name.clone(),
+            self.role(),
+            OrgRole::parse(&self.org_role),
+            self.org_name.clone(),
+        )
     }
 }
 
@@ -330,7 +331,9 @@ pub fn to_wire(row: &UserRow, extras: &PageExtras, view: View) -> User {
         user.terms_accepted = Some(row.terms_accepted);
         user.terms_accepted_date = parse_time(row.terms_accepted_date.clone());
         user.logout_interval_minutes = row.logout_interval_minutes;
-        user.custom_tql_timeout = row.custom_tql_timeout;
+        user.custom_tql_timeout = Some(crate::domain::TqlTimeoutWire::Millis(
+            row.custom_tql_timeout.unwrap_or(0),
+        ));
         user.tql_timeout = row.tql_timeout;
         user.ui_theme = row.ui_theme.clone();
         user.job_function = row.job_function.clone();

@@ -119,6 +119,7 @@ fn list<T: serde::Serialize>(data: Vec<T>) -> ApiResult {
         next: None,
         prev: None,
         status: SUCCESS.into(),
+        skipped: 0,
     };
     Ok(Json(env).into_response())
 }
@@ -413,6 +414,7 @@ async fn list_users(
         next: more.then(|| link(start.saturating_add(limit))),
         prev: (start > 0).then(|| link((start - limit).max(0))),
         status: SUCCESS.into(),
+        skipped: 0,
     };
     Ok(Json(env).into_response())
 }
@@ -666,7 +668,7 @@ const UPDATABLE: &[(&str, &str, char)] = &[
     ("twoFactorResetRequired", "two_factor_reset_required", 'b'),
     ("termsAccepted", "terms_accepted", 'b'),
     ("logoutIntervalMinutes", "logout_interval_minutes", 'i'),
-    ("customTqlTimeout", "custom_tql_timeout", 'b'),
+    ("customTqlTimeout", "custom_tql_timeout", 'i'),
     ("tqlTimeout", "tql_timeout", 'i'),
     ("uiTheme", "ui_theme", 's'),
     ("jobFunction", "job_function", 's'),
@@ -1051,7 +1053,7 @@ async fn create_user(
                     opt_bool(&body, "passwordResetRequired")?.unwrap_or(ui),
                     opt_bool(&body, "twoFactorResetRequired")?.unwrap_or(ui),
                     opt_int(&body, "logoutIntervalMinutes")?.unwrap_or(0),
-                    opt_bool(&body, "customTqlTimeout")?.unwrap_or(false),
+                    opt_int(&body, "customTqlTimeout")?.unwrap_or(0),
                     opt_int(&body, "tqlTimeout")?,
                     ui_theme.unwrap_or_else(|| "Light".into()),
                     job_function,
@@ -1355,7 +1357,10 @@ async fn system_roles(Extension(Caller(me)): Who) -> ApiResult {
             id: i as i64 + 1,
             name: r.name().into(),
             active: Some(true),
-            assignable: Some(actor.chooses_system_roles() && !r.outranks(actor.system_role)),
+            assignable: Some(
+                actor.chooses_system_roles()
+                    && actor.system_role.is_some_and(|own| !r.outranks(own)),
+            ),
             displayed: Some(true),
         })
         .collect();

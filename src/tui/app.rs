@@ -8,7 +8,7 @@ use super::ConsoleContext;
 use crate::api::wire::{ext, OrgLimits};
 use crate::api::UserQuery;
 use crate::domain::filter::{Filter, MatchContext};
-use crate::domain::{AccountType, User};
+use crate::domain::{AccountType, LastLoginReported, User};
 use crate::worker::{Command, Event, RequestId};
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
@@ -88,6 +88,8 @@ pub struct App {
     /// The rows shown: `order` narrowed by the filter.
     pub(crate) view: Vec<u32>,
     pub(crate) counts: TypeCounts,
+    /// Whether this listing shows that an absent last login means "never".
+    pub(crate) last_login: LastLoginReported,
     pub(crate) sort: Column,
     pub(crate) ascending: bool,
 
@@ -151,6 +153,7 @@ impl App {
             order: Vec::new(),
             view: Vec::new(),
             counts: TypeCounts::default(),
+            last_login: LastLoginReported::NotSeen,
             sort: Column::Account,
             ascending: true,
             filter_input: String::new(),
@@ -506,6 +509,7 @@ impl App {
         self.order.clear();
         self.view.clear();
         self.counts = TypeCounts::default();
+        self.last_login = self.ctx.capabilities.last_login_advertised();
         self.selected = 0;
         self.offset = 0;
         self.load = LoadState::Loading { total: None };
@@ -570,7 +574,7 @@ impl App {
             };
             self.set_error(format!(
                 "{} sees only {scope}",
-                self.ctx.actor.system_role.with_article()
+                self.ctx.actor.system_role_with_article()
             ));
         } else if self.orgs.is_empty() {
             self.set_info("the list of Organizations has not arrived yet");
@@ -681,7 +685,7 @@ impl App {
             Some(org) => {
                 self.set_error(format!(
                     "{} cannot list the accounts of {org}",
-                    self.ctx.actor.system_role.with_article()
+                    self.ctx.actor.system_role_with_article()
                 ));
                 Vec::new()
             }
@@ -700,6 +704,14 @@ impl App {
                 }
                 self.load = LoadState::Loading { total };
                 self.add_users(users);
+            }
+            Event::Note { id, text } => {
+                if Some(id) == self.users_request {
+                    self.status = Some(StatusMessage {
+                        text,
+                        is_error: false,
+                    });
+                }
             }
             Event::UsersDone { id } => {
                 if Some(id) == self.users_request {
@@ -783,12 +795,21 @@ impl App {
     }
 
     fn match_context(&self) -> MatchContext {
-        MatchContext { now: self.now }
+        MatchContext {
+            now: self.now,
+            last_login: self.last_login,
+        }
     }
 
     /// Appends a page: sorts just the new rows and merges them into the
     /// order and the view, so a page costs O(n), not a full sort.
     fn add_users(&mut self, users: Vec<User>) {
+        let reported = self.last_login.or(LastLoginReported::seen_in(&users));
+        if reported != self.last_login {
+            // Absent last logins on the rows so far now read as "never".
+            self.last_login = reported;
+            self.rebuild_view();
+        }
         let first = self.rows.len();
         for user in users {
             self.counts.add(user.account_type());
@@ -902,7 +923,7 @@ impl App {
                 }
             },
             Some(filter) => {
-                let ctx = MatchContext { now: self.now };
+                let ctx = self.match_context();
                 // Match in memory order (cache-friendly), then keep the
                 // sorted order: far faster than probing rows in sort order.
                 let matched: Vec<bool> = self

@@ -2,7 +2,7 @@
 //! columns fit a given width.
 
 use super::text::{relative, short_org_role, short_system_role};
-use crate::domain::{PasswordExpiry, User};
+use crate::domain::{LastLoginReported, PasswordExpiry, User};
 use chrono::{DateTime, Utc};
 use std::cmp::Ordering;
 
@@ -122,6 +122,7 @@ impl Column {
         user: &'a User,
         now: DateTime<Utc>,
         max_age: Option<i64>,
+        last_login: LastLoginReported,
     ) -> CellText<'a> {
         use CellText::*;
         match self {
@@ -141,7 +142,7 @@ impl Column {
                 (None, Some(true)) => Borrowed("? MFA"),
                 (None, _) => Borrowed(UNKNOWN),
             },
-            Column::LastLogin => match (user.days_since_login(now), user.last_login) {
+            Column::LastLogin => match (user.days_since_login(now, last_login), user.last_login) {
                 (Some(Some(_)), Some(at)) => Owned(relative(at, now)),
                 (Some(_), _) => Borrowed("never"),
                 (None, _) => Borrowed("unknown"),

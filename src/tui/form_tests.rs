@@ -31,9 +31,10 @@ fn context(system_role: SystemRole, org_role: OrgRole) -> ConsoleContext {
         actor: Actor {
             id: Some(1),
             user_name: "admin@demo.example".into(),
-            system_role,
+            system_role: Some(system_role),
             org_role: Some(org_role),
             home_org: ORG.into(),
+            ..Default::default()
         },
         settings: InstanceSettings {
             terms_of_service_required: true,

@@ -22,9 +22,10 @@ fn actor(system_role: SystemRole, org_role: Option<OrgRole>) -> Actor {
     Actor {
         id: Some(1),
         user_name: "admin@demo.example".into(),
-        system_role,
+        system_role: Some(system_role),
         org_role,
         home_org: ORG.into(),
+        ..Default::default()
     }
 }
 

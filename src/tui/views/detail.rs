@@ -2,7 +2,7 @@
 //! and "not returned" for the rest.
 
 use super::{popup, popup_room, Theme};
-use crate::domain::{PasswordExpiry, User};
+use crate::domain::{LastLoginReported, PasswordExpiry, User};
 use crate::tui::app::App;
 use crate::tui::text::{absolute, relative, sanitize};
 use chrono::{DateTime, Utc};
@@ -17,7 +17,12 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
     let Some(user) = app.selected_user() else {
         return;
     };
-    let fields = fields(user, app.now, app.ctx.settings.password_max_age_days);
+    let fields = fields(
+        user,
+        app.now,
+        app.ctx.settings.password_max_age_days,
+        app.last_login,
+    );
     let title = format!(" {} ", sanitize(&user.user_name));
     let room = popup_room(area);
     let outer = popup(room, 78, fields.len() as u16 + 2);
@@ -79,7 +84,12 @@ fn time(value: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
 }
 
 /// Label and value of every field, unsanitized.
-fn fields(user: &User, now: DateTime<Utc>, max_age: Option<i64>) -> Vec<(String, String)> {
+fn fields(
+    user: &User,
+    now: DateTime<Utc>,
+    max_age: Option<i64>,
+    last_login: LastLoginReported,
+) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = vec![
         ("Id".into(), user.id.to_string()),
         ("User Name".into(), user.user_name.clone()),
@@ -100,7 +110,7 @@ fn fields(user: &User, now: DateTime<Utc>, max_age: Option<i64>) -> Vec<(String,
     let status = user
         .status()
         .map_or_else(|| NOT_RETURNED.to_string(), |s| s.name().to_string());
-    let last_login = match (user.last_login, user.days_since_login(now)) {
+    let last_login = match (user.last_login, user.days_since_login(now, last_login)) {
         (Some(t), _) => time(Some(t), now),
         (None, Some(None)) => "never".to_string(),
         _ => NOT_RETURNED.to_string(),
@@ -149,8 +159,14 @@ fn fields(user: &User, now: DateTime<Utc>, max_age: Option<i64>) -> Vec<(String,
             "Log Out After".into(),
             number(user.logout_interval_minutes, " min"),
         ),
-        ("Custom TQL Timeout".into(), flag(user.custom_tql_timeout)),
-        ("TQL Timeout".into(), number(user.tql_timeout, " ms")),
+        (
+            "Custom TQL Timeout".into(),
+            match user.custom_tql_timeout.map(|t| t.millis(user.tql_timeout)) {
+                Some(Some(Some(ms))) => format!("{ms} ms"),
+                Some(Some(None)) => "none".into(),
+                Some(None) | None => NOT_RETURNED.into(),
+            },
+        ),
         ("UI Theme".into(), text(user.ui_theme.as_deref())),
         ("Job Function".into(), text(user.job_function.as_deref())),
         ("Job Role".into(), text(user.job_role.as_deref())),

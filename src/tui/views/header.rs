@@ -23,14 +23,18 @@ pub(super) fn height(app: &App, area: Rect) -> u16 {
 
 pub(super) fn render(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let actor = &app.ctx.actor;
-    let mut roles = actor.system_role.name().to_string();
-    if let Some(org_role) = actor.org_role {
+    let mut roles = actor.system_role_name().to_string();
+    if let Some(org_role) = actor.org_role_name() {
         roles.push_str(", ");
-        roles.push_str(short_org_role(org_role.name()));
+        roles.push_str(short_org_role(org_role));
     }
     let first = Line::from(vec![
         Span::styled(format!(" {}", sanitize(&app.ctx.instance)), theme.title),
-        Span::raw(format!(" | {} ({roles})", sanitize(&actor.user_name))),
+        Span::raw(format!(
+            " | {} ({})",
+            sanitize(&actor.user_name),
+            sanitize(&roles)
+        )),
     ]);
     let rows: Vec<Rect> = (0..area.height)
         .map(|i| Rect {

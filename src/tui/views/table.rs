@@ -42,7 +42,7 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
         .map(|&index| {
             let user = &app.rows[index as usize].user;
             Row::new(layout.iter().map(|(column, _)| {
-                let text = column.cell(user, app.now, max_age);
+                let text = column.cell(user, app.now, max_age, app.last_login);
                 Cell::from(sanitize(text.as_str()).into_owned())
             }))
         })

@@ -1,0 +1,371 @@
+//! Lenient, honest decoding of the fields of an account.
+//!
+//! A real instance may send a value of a type rollcall does not expect in
+//! one field of one account (a newer version, a custom deployment, the docs
+//! and tcex disagreeing). That value becomes "unknown" for that account
+//! alone, and is counted here per field so the listing can say so once,
+//! instead of failing the whole page.
+
+use super::account::{GroupRef, OwnerRoles};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Mutex;
+
+/// Fields that held a value rollcall could not read, with how many times.
+static ODD_VALUES: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
+
+fn note(field: &'static str) {
+    if let Ok(mut odd) = ODD_VALUES.lock() {
+        *odd.entry(field).or_default() += 1;
+    }
+}
+
+/// A field whose value could not be read, and for how many accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OddField {
+    pub field: &'static str,
+    pub accounts: u64,
+}
+
+impl fmt::Display for OddField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.accounts;
+        let accounts = if n == 1 { "account" } else { "accounts" };
+        write!(
+            f,
+            "{}: the instance sent a value rollcall cannot read for {n} {accounts}; shown as unknown",
+            self.field
+        )
+    }
+}
+
+/// The fields noted since the last call, each once; clears the tally.
+pub fn take_odd_fields() -> Vec<OddField> {
+    let Ok(mut odd) = ODD_VALUES.lock() else {
+        return Vec::new();
+    };
+    std::mem::take(&mut *odd)
+        .into_iter()
+        .map(|(field, accounts)| OddField { field, accounts })
+        .collect()
+}
+
+/// Notes an account that could not be read at all (no usable `id`).
+pub fn note_unreadable_account() {
+    note("id");
+}
+
+/// Any JSON value, reduced to what a scalar field can use.
+enum Scalar<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// Beyond `i64` (a 20-digit Access ID sent as a number).
+    UInt(u64),
+    Float(f64),
+    Str(Cow<'a, str>),
+    /// An array or object where a scalar was expected.
+    Composite,
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(i64::try_from(v).map_or(Scalar::UInt(v), Scalar::Int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::Float(v))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v.to_string())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Composite)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Composite)
+    }
+}
+
+fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Scalar<'de>, D::Error> {
+    d.deserialize_any(ScalarVisitor)
+}
+
+/// `Some(value)`, `None` for null, or `None` and a note for anything else.
+fn read<'de, D, T>(
+    d: D,
+    field: &'static str,
+    take: impl FnOnce(Scalar<'de>) -> Option<T>,
+) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    match scalar(d)? {
+        Scalar::Null => Ok(None),
+        value => {
+            let taken = take(value);
+            if taken.is_none() {
+                note(field);
+            }
+            Ok(taken)
+        }
+    }
+}
+
+pub fn text<'de, D: Deserializer<'de>>(
+    d: D,
+    field: &'static str,
+) -> Result<Option<String>, D::Error> {
+    read(d, field, |v| match v {
+        Scalar::Str(s) => Some(s.into_owned()),
+        _ => None,
+    })
+}
+
+pub fn flag<'de, D: Deserializer<'de>>(
+    d: D,
+    field: &'static str,
+) -> Result<Option<bool>, D::Error> {
+    read(d, field, |v| match v {
+        Scalar::Bool(b) => Some(b),
+        _ => None,
+    })
+}
+
+/// An integer, also when sent as a whole float or as digits in a string.
+pub fn integer<'de, D: Deserializer<'de>>(
+    d: D,
+    field: &'static str,
+) -> Result<Option<i64>, D::Error> {
+    read(d, field, as_integer)
+}
+
+fn as_integer(value: Scalar) -> Option<i64> {
+    match value {
+        Scalar::Int(n) => Some(n),
+        Scalar::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(f as i64),
+        Scalar::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// ISO-8601 as the docs show it (`2022-09-07T12:11:13Z`), also with an
+/// offset, or the `YYYY-MM-DD HH:MM:SS` (UTC) form tcex writes.
+pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+                .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+                .ok()
+                .map(|t| t.and_utc())
+        })
+}
+
+pub fn time<'de, D: Deserializer<'de>>(
+    d: D,
+    field: &'static str,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    read(d, field, |v| match v {
+        Scalar::Str(s) => parse_time(&s),
+        _ => None,
+    })
+}
+
+/// `customTqlTimeout`: the docs define an integer of milliseconds; older
+/// answers (and rollcall before) carried a boolean "is custom". Either is
+/// read; a boolean `true` means custom with the value in `tqlTimeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TqlTimeoutWire {
+    Millis(i64),
+    Custom(bool),
+}
+
+impl TqlTimeoutWire {
+    /// The custom timeout in milliseconds, `Some(None)` when the account
+    /// has none, `None` when that cannot be told (`true` without a value).
+    pub fn millis(self, tql_timeout: Option<i64>) -> Option<Option<i64>> {
+        match self {
+            TqlTimeoutWire::Millis(ms) if ms > 0 => Some(Some(ms)),
+            TqlTimeoutWire::Millis(_) | TqlTimeoutWire::Custom(false) => Some(None),
+            TqlTimeoutWire::Custom(true) => tql_timeout.map(Some),
+        }
+    }
+}
+
+impl serde::Serialize for TqlTimeoutWire {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            TqlTimeoutWire::Millis(ms) => s.serialize_i64(*ms),
+            TqlTimeoutWire::Custom(b) => s.serialize_bool(*b),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TqlTimeoutWire {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        tql_timeout(d, "customTqlTimeout")?
+            .ok_or_else(|| de::Error::custom("customTqlTimeout: an integer of milliseconds"))
+    }
+}
+
+pub fn tql_timeout<'de, D: Deserializer<'de>>(
+    d: D,
+    field: &'static str,
+) -> Result<Option<TqlTimeoutWire>, D::Error> {
+    read(d, field, |v| match v {
+        Scalar::Bool(b) => Some(TqlTimeoutWire::Custom(b)),
+        other => as_integer(other).map(TqlTimeoutWire::Millis),
+    })
+}
+
+/// `id`: required; an integer or digits in a string.
+pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    as_integer(scalar(d)?).ok_or_else(|| de::Error::custom("an account without a usable id"))
+}
+
+/// `userName`: required; text, or a number written out (an Access ID).
+pub fn user_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match scalar(d)? {
+        Scalar::Str(s) => Ok(s.into_owned()),
+        Scalar::Int(n) => Ok(n.to_string()),
+        Scalar::UInt(n) => Ok(n.to_string()),
+        _ => Err(de::Error::custom("an account without a usable userName")),
+    }
+}
+
+/// `ownerRoles`: a map of owner name to role name; any entry that is not
+/// text makes the whole map unknown, since a partial map would look whole.
+pub fn owner_roles<'de, D: Deserializer<'de>>(
+    d: D,
+    field: &'static str,
+) -> Result<Option<OwnerRoles>, D::Error> {
+    struct RolesVisitor;
+    impl<'de> Visitor<'de> for RolesVisitor {
+        type Value = Option<Option<OwnerRoles>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a map of owner name to role name")
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(RolesVisitor)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut roles = OwnerRoles::default();
+            let mut readable = true;
+            while let Some(owner) = map.next_key::<Cow<'de, str>>()? {
+                match map.next_value_seed(ScalarSeed)? {
+                    Scalar::Str(role) => roles.insert(&owner, &role),
+                    _ => readable = false,
+                }
+            }
+            Ok(Some(readable.then_some(roles)))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Some(None))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Some(None))
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Some(None))
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Some(None))
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Some(None))
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Some(None))
+        }
+    }
+    match d.deserialize_any(RolesVisitor)? {
+        None => Ok(None),
+        Some(Some(roles)) => Ok(Some(roles)),
+        Some(None) => {
+            note(field);
+            Ok(None)
+        }
+    }
+}
+
+struct ScalarSeed;
+
+impl<'de> de::DeserializeSeed<'de> for ScalarSeed {
+    type Value = Scalar<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        scalar(d)
+    }
+}
+
+/// `userGroups` (extension): a list of `{id, name}`; anything else unknown.
+pub fn groups<'de, D: Deserializer<'de>>(
+    d: D,
+    field: &'static str,
+) -> Result<Option<Vec<GroupRef>>, D::Error> {
+    let value = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
+    if value.is_null() {
+        return Ok(None);
+    }
+    match serde_json::from_value(value) {
+        Ok(groups) => Ok(Some(groups)),
+        Err(_) => {
+            note(field);
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_in_the_forms_instances_use() {
+        let want = "2022-09-07T12:11:13Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(parse_time("2022-09-07T12:11:13Z"), Some(want));
+        assert_eq!(parse_time("2022-09-07T14:11:13+02:00"), Some(want));
+        assert_eq!(parse_time("2022-09-07 12:11:13"), Some(want));
+        assert_eq!(parse_time("yesterday"), None);
+    }
+}
