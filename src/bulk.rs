@@ -2,7 +2,7 @@
 //! cancellation, and the journal written before and after each one. Used by
 //! the console's worker and by the scripted commands alike.
 
-use crate::api::{ApiError, Client};
+use crate::api::Client;
 use crate::domain::preflight::BulkAction;
 use crate::domain::User;
 use crate::journal::{Entry, Journal, Phase};
@@ -171,23 +171,29 @@ async fn run_one(
             return RowOutcome::Failed(format!("not sent: cannot write the journal: {e}"));
         }
     }
-    let result: Result<(), ApiError> = match action {
-        BulkAction::Delete => {
-            client
-                .delete_user(user.id, reassign.playbooks_to, reassign.jobs_to)
-                .await
-        }
-        _ => client.update_user(user.id, &change).await.map(|_| ()),
+    let result: Result<(), String> = match action {
+        BulkAction::Delete => client
+            .delete_user(user.id, reassign.playbooks_to, reassign.jobs_to)
+            .await
+            .map_err(|e| e.to_string()),
+        // A 200 whose account does not carry the change was not applied.
+        _ => match client.update_user(user.id, &change).await {
+            Ok(after) => match after.not_applied(&change) {
+                fields if fields.is_empty() => Ok(()),
+                fields => Err(format!("not applied: {}", fields.join(", "))),
+            },
+            Err(e) => Err(e.to_string()),
+        },
     };
     let outcome = match &result {
         Ok(()) => RowOutcome::Ok,
-        Err(e) => RowOutcome::Failed(e.to_string()),
+        Err(e) => RowOutcome::Failed(e.clone()),
     };
     if let Some(journal) = &journal {
         entry.time = Utc::now();
         entry.phase = Phase::Outcome;
         entry.ok = Some(result.is_ok());
-        entry.message = result.err().map(|e| e.to_string());
+        entry.message = result.err();
         if let Err(e) = write_entry(journal, entry).await {
             return RowOutcome::Failed(format!(
                 "sent, but the outcome could not be journalled: {e}"

@@ -401,13 +401,23 @@ async fn account_work(client: Client, command: Command, events: mpsc::UnboundedS
                     return;
                 }
             };
-            let problem = match groups {
+            let not_applied = match account_id {
+                Some(_) => user.not_applied(&body.0),
+                None => Vec::new(),
+            };
+            let groups_problem = match groups {
                 Some(ids) => client
                     .set_groups(user.id, &ids)
                     .await
                     .err()
                     .map(|e| format!("the groups were not set: {e}")),
                 None => None,
+            };
+            let not_applied = (!not_applied.is_empty())
+                .then(|| format!("not applied by the instance: {}", not_applied.join(", ")));
+            let problem = match (not_applied, groups_problem) {
+                (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+                (a, b) => a.or(b),
             };
             let account = user.id;
             let _ = events.send(Event::AccountSaved {

@@ -69,6 +69,9 @@ pub struct Capabilities {
     pub extra_fields: BTreeSet<String>,
     /// Of those, the ones marked `includedByDefault`.
     pub default_fields: BTreeSet<String>,
+    /// User fields a PUT cannot change: marked `readOnly: true` or
+    /// `updatable: false` in `OPTIONS /v3/security/users?show=readonly`.
+    pub not_updatable: BTreeSet<String>,
     /// TQL keywords (from `OPTIONS /v3/security/users/tql`).
     pub tql_keywords: BTreeSet<String>,
     /// rollcall extensions the instance advertises (see `wire::ext`).
@@ -254,6 +257,28 @@ fn names_in(value: &serde_json::Value, item_key: &str) -> BTreeSet<String> {
                 }
                 _ => None,
             })
+            .collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+/// Field names whose descriptor says a PUT cannot change them. The answer
+/// is a map of name to descriptor (or a list of descriptors with `name`).
+fn not_updatable_in(value: &serde_json::Value) -> BTreeSet<String> {
+    let fixed = |d: &serde_json::Value| {
+        d.get("readOnly").and_then(|v| v.as_bool()) == Some(true)
+            || d.get("updatable").and_then(|v| v.as_bool()) == Some(false)
+    };
+    match value {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .filter(|(_, d)| fixed(d))
+            .map(|(name, _)| name.clone())
+            .collect(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter(|d| fixed(d))
+            .filter_map(|d| d.get("name").and_then(|n| n.as_str()).map(String::from))
             .collect(),
         _ => BTreeSet::new(),
     }
@@ -772,7 +797,9 @@ impl Client {
         let mut caps = Capabilities::default();
         if let Some(users) = users {
             caps.extensions = extensions_in(&users);
-            caps.user_fields = names_in(&unwrap_data(users), "name");
+            let users = unwrap_data(users);
+            caps.user_fields = names_in(&users, "name");
+            caps.not_updatable = not_updatable_in(&users);
         }
         if let Some(fields) = fields {
             let fields = unwrap_data(fields);

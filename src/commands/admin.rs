@@ -330,7 +330,8 @@ pub async fn edit(session: &Session, args: &EditArgs, out: &mut dyn Write) -> an
     };
     may(actor, &session.settings, Action::Edit, &target).map_err(|r| anyhow!("{r}"))?;
     let mut form = AccountForm::edit(actor, &session.settings, &user)
-        .with_extensions(&session.capabilities.extensions);
+        .with_extensions(&session.capabilities.extensions)
+        .with_not_updatable(&session.capabilities.not_updatable);
     if let Some(groups) = load_groups(session, &args.set).await? {
         form.set_group_options(groups);
     }
@@ -351,22 +352,39 @@ pub async fn edit(session: &Session, args: &EditArgs, out: &mut dyn Write) -> an
     if let Some(warning) = form.system_role_change_warning() {
         eprintln!("warning: {warning}");
     }
+    let mut not_applied = Vec::new();
     if changes > 0 {
-        session
+        let after = session
             .client
             .update_user(user.id, &body)
             .await
             .context("the account was not changed")?;
+        not_applied = after.not_applied(&body);
         let fields: Vec<&str> = body
             .as_object()
-            .map(|m| m.keys().map(String::as_str).collect())
+            .map(|m| {
+                m.keys()
+                    .map(String::as_str)
+                    .filter(|k| !not_applied.iter().any(|n| n == k))
+                    .collect()
+            })
             .unwrap_or_default();
-        writeln!(
-            out,
-            "Updated {name} (id {}): {}",
-            user.id,
-            fields.join(", ")
-        )?;
+        if !fields.is_empty() {
+            writeln!(
+                out,
+                "Updated {name} (id {}): {}",
+                user.id,
+                fields.join(", ")
+            )?;
+        }
+        if !not_applied.is_empty() {
+            writeln!(
+                out,
+                "Not applied by the instance for {name} (id {}): {}",
+                user.id,
+                not_applied.join(", ")
+            )?;
+        }
     }
     if let Some(ids) = groups {
         session
@@ -377,6 +395,12 @@ pub async fn edit(session: &Session, args: &EditArgs, out: &mut dyn Write) -> an
         writeln!(out, "Groups of {name} set: {}", group_names(&form, &ids))?;
     }
     out.flush()?;
+    if !not_applied.is_empty() {
+        bail!(
+            "the instance accepted the change but did not apply: {}",
+            not_applied.join(", ")
+        );
+    }
     Ok(())
 }
 

@@ -518,6 +518,45 @@ impl User {
             .map(|since| since.is_some_and(|since| since > days))
     }
 
+    /// The fields of a PUT or POST body that this account, as the server
+    /// returned it after the write, does not carry as asked: the server
+    /// accepted the request but did not apply them (a field it no longer
+    /// lets you change, a value it corrected). Fields the answer does not
+    /// include cannot be judged and are not listed; `password` never is.
+    pub fn not_applied(&self, requested: &serde_json::Value) -> Vec<String> {
+        let Some(requested) = requested.as_object() else {
+            return Vec::new();
+        };
+        let Ok(serde_json::Value::Object(returned)) = serde_json::to_value(self) else {
+            return Vec::new();
+        };
+        let mut fields = Vec::new();
+        for (key, asked) in requested {
+            let Some(got) = returned.get(key) else {
+                continue;
+            };
+            let applied = match (key.as_str(), asked) {
+                // Only the entries asked for; others (Communities) stay.
+                ("ownerRoles", serde_json::Value::Object(asked)) => asked
+                    .iter()
+                    .all(|(owner, role)| got.get(owner) == Some(role)),
+                // 0 clears a custom TQL timeout, which may read back as false.
+                ("customTqlTimeout", asked) if asked.as_i64() == Some(0) => {
+                    got.as_i64() == Some(0) || got.as_bool() == Some(false)
+                }
+                ("customTqlTimeout", asked) => {
+                    got == asked
+                        || (got.as_bool() == Some(true) && self.tql_timeout == asked.as_i64())
+                }
+                (_, asked) => got == asked,
+            };
+            if !applied {
+                fields.push(key.clone());
+            }
+        }
+        fields
+    }
+
     /// True when the instance returned more than the basic fields, i.e. the
     /// caller sees administrative detail for this account.
     pub fn has_detail_fields(&self) -> bool {
@@ -635,6 +674,27 @@ mod tests {
         ] {
             assert!(odd.contains(&field), "{field} not noted in {odd:?}");
         }
+    }
+
+    #[test]
+    fn not_applied_lists_what_the_answer_does_not_carry_as_asked() {
+        let returned: User = serde_json::from_str(
+            r#"{"id":1,"userName":"a","systemRole":"User","disabled":true,"firstName":"Pat",
+                "owner":"Demo","ownerRoles":{"Demo":"Sharing User","Community":"Director"},
+                "customTqlTimeout":0}"#,
+        )
+        .unwrap();
+        let asked = serde_json::json!({
+            "systemRole": "Super User",
+            "disabled": true,
+            "ownerRoles": {"Demo": "Sharing User"},
+            "password": "never compared",
+            "jobRole": "not in the answer: cannot be judged",
+            "customTqlTimeout": 0
+        });
+        assert_eq!(returned.not_applied(&asked), ["systemRole"]);
+        let asked = serde_json::json!({"ownerRoles": {"Demo": "Organization Administrator"}});
+        assert_eq!(returned.not_applied(&asked), ["ownerRoles"]);
     }
 
     #[test]

@@ -471,6 +471,27 @@ pub fn extension_for(field: Field) -> Option<&'static str> {
     }
 }
 
+/// The documented user field a form field is written to, where there is
+/// one (extensions are handled by [`extension_for`]).
+pub fn wire_name(field: Field) -> Option<&'static str> {
+    Some(match field {
+        Field::Email => "userName",
+        Field::Password => "password",
+        Field::FirstName => "firstName",
+        Field::LastName => "lastName",
+        Field::SystemRole => "systemRole",
+        Field::OrgRole => "ownerRoles",
+        Field::Locked => "locked",
+        Field::Disabled => "disabled",
+        Field::PasswordResetRequired => "passwordResetRequired",
+        Field::MfaResetRequired => "twoFactorResetRequired",
+        Field::TermsRequired => "termsAccepted",
+        Field::CustomTqlTimeout => "customTqlTimeout",
+        Field::LogOutAfter => "logoutIntervalMinutes",
+        _ => return None,
+    })
+}
+
 /// "30 minutes", "1 hour", "1 day".
 fn interval_label(minutes: i64) -> String {
     match minutes {
@@ -524,6 +545,9 @@ pub struct AccountForm {
     groups_known: Vec<GroupRef>,
     /// The instance's extensions; `None` = not known, assume all.
     extensions: Option<BTreeSet<String>>,
+    /// User fields the instance marks as not updatable (`OPTIONS
+    /// /v3/security/users?show=readonly`): not offered for change on edit.
+    not_updatable: BTreeSet<String>,
 }
 
 impl AccountForm {
@@ -548,6 +572,7 @@ impl AccountForm {
             set_unknown: BTreeSet::new(),
             groups_known: Vec::new(),
             extensions: None,
+            not_updatable: BTreeSet::new(),
         }
     }
 
@@ -587,6 +612,7 @@ impl AccountForm {
             set_unknown: BTreeSet::new(),
             groups_known: user.user_groups.clone().unwrap_or_default(),
             extensions: None,
+            not_updatable: BTreeSet::new(),
         }
     }
 
@@ -603,6 +629,14 @@ impl AccountForm {
     /// missing one are marked unsupported, refuse `set`, and stay out of bodies.
     pub fn with_extensions(mut self, extensions: &BTreeSet<String>) -> AccountForm {
         self.extensions = Some(extensions.clone());
+        self
+    }
+
+    /// The user fields the instance says cannot be updated: on an edit
+    /// form, fields written under those names are shown but refuse `set`
+    /// and stay out of the PUT body, with a message saying why.
+    pub fn with_not_updatable(mut self, fields: &BTreeSet<String>) -> AccountForm {
+        self.not_updatable = fields.clone();
         self
     }
 
@@ -670,10 +704,17 @@ impl AccountForm {
     }
 
     fn supported(&self, field: Field) -> bool {
-        match (&self.extensions, extension_for(field)) {
+        let extension_ok = match (&self.extensions, extension_for(field)) {
             (Some(have), Some(needed)) => have.contains(needed),
             _ => true,
-        }
+        };
+        extension_ok && !self.refused_by_instance(field)
+    }
+
+    /// An edit of a field the instance marks as not updatable.
+    fn refused_by_instance(&self, field: Field) -> bool {
+        self.mode == FormMode::Edit
+            && wire_name(field).is_some_and(|name| self.not_updatable.contains(name))
     }
 
     /// Every offered field with its value, options and state.
@@ -776,6 +817,14 @@ impl AccountForm {
     fn unsupported_reason(&self, field: Field) -> Option<String> {
         if self.supported(field) {
             return None;
+        }
+        if self.refused_by_instance(field) {
+            return wire_name(field).map(|name| {
+                format!(
+                    "{} cannot be changed: this instance marks {name} as not updatable",
+                    field.label()
+                )
+            });
         }
         extension_for(field).map(|e| unsupported_message(field, e))
     }

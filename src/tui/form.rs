@@ -417,7 +417,8 @@ impl App {
 
     fn open_edit(&mut self, user: User) {
         let mut form = AccountForm::edit(&self.ctx.actor, &self.ctx.settings, &user)
-            .with_extensions(&self.ctx.capabilities.extensions);
+            .with_extensions(&self.ctx.capabilities.extensions)
+            .with_not_updatable(&self.ctx.capabilities.not_updatable);
         if let Some(groups) = &self.forms.groups {
             form.set_group_options(groups.clone());
         }
