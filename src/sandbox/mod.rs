@@ -44,6 +44,12 @@ pub struct SandboxConfig {
     pub secret_key: String,
     pub seed: u64,
     pub settings: InstanceSettings,
+    /// Serve only what ThreatConnect documents: no rollcall extensions
+    /// (paths, fields, TQL keywords, body fields), as a real instance.
+    pub plain: bool,
+    /// Leave `lastLogin` out of every user object, as the docs' own
+    /// examples do, so the client's "unknown last login" paths are exercised.
+    pub omit_last_login: bool,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -55,6 +61,8 @@ impl std::fmt::Debug for SandboxConfig {
             .field("secret_key", &"<redacted>")
             .field("seed", &self.seed)
             .field("settings", &self.settings)
+            .field("plain", &self.plain)
+            .field("omit_last_login", &self.omit_last_login)
             .finish()
     }
 }
@@ -78,7 +86,21 @@ impl SandboxConfig {
                 password_max_age_days: Some(90),
                 password_policy: PasswordPolicy::default(),
             },
+            plain: false,
+            omit_last_login: false,
         }
+    }
+
+    /// As a plain ThreatConnect instance: no rollcall extensions.
+    pub fn plain(mut self) -> Self {
+        self.plain = true;
+        self
+    }
+
+    /// Without `lastLogin` in any answer.
+    pub fn omit_last_login(mut self) -> Self {
+        self.omit_last_login = true;
+        self
     }
 }
 
@@ -160,6 +182,17 @@ pub(crate) struct Shared {
     pub(crate) started: DateTime<Utc>,
     /// Where it listens: the host of `next` links when a request has no Host header.
     pub(crate) addr: SocketAddr,
+    /// `SandboxConfig::plain`: no rollcall extensions.
+    pub(crate) plain: bool,
+    /// `SandboxConfig::omit_last_login`.
+    pub(crate) omit_last_login: bool,
+}
+
+impl Shared {
+    /// True when the rollcall extensions are served (not `plain`).
+    pub(crate) fn extensions(&self) -> bool {
+        !self.plain
+    }
 }
 
 /// Errors from the database layer, already shaped as API answers.
@@ -292,6 +325,8 @@ impl Sandbox {
             fault_sequence: AtomicU64::new(0),
             started,
             addr,
+            plain: cfg.plain,
+            omit_last_login: cfg.omit_last_login,
         });
         let router = handlers::router(Arc::clone(&shared));
         let (stop, stop_rx) = watch::channel(false);
