@@ -429,6 +429,12 @@ async fn list_users(
             .map_err(|e| ApiErr::bad(format!("Invalid TQL: {e}")))?;
         for k in &compiled.keywords {
             keyword_allowed(&actor, k)?;
+            if s.refuse_tql_keywords.iter().any(|r| r == k.keyword) {
+                return Err(ApiErr::bad(format!(
+                    "Invalid TQL: the keyword '{}' cannot be used here",
+                    k.keyword
+                )));
+            }
         }
         where_sql.push(format!("({})", compiled.sql));
         params.extend(compiled.params);

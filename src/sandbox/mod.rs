@@ -50,6 +50,10 @@ pub struct SandboxConfig {
     /// Leave `lastLogin` out of every user object, as the docs' own
     /// examples do, so the client's "unknown last login" paths are exercised.
     pub omit_last_login: bool,
+    /// TQL keywords listed by `OPTIONS .../tql` but answered with 400 when
+    /// used (a fault: an instance whose TQL parser disagrees with its own
+    /// discovery), to test the client's fallback to local filtering.
+    pub refuse_tql_keywords: Vec<String>,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -63,6 +67,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("settings", &self.settings)
             .field("plain", &self.plain)
             .field("omit_last_login", &self.omit_last_login)
+            .field("refuse_tql_keywords", &self.refuse_tql_keywords)
             .finish()
     }
 }
@@ -88,6 +93,7 @@ impl SandboxConfig {
             },
             plain: false,
             omit_last_login: false,
+            refuse_tql_keywords: Vec::new(),
         }
     }
 
@@ -100,6 +106,12 @@ impl SandboxConfig {
     /// Without `lastLogin` in any answer.
     pub fn omit_last_login(mut self) -> Self {
         self.omit_last_login = true;
+        self
+    }
+
+    /// Answering TQL that uses `keyword` with 400 (still listed by OPTIONS).
+    pub fn refusing_tql_keyword(mut self, keyword: &str) -> Self {
+        self.refuse_tql_keywords.push(keyword.to_string());
         self
     }
 }
@@ -186,6 +198,8 @@ pub(crate) struct Shared {
     pub(crate) plain: bool,
     /// `SandboxConfig::omit_last_login`.
     pub(crate) omit_last_login: bool,
+    /// `SandboxConfig::refuse_tql_keywords`.
+    pub(crate) refuse_tql_keywords: Vec<String>,
 }
 
 impl Shared {
@@ -327,6 +341,7 @@ impl Sandbox {
             addr,
             plain: cfg.plain,
             omit_last_login: cfg.omit_last_login,
+            refuse_tql_keywords: cfg.refuse_tql_keywords.clone(),
         });
         let router = handlers::router(Arc::clone(&shared));
         let (stop, stop_rx) = watch::channel(false);
