@@ -111,9 +111,19 @@ fn main() {
         let started = Instant::now();
         for command in app.start() {
             let command = match command {
-                Command::LoadUsers { id, mut query, .. } => {
+                Command::LoadUsers {
+                    id,
+                    mut query,
+                    groups_from_user_groups,
+                    ..
+                } => {
                     query.owner = None;
-                    Command::LoadUsers { id, org: None, query }
+                    Command::LoadUsers {
+                        id,
+                        org: None,
+                        query,
+                        groups_from_user_groups,
+                    }
                 }
                 other => other,
             };

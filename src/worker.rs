@@ -7,7 +7,7 @@
 //! the latest id per kind of request and drops events for older ones.
 
 use crate::api::wire::{OrgLimits, Owner, RunAs};
-use crate::api::{ApiError, Client, Page, Secret, UserQuery};
+use crate::api::{ApiError, Client, Membership, Page, Secret, UserQuery};
 use crate::bulk::{self, Cancel, RowOutcome, RowResult, RunPlan};
 use crate::domain::{GroupRef, User};
 use crate::journal::{HeaderKind, Journal, RunHeader};
@@ -25,10 +25,14 @@ pub type RequestId = u64;
 pub enum Command {
     /// List accounts page by page. A new listing cancels the previous one.
     /// `org`: keep only accounts of this Organization.
+    /// `groups_from_user_groups`: fill each account's groups from
+    /// `GET /v3/security/userGroups?fields=users` (a plain instance, where
+    /// the listing does not carry them).
     LoadUsers {
         id: RequestId,
         org: Option<String>,
         query: UserQuery,
+        groups_from_user_groups: bool,
     },
     /// The Organizations the caller may see (`owners` of kind Organization).
     LoadOrganizations { id: RequestId },
@@ -274,13 +278,23 @@ async fn run(
     while let Some(command) = commands.recv().await {
         running.retain(|_, task| !task.is_finished());
         match command {
-            Command::LoadUsers { id, org, query } => {
+            Command::LoadUsers {
+                id,
+                org,
+                query,
+                groups_from_user_groups,
+            } => {
                 // The latest listing wins: the old one would only be dropped.
                 if let Some(old) = listing.take().and_then(|old| running.remove(&old)) {
                     old.abort();
                 }
                 listing = Some(id);
-                let task = tokio::spawn(load_users(client.clone(), id, org, query, events.clone()));
+                let listing = Listing {
+                    org,
+                    query,
+                    groups_from_user_groups,
+                };
+                let task = tokio::spawn(load_users(client.clone(), id, listing, events.clone()));
                 running.insert(id, task.abort_handle());
             }
             Command::LoadOrganizations { id } => {
@@ -475,16 +489,37 @@ async fn account_work(client: Client, command: Command, events: mpsc::UnboundedS
     let _ = events.send(event);
 }
 
+/// What `Command::LoadUsers` asks for.
+struct Listing {
+    org: Option<String>,
+    query: UserQuery,
+    groups_from_user_groups: bool,
+}
+
 async fn load_users(
     client: Client,
     id: RequestId,
-    org: Option<String>,
-    query: UserQuery,
+    listing: Listing,
     events: mpsc::UnboundedSender<Event>,
 ) {
+    let Listing {
+        org,
+        query,
+        groups_from_user_groups,
+    } = listing;
+    // Read before the pages, so every page arrives with its groups. A
+    // failed read leaves groups unknown ("?"), never wrongly empty.
+    let membership = if groups_from_user_groups {
+        Membership::load(&client).await.ok().flatten()
+    } else {
+        None
+    };
     let page_events = events.clone();
     let mut on_page = move |page: Page<User>| {
-        let users = keep_org(page.items, org.as_deref());
+        let mut users = keep_org(page.items, org.as_deref());
+        if let Some(m) = &membership {
+            m.fill(&mut users);
+        }
         let _ = page_events.send(Event::UsersPage {
             id,
             users,

@@ -462,9 +462,9 @@ async fn refusals_before_and_from_the_server() {
 /// The first seeded Demo Organization account with this System role.
 async fn first_with_role(s: &Session, role: &str) -> User {
     let query = rollcall::api::UserQuery {
-        tql: Some(format!(
-            "systemRole = \"{role}\" and owner = \"{DEMO}\" and disabled = false"
-        )),
+        // TQL has no owner keyword (tcex's user filter): `owner=` narrows.
+        tql: Some(format!("systemRole = \"{role}\" and disabled = false")),
+        owner: Some(DEMO.to_string()),
         ..Default::default()
     };
     let users = s.client.list_users(&query).await.expect("list");
@@ -672,7 +672,8 @@ async fn delete_requires_reassignment_and_confirmation() {
     let api_heir = first_with_role(&admin, "Api User").await;
     let api_heir = if api_heir.id == 19 {
         let query = rollcall::api::UserQuery {
-            tql: Some(format!("systemRole = \"Api User\" and owner = \"{DEMO}\"")),
+            tql: Some("systemRole = \"Api User\"".to_string()),
+            owner: Some(DEMO.to_string()),
             ..Default::default()
         };
         admin
@@ -849,7 +850,8 @@ async fn the_sandbox_checks_bodies_with_the_form_rules() {
     };
     let user = |extra: serde_json::Value| {
         let mut body = serde_json::json!({
-            "userName": "b@example.com", "password": "abcdefgh1!", "firstName": "B", "lastName": "C"
+            "userName": "b@example.com", "password": "abcdefgh1!", "firstName": "B", "lastName": "C",
+            "owner": DEMO, "systemRole": "User", "ownerRoles": {DEMO: "Standard User"}
         });
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
             b.extend(e.clone());
@@ -884,11 +886,11 @@ async fn the_sandbox_checks_bodies_with_the_form_rules() {
         "logoutIntervalMinutes must be 0 (never) or one of [15, 30, 60, 120, 240, 480, 1440], not 7"
     );
     assert_eq!(
-        refused(serde_json::json!({"systemRole": "Api User", "firstName": "A", "sendAccountInfoEmail": true})).await,
+        refused(serde_json::json!({"systemRole": "Api User", "firstName": "A", "lastName": "B", "owner": DEMO, "ownerRoles": {DEMO: "Standard User"}, "sendAccountInfoEmail": true})).await,
         "sendAccountInfoEmail needs an e-mail address, and an API User has none"
     );
     assert_eq!(
-        refused(serde_json::json!({"systemRole": "Api User", "tokenExpirationDays": 3651})).await,
+        refused(serde_json::json!({"systemRole": "Api User", "firstName": "A", "lastName": "B", "owner": DEMO, "ownerRoles": {DEMO: "Standard User"}, "tokenExpirationDays": 3651})).await,
         "tokenExpirationDays must be between 1 and 3650"
     );
     let someone = first_with_role(&admin, "User").await;

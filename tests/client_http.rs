@@ -121,7 +121,10 @@ async fn every_client_call_works_against_the_sandbox() {
             "userName": "client.test@example.com",
             "password": "abcdefg1",
             "firstName": "Client",
-            "lastName": "Test"
+            "lastName": "Test",
+            "owner": "Demo Organization",
+            "ownerRoles": {"Demo Organization": "Standard User"},
+            "systemRole": "User"
         }))
         .await
         .unwrap();
@@ -152,7 +155,14 @@ async fn every_client_call_works_against_the_sandbox() {
 
     // an API user gets a token, shown once, and the token authenticates
     let api = admin
-        .create_user(&json!({"systemRole": "Api User", "firstName": "Token"}))
+        // generatedUserNames (an advertised extension): no userName or password.
+        .create_user(&json!({
+            "systemRole": "Api User",
+            "firstName": "Token",
+            "lastName": "User",
+            "owner": "Demo Organization",
+            "ownerRoles": {"Demo Organization": "Standard User"}
+        }))
         .await
         .unwrap();
     let token = admin.generate_token(api.id, Some(30)).await.unwrap();

@@ -31,13 +31,21 @@ impl Pane {
         // The shell prints RESTORED once rollcall has exited, then lingers so
         // the pane can be read.
         let script = format!("'{BIN}' --demo {args}; echo RESTORED status=$?; sleep 30");
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &name, "-x", "100", "-y", "30"])
-            .args(["sh", "-c", &script])
-            .env_remove("NO_COLOR")
-            .status()
-            .expect("tmux runs");
-        assert!(status.success(), "tmux new-session failed");
+        // Tests start panes in parallel; when no tmux server runs yet, two
+        // at once race to start one and the loser fails: try again.
+        let started = (0..5).any(|attempt| {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Command::new("tmux")
+                .args(["new-session", "-d", "-s", &name, "-x", "100", "-y", "30"])
+                .args(["sh", "-c", &script])
+                .env_remove("NO_COLOR")
+                .status()
+                .expect("tmux runs")
+                .success()
+        });
+        assert!(started, "tmux new-session failed");
         Pane { name }
     }
 

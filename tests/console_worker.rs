@@ -107,6 +107,7 @@ async fn cancel_stops_a_slow_request_and_later_ones_still_answer() {
         id: 1,
         org: None,
         query: Default::default(),
+        groups_from_user_groups: false,
     });
     worker.send(Command::Cancel { id: 1 });
     worker.send(Command::LoadLimits { id: 2 });
@@ -138,6 +139,7 @@ async fn a_network_error_becomes_a_failed_event() {
         id: 7,
         org: None,
         query: Default::default(),
+        groups_from_user_groups: false,
     });
     let event = next_event(&mut events).await;
     assert!(

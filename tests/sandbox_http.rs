@@ -80,6 +80,37 @@ async fn sandbox(n: usize) -> Sandbox {
         .expect("sandbox starts")
 }
 
+/// A create body with every field the docs mark required (a User in Demo
+/// Organization), changed by `extra`; a `null` in `extra` drops that key.
+fn create_body(user_name: &str, extra: Value) -> Value {
+    let mut body = json!({
+        "userName": user_name,
+        "password": "abcdefg1",
+        "firstName": "New",
+        "lastName": "User",
+        "owner": "Demo Organization",
+        "systemRole": "User",
+    });
+    let map = body.as_object_mut().unwrap();
+    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+        if v.is_null() {
+            map.remove(&k);
+        } else {
+            map.insert(k, v);
+        }
+    }
+    if !map.contains_key("ownerRoles") {
+        let org = map["owner"].as_str().unwrap_or_default().to_string();
+        let role = if map["systemRole"] == "Read Only User" {
+            "Read Only User"
+        } else {
+            "Standard User"
+        };
+        map.insert("ownerRoles".into(), json!({ org: role }));
+    }
+    body
+}
+
 fn message(v: &Value) -> &str {
     v["message"].as_str().unwrap_or_default()
 }
@@ -99,9 +130,15 @@ async fn list_all(c: &Caller, query: &str) -> Vec<Value> {
     }
 }
 
-async fn find_user(c: &Caller, tql: &str) -> Value {
+/// As `find_user`, in Demo Organization (TQL has no owner keyword: the
+/// listing's `owner=` parameter narrows instead).
+async fn find_demo_user(c: &Caller, tql: &str) -> Value {
+    find_user_in(c, tql, "&owner=Demo%20Organization").await
+}
+
+async fn find_user_in(c: &Caller, tql: &str, extra: &str) -> Value {
     let q = format!(
-        "tql={}&resultLimit=1",
+        "tql={}&resultLimit=1{extra}",
         percent_encoding::utf8_percent_encode(tql, percent_encoding::NON_ALPHANUMERIC)
     );
     let (status, body) = c.get(&format!("/v3/security/users?{q}")).await;
@@ -137,7 +174,9 @@ async fn hmac_ok_and_auth_failures_answer_401_with_threatconnect_messages() {
         message(&body),
         "Signature data did not match expected result"
     );
-    assert_eq!(body["status"], "Failure");
+    // v3's error envelope: status Error and a hex errCode.
+    assert_eq!(body["status"], "Error");
+    assert_eq!(body["errCode"], "0x1002");
 
     let mut skewed = Caller::as_id(&sb, "administrator");
     skewed.skew = -301;
@@ -424,11 +463,7 @@ async fn policy_refusals_read_the_same_as_the_domain() {
 
     // Writes and their messages.
     let admin = Caller::as_id(&sb, "administrator");
-    let target = find_user(
-        &admin,
-        r#"systemRole = "User" and disabled = false and owner = "Demo Organization""#,
-    )
-    .await;
+    let target = find_demo_user(&admin, r#"systemRole = "User" and disabled = false"#).await;
     let id = target["id"].as_i64().unwrap();
     let (status, body) = acct
         .send(
@@ -466,7 +501,14 @@ async fn policy_refusals_read_the_same_as_the_domain() {
     assert_eq!(body["data"]["ownerRoles"]["Demo Community"], "Director");
     // Accounts Administrators cannot choose System roles.
     let (status, body) = acct
-        .send("POST", "/v3/security/users", Some(json!({"userName": "new.admin@example.com", "password": "abcdefg1", "systemRole": "Administrator"})))
+        .send(
+            "POST",
+            "/v3/security/users",
+            Some(create_body(
+                "new.admin@example.com",
+                json!({"systemRole": "Administrator"}),
+            )),
+        )
         .await;
     assert_eq!(status, 401, "{body}");
     assert!(
@@ -477,13 +519,20 @@ async fn policy_refusals_read_the_same_as_the_domain() {
         .send(
             "POST",
             "/v3/security/users",
-            Some(json!({"userName": "new.user@example.com", "password": "short"})),
+            Some(create_body(
+                "new.user@example.com",
+                json!({"password": "short"}),
+            )),
         )
         .await;
     assert_eq!(status, 400);
     assert!(message(&body).contains("password policy"));
     let (status, body) = acct
-        .send("POST", "/v3/security/users", Some(json!({"userName": "new.user@example.com", "password": "abcdefg1", "firstName": "New"})))
+        .send(
+            "POST",
+            "/v3/security/users",
+            Some(create_body("new.user@example.com", json!({}))),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(message(&body), "Created");
@@ -492,7 +541,11 @@ async fn policy_refusals_read_the_same_as_the_domain() {
         .send(
             "POST",
             "/v3/security/users",
-            Some(json!({"systemRole": "Api User"})),
+            // generatedUserNames: the extended sandbox names API users itself.
+            Some(create_body(
+                "",
+                json!({"systemRole": "Api User", "userName": null, "password": null}),
+            )),
         )
         .await;
     assert_eq!(status, 201, "{body}");
@@ -554,7 +607,14 @@ async fn create_refused_at_the_organization_limit() {
         .clone();
     assert_eq!(contoso["userLimit"], contoso["users"]);
     let (status, body) = admin
-        .send("POST", "/v3/security/users", Some(json!({"userName": "one.more@example.com", "password": "abcdefg1", "owner": "Contoso Intel"})))
+        .send(
+            "POST",
+            "/v3/security/users",
+            Some(create_body(
+                "one.more@example.com",
+                json!({"owner": "Contoso Intel"}),
+            )),
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     assert!(
@@ -563,7 +623,14 @@ async fn create_refused_at_the_organization_limit() {
     );
     // Read Only Users do not count against the User Limit.
     let (status, body) = admin
-        .send("POST", "/v3/security/users", Some(json!({"userName": "ro.more@example.com", "password": "abcdefg1", "owner": "Contoso Intel", "systemRole": "Read Only User"})))
+        .send(
+            "POST",
+            "/v3/security/users",
+            Some(create_body(
+                "ro.more@example.com",
+                json!({"owner": "Contoso Intel", "systemRole": "Read Only User"}),
+            )),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(
@@ -602,11 +669,7 @@ async fn delete_needs_reassignment_of_what_runs_as_the_account() {
         .await;
     assert_eq!(status, 400, "{body}");
     assert!(message(&body).contains("Phishing Triage"), "{body}");
-    let heir = find_user(
-        &admin,
-        r#"systemRole = "User" and owner = "Demo Organization" and disabled = false"#,
-    )
-    .await;
+    let heir = find_demo_user(&admin, r#"systemRole = "User" and disabled = false"#).await;
     let heir_id = heir["id"].as_i64().unwrap();
     assert_ne!(heir_id, runner);
     let (status, body) = admin
@@ -793,7 +856,14 @@ async fn answers_have_the_fixtures_shapes() {
         &ro.get(&format!("/v3/security/users/{my_id}")).await.1,
     );
     let (status, created) = admin
-        .send("POST", "/v3/security/users", Some(json!({"userName": "hodgesh@companyabc.com", "password": "Hodges123", "firstName": "Herschel", "lastName": "Hodges"})))
+        .send(
+            "POST",
+            "/v3/security/users",
+            Some(create_body(
+                "hodgesh@companyabc.com",
+                json!({"password": "Hodges123", "firstName": "Herschel", "lastName": "Hodges"}),
+            )),
+        )
         .await;
     assert_eq!(status, 201);
     assert_shape("users-create-0.json", &created);
@@ -1020,7 +1090,7 @@ async fn a_database_file_persists_across_restarts() {
         .send(
             "POST",
             "/v3/security/users",
-            Some(json!({"userName": "kept@example.com", "password": "abcdefg1"})),
+            Some(create_body("kept@example.com", json!({}))),
         )
         .await;
     assert_eq!(status, 201, "{body}");

@@ -76,6 +76,10 @@ pub struct Capabilities {
     pub tql_keywords: BTreeSet<String>,
     /// rollcall extensions the instance advertises (see `wire::ext`).
     pub extensions: BTreeSet<String>,
+    /// Extra fields of user groups (from `OPTIONS /v3/security/userGroups/fields`,
+    /// read by `user_group_fields`); `users` gives group membership on a
+    /// plain instance.
+    pub group_fields: BTreeSet<String>,
 }
 
 impl Capabilities {
@@ -754,6 +758,29 @@ impl Client {
 
     pub async fn user_groups(&self) -> Result<Vec<UserGroup>, ApiError> {
         self.list_all(USER_GROUPS_PATH).await
+    }
+
+    /// `OPTIONS /v3/security/userGroups/fields`: the extra fields user groups
+    /// offer (empty when the instance refuses to say).
+    pub async fn user_group_fields(&self) -> Result<BTreeSet<String>, ApiError> {
+        let path = format!("{USER_GROUPS_PATH}/fields");
+        Ok(self
+            .discover(&path, &[])
+            .await?
+            .map(|v| names_in(&unwrap_data(v), "name"))
+            .unwrap_or_default())
+    }
+
+    /// The user groups with their members (`fields=users`).
+    pub async fn user_groups_with_users(&self) -> Result<Vec<UserGroupWithUsers>, ApiError> {
+        let params = Self::fields_params(&[GROUP_USERS_FIELD.to_string()]);
+        let mut pages = Vec::new();
+        self.list_paged(USER_GROUPS_PATH, &params, MAX_PAGE_SIZE, &mut |page| {
+            pages.push(page)
+        })
+        .await?;
+        pages.sort_by_key(|p: &Page<UserGroupWithUsers>| p.start);
+        Ok(pages.into_iter().flat_map(|p| p.items).collect())
     }
 
     pub async fn owners(&self) -> Result<Vec<Owner>, ApiError> {

@@ -27,6 +27,17 @@
 //! - `sendAccountInfoEmail`: a `POST /v3/security/users` body may carry
 //!   `"sendAccountInfoEmail": true`; the instance then e-mails the account
 //!   information (never the password) to the new account's address.
+//! - `generatedUserNames`: a `POST` of an API or TAXII account may leave out
+//!   `userName` and `password`; the instance generates the Access ID (the
+//!   docs require both for every account).
+//! - `systemRoleUpdate`: a `PUT` may change `systemRole` (the docs, since
+//!   7.11.2, mark it not updatable).
+//!
+//! # Group membership on a plain instance
+//! `GET /v3/security/userGroups?fields=users` (when `OPTIONS
+//! /v3/security/userGroups/fields` lists `users`) answers each group with
+//! its members as tcex's `UsersModel`: `"users": {"data": [{user}, ...]}`;
+//! see [`UserGroupWithUsers`].
 
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +70,8 @@ pub mod ext {
     pub const TOKEN_EXPIRATION_FIELD: &str = "tokenExpirationDays";
     pub const INCLUDE_IN_OBSERVATIONS_FIELD: &str = "includeInObservations";
     pub const ALLOW_EXCEED_API_LINK_LIMIT_FIELD: &str = "allowExceedApiLinkLimit";
+    pub const GENERATED_USER_NAMES: &str = "generatedUserNames";
+    pub const SYSTEM_ROLE_UPDATE: &str = "systemRoleUpdate";
     pub const ALL: &[&str] = &[
         INSTANCE,
         LIMITS,
@@ -74,6 +87,8 @@ pub mod ext {
         TOKEN_EXPIRATION_FIELD,
         INCLUDE_IN_OBSERVATIONS_FIELD,
         ALLOW_EXCEED_API_LINK_LIMIT_FIELD,
+        GENERATED_USER_NAMES,
+        SYSTEM_ROLE_UPDATE,
     ];
     /// The extension settings that are extra user fields (asked for with `fields=`).
     pub const SETTINGS_FIELDS: &[&str] = &[
@@ -179,6 +194,51 @@ pub struct UserGroup {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+/// The `fields=users` name of `GET /v3/security/userGroups` (tcex
+/// `user_group_model.py`: `users: UsersModel`).
+pub const GROUP_USERS_FIELD: &str = "users";
+
+/// A user group with its members (`GET /v3/security/userGroups?fields=users`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserGroupWithUsers {
+    pub id: i64,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Absent when the instance did not return members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<GroupUsers>,
+}
+
+/// tcex models a collection as `{"data": [...]}`; a bare array is read too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GroupUsers {
+    Wrapped {
+        #[serde(default)]
+        data: Vec<GroupMember>,
+    },
+    Bare(Vec<GroupMember>),
+}
+
+impl GroupUsers {
+    pub fn members(&self) -> &[GroupMember] {
+        match self {
+            GroupUsers::Wrapped { data } | GroupUsers::Bare(data) => data,
+        }
+    }
+}
+
+/// A member as listed in a group: only the id is needed (the rest of the
+/// user object is ignored, so an odd value there cannot fail the answer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMember {
+    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
 }
 
 /// An owner (Organization, Community or Source) with the caller's

@@ -115,11 +115,16 @@ pub async fn collect(
         owner: args.org.clone(),
         ..Default::default()
     };
+    // On a plain instance the groups come from the user groups.
+    let membership = session.membership(&query.fields).await?;
     let mut users = session
         .client
         .list_users(&query)
         .await
         .context("listing accounts")?;
+    if let Some(m) = &membership {
+        m.fill(&mut users);
+    }
     users.sort_by_cached_key(|u| (u.user_name.to_lowercase(), u.id));
     let mut limits = if session.capabilities.has(ext::LIMITS) {
         session

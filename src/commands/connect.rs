@@ -1,7 +1,7 @@
 //! Opening a session: profile, who the caller is, what the instance offers.
 
 use crate::api::wire::ext;
-use crate::api::{Capabilities, Client, Connection};
+use crate::api::{Capabilities, Client, Connection, Membership};
 use crate::config::{self, Selection};
 use crate::domain::filter::TqlSupport;
 use crate::domain::text::sanitize;
@@ -56,6 +56,18 @@ impl Session {
             .filter(|f| self.capabilities.has(f) || self.capabilities.extra_fields.contains(*f))
             .map(String::from)
             .collect()
+    }
+
+    /// Group membership for a listing asked with `fields`, read from the
+    /// user groups when the listing itself does not carry it (a plain
+    /// instance); `None` when neither says.
+    pub async fn membership(&self, fields: &[String]) -> anyhow::Result<Option<Membership>> {
+        if !Membership::applies(&self.capabilities, fields) {
+            return Ok(None);
+        }
+        Membership::load(&self.client)
+            .await
+            .context("reading user group membership")
     }
 
     /// What the filter language may send as TQL here; `groups` maps
@@ -125,10 +137,16 @@ pub async fn session_with(
     // A System role rollcall does not know is kept as the instance names
     // it; the policy then leaves decisions to the server.
     let system_role = SystemRole::parse(&me.role);
-    let (capabilities, own_record) = tokio::try_join!(
+    let (mut capabilities, own_record) = tokio::try_join!(
         client.capabilities(),
         client.find_user_by_name(&me.user_name)
     )?;
+    // Without the userGroups extension field, membership may still come
+    // from the user groups themselves (asked only then: one OPTIONS less).
+    let groups_field = ext::USER_GROUPS_FIELD;
+    if !capabilities.has(groups_field) && !capabilities.extra_fields.contains(groups_field) {
+        capabilities.group_fields = client.user_group_fields().await?;
+    }
 
     let (id, home_org, org_role) = match own_record {
         Some(user) => {

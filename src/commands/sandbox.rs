@@ -19,6 +19,16 @@ pub struct SandboxArgs {
     /// Secret key of the seeded API actors; random and printed when absent.
     #[arg(long, value_name = "KEY")]
     pub secret_key: Option<String>,
+    /// Behave like a plain ThreatConnect instance: serve only what its v3
+    /// documentation describes (no rollcall extension paths, fields, TQL
+    /// keywords or body fields; systemRole not updatable; group membership
+    /// only through userGroups?fields=users).
+    #[arg(long)]
+    pub plain: bool,
+    /// Leave lastLogin out of every user object (as the documentation's own
+    /// examples do), to try how a client copes with unknown last logins.
+    #[arg(long)]
+    pub omit_last_login: bool,
 }
 
 fn random_key() -> String {
@@ -60,8 +70,16 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     let mut cfg = SandboxConfig::loopback(args.seed_users, &secret_key);
     cfg.listen = args.listen;
     cfg.db = args.db;
+    cfg.plain = args.plain;
+    cfg.omit_last_login = args.omit_last_login;
     let sandbox = Sandbox::start(cfg).await?;
     print!("{}", banner(&sandbox.base_url(), &secret_key, generated));
+    if args.plain {
+        println!("plain mode: no rollcall extensions are served");
+    }
+    if args.omit_last_login {
+        println!("lastLogin is left out of every answer");
+    }
     std::io::Write::flush(&mut std::io::stdout())?;
     wait_for_stop().await?;
     sandbox.shutdown().await;
@@ -109,6 +127,8 @@ mod tests {
             db: None,
             seed_users: 1,
             secret_key: Some("k".into()),
+            plain: true,
+            omit_last_login: true,
         };
         let err = run(args).await.unwrap_err();
         assert!(err.to_string().contains("loopback"), "{err}");

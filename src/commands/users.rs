@@ -3,7 +3,7 @@
 
 use super::connect::Session;
 use crate::api::wire::ext;
-use crate::api::UserQuery;
+use crate::api::{ApiError, UserQuery};
 use crate::domain::filter::{Filter, MatchContext};
 use crate::domain::text::{csv_cell, sanitize};
 use crate::domain::{LastLoginReported, PasswordExpiry, User};
@@ -34,14 +34,35 @@ pub struct ListArgs {
 }
 
 /// Fetches (TQL where the instance supports it) and filters (always
-/// locally, so the answer is the same either way).
+/// locally, so the answer is the same either way). A refused TQL
+/// pre-filter is said in one line on stderr.
 pub async fn fetch_filtered(
     session: &Session,
     org: Option<&str>,
     filter: &Filter,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<User>> {
-    Ok(fetch_listing(session, org, filter, now).await?.users)
+    fetch_filtered_noting(session, org, filter, now, &mut |note| {
+        eprintln!("note: {note}")
+    })
+    .await
+}
+
+/// The line said when an instance refuses the TQL pre-filter.
+pub fn tql_refused_note(error: &ApiError) -> String {
+    let reason = error.server_message().unwrap_or("400 Bad Request");
+    format!("the instance refused the TQL pre-filter ({reason}); listed without it and filtered locally")
+}
+
+/// As `fetch_filtered`, telling `note` what the reader should know.
+pub async fn fetch_filtered_noting(
+    session: &Session,
+    org: Option<&str>,
+    filter: &Filter,
+    now: DateTime<Utc>,
+    note: &mut (dyn FnMut(String) + Send),
+) -> anyhow::Result<Vec<User>> {
+    Ok(fetch_listing(session, org, filter, now, note).await?.users)
 }
 
 /// Filtered accounts, and what the answer showed about last logins.
@@ -50,17 +71,21 @@ pub struct Listing {
     pub last_login: LastLoginReported,
 }
 
-/// As [`fetch_filtered`], keeping the last-login evidence of the whole
-/// answer (a filtered subset alone could not show it). Fields the instance
-/// sent in a form rollcall cannot read are noted on stderr, once each.
+/// As [`fetch_filtered_noting`], keeping the last-login evidence of the
+/// whole answer (a filtered subset alone could not show it). Fields the
+/// instance sent in a form rollcall cannot read are noted, once each.
 pub async fn fetch_listing(
     session: &Session,
     org: Option<&str>,
     filter: &Filter,
     now: DateTime<Utc>,
+    note: &mut (dyn FnMut(String) + Send),
 ) -> anyhow::Result<Listing> {
     let fields = session.extension_fields();
-    if filter.needs_groups() && !fields.iter().any(|f| f == ext::USER_GROUPS_FIELD) {
+    // Groups come with the accounts (extension) or from the user groups.
+    let membership = session.membership(&fields).await?;
+    let groups_known = fields.iter().any(|f| f == ext::USER_GROUPS_FIELD) || membership.is_some();
+    if filter.needs_groups() && !groups_known {
         bail!("this instance does not report user groups, so group: cannot be used");
     }
     if filter.needs_mfa() && !fields.iter().any(|f| f == ext::MFA_FIELD) {
@@ -70,10 +95,12 @@ pub async fn fetch_listing(
         now,
         last_login: session.capabilities.last_login_advertised(),
     };
-    let groups = if filter.needs_groups() && session.capabilities.tql_keywords.contains("groupId") {
-        session.client.user_groups().await?
-    } else {
-        Vec::new()
+    let groups = match &membership {
+        _ if !filter.needs_groups() || !session.capabilities.tql_keywords.contains("groupId") => {
+            Vec::new()
+        }
+        Some(m) => m.groups().to_vec(),
+        None => session.client.user_groups().await?,
     };
     let query = UserQuery {
         fields,
@@ -81,16 +108,28 @@ pub async fn fetch_listing(
         owner: org.map(String::from),
         ..Default::default()
     };
-    let mut users = session.client.list_users(&query).await?;
+    let mut users = match session.client.list_users(&query).await {
+        // The filter is applied locally anyway: a pre-filter the instance
+        // does not accept costs a full listing, not the answer.
+        Err(e) if query.tql.is_some() && e.status() == Some(400) => {
+            note(tql_refused_note(&e));
+            let plain = UserQuery { tql: None, ..query };
+            session.client.list_users(&plain).await?
+        }
+        listed => listed?,
+    };
     for odd in crate::domain::lenient::take_odd_fields() {
-        eprintln!("note: {odd}");
+        note(odd.to_string());
     }
     ctx.last_login = ctx.last_login.or(LastLoginReported::seen_in(&users));
     if filter.needs_last_login() && !ctx.last_login.is_returned() {
-        eprintln!(
-            "note: login: unknown for {} accounts: the instance does not return last logins to you",
+        note(format!(
+            "login: unknown for {} accounts: the instance does not return last logins to you",
             users.len()
-        );
+        ));
+    }
+    if let Some(m) = &membership {
+        m.fill(&mut users);
     }
     users.retain(|u| filter.matches(u, &ctx));
     users.sort_by_cached_key(|u| (u.user_name.to_lowercase(), u.id));
@@ -105,7 +144,10 @@ pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> an
         .map_err(|e| anyhow!("--filter: {e}"))?;
     let now = Utc::now();
     let Listing { users, last_login } =
-        fetch_listing(session, args.org.as_deref(), &filter, now).await?;
+        fetch_listing(session, args.org.as_deref(), &filter, now, &mut |note| {
+            eprintln!("note: {note}")
+        })
+        .await?;
     match args.format {
         Format::Json => write_json(&users, out)?,
         Format::Csv => write_csv(&users, session, now, out)?,

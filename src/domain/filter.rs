@@ -12,7 +12,7 @@
 use super::account::{LastLoginReported, Status, User};
 use super::roles::{AccountType, OrgRole, SystemRole};
 use super::tql::quote;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -290,6 +290,12 @@ fn eq_lowercased(a: &str, lower: &str) -> bool {
     }
 }
 
+/// A TQL date literal as tcex writes it (`user_filter.py`:
+/// `strftime('%Y-%m-%d %H:%M:%S')`), in UTC; the docs show no `T...Z` form.
+fn tql_date(at: DateTime<Utc>) -> String {
+    format!("\"{}\"", at.format("%Y-%m-%d %H:%M:%S"))
+}
+
 impl Term {
     fn matches(&self, user: &User, search_text: &str, ctx: &MatchContext) -> bool {
         match self {
@@ -383,10 +389,7 @@ impl Term {
             // matches locally either.
             Term::LoginWithin(days) if has("lastLogin") => {
                 let since = ctx.now - chrono::Duration::days(*days);
-                Some(format!(
-                    "lastLogin > \"{}\"",
-                    since.to_rfc3339_opts(SecondsFormat::Secs, true)
-                ))
+                Some(format!("lastLogin > {}", tql_date(since)))
             }
             // `login>Nd` includes "never", which `lastLogin < X` would drop,
             // and TQL has no `or`: stays local. So does `login:never`.
@@ -860,7 +863,7 @@ mod tests {
         assert_eq!(tql("group:nowhere", &s), None);
         assert_eq!(
             tql("login<7d", &s).as_deref(),
-            Some("lastLogin > \"2026-11-18T12:00:00Z\"")
+            Some("lastLogin > \"2026-11-18 12:00:00\"")
         );
         assert_eq!(tql("mfa:off", &s).as_deref(), Some("mfaEnabled = false"));
         // never sent: free words, login>Nd (includes never), login:never
@@ -914,7 +917,10 @@ mod tests {
                         .is_some_and(|g| g.iter().any(|g| g.id == id))
                 }
                 ("lastLogin", ">") => {
-                    let at: DateTime<Utc> = unquote(value).parse().unwrap();
+                    let at =
+                        chrono::NaiveDateTime::parse_from_str(&unquote(value), "%Y-%m-%d %H:%M:%S")
+                            .unwrap()
+                            .and_utc();
                     user.last_login.is_some_and(|t| t > at)
                 }
                 other => panic!("unexpected TQL clause {other:?}"),

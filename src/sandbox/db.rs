@@ -224,6 +224,8 @@ pub struct View {
     pub token_expiration: bool,
     pub include_in_observations: bool,
     pub allow_exceed_api_link_limit: bool,
+    /// Leave `lastLogin` out (`SandboxConfig::omit_last_login`).
+    pub omit_last_login: bool,
 }
 
 impl View {
@@ -240,6 +242,7 @@ impl View {
             token_expiration: detail && asked(ext::TOKEN_EXPIRATION_FIELD),
             include_in_observations: detail && asked(ext::INCLUDE_IN_OBSERVATIONS_FIELD),
             allow_exceed_api_link_limit: detail && asked(ext::ALLOW_EXCEED_API_LINK_LIMIT_FIELD),
+            omit_last_login: false,
         }
     }
 }
@@ -338,7 +341,9 @@ pub fn to_wire(row: &UserRow, extras: &PageExtras, view: View) -> User {
         user.ui_theme = row.ui_theme.clone();
         user.job_function = row.job_function.clone();
         user.job_role = row.job_role.clone();
-        user.last_login = parse_time(row.last_login.clone());
+        if !view.omit_last_login {
+            user.last_login = parse_time(row.last_login.clone());
+        }
         user.last_password_change = parse_time(row.last_password_change.clone());
     }
     if view.groups {

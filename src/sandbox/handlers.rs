@@ -62,22 +62,28 @@ impl ApiErr {
     }
 }
 
+/// v3 error codes are hex strings; the docs show `0x1001` on a 400 (the
+/// associations page). The others follow the same form, one per status,
+/// since no public list of them exists.
 fn err_code(status: StatusCode) -> &'static str {
     match status.as_u16() {
-        400 => "BAD_REQUEST",
-        401 => "UNAUTHORIZED",
-        403 => "FORBIDDEN",
-        404 => "NOT_FOUND",
-        405 => "METHOD_NOT_ALLOWED",
-        429 => "TOO_MANY_REQUESTS",
-        _ => "INTERNAL_ERROR",
+        400 => "0x1001",
+        401 => "0x1002",
+        403 => "0x1003",
+        404 => "0x1004",
+        405 => "0x1005",
+        429 => "0x1006",
+        _ => "0x1000",
     }
 }
+
+/// The v3 error status (v2 answered `Failure`).
+pub const ERROR_STATUS: &str = "Error";
 
 impl IntoResponse for ApiErr {
     fn into_response(self) -> Response {
         let body = ErrorEnvelope {
-            status: "Failure".into(),
+            status: ERROR_STATUS.into(),
             message: Some(self.message),
             err_code: Some(err_code(self.status).into()),
         };
@@ -111,11 +117,29 @@ fn one<T: serde::Serialize>(data: T, message: Option<&str>) -> ApiResult {
     Ok(Json(env).into_response())
 }
 
-fn list<T: serde::Serialize>(data: Vec<T>) -> ApiResult {
-    let count = data.len() as u64;
+/// A whole small listing (groups, owners, roles). `count` only when asked
+/// for with `count=true` on the first page, as the docs' "Return Count" says.
+fn list<T: serde::Serialize>(data: Vec<T>, raw: &Option<String>) -> ApiResult {
+    let pairs = query_pairs(raw);
+    let count = wants_count(&pairs)?.then_some(data.len() as u64);
     let env = ListEnvelope {
         data,
-        count: Some(count),
+        count,
+        next: None,
+        prev: None,
+        status: SUCCESS.into(),
+        skipped: 0,
+    };
+    Ok(Json(env).into_response())
+}
+
+/// A discovery answer: all of it, with its count (the docs' TQL options
+/// example carries `count`).
+fn list_counted<T: serde::Serialize>(data: Vec<T>) -> ApiResult {
+    let count = Some(data.len() as u64);
+    let env = ListEnvelope {
+        data,
+        count,
         next: None,
         prev: None,
         status: SUCCESS.into(),
@@ -128,7 +152,7 @@ fn list<T: serde::Serialize>(data: Vec<T>) -> ApiResult {
 
 pub fn router(shared: Arc<Shared>) -> Router {
     let ext = |p: &str| format!("/api{EXT_PREFIX}{p}");
-    Router::new()
+    let mut router = Router::new()
         .route(
             &format!("/api{USERS_PATH}"),
             get(list_users).post(create_user).options(options_users),
@@ -146,16 +170,25 @@ pub fn router(shared: Arc<Shared>) -> Router {
             get(get_user).put(update_user).delete(delete_user),
         )
         .route(&format!("/api{USER_GROUPS_PATH}"), get(list_groups))
+        .route(
+            &format!("/api{USER_GROUPS_PATH}/fields"),
+            axum::routing::options(options_group_fields),
+        )
         .route(&format!("/api{USER_GROUPS_PATH}/{{id}}"), get(get_group))
         .route(&format!("/api{OWNERS_PATH}"), get(owners))
         .route(&format!("/api{SYSTEM_ROLES_PATH}"), get(system_roles))
         .route(&format!("/api{OWNER_ROLES_PATH}"), get(owner_roles))
-        .route(&format!("/api{WHOAMI_PATH}"), get(whoami))
-        .route(&ext("/instance"), get(ext_instance))
-        .route(&ext("/limits"), get(ext_limits))
-        .route(&ext("/users/{id}/groups"), put(ext_set_groups))
-        .route(&ext("/users/{id}/runAs"), get(ext_run_as))
-        .route(&ext("/users/{id}/token"), post(ext_token))
+        .route(&format!("/api{WHOAMI_PATH}"), get(whoami));
+    // A plain instance has no extension paths: they fall to the 404 below.
+    if shared.extensions() {
+        router = router
+            .route(&ext("/instance"), get(ext_instance))
+            .route(&ext("/limits"), get(ext_limits))
+            .route(&ext("/users/{id}/groups"), put(ext_set_groups))
+            .route(&ext("/users/{id}/runAs"), get(ext_run_as))
+            .route(&ext("/users/{id}/token"), post(ext_token));
+    }
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -235,26 +268,63 @@ const USER_FIELDS: &[&str] = &[
     "lastPasswordChange",
 ];
 
-fn requested_fields(pairs: &[(String, String)]) -> Result<Vec<String>, ApiErr> {
+/// The names `OPTIONS /v3/security/users/fields` lists here: the
+/// documented fields (without `lastLogin` when it is omitted), plus the
+/// extension fields when extensions are served.
+fn listed_user_fields(s: &Shared) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = USER_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| !(s.omit_last_login && *f == "lastLogin"))
+        .collect();
+    if s.extensions() {
+        names.extend([ext::USER_GROUPS_FIELD, ext::MFA_FIELD]);
+        names.extend(ext::SETTINGS_FIELDS.iter().copied());
+    }
+    names
+}
+
+/// `fields=a&fields=b`: each value one name that `OPTIONS .../fields` lists
+/// (the docs' "Include Additional Fields"); a comma list is one unknown name.
+fn requested_fields(s: &Shared, pairs: &[(String, String)]) -> Result<Vec<String>, ApiErr> {
+    let listed = listed_user_fields(s);
     let mut out = Vec::new();
     for (k, v) in pairs {
         if k != "fields" {
             continue;
         }
-        for name in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let known = USER_FIELDS.contains(&name)
-                || name == ext::USER_GROUPS_FIELD
-                || name == ext::MFA_FIELD
-                || ext::SETTINGS_FIELDS.contains(&name);
-            if !known {
-                return Err(ApiErr::bad(format!(
-                    "unknown field '{name}'; see OPTIONS {USERS_PATH}/fields"
-                )));
-            }
-            out.push(name.to_string());
+        let name = v.trim();
+        if !listed.contains(&name) {
+            return Err(ApiErr::bad(format!(
+                "Invalid field '{name}'; see OPTIONS {USERS_PATH}/fields"
+            )));
         }
+        out.push(name.to_string());
     }
     Ok(out)
+}
+
+/// `count=true` counts only on the first page: "count ... is omitted if the
+/// resultStart query parameter is set to a value greater than 0" (docs).
+fn wants_count(pairs: &[(String, String)]) -> Result<bool, ApiErr> {
+    let start = int_param(pairs, "resultStart")?.unwrap_or(0);
+    Ok(start == 0 && first(pairs, "count").is_some_and(|v| v.eq_ignore_ascii_case("true")))
+}
+
+/// The origin of absolute `next`/`prev` links: the scheme and Host the
+/// request came to (as a server behind its own name builds them).
+fn request_origin(s: &Shared, headers: &HeaderMap) -> String {
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| s.addr.to_string());
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| matches!(*p, "http" | "https"))
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
 }
 
 fn keyword_allowed(actor: &Actor, k: &tql::Keyword) -> Result<(), ApiErr> {
@@ -273,7 +343,7 @@ fn keyword_allowed(actor: &Actor, k: &tql::Keyword) -> Result<(), ApiErr> {
     }
 }
 
-fn order_by(actor: &Actor, sorting: Option<&str>) -> Result<String, ApiErr> {
+fn order_by(actor: &Actor, extensions: bool, sorting: Option<&str>) -> Result<String, ApiErr> {
     let Some(sorting) = sorting.filter(|s| !s.trim().is_empty()) else {
         return Ok("u.id ASC".into());
     };
@@ -293,7 +363,7 @@ fn order_by(actor: &Actor, sorting: Option<&str>) -> Result<String, ApiErr> {
         if words.next().is_some() {
             return Err(ApiErr::bad(format!("cannot parse sorting '{term}'")));
         }
-        let k = tql::keyword(field)
+        let k = tql::keyword(field, extensions)
             .filter(|k| k.keyword != "groupId")
             .ok_or_else(|| ApiErr::bad(format!("cannot sort by '{field}'")))?;
         keyword_allowed(actor, k)?;
@@ -335,9 +405,9 @@ async fn list_users(
             "resultLimit must be between 1 and 10000, not {limit}"
         )));
     }
-    let want_count = first(&pairs, "count").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let fields = requested_fields(&pairs)?;
-    let order = order_by(&actor, first(&pairs, "sorting"))?;
+    let want_count = wants_count(&pairs)?;
+    let fields = requested_fields(&s, &pairs)?;
+    let order = order_by(&actor, s.extensions(), first(&pairs, "sorting"))?;
     let mut where_sql = Vec::new();
     let mut params: Vec<SqlValue> = Vec::new();
     if let Some(owner) = first(&pairs, "owner") {
@@ -357,9 +427,16 @@ async fn list_users(
         params.push(SqlValue::Integer(me.id));
     }
     if let Some(text) = first(&pairs, "tql").filter(|t| !t.trim().is_empty()) {
-        let compiled = tql::compile(text).map_err(|e| ApiErr::bad(format!("invalid TQL: {e}")))?;
+        let compiled = tql::compile(text, s.extensions())
+            .map_err(|e| ApiErr::bad(format!("Invalid TQL: {e}")))?;
         for k in &compiled.keywords {
             keyword_allowed(&actor, k)?;
+            if s.refuse_tql_keywords.iter().any(|r| r == k.keyword) {
+                return Err(ApiErr::bad(format!(
+                    "Invalid TQL: the keyword '{}' cannot be used here",
+                    k.keyword
+                )));
+            }
         }
         where_sql.push(format!("({})", compiled.sql));
         params.extend(compiled.params);
@@ -369,7 +446,7 @@ async fn list_users(
     } else {
         format!("WHERE {}", where_sql.join(" AND "))
     };
-    let view = View::for_actor(&actor, &fields);
+    let view = view_for(&s, &actor, &fields);
     let (users, more, count) = s
         .db(move |conn| {
             let sql = format!(
@@ -401,13 +478,9 @@ async fn list_users(
             Ok((users, more, count))
         })
         .await?;
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .unwrap_or_else(|| s.addr.to_string());
+    let origin = request_origin(&s, &headers);
     let raw = raw.unwrap_or_default();
-    let link = |at: i64| format!("http://{host}/api{USERS_PATH}?{}", with_start(&raw, at));
+    let link = |at: i64| format!("{origin}/api{USERS_PATH}?{}", with_start(&raw, at));
     let env = ListEnvelope {
         data: users,
         count: count.map(|c| c as u64),
@@ -440,6 +513,13 @@ fn target_of(row: &UserRow) -> Target<'_> {
     }
 }
 
+/// What `actor` sees with `fields`, less what this sandbox leaves out.
+fn view_for(s: &Shared, actor: &Actor, fields: &[String]) -> View {
+    let mut view = View::for_actor(actor, fields);
+    view.omit_last_login = s.omit_last_login;
+    view
+}
+
 fn render(conn: &Connection, row: &UserRow, view: View) -> Result<crate::domain::User, ApiErr> {
     let extras = PageExtras::fetch(conn, &[row.id], view).map_err(ApiErr::db)?;
     Ok(db::to_wire(row, &extras, view))
@@ -453,14 +533,15 @@ async fn get_user(
 ) -> ApiResult {
     let id = parse_id(&id)?;
     let pairs = query_pairs(&raw);
-    let fields = requested_fields(&pairs)?;
+    let fields = requested_fields(&s, &pairs)?;
     let settings = s.settings.clone();
+    let shared = Arc::clone(&s);
     let user = s
         .db(move |conn| {
             let actor = me.actor();
             let row = load_target(conn, id)?;
             may(&actor, &settings, Action::View, &target_of(&row)).map_err(ApiErr::refused)?;
-            render(conn, &row, View::for_actor(&actor, &fields))
+            render(conn, &row, view_for(&shared, &actor, &fields))
         })
         .await?;
     one(user, None)
@@ -686,6 +767,81 @@ const READ_ONLY: &[&str] = &[
     "mfaEnabled",
 ];
 
+/// What a plain instance reads from a PUT body: the documented fields. The
+/// docs' own update example sends the not-updatable `owner`, so fields that
+/// are not updated are accepted, not refused; anything else (rollcall's
+/// extension fields, unknown names) is ignored the same way. A client learns
+/// what was applied from the account in the answer, never from a 200 alone.
+fn plain_update_body(body: &mut Map<String, Value>) {
+    body.retain(|key, _| {
+        UPDATABLE.iter().any(|(k, ..)| k == key)
+            || matches!(
+                key.as_str(),
+                "id" | "userName"
+                    | "owner"
+                    | "lastLogin"
+                    | "lastPasswordChange"
+                    | "termsAcceptedDate"
+                    | "ownerRoles"
+                    | "password"
+            )
+    });
+}
+
+/// The documented fields of a POST body (the users "fields" page).
+const DOCUMENTED_CREATE: &[&str] = &[
+    "userName",
+    "password",
+    "firstName",
+    "lastName",
+    "pseudonym",
+    "owner",
+    "ownerRoles",
+    "systemRole",
+    "disabled",
+    "locked",
+    "passwordResetRequired",
+    "twoFactorResetRequired",
+    "termsAccepted",
+    "logoutIntervalMinutes",
+    "customTqlTimeout",
+    "tqlTimeout",
+    "uiTheme",
+    "jobFunction",
+    "jobRole",
+];
+
+/// The fields the docs mark "Required for Creation": `userName`,
+/// `password` (not on SAML instances), `firstName`, `lastName`, `owner`,
+/// `ownerRoles`, `systemRole`, for every kind of account. `generated` is
+/// the `generatedUserNames` extension: API and TAXII accounts may then
+/// leave out `userName` and `password`.
+fn check_required(
+    settings: &policy::InstanceSettings,
+    body: &Map<String, Value>,
+    kind: AccountType,
+    generated: bool,
+) -> Result<(), ApiErr> {
+    let generated = generated && matches!(kind, AccountType::Api | AccountType::Taxii);
+    let missing = |key: &str| match body.get(key) {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        Some(Value::Object(m)) => m.is_empty(),
+        Some(_) => false,
+    };
+    let mut required = vec!["firstName", "lastName", "owner", "ownerRoles"];
+    if !generated {
+        required.insert(0, "userName");
+        if !settings.saml_enabled {
+            required.insert(1, "password");
+        }
+    }
+    match required.into_iter().find(|k| missing(k)) {
+        Some(key) => Err(ApiErr::bad(format!("{key} is required to create a user"))),
+        None => Ok(()),
+    }
+}
+
 /// The actions a PUT body implies (each is checked with `policy::may`).
 fn implied_actions(body: &Map<String, Value>) -> Result<Vec<Action>, ApiErr> {
     let mut actions = Vec::new();
@@ -738,9 +894,19 @@ async fn update_user(
     body: axum::body::Bytes,
 ) -> ApiResult {
     let id = parse_id(&id)?;
-    let body = body_object(&body)?;
-    let fields = requested_fields(&query_pairs(&raw))?;
+    let mut body = body_object(&body)?;
+    let fields = requested_fields(&s, &query_pairs(&raw))?;
     let settings = s.settings.clone();
+    let shared = Arc::clone(&s);
+    if !s.extensions() {
+        plain_update_body(&mut body);
+    }
+    // Without the systemRoleUpdate extension a System role is not
+    // updatable (docs 7.11.2+, Updatable FALSE): accepted, not applied, like
+    // `owner` in the docs' example; the answer shows the role unchanged.
+    if !s.extensions() {
+        body.remove("systemRole");
+    }
     let user = s
         .db(move |conn| {
             let actor = me.actor();
@@ -929,7 +1095,7 @@ async fn update_user(
             }
             tx.commit().map_err(ApiErr::db)?;
             let row = load_target(conn, id)?;
-            render(conn, &row, View::for_actor(&actor, &fields))
+            render(conn, &row, view_for(&shared, &actor, &fields))
         })
         .await?;
     one(user, Some("Updated"))
@@ -959,18 +1125,26 @@ async fn create_user(
     RawQuery(raw): RawQuery,
     body: axum::body::Bytes,
 ) -> ApiResult {
-    let body = body_object(&body)?;
-    let fields = requested_fields(&query_pairs(&raw))?;
+    let mut body = body_object(&body)?;
+    let fields = requested_fields(&s, &query_pairs(&raw))?;
     let settings = s.settings.clone();
+    let shared = Arc::clone(&s);
+    let extensions = s.extensions();
+    if !extensions {
+        // Extension fields (sendAccountInfoEmail, timeZone, ...) are not part
+        // of the documented body: ignored, as in a PUT (see plain_update_body).
+        body.retain(|key, _| DOCUMENTED_CREATE.contains(&key.as_str()));
+    }
     let user = s
         .db(move |conn| {
             let actor = me.actor();
             let role = match opt_str(&body, "systemRole")? {
-                None => SystemRole::User,
+                None => return Err(ApiErr::bad("systemRole is required to create a user")),
                 Some(text) => SystemRole::parse(text)
                     .ok_or_else(|| ApiErr::bad(format!("unknown System role {text:?}")))?,
             };
             let kind = AccountType::of(role);
+            check_required(&settings, &body, kind, extensions)?;
             let org = opt_str(&body, "owner")?.unwrap_or(&actor.home_org).to_string();
             let org_id = match db::owner_id(conn, &org).map_err(ApiErr::db)? {
                 Some((id, kind)) if kind == "Organization" => id,
@@ -982,6 +1156,7 @@ async fn create_user(
             limits.check_create(kind).map_err(|r| ApiErr::bad(r.0))?;
             let user_name = match (opt_str(&body, "userName")?.map(str::trim), kind) {
                 (Some(n), _) if !n.is_empty() => n.to_string(),
+                // check_required let this through only with generatedUserNames.
                 (_, AccountType::Api | AccountType::Taxii) => generated_user_name(conn)?,
                 _ => return Err(ApiErr::bad("userName is required for a User account")),
             };
@@ -1078,7 +1253,7 @@ async fn create_user(
             }
             tx.commit().map_err(ApiErr::db)?;
             let row = load_target(conn, id)?;
-            render(conn, &row, View::for_actor(&actor, &fields))
+            render(conn, &row, view_for(&shared, &actor, &fields))
         })
         .await?;
     let mut resp = one(user, Some("Created"))?;
@@ -1132,8 +1307,24 @@ async fn delete_user(
 ) -> ApiResult {
     let id = parse_id(&id)?;
     let pairs = query_pairs(&raw);
-    let playbooks_to = int_param(&pairs, "reassignPlaybooksTo")?;
-    let jobs_to = int_param(&pairs, "reassignJobsTo")?;
+    // reassignOnDelete is an extension: a plain instance ignores the
+    // parameters, as unknown query parameters are.
+    let extensions = s.extensions();
+    let (playbooks_to, jobs_to) = if extensions {
+        (
+            int_param(&pairs, "reassignPlaybooksTo")?,
+            int_param(&pairs, "reassignJobsTo")?,
+        )
+    } else {
+        (None, None)
+    };
+    let how = move |param: &str, who: &str| {
+        if extensions {
+            format!("choose {who} with {param}")
+        } else {
+            format!("reassign them to {who} in the web UI first")
+        }
+    };
     let settings = s.settings.clone();
     s.db(move |conn| {
         let actor = me.actor();
@@ -1157,18 +1348,20 @@ async fn delete_user(
         let job_heir = heir(jobs_to, "reassignJobsTo")?;
         if !run_as.active_playbooks.is_empty() && playbook_heir.is_none() {
             return Err(ApiErr::bad(format!(
-                "{} is the Run As user of active playbooks ({}); choose another user with reassignPlaybooksTo",
+                "{} is the Run As user of active playbooks ({}); {}",
                 row.user_name,
-                names(&run_as.active_playbooks)
+                names(&run_as.active_playbooks),
+                how("reassignPlaybooksTo", "another user")
             )));
         }
         if !run_as.job_apps.is_empty() {
             match &job_heir {
                 None => {
                     return Err(ApiErr::bad(format!(
-                        "{} is the Run As user of job apps ({}); choose an API user with reassignJobsTo",
+                        "{} is the Run As user of job apps ({}); {}",
                         row.user_name,
-                        names(&run_as.job_apps)
+                        names(&run_as.job_apps),
+                        how("reassignJobsTo", "an API user")
                     )))
                 }
                 Some(h) if h.kind() != AccountType::Api => {
@@ -1239,16 +1432,96 @@ fn all_groups(conn: &Connection) -> Result<Vec<UserGroup>, ApiErr> {
     rows.collect::<Result<_, _>>().map_err(ApiErr::db)
 }
 
-async fn list_groups(State(s): St) -> ApiResult {
-    list(s.db(|conn| all_groups(conn)).await?)
+/// `fields=users` on user groups: the one additional field they have here
+/// (tcex `user_group_model.py`), listed by `OPTIONS .../userGroups/fields`.
+fn group_fields(pairs: &[(String, String)]) -> Result<bool, ApiErr> {
+    let mut users = false;
+    for (k, v) in pairs {
+        if k != "fields" {
+            continue;
+        }
+        if v.trim() != GROUP_USERS_FIELD {
+            return Err(ApiErr::bad(format!(
+                "Invalid field '{}'; see OPTIONS {USER_GROUPS_PATH}/fields",
+                v.trim()
+            )));
+        }
+        users = true;
+    }
+    Ok(users)
 }
 
-async fn get_group(State(s): St, Path(id): Path<String>) -> ApiResult {
+/// The groups, each with its members (`fields=users`) as tcex's
+/// `UsersModel` (`{"data":[user, ...]}`): the basic user fields, and only
+/// members the caller may see.
+fn groups_with_users(
+    conn: &Connection,
+    actor: &Actor,
+    with_users: bool,
+) -> Result<Vec<UserGroupWithUsers>, ApiErr> {
+    let groups = all_groups(conn)?;
+    let mut members: std::collections::BTreeMap<i64, Vec<GroupMember>> = Default::default();
+    if with_users {
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT ug.group_id, u.id, u.user_name, o.name FROM user_groups ug
+                 JOIN users u ON u.id = ug.user_id JOIN owners o ON o.id = u.org_id
+                 ORDER BY ug.group_id, u.id",
+            )
+            .map_err(ApiErr::db)?;
+        let rows: Vec<(i64, i64, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(ApiErr::db)?
+            .collect::<Result<_, _>>()
+            .map_err(ApiErr::db)?;
+        for (group, id, user_name, org) in rows {
+            if actor.id == Some(id) || actor.may_list_org(&org) {
+                members.entry(group).or_default().push(GroupMember {
+                    id,
+                    user_name: Some(user_name),
+                });
+            }
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .map(|g| UserGroupWithUsers {
+            users: with_users.then(|| GroupUsers::Wrapped {
+                data: members.remove(&g.id).unwrap_or_default(),
+            }),
+            id: g.id,
+            name: g.name,
+            description: g.description,
+        })
+        .collect())
+}
+
+async fn list_groups(
+    State(s): St,
+    Extension(Caller(me)): Who,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let with_users = group_fields(&query_pairs(&raw))?;
+    let groups = s
+        .db(move |conn| groups_with_users(conn, &me.actor(), with_users))
+        .await?;
+    list(groups, &raw)
+}
+
+async fn get_group(
+    State(s): St,
+    Extension(Caller(me)): Who,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     let id = id
         .trim()
         .parse::<i64>()
         .map_err(|_| ApiErr::bad(format!("group id must be an integer, not {id:?}")))?;
-    let groups = s.db(|conn| all_groups(conn)).await?;
+    let with_users = group_fields(&query_pairs(&raw))?;
+    let groups = s
+        .db(move |conn| groups_with_users(conn, &me.actor(), with_users))
+        .await?;
     match groups.into_iter().find(|g| g.id == id) {
         Some(g) => one(g, None),
         None => Err(ApiErr::not_found(format!("no user group with id {id}"))),
@@ -1280,7 +1553,7 @@ const OTHER_PERMS: &[&str] = &[
     "permPlaybooks",
 ];
 
-async fn owners(State(s): St, Extension(Caller(me)): Who) -> ApiResult {
+async fn owners(State(s): St, Extension(Caller(me)): Who, RawQuery(raw): RawQuery) -> ApiResult {
     let settings = s.settings.clone();
     let owners = s
         .db(move |conn| {
@@ -1306,8 +1579,17 @@ async fn owners(State(s): St, Extension(Caller(me)): Who) -> ApiResult {
                     if !(name == actor.home_org || actor.may_list_org(&name)) {
                         continue;
                     }
+                    // An Accounts Administrator creates accounts but may not
+                    // administer every one (rule 4): tcex's CREATE level.
+                    let partial = actor.system_role == Some(SystemRole::AccountsAdministrator)
+                        && actor.org_role != Some(OrgRole::OrganizationAdministrator)
+                        && settings.deployment != policy::Deployment::SharedCloud;
                     let perm = if may_create(&actor, &settings, &name, AccountType::User).is_ok() {
-                        "FULL"
+                        if partial {
+                            "CREATE"
+                        } else {
+                            "FULL"
+                        }
                     } else if actor.may_list_org(&name) {
                         "READ"
                     } else {
@@ -1345,10 +1627,10 @@ async fn owners(State(s): St, Extension(Caller(me)): Who) -> ApiResult {
             Ok(out)
         })
         .await?;
-    list(owners)
+    list(owners, &raw)
 }
 
-async fn system_roles(Extension(Caller(me)): Who) -> ApiResult {
+async fn system_roles(Extension(Caller(me)): Who, RawQuery(raw): RawQuery) -> ApiResult {
     let actor = me.actor();
     let roles: Vec<SystemRoleInfo> = SystemRole::ALL
         .iter()
@@ -1364,10 +1646,10 @@ async fn system_roles(Extension(Caller(me)): Who) -> ApiResult {
             displayed: Some(true),
         })
         .collect();
-    list(roles)
+    list(roles, &raw)
 }
 
-async fn owner_roles() -> ApiResult {
+async fn owner_roles(RawQuery(raw): RawQuery) -> ApiResult {
     let describe_comm = |r: CommunityRole| match r {
         CommunityRole::Director => "Full control of the Community or Source",
         CommunityRole::Editor => "Create and edit all data",
@@ -1402,7 +1684,7 @@ async fn owner_roles() -> ApiResult {
         version: Some(1),
         available: Some(true),
     }));
-    list(roles)
+    list(roles, &raw)
 }
 
 async fn whoami(Extension(Caller(me)): Who) -> ApiResult {
@@ -1507,7 +1789,22 @@ const FIELD_DOCS: &[(&str, &str, &str, bool)] = &[
     ("password", "String", "The password (write only)", false),
 ];
 
-async fn options_users(RawQuery(raw): RawQuery) -> ApiResult {
+/// Required for creation, per the docs' users "fields" page.
+const REQUIRED_TO_CREATE: &[&str] = &[
+    "userName",
+    "password",
+    "firstName",
+    "lastName",
+    "owner",
+    "ownerRoles",
+    "systemRole",
+];
+
+/// A bare map field name -> descriptor, as tcex's `_options_data_object.py`
+/// reads it: `type`, `description`, `required` (for creation), `readOnly`
+/// and `updatable` (the docs' "Updatable" column). `systemRole` is not
+/// updatable (docs 7.11.2+) unless the `systemRoleUpdate` extension is served.
+async fn options_users(State(s): St, RawQuery(raw): RawQuery) -> ApiResult {
     let show_readonly = query_pairs(&raw)
         .iter()
         .any(|(k, v)| k == "show" && v.eq_ignore_ascii_case("readonly"));
@@ -1516,18 +1813,41 @@ async fn options_users(RawQuery(raw): RawQuery) -> ApiResult {
         if *read_only && !show_readonly {
             continue;
         }
-        let mut doc =
-            json!({"type": kind, "description": description, "required": *name == "userName"});
-        if *read_only {
-            doc["readOnly"] = json!(true);
+        if s.omit_last_login && *name == "lastLogin" {
+            continue;
         }
+        let updatable = !*read_only
+            && !matches!(*name, "userName" | "owner")
+            && (*name != "systemRole" || s.extensions());
+        let doc = json!({
+            "type": kind,
+            "description": description,
+            "required": REQUIRED_TO_CREATE.contains(name),
+            "readOnly": *read_only,
+            "updatable": updatable,
+        });
         out.insert((*name).to_string(), doc);
     }
-    out.insert(EXTENSIONS_KEY.to_string(), json!(wire::ext::ALL.to_vec()));
+    if s.extensions() {
+        out.insert(EXTENSIONS_KEY.to_string(), json!(wire::ext::ALL.to_vec()));
+    }
     ok_json(Value::Object(out))
 }
 
-async fn options_fields() -> ApiResult {
+/// `{"data":[{"name","description","includedByDefault"}]}`: the documented
+/// fields (returned by default, to the callers who may see them), then the
+/// extension fields when served (only when asked for).
+async fn options_fields(State(s): St) -> ApiResult {
+    let mut data: Vec<Value> = FIELD_DOCS
+        .iter()
+        .filter(|(name, ..)| listed_user_fields(&s).contains(name))
+        .map(|(name, _, description, _)| {
+            json!({"name": name, "description": description, "includedByDefault": true})
+        })
+        .collect();
+    if !s.extensions() {
+        return list_counted(data);
+    }
     let fields = vec![
         FieldInfo {
             name: ext::USER_GROUPS_FIELD.into(),
@@ -1573,20 +1893,27 @@ async fn options_fields() -> ApiResult {
             extension: true,
         },
     ];
-    let data: Vec<Value> = fields
-        .into_iter()
-        .map(|f| {
-            let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
-            v["includedByDefault"] = json!(false);
-            v
-        })
-        .collect();
-    list(data)
+    data.extend(fields.into_iter().map(|f| {
+        let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
+        v["includedByDefault"] = json!(false);
+        v
+    }));
+    list_counted(data)
 }
 
-async fn options_tql() -> ApiResult {
-    let keywords: Vec<Value> = tql::KEYWORDS
-        .iter()
+/// `OPTIONS /v3/security/userGroups/fields`: `users` (tcex's user-group model).
+async fn options_group_fields() -> ApiResult {
+    let data = vec![json!({
+        "name": GROUP_USERS_FIELD,
+        "description": "The users of the group",
+        "includedByDefault": false,
+    })];
+    list_counted(data)
+}
+
+/// Exactly the keywords `compile` accepts here.
+async fn options_tql(State(s): St) -> ApiResult {
+    let keywords: Vec<Value> = tql::keywords(s.extensions())
         .map(|k| {
             let mut v = serde_json::to_value(TqlKeyword {
                 keyword: k.keyword.into(),
@@ -1600,7 +1927,7 @@ async fn options_tql() -> ApiResult {
             v
         })
         .collect();
-    list(keywords)
+    list_counted(keywords)
 }
 
 // ---------------------------------------------------------------- extensions
@@ -1625,7 +1952,7 @@ async fn ext_limits(State(s): St, Extension(Caller(me)): Who) -> ApiResult {
                 .collect::<Result<Vec<_>, _>>()
         })
         .await?;
-    list(limits)
+    list_counted(limits)
 }
 
 async fn ext_set_groups(

@@ -44,6 +44,16 @@ pub struct SandboxConfig {
     pub secret_key: String,
     pub seed: u64,
     pub settings: InstanceSettings,
+    /// Serve only what ThreatConnect documents: no rollcall extensions
+    /// (paths, fields, TQL keywords, body fields), as a real instance.
+    pub plain: bool,
+    /// Leave `lastLogin` out of every user object, as the docs' own
+    /// examples do, so the client's "unknown last login" paths are exercised.
+    pub omit_last_login: bool,
+    /// TQL keywords listed by `OPTIONS .../tql` but answered with 400 when
+    /// used (a fault: an instance whose TQL parser disagrees with its own
+    /// discovery), to test the client's fallback to local filtering.
+    pub refuse_tql_keywords: Vec<String>,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -55,6 +65,9 @@ impl std::fmt::Debug for SandboxConfig {
             .field("secret_key", &"<redacted>")
             .field("seed", &self.seed)
             .field("settings", &self.settings)
+            .field("plain", &self.plain)
+            .field("omit_last_login", &self.omit_last_login)
+            .field("refuse_tql_keywords", &self.refuse_tql_keywords)
             .finish()
     }
 }
@@ -78,7 +91,28 @@ impl SandboxConfig {
                 password_max_age_days: Some(90),
                 password_policy: PasswordPolicy::default(),
             },
+            plain: false,
+            omit_last_login: false,
+            refuse_tql_keywords: Vec::new(),
         }
+    }
+
+    /// As a plain ThreatConnect instance: no rollcall extensions.
+    pub fn plain(mut self) -> Self {
+        self.plain = true;
+        self
+    }
+
+    /// Without `lastLogin` in any answer.
+    pub fn omit_last_login(mut self) -> Self {
+        self.omit_last_login = true;
+        self
+    }
+
+    /// Answering TQL that uses `keyword` with 400 (still listed by OPTIONS).
+    pub fn refusing_tql_keyword(mut self, keyword: &str) -> Self {
+        self.refuse_tql_keywords.push(keyword.to_string());
+        self
     }
 }
 
@@ -160,6 +194,19 @@ pub(crate) struct Shared {
     pub(crate) started: DateTime<Utc>,
     /// Where it listens: the host of `next` links when a request has no Host header.
     pub(crate) addr: SocketAddr,
+    /// `SandboxConfig::plain`: no rollcall extensions.
+    pub(crate) plain: bool,
+    /// `SandboxConfig::omit_last_login`.
+    pub(crate) omit_last_login: bool,
+    /// `SandboxConfig::refuse_tql_keywords`.
+    pub(crate) refuse_tql_keywords: Vec<String>,
+}
+
+impl Shared {
+    /// True when the rollcall extensions are served (not `plain`).
+    pub(crate) fn extensions(&self) -> bool {
+        !self.plain
+    }
 }
 
 /// Errors from the database layer, already shaped as API answers.
@@ -292,6 +339,9 @@ impl Sandbox {
             fault_sequence: AtomicU64::new(0),
             started,
             addr,
+            plain: cfg.plain,
+            omit_last_login: cfg.omit_last_login,
+            refuse_tql_keywords: cfg.refuse_tql_keywords.clone(),
         });
         let router = handlers::router(Arc::clone(&shared));
         let (stop, stop_rx) = watch::channel(false);

@@ -6,7 +6,7 @@ use super::columns::{self, Column};
 use super::keymap::{self, CommandKind, KeyAction, Mode};
 use super::ConsoleContext;
 use crate::api::wire::{ext, OrgLimits};
-use crate::api::UserQuery;
+use crate::api::{Membership, UserQuery};
 use crate::domain::filter::{Filter, MatchContext};
 use crate::domain::{AccountType, LastLoginReported, User};
 use crate::worker::{Command, Event, RequestId};
@@ -514,12 +514,8 @@ impl App {
         self.offset = 0;
         self.load = LoadState::Loading { total: None };
         self.status = None;
-        let caps = &self.ctx.capabilities;
-        let fields = [ext::USER_GROUPS_FIELD, ext::MFA_FIELD]
-            .into_iter()
-            .filter(|f| caps.extra_fields.contains(*f) || caps.has(f))
-            .map(str::to_string)
-            .collect();
+        let fields = self.listing_fields();
+        let groups_from_user_groups = Membership::applies(&self.ctx.capabilities, &fields);
         // An actor who may not list the Organization still sees its own
         // account: ask without an Organization and let the server narrow.
         let owner = self
@@ -535,6 +531,31 @@ impl App {
                 owner,
                 ..Default::default()
             },
+            groups_from_user_groups,
+        }
+    }
+
+    /// The extension fields a listing asks for here.
+    fn listing_fields(&self) -> Vec<String> {
+        let caps = &self.ctx.capabilities;
+        [ext::USER_GROUPS_FIELD, ext::MFA_FIELD]
+            .into_iter()
+            .filter(|f| caps.extra_fields.contains(*f) || caps.has(f))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// On a plain instance an account's groups come from the listing's
+    /// membership read, never from a single-account answer, and no write
+    /// here changes them: a changed account keeps the groups its row had.
+    fn keep_known_groups(&self, user: &mut User) {
+        if user.user_groups.is_some()
+            || !Membership::applies(&self.ctx.capabilities, &self.listing_fields())
+        {
+            return;
+        }
+        if let Some(row) = self.rows.iter().find(|r| r.user.id == user.id) {
+            user.user_groups = row.user.user_groups.clone();
         }
     }
 
@@ -748,7 +769,8 @@ impl App {
 
     /// Puts a changed account in place of its row (or adds it), keeping
     /// the sort and the filter.
-    pub(crate) fn replace_user(&mut self, user: User) {
+    pub(crate) fn replace_user(&mut self, mut user: User) {
+        self.keep_known_groups(&mut user);
         match self.rows.iter().position(|r| r.user.id == user.id) {
             None => self.add_users(vec![user]),
             Some(at) => {
@@ -977,8 +999,13 @@ impl App {
             .get(self.selected)
             .and_then(|&i| self.rows.get(i as usize))
             .map(|r| r.user.id);
-        let mut changed: std::collections::HashMap<i64, User> =
-            changed.into_iter().map(|u| (u.id, u)).collect();
+        let mut changed: std::collections::HashMap<i64, User> = changed
+            .into_iter()
+            .map(|mut u| {
+                self.keep_known_groups(&mut u);
+                (u.id, u)
+            })
+            .collect();
         let old = std::mem::take(&mut self.rows);
         self.counts = TypeCounts::default();
         for row in old {
