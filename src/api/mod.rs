@@ -3,8 +3,10 @@
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod net;
 pub mod wire;
 
 pub use auth::{Credentials, Secret};
 pub use client::{Capabilities, Client, Connection, Page, UserQuery};
 pub use error::ApiError;
+pub use net::{CaFile, ClientOptions, ProxySetting};

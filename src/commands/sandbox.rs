@@ -19,6 +19,10 @@ pub struct SandboxArgs {
     /// Secret key of the seeded API actors; random and printed when absent.
     #[arg(long, value_name = "KEY")]
     pub secret_key: Option<String>,
+    /// Serve HTTPS: generate a CA (DIR/ca.pem) and a certificate for
+    /// 127.0.0.1, ::1 and localhost into DIR (replacing earlier ones).
+    #[arg(long, value_name = "DIR")]
+    pub tls: Option<PathBuf>,
 }
 
 fn random_key() -> String {
@@ -54,14 +58,26 @@ pub fn banner(base_url: &str, secret_key: &str, generated: bool) -> String {
     out
 }
 
+/// How to trust the generated CA, printed after the banner.
+pub fn tls_banner(ca: &std::path::Path) -> String {
+    format!(
+        "serving HTTPS; the CA to trust is {0}:\n  ca_file = \"{0}\" in the profile, or SSL_CERT_FILE={0}\n",
+        ca.display()
+    )
+}
+
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     let generated = args.secret_key.is_none();
     let secret_key = args.secret_key.unwrap_or_else(random_key);
     let mut cfg = SandboxConfig::loopback(args.seed_users, &secret_key);
     cfg.listen = args.listen;
     cfg.db = args.db;
+    cfg.tls = args.tls;
     let sandbox = Sandbox::start(cfg).await?;
     print!("{}", banner(&sandbox.base_url(), &secret_key, generated));
+    if let Some(ca) = sandbox.ca_file() {
+        print!("{}", tls_banner(ca));
+    }
     std::io::Write::flush(&mut std::io::stdout())?;
     wait_for_stop().await?;
     sandbox.shutdown().await;
@@ -109,6 +125,7 @@ mod tests {
             db: None,
             seed_users: 1,
             secret_key: Some("k".into()),
+            tls: None,
         };
         let err = run(args).await.unwrap_err();
         assert!(err.to_string().contains("loopback"), "{err}");

@@ -406,7 +406,8 @@ async fn list_users(
         .map(str::to_string)
         .unwrap_or_else(|| s.addr.to_string());
     let raw = raw.unwrap_or_default();
-    let link = |at: i64| format!("http://{host}/api{USERS_PATH}?{}", with_start(&raw, at));
+    let scheme = s.scheme;
+    let link = |at: i64| format!("{scheme}://{host}/api{USERS_PATH}?{}", with_start(&raw, at));
     let env = ListEnvelope {
         data: users,
         count: count.map(|c| c as u64),
