@@ -332,6 +332,14 @@ pub(crate) fn transport_error(
             return ApiError::Transport(crate::domain::text::sanitize(&line).into_owned());
         }
     }
+    if error.is_body() || error.is_decode() {
+        // Reached, but the answer stopped short (a proxy or a dying server).
+        return ApiError::Decode {
+            url: display_url,
+            reason: crate::domain::text::sanitize(&format!("the answer was cut off ({root})"))
+                .into_owned(),
+        };
+    }
     let reason = if error.is_timeout() {
         "timed out".to_string()
     } else if root.contains("invalid HTTP version") {
@@ -339,8 +347,6 @@ pub(crate) fn transport_error(
         "the server does not answer plain HTTP there (is api_path https://?)".to_string()
     } else if error.is_connect() {
         format!("connection failed ({root})")
-    } else if error.is_body() || error.is_decode() {
-        format!("the answer was cut off ({root})")
     } else {
         root
     };

@@ -116,6 +116,9 @@ mod tests {
         assert!(!given.contains("k3y"));
         assert!(given.contains("TC_API_SECRET_KEY=<your --secret-key>"));
         assert_eq!(random_key().len(), 32);
+        let tls = tls_banner(std::path::Path::new("/tmp/t/ca.pem"));
+        assert!(tls.contains("ca_file = \"/tmp/t/ca.pem\""));
+        assert!(tls.contains("SSL_CERT_FILE=/tmp/t/ca.pem"));
     }
 
     #[tokio::test]
