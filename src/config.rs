@@ -6,6 +6,7 @@
 //! at the repository root documents every key.
 
 use crate::api::client::{parse_api_path, DEFAULT_CONCURRENCY};
+use crate::api::net::TokenRefresh;
 use crate::api::{CaFile, ClientOptions, Connection, Credentials, ProxySetting, Secret};
 use anyhow::{anyhow, bail, Context};
 use serde::Deserialize;
@@ -363,7 +364,14 @@ impl ProfileConfig {
         if self.concurrency == Some(0) {
             bail!("{source}: concurrency must be at least 1");
         }
-        let options = client_options(&source, Some(self), base_dir, env)?;
+        let mut options = client_options(&source, Some(self), base_dir, env)?;
+        if let (Credentials::Token(_), Some(command)) = (&credentials, &self.token_command) {
+            // Run again on a 401: short-lived tokens expire mid-session.
+            let (profile, command) = (name.to_string(), command.clone());
+            options.token_refresh = Some(TokenRefresh::new(move || {
+                run_secret_command(&profile, "token_command", &command).map_err(|e| e.to_string())
+            }));
+        }
         Ok(Profile {
             name: name.to_string(),
             connection: Connection {

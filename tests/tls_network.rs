@@ -673,3 +673,62 @@ async fn the_sandbox_command_serves_https_with_its_ca_in_the_directory() {
     assert!(listed(&run), "{}", run.stderr);
     child.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_refused_token_is_renewed_once_by_token_command() {
+    use rollcall::config::{resolve_with_env, Selection};
+    let dir = tempfile::tempdir().unwrap();
+    let sb = https_sandbox(dir.path()).await;
+    let good = sb.issue_token("read-only").unwrap();
+    std::fs::write(dir.path().join("good.token"), &good).unwrap();
+    let runs = dir.path().join("runs");
+    // The first run (when the profile is read) prints a stale token, every
+    // later one the good token; each run leaves a mark.
+    let command = format!(
+        "echo x >> {runs}; if [ $(wc -l < {runs}) -eq 1 ]; then echo stale-token; else cat {good}; fi",
+        runs = runs.display(),
+        good = dir.path().join("good.token").display()
+    );
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.t]\napi_path = \"{}\"\ntoken_command = {command:?}\nca_file = {:?}\n",
+            sb.base_url(),
+            sb.ca_file().unwrap()
+        ),
+    )
+    .unwrap();
+    let selection = Selection {
+        profile: Some("t".into()),
+        config: Some(config),
+        read_only: false,
+    };
+    let profile = resolve_with_env(&selection, &|_| None).unwrap();
+    let client = Client::with_options(profile.connection, profile.options).unwrap();
+    let marks = || std::fs::read_to_string(&runs).unwrap().lines().count();
+    assert_eq!(marks(), 1);
+    // refused with the stale token, renewed, sent again
+    assert_eq!(client.whoami().await.unwrap().user_name, "read-only");
+    assert_eq!(marks(), 2);
+    assert_eq!(client.whoami().await.unwrap().user_name, "read-only");
+    assert_eq!(marks(), 2, "no renewal while the token works");
+
+    // without a token_command a refused token is the plain 401, explained
+    let stale = Client::with_options(
+        rollcall::api::Connection {
+            credentials: rollcall::api::Credentials::Token(rollcall::api::Secret::new("stale")),
+            ..sb.connection("read-only")
+        },
+        sb.client_options(),
+    )
+    .unwrap();
+    let err = stale.whoami().await.unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert!(
+        err.to_string()
+            .starts_with("the API token is invalid or expired"),
+        "{err}"
+    );
+    sb.shutdown().await;
+}

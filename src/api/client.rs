@@ -10,8 +10,8 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashSet};
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use url::Url;
 
@@ -91,7 +91,7 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("api_path", &self.inner.api_path)
-            .field("credentials", &self.inner.credentials)
+            .field("credentials", &self.credentials())
             .field("read_only", &self.inner.read_only)
             .field("concurrency", &self.inner.concurrency)
             .field("options", &self.inner.options)
@@ -104,7 +104,12 @@ struct Inner {
     /// The parsed `api_path`, without a trailing slash.
     base: Url,
     api_path: String,
-    credentials: Credentials,
+    /// Replaced only when a refreshed token arrives (see `refresh_token`).
+    credentials: RwLock<Credentials>,
+    /// Bumped at each token refresh, so that requests refused together
+    /// refresh once.
+    credentials_generation: AtomicU64,
+    refreshing: tokio::sync::Mutex<()>,
     read_only: bool,
     concurrency: usize,
     /// Seconds added to the local clock when signing (tests skew it).
@@ -354,7 +359,9 @@ impl Client {
                 http,
                 api_path: base.to_string(),
                 base,
-                credentials: connection.credentials,
+                credentials: RwLock::new(connection.credentials),
+                credentials_generation: AtomicU64::new(0),
+                refreshing: tokio::sync::Mutex::new(()),
                 read_only: connection.read_only,
                 concurrency: if connection.concurrency == 0 {
                     DEFAULT_CONCURRENCY
@@ -367,6 +374,41 @@ impl Client {
                 notices,
             }),
         })
+    }
+
+    /// The credentials requests are signed with now.
+    fn credentials(&self) -> Credentials {
+        match self.inner.credentials.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// After a 401 to a token: runs the refresher once for all the
+    /// requests refused with the token of `generation`. `true` when a new
+    /// token is in place (by this call or a concurrent one).
+    async fn refresh_token(&self, generation: u64) -> bool {
+        let Some(refresh) = self.inner.options.token_refresh.clone() else {
+            return false;
+        };
+        if !matches!(self.credentials(), Credentials::Token(_)) {
+            return false;
+        }
+        let _one_at_a_time = self.inner.refreshing.lock().await;
+        if self.inner.credentials_generation.load(Ordering::SeqCst) != generation {
+            return true;
+        }
+        let fresh = tokio::task::spawn_blocking(move || (refresh.0)()).await;
+        let Ok(Ok(token)) = fresh else {
+            return false;
+        };
+        if let Ok(mut credentials) = self.inner.credentials.write() {
+            *credentials = Credentials::Token(token);
+        }
+        self.inner
+            .credentials_generation
+            .fetch_add(1, Ordering::SeqCst);
+        true
     }
 
     /// Warnings to give once per session, not per request: `/api` added to
@@ -454,8 +496,7 @@ impl Client {
         let timestamp =
             chrono::Utc::now().timestamp() + self.inner.clock_offset.load(Ordering::Relaxed);
         let authorization =
-            self.inner
-                .credentials
+            self.credentials()
                 .authorization(&path_and_query(url), method.as_str(), timestamp);
         let mut builder = self
             .inner
@@ -483,7 +524,9 @@ impl Client {
         let idempotent = method == Method::GET || method == Method::OPTIONS;
         let attempts = if idempotent { MAX_ATTEMPTS } else { 1 };
         let mut attempt = 1;
+        let mut refreshed = false;
         loop {
+            let generation = self.inner.credentials_generation.load(Ordering::SeqCst);
             // Signed afresh each attempt: the timestamp must be current.
             let request = self.prepare(&method, url, body)?;
             let (error, wait) = match self.inner.http.execute(request).await {
@@ -498,6 +541,14 @@ impl Client {
                     }
                 }
             };
+            // A refused token is renewed once and the request sent again (a
+            // 401 was refused before anything changed, so a write may be too).
+            if error.status() == Some(401) && !refreshed {
+                refreshed = true;
+                if self.refresh_token(generation).await {
+                    continue;
+                }
+            }
             // A 503 is "API not licensed" unless the server says when to come back.
             let retryable = error.is_transient() || (error.status() == Some(503) && wait.is_some());
             if attempt >= attempts || !retryable {
@@ -520,7 +571,7 @@ impl Client {
     /// A non-2xx answer as an error; a 401 to a token says what it means.
     fn refusal(&self, status: u16, body: &[u8]) -> ApiError {
         let error = http_error(status, body);
-        match (error, &self.inner.credentials) {
+        match (error, &self.credentials()) {
             (
                 ApiError::Http {
                     status: 401,

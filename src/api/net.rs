@@ -7,6 +7,7 @@ use super::error::ApiError;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -24,6 +25,31 @@ pub struct ClientOptions {
     pub proxy: Option<ProxySetting>,
     /// Writes carry `createActivityLog=true` (ThreatConnect's Activity tab).
     pub activity_log: bool,
+    /// A fresh token when the instance answers 401 to a token (the
+    /// profile's `token_command`, run again); tcex retries the same way.
+    pub token_refresh: Option<TokenRefresh>,
+}
+
+/// Produces a new API token (blocking: it may run a shell command).
+#[derive(Clone)]
+pub struct TokenRefresh(pub Arc<dyn Fn() -> Result<Secret, String> + Send + Sync>);
+
+impl TokenRefresh {
+    pub fn new(f: impl Fn() -> Result<Secret, String> + Send + Sync + 'static) -> Self {
+        TokenRefresh(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for TokenRefresh {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenRefresh(..)")
+    }
+}
+
+impl PartialEq for TokenRefresh {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl Default for ClientOptions {
@@ -33,6 +59,7 @@ impl Default for ClientOptions {
             insecure: None,
             proxy: None,
             activity_log: true,
+            token_refresh: None,
         }
     }
 }
