@@ -6,7 +6,8 @@
 //! at the repository root documents every key.
 
 use crate::api::client::{parse_api_path, DEFAULT_CONCURRENCY};
-use crate::api::{Connection, Credentials, Secret};
+use crate::api::net::TokenRefresh;
+use crate::api::{CaFile, ClientOptions, Connection, Credentials, ProxySetting, Secret};
 use anyhow::{anyhow, bail, Context};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -18,6 +19,17 @@ pub const ENV_API_PATH: &str = "TC_API_PATH";
 pub const ENV_ACCESS_ID: &str = "TC_API_ACCESS_ID";
 pub const ENV_SECRET_KEY: &str = "TC_API_SECRET_KEY";
 pub const ENV_TOKEN: &str = "TC_TOKEN";
+/// tcex's `tc_verify`: `false`/`0` turns TLS certificate checks off.
+pub const ENV_VERIFY: &str = "TC_VERIFY";
+pub const ENV_PROXY_HOST: &str = "TC_PROXY_HOST";
+pub const ENV_PROXY_PORT: &str = "TC_PROXY_PORT";
+pub const ENV_PROXY_USERNAME: &str = "TC_PROXY_USERNAME";
+pub const ENV_PROXY_PASSWORD: &str = "TC_PROXY_PASSWORD";
+/// tcex's `tc_proxy_tc`: when set to false, the TC_PROXY_* proxy is not for
+/// ThreatConnect's API.
+pub const ENV_PROXY_TC: &str = "TC_PROXY_TC";
+/// The standard extra CA bundle (OpenSSL, curl, Python).
+pub const ENV_SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 
 /// `config.toml` in the platform's config directory for rollcall.
 pub fn default_config_path() -> Option<PathBuf> {
@@ -49,6 +61,14 @@ pub struct ProfileConfig {
     pub read_only: bool,
     pub password_max_age_days: Option<i64>,
     pub concurrency: Option<usize>,
+    /// A PEM file of CA certificates to trust besides the bundled and OS roots.
+    pub ca_file: Option<PathBuf>,
+    /// `false` turns TLS certificate checks off: labs only, warned on every start.
+    pub verify_tls: Option<bool>,
+    /// `http://[user:password@]host:port`; may hold a password, so not `pub`.
+    proxy: Option<String>,
+    /// `false`: writes do not ask for `createActivityLog=true`.
+    pub activity_log: Option<bool>,
 }
 
 impl fmt::Debug for ProfileConfig {
@@ -64,6 +84,13 @@ impl fmt::Debug for ProfileConfig {
             .field("read_only", &self.read_only)
             .field("password_max_age_days", &self.password_max_age_days)
             .field("concurrency", &self.concurrency)
+            .field("ca_file", &self.ca_file)
+            .field("verify_tls", &self.verify_tls)
+            .field(
+                "proxy",
+                &self.proxy.as_deref().map(crate::api::net::redact_userinfo),
+            )
+            .field("activity_log", &self.activity_log)
             .finish()
     }
 }
@@ -123,6 +150,9 @@ pub struct Profile {
     pub password_max_age_days: Option<i64>,
     /// The profile's `concurrency`, when it sets one (bulk runs default to 8).
     pub concurrency: Option<usize>,
+    /// CA files, TLS checks, proxy and activity log, from the profile and
+    /// the environment.
+    pub options: ClientOptions,
 }
 
 /// Runs a `*_command` through the shell; its trimmed stdout is the secret.
@@ -181,9 +211,120 @@ fn checked_api_path(source: &str, key: &str, api_path: &str) -> anyhow::Result<S
         .map_err(|e| anyhow!("{source}: {}", e.to_string().replacen("api_path", key, 1)))
 }
 
+/// A boolean the way tcex and shells write it.
+fn env_bool(key: &str, value: &str) -> anyhow::Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => bail!("{key}={other} is not a boolean (true/false, 1/0)"),
+    }
+}
+
+/// The proxy from tcex's `TC_PROXY_*` variables, if `TC_PROXY_HOST` is set
+/// (and `TC_PROXY_TC` does not say the proxy is not for ThreatConnect).
+fn tc_proxy(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<ProxySetting>> {
+    let Some(host) = env(ENV_PROXY_HOST) else {
+        return Ok(None);
+    };
+    if let Some(for_tc) = env(ENV_PROXY_TC) {
+        if !env_bool(ENV_PROXY_TC, &for_tc)? {
+            return Ok(None);
+        }
+    }
+    let host = host.trim();
+    let port = match env(ENV_PROXY_PORT) {
+        Some(port) => {
+            let port: u16 = port
+                .trim()
+                .parse()
+                .map_err(|_| anyhow!("{ENV_PROXY_PORT}={} is not a port number", port.trim()))?;
+            Some(port)
+        }
+        None => None,
+    };
+    // tcex takes a bare host name; accept a URL too.
+    let text = match (host.contains("://"), port) {
+        (true, Some(port)) => format!("{}:{port}", host.trim_end_matches('/')),
+        (true, None) => host.to_string(),
+        (false, Some(port)) => format!("http://{host}:{port}"),
+        (false, None) => format!("http://{host}"),
+    };
+    let mut proxy = ProxySetting::parse(&text, ENV_PROXY_HOST).map_err(|e| anyhow!(e))?;
+    if let Some(user) = env(ENV_PROXY_USERNAME) {
+        proxy.username = Some(user);
+        proxy.password = env(ENV_PROXY_PASSWORD).map(Secret::new);
+    }
+    Ok(Some(proxy))
+}
+
+/// The transport settings: the profile's keys (none for an environment
+/// profile) with the environment's `SSL_CERT_FILE`, `TC_VERIFY`,
+/// `TC_PROXY_*` and `NO_PROXY`. Proxy precedence: the profile's `proxy`,
+/// then `TC_PROXY_*`, then reqwest's own `HTTPS_PROXY`.
+fn client_options(
+    source: &str,
+    profile: Option<&ProfileConfig>,
+    base_dir: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<ClientOptions> {
+    let get = |key: &str| env(key).filter(|v| !v.trim().is_empty());
+    let mut options = ClientOptions::default();
+    if let Some(path) = profile.and_then(|p| p.ca_file.as_ref()) {
+        // Relative to the config file, so a profile works from any directory.
+        let path = match base_dir {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.clone(),
+        };
+        options.ca_files.push(CaFile {
+            path,
+            setting: format!("{source}: ca_file"),
+        });
+    }
+    // Loaded here as well as by the OS-store loader, whose handling of it
+    // varies by version and platform.
+    if let Some(path) = get(ENV_SSL_CERT_FILE) {
+        options.ca_files.push(CaFile {
+            path: PathBuf::from(path),
+            setting: ENV_SSL_CERT_FILE.to_string(),
+        });
+    }
+    // Either switch turns checks off; the warning names the one that did.
+    if profile.and_then(|p| p.verify_tls) == Some(false) {
+        options.insecure = Some(format!("{source}: verify_tls = false"));
+    } else if let Some(value) = get(ENV_VERIFY) {
+        if !env_bool(ENV_VERIFY, &value)? {
+            options.insecure = Some(format!("{ENV_VERIFY}={}", value.trim()));
+        }
+    }
+    options.proxy = match profile.and_then(|p| p.proxy.as_deref()) {
+        Some(text) => {
+            Some(ProxySetting::parse(text, &format!("{source}: proxy")).map_err(|e| anyhow!(e))?)
+        }
+        None => tc_proxy(&get)?,
+    };
+    if let Some(proxy) = options.proxy.as_mut() {
+        proxy.no_proxy = get("NO_PROXY").or_else(|| get("no_proxy"));
+    }
+    options.activity_log = profile.and_then(|p| p.activity_log).unwrap_or(true);
+    Ok(options)
+}
+
 impl ProfileConfig {
-    /// Checks the profile and runs its secret commands.
+    /// Checks the profile and runs its secret commands, with the process
+    /// environment and relative paths taken from the working directory.
     pub fn resolve(&self, name: &str, read_only: bool) -> anyhow::Result<Profile> {
+        self.resolve_with(name, read_only, None, &|key| std::env::var(key).ok())
+    }
+
+    /// As `resolve`; `base_dir` is the config file's directory (for a
+    /// relative `ca_file`) and `env` stands for the environment.
+    pub fn resolve_with(
+        &self,
+        name: &str,
+        read_only: bool,
+        base_dir: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Profile> {
         let source = format!("profile '{name}'");
         let api_path = self.api_path.as_deref().ok_or_else(|| {
             anyhow!("{source} has no api_path (e.g. api_path = \"https://tc.example.com/api\")")
@@ -223,6 +364,14 @@ impl ProfileConfig {
         if self.concurrency == Some(0) {
             bail!("{source}: concurrency must be at least 1");
         }
+        let mut options = client_options(&source, Some(self), base_dir, env)?;
+        if let (Credentials::Token(_), Some(command)) = (&credentials, &self.token_command) {
+            // Run again on a 401: short-lived tokens expire mid-session.
+            let (profile, command) = (name.to_string(), command.clone());
+            options.token_refresh = Some(TokenRefresh::new(move || {
+                run_secret_command(&profile, "token_command", &command).map_err(|e| e.to_string())
+            }));
+        }
         Ok(Profile {
             name: name.to_string(),
             connection: Connection {
@@ -233,6 +382,7 @@ impl ProfileConfig {
             },
             password_max_age_days: self.password_max_age_days,
             concurrency: self.concurrency,
+            options,
         })
     }
 }
@@ -267,6 +417,7 @@ fn from_env(
             "{ENV_API_PATH} is set but no credentials: set {ENV_ACCESS_ID} and {ENV_SECRET_KEY}, or {ENV_TOKEN}"
         ),
     };
+    let options = client_options("environment", None, None, env)?;
     Ok(Some(Profile {
         name: "environment".into(),
         connection: Connection {
@@ -277,6 +428,7 @@ fn from_env(
         },
         password_max_age_days: None,
         concurrency: None,
+        options,
     }))
 }
 
@@ -312,7 +464,7 @@ pub fn resolve_with_env(
                 file.profile_names()
             )
         })?;
-        return profile.resolve(name, selection.read_only);
+        return profile.resolve_with(name, selection.read_only, path.parent(), env);
     }
     // An explicit --config means the file, not the environment.
     if selection.config.is_none() {
@@ -345,7 +497,7 @@ pub fn resolve_with_env(
             file.profile_names()
         )
     })?;
-    profile.resolve(&name, selection.read_only)
+    profile.resolve_with(&name, selection.read_only, path.parent(), env)
 }
 
 /// As `resolve_with_env`, with the process environment.
@@ -503,8 +655,8 @@ secret_command = "echo s3cret"
             "profile 'nope' not found in PATH (profiles: audit, cmd, prod)"
         );
         assert_eq!(
-            error("[profiles.a]\napi_path = \"https://x.example.com\"\ntoken = \"t\"\n", None, &[]),
-            "profile 'a': api_path 'https://x.example.com' must end in /api (e.g. https://tc.example.com/api)"
+            error("[profiles.a]\napi_path = \"https://x.example.com/api/v3\"\ntoken = \"t\"\n", None, &[]),
+            "profile 'a': api_path 'https://x.example.com/api/v3' must be the base URL, ending in /api (e.g. https://tc.example.com/api)"
         );
         assert_eq!(
             error("[profiles.a]\napi_path = \"https://x/api\"\n", None, &[]),
@@ -585,12 +737,166 @@ secret_command = "echo s3cret"
         );
         assert_eq!(
             env_error(&[("TC_API_PATH", "https://x/v3"), ("TC_TOKEN", "t")]),
-            "environment: TC_API_PATH 'https://x/v3' must end in /api (e.g. https://tc.example.com/api)"
+            "environment: TC_API_PATH 'https://x/v3' must be the base URL, ending in /api (e.g. https://tc.example.com/api)"
         );
         assert_eq!(
             env_error(&[("TC_TOKEN", "t")]),
             "TC_API_PATH is not set, but other TC_ connection variables are"
         );
+    }
+
+    const NETWORK: &str = r#"
+[profiles.onprem]
+api_path = "https://tc.corp.example"
+token = "t"
+ca_file = "certs/corp-ca.pem"
+proxy = "http://alice:pa%24%24word@proxy.corp:3128"
+activity_log = false
+
+[profiles.lab]
+api_path = "https://tc.lab/api"
+token = "t"
+verify_tls = false
+
+[profiles.plain]
+api_path = "https://tc.example.com/api"
+token = "t"
+"#;
+
+    fn resolve_net(profile: &str, env: &[(&str, &str)]) -> anyhow::Result<(Profile, PathBuf)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, NETWORK);
+        let resolved = resolve_with_env(&select(&path, Some(profile)), &env_of(env));
+        resolved.map(|p| (p, dir.path().to_path_buf()))
+    }
+
+    #[test]
+    fn network_keys_of_a_profile() {
+        let (onprem, dir) = resolve_net("onprem", &[]).unwrap();
+        let options = &onprem.options;
+        // a relative ca_file is found beside the config file
+        assert_eq!(
+            options.ca_files,
+            [CaFile {
+                path: dir.join("certs/corp-ca.pem"),
+                setting: "profile 'onprem': ca_file".into()
+            }]
+        );
+        assert_eq!(options.insecure, None);
+        assert!(!options.activity_log);
+        let proxy = options.proxy.as_ref().unwrap();
+        assert_eq!(proxy.url.as_str(), "http://proxy.corp:3128/");
+        assert_eq!(proxy.username.as_deref(), Some("alice"));
+        assert_eq!(
+            proxy.password.as_ref().map(Secret::expose),
+            Some("pa$$word")
+        );
+        assert_eq!(proxy.setting, "profile 'onprem': proxy");
+        // the proxy password never shows
+        let file = ConfigFile::parse(NETWORK, Path::new("c.toml")).unwrap();
+        let shown = format!("{file:?} {onprem:?}");
+        assert!(
+            !shown.contains("pa%24%24word") && !shown.contains("pa$$word"),
+            "{shown}"
+        );
+
+        let (lab, _) = resolve_net("lab", &[]).unwrap();
+        assert_eq!(
+            lab.options.insecure.as_deref(),
+            Some("profile 'lab': verify_tls = false")
+        );
+        assert!(lab.options.activity_log, "on unless the profile says false");
+        let (plain, _) = resolve_net("plain", &[]).unwrap();
+        assert_eq!(plain.options, ClientOptions::default());
+    }
+
+    #[test]
+    fn network_settings_from_the_environment() {
+        let tc_proxy = [
+            ("TC_PROXY_HOST", "tcproxy.corp"),
+            ("TC_PROXY_PORT", "8080"),
+            ("TC_PROXY_USERNAME", "bob"),
+            ("TC_PROXY_PASSWORD", "hunter2"),
+            ("NO_PROXY", "localhost,.internal"),
+        ];
+        // the profile's proxy wins over TC_PROXY_*
+        let (onprem, _) = resolve_net("onprem", &tc_proxy).unwrap();
+        let proxy = onprem.options.proxy.unwrap();
+        assert_eq!(proxy.url.host_str(), Some("proxy.corp"));
+        assert_eq!(proxy.no_proxy.as_deref(), Some("localhost,.internal"));
+        // TC_PROXY_* where the profile has none
+        let (plain, _) = resolve_net("plain", &tc_proxy).unwrap();
+        let proxy = plain.options.proxy.unwrap();
+        assert_eq!(proxy.display(), "http://bob:***@tcproxy.corp:8080");
+        assert_eq!(proxy.password.as_ref().map(Secret::expose), Some("hunter2"));
+        assert_eq!(proxy.setting, "TC_PROXY_HOST");
+        // tcex's TC_PROXY_TC=false keeps the proxy away from ThreatConnect
+        let mut not_for_tc = tc_proxy.to_vec();
+        not_for_tc.push(("TC_PROXY_TC", "false"));
+        assert_eq!(
+            resolve_net("plain", &not_for_tc).unwrap().0.options.proxy,
+            None
+        );
+        // SSL_CERT_FILE adds a CA after the profile's; TC_VERIFY=0 turns checks off
+        let env = [("SSL_CERT_FILE", "/etc/corp.pem"), ("TC_VERIFY", "0")];
+        let (onprem, _) = resolve_net("onprem", &env).unwrap();
+        let settings: Vec<&str> = onprem
+            .options
+            .ca_files
+            .iter()
+            .map(|c| c.setting.as_str())
+            .collect();
+        assert_eq!(settings, ["profile 'onprem': ca_file", "SSL_CERT_FILE"]);
+        assert_eq!(onprem.options.insecure.as_deref(), Some("TC_VERIFY=0"));
+        let (plain, _) = resolve_net("plain", &[("TC_VERIFY", "true")]).unwrap();
+        assert_eq!(plain.options.insecure, None);
+        // an environment profile takes them too
+        let selection = Selection::default();
+        let from_env = resolve_with_env(
+            &selection,
+            &env_of(&[
+                ("TC_API_PATH", "https://tc.example.com"),
+                ("TC_TOKEN", "t"),
+                ("TC_VERIFY", "false"),
+                ("TC_PROXY_HOST", "http://p.corp"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            from_env.options.insecure.as_deref(),
+            Some("TC_VERIFY=false")
+        );
+        assert_eq!(
+            from_env.options.proxy.map(|p| p.display()),
+            Some("http://p.corp".to_string())
+        );
+    }
+
+    #[test]
+    fn bad_network_settings_are_one_line_without_secrets() {
+        let bad = |env: &[(&str, &str)]| {
+            let message = resolve_net("plain", env).unwrap_err().to_string();
+            assert!(!message.contains('\n'), "{message}");
+            message
+        };
+        assert_eq!(
+            bad(&[("TC_VERIFY", "maybe")]),
+            "TC_VERIFY=maybe is not a boolean (true/false, 1/0)"
+        );
+        assert_eq!(
+            bad(&[("TC_PROXY_HOST", "p"), ("TC_PROXY_PORT", "http")]),
+            "TC_PROXY_PORT=http is not a port number"
+        );
+        let message = error(
+            "[profiles.a]\napi_path = \"https://x/api\"\ntoken = \"t\"\nproxy = \"socks9://u:topsecret@p:1\"\n",
+            None,
+            &[],
+        );
+        assert!(
+            message.starts_with("profile 'a': proxy 'socks9://u:***@p:1' must start with http://"),
+            "{message}"
+        );
+        assert!(!message.contains("topsecret"));
     }
 
     #[test]

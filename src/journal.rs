@@ -68,6 +68,11 @@ pub struct RunHeader {
     pub already: usize,
     /// Accounts the caller may not change (not sent).
     pub not_allowed: usize,
+    /// Whether the writes asked ThreatConnect to record them on its
+    /// Activity tab (`createActivityLog=true`); `None` in journals written
+    /// before rollcall asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_log: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -408,6 +413,7 @@ mod tests {
             planned,
             already: 2,
             not_allowed: 1,
+            activity_log: Some(true),
         }
     }
 

@@ -104,7 +104,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Sandbox(args)) => commands::sandbox::run(args).await,
         Some(Command::Users(users)) => {
-            let session = commands::connect::connect(&cli.connect).await?;
+            let session = connect_scripted(&cli.connect).await?;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             match users {
@@ -144,7 +144,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::offboard::journal(&args, &mut out)
         }
         Some(Command::Undo(args)) => {
-            let session = commands::connect::connect(&cli.connect).await?;
+            let session = connect_scripted(&cli.connect).await?;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             commands::offboard::undo(&session, &args, &mut out).await
@@ -157,7 +157,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 let mut connect = cli.connect.clone();
                 connect.read_only = true;
-                Some(commands::connect::connect(&connect).await?)
+                Some(connect_scripted(&connect).await?)
             };
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
@@ -169,6 +169,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             console(session, &cli).await
         }
     }
+}
+
+/// A session for a scripted command; the session's warnings (TLS checks
+/// off, `/api` added, plain http://) go to stderr once, before any output.
+async fn connect_scripted(args: &ConnectArgs) -> anyhow::Result<commands::connect::Session> {
+    let session = commands::connect::connect(args).await?;
+    for notice in session.client.notices() {
+        eprintln!("rollcall: warning: {notice}");
+    }
+    Ok(session)
 }
 
 /// The console on a fresh embedded sandbox, as one of its seeded admins.

@@ -538,7 +538,7 @@ async fn load_users(
         });
     }
     let event = match result {
-        Ok(()) => Event::UsersDone { id },
+        Ok(_) => Event::UsersDone { id },
         Err(error) => Event::Failed {
             id,
             what: "loading accounts",
@@ -574,6 +574,7 @@ async fn run_bulk(
                 planned: job.targets.len(),
                 already: job.already,
                 not_allowed: job.not_allowed,
+                activity_log: Some(client.activity_log()),
             };
             tokio::task::spawn_blocking(move || {
                 let mut journal = Journal::open(&opening)?;

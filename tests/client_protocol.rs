@@ -22,8 +22,18 @@ struct Script {
     users: usize,
     /// Answer with `count` when asked; otherwise only `next` links.
     honour_count: bool,
-    /// Answer this many requests with 503 first.
+    /// Answer this many requests with 502 first.
     fail_first: AtomicUsize,
+    /// Answer this many requests with ThreatConnect's 503 "API not licensed" first.
+    unlicensed_first: AtomicUsize,
+    /// With `unlicensed_first`: the 503 carries `Retry-After: 1`.
+    unlicensed_retry_after: bool,
+    /// `next` links name this origin (a load balancer's public name)
+    /// instead of the address the client uses.
+    next_origin: Option<String>,
+    /// Offset pages after the first start this many accounts early, as an
+    /// unstable order would shift them.
+    overlap: usize,
     /// Answer this many requests with 429 and `Retry-After: 1` first.
     throttle_first: AtomicUsize,
     /// Body of every answer instead of the normal one.
@@ -74,7 +84,26 @@ async fn answer(
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
         .is_ok()
     {
-        return (StatusCode::SERVICE_UNAVAILABLE, "busy").into_response();
+        return (StatusCode::BAD_GATEWAY, "busy").into_response();
+    }
+    if script
+        .unlicensed_first
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        let body = axum::Json(
+            json!({"status": "Error", "errCode": "0x503", "message": "API not licensed"}),
+        );
+        return if script.unlicensed_retry_after {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [("retry-after", "1")],
+                body,
+            )
+                .into_response()
+        } else {
+            (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+        };
     }
     if script
         .throttle_first
@@ -110,6 +139,11 @@ async fn answer(
         .get("resultLimit")
         .and_then(|s| s.parse().ok())
         .unwrap_or(100);
+    let start = if start > 0 {
+        start.saturating_sub(script.overlap)
+    } else {
+        start
+    };
     let end = (start + limit).min(script.users);
     let data: Vec<_> = (start..end)
         .map(|i| json!({"id": i as i64 + 1, "userName": format!("user{i:05}")}))
@@ -120,8 +154,12 @@ async fn answer(
     }
     if end < script.users {
         let port = script.port.load(Ordering::SeqCst);
+        let origin = script
+            .next_origin
+            .clone()
+            .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
         body["next"] = json!(format!(
-            "http://127.0.0.1:{port}/api/v3/security/users?resultStart={end}&resultLimit={limit}"
+            "{origin}/api/v3/security/users?resultStart={end}&resultLimit={limit}"
         ));
     }
     axum::Json(body).into_response()
@@ -189,8 +227,12 @@ async fn known_total_fetches_remaining_pages_by_offset() {
     assert_each_once(&users, 2_550);
     let seen = script.seen.lock().unwrap();
     assert!(seen[0].starts_with(
-        "GET /api/v3/security/users?fields=a&fields=b&resultStart=0&resultLimit=100&count=true"
+        "GET /api/v3/security/users?fields=a&fields=b&sorting=id+asc&resultStart=0&resultLimit=100&count=true"
     ));
+    assert!(
+        seen.iter().all(|r| r.contains("&sorting=id+asc&")),
+        "every offset page asks for one stable order"
+    );
     assert!(
         seen.iter().filter(|r| r.contains("count=true")).count() == 2,
         "only first pages count"
@@ -242,7 +284,7 @@ async fn transient_failures_are_retried_three_times_at_most() {
         .list_users(&UserQuery::default())
         .await
         .unwrap_err();
-    assert_eq!(err.status(), Some(503));
+    assert_eq!(err.status(), Some(502));
     assert_eq!(err.server_message(), Some("busy"));
     assert_eq!(script.seen.lock().unwrap().len(), 6);
 
@@ -252,8 +294,95 @@ async fn transient_failures_are_retried_three_times_at_most() {
         .delete_user(5, None, None)
         .await
         .unwrap_err();
-    assert_eq!(err.status(), Some(503));
+    assert_eq!(err.status(), Some(502));
     assert_eq!(script.seen.lock().unwrap().len(), 7);
+}
+
+#[tokio::test]
+async fn api_not_licensed_is_not_retried_and_says_what_it_means() {
+    let (script, base) = serve(Script {
+        users: 3,
+        honour_count: true,
+        unlicensed_first: AtomicUsize::new(1),
+        ..Default::default()
+    })
+    .await;
+    let err = client(&base, SECRET).whoami().await.unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(
+        script.seen.lock().unwrap().len(),
+        1,
+        "one request, no retry"
+    );
+    assert_eq!(
+        err.to_string(),
+        "API not licensed (HTTP 503 service unavailable: ThreatConnect answers this when the instance is not licensed for the API)"
+    );
+
+    // a 503 that says when to come back is a busy server: retried
+    let (script, base) = serve(Script {
+        users: 3,
+        honour_count: true,
+        unlicensed_first: AtomicUsize::new(1),
+        unlicensed_retry_after: true,
+        ..Default::default()
+    })
+    .await;
+    let users = client(&base, SECRET)
+        .list_users(&UserQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(users.len(), 3);
+    assert_eq!(script.seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn next_links_naming_another_origin_are_rebased_and_signed_for_ours() {
+    let (script, base) = serve(Script {
+        users: 250,
+        honour_count: false,
+        next_origin: Some("https://tc.corp.example:8443".into()),
+        ..Default::default()
+    })
+    .await;
+    let query = UserQuery {
+        page_size: 100,
+        ..Default::default()
+    };
+    // the scripted server refuses any request whose signature does not
+    // match the path and query it received
+    let users = client(&base, SECRET).list_users(&query).await.unwrap();
+    assert_each_once(&users, 250);
+    let seen = script.seen.lock().unwrap();
+    assert_eq!(
+        seen[1..],
+        [
+            "GET /api/v3/security/users?resultStart=100&resultLimit=100",
+            "GET /api/v3/security/users?resultStart=200&resultLimit=100"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn overlapping_offset_pages_yield_each_account_once() {
+    let (_script, base) = serve(Script {
+        users: 250,
+        honour_count: true,
+        overlap: 3,
+        ..Default::default()
+    })
+    .await;
+    let query = UserQuery {
+        page_size: 100,
+        ..Default::default()
+    };
+    let (users, dropped) = client(&base, SECRET)
+        .list_users_counted(&query)
+        .await
+        .unwrap();
+    assert_each_once(&users, 250);
+    // the first page is not shifted: the second repeats its last 3
+    assert_eq!(dropped, 3);
 }
 
 #[tokio::test]
@@ -339,4 +468,5 @@ async fn non_json_success_is_a_decode_error() {
     let err = client(&base, SECRET).whoami().await.unwrap_err();
     assert!(matches!(err, ApiError::Decode { .. }), "{err:?}");
     assert!(!err.to_string().contains('\n'));
+    assert!(err.to_string().contains("HTML page, not JSON"), "{err}");
 }

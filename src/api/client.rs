@@ -2,6 +2,7 @@
 
 use super::auth::Credentials;
 use super::error::ApiError;
+use super::net::{self, ClientOptions};
 use super::wire::*;
 use crate::domain::{LastLoginReported, User};
 use futures::StreamExt;
@@ -9,8 +10,8 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashSet};
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use url::Url;
 
@@ -28,7 +29,8 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Where and how to connect.
 #[derive(Clone, Debug)]
 pub struct Connection {
-    /// Base URL ending in `/api`, e.g. `https://tc.example.com/api`.
+    /// Base URL, e.g. `https://tc.example.com/api` (`/api` is added when
+    /// missing).
     pub api_path: String,
     pub credentials: Credentials,
     /// Refuse every request but GET and OPTIONS before it reaches the network.
@@ -108,9 +110,10 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("api_path", &self.inner.api_path)
-            .field("credentials", &self.inner.credentials)
+            .field("credentials", &self.credentials())
             .field("read_only", &self.inner.read_only)
             .field("concurrency", &self.inner.concurrency)
+            .field("options", &self.inner.options)
             .finish()
     }
 }
@@ -120,14 +123,26 @@ struct Inner {
     /// The parsed `api_path`, without a trailing slash.
     base: Url,
     api_path: String,
-    credentials: Credentials,
+    /// Replaced only when a refreshed token arrives (see `refresh_token`).
+    credentials: RwLock<Credentials>,
+    /// Bumped at each token refresh, so that requests refused together
+    /// refresh once.
+    credentials_generation: AtomicU64,
+    refreshing: tokio::sync::Mutex<()>,
     read_only: bool,
     concurrency: usize,
     /// Seconds added to the local clock when signing (tests skew it).
     clock_offset: AtomicI64,
     /// First retry delay; doubled for each further attempt.
     retry_delay: Duration,
+    options: ClientOptions,
+    /// What the admin should hear once per session (see `notices`).
+    notices: Vec<String>,
 }
+
+/// The query parameter that puts a write on ThreatConnect's Activity tab
+/// (a documented v3 parameter).
+pub const ACTIVITY_LOG_PARAM: &str = "createActivityLog";
 
 /// `{"status":..,"message":..,"errCode":..}` of any answer, when present.
 #[derive(Deserialize)]
@@ -148,27 +163,51 @@ pub fn path_and_query(url: &Url) -> String {
     }
 }
 
-/// Parses and checks a base URL: http(s), ending in `/api`.
+/// Parses and checks a base URL: http(s), ending in `/api` once normalized.
 pub fn parse_api_path(api_path: &str) -> Result<Url, ApiError> {
+    normalize_api_path(api_path).map(|(url, _)| url)
+}
+
+/// As `parse_api_path`, and whether `/api` had to be added: tcex and other
+/// tools take the bare host (`https://tc.example.com`) as their base.
+pub fn normalize_api_path(api_path: &str) -> Result<(Url, bool), ApiError> {
     let trimmed = api_path.trim().trim_end_matches('/');
-    let url = Url::parse(trimmed)
+    let mut url = Url::parse(trimmed)
         .map_err(|e| ApiError::Config(format!("api_path '{trimmed}' is not a URL: {e}")))?;
     if url.scheme() != "https" && url.scheme() != "http" {
         return Err(ApiError::Config(format!(
             "api_path '{trimmed}' must start with https:// (or http://)"
         )));
     }
-    if url.host_str().is_none() {
+    if url.host_str().is_none_or(str::is_empty) {
         return Err(ApiError::Config(format!(
             "api_path '{trimmed}' has no host"
         )));
     }
-    if !url.path().ends_with("/api") || url.query().is_some() {
+    let versioned = url
+        .path_segments()
+        .is_some_and(|mut segments| segments.any(|s| s == "v2" || s == "v3"));
+    if url.query().is_some() || url.fragment().is_some() || versioned {
         return Err(ApiError::Config(format!(
-            "api_path '{trimmed}' must end in /api (e.g. https://tc.example.com/api)"
+            "api_path '{trimmed}' must be the base URL, ending in /api (e.g. https://tc.example.com/api)"
         )));
     }
-    Ok(url)
+    if url.path().ends_with("/api") {
+        return Ok((url, false));
+    }
+    let path = format!("{}/api", url.path().trim_end_matches('/'));
+    url.set_path(&path);
+    Ok((url, true))
+}
+
+/// A host that never leaves this machine (the sandbox), where http:// is fine.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }
 
 /// The URL without its query, for messages.
@@ -178,27 +217,32 @@ fn display_url(url: &Url) -> String {
     shown.to_string()
 }
 
-/// serde's messages quote the offending server text: sanitized.
-fn decode_error(url: &Url, error: &serde_json::Error) -> ApiError {
-    ApiError::Decode {
-        url: display_url(url),
-        reason: crate::domain::text::sanitize(&error.to_string()).into_owned(),
-    }
+/// Whether a body is an HTML page (a proxy's, a login portal's, or the web
+/// UI's when `api_path` misses `/api`).
+fn looks_like_html(body: &[u8]) -> bool {
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(body.len());
+    // JSON never starts with `<`; markup always does.
+    body.get(start) == Some(&b'<')
 }
 
-fn network_error(url: &Url, error: &reqwest::Error) -> ApiError {
-    let mut root: &dyn std::error::Error = error;
-    while let Some(source) = root.source() {
-        root = source;
-    }
-    let reason = if error.is_timeout() {
-        "timed out".to_string()
-    } else if error.is_connect() {
-        format!("connection failed ({root})")
+fn decode_error(url: &Url, error: &serde_json::Error) -> ApiError {
+    decode_error_in(url, b"", error)
+}
+
+/// serde's messages quote the offending server text: sanitized. An HTML
+/// page or a body that ends early gets a plain-words reason instead.
+fn decode_error_in(url: &Url, body: &[u8], error: &serde_json::Error) -> ApiError {
+    let reason = if looks_like_html(body) {
+        "the server answered with an HTML page, not JSON (a proxy or login page? is api_path the instance's base URL ending in /api?)".to_string()
+    } else if error.is_eof() {
+        format!("the answer ends early: truncated JSON ({error})")
     } else {
-        root.to_string()
+        error.to_string()
     };
-    ApiError::Network {
+    ApiError::Decode {
         url: display_url(url),
         reason: crate::domain::text::sanitize(&reason).into_owned(),
     }
@@ -304,21 +348,61 @@ fn extensions_in(answer: &serde_json::Value) -> BTreeSet<String> {
 
 type Params = Vec<(String, String)>;
 
+/// The order of a user listing when none is asked for: `id` is a users
+/// TQL keyword, and a stable order keeps offset pages from overlapping.
+pub const DEFAULT_SORTING: &str = "id asc";
+
+/// `page` without the accounts whose `id` an earlier page (or this one)
+/// already had; the copy that arrived first is kept, the rest counted in
+/// `dropped`.
+/// This also keeps a bulk run from writing one account twice.
+fn dedupe_page(mut page: Page<User>, seen: &mut HashSet<i64>, dropped: &mut usize) -> Page<User> {
+    let before = page.items.len();
+    page.items.retain(|user| seen.insert(user.id));
+    *dropped += before - page.items.len();
+    page
+}
+
 impl Client {
+    /// A client with the default transport: bundled and OS roots,
+    /// `HTTPS_PROXY`/`NO_PROXY` from the environment, activity log on.
     pub fn new(connection: Connection) -> Result<Self, ApiError> {
-        let base = parse_api_path(&connection.api_path)?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            .user_agent(concat!("rollcall/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ApiError::Config(format!("cannot start the HTTP client: {e}")))?;
+        Self::with_options(connection, ClientOptions::default())
+    }
+
+    /// A client with a profile's CA files, proxy, TLS and activity-log
+    /// settings. Problems with them (an unreadable CA file, a bad proxy
+    /// URL) are one-line `Config` errors here, before any request.
+    pub fn with_options(connection: Connection, options: ClientOptions) -> Result<Self, ApiError> {
+        let (base, added_api) = normalize_api_path(&connection.api_path)?;
+        let http = net::http_client(&options)?;
+        let mut notices = Vec::new();
+        if added_api {
+            notices.push(format!(
+                "api_path {} has no /api: using {}",
+                connection.api_path.trim(),
+                base
+            ));
+        }
+        if base.scheme() == "http" && !is_loopback(&base) {
+            notices.push(format!(
+                "api_path {base} is plain http://: ThreatConnect instances answer only HTTPS (a plain request gets 403), and the credentials travel unencrypted"
+            ));
+        }
+        if let Some(setting) = &options.insecure {
+            notices.push(format!(
+                "TLS certificate checks are OFF ({setting}), for labs only: anyone on the way to {} can read and change this session",
+                base.host_str().unwrap_or("the instance")
+            ));
+        }
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 api_path: base.to_string(),
                 base,
-                credentials: connection.credentials,
+                credentials: RwLock::new(connection.credentials),
+                credentials_generation: AtomicU64::new(0),
+                refreshing: tokio::sync::Mutex::new(()),
                 read_only: connection.read_only,
                 concurrency: if connection.concurrency == 0 {
                     DEFAULT_CONCURRENCY
@@ -327,8 +411,62 @@ impl Client {
                 },
                 clock_offset: AtomicI64::new(0),
                 retry_delay: Duration::from_millis(200),
+                options,
+                notices,
             }),
         })
+    }
+
+    /// The credentials requests are signed with now.
+    fn credentials(&self) -> Credentials {
+        match self.inner.credentials.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// After a 401 to a token: runs the refresher once for all the
+    /// requests refused with the token of `generation`. `true` when a new
+    /// token is in place (by this call or a concurrent one).
+    async fn refresh_token(&self, generation: u64) -> bool {
+        let Some(refresh) = self.inner.options.token_refresh.clone() else {
+            return false;
+        };
+        if !matches!(self.credentials(), Credentials::Token(_)) {
+            return false;
+        }
+        let _one_at_a_time = self.inner.refreshing.lock().await;
+        if self.inner.credentials_generation.load(Ordering::SeqCst) != generation {
+            return true;
+        }
+        let fresh = tokio::task::spawn_blocking(move || (refresh.0)()).await;
+        let Ok(Ok(token)) = fresh else {
+            return false;
+        };
+        if let Ok(mut credentials) = self.inner.credentials.write() {
+            *credentials = Credentials::Token(token);
+        }
+        self.inner
+            .credentials_generation
+            .fetch_add(1, Ordering::SeqCst);
+        true
+    }
+
+    /// Warnings to give once per session, not per request: `/api` added to
+    /// the base URL, plain http:// to a remote host, TLS checks off. The
+    /// scripted commands print them on stderr, the console on its status line.
+    pub fn notices(&self) -> &[String] {
+        &self.inner.notices
+    }
+
+    /// Certificate checks are off (`verify_tls = false` or `TC_VERIFY`).
+    pub fn tls_unverified(&self) -> bool {
+        self.inner.options.insecure.is_some()
+    }
+
+    /// Writes ask ThreatConnect to record them on its Activity tab.
+    pub fn activity_log(&self) -> bool {
+        self.inner.options.activity_log
     }
 
     /// The base URL, ending in `/api`.
@@ -350,6 +488,20 @@ impl Client {
     /// an instance treats a skewed client).
     pub fn set_clock_offset(&self, seconds: i64) {
         self.inner.clock_offset.store(seconds, Ordering::Relaxed);
+    }
+
+    /// The URL a request to `path` is sent to: `url`, plus
+    /// `createActivityLog=true` on writes to ThreatConnect's documented v3
+    /// paths (not rollcall's extensions) unless the profile turned it off.
+    pub fn request_url(&self, method: &Method, path: &str, params: &[(String, String)]) -> Url {
+        let write = !matches!(*method, Method::GET | Method::OPTIONS | Method::HEAD);
+        if write && self.inner.options.activity_log && !path.starts_with(EXT_PREFIX) {
+            let mut with_log = params.to_vec();
+            with_log.push((ACTIVITY_LOG_PARAM.to_string(), "true".to_string()));
+            self.url(path, &with_log)
+        } else {
+            self.url(path, params)
+        }
     }
 
     /// The URL for `path` (below `/api`) with `params` encoded in order.
@@ -385,8 +537,7 @@ impl Client {
         let timestamp =
             chrono::Utc::now().timestamp() + self.inner.clock_offset.load(Ordering::Relaxed);
         let authorization =
-            self.inner
-                .credentials
+            self.credentials()
                 .authorization(&path_and_query(url), method.as_str(), timestamp);
         let mut builder = self
             .inner
@@ -414,22 +565,34 @@ impl Client {
         let idempotent = method == Method::GET || method == Method::OPTIONS;
         let attempts = if idempotent { MAX_ATTEMPTS } else { 1 };
         let mut attempt = 1;
+        let mut refreshed = false;
         loop {
+            let generation = self.inner.credentials_generation.load(Ordering::SeqCst);
             // Signed afresh each attempt: the timestamp must be current.
             let request = self.prepare(&method, url, body)?;
             let (error, wait) = match self.inner.http.execute(request).await {
-                Err(e) => (network_error(url, &e), None),
+                Err(e) => (self.transport_error(url, &e), None),
                 Ok(response) => {
                     let status = response.status();
                     let wait = retry_after(response.headers());
                     match response.bytes().await {
-                        Err(e) => (network_error(url, &e), None),
+                        Err(e) => (self.transport_error(url, &e), None),
                         Ok(bytes) if status.is_success() => return Ok(bytes.to_vec()),
-                        Ok(bytes) => (http_error(status.as_u16(), &bytes), wait),
+                        Ok(bytes) => (self.refusal(status.as_u16(), &bytes), wait),
                     }
                 }
             };
-            if attempt >= attempts || !error.is_transient() {
+            // A refused token is renewed once and the request sent again (a
+            // 401 was refused before anything changed, so a write may be too).
+            if error.status() == Some(401) && !refreshed {
+                refreshed = true;
+                if self.refresh_token(generation).await {
+                    continue;
+                }
+            }
+            // A 503 is "API not licensed" unless the server says when to come back.
+            let retryable = error.is_transient() || (error.status() == Some(503) && wait.is_some());
+            if attempt >= attempts || !retryable {
                 return Err(error);
             }
             let delay = match wait {
@@ -442,10 +605,38 @@ impl Client {
         }
     }
 
+    fn transport_error(&self, url: &Url, error: &reqwest::Error) -> ApiError {
+        net::transport_error(error, url, display_url(url), &self.inner.options)
+    }
+
+    /// A non-2xx answer as an error; a 401 to a token says what it means.
+    fn refusal(&self, status: u16, body: &[u8]) -> ApiError {
+        let error = http_error(status, body);
+        match (error, &self.credentials()) {
+            (
+                ApiError::Http {
+                    status: 401,
+                    message,
+                    err_code,
+                },
+                Credentials::Token(_),
+            ) => ApiError::Http {
+                status: 401,
+                message: if message.is_empty() {
+                    "the API token is invalid or expired".to_string()
+                } else {
+                    format!("the API token is invalid or expired; the server said: {message}")
+                },
+                err_code,
+            },
+            (other, _) => other,
+        }
+    }
+
     /// Checks a 2xx body's `status` and decodes it.
     fn decode<T: DeserializeOwned>(&self, url: &Url, body: &[u8]) -> Result<T, ApiError> {
         self.check_status(body)?;
-        serde_json::from_slice(body).map_err(|e| decode_error(url, &e))
+        serde_json::from_slice(body).map_err(|e| decode_error_in(url, body, &e))
     }
 
     /// A 2xx answer whose `status` is not `Success` is a refusal.
@@ -475,7 +666,7 @@ impl Client {
         params: &[(String, String)],
         body: Option<&serde_json::Value>,
     ) -> Result<T, ApiError> {
-        let url = self.url(path, params);
+        let url = self.request_url(&method, path, params);
         let bytes = self.send(method, &url, body).await?;
         self.decode(&url, &bytes)
     }
@@ -488,7 +679,7 @@ impl Client {
         params: &[(String, String)],
         body: Option<&serde_json::Value>,
     ) -> Result<T, ApiError> {
-        let url = self.url(path, params);
+        let url = self.request_url(&method, path, params);
         let bytes = self.send(method, &url, body).await?;
         let envelope: OneEnvelope<T> = self.decode(&url, &bytes)?;
         envelope.data.ok_or_else(|| ApiError::Decode {
@@ -504,7 +695,7 @@ impl Client {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<T, ApiError> {
-        let url = self.url(path, &[]);
+        let url = self.request_url(&method, path, &[]);
         let bytes = self.send(method, &url, body).await?;
         let value: serde_json::Value = self.decode(&url, &bytes)?;
         serde_json::from_value(unwrap_data(value)).map_err(|e| decode_error(&url, &e))
@@ -518,7 +709,7 @@ impl Client {
         params: &[(String, String)],
         body: Option<&serde_json::Value>,
     ) -> Result<(), ApiError> {
-        let url = self.url(path, params);
+        let url = self.request_url(&method, path, params);
         let bytes = self.send(method, &url, body).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
@@ -530,25 +721,34 @@ impl Client {
     async fn get_page<T: DeserializeOwned>(&self, url: &Url) -> Result<ListEnvelope<T>, ApiError> {
         let bytes = self.send(Method::GET, url, None).await?;
         self.check_status(&bytes)?;
-        ListEnvelope::decode(&bytes).map_err(|e| decode_error(url, &e))
+        ListEnvelope::decode(&bytes).map_err(|e| decode_error_in(url, &bytes, &e))
     }
 
-    /// A `next` link as a URL on this instance; other servers are refused
-    /// so a signature is never sent elsewhere.
+    /// A `next` link re-based onto the configured origin. Instances build
+    /// the link from their own idea of their name, which behind a load
+    /// balancer or an alias is not the one we use; only its path and query
+    /// are taken, and only below the configured base path, so the request
+    /// (and its signature) goes nowhere but the configured instance.
     fn next_url(&self, next: &str) -> Result<Url, ApiError> {
-        let url = self.inner.base.join(next).map_err(|e| ApiError::Decode {
-            url: display_url(&self.inner.base),
+        let base = &self.inner.base;
+        let link = base.join(next).map_err(|e| ApiError::Decode {
+            url: display_url(base),
             reason: format!("bad next link: {e}"),
         })?;
-        if url.origin() != self.inner.base.origin() {
+        let base_path = format!("{}/", base.path());
+        if !link.path().starts_with(&base_path) {
             return Err(ApiError::Decode {
-                url: display_url(&self.inner.base),
+                url: display_url(base),
                 reason: format!(
-                    "next link points to another server ({})",
-                    crate::domain::text::sanitize(&display_url(&url))
+                    "next link is outside {} ({})",
+                    base.path(),
+                    crate::domain::text::sanitize(&display_url(&link))
                 ),
             });
         }
+        let mut url = base.clone();
+        url.set_path(link.path());
+        url.set_query(link.query());
         Ok(url)
     }
 
@@ -683,23 +883,46 @@ impl Client {
     }
 
     /// Every page, in order, following `next` (or in parallel when the
-    /// total is known). `on_page` sees each page as it arrives.
+    /// total is known). `on_page` sees each page as it arrives. Without an
+    /// order asked for, pages are sorted by `id` (offset pages of an
+    /// unordered listing may overlap or skip), and an account already seen
+    /// is dropped from later pages; returns how many were dropped.
     pub async fn list_users_with(
         &self,
         query: &UserQuery,
         on_page: &mut (dyn FnMut(Page<User>) + Send),
-    ) -> Result<(), ApiError> {
-        let params = Self::user_query_params(query);
-        self.list_paged(USERS_PATH, &params, query.page_size, on_page)
-            .await
+    ) -> Result<usize, ApiError> {
+        let mut query = query.clone();
+        if query.sorting.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            query.sorting = Some(DEFAULT_SORTING.to_string());
+        }
+        let params = Self::user_query_params(&query);
+        let mut seen = HashSet::new();
+        let mut dropped = 0;
+        self.list_paged(USERS_PATH, &params, query.page_size, &mut |page: Page<
+            User,
+        >| {
+            on_page(dedupe_page(page, &mut seen, &mut dropped))
+        })
+        .await?;
+        Ok(dropped)
     }
 
     pub async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, ApiError> {
+        Ok(self.list_users_counted(query).await?.0)
+    }
+
+    /// As `list_users`, with how many duplicate accounts were dropped.
+    pub async fn list_users_counted(
+        &self,
+        query: &UserQuery,
+    ) -> Result<(Vec<User>, usize), ApiError> {
         let mut pages = Vec::new();
-        self.list_users_with(query, &mut |page| pages.push(page))
+        let dropped = self
+            .list_users_with(query, &mut |page| pages.push(page))
             .await?;
         pages.sort_by_key(|p| p.start);
-        Ok(pages.into_iter().flat_map(|p| p.items).collect())
+        Ok((pages.into_iter().flat_map(|p| p.items).collect(), dropped))
     }
 
     /// The account with exactly this user name, if the caller may see it.
@@ -1043,18 +1266,193 @@ mod tests {
     }
 
     #[test]
-    fn api_path_must_end_in_api() {
-        assert!(parse_api_path("https://tc.example.com/api").is_ok());
-        assert!(parse_api_path("https://tc.example.com/tc/api/").is_ok());
+    fn api_path_gets_api_added_when_missing() {
+        let ok = |text: &str| normalize_api_path(text).map(|(u, added)| (u.to_string(), added));
+        assert_eq!(
+            ok("https://tc.example.com/api"),
+            Ok(("https://tc.example.com/api".into(), false))
+        );
+        assert_eq!(
+            ok("https://tc.example.com/tc/api/"),
+            Ok(("https://tc.example.com/tc/api".into(), false))
+        );
+        // tcex's and the SOAR connector's form: the bare host
+        for bare in ["https://tc.example.com", "https://tc.example.com/"] {
+            assert_eq!(ok(bare), Ok(("https://tc.example.com/api".into(), true)));
+        }
+        assert_eq!(
+            ok("https://tc.example.com:8443/tc"),
+            Ok(("https://tc.example.com:8443/tc/api".into(), true))
+        );
         for bad in [
-            "https://tc.example.com",
             "tc.example.com/api",
             "ftp://x/api",
             "https://x/api?x=1",
+            "https://x/api/v3",
         ] {
             let err = parse_api_path(bad).unwrap_err();
             assert!(matches!(err, ApiError::Config(_)), "{bad}");
         }
+    }
+
+    fn client_at(api_path: &str, options: ClientOptions) -> Client {
+        Client::with_options(
+            Connection {
+                api_path: api_path.into(),
+                credentials: Credentials::Token(Secret::new("t")),
+                read_only: false,
+                concurrency: 1,
+            },
+            options,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn notices_are_given_once_per_client_not_per_request() {
+        let bare = client_at("https://tc.example.com", ClientOptions::default());
+        assert_eq!(bare.api_path(), "https://tc.example.com/api");
+        assert_eq!(
+            bare.notices(),
+            ["api_path https://tc.example.com has no /api: using https://tc.example.com/api"]
+        );
+        assert!(
+            client_at("http://127.0.0.1:9/api", ClientOptions::default())
+                .notices()
+                .is_empty()
+        );
+        assert!(
+            client_at("http://localhost:9/api", ClientOptions::default())
+                .notices()
+                .is_empty()
+        );
+        let plain = client_at("http://tc.example.com/api", ClientOptions::default());
+        assert_eq!(plain.notices().len(), 1);
+        assert!(
+            plain.notices()[0].contains("plain http://"),
+            "{:?}",
+            plain.notices()
+        );
+        let lab = client_at(
+            "https://tc.lab/api",
+            ClientOptions {
+                insecure: Some("profile 'lab': verify_tls = false".into()),
+                ..Default::default()
+            },
+        );
+        assert!(lab.tls_unverified());
+        assert_eq!(lab.notices().len(), 1);
+        assert!(lab.notices()[0]
+            .starts_with("TLS certificate checks are OFF (profile 'lab': verify_tls = false)"));
+        assert!(!bare.tls_unverified());
+    }
+
+    #[test]
+    fn writes_to_documented_paths_ask_for_the_activity_log_and_sign_it() {
+        let client = client(false);
+        let put = client.request_url(&Method::PUT, "/v3/security/users/7", &[]);
+        assert_eq!(
+            path_and_query(&put),
+            "/api/v3/security/users/7?createActivityLog=true"
+        );
+        let delete = client.request_url(
+            &Method::DELETE,
+            "/v3/security/users/7",
+            &[("reassignPlaybooksTo".into(), "2".into())],
+        );
+        assert_eq!(
+            path_and_query(&delete),
+            "/api/v3/security/users/7?reassignPlaybooksTo=2&createActivityLog=true"
+        );
+        // the signature covers the query as sent, parameter included
+        let request = client.prepare(&Method::PUT, &put, None).unwrap();
+        let timestamp: i64 = header(&request, "Timestamp").parse().unwrap();
+        let expected = Credentials::Hmac {
+            access_id: "administrator".into(),
+            secret_key: Secret::new("secret"),
+        }
+        .authorization(
+            "/api/v3/security/users/7?createActivityLog=true",
+            "PUT",
+            timestamp,
+        );
+        assert_eq!(header(&request, "Authorization"), expected);
+        // reads and rollcall's own extensions never carry it
+        let get = client.request_url(&Method::GET, "/v3/security/users/7", &[]);
+        assert_eq!(get.query(), None);
+        let ext = client.request_url(&Method::PUT, &format!("{EXT_PREFIX}/users/7/groups"), &[]);
+        assert_eq!(ext.query(), None);
+        // and `activity_log = false` turns it off
+        let quiet = client_at(
+            "http://127.0.0.1:9/api",
+            ClientOptions {
+                activity_log: false,
+                ..Default::default()
+            },
+        );
+        assert!(!quiet.activity_log());
+        let post = quiet.request_url(&Method::POST, USERS_PATH, &[]);
+        assert_eq!(post.query(), None);
+    }
+
+    #[test]
+    fn token_401_says_the_token_is_invalid_or_expired() {
+        let token = client_at("http://127.0.0.1:9/api", ClientOptions::default());
+        let err = token.refusal(401, br#"{"status":"Failure","message":"Unauthorized"}"#);
+        assert_eq!(err.status(), Some(401));
+        assert_eq!(
+            err.to_string(),
+            "the API token is invalid or expired; the server said: Unauthorized (HTTP 401 not authorized)"
+        );
+        assert!(token
+            .refusal(401, b"")
+            .to_string()
+            .starts_with("the API token is invalid or expired (HTTP 401"));
+        // HMAC keeps the server's words (a bad signature, a skewed clock)
+        let hmac = client(false).refusal(401, br#"{"message":"Invalid signature"}"#);
+        assert_eq!(hmac.server_message(), Some("Invalid signature"));
+    }
+
+    #[test]
+    fn html_and_truncated_answers_are_one_plain_line() {
+        let client = client(false);
+        let url = client.url(USERS_PATH, &[]);
+        let html = client
+            .decode::<serde_json::Value>(
+                &url,
+                b"\n <!DOCTYPE html><html><body>Sign in</body></html>",
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(html.contains("HTML page, not JSON"), "{html}");
+        let cut = client
+            .decode::<ListEnvelope<User>>(&url, br#"{"data":[{"id":1,"userName":"a"},{"id":2,"#)
+            .unwrap_err()
+            .to_string();
+        assert!(cut.contains("truncated JSON"), "{cut}");
+        for message in [html, cut] {
+            assert!(!message.contains('\n'), "{message}");
+        }
+    }
+
+    #[test]
+    fn duplicate_accounts_across_pages_are_dropped_and_counted() {
+        let user = |id: i64| -> User {
+            serde_json::from_value(serde_json::json!({"id": id, "userName": format!("u{id}")}))
+                .unwrap()
+        };
+        let page = |start: u64, ids: &[i64]| Page {
+            items: ids.iter().map(|id| user(*id)).collect(),
+            total: Some(6),
+            start,
+        };
+        let (mut seen, mut dropped) = (HashSet::new(), 0);
+        let first = dedupe_page(page(0, &[1, 2, 3]), &mut seen, &mut dropped);
+        let second = dedupe_page(page(3, &[3, 4, 4, 5]), &mut seen, &mut dropped);
+        let ids = |p: &Page<User>| p.items.iter().map(|u| u.id).collect::<Vec<_>>();
+        assert_eq!(ids(&first), [1, 2, 3]);
+        assert_eq!(ids(&second), [4, 5], "the first copy is kept");
+        assert_eq!(dropped, 2);
     }
 
     #[test]
@@ -1131,7 +1529,7 @@ mod tests {
     }
 
     #[test]
-    fn next_links_stay_on_the_instance() {
+    fn next_links_are_rebased_onto_the_configured_instance() {
         let client = client(false);
         let next = client
             .next_url("http://127.0.0.1:9/api/v3/security/users?resultStart=100&resultLimit=100")
@@ -1140,8 +1538,34 @@ mod tests {
             path_and_query(&next),
             "/api/v3/security/users?resultStart=100&resultLimit=100"
         );
-        assert!(client
-            .next_url("https://evil.example.com/api/v3/security/users")
-            .is_err());
+        // another host name or scheme (a load balancer, an alias): same
+        // path and query, sent to the configured origin
+        for elsewhere in [
+            "https://tc.corp.example/api/v3/security/users?resultStart=5&tql=a+%3D+1",
+            "http://10.1.2.3:8080/api/v3/security/users?resultStart=5&tql=a+%3D+1",
+        ] {
+            let url = client.next_url(elsewhere).unwrap();
+            assert_eq!(url.origin(), client.inner.base.origin(), "{elsewhere}");
+            assert_eq!(
+                path_and_query(&url),
+                "/api/v3/security/users?resultStart=5&tql=a+%3D+1"
+            );
+        }
+        // a relative link works too
+        let relative = client
+            .next_url("/api/v3/security/users?resultStart=7")
+            .unwrap();
+        assert_eq!(
+            relative.as_str(),
+            "http://127.0.0.1:9/api/v3/security/users?resultStart=7"
+        );
+        // but never a path outside the base path
+        for outside in [
+            "https://evil.example.com/other/v3/security/users",
+            "http://127.0.0.1:9/apix/v3/security/users",
+            "http://127.0.0.1:9/",
+        ] {
+            assert!(client.next_url(outside).is_err(), "{outside}");
+        }
     }
 }

@@ -14,6 +14,10 @@ pub enum ApiError {
     /// Could not reach the server at all (DNS, refused, reset, timeout).
     #[error("cannot reach {url}: {reason}")]
     Network { url: String, reason: String },
+    /// A TLS or proxy failure, already worded as one line; retrying will
+    /// not help, the configuration must change.
+    #[error("{0}")]
+    Transport(String),
     /// The server answered something that is not the expected JSON.
     #[error("unexpected answer from {url}: {reason}")]
     Decode { url: String, reason: String },
@@ -34,9 +38,12 @@ fn describe_http(status: u16, message: &str) -> String {
         401 => "not authorized",
         403 => "owner not accessible",
         404 => "not found",
+        407 => "the proxy wants credentials: check its user and password",
         429 => "too many requests",
         500 => "server error",
-        503 => "API not licensed or unavailable",
+        // ThreatConnect's docs: "The ThreatConnect instance is not licensed
+        // to enable the API."
+        503 => "service unavailable: ThreatConnect answers this when the instance is not licensed for the API",
         _ => "request failed",
     };
     if message.is_empty() {
@@ -62,11 +69,13 @@ impl ApiError {
         }
     }
 
-    /// Worth retrying: network failures, 429 and 5xx.
+    /// Worth retrying: network failures, 429 and 5xx but 503, which
+    /// ThreatConnect uses for "API not licensed" (the client retries a 503
+    /// only when it carries `Retry-After`).
     pub fn is_transient(&self) -> bool {
         match self {
             ApiError::Network { .. } => true,
-            ApiError::Http { status, .. } => *status == 429 || *status >= 500,
+            ApiError::Http { status, .. } => *status == 429 || (*status >= 500 && *status != 503),
             _ => false,
         }
     }

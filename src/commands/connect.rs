@@ -1,7 +1,7 @@
 //! Opening a session: profile, who the caller is, what the instance offers.
 
 use crate::api::wire::ext;
-use crate::api::{Capabilities, Client, Connection, Membership};
+use crate::api::{Capabilities, Client, ClientOptions, Connection, Membership};
 use crate::config::{self, Selection};
 use crate::domain::filter::TqlSupport;
 use crate::domain::text::sanitize;
@@ -115,9 +115,19 @@ pub async fn connect(args: &ConnectArgs) -> anyhow::Result<Session> {
         config: args.config.clone(),
         read_only: args.read_only,
     })?;
-    let mut session = session_with(profile.connection, profile.password_max_age_days).await?;
+    let client = Client::with_options(profile.connection, profile.options)?;
+    let mut session = session_on(client, profile.password_max_age_days).await?;
     session.concurrency = profile.concurrency;
     Ok(session)
+}
+
+/// Opens a session on an explicit connection with transport options (a
+/// sandbox serving HTTPS, tests of proxies and CAs).
+pub async fn session_with_options(
+    connection: Connection,
+    options: ClientOptions,
+) -> anyhow::Result<Session> {
+    session_on(Client::with_options(connection, options)?, None).await
 }
 
 /// Opens a session on an explicit connection (tests, the demo).
@@ -131,8 +141,11 @@ pub async fn session_with(
     connection: Connection,
     password_max_age_days: Option<i64>,
 ) -> anyhow::Result<Session> {
-    let read_only = connection.read_only;
-    let client = Client::new(connection)?;
+    session_on(Client::new(connection)?, password_max_age_days).await
+}
+
+async fn session_on(client: Client, password_max_age_days: Option<i64>) -> anyhow::Result<Session> {
+    let read_only = client.is_read_only();
     let me = client.whoami().await?;
     // A System role rollcall does not know is kept as the instance names
     // it; the policy then leaves decisions to the server.

@@ -223,6 +223,7 @@ pub async fn execute_run(
         planned: selection.preflight.will_change.len(),
         already: selection.preflight.already.len(),
         not_allowed: selection.preflight.not_allowed.len(),
+        activity_log: Some(session.client.activity_log()),
     };
     journal
         .append_header(&header)

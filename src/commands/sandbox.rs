@@ -29,6 +29,10 @@ pub struct SandboxArgs {
     /// examples do), to try how a client copes with unknown last logins.
     #[arg(long)]
     pub omit_last_login: bool,
+    /// Serve HTTPS: generate a CA (DIR/ca.pem) and a certificate for
+    /// 127.0.0.1, ::1 and localhost into DIR (replacing earlier ones).
+    #[arg(long, value_name = "DIR")]
+    pub tls: Option<PathBuf>,
 }
 
 fn random_key() -> String {
@@ -64,6 +68,14 @@ pub fn banner(base_url: &str, secret_key: &str, generated: bool) -> String {
     out
 }
 
+/// How to trust the generated CA, printed after the banner.
+pub fn tls_banner(ca: &std::path::Path) -> String {
+    format!(
+        "serving HTTPS; the CA to trust is {0}:\n  ca_file = \"{0}\" in the profile, or SSL_CERT_FILE={0}\n",
+        ca.display()
+    )
+}
+
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     let generated = args.secret_key.is_none();
     let secret_key = args.secret_key.unwrap_or_else(random_key);
@@ -72,8 +84,12 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     cfg.db = args.db;
     cfg.plain = args.plain;
     cfg.omit_last_login = args.omit_last_login;
+    cfg.tls = args.tls;
     let sandbox = Sandbox::start(cfg).await?;
     print!("{}", banner(&sandbox.base_url(), &secret_key, generated));
+    if let Some(ca) = sandbox.ca_file() {
+        print!("{}", tls_banner(ca));
+    }
     if args.plain {
         println!("plain mode: no rollcall extensions are served");
     }
@@ -118,6 +134,9 @@ mod tests {
         assert!(!given.contains("k3y"));
         assert!(given.contains("TC_API_SECRET_KEY=<your --secret-key>"));
         assert_eq!(random_key().len(), 32);
+        let tls = tls_banner(std::path::Path::new("/tmp/t/ca.pem"));
+        assert!(tls.contains("ca_file = \"/tmp/t/ca.pem\""));
+        assert!(tls.contains("SSL_CERT_FILE=/tmp/t/ca.pem"));
     }
 
     #[tokio::test]
@@ -129,6 +148,7 @@ mod tests {
             secret_key: Some("k".into()),
             plain: true,
             omit_last_login: true,
+            tls: None,
         };
         let err = run(args).await.unwrap_err();
         assert!(err.to_string().contains("loopback"), "{err}");

@@ -323,7 +323,7 @@ fn request_origin(s: &Shared, headers: &HeaderMap) -> String {
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())
         .filter(|p| matches!(*p, "http" | "https"))
-        .unwrap_or("http");
+        .unwrap_or(s.scheme);
     format!("{scheme}://{host}")
 }
 

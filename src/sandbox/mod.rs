@@ -8,6 +8,7 @@
 mod auth;
 pub mod db;
 mod handlers;
+pub mod tls;
 pub mod tql;
 
 use crate::domain::policy::{Deployment, InstanceSettings, PasswordPolicy};
@@ -54,6 +55,9 @@ pub struct SandboxConfig {
     /// used (a fault: an instance whose TQL parser disagrees with its own
     /// discovery), to test the client's fallback to local filtering.
     pub refuse_tql_keywords: Vec<String>,
+    /// Serve HTTPS with a CA and certificate generated into this directory
+    /// (`DIR/ca.pem` is the CA to trust); `None` serves plain HTTP.
+    pub tls: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -68,6 +72,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("plain", &self.plain)
             .field("omit_last_login", &self.omit_last_login)
             .field("refuse_tql_keywords", &self.refuse_tql_keywords)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -94,6 +99,7 @@ impl SandboxConfig {
             plain: false,
             omit_last_login: false,
             refuse_tql_keywords: Vec::new(),
+            tls: None,
         }
     }
 
@@ -106,6 +112,12 @@ impl SandboxConfig {
     /// Without `lastLogin` in any answer.
     pub fn omit_last_login(mut self) -> Self {
         self.omit_last_login = true;
+        self
+    }
+
+    /// The same, serving HTTPS with certificates generated into `dir`.
+    pub fn with_tls(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.tls = Some(dir.into());
         self
     }
 
@@ -155,6 +167,8 @@ struct Counters {
     delete: AtomicU64,
     options: AtomicU64,
     other: AtomicU64,
+    /// Writes that asked for `createActivityLog=true`.
+    activity_logged: AtomicU64,
 }
 
 impl Counters {
@@ -168,6 +182,22 @@ impl Counters {
             _ => &self.other,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// ThreatConnect records such a write on its Activity tab; the sandbox
+    /// has no such tab, so it only counts them (in every mode).
+    fn note_activity_log(&self, method: &hyper::Method, uri: &hyper::Uri) {
+        let write = !matches!(
+            *method,
+            hyper::Method::GET | hyper::Method::OPTIONS | hyper::Method::HEAD
+        );
+        let asked = uri.query().is_some_and(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .any(|(k, v)| k == crate::api::client::ACTIVITY_LOG_PARAM && v == "true")
+        });
+        if write && asked {
+            self.activity_logged.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn snapshot(&self) -> RequestCounts {
@@ -200,6 +230,8 @@ pub(crate) struct Shared {
     pub(crate) omit_last_login: bool,
     /// `SandboxConfig::refuse_tql_keywords`.
     pub(crate) refuse_tql_keywords: Vec<String>,
+    /// `https` when serving TLS, else `http`: the scheme of `next` links.
+    pub(crate) scheme: &'static str,
 }
 
 impl Shared {
@@ -235,6 +267,8 @@ impl Shared {
 
 pub struct Sandbox {
     addr: SocketAddr,
+    /// The generated CA and certificate, when serving HTTPS.
+    tls: Option<tls::TlsFiles>,
     /// The seeded actors' secret key, for `connection`.
     secret_key: crate::api::Secret,
     shared: Arc<Shared>,
@@ -327,6 +361,11 @@ impl Sandbox {
             Ok(conn)
         })
         .await??;
+        let tls_files = match &cfg.tls {
+            Some(dir) => Some(tls::generate(dir)?),
+            None => None,
+        };
+        let acceptor = tls_files.as_ref().map(tls::acceptor).transpose()?;
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
@@ -342,12 +381,20 @@ impl Sandbox {
             plain: cfg.plain,
             omit_last_login: cfg.omit_last_login,
             refuse_tql_keywords: cfg.refuse_tql_keywords.clone(),
+            scheme: if acceptor.is_some() { "https" } else { "http" },
         });
         let router = handlers::router(Arc::clone(&shared));
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, router, Arc::clone(&shared), stop_rx));
+        let task = tokio::spawn(serve(
+            listener,
+            acceptor,
+            router,
+            Arc::clone(&shared),
+            stop_rx,
+        ));
         Ok(Sandbox {
             addr,
+            tls: tls_files,
             secret_key: crate::api::Secret::new(cfg.secret_key.clone()),
             shared,
             stop,
@@ -355,9 +402,31 @@ impl Sandbox {
         })
     }
 
-    /// `http://127.0.0.1:PORT/api`
+    /// `http://127.0.0.1:PORT/api` (`https://` when serving TLS)
     pub fn base_url(&self) -> String {
-        format!("http://{}/api", self.addr)
+        format!("{}://{}/api", self.shared.scheme, self.addr)
+    }
+
+    /// The generated CA certificate (`DIR/ca.pem`), when serving HTTPS.
+    pub fn ca_file(&self) -> Option<&std::path::Path> {
+        self.tls.as_ref().map(|t| t.ca.as_path())
+    }
+
+    /// Client options that trust this sandbox's CA (defaults for plain HTTP).
+    pub fn client_options(&self) -> crate::api::ClientOptions {
+        let mut options = crate::api::ClientOptions::default();
+        if let Some(ca) = self.ca_file() {
+            options.ca_files.push(crate::api::CaFile {
+                path: ca.to_path_buf(),
+                setting: "sandbox CA".into(),
+            });
+        }
+        options
+    }
+
+    /// Writes that carried `createActivityLog=true` so far.
+    pub fn activity_log_writes(&self) -> u64 {
+        self.shared.counters.activity_logged.load(Ordering::Relaxed)
     }
 
     /// A client connection to this sandbox as one of its seeded actors
@@ -419,6 +488,7 @@ impl Sandbox {
 
 async fn serve(
     listener: tokio::net::TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
     router: axum::Router,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
@@ -433,13 +503,15 @@ async fn serve(
         };
         let router = router.clone();
         let shared = Arc::clone(&shared);
-        let mut stop = stop.clone();
+        let stop = stop.clone();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                 let router = router.clone();
                 let shared = Arc::clone(&shared);
                 async move {
                     shared.counters.count(req.method());
+                    shared.counters.note_activity_log(req.method(), req.uri());
                     let (latency, outcome) = shared.draw_fault();
                     if !latency.is_zero() {
                         tokio::time::sleep(latency).await;
@@ -454,16 +526,38 @@ async fn serve(
                     }
                 }
             });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+            match acceptor {
+                // A client that does not trust the CA hangs up mid-handshake:
+                // nothing to serve, nothing to report.
+                Some(acceptor) => {
+                    if let Ok(tls) = acceptor.accept(stream).await {
+                        serve_connection(TokioIo::new(tls), service, stop).await;
+                    }
                 }
+                None => serve_connection(TokioIo::new(stream), service, stop).await,
             }
         });
+    }
+}
+
+/// One HTTP/1 connection, plain or TLS, until it ends or the sandbox stops.
+async fn serve_connection<I, S>(io: I, service: S, mut stop: watch::Receiver<bool>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<Incoming> + Send,
+    S::Future: Send + 'static,
+    S::ResBody: Send + 'static,
+    <S::ResBody as hyper::body::Body>::Data: Send,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
     }
 }

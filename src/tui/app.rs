@@ -137,6 +137,10 @@ pub struct App {
     /// A filter by account ids (an audit finding the filter language cannot
     /// express), with the label the status line shows.
     pub(crate) id_filter: Option<(String, HashSet<i64>)>,
+    /// The session's warnings (`Client::notices`), shown once at start.
+    notices: Vec<String>,
+    /// TLS certificate checks are off: the header says so all the time.
+    pub(crate) tls_unverified: bool,
 }
 
 impl App {
@@ -183,7 +187,17 @@ impl App {
             forms: Default::default(),
             bulk: Default::default(),
             id_filter: None,
+            notices: Vec::new(),
+            tls_unverified: false,
         }
+    }
+
+    /// The session's warnings for the status line at start, and whether
+    /// TLS checks are off (a standing header badge).
+    pub fn with_notices(mut self, notices: &[String], tls_unverified: bool) -> App {
+        self.notices = notices.to_vec();
+        self.tls_unverified = tls_unverified;
+        self
     }
 
     /// Fixes the clock (tests, benchmarks); the event loop ticks it forward.
@@ -262,6 +276,9 @@ impl App {
             commands.push(Command::LoadOrganizations { id });
         }
         commands.extend(self.load_limits());
+        if !self.notices.is_empty() {
+            self.set_info(format!("warning: {}", self.notices.join("; ")));
+        }
         commands
     }
 

@@ -86,8 +86,10 @@ pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> a
     terminal::install_panic_hook();
     let mut guard = terminal::TerminalGuard::enter(opts.mouse)?;
 
+    let mut app = App::new(ctx)
+        .with_no_color(opts.no_color)
+        .with_notices(client.notices(), client.tls_unverified());
     let (worker, mut events) = Worker::spawn(client);
-    let mut app = App::new(ctx).with_no_color(opts.no_color);
     if let Some(path) = opts.journal.clone() {
         app = app.with_journal(Some(path));
     }

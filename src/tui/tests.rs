@@ -853,3 +853,33 @@ fn hundred_thousand_accounts_load_draw_and_filter() {
     type_keys(&mut app, "/user001");
     assert_eq!(app.counts().1, 1000);
 }
+
+// ---- session warnings ----
+
+/// `verify_tls = false` is on screen for the whole session (a header
+/// badge); the start's warnings show once on the status line.
+#[test]
+fn session_warnings_show_at_start_and_tls_off_stays_in_the_header() {
+    let notices = ["TLS certificate checks are OFF (TC_VERIFY=0), for labs only".to_string()];
+    let mut app = App::new(admin())
+        .with_now(now())
+        .with_notices(&notices, true);
+    let id = users_request(&app.start());
+    app.update(page(id, accounts(), Some(accounts().len() as u64)));
+    let text = screen(&mut app, 100, 24);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].contains("TLS NOT VERIFIED"), "{}", lines[0]);
+    assert!(
+        text.contains("warning: TLS certificate checks are OFF (TC_VERIFY=0)"),
+        "{text}"
+    );
+    // the status line moves on at the next key; the badge does not
+    type_keys(&mut app, "j");
+    let text = screen(&mut app, 100, 24);
+    assert!(!text.contains("warning: TLS"));
+    assert!(text.lines().next().unwrap().contains("TLS NOT VERIFIED"));
+
+    let mut plain = App::new(admin()).with_now(now());
+    plain.start();
+    assert!(!screen(&mut plain, 100, 24).contains("TLS NOT VERIFIED"));
+}

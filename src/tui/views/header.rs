@@ -10,6 +10,8 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 const BADGE: &str = " READ-ONLY ";
+/// Standing, because `verify_tls = false` must never be forgotten.
+const TLS_BADGE: &str = " TLS NOT VERIFIED ";
 
 pub(super) fn height(app: &App, area: Rect) -> u16 {
     if area.height < 8 {
@@ -46,15 +48,22 @@ pub(super) fn render(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     if rows.is_empty() {
         return;
     }
+    let mut badges = String::new();
+    if app.tls_unverified {
+        badges.push_str(TLS_BADGE);
+    }
     if app.read_only() {
-        let badge_width = (BADGE.len() as u16).min(area.width);
+        badges.push_str(BADGE);
+    }
+    if badges.is_empty() {
+        frame.render_widget(Paragraph::new(first), rows[0]);
+    } else {
+        let badge_width = (badges.len() as u16).min(area.width);
         let [left, right] =
             Layout::horizontal([Constraint::Min(0), Constraint::Length(badge_width)])
                 .areas(rows[0]);
         frame.render_widget(Paragraph::new(first), left);
-        frame.render_widget(Paragraph::new(Span::styled(BADGE, theme.badge)), right);
-    } else {
-        frame.render_widget(Paragraph::new(first), rows[0]);
+        frame.render_widget(Paragraph::new(Span::styled(badges, theme.badge)), right);
     }
     if area.height < 2 {
         return;
