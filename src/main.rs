@@ -178,6 +178,12 @@ async fn connect_scripted(args: &ConnectArgs) -> anyhow::Result<commands::connec
     for notice in session.client.notices() {
         eprintln!("rollcall: warning: {notice}");
     }
+    if let Some(note) = session.actor.undecided_note() {
+        eprintln!(
+            "rollcall: note: {}",
+            rollcall::domain::text::sanitize(&note)
+        );
+    }
     Ok(session)
 }
 

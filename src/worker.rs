@@ -193,6 +193,9 @@ pub enum Event {
         user: Box<User>,
         created: bool,
         problem: Option<String>,
+        /// A new API account's secret key, when the instance returns it
+        /// (extension `apiSecretKey`): shown once, never stored.
+        secret_key: Option<Secret>,
     },
     /// Shown once; never stored, logged or journalled.
     TokenGenerated {
@@ -395,8 +398,12 @@ async fn account_work(client: Client, command: Command, events: mpsc::UnboundedS
             groups,
             generate_token,
         } => {
+            let mut secret_key = None;
             let saved = match account_id {
-                None => client.create_user(&body.0).await,
+                None => client.create_account(&body.0).await.map(|(user, key)| {
+                    secret_key = key;
+                    user
+                }),
                 Some(account) if body.0.as_object().is_some_and(|m| !m.is_empty()) => {
                     client.update_user(account, &body.0).await
                 }
@@ -439,6 +446,7 @@ async fn account_work(client: Client, command: Command, events: mpsc::UnboundedS
                 user: Box::new(user),
                 created: account_id.is_none(),
                 problem,
+                secret_key,
             });
             match generate_token {
                 None => return,

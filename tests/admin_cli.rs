@@ -921,3 +921,77 @@ async fn the_sandbox_checks_bodies_with_the_form_rules() {
     assert!(sb.outbox().expect("outbox").is_empty());
     sb.shutdown().await;
 }
+
+/// As the web UI does, a new API account's Access ID and Secret Key are
+/// shown once; the key really signs requests, and rollcall keeps no copy.
+/// On a plain instance the docs' userName and password are asked for, and
+/// the output says plainly that the key is not returned.
+#[tokio::test]
+async fn a_new_api_account_shows_its_credentials_once_in_both_worlds() {
+    let sb = sandbox().await;
+    let admin = session(&sb, "administrator").await;
+    let out = run_create(
+        &admin,
+        &create_args(AccountType::Api, &["firstName=Key", "lastName=Holder"]),
+    )
+    .await
+    .expect("created");
+    let access_id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Access ID: "))
+        .expect("the Access ID line")
+        .to_string();
+    let secret_key = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Secret Key: "))
+        .expect("the Secret Key line")
+        .to_string();
+    assert_eq!(out.matches(secret_key.as_str()).count(), 1, "{out}");
+    assert!(
+        out.contains("shown once and is not stored anywhere"),
+        "{out}"
+    );
+    let as_new = Client::new(connection(
+        &sb,
+        Credentials::Hmac {
+            access_id: access_id.clone(),
+            secret_key: Secret::new(secret_key.clone()),
+        },
+    ))
+    .expect("client");
+    let me = as_new.whoami().await.expect("the new key signs requests");
+    assert_eq!(me.user_name, access_id);
+    sb.shutdown().await;
+
+    let mut config = SandboxConfig::loopback(20, SECRET).plain();
+    config.db = None;
+    let plain = Sandbox::start(config).await.expect("plain sandbox");
+    let admin = session(&plain, "administrator").await;
+    let missing = run_create(
+        &admin,
+        &create_args(AccountType::Api, &["firstName=Key", "lastName=Holder"]),
+    )
+    .await
+    .expect_err("the docs require userName and password");
+    assert!(missing.contains("User Name is required"), "{missing}");
+    let out = run_create(
+        &admin,
+        &create_args(
+            AccountType::Api,
+            &[
+                "userName=key-holder",
+                "password=Secr3tpassword",
+                "firstName=Key",
+                "lastName=Holder",
+            ],
+        ),
+    )
+    .await
+    .expect("created on a plain instance");
+    assert!(out.contains("Access ID: key-holder"), "{out}");
+    assert!(
+        out.contains("Secret Key: this instance does not return it through the API"),
+        "{out}"
+    );
+    plain.shutdown().await;
+}

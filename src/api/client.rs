@@ -1,6 +1,6 @@
 //! The client: one `Client` (cheap to clone) per connection.
 
-use super::auth::Credentials;
+use super::auth::{Credentials, Secret};
 use super::error::ApiError;
 use super::net::{self, ClientOptions};
 use super::wire::*;
@@ -952,8 +952,25 @@ impl Client {
     }
 
     pub async fn create_user(&self, body: &serde_json::Value) -> Result<User, ApiError> {
-        self.call_one(Method::POST, USERS_PATH, &[], Some(body))
-            .await
+        Ok(self.create_account(body).await?.0)
+    }
+
+    /// Creates an account; with the `apiSecretKey` extension a new API
+    /// account's secret key comes back once, to be shown and forgotten.
+    pub async fn create_account(
+        &self,
+        body: &serde_json::Value,
+    ) -> Result<(User, Option<Secret>), ApiError> {
+        let mut answer: serde_json::Value = self
+            .call_one(Method::POST, USERS_PATH, &[], Some(body))
+            .await?;
+        let secret_key = answer
+            .as_object_mut()
+            .and_then(|m| m.remove("secretKey"))
+            .and_then(|k| k.as_str().map(Secret::new));
+        let url = self.url(USERS_PATH, &[]);
+        let user = serde_json::from_value(answer).map_err(|e| decode_error(&url, &e))?;
+        Ok((user, secret_key))
     }
 
     pub async fn update_user(&self, id: i64, body: &serde_json::Value) -> Result<User, ApiError> {

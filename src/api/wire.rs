@@ -32,6 +32,9 @@
 //!   docs require both for every account).
 //! - `systemRoleUpdate`: a `PUT` may change `systemRole` (the docs, since
 //!   7.11.2, mark it not updatable).
+//! - `apiSecretKey`: the `POST` answer for a new API account carries its
+//!   `secretKey` (as the web UI shows it once); the client shows it once
+//!   and never stores it.
 //!
 //! # Group membership on a plain instance
 //! `GET /v3/security/userGroups?fields=users` (when `OPTIONS
@@ -72,6 +75,7 @@ pub mod ext {
     pub const ALLOW_EXCEED_API_LINK_LIMIT_FIELD: &str = "allowExceedApiLinkLimit";
     pub const GENERATED_USER_NAMES: &str = "generatedUserNames";
     pub const SYSTEM_ROLE_UPDATE: &str = "systemRoleUpdate";
+    pub const API_SECRET_KEY: &str = "apiSecretKey";
     pub const ALL: &[&str] = &[
         INSTANCE,
         LIMITS,
@@ -89,6 +93,7 @@ pub mod ext {
         ALLOW_EXCEED_API_LINK_LIMIT_FIELD,
         GENERATED_USER_NAMES,
         SYSTEM_ROLE_UPDATE,
+        API_SECRET_KEY,
     ];
     /// The extension settings that are extra user fields (asked for with `fields=`).
     pub const SETTINGS_FIELDS: &[&str] = &[

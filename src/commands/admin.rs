@@ -204,9 +204,9 @@ pub async fn create(
         }
     }
 
-    let created = session
+    let (created, secret_key) = session
         .client
-        .create_user(&form.create_body())
+        .create_account(&form.create_body())
         .await
         .context("the account was not created")?;
     writeln!(
@@ -236,6 +236,32 @@ pub async fn create(
                 )
             })?;
         writeln!(out, "Groups set: {}", group_names(&form, &ids))?;
+    }
+    match kind {
+        // As the web UI does: the API credentials, once.
+        AccountType::Api if !args.generate_token => {
+            writeln!(out, "Access ID: {}", sanitize(&created.user_name))?;
+            match &secret_key {
+                Some(key) => {
+                    writeln!(out, "Secret Key: {}", sanitize(key.expose()))?;
+                    writeln!(
+                        out,
+                        "The Secret Key is shown once and is not stored anywhere; copy it now."
+                    )?;
+                }
+                None => writeln!(
+                    out,
+                    "Secret Key: this instance does not return it through the API; \
+                     find it on the API user's page in the web UI"
+                )?,
+            }
+        }
+        AccountType::Taxii => writeln!(
+            out,
+            "TAXII credentials: user name {} with the password you gave",
+            sanitize(&created.user_name)
+        )?,
+        _ => {}
     }
     if args.generate_token {
         let token = session

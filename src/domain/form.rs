@@ -200,6 +200,8 @@ impl Choice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormField {
     pub field: Field,
+    /// The label on this form (see [`AccountForm::label`]).
+    pub label: &'static str,
     pub access: FieldAccess,
     pub value: FieldValue,
     /// The pick list of a choice field (empty for others).
@@ -687,13 +689,42 @@ impl AccountForm {
 
     /// The offered fields and their access, in the web UI's order.
     pub fn layout(&self) -> Vec<(Field, FieldAccess)> {
-        form_fields(
+        let mut layout = form_fields(
             &self.actor,
             &self.settings,
             self.kind,
             self.mode,
             self.values.system_role,
-        )
+        );
+        if self.asks_credentials() {
+            let mut first = vec![(Field::Email, FieldAccess::Editable)];
+            if !self.settings.saml_enabled {
+                first.push((Field::Password, FieldAccess::Editable));
+            }
+            layout.splice(0..0, first);
+        }
+        layout
+    }
+
+    /// Creating an API or TAXII account where the instance does not
+    /// generate its name: the docs require `userName` and `password` for
+    /// every account, so the form asks for them.
+    pub fn asks_credentials(&self) -> bool {
+        self.mode == FormMode::Create
+            && !is_ui(self.kind)
+            && self
+                .extensions
+                .as_ref()
+                .is_some_and(|have| !have.contains(ext::GENERATED_USER_NAMES))
+    }
+
+    /// A field's label on this form: an API or TAXII account's name is a
+    /// User Name, not an e-mail address.
+    pub fn label(&self, field: Field) -> &'static str {
+        match field {
+            Field::Email if !is_ui(self.kind) => "User Name",
+            other => other.label(),
+        }
     }
 
     fn offered(&self, field: Field) -> Option<FieldAccess> {
@@ -723,6 +754,7 @@ impl AccountForm {
             .into_iter()
             .map(|(field, access)| FormField {
                 field,
+                label: self.label(field),
                 access,
                 value: self.value(field),
                 options: self.options(field),
@@ -1197,19 +1229,25 @@ impl AccountForm {
             if !create && !self.changed(field) {
                 continue;
             }
-            let label = field.label();
+            let label = self.label(field);
             let mut problem = |text: String| problems.push((field, text));
             match field {
                 Field::Email => {
                     if v.email.trim().is_empty() {
                         problem(format!("{label} is required"));
-                    } else if let Err(e) = check_email(&v.email) {
-                        problem(e);
+                    } else if is_ui(self.kind) {
+                        if let Err(e) = check_email(&v.email) {
+                            problem(e);
+                        }
+                    } else if v.email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                        problem(format!(
+                            "{label} must not contain spaces or control characters"
+                        ));
                     }
                 }
                 Field::Password => {
                     if v.password.is_empty() {
-                        if create && is_ui(self.kind) {
+                        if create && (is_ui(self.kind) || self.asks_credentials()) {
                             problem(format!("{label} is required"));
                         }
                     } else if let Err(missing) =
@@ -1286,7 +1324,7 @@ impl AccountForm {
     pub fn create_body(&self) -> Value {
         let mut body = Map::new();
         let v = &self.values;
-        if is_ui(self.kind) {
+        if is_ui(self.kind) || self.asks_credentials() {
             body.insert("userName".into(), json!(v.email.trim()));
         }
         body.insert("owner".into(), json!(self.org));

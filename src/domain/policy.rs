@@ -257,6 +257,18 @@ impl Actor {
         self.system_role.is_none() || self.custom_org_role.is_some()
     }
 
+    /// One line for a session whose roles the policy cannot judge.
+    pub fn undecided_note(&self) -> Option<String> {
+        let role = match (&self.custom_system_role, &self.custom_org_role) {
+            (Some(system), _) if self.system_role.is_none() => format!("System role {system}"),
+            (_, Some(org)) => format!("Organization role {org}"),
+            _ => return None,
+        };
+        Some(format!(
+            "your {role} is not one rollcall knows: the instance decides what you may do, and refusals come from it"
+        ))
+    }
+
     fn has_system_role(&self, roles: &[SystemRole]) -> bool {
         self.system_role.is_some_and(|r| roles.contains(&r))
     }

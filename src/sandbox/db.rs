@@ -651,6 +651,12 @@ pub fn is_seeded(conn: &Connection) -> rusqlite::Result<bool> {
     Ok(n > 0)
 }
 
+/// A new API account's secret key: 40 random letters and digits.
+pub fn random_secret_key() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 40)
+}
+
 /// Gives the seeded actors `secret_key` (also for a reused database file).
 pub fn set_actor_secrets(conn: &Connection, secret_key: &str) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare("UPDATE users SET api_secret = ?1 WHERE user_name = ?2")?;

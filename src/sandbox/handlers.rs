@@ -1251,9 +1251,27 @@ async fn create_user(
             if kind != AccountType::Taxii {
                 db::reset_community_roles(&tx, id, org_id, role).map_err(ApiErr::db)?;
             }
+            // Extension apiSecretKey: a new API account gets its secret key,
+            // answered once (the web UI shows it once too).
+            let secret_key = if kind == AccountType::Api && extensions {
+                let key = db::random_secret_key();
+                tx.execute(
+                    "UPDATE users SET api_secret = ?1 WHERE id = ?2",
+                    params![key, id],
+                )
+                .map_err(ApiErr::db)?;
+                Some(key)
+            } else {
+                None
+            };
             tx.commit().map_err(ApiErr::db)?;
             let row = load_target(conn, id)?;
-            render(conn, &row, view_for(&shared, &actor, &fields))
+            let user = render(conn, &row, view_for(&shared, &actor, &fields))?;
+            let mut answer = serde_json::to_value(&user).map_err(|e| ApiErr::bad(e.to_string()))?;
+            if let (Some(key), Some(map)) = (secret_key, answer.as_object_mut()) {
+                map.insert("secretKey".into(), json!(key));
+            }
+            Ok(answer)
         })
         .await?;
     let mut resp = one(user, Some("Created"))?;

@@ -196,6 +196,7 @@ impl App {
     /// TLS checks are off (a standing header badge).
     pub fn with_notices(mut self, notices: &[String], tls_unverified: bool) -> App {
         self.notices = notices.to_vec();
+        self.notices.extend(self.ctx.actor.undecided_note());
         self.tls_unverified = tls_unverified;
         self
     }

@@ -43,6 +43,8 @@ pub(crate) struct FormState {
     /// The server's refusal of the last save, as it worded it.
     pub server_error: Option<String>,
     pub saving: bool,
+    /// The last save asked for an API token too.
+    pub token_requested: bool,
 }
 
 impl FormState {
@@ -56,6 +58,7 @@ impl FormState {
             errors: Vec::new(),
             server_error: None,
             saving: false,
+            token_requested: false,
         }
     }
 
@@ -114,12 +117,69 @@ pub(crate) struct DeleteFlow {
     pub jobs_to: Option<(i64, String)>,
 }
 
-/// The API token, shown once.
+/// Credentials shown once and stored nowhere: an API token, a new API
+/// account's Access ID and Secret Key, a new TAXII account's credentials.
 pub(crate) struct TokenPopup {
-    pub user_name: String,
-    pub token: Secret,
-    pub expires: Option<DateTime<Utc>>,
+    /// The popup's title, e.g. " API token ".
+    pub title: &'static str,
+    /// Lines before the secret (unsanitized; the view sanitizes).
+    pub lines: Vec<String>,
+    /// Shown in full and copied with `c`; `None` when there is none.
+    pub secret: Option<Secret>,
+    /// Lines after the secret.
+    pub after: Vec<String>,
     pub copied: bool,
+}
+
+impl TokenPopup {
+    fn token(user_name: &str, token: Secret, expires: Option<DateTime<Utc>>) -> TokenPopup {
+        TokenPopup {
+            title: " API token ",
+            lines: vec![format!("API token of {user_name}:")],
+            secret: Some(token),
+            after: vec![match expires {
+                Some(t) => format!("Expires {}", super::text::absolute(t)),
+                None => "Does not expire".to_string(),
+            }],
+            copied: false,
+        }
+    }
+
+    /// What the web UI shows once after creating an API account.
+    fn api_account(access_id: &str, secret_key: Option<Secret>) -> TokenPopup {
+        let after = match secret_key {
+            Some(_) => Vec::new(),
+            None => vec![
+                "Secret Key: this instance does not return it through the API; find it on the API user's page in the web UI.".to_string(),
+            ],
+        };
+        let mut lines = vec![format!("Access ID: {access_id}")];
+        if secret_key.is_some() {
+            lines.push("Secret Key:".to_string());
+        }
+        TokenPopup {
+            title: " API account created ",
+            lines,
+            secret: secret_key,
+            after,
+            copied: false,
+        }
+    }
+
+    /// A new TAXII account's user name and the password just typed.
+    fn taxii_account(user_name: &str, password: Option<Secret>) -> TokenPopup {
+        let mut lines = vec![format!("User Name: {user_name}")];
+        if password.is_some() {
+            lines.push("Password:".to_string());
+        }
+        TokenPopup {
+            title: " TAXII account created ",
+            lines,
+            secret: password,
+            after: Vec::new(),
+            copied: false,
+        }
+    }
 }
 
 /// Everything of this file the App holds.
@@ -164,8 +224,9 @@ impl Forms {
 impl std::fmt::Debug for TokenPopup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenPopup")
-            .field("user_name", &self.user_name)
-            .field("token", &self.token)
+            .field("title", &self.title)
+            .field("lines", &self.lines)
+            .field("secret", &self.secret)
             .finish()
     }
 }
@@ -588,7 +649,7 @@ impl App {
             .unwrap_or(0);
         self.forms.pick = Some(Pick {
             purpose: PickFor::Field(field.field),
-            title: field.field.label().to_string(),
+            title: field.label.to_string(),
             options: field.options,
             selected,
             multi,
@@ -753,6 +814,7 @@ impl App {
             }
         };
         state.saving = true;
+        state.token_requested = token;
         let id = self.next_request();
         self.forms.save_request = Some(id);
         self.set_info("saving ...");
@@ -1032,8 +1094,10 @@ impl App {
         match action {
             KeyAction::CopyToken => {
                 if let Some(popup) = self.forms.token.as_mut() {
-                    self.forms.terminal_output = Some(osc52(popup.token.expose()));
-                    popup.copied = true;
+                    if let Some(secret) = &popup.secret {
+                        self.forms.terminal_output = Some(osc52(secret.expose()));
+                        popup.copied = true;
+                    }
                 }
             }
             KeyAction::Close => {
@@ -1070,8 +1134,31 @@ impl App {
                 user,
                 created,
                 problem,
+                secret_key,
                 ..
             } => {
+                // The credentials of a new API or TAXII account, once, as
+                // the web UI shows them (a requested token follows instead).
+                let credentials = self.forms.form.as_ref().and_then(|state| {
+                    if !created {
+                        return None;
+                    }
+                    match state.form.kind() {
+                        AccountType::Api if !state.token_requested => {
+                            Some(TokenPopup::api_account(&user.user_name, secret_key.clone()))
+                        }
+                        AccountType::Taxii => {
+                            let typed = match state.form.value(Field::Password) {
+                                FieldValue::Password(p) if !p.is_empty() => {
+                                    Some(Secret::new(p.expose()))
+                                }
+                                _ => None,
+                            };
+                            Some(TokenPopup::taxii_account(&user.user_name, typed))
+                        }
+                        _ => None,
+                    }
+                });
                 let name = super::text::sanitize(&user.user_name).into_owned();
                 let kind = user.account_type();
                 if created {
@@ -1090,6 +1177,10 @@ impl App {
                     Some(p) => self.set_error(format!("{text}, but {p}")),
                     None => self.set_info(text),
                 }
+                if let Some(popup) = credentials {
+                    self.forms.token = Some(popup);
+                    self.mode = Mode::Token;
+                }
             }
             Event::TokenGenerated {
                 account_id,
@@ -1104,12 +1195,7 @@ impl App {
                     .find(|r| r.user.id == account_id)
                     .map(|r| r.user.user_name.clone())
                     .unwrap_or_else(|| format!("account {account_id}"));
-                self.forms.token = Some(TokenPopup {
-                    user_name,
-                    token,
-                    expires,
-                    copied: false,
-                });
+                self.forms.token = Some(TokenPopup::token(&user_name, token, expires));
                 self.mode = Mode::Token;
             }
             Event::UserUpdated { user, .. } => {

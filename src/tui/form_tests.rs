@@ -419,6 +419,7 @@ fn created_account_joins_the_table_and_counts_a_seat() {
         user: Box::new(user),
         created: true,
         problem: None,
+        secret_key: None,
     }));
     assert_eq!(app.mode(), Mode::Table);
     assert_eq!(app.counts(), (5, 5));
@@ -543,6 +544,7 @@ fn the_token_shows_once_and_is_gone_after_closing() {
         user: Box::new(account(41, "feed-robot-41", "Api User", "Standard User")),
         created: true,
         problem: None,
+        secret_key: None,
     }));
     app.update(Action::Worker(Event::TokenGenerated {
         id,
@@ -857,4 +859,129 @@ fn disabled_accounts_are_not_offered_as_new_owners() {
     let options = app.forms.pick.as_ref().unwrap().options.clone();
     assert!(!options.iter().any(|o| o.value == "2"), "{options:?}");
     assert!(options.iter().any(|o| o.value == "6"), "{options:?}");
+}
+
+const SECRET_KEY: &str = "Sk7x2PqW9mZt4LbN8vRc1YhD5gFj3KsA6eUo0iTw";
+
+/// Saves a new API account named Feed Robot and answers the save.
+fn create_api_account(app: &mut App, secret_key: Option<&str>) {
+    let commands = command(app, "new api");
+    answer_groups(app, &commands);
+    if app
+        .forms
+        .form
+        .as_ref()
+        .is_some_and(|s| s.form.asks_credentials())
+    {
+        focus(app, Field::Email);
+        type_text(app, "feed-robot");
+        focus(app, Field::Password);
+        type_text(app, "Secr3tpassword");
+    }
+    focus(app, Field::FirstName);
+    type_text(app, "Feed");
+    press(app, KeyCode::Tab);
+    type_text(app, "Robot");
+    let commands = app.handle_key(ctrl('s'));
+    let (id, _) = save_request(&commands);
+    app.update(Action::Worker(Event::AccountSaved {
+        id,
+        user: Box::new(account(
+            42,
+            "11112222333344449999",
+            "Api User",
+            "Standard User",
+        )),
+        created: true,
+        problem: None,
+        secret_key: secret_key.map(Secret::new),
+    }));
+}
+
+#[test]
+fn a_new_api_account_shows_its_access_id_and_secret_key_once() {
+    let mut app = loaded(administrator());
+    create_api_account(&mut app, Some(SECRET_KEY));
+    assert_eq!(app.mode(), Mode::Token);
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("Access ID: 11112222333344449999"), "{text}");
+    assert!(text.contains(SECRET_KEY), "{text}");
+    insta::assert_snapshot!("api_account_created_80x24", text);
+    let small = screen(&mut app, 40, 10);
+    insta::assert_snapshot!("api_account_created_40x10", small);
+    press(&mut app, KeyCode::Char('c'));
+    assert_eq!(app.take_terminal_output(), Some(osc52(SECRET_KEY)));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode(), Mode::Table);
+    assert!(!screen(&mut app, 80, 24).contains(SECRET_KEY));
+    assert!(app
+        .rows
+        .iter()
+        .all(|r| !format!("{:?}", r.user).contains(SECRET_KEY)));
+}
+
+/// On an instance that does not generate API user names (a plain
+/// ThreatConnect), the form asks for the User Name and Password the docs
+/// require, and says plainly that the Secret Key is not returned.
+#[test]
+fn a_plain_instance_asks_for_api_credentials_and_says_the_key_is_not_returned() {
+    let mut ctx = administrator();
+    ctx.capabilities
+        .extensions
+        .remove(ext::GENERATED_USER_NAMES);
+    ctx.capabilities.extensions.remove(ext::API_SECRET_KEY);
+    let mut app = loaded(ctx);
+    let commands = command(&mut app, "new api");
+    answer_groups(&mut app, &commands);
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("User Name"), "{text}");
+    assert!(text.contains("Password"), "{text}");
+    // Saving without them names what is missing and sends nothing.
+    focus(&mut app, Field::FirstName);
+    type_text(&mut app, "Feed");
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "Robot");
+    assert!(app.handle_key(ctrl('s')).is_empty());
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("User Name is required"), "{text}");
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('y'));
+    let mut app = loaded({
+        let mut ctx = administrator();
+        ctx.capabilities
+            .extensions
+            .remove(ext::GENERATED_USER_NAMES);
+        ctx.capabilities.extensions.remove(ext::API_SECRET_KEY);
+        ctx
+    });
+    let commands = command(&mut app, "new api");
+    answer_groups(&mut app, &commands);
+    focus(&mut app, Field::Email);
+    type_text(&mut app, "feed-robot");
+    focus(&mut app, Field::Password);
+    type_text(&mut app, "Secr3tpassword");
+    focus(&mut app, Field::FirstName);
+    type_text(&mut app, "Feed");
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "Robot");
+    let commands = app.handle_key(ctrl('s'));
+    let (id, save) = save_request(&commands);
+    let Command::SaveAccount { body, .. } = save else {
+        unreachable!()
+    };
+    assert_eq!(body.0["userName"], "feed-robot");
+    assert_eq!(body.0["password"], "Secr3tpassword");
+    app.update(Action::Worker(Event::AccountSaved {
+        id,
+        user: Box::new(account(42, "feed-robot", "Api User", "Standard User")),
+        created: true,
+        problem: None,
+        secret_key: None,
+    }));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("Access ID: feed-robot"), "{text}");
+    assert!(
+        text.contains("does not return it through the API"),
+        "{text}"
+    );
 }

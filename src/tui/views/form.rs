@@ -146,7 +146,7 @@ pub(super) fn render_form(app: &mut App, frame: &mut Frame, area: Rect, theme: &
     let inner_width = usize::from(width.saturating_sub(2));
     let label_width = fields
         .iter()
-        .map(|f| f.field.label().len())
+        .map(|f| f.label.len())
         .max()
         .unwrap_or(0)
         .min(inner_width / 2);
@@ -169,7 +169,7 @@ pub(super) fn render_form(app: &mut App, frame: &mut Frame, area: Rect, theme: &
         );
         let label_style = if focused { theme.selected } else { theme.key };
         let mut spans = vec![Span::styled(
-            format!("{marker}{:<label_width$} ", field.field.label()),
+            format!("{marker}{:<label_width$} ", field.label),
             label_style,
         )];
         if focused && typing && matches!(field.access, FieldAccess::Editable) {
@@ -365,26 +365,31 @@ pub(super) fn render_token(app: &mut App, frame: &mut Frame, area: Rect, theme: 
     let room = popup_room(area);
     let width = 72u16.min(room.width);
     let inner_width = usize::from(width.saturating_sub(2)).max(1);
-    let mut lines = vec![Line::from(format!(
-        "API token of {}:",
-        sanitize(&popup_state.user_name)
-    ))];
-    // The token is long: break it anywhere so all of it shows.
-    let token: Vec<char> = popup_state.token.expose().chars().collect();
-    for chunk in token.chunks(inner_width) {
-        lines.push(Line::from(Span::styled(
-            chunk.iter().collect::<String>(),
-            theme.key,
-        )));
+    let mut lines: Vec<Line> = Vec::new();
+    for line in &popup_state.lines {
+        for part in wrap(&sanitize(line), inner_width) {
+            lines.push(Line::from(part));
+        }
     }
-    lines.push(Line::from(match popup_state.expires {
-        Some(t) => format!("Expires {}", crate::tui::text::absolute(t)),
-        None => "Does not expire".to_string(),
-    }));
-    let note = if popup_state.copied {
-        "Copied to the clipboard (if the terminal allows OSC 52).".to_string()
-    } else {
-        "Shown once and stored nowhere: copy it now.".to_string()
+    // A secret is long: break it anywhere so all of it shows.
+    if let Some(secret) = &popup_state.secret {
+        let secret: Vec<char> = sanitize(secret.expose()).chars().collect();
+        for chunk in secret.chunks(inner_width) {
+            lines.push(Line::from(Span::styled(
+                chunk.iter().collect::<String>(),
+                theme.key,
+            )));
+        }
+    }
+    for line in &popup_state.after {
+        for part in wrap(&sanitize(line), inner_width) {
+            lines.push(Line::from(part));
+        }
+    }
+    let note = match (popup_state.copied, &popup_state.secret) {
+        (true, _) => "Copied to the clipboard (if the terminal allows OSC 52).".to_string(),
+        (false, Some(_)) => "Shown once and stored nowhere: copy it now.".to_string(),
+        (false, None) => "Shown once.".to_string(),
     };
     for part in wrap(&note, inner_width) {
         lines.push(Line::from(Span::styled(part, theme.dim)));
@@ -392,7 +397,7 @@ pub(super) fn render_token(app: &mut App, frame: &mut Frame, area: Rect, theme: 
     let outer = popup(room, width, lines.len() as u16 + 2);
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(Span::styled(" API token ", theme.title))
+        .title(Span::styled(popup_state.title, theme.title))
         .title_bottom(
             Line::from(footer(
                 Mode::Token,
