@@ -258,7 +258,9 @@ pub struct Owner {
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_role: Option<String>,
-    /// `FULL`, `READ` or `NONE`: what the caller may do with users here.
+    /// `FULL`, `CREATE`, `READ` or `NONE` (tcex's allowed values): what the
+    /// caller may do with users here. Kept as text: another value is shown
+    /// as the instance names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub perm_users: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
