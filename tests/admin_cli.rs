@@ -995,3 +995,24 @@ async fn a_new_api_account_shows_its_credentials_once_in_both_worlds() {
     );
     plain.shutdown().await;
 }
+
+/// Editing one's own account does not let one change one's own roles: the
+/// CLI refuses before sending, as the console and the sandbox do.
+#[tokio::test]
+async fn a_self_edit_of_ones_own_roles_is_refused_before_sending() {
+    let sb = sandbox().await;
+    let me = session(&sb, "read-only").await;
+    let own = me.actor.id.expect("own id");
+    let before = sb.requests();
+    let err = run_edit(&me, &edit_args(own, &["orgRole=Read Only Commenter"]))
+        .await
+        .expect_err("refused");
+    assert!(err.contains("cannot administer user accounts"), "{err}");
+    assert_eq!(sb.requests().put, before.put, "nothing was sent");
+    // Its own name it may change.
+    run_edit(&me, &edit_args(own, &["firstName=Renamed"]))
+        .await
+        .expect("a self-edit of the name");
+    assert_eq!(sb.requests().put, before.put + 1);
+    sb.shutdown().await;
+}

@@ -1110,3 +1110,95 @@ async fn a_database_file_persists_across_restarts() {
     assert_eq!(body["count"], 40 + 6 + 1);
     sb.shutdown().await;
 }
+
+/// Rule 4 over raw HTTP: Custom TQL Timeout and Terms of Service Acceptance
+/// Required are for Administrators and Operations Administrators only; the
+/// sandbox refuses them with the same words the CLI and the console use.
+#[tokio::test]
+async fn fields_reserved_for_role_choosers_are_refused_with_the_domains_words() {
+    let sb = sandbox(300).await;
+    let admin = Caller::as_id(&sb, "administrator");
+    let user = find_demo_user(&admin, "systemRole = \"User\"").await;
+    let id = user["id"].as_i64().unwrap();
+    let path = format!("/v3/security/users/{id}");
+    for (access_id, who) in [
+        ("accounts-administrator", "an Accounts Administrator"),
+        ("super-user", "a Super User"),
+        (
+            "organization-administrator",
+            "an API user with Organization role Organization Administrator",
+        ),
+    ] {
+        let caller = Caller::as_id(&sb, access_id);
+        let (status, body) = caller
+            .send("PUT", &path, Some(json!({"customTqlTimeout": 1234567})))
+            .await;
+        assert_eq!(status, 401, "{access_id}: {body}");
+        assert_eq!(
+            message(&body),
+            format!("Custom TQL Timeout (ms) is not offered to {who}"),
+            "{access_id}"
+        );
+    }
+    let (status, body) = Caller::as_id(&sb, "accounts-administrator")
+        .send("PUT", &path, Some(json!({"termsAccepted": false})))
+        .await;
+    assert_eq!(status, 401, "{body}");
+    // A Read Only User may edit its own name, not its TQL timeout.
+    let read_only = Caller::as_id(&sb, "read-only");
+    let me = find_user_in(&read_only, "userName = \"read-only\"", "").await;
+    let own = format!("/v3/security/users/{}", me["id"].as_i64().unwrap());
+    let (status, body) = read_only
+        .send("PUT", &own, Some(json!({"customTqlTimeout": 999999})))
+        .await;
+    assert_eq!(status, 401, "{body}");
+    // The role choosers may.
+    let (status, body) = admin
+        .send("PUT", &path, Some(json!({"customTqlTimeout": 300000})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["customTqlTimeout"], 300000);
+    sb.shutdown().await;
+}
+
+/// A huge filter is a 400 the client does not retry, not a database 500;
+/// tokens of locked accounts do not authenticate; a timestamp far in the
+/// past cannot overflow the skew check into acceptance.
+#[tokio::test]
+async fn hostile_requests_get_clear_refusals() {
+    let sb = sandbox(50).await;
+    let admin = Caller::as_id(&sb, "administrator");
+    let huge = vec!["userName = \"x\""; 1500].join(" and ");
+    let (status, body) = admin.get(&tql_url(&huge)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(message(&body).contains("conditions"), "{body}");
+
+    let api = find_demo_user(&admin, "systemRole = \"Api User\"").await;
+    let api_id = api["id"].as_i64().unwrap();
+    let (status, body) = admin
+        .send(
+            "POST",
+            &format!("/v3/ext/rollcall/users/{api_id}/token"),
+            Some(json!({"expirationDays": 30})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let token = body["data"]["token"].as_str().unwrap().to_string();
+    let with_token = Caller::new(&sb, Credentials::Token(Secret::new(token)));
+    assert_eq!(with_token.get("/v2/whoami").await.0, 200);
+    let (status, body) = admin
+        .send(
+            "PUT",
+            &format!("/v3/security/users/{api_id}"),
+            Some(json!({"locked": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(with_token.get("/v2/whoami").await.0, 401, "locked: refused");
+
+    let mut ancient = Caller::as_id(&sb, "administrator");
+    ancient.skew = -(i64::MAX / 2) * 2;
+    let (status, body) = ancient.get("/v2/whoami").await;
+    assert_eq!(status, 401, "{body}");
+    sb.shutdown().await;
+}

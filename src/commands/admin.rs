@@ -338,6 +338,27 @@ pub(crate) fn implied_actions(body: &serde_json::Value) -> Vec<Action> {
     actions
 }
 
+/// What a PUT body asks beyond an edit: the actions it implies (disable,
+/// unlock, ...) and, for a role change, administering the account's
+/// Organization (the sandbox's rule too: editing one's own account does not
+/// let one change one's own roles). The console and `users edit` both check
+/// this before sending.
+pub fn check_edit(
+    actor: &crate::domain::Actor,
+    settings: &crate::domain::InstanceSettings,
+    target: &Target,
+    kind: AccountType,
+    body: &serde_json::Value,
+) -> Result<(), crate::domain::Refusal> {
+    for action in implied_actions(body) {
+        may(actor, settings, action, target)?;
+    }
+    if body.get("ownerRoles").is_some() || body.get("systemRole").is_some() {
+        may_create(actor, settings, target.org, kind)?;
+    }
+    Ok(())
+}
+
 /// `users edit`.
 pub async fn edit(session: &Session, args: &EditArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     refuse_read_only(session, "changed")?;
@@ -372,9 +393,8 @@ pub async fn edit(session: &Session, args: &EditArgs, out: &mut dyn Write) -> an
         writeln!(out, "Nothing to change for {name} (id {})", user.id)?;
         return Ok(());
     }
-    for action in implied_actions(&body) {
-        may(actor, &session.settings, action, &target).map_err(|r| anyhow!("{r}"))?;
-    }
+    check_edit(actor, &session.settings, &target, form.kind(), &body)
+        .map_err(|r| anyhow!("{}", sanitize(&r.0)))?;
     if let Some(warning) = form.system_role_change_warning() {
         eprintln!("warning: {warning}");
     }

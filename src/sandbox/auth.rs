@@ -83,7 +83,7 @@ fn presented(req: &Request) -> Result<Presented, ApiErr> {
                             "Timestamp header missing or not a number of seconds since the epoch",
                         )),
                     };
-                if (Utc::now().timestamp() - timestamp).abs() > MAX_SKEW_SECONDS {
+                if Utc::now().timestamp().abs_diff(timestamp) > MAX_SKEW_SECONDS.unsigned_abs() {
                     return Err(ApiErr::unauthorized(BAD_TIMESTAMP));
                 }
                 // Exactly as received: never re-encoded.
@@ -100,7 +100,7 @@ fn presented(req: &Request) -> Result<Presented, ApiErr> {
             }
             Some(PresentedAuth::Token(token)) => {
                 if let Some(Ok(t)) = timestamp {
-                    if (Utc::now().timestamp() - t).abs() > MAX_SKEW_SECONDS {
+                    if Utc::now().timestamp().abs_diff(t) > MAX_SKEW_SECONDS.unsigned_abs() {
                         return Err(ApiErr::unauthorized(BAD_TIMESTAMP));
                     }
                 }
@@ -152,7 +152,11 @@ async fn identify(shared: &Arc<Shared>, presented: Presented) -> Result<UserRow,
                 if expires.is_some_and(|e| e < db::fmt_time(Utc::now())) {
                     return Err(ApiErr::unauthorized(BAD_TOKEN));
                 }
-                active_user(conn, id, BAD_TOKEN)
+                // A locked account's token does not authenticate either.
+                match active_user(conn, id, BAD_TOKEN)? {
+                    row if row.locked => Err(ApiErr::unauthorized(BAD_TOKEN)),
+                    row => Ok(row),
+                }
             }
         })
         .await

@@ -13,6 +13,7 @@ use crate::domain::policy::{
     Target,
 };
 use crate::domain::roles::{AccountType, CommunityRole, OrgRole, SystemRole};
+use crate::domain::Field;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -520,6 +521,39 @@ fn view_for(s: &Shared, actor: &Actor, fields: &[String]) -> View {
     view
 }
 
+/// Rule 4: Custom TQL Timeout and Terms of Service Acceptance Required are
+/// for Administrators and Operations Administrators only. Judged by the
+/// same edit form the console and the CLI use, so the refusal has the same
+/// words ("Custom TQL Timeout (ms) is not offered to ...").
+fn check_reserved_fields(
+    conn: &Connection,
+    actor: &Actor,
+    settings: &InstanceSettings,
+    row: &UserRow,
+    body: &Map<String, Value>,
+) -> Result<(), ApiErr> {
+    use crate::domain::form::AccountForm;
+    const RESERVED: &[(&str, Field)] = &[
+        ("customTqlTimeout", Field::CustomTqlTimeout),
+        ("tqlTimeout", Field::CustomTqlTimeout),
+        ("termsAccepted", Field::TermsRequired),
+    ];
+    let present: Vec<Field> = RESERVED
+        .iter()
+        .filter(|(key, _)| body.contains_key(*key))
+        .map(|(_, field)| *field)
+        .collect();
+    if present.is_empty() {
+        return Ok(());
+    }
+    let user = render(conn, row, View::for_actor(actor, &[]))?;
+    let form = AccountForm::edit(actor, settings, &user);
+    for field in present {
+        form.check_settable(field).map_err(ApiErr::unauthorized)?;
+    }
+    Ok(())
+}
+
 fn render(conn: &Connection, row: &UserRow, view: View) -> Result<crate::domain::User, ApiErr> {
     let extras = PageExtras::fetch(conn, &[row.id], view).map_err(ApiErr::db)?;
     Ok(db::to_wire(row, &extras, view))
@@ -946,6 +980,7 @@ async fn update_user(
             for action in actions {
                 may(&actor, &settings, action, &target).map_err(ApiErr::refused)?;
             }
+            check_reserved_fields(conn, &actor, &settings, &row, &body)?;
 
             // System role.
             let old_role = row.role();

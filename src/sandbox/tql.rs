@@ -384,10 +384,14 @@ fn describe(tok: &Token) -> String {
 
 /// Nesting deeper than this is refused (no stack exhaustion on hostile input).
 const MAX_DEPTH: usize = 64;
+/// More conditions than this are refused with a 400: SQLite would refuse the
+/// expression tree ("too large") with a 500 that clients retry.
+pub const MAX_CONDITIONS: usize = 250;
 
 struct Parser<'a> {
     tokens: &'a [Token],
     pos: usize,
+    conditions: usize,
     extensions: bool,
     out: Compiled,
 }
@@ -453,6 +457,12 @@ impl Parser<'_> {
     }
 
     fn condition(&mut self, k: &'static Keyword) -> Result<String, String> {
+        self.conditions += 1;
+        if self.conditions > MAX_CONDITIONS {
+            return Err(format!(
+                "the query has more than {MAX_CONDITIONS} conditions; narrow it"
+            ));
+        }
         if !self.out.keywords.iter().any(|seen| std::ptr::eq(*seen, k)) {
             self.out.keywords.push(k);
         }
@@ -531,6 +541,20 @@ impl Parser<'_> {
     }
 }
 
+#[cfg(test)]
+mod limits_tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_query_is_refused_before_sqlite_sees_it() {
+        let many = vec!["userName = \"a\""; MAX_CONDITIONS + 1].join(" and ");
+        let error = compile(&many, true).unwrap_err();
+        assert!(error.contains("more than 250 conditions"), "{error}");
+        let fine = vec!["userName = \"a\""; MAX_CONDITIONS].join(" and ");
+        assert!(compile(&fine, true).is_ok());
+    }
+}
+
 /// Compiles `text` to a SQL boolean expression with `?` placeholders;
 /// `extensions` admits the rollcall extension keywords.
 pub fn compile(text: &str, extensions: bool) -> Result<Compiled, String> {
@@ -541,6 +565,7 @@ pub fn compile(text: &str, extensions: bool) -> Result<Compiled, String> {
     let mut parser = Parser {
         tokens: &tokens,
         pos: 0,
+        conditions: 0,
         extensions,
         out: Compiled::default(),
     };

@@ -804,11 +804,16 @@ impl App {
                     return Vec::new();
                 }
                 let target = target_of(original, &actor);
-                for action in crate::commands::admin::implied_actions(&body) {
-                    if let Err(refusal) = may(&actor, &settings, action, &target) {
-                        state.server_error = Some(refusal.to_string());
-                        return Vec::new();
-                    }
+                let checked = crate::commands::admin::check_edit(
+                    &actor,
+                    &settings,
+                    &target,
+                    form.kind(),
+                    &body,
+                );
+                if let Err(refusal) = checked {
+                    state.server_error = Some(refusal.to_string());
+                    return Vec::new();
                 }
                 (Some(original.id), body, groups)
             }
