@@ -204,9 +204,14 @@ pub async fn create(
         }
     }
 
+    let mut body = form.create_body();
+    let credentials = made_up_credentials(session, kind);
+    if let Some(credentials) = &credentials {
+        credentials.add_to(&mut body);
+    }
     let created = session
         .client
-        .create_user(&form.create_body())
+        .create_user(&body)
         .await
         .context("the account was not created")?;
     writeln!(
@@ -217,6 +222,9 @@ pub async fn create(
         created.id,
         sanitize(&org)
     )?;
+    if let Some(credentials) = &credentials {
+        credentials.show_once(kind, &created.user_name, out)?;
+    }
     if form.sends_account_info_email() {
         writeln!(
             out,
@@ -260,6 +268,83 @@ pub async fn create(
     }
     out.flush()?;
     Ok(())
+}
+
+/// The name and password of a new API or TAXII account, made up here.
+struct MadeUpCredentials {
+    user_name: String,
+    /// `None` on SAML-enabled instances, which take no password.
+    password: Option<String>,
+}
+
+/// The docs require `userName` and `password` to create every kind of
+/// account; only an instance with rollcall's `generatedUserNames` extension
+/// makes them up for API and TAXII accounts. Elsewhere (a plain instance)
+/// rollcall makes them up and shows them once, as the web UI shows an API
+/// user's Access ID: a 20-digit name (the docs' API user names look so)
+/// and a password that meets the password policy. `None` when the instance
+/// generates them or the account is a User (whose name and password the
+/// admin gives).
+fn made_up_credentials(session: &Session, kind: AccountType) -> Option<MadeUpCredentials> {
+    use rand::distributions::{Alphanumeric, DistString};
+    use rand::Rng;
+    if !matches!(kind, AccountType::Api | AccountType::Taxii)
+        || session.capabilities.has(ext::GENERATED_USER_NAMES)
+    {
+        return None;
+    }
+    let mut rng = rand::thread_rng();
+    let user_name = format!(
+        "{:020}",
+        rng.gen_range(10_000_000_000_000_000_000u64..=u64::MAX)
+    );
+    let password = (!session.settings.saml_enabled).then(|| {
+        let policy = &session.settings.password_policy;
+        let mut secret = Alphanumeric.sample_string(&mut rng, 36.max(policy.min_length));
+        // Every character class a policy may ask for, whatever was drawn.
+        secret.push_str("Aa1");
+        if policy.require_special {
+            secret.push('-');
+        }
+        secret
+    });
+    Some(MadeUpCredentials {
+        user_name,
+        password,
+    })
+}
+
+impl MadeUpCredentials {
+    fn add_to(&self, body: &mut serde_json::Value) {
+        body["userName"] = serde_json::json!(self.user_name);
+        if let Some(password) = &self.password {
+            body["password"] = serde_json::json!(password);
+        }
+    }
+
+    /// Printed once after the account was created; never stored.
+    fn show_once(
+        &self,
+        kind: AccountType,
+        created_as: &str,
+        out: &mut dyn Write,
+    ) -> anyhow::Result<()> {
+        // The password is what was sent; whether an instance also uses it
+        // as the API Secret Key is not documented, so it is not called one.
+        let name_label = match kind {
+            AccountType::Api => "Access ID",
+            _ => "User name",
+        };
+        writeln!(out, "{name_label}: {}", sanitize(created_as))?;
+        if let Some(password) = &self.password {
+            writeln!(out, "Password: {password}")?;
+            writeln!(
+                out,
+                "The password is shown once and is not stored anywhere; copy it now."
+            )?;
+        }
+        Ok(())
+    }
 }
 
 fn group_names(form: &AccountForm, ids: &[i64]) -> String {
