@@ -188,6 +188,12 @@ pub async fn create(
         form.set_group_options(groups);
     }
     let password = args.password_stdin.then(read_password_line).transpose()?;
+    // Where the instance does not make up API and TAXII names and passwords,
+    // what the admin did not give is made up here and shown once.
+    let made_up = made_up_credentials(session, &form, &args.set, password.is_some());
+    if let Some(made_up) = &made_up {
+        made_up.apply(&mut form)?;
+    }
     fill(&mut form, &args.set, password)?;
 
     let kind = form.account_type();
@@ -256,12 +262,11 @@ pub async fn create(
                 )?,
             }
         }
-        AccountType::Taxii => writeln!(
-            out,
-            "TAXII credentials: user name {} with the password you gave",
-            sanitize(&created.user_name)
-        )?,
+        AccountType::Taxii => writeln!(out, "User name: {}", sanitize(&created.user_name))?,
         _ => {}
+    }
+    if let Some(made_up) = &made_up {
+        made_up.show_once(out)?;
     }
     if args.generate_token {
         let token = session
@@ -286,6 +291,92 @@ pub async fn create(
     }
     out.flush()?;
     Ok(())
+}
+
+/// The name and password of a new API or TAXII account that the admin did
+/// not give, made up here.
+struct MadeUpCredentials {
+    user_name: Option<String>,
+    /// `None` when given, or on SAML-enabled instances (no password).
+    password: Option<String>,
+}
+
+/// The docs require `userName` and `password` to create every kind of
+/// account; only an instance with rollcall's `generatedUserNames` extension
+/// makes them up for API and TAXII accounts (the form then does not ask).
+/// Elsewhere what the admin did not give (`--set userName=`, a password) is
+/// made up and shown once, as the web UI shows an API user's Access ID: a
+/// 20-digit name (the docs' API user names look so) and a password that
+/// meets the password policy.
+fn made_up_credentials(
+    session: &Session,
+    form: &AccountForm,
+    sets: &[String],
+    password_given: bool,
+) -> Option<MadeUpCredentials> {
+    use rand::distributions::{Alphanumeric, DistString};
+    use rand::Rng;
+    if !form.asks_credentials() {
+        return None;
+    }
+    let given = |field: Field| {
+        sets.iter()
+            .any(|text| split_set(text).ok().and_then(|(key, _)| field_for_key(key)) == Some(field))
+    };
+    let mut rng = rand::thread_rng();
+    let user_name = (!given(Field::Email)).then(|| {
+        format!(
+            "{:020}",
+            rng.gen_range(10_000_000_000_000_000_000u64..=u64::MAX)
+        )
+    });
+    let password = (!session.settings.saml_enabled && !password_given && !given(Field::Password))
+        .then(|| {
+            let policy = &session.settings.password_policy;
+            let mut secret = Alphanumeric.sample_string(&mut rng, 36.max(policy.min_length));
+            // Every character class a policy may ask for, whatever was drawn.
+            secret.push_str("Aa1");
+            if policy.require_special {
+                secret.push('-');
+            }
+            secret
+        });
+    (user_name.is_some() || password.is_some()).then_some(MadeUpCredentials {
+        user_name,
+        password,
+    })
+}
+
+impl MadeUpCredentials {
+    fn apply(&self, form: &mut AccountForm) -> anyhow::Result<()> {
+        if let Some(name) = &self.user_name {
+            form.set(Field::Email, FieldValue::Text(name.clone()))
+                .map_err(|e| anyhow!("{e}"))?;
+        }
+        if let Some(password) = &self.password {
+            form.set(
+                Field::Password,
+                FieldValue::Password(Password::new(password.clone())),
+            )
+            .map_err(|e| anyhow!("{e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Printed once after the account was created; never stored. The
+    /// name was printed with the account (Access ID or User name).
+    fn show_once(&self, out: &mut dyn Write) -> anyhow::Result<()> {
+        // Whether an instance also uses the password as the API Secret Key
+        // is not documented, so it is not called one.
+        if let Some(password) = &self.password {
+            writeln!(out, "Password: {password}")?;
+            writeln!(
+                out,
+                "The password is shown once and is not stored anywhere; copy it now."
+            )?;
+        }
+        Ok(())
+    }
 }
 
 fn group_names(form: &AccountForm, ids: &[i64]) -> String {

@@ -85,11 +85,9 @@ pub async fn fetch_listing(
     // Groups come with the accounts (extension) or from the user groups.
     let membership = session.membership(&fields).await?;
     let groups_known = fields.iter().any(|f| f == ext::USER_GROUPS_FIELD) || membership.is_some();
-    if filter.needs_groups() && !groups_known {
-        bail!("this instance does not report user groups, so group: cannot be used");
-    }
-    if filter.needs_mfa() && !fields.iter().any(|f| f == ext::MFA_FIELD) {
-        bail!("this instance does not report MFA status, so mfa: cannot be used");
+    let mfa_known = fields.iter().any(|f| f == ext::MFA_FIELD);
+    if let Some(why) = filter.unanswerable(mfa_known, groups_known) {
+        bail!("{why}");
     }
     let mut ctx = MatchContext {
         now,

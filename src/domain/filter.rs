@@ -6,8 +6,8 @@
 //! - free words (or "quoted phrases") match user name, first and last name, pseudonym
 //! - `status:ok|locked|disabled`, `role:"Read Only User"` (System role),
 //!   `orgrole:NAME`, `group:NAME`, `type:user|api|taxii|readonly`,
-//!   `login>90d` (no login for more than 90 days, or never), `login<7d`,
-//!   `login:never`, `mfa:on|off`
+//!   `login>90d` (a known last login more than 90 days ago; never is not
+//!   stale), `login<7d`, `login:never`, `mfa:on|off`
 
 use super::account::{LastLoginReported, Status, User};
 use super::roles::{AccountType, OrgRole, SystemRole};
@@ -47,7 +47,8 @@ pub enum Term {
     /// A user group name, lowercased.
     Group(String),
     Type(AccountType),
-    /// `login>Nd`: no login for more than N days, or never.
+    /// `login>Nd`: a known last login more than N days ago (never-logged-in
+    /// accounts match only `login:never`).
     NoLoginFor(i64),
     /// `login<Nd`: logged in within the last N days.
     LoginWithin(i64),
@@ -391,8 +392,9 @@ impl Term {
                 let since = ctx.now - chrono::Duration::days(*days);
                 Some(format!("lastLogin > {}", tql_date(since)))
             }
-            // `login>Nd` includes "never", which `lastLogin < X` would drop,
-            // and TQL has no `or`: stays local. So does `login:never`.
+            // `login>Nd` and `login:never` stay local: only the whole
+            // answer shows whether an absent lastLogin means "never" or
+            // "not returned".
             Term::Mfa(on) if has("mfaEnabled") => Some(format!("mfaEnabled = {on}")),
             _ => None,
         }
@@ -460,6 +462,20 @@ impl Filter {
     /// True when a term needs the `mfaEnabled` extension field.
     pub fn needs_mfa(&self) -> bool {
         self.terms.iter().any(|t| matches!(t, Term::Mfa(_)))
+    }
+
+    /// Why this filter cannot be answered on an instance that does not
+    /// report MFA status or group membership: a term over a field nobody
+    /// returned would match no account, a wrong answer ("none") where the
+    /// truth is "unknown". `None` when every term can be answered.
+    pub fn unanswerable(&self, mfa_reported: bool, groups_reported: bool) -> Option<&'static str> {
+        if self.needs_groups() && !groups_reported {
+            return Some("this instance does not report user groups, so group: cannot be used");
+        }
+        if self.needs_mfa() && !mfa_reported {
+            return Some("this instance does not report MFA status, so mfa: cannot be used");
+        }
+        None
     }
 
     /// Lowercased text that free words are matched against (user name,

@@ -908,6 +908,13 @@ impl App {
             self.filter_error = None;
         } else {
             match Filter::parse(text) {
+                // A term over a field this listing does not carry (mfa: on
+                // a plain instance) would show "no account matches", a
+                // wrong answer: say why instead, keeping the last good view.
+                Ok(filter) if self.unanswerable(&filter).is_some() => {
+                    self.filter_error = self.unanswerable(&filter).map(String::from);
+                    return;
+                }
                 Ok(filter) => {
                     // Typing one more letter only narrows: scan the rows
                     // shown, not all of them.
@@ -928,6 +935,15 @@ impl App {
             }
         }
         self.rebuild_view();
+    }
+
+    /// Why `filter` cannot be answered from this listing's fields.
+    fn unanswerable(&self, filter: &Filter) -> Option<&'static str> {
+        let fields = self.listing_fields();
+        let mfa = fields.iter().any(|f| f == ext::MFA_FIELD);
+        let groups = fields.iter().any(|f| f == ext::USER_GROUPS_FIELD)
+            || Membership::applies(&self.ctx.capabilities, &fields);
+        filter.unanswerable(mfa, groups)
     }
 
     /// Keeps the shown rows the (narrower) filter still matches.
