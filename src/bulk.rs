@@ -8,6 +8,7 @@ use crate::domain::User;
 use crate::journal::{Entry, Journal, Phase};
 use chrono::Utc;
 use futures::StreamExt;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -104,7 +105,9 @@ pub fn state_before(action: BulkAction, user: &User) -> serde_json::Value {
 
 /// Runs `action` on each of `targets`, at most `concurrency` at a time,
 /// reporting each result to `on_result` as it arrives. Returns every row's
-/// result in input order (cancelled rows as `NotSent`).
+/// result in input order (cancelled rows as `NotSent`). An account listed
+/// twice is run once: its first row stands for both, so no run ever sends
+/// two writes to one account.
 pub async fn execute(
     client: &Client,
     journal: Option<Arc<Mutex<Journal>>>,
@@ -114,8 +117,10 @@ pub async fn execute(
     on_result: &mut (dyn FnMut(&RowResult) + Send),
 ) -> Vec<RowResult> {
     let concurrency = plan.concurrency.max(1);
+    let mut seen = HashSet::new();
+    let targets: Vec<&User> = targets.iter().filter(|u| seen.insert(u.id)).collect();
     let mut results: Vec<Option<RowResult>> = vec![None; targets.len()];
-    let mut stream = futures::stream::iter(targets.iter().enumerate())
+    let mut stream = futures::stream::iter(targets.iter().copied().enumerate())
         .map(|(index, user)| {
             let journal = journal.clone();
             async move {

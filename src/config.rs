@@ -7,12 +7,13 @@
 
 use crate::api::client::{parse_api_path, DEFAULT_CONCURRENCY};
 use crate::api::net::TokenRefresh;
-use crate::api::{CaFile, ClientOptions, Connection, Credentials, ProxySetting, Secret};
+use crate::api::{CaFile, ClientOptions, Connection, Credentials, Limits, ProxySetting, Secret};
 use anyhow::{anyhow, bail, Context};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const CONFIG_FILE_NAME: &str = "config.toml";
 pub const ENV_API_PATH: &str = "TC_API_PATH";
@@ -69,6 +70,16 @@ pub struct ProfileConfig {
     proxy: Option<String>,
     /// `false`: writes do not ask for `createActivityLog=true`.
     pub activity_log: Option<bool>,
+    /// Seconds to establish a connection.
+    pub connect_timeout_s: Option<u64>,
+    /// Seconds from sending a request to the start of its answer.
+    pub first_byte_timeout_s: Option<u64>,
+    /// Seconds without data in the middle of an answer.
+    pub idle_timeout_s: Option<u64>,
+    /// Seconds for one request as a whole, retries included.
+    pub request_timeout_s: Option<u64>,
+    /// The largest answer read, in megabytes.
+    pub max_answer_mb: Option<u64>,
 }
 
 impl fmt::Debug for ProfileConfig {
@@ -91,6 +102,11 @@ impl fmt::Debug for ProfileConfig {
                 &self.proxy.as_deref().map(crate::api::net::redact_userinfo),
             )
             .field("activity_log", &self.activity_log)
+            .field("connect_timeout_s", &self.connect_timeout_s)
+            .field("first_byte_timeout_s", &self.first_byte_timeout_s)
+            .field("idle_timeout_s", &self.idle_timeout_s)
+            .field("request_timeout_s", &self.request_timeout_s)
+            .field("max_answer_mb", &self.max_answer_mb)
             .finish()
     }
 }
@@ -164,17 +180,11 @@ fn run_secret_command(profile: &str, key: &str, command: &str) -> anyhow::Result
         .output()
         .with_context(|| format!("profile '{profile}': cannot run {key}"))?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let first = stderr.lines().next().unwrap_or("").trim();
-        let first = crate::domain::text::sanitize(first);
+        // Its error output is not shown: a failing command may print the
+        // secret (or a vault's session token) there.
         bail!(
-            "profile '{profile}': {key} failed ({}){}",
-            output.status,
-            if first.is_empty() {
-                String::new()
-            } else {
-                format!(": {first}")
-            }
+            "profile '{profile}': {key} failed ({}); its messages are not shown, since they may hold the secret: run the profile's {key} by hand in a shell to see why",
+            output.status
         );
     }
     let stdout = String::from_utf8(output.stdout)
@@ -306,7 +316,79 @@ fn client_options(
         proxy.no_proxy = get("NO_PROXY").or_else(|| get("no_proxy"));
     }
     options.activity_log = profile.and_then(|p| p.activity_log).unwrap_or(true);
+    if let Some(profile) = profile {
+        options.limits = limits(source, profile)?;
+    }
     Ok(options)
+}
+
+/// The profile's timeouts and answer size, defaults for keys it leaves out.
+fn limits(source: &str, profile: &ProfileConfig) -> anyhow::Result<Limits> {
+    let mut limits = Limits::default();
+    // A day at most: a larger value is a typo, not a wish to wait.
+    let secs = |key: &str, value: Option<u64>, default: Duration| match value {
+        None => Ok(default),
+        Some(s) if (1..=86_400).contains(&s) => Ok(Duration::from_secs(s)),
+        Some(s) => bail!("{source}: {key} = {s} must be between 1 and 86400 (seconds)"),
+    };
+    limits.connect = secs(
+        "connect_timeout_s",
+        profile.connect_timeout_s,
+        limits.connect,
+    )?;
+    limits.first_byte = secs(
+        "first_byte_timeout_s",
+        profile.first_byte_timeout_s,
+        limits.first_byte,
+    )?;
+    limits.idle = secs("idle_timeout_s", profile.idle_timeout_s, limits.idle)?;
+    limits.request = secs(
+        "request_timeout_s",
+        profile.request_timeout_s,
+        limits.request,
+    )?;
+    match profile.max_answer_mb {
+        None => {}
+        Some(mb) if (1..=65_536).contains(&mb) => limits.max_answer_bytes = mb * 1024 * 1024,
+        Some(mb) => bail!("{source}: max_answer_mb = {mb} must be between 1 and 65536"),
+    }
+    Ok(limits)
+}
+
+/// A warning when `path` holds a secret and others may read it.
+#[cfg(unix)]
+fn exposed_secret_warning(path: &Path, file: &ConfigFile) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let what = file.profiles.values().find_map(|p| {
+        if p.secret_key.is_some() {
+            Some("secret_key")
+        } else if p.token.is_some() {
+            Some("token")
+        } else {
+            None
+        }
+    })?;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    if mode & 0o044 == 0 {
+        return None;
+    }
+    let shown = crate::domain::text::sanitize(&path.display().to_string()).into_owned();
+    Some(format!(
+        "{shown} holds a {what} and other users can read it (mode {mode:o}): run chmod 600 {shown}"
+    ))
+}
+
+#[cfg(not(unix))]
+fn exposed_secret_warning(_path: &Path, _file: &ConfigFile) -> Option<String> {
+    None
+}
+
+/// `profile`, with the warning about its file's permissions if any.
+fn with_file_warning(mut profile: Profile, path: &Path, file: &ConfigFile) -> Profile {
+    if let Some(warning) = exposed_secret_warning(path, file) {
+        profile.options.notices.push(warning);
+    }
+    profile
 }
 
 impl ProfileConfig {
@@ -464,7 +546,8 @@ pub fn resolve_with_env(
                 file.profile_names()
             )
         })?;
-        return profile.resolve_with(name, selection.read_only, path.parent(), env);
+        let resolved = profile.resolve_with(name, selection.read_only, path.parent(), env)?;
+        return Ok(with_file_warning(resolved, &path, &file));
     }
     // An explicit --config means the file, not the environment.
     if selection.config.is_none() {
@@ -497,7 +580,8 @@ pub fn resolve_with_env(
             file.profile_names()
         )
     })?;
-    profile.resolve_with(&name, selection.read_only, path.parent(), env)
+    let resolved = profile.resolve_with(&name, selection.read_only, path.parent(), env)?;
+    Ok(with_file_warning(resolved, &path, &file))
 }
 
 /// As `resolve_with_env`, with the process environment.
@@ -513,6 +597,12 @@ mod tests {
     fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
         let path = dir.path().join("config.toml");
         std::fs::write(&path, text).unwrap();
+        // As a config holding secrets should be (else a warning is added).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         path
     }
 
@@ -678,12 +768,18 @@ secret_command = "echo s3cret"
             ),
             "profile 'a' sets both token and token_command; keep one"
         );
-        assert!(error(
+        // Its error output may hold the secret: not shown.
+        let failed = error(
             "[profiles.a]\napi_path = \"https://x/api\"\ntoken_command = \"echo oops >&2; exit 3\"\n",
             None,
-            &[]
-        )
-        .starts_with("profile 'a': token_command failed (exit status: 3): oops"));
+            &[],
+        );
+        assert!(
+            failed.starts_with("profile 'a': token_command failed (exit status: 3); ")
+                && failed.contains("by hand")
+                && !failed.contains("oops"),
+            "{failed}"
+        );
         assert_eq!(
             error(
                 "[profiles.a]\ntoken = \"t\"\n[profiles.b]\ntoken = \"t\"\n",

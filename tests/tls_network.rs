@@ -109,6 +109,9 @@ fn profile(dir: &Path, sb: &Sandbox, extra: &str) -> PathBuf {
         sb.base_url()
     );
     std::fs::write(&path, text).unwrap();
+    // It holds a secret_key: private, as rollcall asks (else it warns).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     path
 }
 

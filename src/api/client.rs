@@ -13,6 +13,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+use tokio::time::Instant;
 use url::Url;
 
 /// `resultLimit` when the query does not say.
@@ -25,6 +26,46 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 const MAX_ATTEMPTS: u32 = 3;
 /// The longest `Retry-After` worth waiting for inside one call.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+/// Same-origin redirects followed for one read.
+const MAX_REDIRECTS: u32 = 5;
+/// Pages of one listing. A count needing more than this (a billion
+/// accounts, or millions in pages of one) is not believed.
+pub const MAX_PAGES: u64 = 100_000;
+
+/// A complete answer, or a redirect for `send` to judge.
+enum Answer {
+    Body(Vec<u8>),
+    Redirect { status: u16, location: String },
+}
+
+/// Which wait ran out.
+#[derive(Clone, Copy)]
+enum Waiting {
+    FirstByte,
+    Idle,
+    Total,
+}
+
+/// `limit`, or what is left before `deadline` when that is shorter (then
+/// the call's total is what runs out).
+fn within(limit: Duration, which: Waiting, deadline: Instant) -> (Duration, Waiting) {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left < limit {
+        (left, Waiting::Total)
+    } else {
+        (limit, which)
+    }
+}
+
+/// `256 MB`, or the exact bytes below a megabyte (tests use small limits).
+fn megabytes(bytes: u64) -> String {
+    const MB: u64 = 1024 * 1024;
+    if bytes >= MB && bytes.is_multiple_of(MB) {
+        format!("{} MB", bytes / MB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
 
 /// Where and how to connect.
 #[derive(Clone, Debug)]
@@ -170,10 +211,16 @@ pub fn parse_api_path(api_path: &str) -> Result<Url, ApiError> {
 
 /// As `parse_api_path`, and whether `/api` had to be added: tcex and other
 /// tools take the bare host (`https://tc.example.com`) as their base.
+/// A user name or password in the URL is dropped: requests are signed with
+/// the profile's credentials, and a URL is shown in messages.
 pub fn normalize_api_path(api_path: &str) -> Result<(Url, bool), ApiError> {
-    let trimmed = api_path.trim().trim_end_matches('/');
-    let mut url = Url::parse(trimmed)
+    let raw = api_path.trim().trim_end_matches('/');
+    // Messages quote the URL as written, less any password.
+    let trimmed = &net::redact_userinfo(raw);
+    let mut url = Url::parse(raw)
         .map_err(|e| ApiError::Config(format!("api_path '{trimmed}' is not a URL: {e}")))?;
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
     if url.scheme() != "https" && url.scheme() != "http" {
         return Err(ApiError::Config(format!(
             "api_path '{trimmed}' must start with https:// (or http://)"
@@ -200,6 +247,11 @@ pub fn normalize_api_path(api_path: &str) -> Result<(Url, bool), ApiError> {
     Ok((url, true))
 }
 
+/// Whether a URL as written carries `user[:password]@`.
+fn has_userinfo(text: &str) -> bool {
+    Url::parse(text.trim()).is_ok_and(|u| !u.username().is_empty() || u.password().is_some())
+}
+
 /// A host that never leaves this machine (the sandbox), where http:// is fine.
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
@@ -210,10 +262,12 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// The URL without its query, for messages.
+/// The URL without its query or user information, for messages.
 fn display_url(url: &Url) -> String {
     let mut shown = url.clone();
     shown.set_query(None);
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
     shown.to_string()
 }
 
@@ -376,12 +430,17 @@ impl Client {
     pub fn with_options(connection: Connection, options: ClientOptions) -> Result<Self, ApiError> {
         let (base, added_api) = normalize_api_path(&connection.api_path)?;
         let http = net::http_client(&options)?;
-        let mut notices = Vec::new();
+        let mut notices = options.notices.clone();
         if added_api {
             notices.push(format!(
                 "api_path {} has no /api: using {}",
-                connection.api_path.trim(),
+                net::redact_userinfo(connection.api_path.trim()),
                 base
+            ));
+        }
+        if has_userinfo(&connection.api_path) {
+            notices.push(format!(
+                "api_path has a user name or password in it: ignored (requests are signed with the profile's credentials); remove it and use {base}"
             ));
         }
         if base.scheme() == "http" && !is_loopback(&base) {
@@ -555,7 +614,8 @@ impl Client {
     }
 
     /// The one path every request takes: read-only guard, signing, retries
-    /// of idempotent reads, and mapping of failures. Returns a 2xx body.
+    /// of idempotent reads, redirects, time and size limits, and mapping of
+    /// failures. Returns a 2xx body.
     async fn send(
         &self,
         method: Method,
@@ -564,23 +624,32 @@ impl Client {
     ) -> Result<Vec<u8>, ApiError> {
         let idempotent = method == Method::GET || method == Method::OPTIONS;
         let attempts = if idempotent { MAX_ATTEMPTS } else { 1 };
+        // One deadline for the whole call, retries included, so a retry
+        // never multiplies what a person waits.
+        let deadline = Instant::now() + self.inner.options.limits.request;
+        let mut url = url.clone();
+        let mut redirects = 0;
         let mut attempt = 1;
         let mut refreshed = false;
         loop {
             let generation = self.inner.credentials_generation.load(Ordering::SeqCst);
-            // Signed afresh each attempt: the timestamp must be current.
-            let request = self.prepare(&method, url, body)?;
-            let (error, wait) = match self.inner.http.execute(request).await {
-                Err(e) => (self.transport_error(url, &e), None),
-                Ok(response) => {
-                    let status = response.status();
-                    let wait = retry_after(response.headers());
-                    match response.bytes().await {
-                        Err(e) => (self.transport_error(url, &e), None),
-                        Ok(bytes) if status.is_success() => return Ok(bytes.to_vec()),
-                        Ok(bytes) => (self.refusal(status.as_u16(), &bytes), wait),
+            // Signed afresh each attempt: the timestamp (and, after a
+            // redirect, the path) must be current.
+            let request = self.prepare(&method, &url, body)?;
+            let (error, wait) = match self.attempt(request, &url, deadline).await {
+                Ok(Answer::Body(bytes)) => return Ok(bytes),
+                Ok(Answer::Redirect { status, location }) => {
+                    url = self.redirect_target(&method, &url, status, &location)?;
+                    redirects += 1;
+                    if redirects > MAX_REDIRECTS {
+                        return Err(ApiError::Transport(format!(
+                            "{} redirected more than {MAX_REDIRECTS} times: stopped",
+                            display_url(&url)
+                        )));
                     }
+                    continue;
                 }
+                Err(failure) => failure,
             };
             // A refused token is renewed once and the request sent again (a
             // 401 was refused before anything changed, so a write may be too).
@@ -600,8 +669,139 @@ impl Client {
                 Some(wait) => wait,
                 None => self.inner.retry_delay * 2u32.pow(attempt - 1),
             };
+            if Instant::now() + delay >= deadline {
+                return Err(error);
+            }
             tokio::time::sleep(delay).await;
             attempt += 1;
+        }
+    }
+
+    /// One request and its whole answer, within the first-byte, idle and
+    /// total limits. A failure comes with the server's `Retry-After`.
+    async fn attempt(
+        &self,
+        request: reqwest::Request,
+        url: &Url,
+        deadline: Instant,
+    ) -> Result<Answer, (ApiError, Option<Duration>)> {
+        let limits = &self.inner.options.limits;
+        let (limit, which) = within(limits.first_byte, Waiting::FirstByte, deadline);
+        let response = match tokio::time::timeout(limit, self.inner.http.execute(request)).await {
+            Err(_) => return Err((self.timed_out(url, which), None)),
+            Ok(Err(e)) => return Err((self.transport_error(url, &e), None)),
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status();
+        if status.is_redirection() {
+            if let Some(location) = response.headers().get(reqwest::header::LOCATION) {
+                let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
+                return Ok(Answer::Redirect {
+                    status: status.as_u16(),
+                    location,
+                });
+            }
+        }
+        let wait = retry_after(response.headers());
+        let bytes = self
+            .read_body(response, url, deadline)
+            .await
+            .map_err(|e| (e, None))?;
+        if status.is_success() {
+            Ok(Answer::Body(bytes))
+        } else {
+            Err((self.refusal(status.as_u16(), &bytes), wait))
+        }
+    }
+
+    /// The body, chunk by chunk: a stall longer than the idle limit, the
+    /// call's deadline, or more bytes than `max_answer_mb` stop it. The
+    /// server's `Content-Length` is only ever used to refuse early, never
+    /// to size a buffer.
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        url: &Url,
+        deadline: Instant,
+    ) -> Result<Vec<u8>, ApiError> {
+        let limits = &self.inner.options.limits;
+        let max = limits.max_answer_bytes;
+        let too_large = || ApiError::Decode {
+            url: display_url(url),
+            reason: format!(
+                "the answer is larger than {} (max_answer_mb): stopped reading it",
+                megabytes(max)
+            ),
+        };
+        if response.content_length().is_some_and(|len| len > max) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        loop {
+            let (limit, which) = within(limits.idle, Waiting::Idle, deadline);
+            match tokio::time::timeout(limit, response.chunk()).await {
+                Err(_) => return Err(self.timed_out(url, which)),
+                Ok(Err(e)) => return Err(self.transport_error(url, &e)),
+                Ok(Ok(None)) => return Ok(body),
+                Ok(Ok(Some(chunk))) => {
+                    if (body.len() + chunk.len()) as u64 > max {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+            }
+        }
+    }
+
+    /// The wait that ran out, as one line naming the profile key to change.
+    fn timed_out(&self, url: &Url, which: Waiting) -> ApiError {
+        let limits = &self.inner.options.limits;
+        let reason = match which {
+            Waiting::FirstByte => format!(
+                "no answer within {}; first_byte_timeout_s",
+                net::seconds(limits.first_byte)
+            ),
+            Waiting::Idle => format!("no data for {}; idle_timeout_s", net::seconds(limits.idle)),
+            Waiting::Total => format!(
+                "no complete answer within {}; request_timeout_s",
+                net::seconds(limits.request)
+            ),
+        };
+        ApiError::Timeout {
+            url: display_url(url),
+            reason,
+        }
+    }
+
+    /// Where a redirect may be followed: only a read, and only on the same
+    /// origin (scheme, host and port). A write re-sent elsewhere would carry
+    /// its body (a new password) to whoever the answer names.
+    fn redirect_target(
+        &self,
+        method: &Method,
+        from: &Url,
+        status: u16,
+        location: &str,
+    ) -> Result<Url, ApiError> {
+        let shown = display_url(from);
+        let target = from.join(location.trim()).ok();
+        let elsewhere = target.as_ref().map_or_else(
+            || "an unreadable address".to_string(),
+            |t| crate::domain::text::sanitize(&t.origin().ascii_serialization()).into_owned(),
+        );
+        if *method != Method::GET && *method != Method::OPTIONS {
+            return Err(ApiError::Transport(format!(
+                "{method} {shown} was answered with a redirect (HTTP {status}) to {elsewhere}: not followed, a write is never sent again elsewhere; check api_path"
+            )));
+        }
+        match target {
+            Some(mut target) if target.origin() == from.origin() => {
+                target.set_fragment(None);
+                Ok(target)
+            }
+            _ => Err(ApiError::Transport(format!(
+                "{shown} redirects (HTTP {status}) to another origin, {elsewhere}: not followed; if the instance moved, set api_path to its new address"
+            ))),
         }
     }
 
@@ -778,6 +978,21 @@ impl Client {
         let first: ListEnvelope<T> = self.get_page(&first_url).await?;
         // The page's length on the wire, counting items left out unread.
         let first_len = first.data.len() as u64 + first.skipped;
+        let contradiction = |url: &Url, reason: String| ApiError::Decode {
+            url: display_url(url),
+            reason: format!("{reason}; its answers contradict each other, stopped"),
+        };
+        let oversized = |url: &Url, len: u64| {
+            contradiction(
+                url,
+                format!(
+                    "a page holds {len} entries, more than the {limit} asked for (resultLimit)"
+                ),
+            )
+        };
+        if first_len > limit {
+            return Err(oversized(&first_url, first_len));
+        }
         let total = first.count;
         let next = first.next.clone();
         on_page(Page {
@@ -794,24 +1009,49 @@ impl Client {
                 } else {
                     limit
                 };
-                let starts: Vec<u64> = (1..)
-                    .map(|i| i * step)
-                    .take_while(|start| *start < total)
-                    .collect();
+                // The count is the server's word: it sizes nothing here, and
+                // a count no listing could deliver is refused before paging.
+                let pages = total.div_ceil(step);
+                if pages > MAX_PAGES {
+                    return Err(ApiError::Decode {
+                        url: display_url(&first_url),
+                        reason: format!(
+                            "it claims {total} entries in pages of {step} ({pages} pages, more than {MAX_PAGES}): not believable, stopped"
+                        ),
+                    });
+                }
+                // Offsets are produced as pages are asked for, at most
+                // `concurrency` in flight.
+                let starts = (1..pages).map(move |i| i * step);
                 let mut pages = futures::stream::iter(starts)
                     .map(|start| {
                         let url = self.url(path, &page_params(start, false));
                         async move {
-                            self.get_page::<T>(&url).await.map(|page| Page {
-                                items: page.data,
-                                total: Some(total),
-                                start,
-                            })
+                            let page = self.get_page::<T>(&url).await?;
+                            Ok::<_, ApiError>((url, start, page))
                         }
                     })
                     .buffer_unordered(self.inner.concurrency);
                 while let Some(page) = pages.next().await {
-                    on_page(page?);
+                    let (url, start, page) = page?;
+                    let len = page.data.len() as u64 + page.skipped;
+                    if len > limit {
+                        return Err(oversized(&url, len));
+                    }
+                    // A page that ends the listing more than a page before
+                    // the count: accounts deleted meanwhile explain less.
+                    let end = start + len;
+                    if len < step && end.saturating_add(step) < total {
+                        return Err(contradiction(
+                            &url,
+                            format!("it claims {total} entries, but its pages end at {end}"),
+                        ));
+                    }
+                    on_page(Page {
+                        items: page.data,
+                        total: Some(total),
+                        start,
+                    });
                 }
             }
             None => {
@@ -823,11 +1063,20 @@ impl Client {
                         break;
                     }
                     let url = self.next_url(&link)?;
+                    if seen.len() as u64 > MAX_PAGES {
+                        return Err(contradiction(
+                            &url,
+                            format!("its next links go on past {MAX_PAGES} pages"),
+                        ));
+                    }
                     let page: ListEnvelope<T> = self.get_page(&url).await?;
                     if page.data.is_empty() && page.skipped == 0 {
                         break;
                     }
                     let len = page.data.len() as u64 + page.skipped;
+                    if len > limit {
+                        return Err(oversized(&url, len));
+                    }
                     next = page.next;
                     on_page(Page {
                         items: page.data,

@@ -14,6 +14,10 @@ pub enum ApiError {
     /// Could not reach the server at all (DNS, refused, reset, timeout).
     #[error("cannot reach {url}: {reason}")]
     Network { url: String, reason: String },
+    /// The instance stopped answering in time (no headers, a stalled or
+    /// endless body). Not retried: the person has already waited that long.
+    #[error("the instance stopped answering ({reason}) at {url}")]
+    Timeout { url: String, reason: String },
     /// A TLS or proxy failure, already worded as one line; retrying will
     /// not help, the configuration must change.
     #[error("{0}")]

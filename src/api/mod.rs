@@ -11,4 +11,4 @@ pub use auth::{Credentials, Secret};
 pub use client::{Capabilities, Client, Connection, Page, UserQuery};
 pub use error::ApiError;
 pub use membership::Membership;
-pub use net::{CaFile, ClientOptions, ProxySetting};
+pub use net::{CaFile, ClientOptions, Limits, ProxySetting};

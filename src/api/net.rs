@@ -28,6 +28,57 @@ pub struct ClientOptions {
     /// A fresh token when the instance answers 401 to a token (the
     /// profile's `token_command`, run again); tcex retries the same way.
     pub token_refresh: Option<TokenRefresh>,
+    /// How long to wait for an instance and how much to take from it.
+    pub limits: Limits,
+    /// Warnings found while resolving the profile (a config file others
+    /// can read), given once with the client's own.
+    pub notices: Vec<String>,
+}
+
+/// Timeouts and the size of one answer. A hostile or broken server must
+/// not keep a person waiting in silence, nor exhaust the machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Establishing the connection (TCP and TLS).
+    pub connect: Duration,
+    /// From sending the request to the answer's status line and headers.
+    pub first_byte: Duration,
+    /// Between two chunks of an answer's body.
+    pub idle: Duration,
+    /// One call as a whole: every attempt, retry delay and body read.
+    pub request: Duration,
+    /// The largest answer body read, in bytes.
+    pub max_answer_bytes: u64,
+}
+
+impl Limits {
+    pub const DEFAULT_CONNECT_S: u64 = 10;
+    pub const DEFAULT_FIRST_BYTE_S: u64 = 60;
+    pub const DEFAULT_IDLE_S: u64 = 30;
+    pub const DEFAULT_REQUEST_S: u64 = 300;
+    /// Generous: 100,000 accounts with every field are about 100 MB.
+    pub const DEFAULT_MAX_ANSWER_MB: u64 = 256;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connect: Duration::from_secs(Self::DEFAULT_CONNECT_S),
+            first_byte: Duration::from_secs(Self::DEFAULT_FIRST_BYTE_S),
+            idle: Duration::from_secs(Self::DEFAULT_IDLE_S),
+            request: Duration::from_secs(Self::DEFAULT_REQUEST_S),
+            max_answer_bytes: Self::DEFAULT_MAX_ANSWER_MB * 1024 * 1024,
+        }
+    }
+}
+
+/// A duration for messages: `30 s`, or `0.5 s` below a second (tests).
+pub fn seconds(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{} s", duration.as_secs())
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
 }
 
 /// Produces a new API token (blocking: it may run a shell command).
@@ -60,6 +111,8 @@ impl Default for ClientOptions {
             proxy: None,
             activity_log: true,
             token_refresh: None,
+            limits: Limits::default(),
+            notices: Vec::new(),
         }
     }
 }
@@ -219,9 +272,12 @@ fn read_ca_file(ca: &CaFile) -> Result<Vec<CertificateDer<'static>>, ApiError> {
 
 /// The HTTP client for these options.
 pub(crate) fn http_client(options: &ClientOptions) -> Result<reqwest::Client, ApiError> {
+    // The send path enforces first-byte, idle and total timeouts itself, so
+    // that each one is worded for a person; redirects are decided there too
+    // (a write is never re-sent elsewhere).
     let mut builder = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(120))
+        .connect_timeout(options.limits.connect)
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("rollcall/", env!("CARGO_PKG_VERSION")));
     for ca in &options.ca_files {
         for der in read_ca_file(ca)? {
@@ -367,7 +423,12 @@ pub(crate) fn transport_error(
                 .into_owned(),
         };
     }
-    let reason = if error.is_timeout() {
+    let reason = if error.is_connect() && error.is_timeout() {
+        format!(
+            "no connection within {} (connect_timeout_s)",
+            seconds(options.limits.connect)
+        )
+    } else if error.is_timeout() {
         "timed out".to_string()
     } else if root.contains("invalid HTTP version") {
         // An http:// request answered by a TLS port.

@@ -114,6 +114,9 @@ fn fill(form: &mut AccountForm, sets: &[String], password: Option<String>) -> an
     for text in sets {
         match split_set(text) {
             Ok((key, value)) => {
+                if field_for_key(key) == Some(Field::Password) {
+                    eprintln!("warning: --set password=... shows the password to anyone who lists processes (ps) and keeps it in shell history; use --password-stdin");
+                }
                 if let Err(e) = form.set_from_text(key, value) {
                     problems.push(e);
                 }

@@ -161,7 +161,10 @@ pub fn preflight(
     accounts: &[&User],
 ) -> Preflight {
     let mut out = Preflight::default();
-    for user in accounts {
+    // A listing that repeats an account (offset pages of shifting data)
+    // must not plan it twice.
+    let mut seen = std::collections::HashSet::new();
+    for user in accounts.iter().filter(|u| seen.insert(u.id)) {
         match verdict(actor, settings, action, user) {
             Verdict::WillChange => out.will_change.push(user.id),
             Verdict::AlreadyDone => out.already.push(user.id),
