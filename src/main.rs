@@ -93,8 +93,14 @@ fn main() -> ExitCode {
         // A closed pipe (`rollcall users list | head`) is the reader's choice, not an error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            // One clear line: the chain of causes, joined.
-            eprintln!("rollcall: {e:#}");
+            // One clear line: the chain of causes, joined. Causes may quote
+            // the server (names, messages): nothing of theirs moves the
+            // terminal, whichever path built the message.
+            let text = format!("{e:#}");
+            eprintln!(
+                "rollcall: {}",
+                rollcall::domain::text::sanitize_lines(&text)
+            );
             ExitCode::FAILURE
         }
     }

@@ -12,7 +12,7 @@ use crate::api::UserQuery;
 use crate::domain::audit::{
     self, AuditInput, AuditSnapshot, DEFAULT_EXPIRING_DAYS, DEFAULT_STALE_DAYS,
 };
-use crate::domain::text::sanitize;
+use crate::domain::text::{json_export, sanitize};
 use crate::domain::{LastLoginReported, User};
 use crate::report::{self, ReportActor, ReportHeader};
 use anyhow::{bail, Context};
@@ -184,11 +184,7 @@ pub fn render(collected: &Collected, format: AuditFormat) -> anyhow::Result<Stri
     Ok(match format {
         AuditFormat::Markdown => report::markdown(header, audit, users),
         AuditFormat::Csv => report::csv(header, audit, users),
-        AuditFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&report::json(header, audit, users))?;
-            text.push('\n');
-            text
-        }
+        AuditFormat::Json => json_export(&report::json(header, audit, users))?,
     })
 }
 
@@ -209,11 +205,7 @@ fn diff_report(paths: &[PathBuf], format: AuditFormat) -> anyhow::Result<String>
     Ok(match format {
         AuditFormat::Markdown => report::diff_markdown(&diff, &old, &new),
         AuditFormat::Csv => report::diff_csv(&diff, &old, &new),
-        AuditFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&diff)?;
-            text.push('\n');
-            text
-        }
+        AuditFormat::Json => json_export(&diff)?,
     })
 }
 

@@ -5,7 +5,7 @@ use super::connect::Session;
 use crate::api::wire::ext;
 use crate::api::{ApiError, UserQuery};
 use crate::domain::filter::{Filter, MatchContext};
-use crate::domain::text::{csv_cell, sanitize};
+use crate::domain::text::{csv_cell, json_export, sanitize};
 use crate::domain::{LastLoginReported, PasswordExpiry, User};
 use anyhow::{anyhow, bail};
 use chrono::{DateTime, Utc};
@@ -155,22 +155,10 @@ pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> an
     Ok(())
 }
 
-/// JSON with ThreatConnect's field names. serde_json escapes C0 controls;
-/// C1 controls and bidi overrides are escaped too, so the output is safe
-/// on a terminal and still the same data.
+/// JSON with ThreatConnect's field names, safe on a terminal and still the
+/// same data (see [`json_export`]).
 pub fn write_json(users: &[User], out: &mut dyn Write) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(users)?;
-    let mut safe = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() && c != '\n'
-            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        {
-            safe.push_str(&format!("\\u{:04x}", c as u32));
-        } else {
-            safe.push(c);
-        }
-    }
-    writeln!(out, "{safe}")?;
+    out.write_all(json_export(users)?.as_bytes())?;
     Ok(())
 }
 

@@ -1,10 +1,16 @@
-//! Making server-supplied text safe to write to a terminal.
+//! Making server-supplied text safe to write to a terminal, and measuring
+//! it: [`sanitize`] is the one rule for what may reach a terminal, and
+//! [`display_width`] / [`fit`] the one width every view uses, so the
+//! table, forms and popups agree with each other and with the terminal.
 
 use std::borrow::Cow;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Shows control characters and escape sequences escaped, never emitted:
 /// ESC as `\e`, other C0/C1 controls and DEL as `\xNN`, and bidirectional
-/// overrides (which reorder what follows them) as `\u{NNNN}`.
+/// overrides (which reorder what follows them), zero-width and joining
+/// characters and variation selectors (which terminals and width tables
+/// disagree on, shifting every cell after them) as `\u{NNNN}`.
 pub fn sanitize(s: &str) -> Cow<'_, str> {
     if !s.chars().any(needs_escape) {
         return Cow::Borrowed(s);
@@ -24,6 +30,20 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// As [`sanitize`], keeping line breaks: for messages of several lines
+/// (the CLI's error output goes through this, whatever the message holds).
+pub fn sanitize_lines(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && needs_escape(c)) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.split('\n')
+            .map(|line| sanitize(line))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
 /// A CSV cell: sanitized, and kept from being read as a spreadsheet
 /// formula (a leading `=`, `+`, `-` or `@` gets a `'`).
 pub fn csv_cell(text: &str) -> String {
@@ -35,8 +55,123 @@ pub fn csv_cell(text: &str) -> String {
     }
 }
 
-fn needs_escape(c: char) -> bool {
-    c.is_control() || is_bidi_control(c)
+/// True when `c` must not reach a terminal as it is (see [`sanitize`]).
+pub fn needs_escape(c: char) -> bool {
+    c.is_control() || is_bidi_control(c) || is_invisible_format(c)
+}
+
+/// Zero-width and joining characters, variation selectors and other
+/// invisible format characters: a ZWJ emoji sequence is one cell pair to
+/// one terminal and three to another, so they are shown escaped.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' | '\u{034f}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+        | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}'
+        | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}'
+        | '\u{1d173}'..='\u{1d17a}' | '\u{e0000}'..='\u{e007f}' | '\u{e0100}'..='\u{e01ef}')
+}
+
+/// Columns `text` takes once sanitized: the one width rule of the table,
+/// the forms and the popups.
+pub fn display_width(text: &str) -> usize {
+    sanitize(text).width()
+}
+
+/// `text` sanitized and cut to at most `width` columns, ending in `…` when
+/// cut. A wide character that would straddle the edge is left out whole.
+pub fn fit(text: &str, width: usize) -> Cow<'_, str> {
+    let clean = sanitize(text);
+    if clean.width() <= width {
+        return clean;
+    }
+    if width == 0 {
+        return Cow::Borrowed("");
+    }
+    let mut out = String::with_capacity(width * 2);
+    let mut used = 0;
+    for c in clean.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    Cow::Owned(out)
+}
+
+/// `text` sanitized and split into lines of at most `width` columns, at
+/// spaces; a word longer than a line is broken, so nothing is ever cut off
+/// (refusals and server messages are shown whole).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let clean = sanitize(text);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in clean.split_whitespace() {
+        let word_width = word.width();
+        let gap = usize::from(!line.is_empty());
+        if used + gap + word_width <= width {
+            if gap == 1 {
+                line.push(' ');
+            }
+            line.push_str(word);
+            used += gap + word_width;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+            used = 0;
+        }
+        for c in word.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w > width && !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+                used = 0;
+            }
+            line.push(c);
+            used += w;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// A JSON export (pretty, ending in a newline) that is safe on a terminal:
+/// the one way every command writes JSON for people and tools.
+pub fn json_export<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let text = serde_json::to_string_pretty(value)?;
+    let mut safe = json_terminal_safe(&text).into_owned();
+    safe.push('\n');
+    Ok(safe)
+}
+
+/// JSON text safe to print: serde_json escapes C0 controls; C1 controls,
+/// DEL, bidirectional overrides and invisible format characters are
+/// escaped too (`\u00NN`), so every JSON export is the same data and
+/// never moves a terminal.
+pub fn json_terminal_safe(json: &str) -> Cow<'_, str> {
+    let escape =
+        |c: char| (c.is_control() && c != '\n') || is_bidi_control(c) || is_invisible_format(c);
+    if !json.chars().any(escape) {
+        return Cow::Borrowed(json);
+    }
+    let mut safe = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if escape(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                safe.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            safe.push(c);
+        }
+    }
+    Cow::Owned(safe)
 }
 
 fn is_bidi_control(c: char) -> bool {
@@ -68,5 +203,50 @@ mod tests {
         assert_eq!(sanitize("evil\u{202e}txt"), "evil\\u{202e}txt");
         let out = sanitize("\u{1b}]0;title\u{7}\u{1b}[2J");
         assert!(!out.chars().any(|c| c.is_control()));
+    }
+
+    #[test]
+    fn invisible_characters_are_shown_and_widths_agree() {
+        // A family emoji joined by ZWJ, a zero-width space, a BOM.
+        let joined = "a\u{1f468}\u{200d}\u{1f469}b\u{200b}c\u{feff}";
+        let shown = sanitize(joined);
+        assert_eq!(shown, "a\u{1f468}\\u{200d}\u{1f469}b\\u{200b}c\\u{feff}");
+        assert_eq!(display_width(joined), shown.width());
+        assert_eq!(display_width("ab"), 2);
+        assert_eq!(display_width("日本"), 4);
+    }
+
+    #[test]
+    fn fit_cuts_with_an_ellipsis_by_width() {
+        assert_eq!(fit("short", 10), "short");
+        assert_eq!(fit("exactly10!", 10), "exactly10!");
+        assert_eq!(fit("longer than ten", 10), "longer th…");
+        assert_eq!(fit("日本語テキスト", 6), "日本…");
+        assert_eq!(display_width(&fit("日本語テキスト", 6)), 5);
+        assert_eq!(fit("x\u{1b}[2J", 3), "x\\…");
+        assert_eq!(fit("anything", 0), "");
+    }
+
+    #[test]
+    fn wrap_keeps_every_character_within_the_width() {
+        assert_eq!(wrap("one two three", 7), ["one two", "three"]);
+        assert_eq!(wrap("0123456789abc", 5), ["01234", "56789", "abc"]);
+        assert_eq!(wrap("a 日本語です", 4), ["a", "日本", "語で", "す"]);
+        let text = "refused: \u{1b}[31m a very long server message";
+        let lines = wrap(text, 12);
+        assert!(lines.iter().all(|l| display_width(l) <= 12), "{lines:?}");
+        assert_eq!(
+            lines.concat().replace(' ', ""),
+            sanitize(text).replace(' ', "")
+        );
+    }
+
+    #[test]
+    fn json_exports_escape_what_serde_leaves() {
+        let json = serde_json::to_string("c1\u{9b}del\u{7f}rtl\u{202e}zw\u{200b}").unwrap();
+        let safe = json_terminal_safe(&json);
+        assert!(!safe.chars().any(needs_escape), "{safe}");
+        let back: String = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, "c1\u{9b}del\u{7f}rtl\u{202e}zw\u{200b}");
     }
 }

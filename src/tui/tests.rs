@@ -883,3 +883,69 @@ fn session_warnings_show_at_start_and_tls_off_stays_in_the_header() {
     plain.start();
     assert!(!screen(&mut plain, 100, 24).contains("TLS NOT VERIFIED"));
 }
+
+/// Server text in every place the console shows it (here: Community names,
+/// the labels of the detail view, and zero-width and joined characters in
+/// names) never reaches the terminal as an escape, and never shifts a cell.
+#[test]
+fn hostile_names_neither_escape_nor_shift_the_layout() {
+    let mut app = App::new(admin()).with_now(now());
+    let commands = app.start();
+    let id = users_request(&commands);
+    let mut hostile = account(
+        90,
+        "zero\u{200b}width\u{feff}@demo.example",
+        "Fam\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}ily",
+        "Bidi\u{202e}txt",
+        "User",
+        "Standard User",
+        (false, false, false),
+        Some(3),
+        10,
+        &["SOC\u{1b}]52;c;UFdORUQ=\u{7}"],
+    );
+    let mut roles = hostile.owner_roles.clone().unwrap_or_default();
+    roles.insert("Demo \u{1b}]0;PWNTITLE\u{7} Community", "Director");
+    roles.insert("Clip \u{9b}2J\u{1b}[5n\u{7f}", "User");
+    hostile.owner_roles = Some(roles);
+    app.update(page(id, vec![hostile], Some(1)));
+    app.update(Action::Worker(Event::UsersDone { id }));
+    let table = screen(&mut app, 80, 24);
+    app.handle_key(key(KeyCode::Enter));
+    for (width, height) in [(80, 24), (40, 10), (120, 40)] {
+        for text in [table.clone(), screen(&mut app, width, height)] {
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| c != '\n' && crate::domain::text::needs_escape(c)),
+                "{text}"
+            );
+        }
+    }
+    let detail = screen(&mut app, 120, 40);
+    assert!(
+        detail.contains("Role in Demo \\e]0;PWNTITLE\\x07"),
+        "{detail}"
+    );
+    assert!(detail.contains("\\u{200d}"), "{detail}");
+}
+
+/// The last line of defence: whatever a view writes, no cell holds a
+/// control character when the frame reaches the terminal.
+#[test]
+fn no_cell_holds_a_control_character_whatever_a_view_writes() {
+    let mut buffer = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, 8, 1));
+    buffer.set_string(
+        0,
+        0,
+        "a\u{1b}b\u{9b}c\u{200d}",
+        ratatui::style::Style::default(),
+    );
+    super::views::guard_cells(&mut buffer);
+    let shown: String = buffer.content.iter().map(|c| c.symbol()).collect();
+    assert!(
+        !shown.chars().any(crate::domain::text::needs_escape),
+        "{shown:?}"
+    );
+    assert!(shown.starts_with('a'), "{shown:?}");
+}

@@ -2,6 +2,7 @@
 //! and "not returned" for the rest.
 
 use super::{popup, popup_room, Theme};
+use crate::domain::text::{display_width, fit};
 use crate::domain::{LastLoginReported, PasswordExpiry, User};
 use crate::tui::app::App;
 use crate::tui::text::{absolute, relative, sanitize};
@@ -31,17 +32,21 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
         .title(Span::styled(title, theme.title))
         .title_bottom(Line::from(" Esc back  j/k scroll ").right_aligned());
     let inner = block.inner(outer);
+    // Labels name Organizations and Communities ("Role in NAME"): server
+    // text, sanitized and measured like every other cell.
     let label_width = fields
         .iter()
-        .map(|(label, _)| label.len())
+        .map(|(label, _)| display_width(label))
         .max()
         .unwrap_or(0)
         .min(usize::from(inner.width / 2));
     let lines: Vec<Line> = fields
         .into_iter()
         .map(|(label, value)| {
+            let label = fit(&label, label_width);
+            let pad = label_width.saturating_sub(display_width(&label));
             Line::from(vec![
-                Span::styled(format!("{label:<label_width$} "), theme.key),
+                Span::styled(format!("{label}{} ", " ".repeat(pad)), theme.key),
                 Span::raw(sanitize(&value).into_owned()),
             ])
         })

@@ -4,6 +4,7 @@
 use super::{popup, popup_room, Theme};
 use crate::domain::form::{FieldValue, FormField};
 use crate::domain::policy::{FieldAccess, FormMode};
+use crate::domain::text::wrap;
 use crate::domain::AccountType;
 use crate::tui::app::App;
 use crate::tui::form::{ConfirmFor, Offer};
@@ -29,27 +30,6 @@ fn footer(mode: Mode, wanted: &[(KeyAction, &str)]) -> String {
         }
     }
     out.trim_end().to_string() + " "
-}
-
-/// Splits `text` into lines of at most `width` characters, at spaces.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(8);
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let fits = line.chars().count() + word.chars().count() < width;
-        if !line.is_empty() && !fits {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
 fn offer_text(offer: &Offer) -> (String, Option<String>) {

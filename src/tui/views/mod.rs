@@ -103,6 +103,19 @@ pub fn draw(app: &mut App, frame: &mut Frame) {
         Mode::Audit => bulk::render_audit(app, frame, area, &theme),
         Mode::Table | Mode::Filter | Mode::Command => {}
     }
+    guard_cells(frame.buffer_mut());
+}
+
+/// The last line of defence, whatever a view forgot: no cell reaches the
+/// terminal holding a control character, an escape sequence, a
+/// bidirectional override or an invisible joiner. Views sanitize what they
+/// draw (so the text reads `\e[2J`); a cell that still holds one shows `�`.
+pub(crate) fn guard_cells(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in buffer.content.iter_mut() {
+        if cell.symbol().chars().any(crate::domain::text::needs_escape) {
+            cell.set_symbol("\u{fffd}");
+        }
+    }
 }
 
 /// The room popups may take: everything but the first and last line (the

@@ -1,6 +1,7 @@
 //! The Membership table. Only the rows on screen are built.
 
 use super::Theme;
+use crate::domain::text::fit;
 use crate::tui::app::{App, LoadState};
 use crate::tui::columns::{self, MARKER};
 use crate::tui::text::sanitize;
@@ -41,9 +42,11 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
         .iter()
         .map(|&index| {
             let user = &app.rows[index as usize].user;
-            Row::new(layout.iter().map(|(column, _)| {
+            Row::new(layout.iter().map(|(column, width)| {
                 let text = column.cell(user, app.now, max_age, app.last_login);
-                Cell::from(sanitize(text.as_str()).into_owned())
+                // Cut by the one width rule, with an ellipsis: a cut value
+                // never passes for a whole one.
+                Cell::from(fit(text.as_str(), usize::from(*width)).into_owned())
             }))
         })
         .collect();
