@@ -1,6 +1,9 @@
 //! The sandbox over real HTTP, signed with `api::auth` (the client is
 //! written separately, so these tests sign requests themselves).
 
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::{fixture, keys};
 use rollcall::api::auth::{Credentials, Secret};
 use rollcall::sandbox::{Faults, Sandbox, SandboxConfig, SEEDED_ACCESS_IDS};
 use serde_json::{json, Value};
@@ -779,25 +782,6 @@ async fn non_loopback_listen_is_refused() {
     cfg.listen = "0.0.0.0:0".parse().unwrap();
     let err = Sandbox::start(cfg).await.err().expect("refused");
     assert!(err.to_string().contains("loopback"), "{err}");
-}
-
-fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-fn fixture(name: &str) -> Value {
-    // The crate's own copy when it has one, else the shared originals.
-    let local = format!(
-        "{}/tests/fixtures/threatconnect-v3/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let shared = format!("/work/shared/fixtures/threatconnect-v3/{name}");
-    let text = std::fs::read_to_string(&local)
-        .or_else(|_| std::fs::read_to_string(&shared))
-        .unwrap_or_else(|e| panic!("{name} (looked in {local} and {shared}): {e}"));
-    serde_json::from_str(&text).unwrap()
 }
 
 /// Every key of the fixture's envelope and items appears in ours.

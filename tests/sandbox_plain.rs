@@ -3,6 +3,9 @@
 //! on a plain instance: groups through `userGroups?fields=users`, the TQL
 //! date form, and the fallback when an instance refuses a TQL pre-filter.
 
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::{fixture, keys};
 use rollcall::api::auth::{Credentials, Secret};
 use rollcall::api::wire::{ext, UserGroupWithUsers};
 use rollcall::api::{ApiError, Client, Membership};
@@ -620,24 +623,6 @@ async fn owners_may_answer_create_for_users() {
         .iter()
         .any(|o| o["permUsers"] == "FULL"));
     sb.shutdown().await;
-}
-
-fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-fn fixture(name: &str) -> Value {
-    let local = format!(
-        "{}/tests/fixtures/threatconnect-v3/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let shared = format!("/work/shared/fixtures/threatconnect-v3/{name}");
-    let text = std::fs::read_to_string(&local)
-        .or_else(|_| std::fs::read_to_string(&shared))
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    serde_json::from_str(&text).unwrap()
 }
 
 /// The fixture's envelope and first item have exactly our key sets (items
