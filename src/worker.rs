@@ -207,6 +207,9 @@ pub enum Event {
     UserUpdated {
         id: RequestId,
         user: Box<User>,
+        /// Fields of the request the returned account does not carry as
+        /// asked: accepted but not applied by the instance.
+        not_applied: Vec<String>,
     },
     RunAs {
         id: RequestId,
@@ -468,6 +471,7 @@ async fn account_work(client: Client, command: Command, events: mpsc::UnboundedS
         } => match client.update_user(account_id, &body.0).await {
             Ok(user) => Event::UserUpdated {
                 id,
+                not_applied: user.not_applied(&body.0),
                 user: Box::new(user),
             },
             Err(e) => failed(id, "changing the account", e),

@@ -1203,15 +1203,21 @@ impl App {
                 self.forms.token = Some(TokenPopup::token(&user_name, token, expires));
                 self.mode = Mode::Token;
             }
-            Event::UserUpdated { user, .. } => {
+            Event::UserUpdated {
+                user, not_applied, ..
+            } => {
                 self.forms.update_request = None;
-                let text = format!(
-                    "{} (id {}) changed",
-                    super::text::sanitize(&user.user_name),
-                    user.id
-                );
+                let name = super::text::sanitize(&user.user_name).into_owned();
+                let id = user.id;
                 self.replace_user(*user);
-                self.set_info(text);
+                if not_applied.is_empty() {
+                    self.set_info(format!("{name} (id {id}) changed"));
+                } else {
+                    self.set_error(format!(
+                        "{name} (id {id}): not applied by the instance: {}",
+                        not_applied.join(", ")
+                    ));
+                }
             }
             Event::RunAs {
                 account_id, run_as, ..

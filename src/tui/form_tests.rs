@@ -684,6 +684,7 @@ fn password_reset_key_updates_the_row_in_place() {
     app.update(Action::Worker(Event::UserUpdated {
         id,
         user: Box::new(changed),
+        not_applied: Vec::new(),
     }));
     assert_eq!(app.counts(), (4, 4));
     let bob = app.selected_user().unwrap();
@@ -691,10 +692,32 @@ fn password_reset_key_updates_the_row_in_place() {
     assert_eq!(bob.password_reset_required, Some(true));
 
     let commands = press(&mut app, KeyCode::Char('M'));
-    assert!(commands.iter().any(|c| matches!(
-        c,
-        Command::UpdateUser { body, .. } if body.0 == serde_json::json!({"twoFactorResetRequired": true})
-    )));
+    let id = commands
+        .iter()
+        .find_map(|c| match c {
+            Command::UpdateUser { id, body, .. }
+                if body.0 == serde_json::json!({"twoFactorResetRequired": true}) =>
+            {
+                Some(*id)
+            }
+            _ => None,
+        })
+        .expect("the MFA reset is sent");
+    // The instance accepted it but did not apply it: said, not hidden.
+    app.update(Action::Worker(Event::UserUpdated {
+        id,
+        user: Box::new(account(3, "bob@demo.example", "User", "Sharing User")),
+        not_applied: vec!["twoFactorResetRequired".into()],
+    }));
+    let status = app.status().expect("a status line");
+    assert!(status.is_error);
+    assert!(
+        status
+            .text
+            .contains("not applied by the instance: twoFactorResetRequired"),
+        "{}",
+        status.text
+    );
 }
 
 #[test]
