@@ -445,3 +445,90 @@ async fn a_line_of_invalid_utf8_is_skipped_and_undo_still_works() {
     }
     sb.shutdown().await;
 }
+
+/// The real binaries: `rollcall sandbox --lost-answer-rate 1` applies every
+/// write and loses its answer; `rollcall users disable` then reports each
+/// row as unknown with the read-back advice, exits non-zero, and panics
+/// nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_reports_lost_answers_as_unknown() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args([
+            "sandbox",
+            "--seed-users",
+            "30",
+            "--secret-key",
+            SECRET,
+            "--lost-answer-rate",
+            "1",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    let read = async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let done = line.starts_with("fault:");
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), read)
+        .await
+        .expect("the banner within 30 s");
+    let text = banner.join("\n");
+    assert!(text.contains("their answer is lost"), "{text}");
+    let api_path = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("TC_API_PATH="))
+        .unwrap()
+        .to_string();
+    let journal_path = dir.path().join("journal.jsonl");
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["users", "disable", "--filter", "type:api", "--yes"])
+        .env("TC_API_PATH", &api_path)
+        .env("TC_API_ACCESS_ID", "administrator")
+        .env("TC_API_SECRET_KEY", SECRET)
+        .env_remove("TC_TOKEN")
+        .env("ROLLCALL_JOURNAL", &journal_path)
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("XDG_DATA_HOME", dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr),
+    );
+    assert!(!run.status.success(), "{stdout}\n{stderr}");
+    let unknown = stdout.lines().filter(|l| l.starts_with("unknown ")).count();
+    assert!(unknown > 0, "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("unknown "))
+            .all(|l| l.contains(UNKNOWN_WORDS)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("0 failed, {unknown} unknown, 0 not sent")),
+        "{stdout}"
+    );
+    assert!(stderr.contains("read back before acting again"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let run = jl::runs_of(&jl::read(&journal_path).unwrap())
+        .pop()
+        .unwrap();
+    assert_eq!((run.unknown, run.failed), (unknown, 0));
+    server.kill().await.unwrap();
+}

@@ -429,7 +429,7 @@ pub(crate) fn transport_error(
         let reason = if error.is_timeout() {
             "timed out".to_string()
         } else {
-            format!("the connection dropped ({root})")
+            root.clone()
         };
         return ApiError::Dropped {
             url: display_url,
