@@ -5,7 +5,7 @@
 use crate::api::Client;
 use crate::domain::preflight::BulkAction;
 use crate::domain::User;
-use crate::journal::{Entry, Journal, Phase};
+use crate::journal::{Entry, Journal, OutcomeState, Phase};
 use chrono::Utc;
 use futures::StreamExt;
 use std::collections::HashSet;
@@ -55,8 +55,40 @@ pub enum RowOutcome {
     Ok,
     /// The server (or the network) refused it, with its message.
     Failed(String),
+    /// Sent, but no answer says whether it was applied (the connection
+    /// dropped, or no answer came in time): the account must be read back
+    /// before anyone acts on it again. The reason reads after "unknown: ".
+    Unknown(String),
+    /// Sent, but its outcome could not be written to the journal (a full
+    /// disk): the journal shows an intent without outcome. The text reads
+    /// after "sent, " and says what the server answered and why the
+    /// journal refused.
+    Unjournaled(String),
     /// Cancelled before it was sent.
     NotSent,
+}
+
+impl RowOutcome {
+    /// Whether the server's state must be read back before this account is
+    /// retried or undone: the run cannot tell whether the change landed.
+    pub fn needs_read_back(&self) -> bool {
+        matches!(self, RowOutcome::Unknown(_) | RowOutcome::Unjournaled(_))
+    }
+}
+
+/// The tail of every unknown outcome: what to do about it.
+pub const READ_BACK: &str = "read back before acting again";
+
+/// The reason of an unknown outcome, for an error that may have left the
+/// request applied (`ApiError::maybe_sent`).
+pub fn unknown_reason(error: &crate::api::ApiError) -> String {
+    use crate::api::ApiError as E;
+    let what = match error {
+        E::Timeout { .. } => "no answer came in time after the request was sent",
+        E::Decode { .. } => "the answer to the request could not be read",
+        _ => "the connection dropped after the request was sent",
+    };
+    format!("{what}; {READ_BACK} ({error})")
 }
 
 /// Reassignment for deletes (rule 8).
@@ -168,6 +200,7 @@ async fn run_one(
         before: state_before(action, user),
         ok: None,
         message: None,
+        state: None,
     };
     // The intent is on disk before the request leaves; if it cannot be
     // written, nothing is sent.
@@ -176,36 +209,65 @@ async fn run_one(
             return RowOutcome::Failed(format!("not sent: cannot write the journal: {e}"));
         }
     }
-    let result: Result<(), String> = match action {
-        BulkAction::Delete => client
+    let outcome = match action {
+        BulkAction::Delete => match client
             .delete_user(user.id, reassign.playbooks_to, reassign.jobs_to)
             .await
-            .map_err(|e| e.to_string()),
+        {
+            Ok(()) => RowOutcome::Ok,
+            Err(e) => from_error(&e),
+        },
         // A 200 whose account does not carry the change was not applied.
         _ => match client.update_user(user.id, &change).await {
             Ok(after) => match after.not_applied(&change) {
-                fields if fields.is_empty() => Ok(()),
-                fields => Err(format!("not applied: {}", fields.join(", "))),
+                fields if fields.is_empty() => RowOutcome::Ok,
+                fields => RowOutcome::Failed(format!("not applied: {}", fields.join(", "))),
             },
-            Err(e) => Err(e.to_string()),
+            Err(e) => from_error(&e),
         },
-    };
-    let outcome = match &result {
-        Ok(()) => RowOutcome::Ok,
-        Err(e) => RowOutcome::Failed(e.clone()),
     };
     if let Some(journal) = &journal {
         entry.time = Utc::now();
         entry.phase = Phase::Outcome;
-        entry.ok = Some(result.is_ok());
-        entry.message = result.err();
+        match &outcome {
+            RowOutcome::Ok => entry.ok = Some(true),
+            RowOutcome::Failed(message) => {
+                entry.ok = Some(false);
+                entry.message = Some(message.clone());
+            }
+            // `ok` stays absent: neither true nor false is known.
+            _ => {
+                entry.state = Some(OutcomeState::Unknown);
+                entry.message = Some(match &outcome {
+                    RowOutcome::Unknown(reason) => reason.clone(),
+                    _ => String::new(),
+                });
+            }
+        }
         if let Err(e) = write_entry(journal, entry).await {
-            return RowOutcome::Failed(format!(
-                "sent, but the outcome could not be journalled: {e}"
+            // The request went out: this is not a failure of the account,
+            // and the journal's intent without outcome says "read back".
+            let answer = match &outcome {
+                RowOutcome::Ok => "the server applied it".to_string(),
+                RowOutcome::Failed(m) => format!("the server refused it: {m}"),
+                RowOutcome::Unknown(r) => format!("unknown: {r}"),
+                _ => String::new(),
+            };
+            return RowOutcome::Unjournaled(format!(
+                "outcome not journaled ({answer}); cannot write the journal: {e}"
             ));
         }
     }
     outcome
+}
+
+/// A failed write: unknown when it may have been applied, else failed.
+fn from_error(error: &crate::api::ApiError) -> RowOutcome {
+    if error.maybe_sent() {
+        RowOutcome::Unknown(unknown_reason(error))
+    } else {
+        RowOutcome::Failed(error.to_string())
+    }
 }
 
 async fn write_entry(journal: &Arc<Mutex<Journal>>, entry: Entry) -> std::io::Result<()> {
@@ -218,4 +280,74 @@ async fn write_entry(journal: &Arc<Mutex<Journal>>, entry: Entry) -> std::io::Re
     })
     .await
     .map_err(std::io::Error::other)?
+}
+
+/// What reading accounts back found, judged against the change an action
+/// makes: the one rule undo and retry share for rows whose outcome is not
+/// known (unknown, unfinished, not journaled).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ReadBack {
+    /// The account carries the change, so it was applied: the account as it
+    /// is now (for a delete, the account is gone: `None`).
+    pub applied: Vec<(i64, Option<User>)>,
+    /// The account does not carry the change: it was not applied.
+    pub not_applied: Vec<User>,
+    /// No longer on the server (or out of the caller's sight).
+    pub gone: Vec<i64>,
+    /// Could not be read (or judged): (id, why). Nobody may act on these yet.
+    pub unreadable: Vec<(i64, String)>,
+}
+
+/// Whether `user` as the server has it now carries `action`'s change;
+/// `None` when the answer does not show a field the change sets.
+pub fn carries(action: BulkAction, user: &User) -> Option<bool> {
+    let change = action.change();
+    let serde_json::Value::Object(fields) = &change else {
+        // A delete: an account that still reads back was not deleted.
+        return Some(false);
+    };
+    let value = serde_json::to_value(user).ok()?;
+    if fields
+        .keys()
+        .any(|k| value.get(k).is_none_or(|v| v.is_null()))
+    {
+        return None;
+    }
+    Some(user.not_applied(&change).is_empty())
+}
+
+/// GETs each of `ids` (at most `concurrency` at a time) and sorts them by
+/// whether `action`'s change is on the server now.
+pub async fn read_back(
+    client: &Client,
+    action: BulkAction,
+    ids: &[i64],
+    fields: &[String],
+    concurrency: usize,
+) -> ReadBack {
+    let answers: Vec<(i64, Result<User, crate::api::ApiError>)> =
+        futures::stream::iter(ids.iter().copied())
+            .map(|id| async move { (id, client.get_user(id, fields).await) })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
+    let mut found = ReadBack::default();
+    for (id, answer) in answers {
+        match answer {
+            Ok(user) => match carries(action, &user) {
+                Some(true) => found.applied.push((id, Some(user))),
+                Some(false) => found.not_applied.push(user),
+                None => found
+                    .unreadable
+                    .push((id, "the answer does not show the changed field".into())),
+            },
+            // Gone: for a delete, that is the change itself.
+            Err(e) if e.status() == Some(404) && action == BulkAction::Delete => {
+                found.applied.push((id, None))
+            }
+            Err(e) if e.status() == Some(404) => found.gone.push(id),
+            Err(e) => found.unreadable.push((id, e.to_string())),
+        }
+    }
+    found
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,9 +36,22 @@ pub struct Entry {
     /// Outcome lines only: whether it worked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ok: Option<bool>,
-    /// Outcome lines only: the server's message on failure.
+    /// Outcome lines only: the server's message on failure, or why the
+    /// outcome is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Outcome lines only: set (with `ok` absent) when the request may have
+    /// been applied but no answer said so. Absent in older journals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<OutcomeState>,
+}
+
+/// An outcome that is neither ok nor failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomeState {
+    /// Sent; whether it was applied is known only to the server.
+    Unknown,
 }
 
 /// The line that opens a run: what was asked, of how many accounts, and
@@ -81,10 +94,26 @@ pub enum HeaderKind {
     Run,
 }
 
+/// Where journal lines go: a file, or (tests) a device that fills up.
+pub trait Sink: Write + Send {
+    /// Makes what was written durable.
+    fn sync(&mut self) -> io::Result<()>;
+}
+
+impl Sink for File {
+    fn sync(&mut self) -> io::Result<()> {
+        self.sync_data()
+    }
+}
+
 /// An append-only journal file.
 pub struct Journal {
     path: PathBuf,
-    file: File,
+    sink: Box<dyn Sink>,
+    /// Whether the next byte starts a line. False after a failed or partial
+    /// write (a full disk) or on a file whose last line is torn, so that the
+    /// next record never glues onto half of an earlier one.
+    at_line_start: bool,
 }
 
 impl Journal {
@@ -99,10 +128,25 @@ impl Journal {
             std::fs::create_dir_all(dir)?;
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
+        // A file it cannot read back gets a leading newline: a blank line
+        // costs nothing, a glued one costs a record.
+        let at_line_start = ends_a_line(path).unwrap_or(false);
         Ok(Journal {
             path: path.to_path_buf(),
-            file,
+            sink: Box::new(file),
+            at_line_start,
         })
+    }
+
+    /// A journal writing to `sink` instead of a file: for tests of a device
+    /// that refuses writes midway. `at_line_start` as for a file's end.
+    #[doc(hidden)]
+    pub fn with_sink(path: &Path, sink: Box<dyn Sink>, at_line_start: bool) -> Journal {
+        Journal {
+            path: path.to_path_buf(),
+            sink,
+            at_line_start,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -112,23 +156,48 @@ impl Journal {
     /// Appends one entry as a single write of a whole line, then syncs, so a
     /// reader never sees half of an entry unless the machine itself died.
     pub fn append(&mut self, entry: &Entry) -> io::Result<()> {
-        let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
-        line.push(b'\n');
-        self.file.write_all(&line)?;
-        self.file.sync_data()
+        let record = serde_json::to_vec(entry).map_err(io::Error::other)?;
+        self.write_record(record)
     }
 
     /// Appends a run's opening line, as `append` does.
     pub fn append_header(&mut self, header: &RunHeader) -> io::Result<()> {
-        let mut line = serde_json::to_vec(header).map_err(io::Error::other)?;
+        let record = serde_json::to_vec(header).map_err(io::Error::other)?;
+        self.write_record(record)
+    }
+
+    /// One record on a line of its own: after a torn write it starts with a
+    /// newline, which ends the torn line (readers skip blank lines).
+    fn write_record(&mut self, record: Vec<u8>) -> io::Result<()> {
+        let mut line = Vec::with_capacity(record.len() + 2);
+        if !self.at_line_start {
+            line.push(b'\n');
+        }
+        line.extend_from_slice(&record);
         line.push(b'\n');
-        self.file.write_all(&line)?;
-        self.file.sync_data()
+        // Until this write is known whole, the file may end mid-line.
+        self.at_line_start = false;
+        self.sink.write_all(&line)?;
+        self.at_line_start = true;
+        self.sink.sync()
     }
 }
 
+/// Whether the file at `path` is empty or ends with a newline.
+fn ends_a_line(path: &Path) -> io::Result<bool> {
+    let mut file = File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Ok(true);
+    }
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::End(-1))?;
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
+}
+
 /// What reading a journal found: the entries, and the line numbers that did
-/// not parse (a torn last line after a power cut, or a hand edit).
+/// not parse (a torn last line after a power cut, a hand edit, bytes that
+/// are not UTF-8).
 #[derive(Debug, Default)]
 pub struct Contents {
     pub entries: Vec<Entry>,
@@ -137,20 +206,25 @@ pub struct Contents {
 }
 
 pub fn read(path: &Path) -> io::Result<Contents> {
-    let file = match File::open(path) {
-        Ok(f) => f,
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Contents::default()),
         Err(e) => return Err(e),
     };
     let mut contents = Contents::default();
-    for (index, line) in BufReader::new(file).lines().enumerate() {
-        let line = line?;
+    // Line by line from bytes: one line that is not UTF-8 is one bad line,
+    // not a reason to hide the whole journal.
+    for (index, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+        let Ok(line) = std::str::from_utf8(raw) else {
+            contents.bad_lines.push(index + 1);
+            continue;
+        };
         if line.trim().is_empty() {
             continue;
         }
-        if let Ok(entry) = serde_json::from_str::<Entry>(&line) {
+        if let Ok(entry) = serde_json::from_str::<Entry>(line) {
             contents.entries.push(entry);
-        } else if let Ok(header) = serde_json::from_str::<RunHeader>(&line) {
+        } else if let Ok(header) = serde_json::from_str::<RunHeader>(line) {
             contents.headers.push(header);
         } else {
             contents.bad_lines.push(index + 1);
@@ -171,6 +245,8 @@ pub struct RunSummary {
     pub intended: usize,
     pub succeeded: usize,
     pub failed: usize,
+    /// Sent, but no answer said whether it was applied: read back first.
+    pub unknown: usize,
     /// Intents with no outcome: the run was cancelled or the process died
     /// while they were in flight; their real state is on the server.
     pub unfinished: usize,
@@ -208,6 +284,7 @@ pub fn runs_of(contents: &Contents) -> Vec<RunSummary> {
                 intended: 0,
                 succeeded: 0,
                 failed: 0,
+                unknown: 0,
                 unfinished: 0,
                 header: Some(header.clone()),
             }),
@@ -231,8 +308,17 @@ pub struct RunRow {
 pub enum RowState {
     Ok,
     Failed(String),
+    /// Sent, but whether it was applied is unknown (the reason).
+    Unknown(String),
     /// An intent without an outcome: the request may or may not have landed.
     Unfinished,
+}
+
+impl RowState {
+    /// Whether only the server can say if this row's change was applied.
+    pub fn needs_read_back(&self) -> bool {
+        matches!(self, RowState::Unknown(_) | RowState::Unfinished)
+    }
 }
 
 pub fn run_rows(entries: &[Entry], run_id: &str) -> Vec<RunRow> {
@@ -256,10 +342,12 @@ pub fn run_rows(entries: &[Entry], run_id: &str) -> Vec<RunRow> {
             }
             Phase::Outcome => {
                 if let Some(&i) = index.get(&e.account_id) {
-                    rows[i].state = if e.ok == Some(true) {
-                        RowState::Ok
-                    } else {
-                        RowState::Failed(e.message.clone().unwrap_or_default())
+                    rows[i].state = match outcome_of(e) {
+                        Outcome::Ok => RowState::Ok,
+                        Outcome::Failed => RowState::Failed(e.message.clone().unwrap_or_default()),
+                        Outcome::Unknown => {
+                            RowState::Unknown(e.message.clone().unwrap_or_default())
+                        }
                     };
                 }
             }
@@ -289,8 +377,12 @@ pub fn runs(entries: &[Entry]) -> Vec<RunSummary> {
                 .filter(|e| e.phase == Phase::Intent)
                 .map(|e| e.account_id)
                 .collect();
-            let succeeded = last_outcome.values().filter(|ok| **ok).count();
-            let failed = last_outcome.values().filter(|ok| !**ok).count();
+            let count = |wanted: Outcome| last_outcome.values().filter(|o| **o == wanted).count();
+            let (succeeded, failed, unknown) = (
+                count(Outcome::Ok),
+                count(Outcome::Failed),
+                count(Outcome::Unknown),
+            );
             Some(RunSummary {
                 run_id: run_id.clone(),
                 started: first.time,
@@ -300,6 +392,7 @@ pub fn runs(entries: &[Entry]) -> Vec<RunSummary> {
                 intended: intended.len(),
                 succeeded,
                 failed,
+                unknown,
                 unfinished: intended
                     .iter()
                     .filter(|id| !last_outcome.contains_key(id))
@@ -310,12 +403,29 @@ pub fn runs(entries: &[Entry]) -> Vec<RunSummary> {
         .collect()
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Ok,
+    Failed,
+    Unknown,
+}
+
+/// What an outcome line says. `state: unknown` decides over `ok`; a line of
+/// an older journal has only `ok`.
+fn outcome_of(entry: &Entry) -> Outcome {
+    match (entry.state, entry.ok) {
+        (Some(OutcomeState::Unknown), _) => Outcome::Unknown,
+        (None, Some(true)) => Outcome::Ok,
+        (None, _) => Outcome::Failed,
+    }
+}
+
 /// The latest outcome per account (a retry overrides an earlier failure).
-fn last_outcomes(entries: &[&Entry]) -> BTreeMap<i64, bool> {
+fn last_outcomes(entries: &[&Entry]) -> BTreeMap<i64, Outcome> {
     entries
         .iter()
         .filter(|e| e.phase == Phase::Outcome)
-        .map(|e| (e.account_id, e.ok.unwrap_or(false)))
+        .map(|e| (e.account_id, outcome_of(e)))
         .collect()
 }
 
@@ -339,6 +449,7 @@ mod tests {
             before: serde_json::json!({"disabled": false}),
             ok,
             message: None,
+            state: None,
         }
     }
 
@@ -388,6 +499,85 @@ mod tests {
         let contents = read(&path).unwrap();
         assert_eq!(contents.entries.len(), 1);
         assert_eq!(contents.bad_lines, vec![2]);
+    }
+
+    #[test]
+    fn a_line_of_invalid_utf8_is_one_bad_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let mut journal = Journal::open(&path).unwrap();
+        journal
+            .append(&entry("r1", 1, Phase::Intent, None))
+            .unwrap();
+        drop(journal);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"\xff\xfe not text\n").unwrap();
+        drop(f);
+        let mut journal = Journal::open(&path).unwrap();
+        journal
+            .append(&entry("r1", 1, Phase::Outcome, Some(true)))
+            .unwrap();
+        let contents = read(&path).unwrap();
+        assert_eq!(contents.entries.len(), 2);
+        assert_eq!(contents.bad_lines, vec![2]);
+    }
+
+    #[test]
+    fn a_record_after_a_torn_line_starts_a_line_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(br#"{"time":"2026-11-25T12:0"#).unwrap();
+        drop(f);
+        let mut journal = Journal::open(&path).unwrap();
+        journal.append_header(&header("r2", 1, None)).unwrap();
+        journal
+            .append(&entry("r2", 1, Phase::Intent, None))
+            .unwrap();
+        let contents = read(&path).unwrap();
+        assert_eq!(contents.bad_lines, vec![1]);
+        assert_eq!((contents.headers.len(), contents.entries.len()), (1, 1));
+        // A file that ends a line gets no blank line.
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("\n\n"), "{text}");
+    }
+
+    #[test]
+    fn unknown_outcomes_are_counted_apart_and_old_lines_still_read() {
+        let mut unknown = entry("r1", 2, Phase::Outcome, None);
+        unknown.state = Some(OutcomeState::Unknown);
+        unknown.message = Some("the connection dropped".into());
+        let line = serde_json::to_string(&unknown).unwrap();
+        assert!(line.contains(r#""state":"unknown""#) && !line.contains(r#""ok""#));
+        // A line written before `state` existed.
+        let old: Entry = serde_json::from_str(
+            r#"{"time":"2026-11-25T12:00:00Z","instance":"i","actor":"a","runId":"r1","phase":"outcome","action":"disable","accountId":3,"accountName":"c","change":{},"before":{},"ok":false,"message":"denied"}"#,
+        )
+        .unwrap();
+        let entries = vec![
+            entry("r1", 1, Phase::Intent, None),
+            entry("r1", 1, Phase::Outcome, Some(true)),
+            entry("r1", 2, Phase::Intent, None),
+            serde_json::from_str(&line).unwrap(),
+            entry("r1", 3, Phase::Intent, None),
+            old,
+        ];
+        let run = &runs(&entries)[0];
+        assert_eq!(
+            (run.succeeded, run.failed, run.unknown, run.unfinished),
+            (1, 1, 1, 0)
+        );
+        let rows = run_rows(&entries, "r1");
+        assert_eq!(
+            rows[1].state,
+            RowState::Unknown("the connection dropped".into())
+        );
+        assert!(rows[1].state.needs_read_back());
+        assert_eq!(rows[2].state, RowState::Failed("denied".into()));
     }
 
     #[test]

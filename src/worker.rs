@@ -9,6 +9,7 @@
 use crate::api::wire::{OrgLimits, Owner, RunAs};
 use crate::api::{ApiError, Client, Membership, Page, Secret, UserQuery};
 use crate::bulk::{self, Cancel, RowOutcome, RowResult, RunPlan};
+use crate::domain::preflight::BulkAction;
 use crate::domain::{GroupRef, User};
 use crate::journal::{HeaderKind, Journal, RunHeader};
 use std::collections::HashMap;
@@ -77,6 +78,13 @@ pub enum Command {
     /// account as it finishes, then `BulkDone`. Stopped with the job's
     /// `Cancel`, not `Command::Cancel`, so requests in flight finish.
     RunBulk { id: RequestId, job: BulkJob },
+    /// GET each account and judge whether `action`'s change is on it (the
+    /// rows of a run whose outcome is unknown), answered by `ReadBack`.
+    ReadBack {
+        id: RequestId,
+        action: BulkAction,
+        ids: Vec<i64>,
+    },
 }
 
 /// A bulk run for the worker.
@@ -137,7 +145,8 @@ impl Command {
             | Command::UpdateUser { id, .. }
             | Command::LoadRunAs { id, .. }
             | Command::DeleteUser { id, .. }
-            | Command::RunBulk { id, .. } => Some(*id),
+            | Command::RunBulk { id, .. }
+            | Command::ReadBack { id, .. } => Some(*id),
             Command::Shutdown => None,
         }
     }
@@ -230,6 +239,11 @@ pub enum Event {
         id: RequestId,
         results: Vec<RowResult>,
     },
+    /// What `Command::ReadBack` found.
+    ReadBack {
+        id: RequestId,
+        found: bulk::ReadBack,
+    },
 }
 
 impl Event {
@@ -249,7 +263,8 @@ impl Event {
             | Event::RunAs { id, .. }
             | Event::UserDeleted { id, .. }
             | Event::BulkRow { id, .. }
-            | Event::BulkDone { id, .. } => *id,
+            | Event::BulkDone { id, .. }
+            | Event::ReadBack { id, .. } => *id,
         }
     }
 }
@@ -483,6 +498,10 @@ async fn account_work(client: Client, command: Command, events: mpsc::UnboundedS
                 run_as,
             },
             Err(e) => failed(id, "reading what runs as the account", e),
+        },
+        Command::ReadBack { id, action, ids } => Event::ReadBack {
+            id,
+            found: bulk::read_back(&client, action, &ids, &[], 8).await,
         },
         Command::DeleteUser {
             id,

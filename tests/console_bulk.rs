@@ -525,3 +525,90 @@ async fn no_journal_no_writes() {
     console.worker.send(Command::Shutdown);
     sandbox.shutdown().await;
 }
+
+/// Answers lost after the server applied a write: the results say
+/// "unknown", and `r` reads those accounts back before its preflight, so
+/// an applied change is not sent again and one that never landed is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_reads_unknown_rows_back_before_sending_again() {
+    let sandbox = Sandbox::start(SandboxConfig::loopback(200, KEY))
+        .await
+        .unwrap();
+    let session = session_for(sandbox.connection("administrator"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal_path = dir.path().join("journal.jsonl");
+    let app = App::new(ConsoleContext::from_session(&session))
+        .with_journal(Some(journal_path.clone()))
+        .with_concurrency(4);
+    let client = session.client.clone();
+    let mut console = Console::start(app, client.clone()).await;
+
+    console.filter("status:ok");
+    console.keys("*");
+    assert!(console.marked_loaded() >= 20);
+    console.press(KeyCode::Esc);
+    sandbox.set_faults(Faults {
+        lost_answer_rate: 0.4,
+        drop_rate: 0.2,
+        seed: 5,
+        ..Default::default()
+    });
+    console.keys("d");
+    console.keys("y");
+    console.finish_run().await;
+    sandbox.set_faults(Faults::default());
+    let results = console.results();
+    let unknown: Vec<i64> = results
+        .iter()
+        .filter(|r| matches!(&r.outcome, RowOutcome::Unknown(m) if m.contains("read back before acting again")))
+        .map(|r| r.id)
+        .collect();
+    assert!(
+        results
+            .iter()
+            .all(|r| r.outcome == RowOutcome::Ok || unknown.contains(&r.id)),
+        "{results:?}"
+    );
+    let mut applied = BTreeSet::new();
+    for id in &unknown {
+        if disabled_on_server(&client, *id).await == Some(true) {
+            applied.insert(*id);
+        }
+    }
+    assert!(!applied.is_empty() && applied.len() < unknown.len());
+
+    // r reads back first: nothing is preflighted until the answers are in.
+    let gets = sandbox.requests().get;
+    console.keys("r");
+    assert_ne!(console.app.mode(), Mode::BulkConfirm);
+    while console.app.mode() != Mode::BulkConfirm {
+        let event = next_event(&mut console.events).await;
+        console.app.update(Action::Worker(event));
+    }
+    assert!(sandbox.requests().get - gets >= unknown.len() as u64);
+    let preflight = console.app.preflight().cloned().expect("a preflight");
+    let will: BTreeSet<i64> = preflight.will_change.iter().copied().collect();
+    let already: BTreeSet<i64> = preflight.already.iter().copied().collect();
+    let not_applied: BTreeSet<i64> = unknown
+        .iter()
+        .copied()
+        .filter(|id| !applied.contains(id))
+        .collect();
+    assert_eq!(will, not_applied);
+    assert_eq!(already, applied);
+
+    let puts = sandbox.requests().put;
+    console.keys("y");
+    console.finish_run().await;
+    assert_eq!(sandbox.requests().put - puts, not_applied.len() as u64);
+    assert!(console
+        .results()
+        .iter()
+        .all(|r| r.outcome == RowOutcome::Ok));
+    for id in &unknown {
+        assert_eq!(disabled_on_server(&client, *id).await, Some(true));
+    }
+    sandbox.shutdown().await;
+}

@@ -545,7 +545,7 @@ async fn the_command_previews_asks_and_reports_each_result() {
         expected.will_change.len()
     );
     assert!(ran.contains(&format!(
-        "ok, 0 failed, 0 not sent, of {}",
+        "ok, 0 failed, 0 unknown, 0 not sent, of {}",
         expected.will_change.len()
     )));
     assert_eq!(sb.requests().put - puts, expected.will_change.len() as u64);

@@ -14,6 +14,10 @@ pub enum ApiError {
     /// Could not reach the server at all (DNS, refused, reset, timeout).
     #[error("cannot reach {url}: {reason}")]
     Network { url: String, reason: String },
+    /// The connection ended after the request may have been written and
+    /// before an answer came: a write may have been applied.
+    #[error("no answer from {url}: {reason}")]
+    Dropped { url: String, reason: String },
     /// The instance stopped answering in time (no headers, a stalled or
     /// endless body). Not retried: the person has already waited that long.
     #[error("the instance stopped answering ({reason}) at {url}")]
@@ -78,9 +82,20 @@ impl ApiError {
     /// only when it carries `Retry-After`).
     pub fn is_transient(&self) -> bool {
         match self {
-            ApiError::Network { .. } => true,
+            ApiError::Network { .. } | ApiError::Dropped { .. } => true,
             ApiError::Http { status, .. } => *status == 429 || (*status >= 500 && *status != 503),
             _ => false,
         }
+    }
+
+    /// The request may have reached the server and been applied, yet no
+    /// readable answer says so: the connection dropped after sending, the
+    /// answer did not come in time, or it came but could not be read. For
+    /// a write this is "unknown", never "failed": only a read-back tells.
+    pub fn maybe_sent(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Dropped { .. } | ApiError::Timeout { .. } | ApiError::Decode { .. }
+        )
     }
 }

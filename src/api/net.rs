@@ -423,6 +423,19 @@ pub(crate) fn transport_error(
                 .into_owned(),
         };
     }
+    if !error.is_connect() && !root.contains("invalid HTTP version") {
+        // Connected, so the request may have been written: whatever ended
+        // the exchange now, a write may have been applied.
+        let reason = if error.is_timeout() {
+            "timed out".to_string()
+        } else {
+            root.clone()
+        };
+        return ApiError::Dropped {
+            url: display_url,
+            reason: crate::domain::text::sanitize(&reason).into_owned(),
+        };
+    }
     let reason = if error.is_connect() && error.is_timeout() {
         format!(
             "no connection within {} (connect_timeout_s)",

@@ -183,6 +183,14 @@ impl RunReport {
     pub fn failed(&self) -> usize {
         self.count(|o| matches!(o, RowOutcome::Failed(_)))
     }
+    /// Sent, applied or not: only a read-back tells.
+    pub fn unknown(&self) -> usize {
+        self.count(|o| matches!(o, RowOutcome::Unknown(_)))
+    }
+    /// Sent, but the outcome could not be journaled (a full disk).
+    pub fn unjournaled(&self) -> usize {
+        self.count(|o| matches!(o, RowOutcome::Unjournaled(_)))
+    }
     pub fn not_sent(&self) -> usize {
         self.count(|o| *o == RowOutcome::NotSent)
     }
@@ -203,13 +211,32 @@ pub async fn execute_run(
             "this session is read-only: nothing was sent (use --dry-run to see what would change)"
         );
     }
+    let journal = Journal::open(journal_path)
+        .with_context(|| format!("cannot open the journal {}", journal_path.display()))?;
+    execute_run_in(session, journal, selection, options, cancel, on_result).await
+}
+
+/// As `execute_run`, journalled to an open `journal` (tests give one whose
+/// device fills up midway).
+pub async fn execute_run_in(
+    session: &Session,
+    mut journal: Journal,
+    selection: &Selection,
+    options: &RunOptions,
+    cancel: &Cancel,
+    on_result: &mut (dyn FnMut(&RowResult) + Send),
+) -> anyhow::Result<RunReport> {
+    if session.read_only {
+        bail!(
+            "this session is read-only: nothing was sent (use --dry-run to see what would change)"
+        );
+    }
+    let journal_path = journal.path().to_path_buf();
     let meta = RunMeta {
         run_id: options.run_id.clone(),
         instance: session.instance.clone(),
         actor: session.actor.user_name.clone(),
     };
-    let mut journal = Journal::open(journal_path)
-        .with_context(|| format!("cannot open the journal {}", journal_path.display()))?;
     let header = RunHeader {
         kind: HeaderKind::Run,
         time: Utc::now(),
@@ -277,6 +304,18 @@ pub struct UndoPlan {
     /// Of the accounts considered, those whose outcome the journal does not
     /// know (the process died with the request in flight).
     pub unfinished: usize,
+    /// Accounts whose outcome was unknown or unfinished, read back one by
+    /// one before deciding.
+    pub read_back: usize,
+    /// Of those, the ones the server shows with the run's change: applied,
+    /// so they are put back like the rows journaled ok.
+    pub applied: usize,
+    /// Of those, the ones the server shows without the run's change: it was
+    /// not applied, so there is nothing to put back. (id, name)
+    pub not_applied: Vec<(i64, String)>,
+    /// Of those, the ones that could not be read back: left alone. (id,
+    /// name, why)
+    pub unreadable: Vec<(i64, String, String)>,
 }
 
 /// Plans putting back the state before `run_id`: the inverse action for
@@ -320,17 +359,16 @@ pub async fn plan_undo(
     }
     let rows: Vec<journal::RunRow> = journal::run_rows(&contents.entries, &original.run_id)
         .into_iter()
-        .filter(|r| matches!(r.state, RowState::Ok | RowState::Unfinished))
+        .filter(|r| r.state == RowState::Ok || r.state.needs_read_back())
         .collect();
     let unfinished = rows
         .iter()
         .filter(|r| r.state == RowState::Unfinished)
         .count();
-    let current: HashMap<i64, User> = if rows.is_empty() {
-        HashMap::new()
-    } else {
+    let fields = session.extension_fields();
+    let current: HashMap<i64, User> = if rows.iter().any(|r| r.state == RowState::Ok) {
         let query = UserQuery {
-            fields: session.extension_fields(),
+            fields: fields.clone(),
             ..Default::default()
         };
         session
@@ -340,21 +378,57 @@ pub async fn plan_undo(
             .into_iter()
             .map(|u| (u.id, u))
             .collect()
+    } else {
+        HashMap::new()
+    };
+    // Rows whose outcome the journal does not know: the server's state
+    // now, compared with the run's change, says whether it was applied.
+    let unsure: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.state.needs_read_back())
+        .map(|r| r.account_id)
+        .collect();
+    let concurrency = effective_concurrency(session, None);
+    let read = bulk::read_back(&session.client, action, &unsure, &fields, concurrency).await;
+    let applied: HashMap<i64, User> = read
+        .applied
+        .into_iter()
+        .filter_map(|(id, user)| user.map(|u| (id, u)))
+        .collect();
+    let not_applied: HashMap<i64, ()> = read.not_applied.iter().map(|u| (u.id, ())).collect();
+    let gone: Vec<i64> = read.gone;
+    let unreadable: HashMap<i64, String> = read.unreadable.into_iter().collect();
+    let mut plan = UndoPlan {
+        original,
+        selection: assess(session, inverse, Vec::new()),
+        missing: Vec::new(),
+        unfinished,
+        read_back: unsure.len(),
+        applied: applied.len(),
+        not_applied: Vec::new(),
+        unreadable: Vec::new(),
     };
     let mut users = Vec::new();
-    let mut missing = Vec::new();
     for row in &rows {
-        match current.get(&row.account_id) {
-            Some(user) => users.push(user.clone()),
-            None => missing.push((row.account_id, row.account_name.clone())),
+        let id = row.account_id;
+        let name = row.account_name.clone();
+        if row.state == RowState::Ok {
+            match current.get(&id) {
+                Some(user) => users.push(user.clone()),
+                None => plan.missing.push((id, name)),
+            }
+        } else if let Some(user) = applied.get(&id) {
+            users.push(user.clone());
+        } else if not_applied.contains_key(&id) {
+            plan.not_applied.push((id, name));
+        } else if gone.contains(&id) {
+            plan.missing.push((id, name));
+        } else if let Some(why) = unreadable.get(&id) {
+            plan.unreadable.push((id, name, why.clone()));
         }
     }
-    Ok(UndoPlan {
-        original,
-        selection: assess(session, inverse, users),
-        missing,
-        unfinished,
-    })
+    plan.selection = assess(session, inverse, users);
+    Ok(plan)
 }
 
 // ---------------------------------------------------------------------------
@@ -466,13 +540,19 @@ pub async fn undo_with(
         plan.original.succeeded,
         plan.selection.action.name()
     )?;
-    if plan.unfinished > 0 {
+    if plan.read_back > 0 {
         writeln!(
             out,
-            "  {} account{} with no recorded outcome included: the server's state decides",
-            plan.unfinished,
-            plural(plan.unfinished)
+            "  {} account{} with an unknown or unrecorded outcome read back: {} applied (included), {} not applied (nothing to put back), {} unreadable (left alone)",
+            plan.read_back,
+            plural(plan.read_back),
+            plan.applied,
+            plan.not_applied.len(),
+            plan.unreadable.len()
         )?;
+        for (id, name, why) in &plan.unreadable {
+            writeln!(out, "    {} ({id}): {}", sanitize(name), sanitize(why))?;
+        }
     }
     if !plan.missing.is_empty() {
         writeln!(
@@ -503,7 +583,16 @@ pub async fn undo_with(
         out,
         confirm,
     )
-    .await
+    .await?;
+    if !plan.unreadable.is_empty() && !args.dry_run {
+        bail!(
+            "{} account{} could not be read back and {} left alone: run the undo again when the instance answers",
+            plan.unreadable.len(),
+            plural(plan.unreadable.len()),
+            if plan.unreadable.len() == 1 { "was" } else { "were" }
+        );
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -550,12 +639,26 @@ async fn confirm_and_run(
     out.flush()?;
     let report = execute_printing(session, journal_path, selection, options, out).await?;
     let (ok, failed, not_sent) = (report.ok(), report.failed(), report.not_sent());
+    let (unknown, unjournaled) = (report.unknown(), report.unjournaled());
+    // Rare (a full disk), so named only when it happened.
+    let unjournaled_part = if unjournaled > 0 {
+        format!("{unjournaled} sent but not journaled, ")
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "Run {}: {ok} ok, {failed} failed, {not_sent} not sent, of {count}",
+        "Run {}: {ok} ok, {failed} failed, {unknown} unknown, {unjournaled_part}{not_sent} not sent, of {count}",
         report.run_id
     )?;
     out.flush()?;
+    if unknown + unjournaled > 0 {
+        bail!(
+            "{} of {count} accounts were sent without a recorded answer: read back before acting again (`rollcall undo {}` reads them back first; so does re-running the command)",
+            unknown + unjournaled,
+            report.run_id
+        );
+    }
     if failed > 0 {
         bail!(
             "{failed} of {count} accounts failed (see `rollcall journal --run {}`)",
@@ -644,6 +747,12 @@ fn write_row(row: &RowResult, out: &mut dyn Write) -> std::io::Result<()> {
         RowOutcome::Ok => writeln!(out, "ok        {name} ({})", row.id),
         RowOutcome::Failed(message) => {
             writeln!(out, "failed    {name} ({}): {}", row.id, sanitize(message))
+        }
+        RowOutcome::Unknown(reason) => {
+            writeln!(out, "unknown   {name} ({}): {}", row.id, sanitize(reason))
+        }
+        RowOutcome::Unjournaled(message) => {
+            writeln!(out, "sent      {name} ({}): {}", row.id, sanitize(message))
         }
         RowOutcome::NotSent => writeln!(out, "not sent  {name} ({})", row.id),
     }?;
@@ -793,6 +902,7 @@ fn write_runs(runs: &[RunSummary], out: &mut dyn Write) -> anyhow::Result<()> {
         "Intended",
         "Ok",
         "Failed",
+        "Unknown",
         "Unfinished",
         "Not sent",
         "Note",
@@ -817,6 +927,7 @@ fn write_runs(runs: &[RunSummary], out: &mut dyn Write) -> anyhow::Result<()> {
                 r.intended.to_string(),
                 r.succeeded.to_string(),
                 r.failed.to_string(),
+                r.unknown.to_string(),
                 r.unfinished.to_string(),
                 r.not_sent().map_or("?".to_string(), |n| n.to_string()),
                 note,
@@ -877,10 +988,11 @@ fn write_run(
     }
     writeln!(
         out,
-        "  intended {}, ok {}, failed {}, unfinished {}, not sent {}",
+        "  intended {}, ok {}, failed {}, unknown {}, unfinished {}, not sent {}",
         run.intended,
         run.succeeded,
         run.failed,
+        run.unknown,
         run.unfinished,
         run.not_sent().map_or("?".to_string(), |n| n.to_string())
     )?;
@@ -893,6 +1005,12 @@ fn write_run(
                 "failed      {name} ({}): {}",
                 row.account_id,
                 sanitize(message)
+            )?,
+            RowState::Unknown(reason) => writeln!(
+                out,
+                "unknown     {name} ({}): {}",
+                row.account_id,
+                sanitize(reason)
             )?,
             RowState::Unfinished => writeln!(
                 out,
@@ -965,6 +1083,7 @@ mod tests {
             intended: 0,
             succeeded: 0,
             failed: 0,
+            unknown: 0,
             unfinished: 0,
             header: None,
         }
@@ -1012,6 +1131,7 @@ mod tests {
             before: serde_json::json!({"disabled": false}),
             ok,
             message: None,
+            state: None,
         };
         journal_file.append(&entry(Phase::Intent, None)).unwrap();
         journal_file
@@ -1046,7 +1166,7 @@ mod tests {
         journal(&args(Some("20261125T12")), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("ok          evil\\e[2Jname (5)"), "{text}");
-        assert!(text.contains("intended 1, ok 1, failed 0, unfinished 0, not sent ?"));
+        assert!(text.contains("intended 1, ok 1, failed 0, unknown 0, unfinished 0, not sent ?"));
 
         let mut out = Vec::new();
         journal(

@@ -33,6 +33,17 @@ pub struct SandboxArgs {
     /// 127.0.0.1, ::1 and localhost into DIR (replacing earlier ones).
     #[arg(long, value_name = "DIR")]
     pub tls: Option<PathBuf>,
+    /// Fault: apply this share of writes (0 to 1), then drop the connection
+    /// before answering, so the client cannot know the change landed.
+    #[arg(long, value_name = "P", value_parser = parse_rate, default_value_t = 0.0)]
+    pub lost_answer_rate: f64,
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err("expected a rate from 0 to 1, e.g. 0.05".into()),
+    }
 }
 
 fn random_key() -> String {
@@ -86,6 +97,13 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     cfg.omit_last_login = args.omit_last_login;
     cfg.tls = args.tls;
     let sandbox = Sandbox::start(cfg).await?;
+    if args.lost_answer_rate > 0.0 {
+        sandbox.set_faults(crate::sandbox::Faults {
+            lost_answer_rate: args.lost_answer_rate,
+            seed: rand::random(),
+            ..Default::default()
+        });
+    }
     print!("{}", banner(&sandbox.base_url(), &secret_key, generated));
     if let Some(ca) = sandbox.ca_file() {
         print!("{}", tls_banner(ca));
@@ -95,6 +113,12 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     }
     if args.omit_last_login {
         println!("lastLogin is left out of every answer");
+    }
+    if args.lost_answer_rate > 0.0 {
+        println!(
+            "fault: {} of writes are applied, then their answer is lost (connection dropped)",
+            args.lost_answer_rate
+        );
     }
     std::io::Write::flush(&mut std::io::stdout())?;
     wait_for_stop().await?;
@@ -149,6 +173,7 @@ mod tests {
             plain: true,
             omit_last_login: true,
             tls: None,
+            lost_answer_rate: 0.0,
         };
         let err = run(args).await.unwrap_err();
         assert!(err.to_string().contains("loopback"), "{err}");

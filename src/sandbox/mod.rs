@@ -139,6 +139,9 @@ pub struct Faults {
     pub rate_limit_rate: f64,
     /// Rate of connections closed without an answer.
     pub drop_rate: f64,
+    /// Rate of writes applied and then answered by a closed connection:
+    /// the client cannot know that its change landed.
+    pub lost_answer_rate: f64,
     pub seed: u64,
 }
 
@@ -302,25 +305,32 @@ fn unit(x: u64) -> f64 {
 
 enum FaultOutcome {
     Drop,
+    /// Serve the request, then drop the connection instead of answering.
+    LoseAnswer,
     Status(u16),
     Pass,
 }
 
 impl Shared {
-    fn draw_fault(&self) -> (Duration, FaultOutcome) {
+    /// The fault for one request; only a `write` can lose its answer (a
+    /// read has nothing to lose).
+    fn draw_fault(&self, write: bool) -> (Duration, FaultOutcome) {
         let faults = match self.faults.lock() {
             Ok(f) => f.clone(),
             Err(_) => return (Duration::ZERO, FaultOutcome::Pass),
         };
         let n = self.fault_sequence.fetch_add(1, Ordering::Relaxed);
         let base = mix(faults.seed ^ mix(n));
-        let (d, r, e) = (
+        let (d, r, e, l) = (
             unit(mix(base ^ 1)),
             unit(mix(base ^ 2)),
             unit(mix(base ^ 3)),
+            unit(mix(base ^ 4)),
         );
         let outcome = if d < faults.drop_rate {
             FaultOutcome::Drop
+        } else if write && l < faults.lost_answer_rate {
+            FaultOutcome::LoseAnswer
         } else if r < faults.rate_limit_rate {
             FaultOutcome::Status(429)
         } else if e < faults.error_rate {
@@ -512,12 +522,22 @@ async fn serve(
                 async move {
                     shared.counters.count(req.method());
                     shared.counters.note_activity_log(req.method(), req.uri());
-                    let (latency, outcome) = shared.draw_fault();
+                    let write = !matches!(
+                        *req.method(),
+                        hyper::Method::GET | hyper::Method::OPTIONS | hyper::Method::HEAD
+                    );
+                    let (latency, outcome) = shared.draw_fault(write);
                     if !latency.is_zero() {
                         tokio::time::sleep(latency).await;
                     }
                     match outcome {
                         FaultOutcome::Drop => Err(DroppedByFault),
+                        FaultOutcome::LoseAnswer => {
+                            // The change is applied and committed; only
+                            // the answer is thrown away.
+                            let _ = router.oneshot(req).await;
+                            Err(DroppedByFault)
+                        }
                         FaultOutcome::Status(code) => Ok(handlers::fault_response(code)),
                         FaultOutcome::Pass => match router.oneshot(req).await {
                             Ok(resp) => Ok(resp),

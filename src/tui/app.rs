@@ -770,7 +770,9 @@ impl App {
             Event::Failed { id, what, error } if self.forms.owns(id) => {
                 self.forms_failed(id, what, error)
             }
-            Event::BulkRow { .. } | Event::BulkDone { .. } => self.bulk_event(event),
+            Event::BulkRow { .. } | Event::BulkDone { .. } | Event::ReadBack { .. } => {
+                self.bulk_event(event)
+            }
             Event::Failed { id, what, error } => {
                 let current = [self.users_request, self.orgs_request, self.limits_request];
                 if !current.contains(&Some(id)) {

@@ -140,6 +140,9 @@ pub(crate) struct BulkState {
     /// Where runs are journalled; `None` refuses to run.
     pub journal: Option<PathBuf>,
     pub concurrency: usize,
+    /// A retry waiting for its read-back: the request, the action, and the
+    /// accounts to retry.
+    pub retry: Option<(RequestId, BulkAction, HashSet<i64>)>,
 }
 
 impl Default for BulkState {
@@ -152,6 +155,7 @@ impl Default for BulkState {
             audit: None,
             journal: Journal::default_path(),
             concurrency: DEFAULT_CONCURRENCY,
+            retry: None,
         }
     }
 }
@@ -599,10 +603,32 @@ impl App {
                     self.set_info("nothing failed; nothing to retry");
                     return Vec::new();
                 }
+                // Sent without a recorded answer: the server's state, not
+                // this run's copy, says whether to send them again.
+                let unsure: Vec<i64> = run
+                    .results
+                    .iter()
+                    .filter(|r| r.outcome.needs_read_back())
+                    .map(|r| r.id)
+                    .collect();
                 let action = run.action;
                 self.bulk.run = None;
                 self.mode = Mode::Table;
-                return self.preflight_on(action, Some(&retry));
+                if unsure.is_empty() {
+                    return self.preflight_on(action, Some(&retry));
+                }
+                let id = self.next_request();
+                self.bulk.retry = Some((id, action, retry));
+                self.set_info(format!(
+                    "reading back {} account{} whose outcome is unknown before retrying",
+                    unsure.len(),
+                    if unsure.len() == 1 { "" } else { "s" }
+                ));
+                return vec![Command::ReadBack {
+                    id,
+                    action,
+                    ids: unsure,
+                }];
             }
             _ => {}
         }
@@ -610,6 +636,10 @@ impl App {
     }
 
     pub(super) fn bulk_event(&mut self, event: Event) {
+        if let Event::ReadBack { id, found } = event {
+            self.read_back_done(id, found);
+            return;
+        }
         let Some(run) = self.bulk.run.as_mut() else {
             return;
         };
@@ -652,6 +682,51 @@ impl App {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A retry's read-back is in: the table takes the server's state of
+    /// those accounts (applied ones then preflight as "already"), and those
+    /// that could not be read are left out of the retry.
+    fn read_back_done(&mut self, id: RequestId, found: crate::bulk::ReadBack) {
+        let Some((wanted, action, mut retry)) = self.bulk.retry.take() else {
+            return;
+        };
+        if wanted != id {
+            self.bulk.retry = Some((wanted, action, retry));
+            return;
+        }
+        let applied: Vec<User> = found
+            .applied
+            .iter()
+            .filter_map(|(id, _)| self.rows.iter().find(|r| r.user.id == *id))
+            .filter_map(|r| changed(action, &r.user))
+            .collect();
+        let mut deleted: HashSet<i64> = found.gone.iter().copied().collect();
+        if action == BulkAction::Delete {
+            deleted.extend(found.applied.iter().map(|(id, _)| *id));
+        }
+        self.replace_users(applied, &deleted);
+        for (id, _) in &found.unreadable {
+            retry.remove(id);
+        }
+        retry.retain(|id| !deleted.contains(id));
+        if retry.is_empty() {
+            self.set_info("read back: nothing is left to retry");
+            return;
+        }
+        let _ = self.preflight_on(action, Some(&retry));
+        if let Some((_, why)) = found.unreadable.first() {
+            self.set_error(format!(
+                "{} account{} could not be read back and {} left out of the retry: {why}",
+                found.unreadable.len(),
+                if found.unreadable.len() == 1 { "" } else { "s" },
+                if found.unreadable.len() == 1 {
+                    "is"
+                } else {
+                    "are"
+                }
+            ));
         }
     }
 

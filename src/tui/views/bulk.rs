@@ -176,6 +176,7 @@ pub(super) fn render_progress(app: &mut App, frame: &mut Frame, area: Rect, them
     let ok = run.count(|o| *o == RowOutcome::Ok);
     let failed = run.count(|o| matches!(o, RowOutcome::Failed(_)));
     let not_sent = run.count(|o| *o == RowOutcome::NotSent);
+    let unknown = unknown_part(run, |n, what| format!("  {what} {n}"));
     let speed = match (run.rate(app.now), run.seconds_left(app.now)) {
         (Some(rate), Some(left)) => format!(" {rate:.1}/s, about {left}s left"),
         _ => " rate: waiting for the first answers".to_string(),
@@ -185,7 +186,9 @@ pub(super) fn render_progress(app: &mut App, frame: &mut Frame, area: Rect, them
             " {} {percent:>3}%",
             progress_bar(done, run.total, width)
         )),
-        Line::raw(format!(" ok {ok}  failed {failed}  not sent {not_sent}")),
+        Line::raw(format!(
+            " ok {ok}  failed {failed}{unknown}  not sent {not_sent}"
+        )),
         Line::raw(speed),
     ];
     if run.cancel.is_cancelled() {
@@ -205,6 +208,7 @@ pub(super) fn render_results(app: &mut App, frame: &mut Frame, area: Rect, theme
     let ok = run.count(|o| *o == RowOutcome::Ok);
     let failed = run.count(|o| matches!(o, RowOutcome::Failed(_)));
     let not_sent = run.count(|o| *o == RowOutcome::NotSent);
+    let unknown = unknown_part(run, |n, what| format!(", {n} {what}"));
     let listed = run.results.len() + run.not_allowed.len();
     // Server messages can be long: as wide as the screen allows, wrapped.
     let room = popup_room(area);
@@ -217,7 +221,7 @@ pub(super) fn render_results(app: &mut App, frame: &mut Frame, area: Rect, theme
         .borders(Borders::ALL)
         .title(Span::styled(
             format!(
-                " {}: {ok} ok, {failed} failed, {not_sent} not sent ",
+                " {}: {ok} ok, {failed} failed{unknown}, {not_sent} not sent ",
                 run.action.name()
             ),
             theme.title,
@@ -242,6 +246,14 @@ pub(super) fn render_results(app: &mut App, frame: &mut Frame, area: Rect, theme
                 RowOutcome::Ok => Line::raw(format!(" ok        {name}")),
                 RowOutcome::Failed(message) => Line::styled(
                     format!(" FAILED    {name}: {}", sanitize(message)),
+                    theme.error,
+                ),
+                RowOutcome::Unknown(reason) => Line::styled(
+                    format!(" UNKNOWN   {name}: {}", sanitize(reason)),
+                    theme.error,
+                ),
+                RowOutcome::Unjournaled(message) => Line::styled(
+                    format!(" SENT      {name}: {}", sanitize(message)),
                     theme.error,
                 ),
                 RowOutcome::NotSent => Line::raw(format!(" not sent  {name}")),
@@ -303,4 +315,20 @@ pub(super) fn render_audit(app: &mut App, frame: &mut Frame, area: Rect, theme: 
     }
     frame.render_widget(Clear, outer);
     frame.render_widget(Paragraph::new(lines).block(block), outer);
+}
+
+/// The rows sent without a recorded answer, when there are any (rare, so
+/// the usual counts keep their place otherwise): `label(count, what)`
+/// words each count.
+fn unknown_part(run: &crate::tui::bulk::RunState, label: fn(usize, &str) -> String) -> String {
+    let unknown = run.count(|o| matches!(o, RowOutcome::Unknown(_)));
+    let unjournaled = run.count(|o| matches!(o, RowOutcome::Unjournaled(_)));
+    let mut text = String::new();
+    if unknown > 0 {
+        text.push_str(&label(unknown, "unknown"));
+    }
+    if unjournaled > 0 {
+        text.push_str(&label(unjournaled, "sent but not journaled"));
+    }
+    text
 }
