@@ -88,21 +88,35 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // Bounded: a thread still busy (a blocking read) cannot hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`rollcall users list | head`) is the reader's choice, not an error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) => {
-            // One clear line: the chain of causes, joined. Causes may quote
-            // the server (names, messages): nothing of theirs moves the
-            // terminal, whichever path built the message.
-            let text = format!("{e:#}");
-            eprintln!(
-                "rollcall: {}",
-                rollcall::domain::text::sanitize_lines(&text)
-            );
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast::<rollcall::tui::Interrupted>() {
+            // The console ended on a signal or mid-run: the status says so.
+            Ok(interrupted) => {
+                if let Some(note) = &interrupted.note {
+                    use std::io::Write;
+                    // The terminal may be gone (SIGHUP): never panic on stderr.
+                    let _ = writeln!(std::io::stderr(), "rollcall: {note}");
+                }
+                ExitCode::from(interrupted.code)
+            }
+            Err(e) => {
+                // One clear line: the chain of causes, joined. Causes may
+                // quote the server (names, messages): nothing of theirs
+                // moves the terminal, whichever path built the message.
+                let text = format!("{e:#}");
+                eprintln!(
+                    "rollcall: {}",
+                    rollcall::domain::text::sanitize_lines(&text)
+                );
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

@@ -15,8 +15,9 @@ use crate::journal::{HeaderKind, Journal, RunHeader};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
-use tokio::task::AbortHandle;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::{AbortHandle, JoinHandle};
 
 /// Tags a command and every event it produces.
 pub type RequestId = u64;
@@ -41,7 +42,9 @@ pub enum Command {
     LoadLimits { id: RequestId },
     /// Stop the work started by request `id`, if it is still running.
     Cancel { id: RequestId },
-    /// Stop everything and end the worker.
+    /// Stop everything and end the worker: listings and account requests
+    /// are aborted; bulk runs are cancelled and their requests in flight
+    /// get [`SHUTDOWN_GRACE`] to finish.
     Shutdown,
     /// One account with the extra fields the edit form needs.
     LoadAccount {
@@ -272,6 +275,7 @@ impl Event {
 /// The console's handle on the worker task.
 pub struct Worker {
     commands: mpsc::UnboundedSender<Command>,
+    task: JoinHandle<()>,
 }
 
 impl Worker {
@@ -279,15 +283,40 @@ impl Worker {
     pub fn spawn(client: Client) -> (Worker, mpsc::UnboundedReceiver<Event>) {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (events, event_rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(client, command_rx, events));
-        (Worker { commands }, event_rx)
+        let task = tokio::spawn(run(client, command_rx, events));
+        (Worker { commands, task }, event_rx)
     }
 
     /// Queues a command; false when the worker has stopped.
     pub fn send(&self, command: Command) -> bool {
         self.commands.send(command).is_ok()
     }
+
+    /// Stops everything and returns once nothing the worker started still
+    /// runs, so the runtime can be dropped: a request polled while the
+    /// runtime shuts down panics inside tokio. Bulk runs are cancelled and
+    /// their requests in flight get `grace` to finish (their outcomes are
+    /// journalled); then they are dropped, and their intents stay in the
+    /// journal as unfinished.
+    pub async fn shutdown(self) {
+        let _ = self.commands.send(Command::Shutdown);
+        // The worker's own wait is bounded by the grace; this bound only
+        // guards against a worker that cannot stop at all.
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(2), self.task).await;
+    }
 }
+
+/// A bulk run on its own thread: how to stop it gently and at once.
+struct BulkTask {
+    cancel: Cancel,
+    /// Sending (or dropping) makes the run drop its requests in flight.
+    abort: oneshot::Sender<()>,
+    done: JoinHandle<()>,
+}
+
+/// How long `Command::Shutdown` lets the requests in flight of a bulk run
+/// finish: long enough for a healthy answer, short enough to wait for.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 async fn run(
     client: Client,
@@ -295,9 +324,11 @@ async fn run(
     events: mpsc::UnboundedSender<Event>,
 ) {
     let mut running: HashMap<RequestId, AbortHandle> = HashMap::new();
+    let mut bulks: Vec<BulkTask> = Vec::new();
     let mut listing: Option<RequestId> = None;
     while let Some(command) = commands.recv().await {
         running.retain(|_, task| !task.is_finished());
+        bulks.retain(|bulk| !bulk.done.is_finished());
         match command {
             Command::LoadUsers {
                 id,
@@ -363,8 +394,22 @@ async fn run(
                 // through the job's Cancel, never aborted mid-request.
                 let (client, events) = (client.clone(), events.clone());
                 let handle = tokio::runtime::Handle::current();
-                tokio::task::spawn_blocking(move || {
-                    handle.block_on(run_bulk(client, id, job, events));
+                let cancel = job.cancel.clone();
+                let (abort, aborted) = oneshot::channel::<()>();
+                let done = tokio::task::spawn_blocking(move || {
+                    handle.block_on(async move {
+                        tokio::select! {
+                            () = run_bulk(client, id, job, events) => {}
+                            // Shutting down and out of time: dropping the
+                            // run drops its requests in flight.
+                            _ = aborted => {}
+                        }
+                    });
+                });
+                bulks.push(BulkTask {
+                    cancel,
+                    abort,
+                    done,
                 });
             }
             Command::Shutdown => break,
@@ -377,6 +422,35 @@ async fn run(
     }
     for task in running.values() {
         task.abort();
+    }
+    stop_bulks(bulks, SHUTDOWN_GRACE).await;
+}
+
+/// Cancels every bulk run, waits up to `grace` for the requests in flight,
+/// then drops what is left and waits for the threads to let go of them.
+async fn stop_bulks(bulks: Vec<BulkTask>, grace: Duration) {
+    if bulks.is_empty() {
+        return;
+    }
+    for bulk in &bulks {
+        bulk.cancel.cancel();
+    }
+    let deadline = tokio::time::Instant::now() + grace;
+    let mut aborts = Vec::new();
+    for bulk in bulks {
+        let BulkTask {
+            abort, mut done, ..
+        } = bulk;
+        if tokio::time::timeout_at(deadline, &mut done).await.is_err() {
+            let _ = abort.send(());
+            aborts.push(done);
+        } else {
+            drop(abort);
+        }
+    }
+    for done in aborts {
+        // Dropping a future takes no time; this only waits for the thread.
+        let _ = tokio::time::timeout(Duration::from_secs(1), done).await;
     }
 }
 

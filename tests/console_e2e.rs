@@ -1,9 +1,13 @@
 //! The real binary in a real terminal (tmux): `rollcall --demo` shows rows,
 //! filters, opens the detail view, and leaves the terminal as it found it on
-//! `q`, on SIGTERM, and when the terminal goes away (SIGHUP).
+//! `q`, on SIGTERM, SIGINT and SIGQUIT, and when the terminal goes away
+//! (SIGHUP). Where it matters the tests read the raw bytes rollcall wrote
+//! (`tmux pipe-pane`) and the tty settings the shell finds afterwards.
 //!
 //! Skipped, with a note, only where tmux is not installed.
 
+use rollcall::sandbox::{Faults, Sandbox, SandboxConfig};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -27,10 +31,14 @@ impl Pane {
     }
 
     fn start_with(tag: &str, args: &str) -> Pane {
-        let name = format!("rollcall-e2e-{tag}-{}", std::process::id());
         // The shell prints RESTORED once rollcall has exited, then lingers so
         // the pane can be read.
         let script = format!("'{BIN}' --demo {args}; echo RESTORED status=$?; sleep 30");
+        Pane::start_script(tag, &script)
+    }
+
+    fn start_script(tag: &str, script: &str) -> Pane {
+        let name = format!("rollcall-e2e-{tag}-{}", std::process::id());
         // Tests start panes in parallel; when no tmux server runs yet, two
         // at once race to start one and the loser fails: try again.
         let started = (0..5).any(|attempt| {
@@ -39,7 +47,7 @@ impl Pane {
             }
             Command::new("tmux")
                 .args(["new-session", "-d", "-s", &name, "-x", "100", "-y", "30"])
-                .args(["sh", "-c", &script])
+                .args(["sh", "-c", script])
                 .env_remove("NO_COLOR")
                 .status()
                 .expect("tmux runs")
@@ -203,7 +211,10 @@ fn sigterm_restores_the_terminal() {
         .status()
         .expect("kill");
     assert!(status.success());
-    pane.wait_for("the shell after SIGTERM", restored);
+    // 128 + 15, as a shell reports a process SIGTERM ended.
+    pane.wait_for("the shell after SIGTERM", |s| {
+        s.contains("RESTORED status=143") && !s.contains("Org: ")
+    });
 }
 
 #[test]
@@ -230,4 +241,314 @@ fn a_dropped_terminal_ends_the_console() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A pane whose every output byte is logged (`tmux pipe-pane`) from
+/// before rollcall starts: the shell waits for a gate file that the test
+/// creates once the pipe is on. After rollcall exits the shell prints its
+/// exit status and the tty's canonical-mode and echo settings (a terminal
+/// left raw shows `-icanon -echo`); `sh -c` repairs nothing itself.
+struct Logged {
+    pane: Pane,
+    log: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Logged {
+    fn start(tag: &str, command: &str) -> Logged {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let gate = dir.path().join("gate");
+        let log = dir.path().join("raw.log");
+        let script = format!(
+            "while [ ! -e '{gate}' ]; do sleep 0.05; done; {command}; echo RESTORED status=$?; \
+             echo TTY $(stty -a | tr ' ;' '\\n\\n' | grep -x -e '-*icanon' -e '-*echo'); sleep 30",
+            gate = gate.display()
+        );
+        let pane = Pane::start_script(tag, &script);
+        let status = Command::new("tmux")
+            .args(["pipe-pane", "-t", &pane.name])
+            .arg(format!("cat >> '{}'", log.display()))
+            .status()
+            .expect("tmux pipe-pane");
+        assert!(status.success());
+        std::fs::write(&gate, "").expect("the gate file");
+        Logged { pane, log, dir }
+    }
+
+    /// Everything rollcall and the shell wrote to the terminal so far.
+    fn raw(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(&self.log).unwrap_or_default()).into_owned()
+    }
+
+    /// Waits for the shell's lines after rollcall exited; returns the
+    /// exit status.
+    fn wait_exit(&self, what: &str) -> (i32, String) {
+        let mut screen = self.pane.wait_for(what, |s| s.contains("RESTORED status="));
+        // The tty line follows at once; a terminal left raw may garble it.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !screen.contains("TTY") && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            screen = self.pane.capture();
+        }
+        let status = screen
+            .split("RESTORED status=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|code| code.parse().ok())
+            .expect("an exit status");
+        (status, screen)
+    }
+}
+
+/// The terminal was handed back: the last switch to the alternate screen is
+/// followed by the switch back, a hidden cursor by a shown one, bracketed
+/// paste by its end; and the tty is cooked again.
+fn assert_handed_back(logged: &Logged, screen: &str) {
+    let raw = logged.raw();
+    for (on, off, what) in [
+        ("\x1b[?1049h", "\x1b[?1049l", "the alternate screen"),
+        ("\x1b[?25l", "\x1b[?25h", "the hidden cursor"),
+        ("\x1b[?2004h", "\x1b[?2004l", "bracketed paste"),
+    ] {
+        if let Some(entered) = raw.rfind(on) {
+            assert!(
+                raw.rfind(off).is_some_and(|left| left > entered),
+                "{what} was not left; the raw output ends with {:?}",
+                &raw[raw.len().saturating_sub(300)..]
+            );
+        }
+    }
+    assert!(raw.contains("\x1b[?1049h"), "the console never started");
+    assert!(
+        screen.contains("TTY icanon echo"),
+        "the tty is still raw:\n{screen}"
+    );
+}
+
+fn kill(signal: &str, pid: u32) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+#[test]
+fn sigint_and_sigquit_restore_the_terminal_and_exit_as_shells_expect() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let panes: Vec<(&str, i32, Logged)> = [("INT", 130), ("QUIT", 131)]
+        .into_iter()
+        .map(|(signal, code)| {
+            let tag = format!("sig{signal}");
+            (
+                signal,
+                code,
+                Logged::start(&tag, &format!("'{BIN}' --demo")),
+            )
+        })
+        .collect();
+    for (signal, code, logged) in &panes {
+        logged.pane.wait_for("the accounts", loaded);
+        kill(signal, logged.pane.rollcall_pid());
+        let (status, screen) = logged.wait_exit(&format!("the shell after SIG{signal}"));
+        assert_eq!(status, *code, "SIG{signal}:\n{screen}");
+        assert_handed_back(logged, &screen);
+        assert!(!logged.raw().contains("panicked"), "{}", logged.raw());
+    }
+}
+
+#[test]
+fn a_200k_character_paste_leaves_the_console_responsive() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let logged = Logged::start("paste", &format!("'{BIN}' --demo"));
+    let pane = &logged.pane;
+    pane.wait_for("the accounts", loaded);
+    pane.keys(&["/"]);
+    pane.wait_for("the filter prompt", |s| s.contains(" match"));
+    let text = logged.dir.path().join("paste.txt");
+    std::fs::write(&text, "Z".repeat(200_000)).expect("the paste");
+    let buffer = format!("{}-paste", pane.name);
+    let tmux = |args: &[&str]| {
+        let status = Command::new("tmux").args(args).status().expect("tmux");
+        assert!(status.success(), "tmux {args:?}");
+    };
+    tmux(&["load-buffer", "-b", &buffer, &text.display().to_string()]);
+    let pasted = Instant::now();
+    // -p: bracketed, as a terminal pastes into an application that asked.
+    tmux(&["paste-buffer", "-p", "-d", "-b", &buffer, "-t", &pane.name]);
+    let screen = pane.wait_for("the cut paste", |s| s.contains("cut to 1,000 characters"));
+    assert!(screen.contains("/ZZZZ"), "{screen}");
+    pane.keys(&["Escape"]);
+    pane.wait_for("Esc to clear the filter", |s| {
+        !s.contains("/ZZZZ") && s.contains("Org: ")
+    });
+    assert!(
+        pasted.elapsed() < Duration::from_secs(8),
+        "the console took {:?} to answer Esc after the paste",
+        pasted.elapsed()
+    );
+    kill("TERM", pane.rollcall_pid());
+    let (status, screen) = logged.wait_exit("the shell after SIGTERM");
+    assert_eq!(status, 143, "{screen}");
+    assert_handed_back(&logged, &screen);
+}
+
+const KEY: &str = "e2e-console-secret-0123456789abcdef";
+
+/// A sandbox in this process, so its latency can be set mid-test; the
+/// console runs against it as `rollcall` with the TC_API_* variables.
+struct Instance {
+    sandbox: Option<Sandbox>,
+    runtime: tokio::runtime::Runtime,
+    home: tempfile::TempDir,
+}
+
+impl Instance {
+    fn start(users: usize) -> Instance {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let sandbox = runtime
+            .block_on(Sandbox::start(SandboxConfig::loopback(users, KEY)))
+            .expect("the sandbox starts");
+        Instance {
+            sandbox: Some(sandbox),
+            runtime,
+            home: tempfile::tempdir().expect("a home"),
+        }
+    }
+
+    fn sandbox(&self) -> &Sandbox {
+        self.sandbox.as_ref().expect("the sandbox runs")
+    }
+
+    fn journal(&self) -> PathBuf {
+        self.home.path().join("journal.jsonl")
+    }
+
+    /// The console on this sandbox as its administrator, two requests in
+    /// flight at a time.
+    fn console(&self) -> String {
+        let home = self.home.path().display();
+        format!(
+            "env -u TC_TOKEN TC_API_PATH='{url}' TC_API_ACCESS_ID=administrator \
+             TC_API_SECRET_KEY='{KEY}' HOME='{home}' XDG_CONFIG_HOME='{home}' \
+             XDG_DATA_HOME='{home}' '{BIN}' --journal '{journal}' --concurrency 2",
+            url = self.sandbox().base_url(),
+            journal = self.journal().display(),
+        )
+    }
+
+    /// Every answer takes `latency` from now on.
+    fn slow(&self, latency: Duration) {
+        self.sandbox().set_faults(Faults {
+            latency,
+            ..Default::default()
+        });
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(sandbox) = self.sandbox.take() {
+            self.runtime.block_on(sandbox.shutdown());
+        }
+    }
+}
+
+/// Marks every account shown, asks to disable them and confirms: the run
+/// starts, slowly.
+fn start_slow_run(instance: &Instance, pane: &Pane) {
+    pane.wait_for("the accounts", loaded);
+    instance.slow(Duration::from_secs(4));
+    pane.keys(&["*", "d"]);
+    pane.wait_for("the preflight", |s| s.contains("Will change"));
+    pane.keys(&["y"]);
+    pane.wait_for("the run", |s| s.contains("ok 0  failed 0"));
+}
+
+/// Every line of the journal is JSON: nothing torn by the way out.
+fn assert_journal_whole(path: &Path) {
+    let text = std::fs::read_to_string(path).expect("the journal");
+    assert!(text.lines().count() > 1, "{text}");
+    for line in text.lines() {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "a torn journal line: {line}"
+        );
+    }
+}
+
+#[test]
+fn ctrl_c_and_sigterm_during_a_bulk_run_stop_it_without_a_panic() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let ways: [(&str, i32); 2] = [("C-c", 130), ("TERM", 143)];
+    let runs: Vec<(&str, i32, Instance, Logged)> = ways
+        .into_iter()
+        .map(|(way, code)| {
+            let instance = Instance::start(60);
+            let logged = Logged::start(&format!("run{way}"), &instance.console());
+            (way, code, instance, logged)
+        })
+        .collect();
+    for (way, _, instance, logged) in &runs {
+        start_slow_run(instance, &logged.pane);
+        match *way {
+            "C-c" => logged.pane.keys(&["C-c"]),
+            signal => kill(signal, logged.pane.rollcall_pid()),
+        }
+    }
+    for (way, code, instance, logged) in &runs {
+        let stopped = Instant::now();
+        let (status, screen) = logged.wait_exit(&format!("the shell after {way}"));
+        let raw = logged.raw();
+        for bad in ["panicked", "Tokio", "backtrace"] {
+            assert!(!raw.contains(bad), "{way}: {bad} in\n{raw}");
+        }
+        // The grace for requests in flight is 2 s; the answers take 4.
+        assert!(stopped.elapsed() < Duration::from_secs(6), "{way}");
+        assert_eq!(status, *code, "{way}:\n{screen}");
+        assert!(raw.contains("the bulk run was interrupted"), "{way}: {raw}");
+        assert_handed_back(logged, &screen);
+        assert_journal_whole(&instance.journal());
+    }
+}
+
+#[test]
+fn q_during_a_bulk_run_asks_then_stops_it_and_quits() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let instance = Instance::start(60);
+    let logged = Logged::start("runq", &instance.console());
+    let pane = &logged.pane;
+    start_slow_run(&instance, pane);
+    pane.keys(&["q"]);
+    pane.wait_for("the question", |s| {
+        s.contains("Stop the run? unfinished accounts are not sent (y/n)")
+    });
+    pane.keys(&["n"]);
+    pane.wait_for("the run going on", |s| s.contains("the run goes on"));
+    pane.keys(&["q"]);
+    pane.wait_for("the question again", |s| s.contains("Stop the run?"));
+    // Answers come fast again: the requests in flight finish, then rollcall quits.
+    instance.slow(Duration::ZERO);
+    pane.keys(&["y"]);
+    let (status, screen) = logged.wait_exit("the shell after y");
+    assert_eq!(status, 0, "{screen}");
+    assert_handed_back(&logged, &screen);
+    assert!(!logged.raw().contains("panicked"));
+    assert_journal_whole(&instance.journal());
 }

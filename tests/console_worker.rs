@@ -147,3 +147,72 @@ async fn a_network_error_becomes_a_failed_event() {
         "expected a failure, got {event:?}"
     );
 }
+
+/// Quitting mid-run: `shutdown` cancels the bulk run, gives its requests
+/// in flight a bounded grace, then drops them, and returns only once
+/// nothing of the worker runs, so the runtime can go without a request
+/// being polled as it shuts down (tokio panics then). Intents whose answer
+/// never came stay in the journal as unfinished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_mid_run_stops_the_run_within_the_grace_and_leaves_nothing_running() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let sandbox = Sandbox::start(SandboxConfig::loopback(40, KEY))
+        .await
+        .unwrap();
+    let session = session_for(sandbox.connection("administrator"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let mut app = App::new(ConsoleContext::from_session(&session))
+        .with_journal(Some(journal.clone()))
+        .with_concurrency(2);
+    let (worker, mut events) = Worker::spawn(session.client.clone());
+    load(&mut app, &worker, &mut events).await;
+    // Every answer now takes far longer than the grace.
+    sandbox.set_faults(Faults {
+        latency: Duration::from_secs(10),
+        ..Default::default()
+    });
+    for c in ['*', 'd', 'y'] {
+        for command in app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)) {
+            assert!(worker.send(command));
+        }
+    }
+    assert!(app.bulk_running(), "{:?}", app.status());
+    // Wait until requests are in flight: their intents are on disk.
+    let intents = || {
+        std::fs::read_to_string(&journal)
+            .unwrap_or_default()
+            .matches("\"phase\":\"intent\"")
+            .count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while intents() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no request went out");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = std::time::Instant::now();
+    worker.shutdown().await;
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(4),
+        "shutdown took {took:?}"
+    );
+    // Every sender is gone: the worker and the run's thread have ended.
+    let mut rows = 0;
+    loop {
+        match tokio::time::timeout(Duration::from_millis(500), events.recv()).await {
+            Ok(Some(Event::BulkRow { .. })) => rows += 1,
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(_) => panic!("the worker still runs after shutdown returned"),
+        }
+    }
+    // Rows not started were not sent; the two in flight gave no row.
+    assert!(rows <= 40, "{rows}");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(intents(), 2, "nothing new went out while stopping:\n{text}");
+    assert!(!text.contains("\"phase\":\"outcome\""), "{text}");
+    sandbox.shutdown().await;
+}

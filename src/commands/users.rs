@@ -262,7 +262,32 @@ pub fn write_csv(
     Ok(())
 }
 
-/// Aligned columns; unknown values show as `?`.
+/// The widest a table cell gets, in terminal columns: one long value (a
+/// 5,000-character name once made 10.8 MB of table) cannot widen every line.
+pub const MAX_CELL_WIDTH: usize = 60;
+
+/// `text` cut to `max` columns, the last one an ellipsis; whether it was cut.
+fn cap_cell(text: String, max: usize) -> (String, bool) {
+    use unicode_width::UnicodeWidthChar;
+    if text.width() <= max {
+        return (text, false);
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > max - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    (out, true)
+}
+
+/// Aligned columns, each at most [`MAX_CELL_WIDTH`] wide (a note at the end
+/// says when a value was cut); unknown values show as `?`.
 pub fn write_table(
     users: &[User],
     session: &Session,
@@ -310,6 +335,19 @@ pub fn write_table(
             row
         })
         .collect();
+    let mut cut = false;
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|cell| {
+                    let (cell, was_cut) = cap_cell(cell, MAX_CELL_WIDTH);
+                    cut |= was_cut;
+                    cell
+                })
+                .collect()
+        })
+        .collect();
 
     let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
     for row in &rows {
@@ -339,6 +377,12 @@ pub fn write_table(
         users.len(),
         if users.len() == 1 { "" } else { "s" }
     )?;
+    if cut {
+        writeln!(
+            out,
+            "Values longer than {MAX_CELL_WIDTH} characters end in …; --format json shows them whole."
+        )?;
+    }
     Ok(())
 }
 
@@ -445,6 +489,43 @@ mod tests {
         assert!(lines[1].contains("in 10 days"));
         assert!(lines[1].ends_with("SOC Team"));
         assert_eq!(lines[3], "2 accounts");
+    }
+
+    #[test]
+    fn long_values_are_cut_to_the_column_cap_and_the_table_says_how_to_see_them() {
+        let mut long = users();
+        long[0].first_name = Some("N".repeat(5_000));
+        long[0].user_name = "界".repeat(100);
+        let mut out = Vec::new();
+        let session = session(SystemRole::Administrator);
+        write_table(
+            &long,
+            &session,
+            now(),
+            LastLoginReported::Returned,
+            &mut out,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.len() < 2_000, "{} bytes", text.len());
+        for line in text.lines().take(3) {
+            assert!(line.width() < 8 * (MAX_CELL_WIDTH + 2), "{line}");
+        }
+        let row = text.lines().nth(1).unwrap();
+        let name: &str = row.split("  ").nth(1).unwrap().trim();
+        assert!(
+            name.ends_with('…') && name.width() == MAX_CELL_WIDTH,
+            "{name:?}"
+        );
+        // A wide character is never split: the cell stays within the cap.
+        let account = row.split(' ').next().unwrap();
+        assert!(account.ends_with('…') && account.width() <= MAX_CELL_WIDTH);
+        assert_eq!(
+            text.lines().last(),
+            Some("Values longer than 60 characters end in …; --format json shows them whole.")
+        );
+        // Short values: no note.
+        assert!(!table(SystemRole::Administrator).contains("--format json"));
     }
 
     #[test]

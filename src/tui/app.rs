@@ -25,7 +25,16 @@ pub enum Action {
     Worker(Event),
     /// The clock moved (relative times, the spinner).
     Tick(DateTime<Utc>),
+    /// Text pasted in one piece (bracketed paste), or a burst of typed
+    /// characters the event loop gathered: taken in one update.
+    Paste(String),
 }
+
+/// The most characters a prompt (`/`, `:`) or a form text field takes: far
+/// beyond any real filter or name, and small enough that each keystroke
+/// stays cheap (a 200,000-character paste once kept the console busy for
+/// minutes).
+pub const MAX_INPUT: usize = 1_000;
 
 /// How far the account listing has got.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +106,9 @@ pub struct App {
     filter: Option<Filter>,
     pub(crate) filter_error: Option<String>,
     pub(crate) command_input: String,
+    /// Why the prompt did not take everything typed or pasted (the limit),
+    /// shown beside the prompt until the next key.
+    pub(crate) prompt_note: Option<String>,
 
     /// Index into `view`.
     pub(crate) selected: usize,
@@ -119,6 +131,9 @@ pub struct App {
     pub(crate) limits: Vec<OrgLimits>,
 
     pub(crate) load: LoadState,
+    /// The listing's total as the server last reported it: after a failed
+    /// load the header shows what was loaded against it.
+    pub(crate) listed_total: Option<u64>,
     pub(crate) status: Option<StatusMessage>,
     /// The clock the current view was filtered with: narrowing is only
     /// sound while it has not moved (`login>90d` depends on it).
@@ -128,7 +143,7 @@ pub struct App {
     users_request: Option<RequestId>,
     orgs_request: Option<RequestId>,
     limits_request: Option<RequestId>,
-    quit: bool,
+    pub(crate) quit: bool,
     /// Create, edit, delete and the one-account actions (`form.rs`).
     pub(crate) forms: super::form::Forms,
 
@@ -164,6 +179,7 @@ impl App {
             filter: None,
             filter_error: None,
             command_input: String::new(),
+            prompt_note: None,
             selected: 0,
             offset: 0,
             table_height: 10,
@@ -177,6 +193,7 @@ impl App {
             picker_selected: 0,
             limits: Vec::new(),
             load: LoadState::Idle,
+            listed_total: None,
             status: None,
             view_now: DateTime::<Utc>::MIN_UTC,
             next_id: 1,
@@ -299,6 +316,72 @@ impl App {
                 self.ticks = self.ticks.wrapping_add(1);
                 Vec::new()
             }
+            Action::Paste(text) => self.type_text(&text),
+        }
+    }
+
+    /// The character `key` types into the filter or command prompt, when
+    /// typing is all it does: the event loop gathers a burst of these and
+    /// hands them over with [`Action::Paste`], so the filter is applied
+    /// once per burst, not once per character.
+    pub fn typed_char(&self, key: &KeyEvent) -> Option<char> {
+        if key.kind == KeyEventKind::Release || !matches!(self.mode, Mode::Filter | Mode::Command) {
+            return None;
+        }
+        let KeyCode::Char(c) = key.code else {
+            return None;
+        };
+        let plain = !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        (plain && keymap::lookup(self.mode, key).is_none()).then_some(c)
+    }
+
+    /// Text arriving in one piece: appended to the prompt (up to
+    /// [`MAX_INPUT`]) with one re-filter, or typed into the form or
+    /// confirmation that has the focus. Elsewhere a paste is ignored, so
+    /// pasted text never acts as keys.
+    fn type_text(&mut self, text: &str) -> Vec<Command> {
+        match self.mode {
+            Mode::Filter | Mode::Command => self.append_prompt(text),
+            Mode::Form | Mode::Confirm | Mode::BulkConfirm => {
+                // More than the limit can never be taken: stop early.
+                let mut commands = Vec::new();
+                for c in text.chars().take(MAX_INPUT + 1) {
+                    commands.extend(self.type_char(c));
+                }
+                return commands;
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Appends to the open prompt, up to [`MAX_INPUT`] characters; says so
+    /// beside the prompt when some of `text` was left out.
+    fn append_prompt(&mut self, text: &str) {
+        let filter = self.mode == Mode::Filter;
+        let input = if filter {
+            &mut self.filter_input
+        } else {
+            &mut self.command_input
+        };
+        let room = MAX_INPUT.saturating_sub(input.chars().count());
+        let mut chars = text.chars();
+        let mut taken = 0;
+        for c in chars.by_ref().take(room) {
+            // A pasted line break or tab separates words in a one-line prompt.
+            input.push(if c.is_control() { ' ' } else { c });
+            taken += 1;
+        }
+        if chars.next().is_some() {
+            self.prompt_note = Some(format!(
+                "cut to {} characters (the limit)",
+                super::text::thousands(MAX_INPUT as u64)
+            ));
+        }
+        if filter && taken > 0 {
+            self.apply_filter();
         }
     }
 
@@ -323,14 +406,11 @@ impl App {
         }
     }
 
-    fn type_char(&mut self, c: char) -> Vec<Command> {
+    pub(crate) fn type_char(&mut self, c: char) -> Vec<Command> {
         match self.mode {
-            Mode::Filter => {
-                self.filter_input.push(c);
-                self.apply_filter();
-            }
-            Mode::Command => self.command_input.push(c),
+            Mode::Filter | Mode::Command => self.append_prompt(c.encode_utf8(&mut [0; 4])),
             Mode::Form | Mode::Confirm => return self.form_type_char(c),
+            Mode::BulkProgress => self.answer_stop(c),
             Mode::BulkConfirm => self.bulk.type_confirmation(c),
             _ => {}
         }
@@ -343,6 +423,7 @@ impl App {
         if self.status.as_ref().is_some_and(|s| !s.is_error) {
             self.status = None;
         }
+        self.prompt_note = None;
         if let Some(commands) = self.perform_forms(action) {
             return commands;
         }
@@ -531,6 +612,7 @@ impl App {
         self.selected = 0;
         self.offset = 0;
         self.load = LoadState::Loading { total: None };
+        self.listed_total = None;
         self.status = None;
         let fields = self.listing_fields();
         let groups_from_user_groups = Membership::applies(&self.ctx.capabilities, &fields);
@@ -742,6 +824,7 @@ impl App {
                     return;
                 }
                 self.load = LoadState::Loading { total };
+                self.listed_total = total.or(self.listed_total);
                 self.add_users(users);
             }
             Event::Note { id, text } => {

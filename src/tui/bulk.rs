@@ -14,6 +14,9 @@ use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
+/// What `q` asks during a bulk run.
+pub const STOP_QUESTION: &str = "Stop the run? unfinished accounts are not sent (y/n)";
+
 /// Requests in flight at once during a bulk run, unless set otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
@@ -143,6 +146,10 @@ pub(crate) struct BulkState {
     /// A retry waiting for its read-back: the request, the action, and the
     /// accounts to retry.
     pub retry: Option<(RequestId, BulkAction, HashSet<i64>)>,
+    /// `q` during a run asked "Stop the run?" and waits for y or n.
+    pub stop_asked: bool,
+    /// The answer was yes: quit once the run has stopped.
+    pub quit_when_stopped: bool,
 }
 
 impl Default for BulkState {
@@ -156,6 +163,8 @@ impl Default for BulkState {
             journal: Journal::default_path(),
             concurrency: DEFAULT_CONCURRENCY,
             retry: None,
+            stop_asked: false,
+            quit_when_stopped: false,
         }
     }
 }
@@ -572,9 +581,35 @@ impl App {
         };
         if run.done {
             self.mode = Mode::BulkResults;
+        } else if self.bulk.stop_asked {
+            // Any other key than y is a no, Esc included: a question is
+            // never answered by accident.
+            self.bulk.stop_asked = false;
+            self.status = None;
         } else if action == KeyAction::CancelRun {
             run.cancel.cancel();
             self.set_info("stopping: requests in flight finish, nothing new starts");
+        } else if action == KeyAction::StopAndQuit && !self.bulk.quit_when_stopped {
+            self.bulk.stop_asked = true;
+            self.set_info(STOP_QUESTION);
+        }
+    }
+
+    /// The answer to [`STOP_QUESTION`]: `y` stops the run like Esc and
+    /// quits once it has stopped; anything else keeps it going.
+    pub(super) fn answer_stop(&mut self, c: char) {
+        if !std::mem::take(&mut self.bulk.stop_asked) {
+            return;
+        }
+        let Some(run) = self.bulk.run.as_ref().filter(|r| !r.done) else {
+            return;
+        };
+        if c.eq_ignore_ascii_case(&'y') {
+            run.cancel.cancel();
+            self.bulk.quit_when_stopped = true;
+            self.set_info("stopping: requests in flight finish, then rollcall quits");
+        } else {
+            self.set_info("the run goes on");
         }
     }
 
@@ -649,6 +684,10 @@ impl App {
             }
             Event::BulkDone { id, results } if id == run.id => {
                 run.done = true;
+                self.bulk.stop_asked = false;
+                if self.bulk.quit_when_stopped {
+                    self.quit = true;
+                }
                 run.results = results;
                 let action = run.action;
                 let ok: Vec<i64> = run

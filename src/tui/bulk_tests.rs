@@ -604,3 +604,52 @@ fn quitting_during_a_run_stops_new_requests() {
     assert!(app.should_quit());
     assert!(job.cancel.is_cancelled());
 }
+
+#[test]
+fn q_during_a_run_asks_and_y_stops_it_then_quits_once_it_has_stopped() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jjjj   ");
+    let commands = type_keys(&mut app, "dy");
+    let (id, job) = run_job(&commands);
+    assert_eq!(app.mode(), Mode::BulkProgress);
+
+    // q asks; n (or any other key) keeps the run going.
+    type_keys(&mut app, "q");
+    assert_eq!(
+        app.status().map(|s| s.text.as_str()),
+        Some(crate::tui::bulk::STOP_QUESTION)
+    );
+    assert!(screen(&mut app, 80, 24).contains("Stop the run? unfinished accounts are not sent"));
+    type_keys(&mut app, "n");
+    assert!(!job.cancel.is_cancelled() && !app.should_quit());
+    type_keys(&mut app, "q");
+    app.handle_key(key(KeyCode::Esc));
+    assert!(!job.cancel.is_cancelled(), "Esc answers the question, no");
+    assert!(!app.bulk.stop_asked);
+
+    // y stops it like Esc; rollcall quits once the run has stopped.
+    type_keys(&mut app, "qy");
+    assert!(job.cancel.is_cancelled());
+    assert!(!app.should_quit(), "requests in flight finish first");
+    let results = vec![
+        row(5, "dave", RowOutcome::Ok),
+        row(6, "erin", RowOutcome::NotSent),
+        row(7, "frank", RowOutcome::NotSent),
+    ];
+    app.update(Action::Worker(Event::BulkDone { id, results }));
+    assert!(app.should_quit());
+}
+
+#[test]
+fn q_after_the_run_is_over_only_shows_the_results() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jjjj ");
+    let commands = type_keys(&mut app, "dy");
+    let (id, _) = run_job(&commands);
+    let results = vec![row(5, "dave", RowOutcome::Ok)];
+    app.update(Action::Worker(Event::BulkDone { id, results }));
+    assert_eq!(app.mode(), Mode::BulkResults);
+    type_keys(&mut app, "q");
+    assert_eq!(app.mode(), Mode::Table);
+    assert!(!app.should_quit());
+}

@@ -664,7 +664,8 @@ impl App {
     pub(crate) fn form_type_char(&mut self, c: char) -> Vec<Command> {
         if self.mode == Mode::Confirm {
             if let Some(confirm) = self.forms.confirm.as_mut() {
-                if confirm.purpose == ConfirmFor::Delete && !c.is_control() {
+                let room = confirm.input.chars().count() < super::app::MAX_INPUT;
+                if confirm.purpose == ConfirmFor::Delete && !c.is_control() && room {
                     confirm.input.push(c);
                     // A "does not match" from an earlier Enter is stale now.
                     self.status = None;
@@ -683,6 +684,17 @@ impl App {
                 self.note_field_error(field.field, "type digits only".into());
                 return Vec::new();
             }
+        }
+        // Each key copies the field's text: a bound keeps a long paste cheap.
+        let length = match &field.value {
+            FieldValue::Text(text) => text.chars().count(),
+            FieldValue::Password(p) => p.expose().chars().count(),
+            _ => 0,
+        };
+        if length >= super::app::MAX_INPUT {
+            let limit = super::text::thousands(super::app::MAX_INPUT as u64);
+            self.note_field_error(field.field, format!("at most {limit} characters"));
+            return Vec::new();
         }
         self.edit_text(InputRequest::InsertChar(c));
         Vec::new()

@@ -71,6 +71,8 @@ pub enum KeyAction {
     Confirm,
     /// Stop a bulk run: requests in flight finish, nothing new starts.
     CancelRun,
+    /// Ask whether to stop the bulk run and quit once it has stopped.
+    StopAndQuit,
     /// Run the action again on the accounts that failed or were not sent.
     RetryFailed,
     ReverseSort,
@@ -685,11 +687,18 @@ pub const BULK_CONFIRM: &[Binding] = &[
     ),
 ];
 
-pub const BULK_PROGRESS: &[Binding] = &[bind(
-    &[Key::plain(KeyCode::Esc)],
-    A::CancelRun,
-    "Stop; requests in flight still finish",
-)];
+pub const BULK_PROGRESS: &[Binding] = &[
+    bind(
+        &[Key::plain(KeyCode::Esc)],
+        A::CancelRun,
+        "Stop; requests in flight still finish",
+    ),
+    bind(
+        &[Key::char('q')],
+        A::StopAndQuit,
+        "Stop (asks first), then quit",
+    ),
+];
 
 pub const BULK_RESULTS: &[Binding] = &[
     bind(

@@ -21,7 +21,7 @@ mod tests;
 #[cfg(test)]
 mod form_tests;
 
-pub use app::{Action, App, LoadState, StatusMessage, TypeCounts};
+pub use app::{Action, App, LoadState, StatusMessage, TypeCounts, MAX_INPUT};
 pub use columns::Column;
 pub use keymap::Mode;
 pub use views::draw;
@@ -32,9 +32,9 @@ use crate::worker::{Command, Worker};
 use chrono::Utc;
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures::{FutureExt, StreamExt};
-use signal_hook::consts::signal::{SIGHUP, SIGTERM};
+use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook_tokio::Signals;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What the console needs to know about the connection, besides the client.
 #[derive(Debug, Clone)]
@@ -77,11 +77,40 @@ pub struct ConsoleOptions {
 /// flood of pages cannot starve the screen.
 const DRAIN_LIMIT: usize = 512;
 
+/// And at most this long: signals and Esc are looked at between frames, so
+/// no burst of input keeps them waiting.
+const FRAME_BUDGET: Duration = Duration::from_millis(50);
+
+/// The console ended on a signal or in the middle of a bulk run: the
+/// process exits with `code` (128 + the signal, as a shell reports a
+/// process the signal ended; 130 for Ctrl-C during a run) after printing
+/// `note`, if any, once the terminal is restored.
+#[derive(Debug)]
+pub struct Interrupted {
+    pub code: u8,
+    pub note: Option<String>,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.note {
+            Some(note) => f.write_str(note),
+            None => write!(f, "interrupted (exit status {})", self.code),
+        }
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
 /// Runs the console until the user quits, the terminal goes away
-/// (SIGHUP), or SIGTERM. The terminal is restored on every way out,
-/// panics included.
+/// (SIGHUP), or SIGTERM, SIGINT or SIGQUIT. The terminal is restored on
+/// every way out, panics included; a signal or an interrupted bulk run
+/// ends in [`Interrupted`].
 pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> anyhow::Result<()> {
-    let mut signals = Signals::new([SIGTERM, SIGHUP])?;
+    // Raw mode turns the Ctrl-C key into a key, but `kill -INT` and
+    // `kill -QUIT` still arrive as signals: without handlers they would end
+    // the process with the terminal raw and in the alternate screen.
+    let mut signals = Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
     let signal_handle = signals.handle();
     terminal::install_panic_hook();
     let mut guard = terminal::TerminalGuard::enter(opts.mouse)?;
@@ -102,13 +131,25 @@ pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> a
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut outcome: anyhow::Result<()> = Ok(());
+    let mut ended_by: Option<i32> = None;
 
     loop {
-        guard.terminal().draw(|frame| draw(&mut app, frame))?;
+        if let Err(error) = guard.terminal().draw(|frame| draw(&mut app, frame)) {
+            outcome = Err(error.into());
+            break;
+        }
         let mut commands: Vec<Command> = Vec::new();
+        let mut typed = String::new();
         tokio::select! {
+            // Signals first: however much input or how many pages wait,
+            // a signal is heard at the next turn.
+            biased;
+            Some(signal) = signals.next() => {
+                ended_by = Some(signal);
+                break;
+            }
             event = input.next() => match event {
-                Some(Ok(event)) => commands.extend(terminal_event(&mut app, event)),
+                Some(Ok(event)) => commands.extend(input_event(&mut app, event, &mut typed)),
                 Some(Err(error)) => { outcome = Err(error.into()); break; }
                 // The terminal is gone.
                 None => break,
@@ -116,12 +157,12 @@ pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> a
             Some(event) = events.recv() => {
                 commands.extend(app.update(Action::Worker(event)));
             }
-            _ = signals.next() => break,
             _ = tick.tick() => {
                 commands.extend(app.update(Action::Tick(Utc::now())));
             }
         }
-        // Apply everything already waiting before drawing again.
+        // Apply what is already waiting before drawing again, within bounds.
+        let started = Instant::now();
         for _ in 0..DRAIN_LIMIT {
             let mut progressed = false;
             if let Ok(event) = events.try_recv() {
@@ -129,13 +170,14 @@ pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> a
                 progressed = true;
             }
             if let Some(Some(Ok(event))) = input.next().now_or_never() {
-                commands.extend(terminal_event(&mut app, event));
+                commands.extend(input_event(&mut app, event, &mut typed));
                 progressed = true;
             }
-            if !progressed {
+            if !progressed || started.elapsed() >= FRAME_BUDGET {
                 break;
             }
         }
+        commands.extend(flush_typed(&mut app, &mut typed));
         if let Some(bytes) = app.take_terminal_output() {
             // OSC 52 (the clipboard) goes to the terminal, nowhere else.
             use std::io::Write;
@@ -150,17 +192,67 @@ pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> a
             break;
         }
     }
-    worker.send(Command::Shutdown);
+    let run_interrupted = app.bulk_running();
     signal_handle.close();
-    guard.restore()?;
-    outcome
+    // The terminal first: the wait for the run's requests below is then
+    // spent at a usable prompt, with a line saying what happens.
+    let restored = guard.restore();
+    if run_interrupted {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "rollcall: stopping the bulk run: requests in flight get {} s to finish",
+            crate::worker::SHUTDOWN_GRACE.as_secs()
+        );
+    }
+    // Before the runtime goes: nothing of the worker may still be polled
+    // while it shuts down.
+    worker.shutdown().await;
+    restored?;
+    outcome?;
+    let code = match (ended_by, run_interrupted) {
+        (Some(signal), _) => Some(128 + signal),
+        (None, true) => Some(128 + SIGINT),
+        (None, false) => None,
+    };
+    match code {
+        None => Ok(()),
+        Some(code) => Err(Interrupted {
+            code: u8::try_from(code).unwrap_or(1),
+            note: run_interrupted.then(|| {
+                "the bulk run was interrupted; `rollcall journal` lists its unfinished accounts"
+                    .to_string()
+            }),
+        }
+        .into()),
+    }
 }
 
-fn terminal_event(app: &mut App, event: TermEvent) -> Vec<Command> {
-    match event {
+/// Applies one terminal event. Characters typed into a prompt wait in
+/// `typed` and are applied together (`flush_typed`), so a burst of them (a
+/// paste the terminal did not bracket) re-filters once, not per character.
+fn input_event(app: &mut App, event: TermEvent, typed: &mut String) -> Vec<Command> {
+    if let TermEvent::Key(key) = &event {
+        if let Some(c) = app.typed_char(key) {
+            typed.push(c);
+            return Vec::new();
+        }
+    }
+    let mut commands = flush_typed(app, typed);
+    commands.extend(match event {
         TermEvent::Key(key) => app.handle_key(key),
         TermEvent::Mouse(mouse) => app.update(Action::Mouse(mouse)),
+        // Bracketed paste: the whole text in one update.
+        TermEvent::Paste(text) => app.update(Action::Paste(text)),
         // Resize and focus changes only need a redraw.
         _ => Vec::new(),
+    });
+    commands
+}
+
+fn flush_typed(app: &mut App, typed: &mut String) -> Vec<Command> {
+    if typed.is_empty() {
+        return Vec::new();
     }
+    app.update(Action::Paste(std::mem::take(typed)))
 }

@@ -3,7 +3,9 @@
 //! hook restores it before the panic message prints, so the message is
 //! readable and the shell is usable.
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
@@ -22,7 +24,15 @@ impl TerminalGuard {
     pub fn enter(mouse: bool) -> io::Result<TerminalGuard> {
         enable_raw_mode()?;
         let mut stdout = io::stdout();
-        let entered = execute!(stdout, EnterAlternateScreen, cursor::Hide).and_then(|()| {
+        // Bracketed paste: a paste arrives as one event, not as thousands
+        // of keys (which also keeps pasted text from acting as keys).
+        let entered = execute!(
+            stdout,
+            EnterAlternateScreen,
+            cursor::Hide,
+            EnableBracketedPaste
+        )
+        .and_then(|()| {
             if mouse {
                 execute!(stdout, EnableMouseCapture)
             } else {
@@ -74,6 +84,7 @@ fn restore_terminal() {
     let _ = disable_raw_mode();
     let mut stdout = io::stdout();
     let _ = execute!(stdout, DisableMouseCapture);
+    let _ = execute!(stdout, DisableBracketedPaste);
     let _ = execute!(stdout, LeaveAlternateScreen, cursor::Show);
 }
 

@@ -949,3 +949,127 @@ fn no_cell_holds_a_control_character_whatever_a_view_writes() {
     );
     assert!(shown.starts_with('a'), "{shown:?}");
 }
+
+// ---- a failed load, long input ----
+
+/// The listing failed after some pages: the header says how many of how
+/// many were loaded, never the partial count alone.
+fn failed_after(loaded: usize, total: Option<u64>) -> App {
+    let mut app = App::new(admin()).with_now(now());
+    let id = users_request(&app.start());
+    let users: Vec<User> = (0..loaded as i64)
+        .map(|i| {
+            let mut user = accounts()[(i % 7) as usize].clone();
+            user.id = 1000 + i;
+            user.user_name = format!("user{i:05}@demo.example");
+            user
+        })
+        .collect();
+    for chunk in users.chunks(1000) {
+        app.update(page(id, chunk.to_vec(), total));
+    }
+    app.update(Action::Worker(Event::Failed {
+        id,
+        what: "loading accounts",
+        error: ApiError::Network {
+            url: "https://tc.example/api/v3/security/users".into(),
+            reason: "connection reset".into(),
+        },
+    }));
+    app
+}
+
+#[test]
+fn a_failed_load_shows_the_partial_count_against_the_total() {
+    let mut app = failed_after(4000, Some(10_000));
+    let text = screen(&mut app, 80, 24);
+    assert!(
+        text.contains("4,000 of 10,000 accounts (loading failed)"),
+        "{text}"
+    );
+    assert!(!text.contains("| 4000 accounts"), "{text}");
+    insta::assert_snapshot!("failed_partial_80x24", text);
+    let narrow = screen(&mut app, 40, 10);
+    assert!(narrow.contains("4,000 of 10,000 (load failed)"), "{narrow}");
+    insta::assert_snapshot!("failed_partial_40x10", narrow);
+}
+
+#[test]
+fn a_failed_load_without_a_total_says_so_far() {
+    let mut app = failed_after(4000, None);
+    let text = screen(&mut app, 80, 24);
+    assert!(
+        text.contains("4,000 accounts so far (loading failed)"),
+        "{text}"
+    );
+    assert!(screen(&mut app, 30, 10).contains("4,000 so far (load failed)"));
+    // A reload that completes shows the plain count again.
+    let commands = app.handle_key(key(KeyCode::Char('r')));
+    let id = users_request(&commands);
+    app.update(page(id, accounts(), Some(7)));
+    app.update(Action::Worker(Event::UsersDone { id }));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("| 7 accounts (User"), "{text}");
+    assert!(!text.contains("failed"), "{text}");
+}
+
+#[test]
+fn a_paste_into_the_filter_is_cut_at_the_limit_and_says_so() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "/");
+    app.update(Action::Paste("Z".repeat(200_000)));
+    assert_eq!(app.filter_input.chars().count(), MAX_INPUT);
+    let text = screen(&mut app, 80, 24);
+    assert!(
+        text.contains("cut to 1,000 characters (the limit)"),
+        "{text}"
+    );
+    // Typing on at the limit adds nothing and says so again.
+    type_keys(&mut app, "abc");
+    assert_eq!(app.filter_input.chars().count(), MAX_INPUT);
+    assert!(app.prompt_note.is_some());
+    // Backspace makes room; the note goes.
+    app.handle_key(key(KeyCode::Backspace));
+    assert!(app.prompt_note.is_none());
+    assert_eq!(app.filter_input.chars().count(), MAX_INPUT - 1);
+    // Esc clears the filter: every account is shown again.
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.mode(), Mode::Table);
+    assert_eq!(app.counts(), (7, 7));
+}
+
+#[test]
+fn a_pasted_filter_applies_once_with_line_breaks_as_spaces() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "/");
+    app.update(Action::Paste("status:locked\r\n".into()));
+    assert_eq!(app.filter_input, "status:locked  ");
+    assert_eq!(app.counts(), (7, 2));
+    assert_eq!(app.mode(), Mode::Filter, "a pasted newline is not Enter");
+}
+
+#[test]
+fn the_command_prompt_and_form_fields_are_bounded_too() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, ":");
+    app.update(Action::Paste("x".repeat(5_000)));
+    assert_eq!(app.command_input.chars().count(), MAX_INPUT);
+    assert!(screen(&mut app, 80, 24).contains("cut to 1,000 characters"));
+    app.handle_key(key(KeyCode::Esc));
+
+    // A paste in the table does nothing: pasted text never acts as keys.
+    app.update(Action::Paste("qqq".into()));
+    assert!(!app.should_quit());
+    assert_eq!(app.mode(), Mode::Table);
+}
+
+#[test]
+fn typed_characters_are_told_apart_from_keys_for_batching() {
+    let mut app = loaded(admin());
+    let plain = key(KeyCode::Char('q'));
+    assert_eq!(app.typed_char(&plain), None, "q quits in the table");
+    type_keys(&mut app, "/");
+    assert_eq!(app.typed_char(&plain), Some('q'));
+    assert_eq!(app.typed_char(&ctrl('u')), None);
+    assert_eq!(app.typed_char(&key(KeyCode::Enter)), None);
+}

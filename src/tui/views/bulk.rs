@@ -197,6 +197,12 @@ pub(super) fn render_progress(app: &mut App, frame: &mut Frame, area: Rect, them
             theme.error,
         ));
     }
+    if app.bulk.stop_asked {
+        lines.push(Line::styled(
+            format!(" {}", crate::tui::bulk::STOP_QUESTION),
+            theme.error,
+        ));
+    }
     frame.render_widget(Clear, outer);
     frame.render_widget(Paragraph::new(lines).block(block), outer);
 }

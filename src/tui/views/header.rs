@@ -2,8 +2,8 @@
 
 use super::Theme;
 use crate::domain::AccountType;
-use crate::tui::app::App;
-use crate::tui::text::{sanitize, short_org_role};
+use crate::tui::app::{App, LoadState};
+use crate::tui::text::{sanitize, short_org_role, thousands};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -68,11 +68,20 @@ pub(super) fn render(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     if area.height < 2 {
         return;
     }
-    let second = Line::from(vec![
-        Span::raw(" Org: "),
-        Span::styled(sanitize(&app.org).into_owned(), theme.title),
-        Span::raw(format!(" | {}", count_text(app))),
-    ]);
+    let second = match failed_count_text(app, area.width) {
+        // A partial count never passes for the whole: after a failed load
+        // it comes first, where even a narrow screen shows it.
+        Some(count) => Line::from(vec![
+            Span::styled(count, theme.error),
+            Span::raw(" | Org: "),
+            Span::styled(sanitize(&app.org).into_owned(), theme.title),
+        ]),
+        None => Line::from(vec![
+            Span::raw(" Org: "),
+            Span::styled(sanitize(&app.org).into_owned(), theme.title),
+            Span::raw(format!(" | {}", count_text(app))),
+        ]),
+    };
     frame.render_widget(Paragraph::new(second), rows[1]);
     if area.height < 3 {
         return;
@@ -99,6 +108,41 @@ fn kind_label(kind: AccountType) -> &'static str {
         AccountType::Taxii => "TAXII",
         AccountType::ReadOnly => "Read Only",
     }
+}
+
+/// After a failed load: what was loaded, against the server's total when
+/// it reported one ("4,000 of 10,000 accounts (loading failed)"), in
+/// fewer words when `width` is too narrow for that.
+fn failed_count_text(app: &App, width: u16) -> Option<String> {
+    if app.load != LoadState::Failed {
+        return None;
+    }
+    let loaded = app.rows.len() as u64;
+    let (long, short) = match app.listed_total.filter(|total| *total > loaded) {
+        Some(total) => {
+            let (loaded, total) = (thousands(loaded), thousands(total));
+            (
+                format!(" {loaded} of {total} accounts (loading failed)"),
+                format!(" {loaded} of {total} (load failed)"),
+            )
+        }
+        None if loaded == 0 => (
+            " no accounts loaded (loading failed)".to_string(),
+            " none loaded (load failed)".to_string(),
+        ),
+        None => {
+            let loaded = thousands(loaded);
+            (
+                format!(" {loaded} accounts so far (loading failed)"),
+                format!(" {loaded} so far (load failed)"),
+            )
+        }
+    };
+    Some(if long.len() <= usize::from(width) {
+        long
+    } else {
+        short
+    })
 }
 
 fn count_text(app: &App) -> String {

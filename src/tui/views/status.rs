@@ -21,6 +21,11 @@ pub(super) fn render(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
                 }
                 None => Span::raw(format!("{} of {} match", app.view.len(), app.rows.len())),
             };
+            // Text cut at the prompt's limit is said where the eye is.
+            let right = match &app.prompt_note {
+                Some(note) => Span::styled(note.clone(), theme.error),
+                None => right,
+            };
             let left = Line::from(vec![
                 Span::styled("/", theme.key),
                 Span::raw(sanitize(&app.filter_input).into_owned()),
@@ -32,7 +37,10 @@ pub(super) fn render(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
                 Span::styled(":", theme.key),
                 Span::raw(sanitize(&app.command_input).into_owned()),
             ]),
-            Span::raw(""),
+            match &app.prompt_note {
+                Some(note) => Span::styled(note.clone(), theme.error),
+                None => Span::raw(""),
+            },
         ),
         _ => (message(app, theme), Span::raw(progress(app))),
     };
