@@ -401,6 +401,14 @@ fn a_200k_character_paste_leaves_the_console_responsive() {
 
 const KEY: &str = "e2e-console-secret-0123456789abcdef";
 
+/// A title change (OSC 0) and a device-status query (DSR) whose answer
+/// would land in the console's input.
+const HOSTILE_COMMUNITY: &str = "Demo \x1b]0;PWNTITLE\x07 \x1b[5n Community";
+/// A clipboard write (OSC 52), a C1 CSI screen clear, a zero-width joiner.
+const HOSTILE_GROUP: &str = "SOC\x1b]52;c;UFdORUQ=\x07 \u{9b}2J \u{200d}Team";
+/// A cursor move, a bidirectional override, DEL.
+const HOSTILE_NAME: &str = "Evil\x1b[3;77H\u{202e}gnp.exe\x7f";
+
 /// A sandbox in this process, so its latency can be set mid-test; the
 /// console runs against it as `rollcall` with the TC_API_* variables.
 struct Instance {
@@ -423,6 +431,57 @@ impl Instance {
             sandbox: Some(sandbox),
             runtime,
             home: tempfile::tempdir().expect("a home"),
+        }
+    }
+
+    /// As `start`, with hostile names written into its database behind its
+    /// back: a Community (shown as a "Role in ..." label in the detail
+    /// view), a group and an account's names, each holding escape sequences
+    /// a fake server sent in the adversarial run.
+    fn start_hostile(users: usize) -> Instance {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let home = tempfile::tempdir().expect("a home");
+        let mut config = SandboxConfig::loopback(users, KEY);
+        config.db = Some(home.path().join("sandbox.sqlite"));
+        runtime.block_on(async {
+            Sandbox::start(config.clone())
+                .await
+                .expect("seeds")
+                .shutdown()
+                .await
+        });
+        let conn = rusqlite::Connection::open(home.path().join("sandbox.sqlite")).expect("db");
+        conn.execute(
+            "UPDATE owners SET name = ?1 WHERE id = (SELECT min(id) FROM owners WHERE kind = 'Community')",
+            [HOSTILE_COMMUNITY],
+        )
+        .expect("a Community renamed");
+        conn.execute("UPDATE groups SET name = ?1", [HOSTILE_GROUP])
+            .expect("groups renamed");
+        conn.execute(
+            "UPDATE users SET first_name = 'Hostile', last_name = ?1 \
+             WHERE id = (SELECT min(id) FROM users WHERE system_role = 'User')",
+            [HOSTILE_NAME],
+        )
+        .expect("an account renamed");
+        conn.execute(
+            "INSERT OR IGNORE INTO user_groups(user_id, group_id) \
+             SELECT id, (SELECT min(id) FROM groups) FROM users WHERE first_name = 'Hostile'",
+            [],
+        )
+        .expect("a group membership");
+        drop(conn);
+        let sandbox = runtime
+            .block_on(Sandbox::start(config))
+            .expect("the sandbox restarts");
+        Instance {
+            sandbox: Some(sandbox),
+            runtime,
+            home,
         }
     }
 
@@ -551,4 +610,58 @@ fn q_during_a_bulk_run_asks_then_stops_it_and_quits() {
     assert_handed_back(&logged, &screen);
     assert!(!logged.raw().contains("panicked"));
     assert_journal_whole(&instance.journal());
+}
+
+/// The attack suite's console part: hostile names from the instance, the
+/// table and the detail view drawn by the real binary, and the raw bytes it
+/// wrote read back: not one escape sequence from the data, the pane's title
+/// untouched.
+#[test]
+fn hostile_names_reach_the_terminal_only_escaped() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let instance = Instance::start_hostile(40);
+    let logged = Logged::start("hostile", &instance.console());
+    logged.pane.wait_for("the accounts", loaded);
+    logged.pane.keys(&["/"]);
+    logged.pane.text("hostile");
+    logged
+        .pane
+        .wait_for("the hostile account", |s| s.contains("Hostile Evi"));
+    logged.pane.keys(&["Enter", "Enter"]);
+    let detail = logged.pane.wait_for("the detail view", |s| {
+        s.contains("User Name") && s.contains("Role in")
+    });
+    assert!(detail.contains("\\e]0;PWNTITLE"), "{detail}");
+    // Esc and q apart: together a terminal reads them as Alt-q.
+    logged.pane.keys(&["Escape"]);
+    logged
+        .pane
+        .wait_for("the table again", |s| !s.contains("User Name"));
+    logged.pane.keys(&["q"]);
+    let (status, screen) = logged.wait_exit("the shell after q");
+    assert_eq!(status, 0, "{screen}");
+    let raw = logged.raw();
+    for (needle, what) in [
+        ("\x1b]0;PWNTITLE", "a title change"),
+        ("\x1b]52;", "a clipboard write"),
+        ("\x1b[5n", "a device-status query"),
+        ("\x1b[3;77H", "the data's cursor move"),
+        ("\u{9b}", "a C1 control"),
+        ("\u{202e}", "a bidirectional override"),
+        ("\u{200d}", "a zero-width joiner"),
+        ("\x7f", "DEL"),
+    ] {
+        assert!(!raw.contains(needle), "{what} reached the terminal");
+    }
+    let title = Command::new("tmux")
+        .args(["display", "-p", "-t", &logged.pane.name, "#{pane_title}"])
+        .output()
+        .expect("tmux display");
+    assert!(
+        !String::from_utf8_lossy(&title.stdout).contains("PWNTITLE"),
+        "the pane was retitled"
+    );
 }
