@@ -285,7 +285,11 @@ async fn filters_give_the_same_accounts_through_tql_and_locally() {
     let ctx = MatchContext {
         now,
         last_login: LastLoginReported::seen_in(&everyone),
+        password_max_age_days: admin.settings.password_max_age_days,
     };
+    assert!(ctx.password_max_age_days.is_some(), "expires is tested");
+    let ids = format!("id:{},{}", everyone[3].id, everyone[10].id);
+    let not_id = format!("-id:{} status:ok", everyone[3].id);
     let filters = [
         "status:ok",
         "status:locked",
@@ -303,21 +307,55 @@ async fn filters_give_the_same_accounts_through_tql_and_locally() {
         "mfa:off type:user",
         "smith",
         "a status:ok login<365d",
+        // the whole language: lists, negation, or, abbreviations, expiry,
+        // durations, ids and group prefixes
+        "status:locked,disabled",
+        "-status:ok",
+        "not type:api",
+        "-type:user -status:disabled",
+        "type:api,taxii",
+        "role:Admin,\"super user\"",
+        "-role:admin type:user",
+        "orgrole:Sharing",
+        "orgrole:\"Org Admin\" or orgrole:standard status:locked",
+        "-orgrole:standard",
+        "type:api or status:locked",
+        "status:locked or smith",
+        "-group:\"SOC Team\" type:user",
+        "group:so",
+        "-mfa:on",
+        "login>3m",
+        "login<2w or login:never",
+        "-login<1y",
+        "expires<14d",
+        "expires>30d type:user",
+        "expires:expired or expires<1w",
+        &ids,
+        &not_id,
     ];
     let mut nonempty = 0;
     let mut translated = 0;
     for text in filters {
-        let filter = Filter::parse(text).unwrap();
+        let mut filter = Filter::parse(text).unwrap();
         let groups = admin.client.user_groups().await.unwrap();
         if filter.to_tql(&admin.tql_support(&groups), &ctx).is_some() {
             translated += 1;
         }
+        // group: resolved as the listing resolves it, from the same names
+        let group_names = groups.iter().map(|g| g.name.as_str()).chain(
+            everyone
+                .iter()
+                .flat_map(|u| u.user_groups.iter().flatten().map(|g| g.name.as_str())),
+        );
+        filter.resolve_groups(group_names);
         let local: Vec<User> = everyone
             .iter()
             .filter(|u| filter.matches(u, &ctx))
             .cloned()
             .collect();
-        let through_tql = fetch_filtered(&admin, None, &filter, now).await.unwrap();
+        let through_tql = fetch_filtered(&admin, None, &Filter::parse(text).unwrap(), now)
+            .await
+            .unwrap();
         let (tql_names, local_names) = (names(&through_tql), names(&local));
         if tql_names != local_names {
             let only_tql: Vec<_> = tql_names
@@ -345,7 +383,7 @@ async fn filters_give_the_same_accounts_through_tql_and_locally() {
         "the seed is varied enough to test"
     );
     assert!(
-        translated >= 12,
+        translated >= 25,
         "most filters went through TQL ({translated})"
     );
     // never-logged-in accounts exist, so login>90d really is tested for
@@ -463,7 +501,7 @@ async fn users_list_writes_json_csv_and_table() {
     .to_string();
     assert_eq!(
         err,
-        "--filter: unknown filter key 'colour' (known: status, role, orgrole, group, type, login, mfa)"
+        "--filter: unknown filter key 'colour'; known keys: status, role, orgrole, type, group, login, expires, mfa, id"
     );
     sb.shutdown().await;
 }

@@ -806,3 +806,79 @@ async fn killing_the_process_mid_run_leaves_a_valid_journal() {
     }
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_filter_the_actor_cannot_decide_is_refused_and_sends_nothing() {
+    let sb = sandbox(150).await;
+    // An Accounts Administrator is not shown System roles: `type:user`
+    // would silently match nothing (or guess), so the command refuses.
+    let aa = session(&sb, "accounts-administrator").await;
+    assert!(!aa.actor.sees_system_roles());
+    let dir = tempfile::tempdir().unwrap();
+    let args = BulkArgs {
+        filter: "type:user".into(),
+        yes: true,
+        journal: Some(dir.path().join("j.jsonl")),
+        ..Default::default()
+    };
+    let puts = sb.requests().put;
+    let mut out = Vec::new();
+    let refusal = run_bulk_with(
+        &aa,
+        BulkAction::Disable,
+        &args,
+        &mut out,
+        &mut answering("y\n"),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        refusal.contains("cannot be decided") && refusal.contains("nothing was sent"),
+        "{refusal}"
+    );
+    assert!(
+        refusal.contains("type: unknown for ")
+            && refusal.contains("accounts: the instance does not show you System roles"),
+        "{refusal}"
+    );
+    assert_eq!(sb.requests().put, puts, "no PUT sent");
+    assert!(!dir.path().join("j.jsonl").exists(), "no run journalled");
+    // A listing answers, and says the same in one note (stderr in the CLI).
+    let mut notes = Vec::new();
+    let listed = rollcall::commands::users::fetch_filtered_noting(
+        &aa,
+        None,
+        &rollcall::domain::filter::Filter::parse("type:user").unwrap(),
+        chrono::Utc::now(),
+        &mut |n| notes.push(n),
+    )
+    .await
+    .unwrap();
+    assert!(listed.is_empty());
+    assert_eq!(
+        notes
+            .iter()
+            .filter(|n| n.starts_with("type: unknown for "))
+            .count(),
+        1,
+        "{notes:?}"
+    );
+    // A decidable filter from the same actor still runs (dry run here).
+    let fine = BulkArgs {
+        filter: "status:locked".into(),
+        dry_run: true,
+        journal: Some(dir.path().join("j.jsonl")),
+        ..Default::default()
+    };
+    run_bulk_with(
+        &aa,
+        BulkAction::Disable,
+        &fine,
+        &mut Vec::new(),
+        &mut answering(""),
+    )
+    .await
+    .unwrap();
+    sb.shutdown().await;
+}

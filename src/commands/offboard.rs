@@ -5,7 +5,7 @@
 //! printing and prompting, so tests drive it directly.
 
 use super::connect::Session;
-use super::users::fetch_filtered;
+use super::users::fetch_listing;
 use crate::api::UserQuery;
 use crate::bulk::{self, Cancel, Reassign, RowOutcome, RowResult, RunMeta, RunPlan};
 use crate::domain::filter::Filter;
@@ -36,8 +36,8 @@ fn parse_concurrency(text: &str) -> Result<usize, String> {
 /// `users disable|enable|unlock|reset-password|reset-mfa`.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct BulkArgs {
-    /// Which accounts, e.g. 'login>180d status:ok' (see the manual).
-    #[arg(long, value_name = "EXPR")]
+    /// Which accounts, e.g. 'login>6m status:ok -type:api' (see --help).
+    #[arg(long, value_name = "EXPR", long_help = crate::domain::filter::HELP)]
     pub filter: String,
     /// Only the accounts of this Organization.
     #[arg(long, value_name = "NAME")]
@@ -152,8 +152,21 @@ pub async fn select(
         bail!("--filter is empty: that selects every account you can see; narrow it (e.g. 'login>180d') or name an --org");
     }
     let parsed = Filter::parse(filter).map_err(|e| anyhow!("--filter: {e}"))?;
-    let users = fetch_filtered(session, org, &parsed, Utc::now()).await?;
-    Ok(assess(session, action, users))
+    let mut notes = Vec::new();
+    let listing = fetch_listing(session, org, &parsed, Utc::now(), &mut |n| notes.push(n)).await?;
+    // An account the filter cannot decide might belong in the run or not:
+    // acting on the rest would be a guess, so nothing is sent.
+    if !listing.undecided.is_empty() {
+        let why: Vec<String> = listing.undecided.iter().map(ToString::to_string).collect();
+        bail!(
+            "--filter cannot be decided for every account, so nothing was sent: {}; narrow it with terms the instance shows you",
+            why.join("; ")
+        );
+    }
+    for n in notes {
+        eprintln!("note: {n}");
+    }
+    Ok(assess(session, action, listing.users))
 }
 
 /// How a run is recorded and executed.

@@ -4,7 +4,7 @@
 use super::connect::Session;
 use crate::api::wire::ext;
 use crate::api::{ApiError, UserQuery};
-use crate::domain::filter::{Filter, MatchContext};
+use crate::domain::filter::{Filter, MatchContext, Undecided};
 use crate::domain::text::{csv_cell, json_export, sanitize};
 use crate::domain::{LastLoginReported, PasswordExpiry, User};
 use anyhow::{anyhow, bail};
@@ -26,8 +26,8 @@ pub struct ListArgs {
     /// Only the accounts of this Organization.
     #[arg(long, value_name = "NAME")]
     pub org: Option<String>,
-    /// Filter, e.g. 'status:locked login>90d smith' (see the manual).
-    #[arg(long, value_name = "EXPR")]
+    /// Filter, e.g. 'status:locked,disabled login>3m -type:api' (see --help).
+    #[arg(long, value_name = "EXPR", long_help = crate::domain::filter::HELP)]
     pub filter: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -69,6 +69,8 @@ pub async fn fetch_filtered_noting(
 pub struct Listing {
     pub users: Vec<User>,
     pub last_login: LastLoginReported,
+    /// What the filter could not decide (also said through `note`).
+    pub undecided: Vec<Undecided>,
 }
 
 /// As [`fetch_filtered_noting`], keeping the last-login evidence of the
@@ -92,6 +94,7 @@ pub async fn fetch_listing(
     let mut ctx = MatchContext {
         now,
         last_login: session.capabilities.last_login_advertised(),
+        password_max_age_days: session.settings.password_max_age_days,
     };
     let groups = match &membership {
         _ if !filter.needs_groups() || !session.capabilities.tql_keywords.contains("groupId") => {
@@ -120,20 +123,30 @@ pub async fn fetch_listing(
         note(odd.to_string());
     }
     ctx.last_login = ctx.last_login.or(LastLoginReported::seen_in(&users));
-    if filter.needs_last_login() && !ctx.last_login.is_returned() {
-        note(format!(
-            "login: unknown for {} accounts: the instance does not return last logins to you",
-            users.len()
-        ));
-    }
     if let Some(m) = &membership {
         m.fill(&mut users);
+    }
+    // `group:` takes a name's start when no group has the exact name (the
+    // TQL above sent only exact names, so it stays a superset).
+    let mut filter = filter.clone();
+    let known_groups = groups.iter().map(|g| g.name.as_str()).chain(
+        users
+            .iter()
+            .flat_map(|u| u.user_groups.iter().flatten().map(|g| g.name.as_str())),
+    );
+    for said in filter.resolve_groups(known_groups) {
+        note(said);
+    }
+    let undecided = filter.undecided(&users, &ctx);
+    for unknown in &undecided {
+        note(unknown.to_string());
     }
     users.retain(|u| filter.matches(u, &ctx));
     users.sort_by_cached_key(|u| (u.user_name.to_lowercase(), u.id));
     Ok(Listing {
         users,
         last_login: ctx.last_login,
+        undecided,
     })
 }
 
@@ -141,11 +154,12 @@ pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> an
     let filter = Filter::parse(args.filter.as_deref().unwrap_or(""))
         .map_err(|e| anyhow!("--filter: {e}"))?;
     let now = Utc::now();
-    let Listing { users, last_login } =
-        fetch_listing(session, args.org.as_deref(), &filter, now, &mut |note| {
-            eprintln!("note: {note}")
-        })
-        .await?;
+    let Listing {
+        users, last_login, ..
+    } = fetch_listing(session, args.org.as_deref(), &filter, now, &mut |note| {
+        eprintln!("note: {note}")
+    })
+    .await?;
     match args.format {
         Format::Json => write_json(&users, out)?,
         Format::Csv => write_csv(&users, session, now, out)?,

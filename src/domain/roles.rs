@@ -214,6 +214,80 @@ impl SystemRole {
     }
 }
 
+/// The abbreviations the console's table shows for System roles; the one
+/// table, so the filter accepts exactly what people read there.
+const SYSTEM_ROLE_SHORT: &[(SystemRole, &str)] = &[
+    (SystemRole::Administrator, "Admin"),
+    (SystemRole::OperationsAdministrator, "Ops Admin"),
+    (SystemRole::AccountsAdministrator, "Accts Admin"),
+    (SystemRole::CommunityLeader, "Comm Leader"),
+    (SystemRole::ReadOnlyUser, "Read Only"),
+    (SystemRole::ExchangeAdmin, "Exch Admin"),
+];
+
+/// As [`SYSTEM_ROLE_SHORT`], for Organization roles.
+const ORG_ROLE_SHORT: &[(OrgRole, &str)] = &[
+    (OrgRole::OrganizationAdministrator, "Org Admin"),
+    (OrgRole::SharingUser, "Sharing"),
+    (OrgRole::StandardUser, "Standard"),
+    (OrgRole::AppDeveloper, "App Dev"),
+    (OrgRole::ReadOnlyCommenter, "RO Commenter"),
+    (OrgRole::ReadOnlyUser, "Read Only"),
+];
+
+fn short_of<T: Copy + PartialEq>(table: &[(T, &'static str)], role: T) -> Option<&'static str> {
+    table.iter().find(|(r, _)| *r == role).map(|(_, s)| *s)
+}
+
+fn by_short<T: Copy>(table: &[(T, &'static str)], text: &str) -> Option<T> {
+    let text = text.trim();
+    table
+        .iter()
+        .find(|(_, s)| s.eq_ignore_ascii_case(text))
+        .map(|(r, _)| *r)
+}
+
+impl SystemRole {
+    /// The name the table shows ("Admin"); the full name when it is short.
+    pub fn short_name(self) -> &'static str {
+        short_of(SYSTEM_ROLE_SHORT, self).unwrap_or(self.name())
+    }
+
+    /// A full or short name, ignoring case.
+    pub fn parse_any(text: &str) -> Option<Self> {
+        Self::parse(text).or_else(|| by_short(SYSTEM_ROLE_SHORT, text))
+    }
+}
+
+impl OrgRole {
+    /// The name the table shows ("Sharing"); the full name when it is short.
+    pub fn short_name(self) -> &'static str {
+        short_of(ORG_ROLE_SHORT, self).unwrap_or(self.name())
+    }
+
+    /// A full or short name, ignoring case.
+    pub fn parse_any(text: &str) -> Option<Self> {
+        Self::parse(text).or_else(|| by_short(ORG_ROLE_SHORT, text))
+    }
+}
+
+/// A System role name as the table shows it; an unfamiliar name as it is.
+pub fn short_system_role(name: &str) -> &str {
+    match SystemRole::parse(name) {
+        Some(role) => role.short_name(),
+        None => name,
+    }
+}
+
+/// An Organization role name as the table shows it; an unfamiliar name as
+/// it is.
+pub fn short_org_role(name: &str) -> &str {
+    match OrgRole::parse(name) {
+        Some(role) => role.short_name(),
+        None => name,
+    }
+}
+
 impl CommunityRole {
     /// The Community role an account gets in one Community or Source when its
     /// System role changes (SPEC rule 7): the Organization's default there,

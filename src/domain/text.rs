@@ -101,6 +101,19 @@ pub fn fit(text: &str, width: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A count with thousands separated: "10,000".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `text` sanitized and split into lines of at most `width` columns, at
 /// spaces; a word longer than a line is broken, so nothing is ever cut off
 /// (refusals and server messages are shown whole).

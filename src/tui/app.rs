@@ -105,6 +105,8 @@ pub struct App {
     pub(crate) filter_input: String,
     filter: Option<Filter>,
     pub(crate) filter_error: Option<String>,
+    /// What the filter could not decide, or which groups `group:` took.
+    pub(crate) filter_note: Option<String>,
     pub(crate) command_input: String,
     /// Why the prompt did not take everything typed or pasted (the limit),
     /// shown beside the prompt until the next key.
@@ -178,6 +180,7 @@ impl App {
             filter_input: String::new(),
             filter: None,
             filter_error: None,
+            filter_note: None,
             command_input: String::new(),
             prompt_note: None,
             selected: 0,
@@ -923,6 +926,7 @@ impl App {
         MatchContext {
             now: self.now,
             last_login: self.last_login,
+            password_max_age_days: self.ctx.settings.password_max_age_days,
         }
     }
 
@@ -988,11 +992,12 @@ impl App {
             // A typed filter replaces a finding's id filter.
             self.id_filter = None;
         }
+        self.filter_note = None;
         if text.is_empty() {
             self.filter = None;
             self.filter_error = None;
         } else {
-            match Filter::parse(text) {
+            match Filter::parse(text).map(|f| self.noted(f)) {
                 // A term over a field this listing does not carry (mfa: on
                 // a plain instance) would show "no account matches", a
                 // wrong answer: say why instead, keeping the last good view.
@@ -1020,6 +1025,21 @@ impl App {
             }
         }
         self.rebuild_view();
+    }
+
+    /// `filter` with `group:` resolved against the loaded groups, noting
+    /// that and what the filter cannot decide (the domain's words).
+    fn noted(&mut self, mut filter: Filter) -> Filter {
+        let groups = self
+            .rows
+            .iter()
+            .flat_map(|r| r.user.user_groups.iter().flatten().map(|g| g.name.as_str()));
+        let mut notes = filter.resolve_groups(groups);
+        let rows = self.rows.iter().map(|r| (&r.user, r.search.as_str()));
+        let undecided = filter.undecided_indexed(rows, &self.match_context());
+        notes.extend(undecided.iter().map(ToString::to_string));
+        self.filter_note = (!notes.is_empty()).then(|| notes.join("; "));
+        filter
     }
 
     /// Why `filter` cannot be answered from this listing's fields.

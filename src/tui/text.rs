@@ -1,9 +1,10 @@
 //! Turning server values into terminal text: sanitizing, relative times,
-//! short role names for narrow columns.
+//! short role names for narrow columns (the table lives in the domain).
 
 use chrono::{DateTime, Utc};
 
-pub(crate) use crate::domain::text::sanitize;
+pub(crate) use crate::domain::roles::{short_org_role, short_system_role};
+pub(crate) use crate::domain::text::{sanitize, thousands};
 
 /// "5m ago", "3h ago", "3d ago", "4mo ago", "2y ago"; "in the future" for
 /// clock skew.
@@ -27,49 +28,9 @@ pub(crate) fn relative(time: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// A count with thousands separated: "10,000".
-pub(crate) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// Full date and time for the detail view.
 pub(crate) fn absolute(time: DateTime<Utc>) -> String {
     time.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-/// A System role name short enough for the table; the detail view shows the
-/// full name.
-pub(crate) fn short_system_role(name: &str) -> &str {
-    match name {
-        "Administrator" => "Admin",
-        "Operations Administrator" => "Ops Admin",
-        "Accounts Administrator" => "Accts Admin",
-        "Community Leader" => "Comm Leader",
-        "Read Only User" => "Read Only",
-        "Exchange Admin" => "Exch Admin",
-        other => other,
-    }
-}
-
-/// An Organization role name short enough for the table.
-pub(crate) fn short_org_role(name: &str) -> &str {
-    match name {
-        "Organization Administrator" => "Org Admin",
-        "Sharing User" => "Sharing",
-        "Standard User" => "Standard",
-        "App Developer" => "App Dev",
-        "Read Only Commenter" => "RO Commenter",
-        "Read Only User" => "Read Only",
-        other => other,
-    }
 }
 
 #[cfg(test)]

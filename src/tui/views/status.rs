@@ -15,12 +15,12 @@ const SPINNER: [char; 4] = ['|', '/', '-', '\\'];
 pub(super) fn render(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let (left, right) = match app.mode {
         Mode::Filter => {
+            // The whole error or note is drawn wrapped above the prompt.
             let right = match &app.filter_error {
-                Some(error) => {
-                    Span::styled(format!("bad filter: {}", sanitize(error)), theme.error)
-                }
+                Some(_) => Span::styled("bad filter", theme.error),
                 None => Span::raw(format!("{} of {} match", app.view.len(), app.rows.len())),
             };
+            render_filter_text(app, frame, area, theme);
             // Text cut at the prompt's limit is said where the eye is.
             let right = match &app.prompt_note {
                 Some(note) => Span::styled(note.clone(), theme.error),
@@ -55,6 +55,30 @@ pub(super) fn render(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     }
 }
 
+/// A filter error or note, whole: wrapped to the width (readable at 40
+/// columns too) on the rows just above the prompt.
+fn render_filter_text(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let (text, style) = match (&app.filter_error, &app.filter_note) {
+        (Some(error), _) => (format!("bad filter: {error}"), theme.error),
+        (None, Some(note)) => (note.clone(), theme.dim),
+        (None, None) => return,
+    };
+    let lines = crate::domain::text::wrap(&text, usize::from(area.width.max(1)));
+    let height = (lines.len() as u16).min(area.y);
+    if height == 0 {
+        return;
+    }
+    let above = Rect {
+        x: area.x,
+        y: area.y - height,
+        width: area.width,
+        height,
+    };
+    let lines: Vec<Line> = lines.into_iter().map(|l| Line::styled(l, style)).collect();
+    frame.render_widget(ratatui::widgets::Clear, above);
+    frame.render_widget(Paragraph::new(lines), above);
+}
+
 fn message<'a>(app: &'a App, theme: &Theme) -> Line<'a> {
     if let Some(status) = &app.status {
         let text = sanitize(&status.text).into_owned();
@@ -72,11 +96,17 @@ fn message<'a>(app: &'a App, theme: &Theme) -> Line<'a> {
         ]);
     }
     match app.active_filter() {
-        Some(filter) => Line::from(vec![
-            Span::styled(" filter ", theme.key),
-            Span::raw(sanitize(filter).into_owned()),
-            Span::raw(format!(" ({} of {})", app.view.len(), app.rows.len())),
-        ]),
+        Some(filter) => {
+            let mut spans = vec![
+                Span::styled(" filter ", theme.key),
+                Span::raw(sanitize(filter).into_owned()),
+                Span::raw(format!(" ({} of {})", app.view.len(), app.rows.len())),
+            ];
+            if let Some(note) = &app.filter_note {
+                spans.push(Span::styled(format!("  {}", sanitize(note)), theme.dim));
+            }
+            Line::from(spans)
+        }
         None => Line::raw(""),
     }
 }
