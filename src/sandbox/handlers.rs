@@ -103,6 +103,21 @@ pub fn fault_response(code: u16) -> Response {
     ApiErr::new(status, message).into_response()
 }
 
+/// The answer beyond `Faults::rate_limit_per_second`: 429 with when to
+/// come back, as a rate-limiting gateway gives it.
+pub fn rate_limited(retry_after_s: u64) -> Response {
+    let mut response = ApiErr::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Rate limit exceeded (injected by the sandbox)",
+    )
+    .into_response();
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(retry_after_s),
+    );
+    response
+}
+
 type ApiResult = Result<Response, ApiErr>;
 
 fn ok_json(value: Value) -> ApiResult {
