@@ -224,6 +224,8 @@ pub(crate) struct Shared {
     fault_sequence: AtomicU64,
     /// The rate limit's current window: when it began, requests in it.
     rate_window: Mutex<(std::time::Instant, u32)>,
+    /// Where users pages begin (keyset paging).
+    pub(crate) cursors: handlers::Cursors,
     /// When the sandbox started; seeded dates are relative to it.
     #[allow(dead_code)]
     pub(crate) started: DateTime<Utc>,
@@ -400,6 +402,7 @@ impl Sandbox {
             faults: Mutex::new(Faults::default()),
             fault_sequence: AtomicU64::new(0),
             rate_window: Mutex::new((std::time::Instant::now(), 0)),
+            cursors: handlers::Cursors::default(),
             started,
             addr,
             plain: cfg.plain,
