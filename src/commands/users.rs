@@ -5,7 +5,7 @@ use super::connect::Session;
 use crate::api::wire::ext;
 use crate::api::{ApiError, UserQuery};
 use crate::domain::filter::{Filter, MatchContext};
-use crate::domain::text::{csv_cell, json_export, sanitize};
+use crate::domain::text::{csv_cell, sanitize};
 use crate::domain::{LastLoginReported, PasswordExpiry, User};
 use anyhow::{anyhow, bail};
 use chrono::{DateTime, Utc};
@@ -320,7 +320,7 @@ pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> an
 }
 
 /// JSON with ThreatConnect's field names, safe on a terminal and still the
-/// same data (see [`json_export`]).
+/// same data (see [`crate::domain::text::json_export`]).
 pub fn write_json(users: &[User], out: &mut dyn Write) -> anyhow::Result<()> {
     let mut json = JsonArray::new(out);
     json.write_all(users)?;
@@ -332,26 +332,41 @@ pub fn write_json(users: &[User], out: &mut dyn Write) -> anyhow::Result<()> {
 pub struct JsonArray<W: Write> {
     out: W,
     written: usize,
+    /// One element's text, reused.
+    element: Vec<u8>,
 }
 
 impl<W: Write> JsonArray<W> {
     pub fn new(out: W) -> Self {
-        JsonArray { out, written: 0 }
+        JsonArray {
+            out,
+            written: 0,
+            element: Vec::new(),
+        }
     }
 
     pub fn write_all(&mut self, users: &[User]) -> anyhow::Result<()> {
         for user in users {
-            let element = json_export(user)?;
-            // `to_string_pretty` of an array: each element on its own
-            // lines, indented two spaces (JSON strings hold no raw newline).
-            let element = element.trim_end_matches('\n');
+            self.element.clear();
+            serde_json::to_writer_pretty(&mut self.element, user)?;
+            let text = std::str::from_utf8(&self.element)?;
+            // The same escaping as `json_export`, borrowed when nothing needs it.
+            let text = crate::domain::text::json_terminal_safe(text);
             self.out.write_all(if self.written == 0 {
                 b"[\n  "
             } else {
                 b",\n  "
             })?;
-            self.out
-                .write_all(element.replace('\n', "\n  ").as_bytes())?;
+            // `to_string_pretty` of an array: each element on its own
+            // lines, indented two spaces (JSON strings hold no raw newline).
+            let mut lines = text.as_bytes().split(|b| *b == b'\n');
+            if let Some(first) = lines.next() {
+                self.out.write_all(first)?;
+            }
+            for line in lines {
+                self.out.write_all(b"\n  ")?;
+                self.out.write_all(line)?;
+            }
             self.written += 1;
         }
         Ok(())
@@ -715,6 +730,7 @@ mod tests {
 
     #[test]
     fn streamed_json_is_byte_for_byte_the_whole_array_export() {
+        use crate::domain::text::json_export;
         let all = users();
         for n in 0..=all.len() {
             let mut streamed = Vec::new();
