@@ -17,9 +17,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-const SECRET: &str = "bench-secret";
+pub const SECRET: &str = "bench-secret";
 
-struct SandboxProcess(Child);
+pub struct SandboxProcess(Child);
 
 impl Drop for SandboxProcess {
     fn drop(&mut self) {
@@ -28,10 +28,13 @@ impl Drop for SandboxProcess {
     }
 }
 
-fn start_sandbox(users: usize) -> (SandboxProcess, String) {
+/// A sandbox process with `users` accounts (and `extra` flags, e.g.
+/// `--latency 300`), and its base URL.
+pub fn start_sandbox(users: usize, extra: &[&str]) -> (SandboxProcess, String) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
         .args(["sandbox", "--listen", "127.0.0.1:0", "--secret-key", SECRET])
         .args(["--seed-users", &users.to_string()])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -73,17 +76,71 @@ fn key(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
 }
 
-fn ms(d: Duration) -> f64 {
+pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The console's figures with `users` accounts.
+pub struct ConsoleFigures {
+    pub count: usize,
+    pub first_rows: Duration,
+    pub loaded: Duration,
+    pub key_med: f64,
+    pub key_max: f64,
+    pub keystrokes: usize,
+    pub matched: usize,
+    pub draw_med: f64,
+    pub draw_max: f64,
+    pub big_med: f64,
+    pub big_max: f64,
+    pub sort: Duration,
+    pub rss_loaded_mb: f64,
+    pub rss_peak_mb: f64,
+}
+
+impl ConsoleFigures {
+    pub fn print(&self) {
+        let f = self;
+        println!("accounts loaded                    {}", f.count);
+        println!(
+            "first rows on screen               {:8.1} ms",
+            ms(f.first_rows)
+        );
+        println!("whole listing loaded               {:8.1} ms", ms(f.loaded));
+        println!("filter keystroke median / slowest  {:8.2} / {:.2} ms ({} keystrokes, last query matched {})", f.key_med, f.key_max, f.keystrokes, f.matched);
+        println!(
+            "frame draw 80x24 median / slowest  {:8.2} / {:.2} ms",
+            f.draw_med, f.draw_max
+        );
+        println!(
+            "frame draw 200x60 median / slowest {:8.2} / {:.2} ms",
+            f.big_med, f.big_max
+        );
+        println!("sort by next column                {:8.2} ms", ms(f.sort));
+        println!(
+            "resident memory, all loaded        {:8.1} MB (peak {:.1} MB)",
+            f.rss_loaded_mb, f.rss_peak_mb
+        );
+    }
+}
+
+#[allow(dead_code)]
 fn main() {
     let users: usize = std::env::var("ROLLCALL_BENCH_USERS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    let figures = measure(users);
+    println!();
+    figures.print();
+}
+
+/// Loads `users` accounts from a sandbox process into a console App and
+/// times what an admin feels. Resident memory is this process's: run it
+/// before anything else in the process.
+pub fn measure(users: usize) -> ConsoleFigures {
     let seeding = Instant::now();
-    let (_sandbox, url) = start_sandbox(users);
+    let (_sandbox, url) = start_sandbox(users, &[]);
     println!(
         "sandbox with {users} seeded accounts up in {:.1} s",
         seeding.elapsed().as_secs_f64()
@@ -202,15 +259,22 @@ fn main() {
         let (draw_med, draw_max) = stats(&mut draw_times);
         let (big_med, big_max) = stats(&mut big_draws);
         let (key_med, key_max) = stats(&mut keystrokes);
-        println!();
-        println!("accounts loaded                    {count}");
-        println!("first rows on screen               {:8.1} ms", ms(first_rows.unwrap_or_default()));
-        println!("whole listing loaded               {:8.1} ms", ms(loaded));
-        println!("filter keystroke median / slowest  {key_med:8.2} / {key_max:.2} ms ({} keystrokes, last query matched {matched})", keystrokes.len());
-        println!("frame draw 80x24 median / slowest  {draw_med:8.2} / {draw_max:.2} ms");
-        println!("frame draw 200x60 median / slowest {big_med:8.2} / {big_max:.2} ms");
-        println!("sort by next column                {:8.2} ms", ms(sort_time));
-        println!("resident memory, all loaded        {:8.1} MB (peak {:.1} MB)", rss_loaded as f64 / 1024.0, rss_peak as f64 / 1024.0);
         worker.send(Command::Shutdown);
-    });
+        ConsoleFigures {
+            count,
+            first_rows: first_rows.unwrap_or_default(),
+            loaded,
+            key_med,
+            key_max,
+            keystrokes: keystrokes.len(),
+            matched,
+            draw_med,
+            draw_max,
+            big_med,
+            big_max,
+            sort: sort_time,
+            rss_loaded_mb: rss_loaded as f64 / 1024.0,
+            rss_peak_mb: rss_peak as f64 / 1024.0,
+        }
+    })
 }

@@ -474,7 +474,7 @@ async fn the_cli_reports_lost_answers_as_unknown() {
     let mut banner = Vec::new();
     let read = async {
         while let Ok(Some(line)) = lines.next_line().await {
-            let done = line.starts_with("fault:");
+            let done = line.starts_with("faults:");
             banner.push(line);
             if done {
                 break;

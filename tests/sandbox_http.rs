@@ -1186,3 +1186,31 @@ async fn hostile_requests_get_clear_refusals() {
     assert_eq!(status, 401, "{body}");
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn rate_limit_answers_429_with_retry_after_beyond_n_per_second_without_acting() {
+    let sb = sandbox(5).await;
+    let admin = Caller::as_id(&sb, "administrator");
+    sb.set_faults(Faults {
+        rate_limit_per_second: 3,
+        ..Default::default()
+    });
+    let url = format!("{}/v3/security/users/999999", sb.base_url());
+    let started = std::time::Instant::now();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(admin.get("/v2/whoami").await.0);
+    }
+    let limited = reqwest::Client::new().get(&url).send().await.unwrap();
+    assert!(statuses[..3].iter().all(|s| *s == 200), "{statuses:?}");
+    // Within one second the rest are limited (a machine too slow to send
+    // six requests in a second crosses into a new window).
+    if started.elapsed() < std::time::Duration::from_millis(900) {
+        assert_eq!(statuses[3..], [429, 429], "{statuses:?}");
+        assert_eq!(limited.status(), 429);
+        assert_eq!(limited.headers()["retry-after"], "1");
+    }
+    sb.set_faults(Faults::default());
+    assert_eq!(admin.get("/v2/whoami").await.0, 200);
+    sb.shutdown().await;
+}

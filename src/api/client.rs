@@ -16,8 +16,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 use url::Url;
 
-/// `resultLimit` when the query does not say.
-pub const DEFAULT_PAGE_SIZE: u32 = 1000;
+/// `resultLimit` when the query does not say: the largest page, since a
+/// full listing costs a round trip per page and little per account.
+pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
 /// The largest `resultLimit` ThreatConnect accepts.
 pub const MAX_PAGE_SIZE: u32 = 10_000;
 /// Parallel page fetches when `Connection.concurrency` is 0.
@@ -952,14 +953,18 @@ impl Client {
         Ok(url)
     }
 
-    /// Every page of a listing. With a total, the pages after the first
-    /// are fetched in parallel by offset; without one, `next` is followed.
-    async fn list_paged<T: DeserializeOwned + Send>(
+    /// Every page of a listing, handed over in offset order. With a total,
+    /// the pages after the first are fetched in parallel by offset; a page
+    /// that arrives early waits for the ones before it, and no new request
+    /// starts while `concurrency` pages are held, so memory stays bounded
+    /// by the concurrency, not the listing. Without a total, `next` is
+    /// followed.
+    async fn list_paged<T: DeserializeOwned + Send, F: FnMut(Page<T>) + ?Sized>(
         &self,
         path: &str,
         params: &[(String, String)],
         page_size: u32,
-        on_page: &mut (dyn FnMut(Page<T>) + Send),
+        on_page: &mut F,
     ) -> Result<(), ApiError> {
         let limit = match page_size {
             0 => DEFAULT_PAGE_SIZE,
@@ -1021,7 +1026,8 @@ impl Client {
                     });
                 }
                 // Offsets are produced as pages are asked for, at most
-                // `concurrency` in flight.
+                // `concurrency` in flight or held; `buffered` hands them
+                // over in order (streamed output relies on it).
                 let starts = (1..pages).map(move |i| i * step);
                 let mut pages = futures::stream::iter(starts)
                     .map(|start| {
@@ -1031,7 +1037,7 @@ impl Client {
                             Ok::<_, ApiError>((url, start, page))
                         }
                     })
-                    .buffer_unordered(self.inner.concurrency);
+                    .buffered(self.inner.concurrency);
                 while let Some(page) = pages.next().await {
                     let (url, start, page) = page?;
                     let len = page.data.len() as u64 + page.skipped;
@@ -1136,10 +1142,12 @@ impl Client {
     /// order asked for, pages are sorted by `id` (offset pages of an
     /// unordered listing may overlap or skip), and an account already seen
     /// is dropped from later pages; returns how many were dropped.
-    pub async fn list_users_with(
+    /// Generic so that a caller on its own task (streamed output) may pass
+    /// a callback that is not `Send`.
+    pub async fn list_users_with<F: FnMut(Page<User>) + ?Sized>(
         &self,
         query: &UserQuery,
-        on_page: &mut (dyn FnMut(Page<User>) + Send),
+        on_page: &mut F,
     ) -> Result<usize, ApiError> {
         let mut query = query.clone();
         if query.sorting.as_deref().is_none_or(|s| s.trim().is_empty()) {

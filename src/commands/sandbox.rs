@@ -1,7 +1,7 @@
 //! `rollcall sandbox`: runs the embedded ThreatConnect-compatible server in
 //! the foreground until Ctrl-C or SIGTERM.
 
-use crate::sandbox::{Sandbox, SandboxConfig, SEEDED_ACCESS_IDS};
+use crate::sandbox::{Faults, Sandbox, SandboxConfig, SEEDED_ACCESS_IDS};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -33,16 +33,77 @@ pub struct SandboxArgs {
     /// 127.0.0.1, ::1 and localhost into DIR (replacing earlier ones).
     #[arg(long, value_name = "DIR")]
     pub tls: Option<PathBuf>,
-    /// Fault: apply this share of writes (0 to 1), then drop the connection
-    /// before answering, so the client cannot know the change landed.
-    #[arg(long, value_name = "P", value_parser = parse_rate, default_value_t = 0.0)]
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// A slow or unreliable instance, for measuring and reliability tests.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct FaultArgs {
+    /// Delay every answer by this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency: u64,
+    /// Answer this share of requests (0 to 1) with 500, without acting.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = rate)]
+    pub fail_rate: f64,
+    /// Drop the connection on this share of requests (0 to 1), without acting.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = rate)]
+    pub drop_rate: f64,
+    /// Answer 429 with Retry-After beyond N requests per second.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub rate_limit: u32,
+    /// Apply this share of writes (0 to 1), then drop the connection before
+    /// answering, so the client cannot know the change landed.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = rate)]
     pub lost_answer_rate: f64,
 }
 
-fn parse_rate(text: &str) -> Result<f64, String> {
+impl FaultArgs {
+    pub fn faults(&self) -> Faults {
+        Faults {
+            latency: std::time::Duration::from_millis(self.latency),
+            error_rate: self.fail_rate,
+            drop_rate: self.drop_rate,
+            rate_limit_per_second: self.rate_limit,
+            lost_answer_rate: self.lost_answer_rate,
+            // A different draw each run: the faults land on other requests.
+            seed: rand::random(),
+            ..Default::default()
+        }
+    }
+
+    /// What the banner says about the faults in force, if any.
+    pub fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.latency > 0 {
+            parts.push(format!("{} ms latency", self.latency));
+        }
+        if self.fail_rate > 0.0 {
+            parts.push(format!("fail rate {}", self.fail_rate));
+        }
+        if self.drop_rate > 0.0 {
+            parts.push(format!("drop rate {}", self.drop_rate));
+        }
+        if self.rate_limit > 0 {
+            parts.push(format!("rate limit {}/s", self.rate_limit));
+        }
+        if self.lost_answer_rate > 0.0 {
+            parts.push(format!(
+                "{} of writes applied, then their answer is lost",
+                self.lost_answer_rate
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("faults: {}", parts.join(", ")))
+    }
+}
+
+/// A share between 0 and 1.
+fn rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
-        _ => Err("expected a rate from 0 to 1, e.g. 0.05".into()),
+        _ => Err(format!(
+            "'{text}' is not a share between 0 and 1 (e.g. 0.05)"
+        )),
     }
 }
 
@@ -97,13 +158,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     cfg.omit_last_login = args.omit_last_login;
     cfg.tls = args.tls;
     let sandbox = Sandbox::start(cfg).await?;
-    if args.lost_answer_rate > 0.0 {
-        sandbox.set_faults(crate::sandbox::Faults {
-            lost_answer_rate: args.lost_answer_rate,
-            seed: rand::random(),
-            ..Default::default()
-        });
-    }
+    sandbox.set_faults(args.faults.faults());
     print!("{}", banner(&sandbox.base_url(), &secret_key, generated));
     if let Some(ca) = sandbox.ca_file() {
         print!("{}", tls_banner(ca));
@@ -114,11 +169,8 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     if args.omit_last_login {
         println!("lastLogin is left out of every answer");
     }
-    if args.lost_answer_rate > 0.0 {
-        println!(
-            "fault: {} of writes are applied, then their answer is lost (connection dropped)",
-            args.lost_answer_rate
-        );
+    if let Some(faults) = args.faults.describe() {
+        println!("{faults}");
     }
     std::io::Write::flush(&mut std::io::stdout())?;
     wait_for_stop().await?;
@@ -163,6 +215,42 @@ mod tests {
         assert!(tls.contains("SSL_CERT_FILE=/tmp/t/ca.pem"));
     }
 
+    #[test]
+    fn fault_flags_parse_and_reach_the_faults() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            faults: FaultArgs,
+        }
+        let cli = Cli::try_parse_from([
+            "x",
+            "--latency",
+            "300",
+            "--fail-rate",
+            "0.1",
+            "--drop-rate",
+            "0.05",
+            "--rate-limit",
+            "20",
+        ])
+        .unwrap();
+        let faults = cli.faults.faults();
+        assert_eq!(faults.latency, std::time::Duration::from_millis(300));
+        assert_eq!((faults.error_rate, faults.drop_rate), (0.1, 0.05));
+        assert_eq!(faults.rate_limit_per_second, 20);
+        assert_eq!(
+            cli.faults.describe().unwrap(),
+            "faults: 300 ms latency, fail rate 0.1, drop rate 0.05, rate limit 20/s"
+        );
+        assert!(Cli::try_parse_from(["x", "--fail-rate", "1.5"]).is_err());
+        assert!(Cli::try_parse_from(["x"])
+            .unwrap()
+            .faults
+            .describe()
+            .is_none());
+    }
+
     #[tokio::test]
     async fn run_refuses_a_non_loopback_address() {
         let args = SandboxArgs {
@@ -173,7 +261,7 @@ mod tests {
             plain: true,
             omit_last_login: true,
             tls: None,
-            lost_answer_rate: 0.0,
+            faults: FaultArgs::default(),
         };
         let err = run(args).await.unwrap_err();
         assert!(err.to_string().contains("loopback"), "{err}");

@@ -5,7 +5,7 @@ use super::connect::Session;
 use crate::api::wire::ext;
 use crate::api::{ApiError, UserQuery};
 use crate::domain::filter::{Filter, MatchContext, Undecided};
-use crate::domain::text::{csv_cell, json_export, sanitize};
+use crate::domain::text::{csv_cell, sanitize};
 use crate::domain::{LastLoginReported, PasswordExpiry, User};
 use anyhow::{anyhow, bail};
 use chrono::{DateTime, Utc};
@@ -76,6 +76,7 @@ pub struct Listing {
 /// As [`fetch_filtered_noting`], keeping the last-login evidence of the
 /// whole answer (a filtered subset alone could not show it). Fields the
 /// instance sent in a form rollcall cannot read are noted, once each.
+/// Sorted locally, case-insensitively by account name.
 pub async fn fetch_listing(
     session: &Session,
     org: Option<&str>,
@@ -83,6 +84,131 @@ pub async fn fetch_listing(
     now: DateTime<Utc>,
     note: &mut (dyn FnMut(String) + Send),
 ) -> anyhow::Result<Listing> {
+    let mut users = Vec::new();
+    let summary = stream_listing(
+        session,
+        org,
+        filter,
+        now,
+        Paging::default(),
+        note,
+        &mut |page| {
+            users.extend(page);
+            Ok(())
+        },
+    )
+    .await?;
+    users.sort_by_cached_key(|u| (u.user_name.to_lowercase(), u.id));
+    Ok(Listing {
+        users,
+        last_login: summary.last_login,
+        undecided: summary.undecided,
+    })
+}
+
+/// What a whole streamed listing showed, beyond its accounts.
+pub struct StreamSummary {
+    /// Whether an absent last login means "never" (see [`LastLoginReported`]).
+    pub last_login: LastLoginReported,
+    /// What the filter could not decide, counted over every page (also said
+    /// through `note`).
+    pub undecided: Vec<Undecided>,
+}
+
+/// The order `users list --format csv|json` asks the server for: output
+/// streams in the server's order, so it cannot be sorted locally.
+pub const STREAM_SORTING: &str = "userName asc";
+
+/// How a streamed listing is paged and ordered.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Paging<'a> {
+    /// The server's order; `None`: the client's default (by id).
+    pub sorting: Option<&'a str>,
+    /// `resultLimit`; 0: the client's default (the largest page).
+    pub page_size: u32,
+}
+
+/// Where a streamed listing's accounts go, a page at a time; an error
+/// (a closed pipe) stops the output.
+pub trait PageSink: FnMut(Vec<User>) -> anyhow::Result<()> {}
+impl<F: FnMut(Vec<User>) -> anyhow::Result<()> + ?Sized> PageSink for F {}
+
+/// The listing's rules, applied one page at a time: group membership
+/// filled, the filter applied locally, the last-login evidence gathered.
+struct PageRules<'a> {
+    filter: &'a Filter,
+    membership: Option<&'a crate::api::Membership>,
+    ctx: MatchContext,
+    /// Pages held until the evidence is in: a last-login term reads an
+    /// absent last login as "never" only once some account shows one.
+    held: Vec<Vec<User>>,
+    /// Accounts received (before the filter).
+    received: usize,
+    /// Whether any page came at all (then a refusal is not retried).
+    any_page: bool,
+    failed: Option<anyhow::Error>,
+    /// What the filter could not decide so far, summed over the pages.
+    undecided: Vec<Undecided>,
+}
+
+impl PageRules<'_> {
+    fn holding(&self) -> bool {
+        self.filter.needs_last_login() && !self.ctx.last_login.is_returned()
+    }
+
+    fn page<S: PageSink + ?Sized>(&mut self, mut users: Vec<User>, sink: &mut S) {
+        self.any_page = true;
+        self.received += users.len();
+        if let Some(m) = self.membership {
+            m.fill(&mut users);
+        }
+        self.ctx.last_login = self.ctx.last_login.or(LastLoginReported::seen_in(&users));
+        self.held.push(users);
+        if !self.holding() {
+            self.flush(sink);
+        }
+    }
+
+    /// Filters and hands over every held page, in order.
+    fn flush<S: PageSink + ?Sized>(&mut self, sink: &mut S) {
+        for mut users in std::mem::take(&mut self.held) {
+            if self.failed.is_some() {
+                return;
+            }
+            for unknown in self.filter.undecided(&users, &self.ctx) {
+                match self
+                    .undecided
+                    .iter_mut()
+                    .find(|u| u.key == unknown.key && u.cause == unknown.cause)
+                {
+                    Some(seen) => seen.accounts += unknown.accounts,
+                    None => self.undecided.push(unknown),
+                }
+            }
+            users.retain(|u| self.filter.matches(u, &self.ctx));
+            if let Err(e) = sink(users) {
+                self.failed = Some(e);
+            }
+        }
+    }
+}
+
+/// Lists page by page, handing each page's matching accounts to `sink` as
+/// it arrives, in the order asked for (`paging`), so memory does not grow with the instance. Fetches
+/// with a TQL pre-filter where the instance supports it and filters
+/// locally always, so the answer is the same either way; a refused
+/// pre-filter is noted and the listing asked again without it (only
+/// before any page came, so nothing is handed over twice). Returns the
+/// last-login evidence of the whole answer.
+pub async fn stream_listing<S: PageSink + ?Sized>(
+    session: &Session,
+    org: Option<&str>,
+    filter: &Filter,
+    now: DateTime<Utc>,
+    paging: Paging<'_>,
+    note: &mut (dyn FnMut(String) + Send),
+    sink: &mut S,
+) -> anyhow::Result<StreamSummary> {
     let fields = session.extension_fields();
     // Groups come with the accounts (extension) or from the user groups.
     let membership = session.membership(&fields).await?;
@@ -91,62 +217,73 @@ pub async fn fetch_listing(
     if let Some(why) = filter.unanswerable(mfa_known, groups_known) {
         bail!("{why}");
     }
-    let mut ctx = MatchContext {
+    let ctx = MatchContext {
         now,
         last_login: session.capabilities.last_login_advertised(),
         password_max_age_days: session.settings.password_max_age_days,
     };
+    // `group:` takes a name's start when no group has the exact name; the
+    // groups are known before the first page, so every page is judged alike.
     let groups = match &membership {
-        _ if !filter.needs_groups() || !session.capabilities.tql_keywords.contains("groupId") => {
-            Vec::new()
-        }
+        _ if !filter.needs_groups() => Vec::new(),
         Some(m) => m.groups().to_vec(),
         None => session.client.user_groups().await?,
     };
+    let mut resolved = filter.clone();
+    for said in resolved.resolve_groups(groups.iter().map(|g| g.name.as_str())) {
+        note(said);
+    }
+    let filter = &resolved;
     let query = UserQuery {
         fields,
         tql: filter.to_tql(&session.tql_support(&groups), &ctx),
         owner: org.map(String::from),
-        ..Default::default()
+        sorting: paging.sorting.map(String::from),
+        page_size: paging.page_size,
     };
-    let mut users = match session.client.list_users(&query).await {
+    let mut rules = PageRules {
+        filter,
+        membership: membership.as_ref(),
+        ctx,
+        held: Vec::new(),
+        received: 0,
+        any_page: false,
+        failed: None,
+        undecided: Vec::new(),
+    };
+    let listed = session
+        .client
+        .list_users_with(&query, &mut |page| rules.page(page.items, sink))
+        .await;
+    match listed {
         // The filter is applied locally anyway: a pre-filter the instance
         // does not accept costs a full listing, not the answer.
-        Err(e) if query.tql.is_some() && e.status() == Some(400) => {
+        Err(e) if query.tql.is_some() && e.status() == Some(400) && !rules.any_page => {
             note(tql_refused_note(&e));
             let plain = UserQuery { tql: None, ..query };
-            session.client.list_users(&plain).await?
+            session
+                .client
+                .list_users_with(&plain, &mut |page| rules.page(page.items, sink))
+                .await?;
         }
-        listed => listed?,
-    };
+        listed => {
+            listed?;
+        }
+    }
+    // No account showed a last login: the held pages are judged without it.
+    rules.flush(sink);
+    if let Some(e) = rules.failed {
+        return Err(e);
+    }
     for odd in crate::domain::lenient::take_odd_fields() {
         note(odd.to_string());
     }
-    ctx.last_login = ctx.last_login.or(LastLoginReported::seen_in(&users));
-    if let Some(m) = &membership {
-        m.fill(&mut users);
-    }
-    // `group:` takes a name's start when no group has the exact name (the
-    // TQL above sent only exact names, so it stays a superset).
-    let mut filter = filter.clone();
-    let known_groups = groups.iter().map(|g| g.name.as_str()).chain(
-        users
-            .iter()
-            .flat_map(|u| u.user_groups.iter().flatten().map(|g| g.name.as_str())),
-    );
-    for said in filter.resolve_groups(known_groups) {
-        note(said);
-    }
-    let undecided = filter.undecided(&users, &ctx);
-    for unknown in &undecided {
+    for unknown in &rules.undecided {
         note(unknown.to_string());
     }
-    users.retain(|u| filter.matches(u, &ctx));
-    users.sort_by_cached_key(|u| (u.user_name.to_lowercase(), u.id));
-    Ok(Listing {
-        users,
-        last_login: ctx.last_login,
-        undecided,
+    Ok(StreamSummary {
+        last_login: rules.ctx.last_login,
+        undecided: rules.undecided,
     })
 }
 
@@ -154,26 +291,128 @@ pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> an
     let filter = Filter::parse(args.filter.as_deref().unwrap_or(""))
         .map_err(|e| anyhow!("--filter: {e}"))?;
     let now = Utc::now();
-    let Listing {
-        users, last_login, ..
-    } = fetch_listing(session, args.org.as_deref(), &filter, now, &mut |note| {
-        eprintln!("note: {note}")
-    })
-    .await?;
+    let mut note = |note: String| eprintln!("note: {note}");
+    let org = args.org.as_deref();
     match args.format {
-        Format::Json => write_json(&users, out)?,
-        Format::Csv => write_csv(&users, session, now, out)?,
-        Format::Table => write_table(&users, session, now, last_login, out)?,
+        // Aligned columns need every row first: the table buffers.
+        Format::Table => {
+            let Listing {
+                users, last_login, ..
+            } = fetch_listing(session, org, &filter, now, &mut note).await?;
+            write_table(&users, session, now, last_login, out)?;
+        }
+        Format::Csv => {
+            let mut csv_out = csv::Writer::from_writer(std::io::BufWriter::new(&mut *out));
+            // The header goes out with the first page, so a listing refused
+            // before any page writes nothing.
+            let mut header = false;
+            let mut write_header = |csv_out: &mut csv::Writer<_>| -> anyhow::Result<()> {
+                if !std::mem::replace(&mut header, true) {
+                    csv_out.write_record(CSV_HEADER)?;
+                }
+                Ok(())
+            };
+            stream_listing(
+                session,
+                org,
+                &filter,
+                now,
+                Paging {
+                    sorting: Some(STREAM_SORTING),
+                    page_size: 0,
+                },
+                &mut note,
+                &mut |page| {
+                    write_header(&mut csv_out)?;
+                    write_csv_rows(&mut csv_out, &page, session, now)
+                },
+            )
+            .await?;
+            write_header(&mut csv_out)?;
+            csv_out.flush()?;
+        }
+        Format::Json => {
+            // Elements are small writes: buffered, not a syscall each.
+            let mut json = JsonArray::new(std::io::BufWriter::new(&mut *out));
+            stream_listing(
+                session,
+                org,
+                &filter,
+                now,
+                Paging {
+                    sorting: Some(STREAM_SORTING),
+                    page_size: 0,
+                },
+                &mut note,
+                &mut |page| json.write_all(&page),
+            )
+            .await?;
+            json.finish()?;
+        }
     }
     out.flush()?;
     Ok(())
 }
 
 /// JSON with ThreatConnect's field names, safe on a terminal and still the
-/// same data (see [`json_export`]).
+/// same data (see [`crate::domain::text::json_export`]).
 pub fn write_json(users: &[User], out: &mut dyn Write) -> anyhow::Result<()> {
-    out.write_all(json_export(users)?.as_bytes())?;
-    Ok(())
+    let mut json = JsonArray::new(out);
+    json.write_all(users)?;
+    json.finish()
+}
+
+/// A JSON array written element by element, byte for byte what
+/// [`write_json`] writes for the same accounts.
+pub struct JsonArray<W: Write> {
+    out: W,
+    written: usize,
+    /// One element's text, reused.
+    element: Vec<u8>,
+}
+
+impl<W: Write> JsonArray<W> {
+    pub fn new(out: W) -> Self {
+        JsonArray {
+            out,
+            written: 0,
+            element: Vec::new(),
+        }
+    }
+
+    pub fn write_all(&mut self, users: &[User]) -> anyhow::Result<()> {
+        for user in users {
+            self.element.clear();
+            serde_json::to_writer_pretty(&mut self.element, user)?;
+            let text = std::str::from_utf8(&self.element)?;
+            // The same escaping as `json_export`, borrowed when nothing needs it.
+            let text = crate::domain::text::json_terminal_safe(text);
+            self.out.write_all(if self.written == 0 {
+                b"[\n  "
+            } else {
+                b",\n  "
+            })?;
+            // `to_string_pretty` of an array: each element on its own
+            // lines, indented two spaces (JSON strings hold no raw newline).
+            let mut lines = text.as_bytes().split(|b| *b == b'\n');
+            if let Some(first) = lines.next() {
+                self.out.write_all(first)?;
+            }
+            for line in lines {
+                self.out.write_all(b"\n  ")?;
+                self.out.write_all(line)?;
+            }
+            self.written += 1;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        self.out
+            .write_all(if self.written == 0 { b"[]\n" } else { b"\n]\n" })?;
+        self.out.flush()?;
+        Ok(())
+    }
 }
 
 fn status_text(user: &User) -> &'static str {
@@ -223,6 +462,26 @@ fn opt_time(value: Option<DateTime<Utc>>) -> String {
         .unwrap_or_default()
 }
 
+/// The CSV columns, in order.
+pub const CSV_HEADER: [&str; 16] = [
+    "id",
+    "userName",
+    "firstName",
+    "lastName",
+    "pseudonym",
+    "owner",
+    "systemRole",
+    "orgRole",
+    "status",
+    "disabled",
+    "locked",
+    "lastLogin",
+    "lastPasswordChange",
+    "passwordExpiresInDays",
+    "userGroups",
+    "mfaEnabled",
+];
+
 /// CSV with a header; unknown values are empty cells.
 pub fn write_csv(
     users: &[User],
@@ -231,24 +490,19 @@ pub fn write_csv(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record([
-        "id",
-        "userName",
-        "firstName",
-        "lastName",
-        "pseudonym",
-        "owner",
-        "systemRole",
-        "orgRole",
-        "status",
-        "disabled",
-        "locked",
-        "lastLogin",
-        "lastPasswordChange",
-        "passwordExpiresInDays",
-        "userGroups",
-        "mfaEnabled",
-    ])?;
+    writer.write_record(CSV_HEADER)?;
+    write_csv_rows(&mut writer, users, session, now)?;
+    writer.flush()?;
+    Ok(())
+}
+
+/// The CSV rows of `users`, without the header.
+pub fn write_csv_rows<W: Write>(
+    writer: &mut csv::Writer<W>,
+    users: &[User],
+    session: &Session,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     for user in users {
         let status = user.status().map(|s| s.name()).unwrap_or("");
         let groups = user.group_names().map(|g| g.join("; ")).unwrap_or_default();
@@ -272,7 +526,6 @@ pub fn write_csv(
             opt_bool(user.mfa_enabled),
         ])?;
     }
-    writer.flush()?;
     Ok(())
 }
 
@@ -589,6 +842,27 @@ mod tests {
         assert_eq!(&rows[0][column("userGroups")], "SOC Team");
         assert_eq!(&rows[1][column("status")], "");
         assert_eq!(&rows[1][column("disabled")], "");
+    }
+
+    #[test]
+    fn streamed_json_is_byte_for_byte_the_whole_array_export() {
+        use crate::domain::text::json_export;
+        let all = users();
+        for n in 0..=all.len() {
+            let mut streamed = Vec::new();
+            let mut json = JsonArray::new(&mut streamed);
+            // one page at a time, the way a listing hands them over
+            for page in all[..n].chunks(1) {
+                json.write_all(page).unwrap();
+            }
+            json.write_all(&[]).unwrap();
+            json.finish().unwrap();
+            assert_eq!(
+                String::from_utf8(streamed).unwrap(),
+                json_export(&all[..n]).unwrap(),
+                "{n} accounts"
+            );
+        }
     }
 
     #[test]

@@ -103,6 +103,21 @@ pub fn fault_response(code: u16) -> Response {
     ApiErr::new(status, message).into_response()
 }
 
+/// The answer beyond `Faults::rate_limit_per_second`: 429 with when to
+/// come back, as a rate-limiting gateway gives it.
+pub fn rate_limited(retry_after_s: u64) -> Response {
+    let mut response = ApiErr::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Rate limit exceeded (injected by the sandbox)",
+    )
+    .into_response();
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(retry_after_s),
+    );
+    response
+}
+
 type ApiResult = Result<Response, ApiErr>;
 
 fn ok_json(value: Value) -> ApiResult {
@@ -394,6 +409,89 @@ async fn list_users(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
+    users_page(s, me, headers, raw, Paging::Keyset).await
+}
+
+/// How a users page is read: by the cursor where one is known, or (the
+/// reference, kept for the test that compares the two) by `OFFSET` alone.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Paging {
+    Keyset,
+    #[cfg(test)]
+    Reference,
+}
+
+/// Where each page of one listing begins, learnt from the pages served:
+/// the sort key of the account before `resultStart`. A later page then
+/// starts from the nearest known cursor instead of skipping every
+/// account before it (`OFFSET`). Valid while the database is unchanged
+/// (`total_changes`), so an answer is the same as `OFFSET` would give.
+#[derive(Default)]
+pub(crate) struct Cursors {
+    by_listing: std::sync::Mutex<std::collections::HashMap<String, ListingCursors>>,
+}
+
+struct ListingCursors {
+    changes: u64,
+    /// `resultStart` -> the sort key of the account just before it.
+    at: std::collections::BTreeMap<i64, SqlValue>,
+}
+
+/// Listings kept; more are forgotten (a cache, not a record).
+const MAX_CURSOR_LISTINGS: usize = 256;
+
+impl Cursors {
+    /// The nearest known cursor at or before `start`: (its start, key).
+    fn nearest(&self, listing: &str, changes: u64, start: i64) -> Option<(i64, SqlValue)> {
+        let map = self.by_listing.lock().ok()?;
+        let known = map.get(listing).filter(|l| l.changes == changes)?;
+        known
+            .at
+            .range(..=start)
+            .next_back()
+            .map(|(at, key)| (*at, key.clone()))
+    }
+
+    fn remember(&self, listing: &str, changes: u64, start: i64, key: SqlValue) {
+        let Ok(mut map) = self.by_listing.lock() else {
+            return;
+        };
+        if map.len() >= MAX_CURSOR_LISTINGS && !map.contains_key(listing) {
+            map.clear();
+        }
+        let entry = map
+            .entry(listing.to_string())
+            .or_insert_with(|| ListingCursors {
+                changes,
+                at: Default::default(),
+            });
+        if entry.changes != changes {
+            *entry = ListingCursors {
+                changes,
+                at: Default::default(),
+            };
+        }
+        entry.at.insert(start, key);
+    }
+}
+
+/// The unique sort column of orders a cursor can resume (every order ends
+/// in `u.id ASC`; `user_name` is unique and never NULL).
+fn keyset_column(order: &str) -> Option<&'static str> {
+    match order {
+        "u.id ASC" => Some("u.id"),
+        "u.user_name ASC, u.id ASC" => Some("u.user_name"),
+        _ => None,
+    }
+}
+
+async fn users_page(
+    s: Arc<Shared>,
+    me: UserRow,
+    headers: HeaderMap,
+    raw: Option<String>,
+    paging: Paging,
+) -> ApiResult {
     let pairs = query_pairs(&raw);
     let actor = me.actor();
     let start = int_param(&pairs, "resultStart")?.unwrap_or(0);
@@ -442,41 +540,25 @@ async fn list_users(
         where_sql.push(format!("({})", compiled.sql));
         params.extend(compiled.params);
     }
-    let where_clause = if where_sql.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", where_sql.join(" AND "))
-    };
     let view = view_for(&s, &actor, &fields);
+    let shared = Arc::clone(&s);
     let (users, more, count) = s
-        .db(move |conn| {
-            let sql = format!(
-                "SELECT {USER_COLS} FROM {USER_FROM} {where_clause} ORDER BY {order} LIMIT ? OFFSET ?"
-            );
-            let mut page_params = params.clone();
-            page_params.push(SqlValue::Integer(limit + 1));
-            page_params.push(SqlValue::Integer(start));
-            let mut stmt = conn.prepare_cached(&sql).map_err(ApiErr::db)?;
-            let mut rows: Vec<UserRow> = stmt
-                .query_map(params_from_iter(page_params.iter()), UserRow::from_row)
-                .map_err(ApiErr::db)?
-                .collect::<Result<_, _>>()
-                .map_err(ApiErr::db)?;
-            let more = rows.len() as i64 > limit;
-            rows.truncate(limit as usize);
-            let count = if want_count {
-                let sql = format!("SELECT count(*) FROM {USER_FROM} {where_clause}");
-                Some(
-                    conn.query_row(&sql, params_from_iter(params.iter()), |r| r.get::<_, i64>(0))
-                        .map_err(ApiErr::db)?,
-                )
-            } else {
-                None
-            };
-            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            let extras = PageExtras::fetch(conn, &ids, view).map_err(ApiErr::db)?;
-            let users: Vec<_> = rows.iter().map(|r| db::to_wire(r, &extras, view)).collect();
-            Ok((users, more, count))
+        .db(move |conn| match paging {
+            Paging::Keyset => keyset_page(
+                conn,
+                &shared.cursors,
+                &where_sql,
+                &params,
+                &order,
+                start,
+                limit,
+                want_count,
+                view,
+            ),
+            #[cfg(test)]
+            Paging::Reference => reference_page(
+                conn, &where_sql, &params, &order, start, limit, want_count, view,
+            ),
         })
         .await?;
     let origin = request_origin(&s, &headers);
@@ -491,6 +573,140 @@ async fn list_users(
         skipped: 0,
     };
     Ok(Json(env).into_response())
+}
+
+type UsersPage = (Vec<crate::domain::User>, bool, Option<i64>);
+
+fn where_clause(where_sql: &[String]) -> String {
+    if where_sql.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", where_sql.join(" AND "))
+    }
+}
+
+fn listing_count(
+    conn: &Connection,
+    where_sql: &[String],
+    params: &[SqlValue],
+) -> Result<i64, ApiErr> {
+    let sql = format!(
+        "SELECT count(*) FROM {USER_FROM} {}",
+        where_clause(where_sql)
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(ApiErr::db)?;
+    stmt.query_row(params_from_iter(params.iter()), |r| r.get::<_, i64>(0))
+        .map_err(ApiErr::db)
+}
+
+/// A page read from the nearest cursor (skipping only the accounts between
+/// it and `start`), the cursor of the next page remembered, and the rows
+/// moved into the answer rather than copied.
+#[allow(clippy::too_many_arguments)]
+fn keyset_page(
+    conn: &mut Connection,
+    cursors: &Cursors,
+    where_sql: &[String],
+    params: &[SqlValue],
+    order: &str,
+    start: i64,
+    limit: i64,
+    want_count: bool,
+    view: View,
+) -> Result<UsersPage, ApiErr> {
+    let column = keyset_column(order);
+    let changes = conn.total_changes();
+    let listing = format!("{}|{params:?}|{order}", where_sql.join(" AND "));
+    let resume = column.and_then(|_| cursors.nearest(&listing, changes, start));
+    let mut conditions = where_sql.to_vec();
+    let mut page_params = params.to_vec();
+    let skip = match (&resume, column) {
+        (Some((at, key)), Some(column)) => {
+            conditions.push(format!("{column} > ?"));
+            page_params.push(key.clone());
+            start - at
+        }
+        _ => start,
+    };
+    let sql = format!(
+        "SELECT {USER_COLS} FROM {USER_FROM} {} ORDER BY {order} LIMIT ? OFFSET ?",
+        where_clause(&conditions)
+    );
+    page_params.push(SqlValue::Integer(limit + 1));
+    page_params.push(SqlValue::Integer(skip));
+    let mut stmt = conn.prepare_cached(&sql).map_err(ApiErr::db)?;
+    let mut rows: Vec<UserRow> = stmt
+        .query_map(params_from_iter(page_params.iter()), UserRow::from_row)
+        .map_err(ApiErr::db)?
+        .collect::<Result<_, _>>()
+        .map_err(ApiErr::db)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    if let (Some(column), Some(last)) = (column, rows.last()) {
+        let key = match column {
+            "u.id" => SqlValue::Integer(last.id),
+            _ => SqlValue::Text(last.user_name.clone()),
+        };
+        cursors.remember(&listing, changes, start + rows.len() as i64, key);
+    }
+    let count = if want_count {
+        Some(listing_count(conn, where_sql, params)?)
+    } else {
+        None
+    };
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut extras = PageExtras::fetch(conn, &ids, view).map_err(ApiErr::db)?;
+    let users = rows
+        .into_iter()
+        .map(|r| db::into_wire(r, &mut extras, view))
+        .collect();
+    Ok((users, more, count))
+}
+
+/// The page as it was read before cursors: `OFFSET` and copies. The test
+/// that proves the answers unchanged compares against it.
+#[cfg(test)]
+#[allow(clippy::too_many_arguments)]
+fn reference_page(
+    conn: &mut Connection,
+    where_sql: &[String],
+    params: &[SqlValue],
+    order: &str,
+    start: i64,
+    limit: i64,
+    want_count: bool,
+    view: View,
+) -> Result<UsersPage, ApiErr> {
+    let where_clause = where_clause(where_sql);
+    let sql = format!(
+        "SELECT {USER_COLS} FROM {USER_FROM} {where_clause} ORDER BY {order} LIMIT ? OFFSET ?"
+    );
+    let mut page_params = params.to_vec();
+    page_params.push(SqlValue::Integer(limit + 1));
+    page_params.push(SqlValue::Integer(start));
+    let mut stmt = conn.prepare_cached(&sql).map_err(ApiErr::db)?;
+    let mut rows: Vec<UserRow> = stmt
+        .query_map(params_from_iter(page_params.iter()), UserRow::from_row)
+        .map_err(ApiErr::db)?
+        .collect::<Result<_, _>>()
+        .map_err(ApiErr::db)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let count = if want_count {
+        let sql = format!("SELECT count(*) FROM {USER_FROM} {where_clause}");
+        Some(
+            conn.query_row(&sql, params_from_iter(params.iter()), |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(ApiErr::db)?,
+        )
+    } else {
+        None
+    };
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let extras = PageExtras::fetch(conn, &ids, view).map_err(ApiErr::db)?;
+    let users: Vec<_> = rows.iter().map(|r| db::to_wire(r, &extras, view)).collect();
+    Ok((users, more, count))
 }
 
 fn parse_id(text: &str) -> Result<i64, ApiErr> {
@@ -2105,4 +2321,108 @@ async fn ext_token(
     let mut resp = one(token, Some("Created"))?;
     *resp.status_mut() = StatusCode::CREATED;
     Ok(resp)
+}
+
+#[cfg(test)]
+mod paging_tests {
+    use super::*;
+    use crate::sandbox::{Sandbox, SandboxConfig};
+
+    async fn answer(s: &Arc<Shared>, me: &UserRow, query: &str, paging: Paging) -> Vec<u8> {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", "127.0.0.1:9".parse().unwrap());
+        let response = users_page(
+            Arc::clone(s),
+            me.clone(),
+            headers,
+            Some(query.to_string()),
+            paging,
+        )
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+        let status = response.status().as_u16().to_string().into_bytes();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        [status, body.to_vec()].concat()
+    }
+
+    /// Every page of `query` in turn, then some out of order (a parallel
+    /// client's), each answered by both paths: the same bytes.
+    async fn same_answers(s: &Arc<Shared>, me: &UserRow, query: &str, limit: i64) -> usize {
+        let mut starts: Vec<i64> = (0..8).map(|i| i * limit).collect();
+        starts.extend([5 * limit, 2 * limit, 7 * limit + 3, 1, 0, 3 * limit]);
+        for start in &starts {
+            let query = format!("{query}&resultLimit={limit}&resultStart={start}&count=true");
+            let fast = answer(s, me, &query, Paging::Keyset).await;
+            let reference = answer(s, me, &query, Paging::Reference).await;
+            assert!(
+                fast == reference,
+                "{query}: {}\nvs\n{}",
+                String::from_utf8_lossy(&fast),
+                String::from_utf8_lossy(&reference)
+            );
+        }
+        starts.len()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keyset_pages_answer_byte_for_byte_what_offset_pages_did() {
+        for plain in [false, true] {
+            let mut cfg = SandboxConfig::loopback(900, "k");
+            cfg.plain = plain;
+            let sb = Sandbox::start(cfg).await.unwrap();
+            let s = Arc::clone(&sb.shared);
+            let mut compared = 0;
+            for actor in ["administrator", "organization-administrator", "read-only"] {
+                let me = s
+                    .db(move |c| {
+                        db::load_user_by_name(c, actor)
+                            .map_err(ApiErr::db)?
+                            .ok_or_else(|| ApiErr::internal("no actor"))
+                    })
+                    .await
+                    .unwrap();
+                for (query, limit) in [
+                    ("", 100),
+                    ("sorting=id+asc", 130),
+                    ("sorting=userName+asc", 120),
+                    ("sorting=userName+desc", 150),
+                    ("sorting=lastName+asc,firstName+desc", 110),
+                    (
+                        "fields=userGroups&fields=mfaEnabled&sorting=userName+asc",
+                        125,
+                    ),
+                    ("fields=timeZone&sorting=userName+asc", 200),
+                    ("tql=disabled+%3D+true&sorting=userName+asc", 40),
+                    ("tql=userName+startsWith+%22a%22", 20),
+                    ("owner=Demo+Organization&sorting=userName+asc", 90),
+                    ("sorting=nope+asc", 10),
+                ] {
+                    compared += same_answers(&s, &me, query, limit).await;
+                }
+            }
+            // A write between pages: cursors learnt before it are not used.
+            let me = s
+                .db(|c| Ok(db::load_user_by_name(c, "administrator").unwrap().unwrap()))
+                .await
+                .unwrap();
+            let query = "sorting=userName+asc";
+            same_answers(&s, &me, query, 100).await;
+            s.db(|c| {
+                c.execute(
+                    "UPDATE users SET user_name = 'aaa-' || user_name WHERE id % 7 = 0",
+                    [],
+                )
+                .map_err(ApiErr::db)
+            })
+            .await
+            .unwrap();
+            same_answers(&s, &me, query, 100).await;
+            assert!(compared > 300, "{compared}");
+            // and the fast path did resume from cursors
+            assert!(!s.cursors.by_listing.lock().unwrap().is_empty());
+            sb.shutdown().await;
+        }
+    }
 }

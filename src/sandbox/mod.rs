@@ -137,6 +137,9 @@ pub struct Faults {
     pub error_rate: f64,
     /// Rate of 429 answers.
     pub rate_limit_rate: f64,
+    /// At most this many requests per second (a fixed one-second window);
+    /// beyond it 429 with `Retry-After`, without acting. 0: no limit.
+    pub rate_limit_per_second: u32,
     /// Rate of connections closed without an answer.
     pub drop_rate: f64,
     /// Rate of writes applied and then answered by a closed connection:
@@ -222,6 +225,10 @@ pub(crate) struct Shared {
     counters: Counters,
     faults: Mutex<Faults>,
     fault_sequence: AtomicU64,
+    /// The rate limit's current window: when it began, requests in it.
+    rate_window: Mutex<(std::time::Instant, u32)>,
+    /// Where users pages begin (keyset paging).
+    pub(crate) cursors: handlers::Cursors,
     /// When the sandbox started; seeded dates are relative to it.
     #[allow(dead_code)]
     pub(crate) started: DateTime<Utc>,
@@ -342,6 +349,24 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// Seconds to wait when this request is over `rate_limit_per_second`
+    /// (the rest of the current one-second window, at least 1).
+    fn over_rate_limit(&self) -> Option<u64> {
+        let limit = self.faults.lock().ok()?.rate_limit_per_second;
+        if limit == 0 {
+            return None;
+        }
+        let mut window = self.rate_window.lock().ok()?;
+        let now = std::time::Instant::now();
+        if now.duration_since(window.0) >= Duration::from_secs(1) {
+            *window = (now, 0);
+        }
+        window.1 += 1;
+        (window.1 > limit).then_some(1)
+    }
+}
+
 impl Sandbox {
     pub async fn start(cfg: SandboxConfig) -> anyhow::Result<Sandbox> {
         if !cfg.listen.ip().is_loopback() {
@@ -386,6 +411,8 @@ impl Sandbox {
             counters: Counters::default(),
             faults: Mutex::new(Faults::default()),
             fault_sequence: AtomicU64::new(0),
+            rate_window: Mutex::new((std::time::Instant::now(), 0)),
+            cursors: handlers::Cursors::default(),
             started,
             addr,
             plain: cfg.plain,
@@ -529,6 +556,9 @@ async fn serve(
                     let (latency, outcome) = shared.draw_fault(write);
                     if !latency.is_zero() {
                         tokio::time::sleep(latency).await;
+                    }
+                    if let Some(wait) = shared.over_rate_limit() {
+                        return Ok(handlers::rate_limited(wait));
                     }
                     match outcome {
                         FaultOutcome::Drop => Err(DroppedByFault),

@@ -1117,14 +1117,38 @@ impl App {
     }
 
     fn set_sort(&mut self, column: Column, ascending: bool) {
+        let ties = self.tie_ranks();
         self.sort = column;
         self.ascending = ascending;
-        let rows = &self.rows;
-        self.order
-            .sort_by(|a, b| ordering(rows, column, ascending, *a, *b));
+        sort_by_column(&self.rows, &ties, column, &mut self.order);
+        if !ascending {
+            // The order is total (ids are unique): descending is its reverse.
+            self.order.reverse();
+        }
         self.rebuild_view();
         let direction = if ascending { "ascending" } else { "descending" };
         self.set_info(format!("sorted by {}, {direction}", column.title()));
+    }
+
+    /// Each row's place in the tie-break order (account name, then id).
+    /// Sorted by Account, that is `order` itself; otherwise one sort by
+    /// precomputed keys.
+    fn tie_ranks(&self) -> Vec<u32> {
+        let mut ranks = vec![0u32; self.rows.len()];
+        let by_account: Vec<u32> =
+            if self.sort == Column::Account && self.order.len() == self.rows.len() {
+                let mut order = self.order.clone();
+                if !self.ascending {
+                    order.reverse();
+                }
+                order
+            } else {
+                by_account(&self.rows)
+            };
+        for (rank, &row) in by_account.iter().enumerate() {
+            ranks[row as usize] = rank as u32;
+        }
+        ranks
     }
 
     /// Puts changed accounts in place of the loaded ones (matched by id)
@@ -1187,6 +1211,47 @@ impl App {
     pub fn active_filter(&self) -> Option<&str> {
         let text = self.filter_input.trim();
         (!text.is_empty() && self.filter.is_some()).then_some(text)
+    }
+}
+
+/// Every row index in the tie-break order: account name, then id.
+fn by_account(rows: &[Row]) -> Vec<u32> {
+    let keys: Vec<String> = rows.iter().map(|r| columns::account_key(&r.user)).collect();
+    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        keys[a as usize]
+            .cmp(&keys[b as usize])
+            .then_with(|| rows[a as usize].user.id.cmp(&rows[b as usize].user.id))
+    });
+    order
+}
+
+#[cfg(test)]
+#[path = "sort_tests.rs"]
+mod sort_tests;
+
+/// `order` sorted ascending by `column`, as `columns::compare` orders,
+/// with the tie-break read from `ties` and text columns' keys computed once
+/// per row rather than per comparison.
+fn sort_by_column(rows: &[Row], ties: &[u32], column: Column, order: &mut [u32]) {
+    let tie = |a: u32, b: u32| ties[a as usize].cmp(&ties[b as usize]);
+    if column == Column::Account {
+        order.sort_unstable_by_key(|&i| ties[i as usize]);
+    } else if matches!(column, Column::Name | Column::Groups) {
+        let keys: Vec<String> = rows
+            .iter()
+            .map(|r| columns::sort_text(column, &r.user).unwrap_or_default())
+            .collect();
+        order.sort_unstable_by(|&a, &b| {
+            keys[a as usize]
+                .cmp(&keys[b as usize])
+                .then_with(|| tie(a, b))
+        });
+    } else {
+        order.sort_unstable_by(|&a, &b| {
+            columns::primary(column, &rows[a as usize].user, &rows[b as usize].user)
+                .then_with(|| tie(a, b))
+        });
     }
 }
 

@@ -248,7 +248,42 @@ fn group_parts(user: &User) -> impl Iterator<Item = &str> + Clone {
 
 /// Orders two accounts by `column`, ties broken by account name then id.
 pub fn compare(column: Column, a: &User, b: &User) -> Ordering {
-    let primary = match column {
+    primary(column, a, b)
+        .then_with(|| {
+            caseless(
+                [a.user_name.as_str()].into_iter(),
+                [b.user_name.as_str()].into_iter(),
+            )
+        })
+        .then_with(|| a.id.cmp(&b.id))
+}
+
+/// The text key of a text column: comparing two keys as strings orders
+/// exactly as `primary` does (lowercased chars; UTF-8 byte order is code
+/// point order), so a sort computes each once instead of per comparison.
+/// `None` for the other columns.
+pub fn sort_text(column: Column, user: &User) -> Option<String> {
+    match column {
+        Column::Name => Some(caseless_key(name_parts(user))),
+        Column::Groups => Some(caseless_key(group_parts(user))),
+        _ => None,
+    }
+}
+
+/// The account name as the tie-break compares it.
+pub fn account_key(user: &User) -> String {
+    caseless_key([user.user_name.as_str()].into_iter())
+}
+
+fn caseless_key<'a>(parts: impl Iterator<Item = &'a str>) -> String {
+    parts
+        .flat_map(|part| part.chars().flat_map(char::to_lowercase))
+        .collect()
+}
+
+/// `compare` without the tie-break.
+pub fn primary(column: Column, a: &User, b: &User) -> Ordering {
+    match column {
         Column::Account => Ordering::Equal,
         Column::Name => caseless(name_parts(a), name_parts(b)),
         Column::SystemRole => {
@@ -267,15 +302,7 @@ pub fn compare(column: Column, a: &User, b: &User) -> Ordering {
         // the order of expiry.
         Column::PasswordExpires => a.last_password_change.cmp(&b.last_password_change),
         Column::Groups => caseless(group_parts(a), group_parts(b)),
-    };
-    primary
-        .then_with(|| {
-            caseless(
-                [a.user_name.as_str()].into_iter(),
-                [b.user_name.as_str()].into_iter(),
-            )
-        })
-        .then_with(|| a.id.cmp(&b.id))
+    }
 }
 
 #[cfg(test)]

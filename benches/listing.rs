@@ -1,0 +1,284 @@
+//! Issue 13 in one run, 100,000 accounts on loopback sandbox processes;
+//! every figure is printed beside its target, comparisons with both sides
+//! and their ratio from this run:
+//! - the console (load, memory, sort, keystroke, frame), measured first so
+//!   this process's resident memory is the console's alone;
+//! - the sandbox serving ten sequential pages of 10,000;
+//! - `rollcall users list --format json|csv` (the real binary, a child
+//!   process) against a client that only downloads the same pages' bytes,
+//!   and the child's peak resident memory (its VmHWM, polled);
+//! - with 300 ms of latency per answer, `users list` against a sequential
+//!   client following `next` links in pages of 10,000.
+//!
+//! Run: `cargo bench --bench listing` (optionally ROLLCALL_BENCH_USERS=N).
+
+#[path = "console.rs"]
+#[allow(dead_code)]
+mod console;
+
+use console::{ms, start_sandbox, SECRET};
+use rollcall::api::Credentials;
+use rollcall::api::Secret;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const PAGE: u64 = 10_000;
+/// What `users list` asks for on the extended sandbox (fields, order).
+const LIST_QUERY: &str = "fields=userGroups&fields=mfaEnabled&sorting=userName+asc";
+
+fn credentials() -> Credentials {
+    Credentials::Hmac {
+        access_id: "administrator".into(),
+        secret_key: Secret::new(SECRET),
+    }
+}
+
+/// One signed GET, body bytes only (no parsing).
+async fn get(http: &reqwest::Client, base: &str, path_and_query: &str) -> impl AsRef<[u8]> {
+    let url = format!("{}{}", base.trim_end_matches("/api"), path_and_query);
+    let timestamp = chrono::Utc::now().timestamp();
+    let auth = credentials().authorization(path_and_query, "GET", timestamp);
+    let response = http
+        .get(&url)
+        .header("Authorization", auth)
+        .header("Timestamp", timestamp.to_string())
+        .send()
+        .await
+        .expect("GET");
+    assert!(
+        response.status().is_success(),
+        "{url}: {}",
+        response.status()
+    );
+    response.bytes().await.expect("body")
+}
+
+fn page_path(query: &str, start: u64) -> String {
+    let count = if start == 0 { "&count=true" } else { "" };
+    format!("/api/v3/security/users?{query}&resultStart={start}&resultLimit={PAGE}{count}")
+}
+
+/// The pages of `users` accounts fetched `parallel` at a time; bytes.
+async fn download(base: &str, query: &str, users: u64, parallel: usize) -> (Duration, usize) {
+    use futures::StreamExt;
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let pages = users.div_ceil(PAGE);
+    let bytes: usize = futures::stream::iter(0..pages)
+        .map(|i| {
+            let http = &http;
+            async move {
+                get(http, base, &page_path(query, i * PAGE))
+                    .await
+                    .as_ref()
+                    .len()
+            }
+        })
+        .buffered(parallel)
+        .collect::<Vec<_>>()
+        .await
+        .iter()
+        .sum();
+    (started.elapsed(), bytes)
+}
+
+/// A tcex-style client: one page of 10,000, then each `next` link in turn.
+async fn follow_next(base: &str) -> (Duration, usize) {
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut path = page_path("sorting=userName+asc", 0);
+    let mut accounts = 0;
+    loop {
+        let body = get(&http, base, &path).await;
+        let page: serde_json::Value = serde_json::from_slice(body.as_ref()).expect("JSON");
+        accounts += page["data"].as_array().map_or(0, Vec::len);
+        match page["next"].as_str() {
+            Some(next) => {
+                let at = next.find("/api/").expect("next link under /api");
+                path = next[at..].to_string();
+            }
+            None => break,
+        }
+    }
+    (started.elapsed(), accounts)
+}
+
+/// `rollcall users list --format FORMAT` against `base`: wall time, the
+/// child's peak resident memory in MB, and the bytes it wrote.
+// Reaped with waitpid below, which clippy does not see.
+#[allow(clippy::zombie_processes)]
+fn users_list(base: &str, format: &str) -> (Duration, f64, u64) {
+    let home = tempfile::tempdir().expect("temp dir");
+    let out_path = home.path().join("out");
+    let out = std::fs::File::create(&out_path).expect("output file");
+    let started = Instant::now();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["users", "list", "--format", format])
+        .env("TC_API_PATH", base)
+        .env("TC_API_ACCESS_ID", "administrator")
+        .env("TC_API_SECRET_KEY", SECRET)
+        .env_remove("TC_TOKEN")
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path())
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run rollcall");
+    // The child's own VmHWM, polled until it exits: getrusage/wait4's
+    // ru_maxrss would count the forked copy of this (large) bench process.
+    let pid = child.id() as libc::pid_t;
+    let mut peak_kib = 0u64;
+    let mut status = 0;
+    let wall = loop {
+        if let Some(hwm) = vm_hwm_kib(pid) {
+            peak_kib = peak_kib.max(hwm);
+        }
+        // SAFETY: `pid` is our child; `status` is a valid local.
+        let reaped = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if reaped == pid {
+            break started.elapsed();
+        }
+        assert!(reaped == 0, "waitpid");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "users list failed"
+    );
+    let written = std::fs::metadata(&out_path).map_or(0, |m| m.len());
+    (wall, peak_kib as f64 / 1024.0, written)
+}
+
+/// A process's peak resident memory so far, from /proc.
+fn vm_hwm_kib(pid: libc::pid_t) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "ok"
+    } else {
+        "MISSES"
+    }
+}
+
+fn main() {
+    let users: u64 = std::env::var("ROLLCALL_BENCH_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    println!("== console, {users} accounts (targets: load 1.5 s, 110 MB, sort 60 ms, keystroke 5 ms, frame 200x60 2 ms)");
+    let c = console::measure(users as usize);
+    c.print();
+    let line = |what: &str, got: f64, unit: &str, target: f64| {
+        println!(
+            "  {what:<34} {got:9.2} {unit:<3} target <= {target} {unit}  {}",
+            verdict(got <= target)
+        );
+    };
+    line("whole listing loaded", ms(c.loaded) / 1000.0, "s", 1.5);
+    line("resident memory, all loaded", c.rss_loaded_mb, "MB", 110.0);
+    line("re-sort by another column", ms(c.sort), "ms", 60.0);
+    line("slowest filter keystroke", c.key_max, "ms", 5.0);
+    line("frame 200x60 (slowest)", c.big_max, "ms", 2.0);
+
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let (sandbox, base) = start_sandbox(users as usize, &[]);
+    println!();
+    println!("== sandbox serving {users} accounts, ten sequential pages of {PAGE}");
+    runtime.block_on(async {
+        // warm the page cache and connections once
+        download(&base, "sorting=id+asc", users, 1).await;
+        for (what, query) in [
+            ("by id (keyset)", "sorting=id+asc"),
+            (
+                "as users list asks (userName asc, extension fields)",
+                LIST_QUERY,
+            ),
+        ] {
+            let (t, bytes) = download(&base, query, users, 1).await;
+            println!(
+                "  {what:<52} {:7.3} s  target <= 0.5 s  {} ({:.1} MB)",
+                t.as_secs_f64(),
+                verdict(t.as_secs_f64() <= 0.5),
+                bytes as f64 / 1e6
+            );
+        }
+    });
+
+    println!();
+    println!(
+        "== users list vs a client that only downloads the same pages (4 at a time, as rollcall)"
+    );
+    let (base_time, bytes) = runtime.block_on(download(&base, LIST_QUERY, users, 4));
+    println!(
+        "  download only                      {:7.3} s ({:.1} MB)",
+        base_time.as_secs_f64(),
+        bytes as f64 / 1e6
+    );
+    for format in ["json", "csv"] {
+        let (wall, rss, written) = users_list(&base, format);
+        let ratio = wall.as_secs_f64() / base_time.as_secs_f64();
+        println!(
+            "  users list --format {format:<5}         {:7.3} s  ratio {ratio:.2}x  target <= 1.25x  {}; peak RSS {rss:.1} MB  target <= 100 MB  {} ({:.1} MB written)",
+            wall.as_secs_f64(),
+            verdict(ratio <= 1.25),
+            verdict(rss <= 100.0),
+            written as f64 / 1e6
+        );
+    }
+    drop(sandbox);
+
+    println!();
+    println!("== 300 ms latency per answer: users list vs a sequential next-link follower (pages of {PAGE})");
+    let (slow, slow_base) = start_sandbox(users as usize, &["--latency", "300"]);
+    let (seq_time, seq_accounts) = runtime.block_on(follow_next(&slow_base));
+    let (wall, _, _) = users_list(&slow_base, "csv");
+    let listing_only = runtime.block_on(async {
+        let session = rollcall::commands::connect::session_for(rollcall::api::Connection {
+            api_path: slow_base.clone(),
+            credentials: credentials(),
+            read_only: true,
+            concurrency: 0,
+        })
+        .await
+        .expect("connect");
+        let started = Instant::now();
+        let query = rollcall::api::UserQuery {
+            sorting: Some("userName asc".into()),
+            ..Default::default()
+        };
+        let mut n = 0;
+        session
+            .client
+            .list_users_with(&query, &mut |page| n += page.items.len())
+            .await
+            .expect("listing");
+        assert_eq!(n as u64, seq_accounts as u64);
+        started.elapsed()
+    });
+    println!(
+        "  sequential next-link follower      {:7.3} s ({seq_accounts} accounts)",
+        seq_time.as_secs_f64()
+    );
+    for (what, t) in [
+        ("users list --format csv (whole command)", wall),
+        ("rollcall listing alone (after connect)", listing_only),
+    ] {
+        let speedup = seq_time.as_secs_f64() / t.as_secs_f64();
+        println!(
+            "  {what:<40} {:7.3} s  {speedup:.2}x faster  target >= 5x  {}",
+            t.as_secs_f64(),
+            verdict(speedup >= 5.0)
+        );
+    }
+    drop(slow);
+}
