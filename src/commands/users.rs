@@ -191,8 +191,8 @@ fn groups_text(user: &User) -> String {
     }
 }
 
-fn password_days(user: &User, session: &Session, now: DateTime<Utc>) -> String {
-    match user.password_expiry(session.settings.password_max_age_days, now) {
+fn password_days(user: &User, max_age: Option<i64>, now: DateTime<Utc>) -> String {
+    match user.password_expiry(max_age, now) {
         PasswordExpiry::DaysLeft(n) => n.to_string(),
         PasswordExpiry::Expired => "expired".to_string(),
         PasswordExpiry::Unknown => String::new(),
@@ -213,6 +213,17 @@ fn opt_time(value: Option<DateTime<Utc>>) -> String {
 pub fn write_csv(
     users: &[User],
     session: &Session,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    write_csv_with(users, session.settings.password_max_age_days, now, out)
+}
+
+/// As [`write_csv`], with the instance's password max age given directly
+/// (the console's `:export` has no `Session`).
+pub fn write_csv_with(
+    users: &[User],
+    password_max_age_days: Option<i64>,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
@@ -253,7 +264,7 @@ pub fn write_csv(
             opt_bool(user.locked),
             opt_time(user.last_login),
             opt_time(user.last_password_change),
-            password_days(user, session, now),
+            password_days(user, password_max_age_days, now),
             csv_cell(&groups),
             opt_bool(user.mfa_enabled),
         ])?;

@@ -278,7 +278,19 @@ fn shown_names(app: &App) -> Vec<String> {
 fn main_view_admin_80x24() {
     let mut app = loaded(admin());
     let text = screen(&mut app, 80, 24);
-    assert!(text.contains("System Role"));
+    // The Membership tab's everyday columns, the rest one Right away.
+    for title in [
+        "Account",
+        "Type",
+        "Status",
+        "Last Login",
+        "Pw Expires",
+        "Groups",
+        "›",
+    ] {
+        assert!(text.contains(title), "{title}");
+    }
+    assert!(!text.contains("System Role"));
     assert!(!text.contains('\u{1b}'), "escape reached the screen");
     insta::assert_snapshot!(text);
 }
@@ -549,6 +561,7 @@ fn stale_pages_are_dropped() {
 fn table_is_usable_while_loading_and_pages_merge_in_order() {
     let mut app = App::new(admin()).with_now(now());
     let id = users_request(&app.start());
+    app.set_sort(Column::Account, true);
     let mut all = accounts();
     let tail = all.split_off(3);
     app.update(page(id, tail, None));
@@ -603,7 +616,8 @@ fn navigation_keys() {
     assert_eq!(app.selected, 1);
     app.handle_key(key(KeyCode::Down));
     app.handle_key(key(KeyCode::Up));
-    assert_eq!(name(&app), Some(3));
+    // Sorted by last name: Anders, Automation, ...
+    assert_eq!(name(&app), Some(5));
     screen(&mut app, 80, 8); // 4 rows on a page
     assert_eq!(app.table_height, 4);
     app.handle_key(ctrl('d'));
@@ -620,10 +634,17 @@ fn navigation_keys() {
 #[test]
 fn sorting_by_any_column_both_ways() {
     let mut app = loaded(admin());
-    type_keys(&mut app, "s");
+    // People first, by last name (a lone first name stands in for it).
     assert_eq!(app.sort, Column::Name);
     assert_eq!(shown_names(&app)[0], "alice@demo.example");
+    assert_eq!(shown_names(&app)[1], "dave-api");
     assert_eq!(shown_names(&app)[5], "frank@demo.example");
+    type_keys(&mut app, ":sort PW EXPIRES desc");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!((app.sort, app.ascending), (Column::PasswordExpires, false));
+    type_keys(&mut app, ":sort Type");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.sort, Column::Type);
     type_keys(&mut app, ":sort last login desc");
     app.handle_key(key(KeyCode::Enter));
     assert_eq!((app.sort, app.ascending), (Column::LastLogin, false));
