@@ -618,6 +618,23 @@ fn delete_asks_for_new_owners_then_the_typed_name() {
         "{text}"
     );
     insta::assert_snapshot!("delete_pick_playbook_owner", text);
+    // Type-ahead narrows the list (letters type, arrows move); Esc first
+    // clears the typed text, keeping the list open.
+    type_text(&mut app, "feed");
+    let pick = app.forms.pick.as_ref().unwrap();
+    assert_eq!(pick.visible().len(), 1);
+    assert_eq!(pick.options[pick.selected].value, "5");
+    let text = screen(&mut app, 80, 24);
+    assert!(
+        text.contains("1 of 2: feed") && !text.contains("· alice@"),
+        "{text}"
+    );
+    insta::assert_snapshot!("delete_pick_type_ahead_80x24", text);
+    insta::assert_snapshot!("delete_pick_type_ahead_40x10", screen(&mut app, 40, 10));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode(), Mode::Pick);
+    assert!(app.forms.pick.as_ref().unwrap().query.is_empty());
+    press(&mut app, KeyCode::Up);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.mode(), Mode::Pick, "then the job apps' API user");
     let options = app.forms.pick.as_ref().unwrap().options.clone();

@@ -281,3 +281,6 @@ fn flush_typed(app: &mut App, typed: &mut String) -> Vec<Command> {
     }
     app.update(Action::Paste(std::mem::take(typed)))
 }
+
+#[cfg(test)]
+mod browse_tests;

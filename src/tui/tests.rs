@@ -14,7 +14,7 @@ use ratatui::Terminal;
 
 const ORG: &str = "Demo Organization";
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
 }
 
@@ -52,14 +52,14 @@ fn context(actor: Actor) -> ConsoleContext {
     }
 }
 
-fn admin() -> ConsoleContext {
+pub(super) fn admin() -> ConsoleContext {
     context(actor(
         SystemRole::Administrator,
         Some(OrgRole::OrganizationAdministrator),
     ))
 }
 
-fn org_admin() -> ConsoleContext {
+pub(super) fn org_admin() -> ConsoleContext {
     context(actor(
         SystemRole::User,
         Some(OrgRole::OrganizationAdministrator),
@@ -117,7 +117,7 @@ fn account(
 }
 
 /// A small Organization covering every state the table shows.
-fn accounts() -> Vec<User> {
+pub(super) fn accounts() -> Vec<User> {
     vec![
         account(
             2,
@@ -201,7 +201,7 @@ fn accounts() -> Vec<User> {
     ]
 }
 
-fn key(code: KeyCode) -> KeyEvent {
+pub(super) fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
 }
 
@@ -210,7 +210,7 @@ fn ctrl(c: char) -> KeyEvent {
 }
 
 /// Feeds every character as a key press; returns the commands.
-fn type_keys(app: &mut App, keys: &str) -> Vec<Command> {
+pub(super) fn type_keys(app: &mut App, keys: &str) -> Vec<Command> {
     keys.chars()
         .flat_map(|c| app.handle_key(key(KeyCode::Char(c))))
         .collect()
@@ -231,7 +231,7 @@ fn page(id: u64, users: Vec<User>, total: Option<u64>) -> Action {
 }
 
 /// An App with all accounts loaded and the listing finished.
-fn loaded(ctx: ConsoleContext) -> App {
+pub(super) fn loaded(ctx: ConsoleContext) -> App {
     let mut app = App::new(ctx).with_now(now());
     let commands = app.start();
     let id = users_request(&commands);
@@ -259,13 +259,13 @@ fn loaded(ctx: ConsoleContext) -> App {
     app
 }
 
-fn screen(app: &mut App, width: u16, height: u16) -> String {
+pub(super) fn screen(app: &mut App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|frame| draw(app, frame)).unwrap();
     terminal.backend().to_string()
 }
 
-fn shown_names(app: &App) -> Vec<String> {
+pub(super) fn shown_names(app: &App) -> Vec<String> {
     app.view
         .iter()
         .map(|&i| app.rows[i as usize].user.user_name.clone())

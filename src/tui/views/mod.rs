@@ -65,7 +65,10 @@ pub fn draw(app: &mut App, frame: &mut Frame) {
     let theme = Theme::new(app.no_color);
     let header_lines = header::height(app, area);
     let hints = u16::from(area.height >= 16);
-    let status_lines = status::height(app, area, &theme);
+    // A long message may take all but the header, the table's titles and
+    // one row: it is never cut where there is room to show it.
+    let status_room = area.height.saturating_sub(header_lines + hints + 2);
+    let status_lines = status::height(app, area, status_room, &theme);
     let [top, body, bottom, keys] = Layout::vertical([
         Constraint::Length(header_lines),
         Constraint::Min(1),

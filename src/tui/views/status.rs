@@ -15,11 +15,10 @@ use unicode_width::UnicodeWidthStr;
 const SPINNER: [char; 4] = ['|', '/', '-', '\\'];
 
 /// The status line, and under it as many lines as a long message needs
-/// (wrapped, never cut), at most a third of the screen.
-pub(super) fn height(app: &App, area: Rect, theme: &Theme) -> u16 {
+/// (wrapped, never cut), at most `max`.
+pub(super) fn height(app: &App, area: Rect, max: u16, theme: &Theme) -> u16 {
     let (_, _, below) = parts(app, area.width, theme);
-    let max = (area.height / 3).max(1);
-    (1 + below.len() as u16).min(max)
+    (1 + below.len() as u16).min(max.max(1))
 }
 
 /// The first row's left and right parts, and the wrapped lines under it.
