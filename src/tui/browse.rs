@@ -49,7 +49,14 @@ impl App {
     /// The outcome of a write, for the status line.
     pub fn effect_done(&mut self, outcome: Result<String, String>) {
         match outcome {
-            Ok(text) => self.set_info(text),
+            // After what the command said (":columns" lists them).
+            Ok(text) => match self.status.as_ref().filter(|s| !s.is_error) {
+                Some(status) => {
+                    let joined = format!("{}; {text}", status.text);
+                    self.set_info(joined)
+                }
+                None => self.set_info(text),
+            },
             Err(text) => self.set_error(text),
         }
     }

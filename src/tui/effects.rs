@@ -49,7 +49,7 @@ pub fn perform(effect: &Effect, config_path: Option<&Path>) -> Result<String, St
             };
             config
                 .save(path)
-                .map(|()| format!("saved in {}", path.display()))
+                .map(|()| format!("kept in {}", path.display()))
                 .map_err(|e| e.to_string())
         }
         Effect::Export {

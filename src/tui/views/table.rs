@@ -18,12 +18,14 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
     let layout = &placed.columns;
     let arrow = if app.ascending { "↑" } else { "↓" };
     let header = Row::new(layout.iter().map(|(column, width)| {
+        // The arrow always shows: the title gives way to it.
+        let width = usize::from(*width);
         let title = if *column == app.sort {
-            format!("{} {arrow}", column.title())
+            format!("{} {arrow}", fit(column.title(), width.saturating_sub(2)))
         } else {
-            column.title().to_string()
+            fit(column.title(), width).into_owned()
         };
-        Cell::from(fit(&title, usize::from(*width)).into_owned())
+        Cell::from(title)
     }))
     .style(theme.header);
     let widths: Vec<Constraint> = layout.iter().map(|(_, w)| Constraint::Length(*w)).collect();
