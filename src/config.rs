@@ -46,6 +46,137 @@ pub struct ConfigFile {
     pub default_profile: Option<String>,
     #[serde(default)]
     pub profiles: BTreeMap<String, ProfileConfig>,
+    /// The console's own settings (`[console]`), written by the console.
+    #[serde(default)]
+    pub console: ConsoleConfig,
+}
+
+/// `[console]`: the table's columns and the saved views.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// The columns shown, in order (by `:sort` name); absent: the default.
+    #[serde(default)]
+    pub columns: Option<Vec<String>>,
+    /// `[console.views.NAME]`, kept by `:view save NAME`.
+    #[serde(default)]
+    pub views: BTreeMap<String, SavedView>,
+}
+
+/// A filter, a sort and columns kept under a name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedView {
+    #[serde(default)]
+    pub filter: String,
+    /// A column name as `:sort` takes it, optionally followed by `asc` or `desc`.
+    #[serde(default)]
+    pub sort: Option<String>,
+    #[serde(default)]
+    pub columns: Option<Vec<String>>,
+}
+
+impl ConsoleConfig {
+    /// Reads `[console]` of the file at `path`; a missing file is an empty
+    /// configuration.
+    pub fn load(path: &Path) -> anyhow::Result<ConsoleConfig> {
+        Ok(ConfigFile::load(path)?
+            .map(|f| f.console)
+            .unwrap_or_default())
+    }
+
+    /// Writes `[console]` into the file at `path`, keeping every other key
+    /// and comment: written to a temporary file beside it with the old
+    /// file's permissions (0600 for a new one: the file may hold secrets),
+    /// then renamed over it, so a crash never leaves half a file.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let old = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => bail!("cannot read {}: {e}", path.display()),
+        };
+        let mut doc: toml_edit::DocumentMut = old.parse().map_err(|e| {
+            anyhow!(
+                "{} is not valid TOML, so it is left alone: {e}",
+                path.display()
+            )
+        })?;
+        let console = doc
+            .entry("console")
+            .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+        let Some(console) = console.as_table_mut() else {
+            bail!("{}: `console` is not a table", path.display());
+        };
+        let strings = |list: &[String]| {
+            let mut array = toml_edit::Array::new();
+            for s in list {
+                array.push(s.as_str());
+            }
+            toml_edit::value(array)
+        };
+        match &self.columns {
+            Some(columns) => console["columns"] = strings(columns),
+            None => {
+                console.remove("columns");
+            }
+        }
+        let mut views = toml_edit::Table::new();
+        views.set_implicit(true);
+        for (name, view) in &self.views {
+            let mut table = toml_edit::Table::new();
+            table["filter"] = toml_edit::value(view.filter.as_str());
+            if let Some(sort) = &view.sort {
+                table["sort"] = toml_edit::value(sort.as_str());
+            }
+            if let Some(columns) = &view.columns {
+                table["columns"] = strings(columns);
+            }
+            views.insert(name, toml_edit::Item::Table(table));
+        }
+        if self.views.is_empty() {
+            console.remove("views");
+        } else {
+            console.insert("views", toml_edit::Item::Table(views));
+        }
+        let text = doc.to_string();
+        // What is written must read back (and the profiles with it).
+        ConfigFile::parse(&text, path)?;
+        write_replacing(path, text.as_bytes())
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory.
+fn write_replacing(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| CONFIG_FILE_NAME.to_string());
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&temp)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0o600);
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&temp);
+        bail!("cannot write {}: {e}", path.display());
+    }
+    Ok(())
 }
 
 /// One `[profiles.NAME]` table as written.
@@ -993,6 +1124,50 @@ token = "t"
             "{message}"
         );
         assert!(!message.contains("topsecret"));
+    }
+
+    #[test]
+    fn console_settings_are_written_keeping_every_other_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            &dir,
+            "# my comment\ndefault_profile = \"a\"\n\n[profiles.a]\napi_path = \"https://tc.example/api\"\naccess_id = \"1\"\nsecret_key = \"s\"\n",
+        );
+        let mut console = ConsoleConfig {
+            columns: Some(vec!["account".into(), "status".into()]),
+            ..Default::default()
+        };
+        console.views.insert(
+            "stale".into(),
+            SavedView {
+                filter: "login>90d".into(),
+                sort: Some("login desc".into()),
+                columns: Some(vec!["account".into()]),
+            },
+        );
+        console.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# my comment"), "{text}");
+        let file = ConfigFile::load(&path).unwrap().unwrap();
+        assert_eq!(file.console, console);
+        assert_eq!(file.default_profile.as_deref(), Some("a"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        // Saving again replaces, and a new file is created when missing.
+        console.views.clear();
+        console.save(&path).unwrap();
+        assert_eq!(ConsoleConfig::load(&path).unwrap(), console);
+        let fresh = dir.path().join("sub").join("new.toml");
+        console.save(&fresh).unwrap();
+        assert_eq!(ConsoleConfig::load(&fresh).unwrap(), console);
+        // A broken file is left alone.
+        std::fs::write(&path, "not = [valid").unwrap();
+        assert!(console.save(&path).is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "not = [valid");
     }
 
     #[test]

@@ -33,6 +33,9 @@ struct Cli {
     /// Console bulk runs: requests in flight at once (default: the profile's, else 8).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: Option<u16>,
+    /// Open the console on a saved view (`:view save NAME` keeps one).
+    #[arg(long, value_name = "NAME")]
+    view: Option<String>,
     /// Console bulk runs: the journal file (default: journal.jsonl in the data directory).
     #[arg(long, value_name = "PATH", env = commands::offboard::JOURNAL_ENV)]
     journal: Option<std::path::PathBuf>,
@@ -232,6 +235,14 @@ async fn console(session: commands::connect::Session, cli: &Cli) -> anyhow::Resu
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         journal: cli.journal.clone(),
         concurrency: Some(concurrency),
+        // Columns and views live in the config file (`[console]`), the
+        // same one the connection reads.
+        config_path: cli
+            .connect
+            .config
+            .clone()
+            .or_else(rollcall::config::default_config_path),
+        view: cli.view.clone(),
     };
     rollcall::tui::run(session.client, ctx, opts).await
 }

@@ -38,6 +38,11 @@ impl Pane {
     }
 
     fn start_script(tag: &str, script: &str) -> Pane {
+        Pane::start_sized(tag, script, 100, 30)
+    }
+
+    fn start_sized(tag: &str, script: &str, width: u16, height: u16) -> Pane {
+        let (width, height) = (width.to_string(), height.to_string());
         let name = format!("rollcall-e2e-{tag}-{}", std::process::id());
         // Tests start panes in parallel; when no tmux server runs yet, two
         // at once race to start one and the loser fails: try again.
@@ -46,7 +51,16 @@ impl Pane {
                 std::thread::sleep(std::time::Duration::from_millis(200));
             }
             Command::new("tmux")
-                .args(["new-session", "-d", "-s", &name, "-x", "100", "-y", "30"])
+                .args([
+                    "new-session",
+                    "-d",
+                    "-s",
+                    &name,
+                    "-x",
+                    &width,
+                    "-y",
+                    &height,
+                ])
                 .args(["sh", "-c", script])
                 .env_remove("NO_COLOR")
                 .status()
@@ -664,4 +678,167 @@ fn hostile_names_reach_the_terminal_only_escaped() {
         !String::from_utf8_lossy(&title.stdout).contains("PWNTITLE"),
         "the pane was retitled"
     );
+}
+
+// ---- the table at 80x24: columns, scrolling, finding, export, views ----
+
+/// `rollcall --demo --config CONFIG ARGS` in an 80x24 pane.
+fn demo_80x24(tag: &str, config: &Path, args: &str) -> Pane {
+    let script = format!(
+        "'{BIN}' --demo --config '{}' {args}; echo RESTORED status=$?; sleep 30",
+        config.display()
+    );
+    Pane::start_sized(tag, &script, 80, 24)
+}
+
+/// The header row of the table (the line holding "Account").
+fn header_row(screen: &str) -> String {
+    screen
+        .lines()
+        .find(|l| l.contains("Account"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn columns_at_80x24_scroll_and_columns_command_keeps_them() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "# mine\ndefault_profile = \"lab\"\n").unwrap();
+    let pane = demo_80x24("columns", &config, "");
+    let screen = pane.wait_for("the accounts", loaded);
+    let header = header_row(&screen);
+    for title in [
+        "Account",
+        "Type",
+        "Status",
+        "Last Login",
+        "Pw Expires",
+        "Groups",
+        "›",
+    ] {
+        assert!(header.contains(title), "{title}: {screen}");
+    }
+    // People first: no numeric access id on the first row.
+    let first_row = screen
+        .lines()
+        .find(|l| l.starts_with("> "))
+        .unwrap_or_default();
+    assert!(
+        !first_row[2..].starts_with(|c: char| c.is_ascii_digit()),
+        "{screen}"
+    );
+
+    pane.keys(&["Right", "Right"]);
+    let screen = pane.wait_for("columns scrolled", |s| header_row(s).contains('‹'));
+    let header = header_row(&screen);
+    assert!(
+        header.contains("Account") && !header.contains("Type"),
+        "{screen}"
+    );
+    pane.keys(&["Left", "Left"]);
+    pane.wait_for("columns back", |s| !header_row(s).contains('‹'));
+
+    pane.keys(&[":"]);
+    pane.text("columns -groups +name");
+    pane.keys(&["Enter"]);
+    pane.wait_for("the columns listed", |s| s.contains("columns shown:"));
+    let screen = pane.wait_for("no Groups", |s| !header_row(s).contains("Groups"));
+    assert!(header_row(&screen).contains("Name"), "{screen}");
+    pane.wait_for("saved", |_| {
+        std::fs::read_to_string(&config).is_ok_and(|t| t.contains("[console]"))
+    });
+    pane.keys(&["q"]);
+    pane.wait_for("the shell after q", restored);
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.starts_with("# mine\ndefault_profile = \"lab\"") && !text.contains("\"groups\""),
+        "{text}"
+    );
+
+    // The next session shows the same columns.
+    let again = demo_80x24("columns-again", &config, "");
+    let screen = again.wait_for("the accounts", loaded);
+    assert!(!header_row(&screen).contains("Groups"), "{screen}");
+    again.keys(&["q"]);
+    again.wait_for("the shell after q", restored);
+}
+
+#[test]
+fn goto_jumps_and_export_writes_the_rows_shown() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let out = dir.path().join("locked.csv");
+    let pane = demo_80x24("goto", &config, "");
+    pane.wait_for("the accounts", loaded);
+    pane.keys(&[":"]);
+    pane.text("goto administrator");
+    pane.keys(&["Enter"]);
+    pane.wait_for("the jump", |s| {
+        s.lines().any(|l| l.starts_with("> administrator "))
+    });
+
+    pane.keys(&["/"]);
+    pane.text("status:locked");
+    pane.keys(&["Enter"]);
+    pane.wait_for("the filter", |s| s.contains("filter status:locked ("));
+    pane.keys(&[":"]);
+    pane.text(&format!("export {}", out.display()));
+    pane.keys(&["Enter"]);
+    let screen = pane.wait_for("the export", |s| s.contains("exported "));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap_or_default()
+            .starts_with("id,userName,firstName,lastName"),
+        "{text}"
+    );
+    assert!(lines.all(|l| l.contains(",Locked,")), "{text}\n{screen}");
+    pane.keys(&["q"]);
+    pane.wait_for("the shell after q", restored);
+}
+
+#[test]
+fn a_saved_view_opens_with_dash_dash_view() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let pane = demo_80x24("view", &config, "");
+    pane.wait_for("the accounts", loaded);
+    pane.keys(&["/"]);
+    pane.text("status:locked");
+    pane.keys(&["Enter", ":"]);
+    pane.text("sort login desc");
+    pane.keys(&["Enter", ":"]);
+    pane.text("view save locked");
+    pane.keys(&["Enter"]);
+    pane.wait_for("the view's name", |s| s.contains("[locked]"));
+    pane.wait_for("saved", |_| {
+        std::fs::read_to_string(&config).is_ok_and(|t| t.contains("[console.views.locked]"))
+    });
+    pane.keys(&["q"]);
+    pane.wait_for("the shell after q", restored);
+
+    let again = demo_80x24("view-again", &config, "--view locked");
+    let screen = again.wait_for("the view", |s| loaded(s) && s.contains("[locked]"));
+    assert!(header_row(&screen).contains("Last Lo… ↓"), "{screen}");
+    again.keys(&[":"]);
+    again.text("view");
+    again.keys(&["Enter"]);
+    again.wait_for("the list of views", |s| s.contains("saved views: locked"));
+    again.keys(&["q"]);
+    again.wait_for("the shell after q", restored);
 }

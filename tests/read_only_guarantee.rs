@@ -215,7 +215,7 @@ async fn the_console_sends_no_write_in_read_only_mode() {
     };
     let chars = |text: &str| text.chars().map(KeyCode::Char).collect::<Vec<_>>();
     press(&mut app, &chars("*"));
-    for keys in ["d", "E", "u", "x", "n", "e", "p", "M"] {
+    for keys in ["d", "E", "u", "x", "a", "e", "p", "M"] {
         press(&mut app, &chars(keys));
         press(
             &mut app,

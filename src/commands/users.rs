@@ -324,7 +324,12 @@ pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> an
                 &mut note,
                 &mut |page| {
                     write_header(&mut csv_out)?;
-                    write_csv_rows(&mut csv_out, &page, session, now)
+                    write_csv_rows(
+                        &mut csv_out,
+                        &page,
+                        session.settings.password_max_age_days,
+                        now,
+                    )
                 },
             )
             .await?;
@@ -444,8 +449,8 @@ fn groups_text(user: &User) -> String {
     }
 }
 
-fn password_days(user: &User, session: &Session, now: DateTime<Utc>) -> String {
-    match user.password_expiry(session.settings.password_max_age_days, now) {
+fn password_days(user: &User, max_age: Option<i64>, now: DateTime<Utc>) -> String {
+    match user.password_expiry(max_age, now) {
         PasswordExpiry::DaysLeft(n) => n.to_string(),
         PasswordExpiry::Expired => "expired".to_string(),
         PasswordExpiry::Unknown => String::new(),
@@ -489,9 +494,20 @@ pub fn write_csv(
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    write_csv_with(users, session.settings.password_max_age_days, now, out)
+}
+
+/// As [`write_csv`], with the instance's password max age given directly
+/// (the console's `:export` has no `Session`).
+pub fn write_csv_with(
+    users: &[User],
+    password_max_age_days: Option<i64>,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(CSV_HEADER)?;
-    write_csv_rows(&mut writer, users, session, now)?;
+    write_csv_rows(&mut writer, users, password_max_age_days, now)?;
     writer.flush()?;
     Ok(())
 }
@@ -500,7 +516,7 @@ pub fn write_csv(
 pub fn write_csv_rows<W: Write>(
     writer: &mut csv::Writer<W>,
     users: &[User],
-    session: &Session,
+    password_max_age_days: Option<i64>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     for user in users {
@@ -521,7 +537,7 @@ pub fn write_csv_rows<W: Write>(
             opt_bool(user.locked),
             opt_time(user.last_login),
             opt_time(user.last_password_change),
-            password_days(user, session, now),
+            password_days(user, password_max_age_days, now),
             csv_cell(&groups),
             opt_bool(user.mfa_enabled),
         ])?;

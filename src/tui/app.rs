@@ -158,6 +158,24 @@ pub struct App {
     notices: Vec<String>,
     /// TLS certificate checks are off: the header says so all the time.
     pub(crate) tls_unverified: bool,
+
+    /// The columns chosen (`:columns`), in order, the account first.
+    pub(crate) columns: Vec<Column>,
+    /// How many columns after the account are scrolled off to the left.
+    pub(crate) col_scroll: usize,
+    /// Columns lay off-screen to the right at the last draw.
+    pub(crate) more_right: bool,
+    /// `[console]` of the config file, as last read or written.
+    pub(crate) console_config: crate::config::ConsoleConfig,
+    /// The saved view opened, for the header.
+    pub(crate) view_name: Option<String>,
+    /// File writes waiting for the event loop (`effects.rs`).
+    pub(crate) effects: Vec<super::effects::Effect>,
+    /// The search prompt's text, the last search (`n`/`N`), and where
+    /// the cursor was when the prompt opened (Esc goes back there).
+    pub(crate) find_input: String,
+    pub(crate) find_last: String,
+    pub(crate) find_origin: usize,
 }
 
 impl App {
@@ -175,7 +193,9 @@ impl App {
             view: Vec::new(),
             counts: TypeCounts::default(),
             last_login: LastLoginReported::NotSeen,
-            sort: Column::Account,
+            // People first: sorting by account name put the numeric API
+            // and TAXII access ids on the first screen.
+            sort: Column::Name,
             ascending: true,
             filter_input: String::new(),
             filter: None,
@@ -209,7 +229,26 @@ impl App {
             id_filter: None,
             notices: Vec::new(),
             tls_unverified: false,
+            columns: Column::ALL.to_vec(),
+            col_scroll: 0,
+            more_right: false,
+            console_config: Default::default(),
+            view_name: None,
+            effects: Vec::new(),
+            find_input: String::new(),
+            find_last: String::new(),
+            find_origin: 0,
         }
+    }
+
+    /// The console's settings from the config file: the columns chosen,
+    /// and the saved views.
+    pub fn with_console_config(mut self, config: crate::config::ConsoleConfig) -> App {
+        if let Some(keys) = &config.columns {
+            self.columns = columns::from_keys(keys);
+        }
+        self.console_config = config;
+        self
     }
 
     /// The session's warnings for the status line at start, and whether
@@ -328,7 +367,9 @@ impl App {
     /// hands them over with [`Action::Paste`], so the filter is applied
     /// once per burst, not once per character.
     pub fn typed_char(&self, key: &KeyEvent) -> Option<char> {
-        if key.kind == KeyEventKind::Release || !matches!(self.mode, Mode::Filter | Mode::Command) {
+        if key.kind == KeyEventKind::Release
+            || !matches!(self.mode, Mode::Filter | Mode::Command | Mode::Find)
+        {
             return None;
         }
         let KeyCode::Char(c) = key.code else {
@@ -346,8 +387,8 @@ impl App {
     /// pasted text never acts as keys.
     fn type_text(&mut self, text: &str) -> Vec<Command> {
         match self.mode {
-            Mode::Filter | Mode::Command => self.append_prompt(text),
-            Mode::Form | Mode::Confirm | Mode::BulkConfirm => {
+            Mode::Filter | Mode::Command | Mode::Find => self.append_prompt(text),
+            Mode::Form | Mode::Confirm | Mode::BulkConfirm | Mode::Pick => {
                 // More than the limit can never be taken: stop early.
                 let mut commands = Vec::new();
                 for c in text.chars().take(MAX_INPUT + 1) {
@@ -364,10 +405,10 @@ impl App {
     /// beside the prompt when some of `text` was left out.
     fn append_prompt(&mut self, text: &str) {
         let filter = self.mode == Mode::Filter;
-        let input = if filter {
-            &mut self.filter_input
-        } else {
-            &mut self.command_input
+        let input = match self.mode {
+            Mode::Filter => &mut self.filter_input,
+            Mode::Find => &mut self.find_input,
+            _ => &mut self.command_input,
         };
         let room = MAX_INPUT.saturating_sub(input.chars().count());
         let mut chars = text.chars();
@@ -385,6 +426,9 @@ impl App {
         }
         if filter && taken > 0 {
             self.apply_filter();
+        }
+        if self.mode == Mode::Find && taken > 0 {
+            self.find_changed();
         }
     }
 
@@ -411,8 +455,11 @@ impl App {
 
     pub(crate) fn type_char(&mut self, c: char) -> Vec<Command> {
         match self.mode {
-            Mode::Filter | Mode::Command => self.append_prompt(c.encode_utf8(&mut [0; 4])),
+            Mode::Filter | Mode::Command | Mode::Find => {
+                self.append_prompt(c.encode_utf8(&mut [0; 4]))
+            }
             Mode::Form | Mode::Confirm => return self.form_type_char(c),
+            Mode::Pick => self.pick_type(c),
             Mode::BulkProgress => self.answer_stop(c),
             Mode::BulkConfirm => self.bulk.type_confirmation(c),
             _ => {}
@@ -441,6 +488,12 @@ impl App {
                 self.detail_scroll = 0;
             }
             A::OpenFilter => self.mode = Mode::Filter,
+            A::ScrollLeft => self.scroll_columns(false),
+            A::ScrollRight => self.scroll_columns(true),
+            A::OpenFind => self.open_find(),
+            A::FindNext => self.find_again(true),
+            A::FindPrevious => self.find_again(false),
+            A::CopyUserName => self.copy_user_name(),
             A::OpenCommand => {
                 self.command_input.clear();
                 self.mode = Mode::Command;
@@ -464,10 +517,14 @@ impl App {
                     self.mode = Mode::Table;
                 }
                 Mode::Help => self.mode = self.help_return,
+                Mode::Find => {
+                    self.selected = self.find_origin.min(self.view.len().saturating_sub(1));
+                    self.mode = Mode::Table;
+                }
                 _ => self.mode = Mode::Table,
             },
             A::Accept => match self.mode {
-                Mode::Filter => self.mode = Mode::Table,
+                Mode::Filter | Mode::Find => self.mode = Mode::Table,
                 Mode::Command => {
                     self.mode = Mode::Table;
                     let text = std::mem::take(&mut self.command_input);
@@ -505,6 +562,7 @@ impl App {
         let input = match self.mode {
             Mode::Filter => &mut self.filter_input,
             Mode::Command => &mut self.command_input,
+            Mode::Find => &mut self.find_input,
             _ => return,
         };
         match action {
@@ -521,6 +579,9 @@ impl App {
         }
         if self.mode == Mode::Filter {
             self.apply_filter();
+        }
+        if self.mode == Mode::Find {
+            self.find_changed();
         }
     }
 
@@ -761,6 +822,11 @@ impl App {
             CommandKind::Bulk(action) => return self.start_bulk(action),
             CommandKind::ClearMarks => self.clear_marks(),
             CommandKind::Audit => self.open_audit(),
+            CommandKind::Columns => self.columns_command(args),
+            CommandKind::Goto => self.goto_command(args),
+            CommandKind::Find => self.find_command(args),
+            CommandKind::Export => self.export_command(args),
+            CommandKind::View => self.view_command(args),
         }
         Vec::new()
     }
@@ -782,8 +848,11 @@ impl App {
         match Column::parse(&name).filter(|c| self.available_columns().contains(c)) {
             Some(column) => self.set_sort(column, direction.unwrap_or(true)),
             None => {
-                let known: Vec<&str> = self.available_columns().iter().map(|c| c.key()).collect();
-                self.set_error(format!("no column {name:?}; one of {}", known.join(", ")));
+                let known: Vec<&str> = self.available_columns().iter().map(|c| c.title()).collect();
+                self.set_error(format!(
+                    "no column {name:?}; sort by one of {} (by title or key, any case, then asc or desc)",
+                    known.join(", ")
+                ));
             }
         }
     }
@@ -1116,7 +1185,7 @@ impl App {
         self.set_sort(columns[next], true);
     }
 
-    fn set_sort(&mut self, column: Column, ascending: bool) {
+    pub(super) fn set_sort(&mut self, column: Column, ascending: bool) {
         let ties = self.tie_ranks();
         self.sort = column;
         self.ascending = ascending;

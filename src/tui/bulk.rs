@@ -278,6 +278,15 @@ impl App {
                 Some(Vec::new())
             }
             Mode::BulkResults => Some(self.results_key(action)),
+            Mode::ResultDetail => {
+                match action {
+                    A::Close => self.mode = Mode::BulkResults,
+                    A::Down => self.detail_scroll = self.detail_scroll.saturating_add(1),
+                    A::Up => self.detail_scroll = self.detail_scroll.saturating_sub(1),
+                    _ => {}
+                }
+                Some(Vec::new())
+            }
             Mode::Audit => {
                 self.audit_key(action);
                 Some(Vec::new())
@@ -619,10 +628,19 @@ impl App {
             self.mode = Mode::Table;
             return Vec::new();
         };
-        let lines = run.results.len() + run.not_allowed.len();
+        // `scroll` is the highlighted result (Enter shows it whole).
+        let last = (run.results.len() + run.not_allowed.len()).saturating_sub(1);
         match action {
-            A::Down => run.scroll = (run.scroll + 1).min(lines.saturating_sub(1)),
+            A::Down => run.scroll = (run.scroll + 1).min(last),
             A::Up => run.scroll = run.scroll.saturating_sub(1),
+            A::PageDown => run.scroll = (run.scroll + 10).min(last),
+            A::PageUp => run.scroll = run.scroll.saturating_sub(10),
+            A::Top => run.scroll = 0,
+            A::Bottom => run.scroll = last,
+            A::OpenDetail => {
+                self.detail_scroll = 0;
+                self.mode = Mode::ResultDetail;
+            }
             A::Close => {
                 self.bulk.run = None;
                 self.mode = Mode::Table;

@@ -294,6 +294,47 @@ fn progress_80x24_and_40x10() {
 }
 
 #[test]
+fn a_long_refusal_is_wrapped_whole_and_enter_shows_it() {
+    let mut app = loaded(org_admin());
+    type_keys(&mut app, "*");
+    let commands = type_keys(&mut app, "dy");
+    let (id, _) = run_job(&commands);
+    let reason = "an Accounts Administrator cannot disable an Administrator; ask an Administrator of the instance to do it (HTTP 401 not authorized) END";
+    let results = vec![
+        row(3, "bob", RowOutcome::Failed(reason.into())),
+        row(5, "dave", RowOutcome::Ok),
+    ];
+    app.update(Action::Worker(Event::BulkDone { id, results }));
+    assert_eq!(app.mode(), Mode::BulkResults);
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("END"), "cut\n{text}");
+    insta::assert_snapshot!("results_wrapped_80x24", text);
+    insta::assert_snapshot!("results_wrapped_40x10", screen(&mut app, 40, 10));
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.mode(), Mode::ResultDetail);
+    for (w, h) in [(80, 24), (40, 10)] {
+        let text = screen(&mut app, w, h);
+        insta::assert_snapshot!(format!("result_detail_{w}x{h}"), text);
+    }
+    assert!(screen(&mut app, 80, 24).contains("END"));
+    // On a small screen the whole message is a scroll away.
+    screen(&mut app, 40, 10);
+    for _ in 0..20 {
+        type_keys(&mut app, "j");
+    }
+    assert!(screen(&mut app, 40, 10).contains("END"));
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.mode(), Mode::BulkResults);
+    app.handle_key(key(KeyCode::Down));
+    app.handle_key(key(KeyCode::Enter));
+    assert!(screen(&mut app, 80, 24).contains("ok: dave"));
+    app.handle_key(key(KeyCode::Esc));
+    app.handle_key(key(KeyCode::End));
+    app.handle_key(key(KeyCode::Enter));
+    assert!(screen(&mut app, 80, 24).contains("refused: alice"));
+}
+
+#[test]
 fn results_with_failures_80x24_and_40x10() {
     let mut app = loaded(org_admin());
     type_keys(&mut app, "*");

@@ -2,13 +2,17 @@
 //! columns fit a given width.
 
 use super::text::{relative, short_org_role, short_system_role};
-use crate::domain::{LastLoginReported, PasswordExpiry, User};
+use crate::domain::text::fit;
+use crate::domain::{AccountType, LastLoginReported, PasswordExpiry, User};
 use chrono::{DateTime, Utc};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Column {
     Account,
+    /// User, API, TAXII or Read Only (`RO`), from the System role.
+    Type,
     Name,
     SystemRole,
     OrgRole,
@@ -21,35 +25,33 @@ pub enum Column {
 /// Width of the selection marker in front of every row.
 pub const MARKER: &str = "> ";
 const SPACING: u16 = 1;
+/// Shown in the header when columns lie off-screen to the left / right.
+pub const MORE_LEFT: &str = "‹";
+pub const MORE_RIGHT: &str = "›";
 
 impl Column {
-    /// Display order.
-    pub const ALL: [Column; 8] = [
+    /// The default columns in their default order, which is also the order
+    /// of priority: at any width the first ones that fit are on screen and
+    /// the rest lie to the right (Right scrolls to them). At 80 columns
+    /// that is the account, Type, Status, Last Login, Password Expires and
+    /// Groups, the Membership tab's everyday columns; Name and the roles
+    /// join as the width allows. The one place this order is decided.
+    pub const ALL: [Column; 9] = [
         Column::Account,
-        Column::Name,
-        Column::SystemRole,
-        Column::OrgRole,
+        Column::Type,
         Column::Status,
         Column::LastLogin,
         Column::PasswordExpires,
         Column::Groups,
-    ];
-
-    /// Which columns survive when the terminal is narrow, most important first.
-    const PRIORITY: [Column; 8] = [
-        Column::Account,
-        Column::Status,
         Column::Name,
         Column::SystemRole,
         Column::OrgRole,
-        Column::LastLogin,
-        Column::PasswordExpires,
-        Column::Groups,
     ];
 
     pub fn title(self) -> &'static str {
         match self {
             Column::Account => "Account",
+            Column::Type => "Type",
             Column::Name => "Name",
             Column::SystemRole => "System Role",
             Column::OrgRole => "Org Role",
@@ -60,10 +62,11 @@ impl Column {
         }
     }
 
-    /// The name `:sort` accepts.
+    /// The name `:sort`, `:columns` and the config file use.
     pub fn key(self) -> &'static str {
         match self {
             Column::Account => "account",
+            Column::Type => "type",
             Column::Name => "name",
             Column::SystemRole => "systemrole",
             Column::OrgRole => "orgrole",
@@ -74,6 +77,8 @@ impl Column {
         }
     }
 
+    /// A column by its key, its header title or a common abbreviation,
+    /// ignoring case, spaces and punctuation.
     pub fn parse(text: &str) -> Option<Column> {
         let wanted: String = text
             .chars()
@@ -85,17 +90,29 @@ impl Column {
                 || c.title().replace(' ', "").eq_ignore_ascii_case(&wanted)
                 || matches!(
                     (c, wanted.as_str()),
-                    (Column::Account, "username" | "user")
-                        | (Column::SystemRole, "role" | "sysrole")
-                        | (Column::LastLogin, "lastlogin")
-                        | (Column::PasswordExpires, "password" | "passwordexpires")
+                    (Column::Account, "username" | "user" | "acct" | "id")
+                        | (Column::Type, "kind" | "accounttype")
+                        | (Column::Name, "lastname" | "surname" | "fullname")
+                        | (Column::SystemRole, "role" | "sysrole" | "system")
+                        | (
+                            Column::OrgRole,
+                            "org" | "organizationrole" | "organisationrole"
+                        )
+                        | (Column::Status, "mfa" | "state")
+                        | (Column::LastLogin, "lastlogin" | "last")
+                        | (
+                            Column::PasswordExpires,
+                            "password" | "passwordexpires" | "expiry" | "pw"
+                        )
+                        | (Column::Groups, "group" | "usergroups")
                 )
         })
     }
 
     fn min_width(self) -> u16 {
         match self {
-            Column::Account => 12,
+            Column::Account => 16,
+            Column::Type => 5,
             Column::Name => 12,
             Column::SystemRole => 11,
             Column::OrgRole => 12,
@@ -106,13 +123,25 @@ impl Column {
         }
     }
 
-    /// How much wider than its minimum a column usefully grows.
+    /// How much wider than its minimum a column usefully grows (24 columns
+    /// hold a 20-digit API access id and most e-mail addresses).
     fn max_extra(self) -> u16 {
         match self {
-            Column::Account => 16,
+            Column::Account => 8,
             Column::Name => 12,
             Column::Groups => u16::MAX,
             _ => 0,
+        }
+    }
+
+    /// Order of the account types in a Type sort.
+    fn type_rank(user: &User) -> u8 {
+        match user.account_type() {
+            Some(AccountType::User) => 0,
+            Some(AccountType::Api) => 1,
+            Some(AccountType::Taxii) => 2,
+            Some(AccountType::ReadOnly) => 3,
+            None => 4,
         }
     }
 
@@ -127,6 +156,7 @@ impl Column {
         use CellText::*;
         match self {
             Column::Account => Borrowed(&user.user_name),
+            Column::Type => Borrowed(type_label(user.account_type())),
             Column::Name => Owned(user.full_name()),
             Column::SystemRole => match user.system_role.as_deref() {
                 Some(role) => Borrowed(short_system_role(role)),
@@ -179,16 +209,62 @@ impl CellText<'_> {
     }
 }
 
-/// Columns that fit `width`, in display order with their widths. Columns
-/// are taken by priority until the next one does not fit; what is left over
-/// widens the flexible columns.
-pub fn layout(available: &[Column], width: u16) -> Vec<(Column, u16)> {
+/// The Type column's text ("RO" is Read Only: five columns hold every type).
+pub fn type_label(kind: Option<AccountType>) -> &'static str {
+    match kind {
+        Some(AccountType::User) => "User",
+        Some(AccountType::Api) => "API",
+        Some(AccountType::Taxii) => "TAXII",
+        Some(AccountType::ReadOnly) => "RO",
+        None => UNKNOWN,
+    }
+}
+
+/// `text` cut to `width` columns, ending in `…`. A long numeric id (an API
+/// or TAXII access id) keeps its end instead, `…33334444`: access ids
+/// share their leading digits, so a cut that kept the start would make
+/// two different ids look the same.
+pub fn fit_cell(column: Column, text: &str, width: usize) -> Cow<'_, str> {
+    let numeric = text.len() > 1 && text.bytes().all(|b| b.is_ascii_digit());
+    if column != Column::Account || !numeric || text.len() <= width {
+        return fit(text, width);
+    }
+    if width == 0 {
+        return Cow::Borrowed("");
+    }
+    // Digits are one column each.
+    Cow::Owned(format!("…{}", &text[text.len() - (width - 1)..]))
+}
+
+/// The columns on screen at one width and scroll position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// In display order, with their widths.
+    pub columns: Vec<(Column, u16)>,
+    /// Columns lie off-screen to the left (scrolled past) or to the right.
+    pub more_left: bool,
+    pub more_right: bool,
+}
+
+/// Lays out `shown` (in order; the account column, when first, stays put)
+/// in `width`, the columns after the account scrolled by `scroll`: columns
+/// are taken in order until the next one does not fit, and what is left
+/// widens the flexible columns. The last terminal column is kept free for
+/// the `›` marker.
+pub fn layout(shown: &[Column], scroll: usize, width: u16) -> Layout {
+    let width = width.saturating_sub(1);
+    let (pinned, rest) = match shown.split_first() {
+        Some((Column::Account, rest)) => (Some(Column::Account), rest),
+        _ => (None, shown),
+    };
+    let scroll = scroll.min(rest.len().saturating_sub(1));
     let mut used = MARKER.len() as u16;
-    let mut chosen: Vec<Column> = Vec::new();
-    for column in Column::PRIORITY {
-        if !available.contains(&column) {
-            continue;
-        }
+    let mut chosen: Vec<Column> = pinned.into_iter().collect();
+    if let Some(column) = pinned {
+        used += column.min_width();
+    }
+    let mut taken = 0;
+    for &column in &rest[scroll..] {
         let gap = if chosen.is_empty() { 0 } else { SPACING };
         let need = column.min_width() + gap;
         if used + need > width && !chosen.is_empty() {
@@ -196,19 +272,39 @@ pub fn layout(available: &[Column], width: u16) -> Vec<(Column, u16)> {
         }
         used += need;
         chosen.push(column);
+        taken += 1;
     }
-    let mut widths: Vec<(Column, u16)> = Column::ALL
-        .into_iter()
-        .filter(|c| chosen.contains(c))
-        .map(|c| (c, c.min_width()))
-        .collect();
+    let mut columns: Vec<(Column, u16)> = chosen.iter().map(|c| (*c, c.min_width())).collect();
     let mut spare = width.saturating_sub(used);
-    for (column, w) in widths.iter_mut() {
+    for (column, w) in columns.iter_mut() {
         let extra = column.max_extra().min(spare);
         *w += extra;
         spare -= extra;
     }
-    widths
+    Layout {
+        columns,
+        more_left: scroll > 0,
+        more_right: scroll + taken < rest.len(),
+    }
+}
+
+/// The columns named in the config file, in order, the account first:
+/// unknown names are left out, as are repeats.
+pub fn from_keys(keys: &[String]) -> Vec<Column> {
+    let mut out = vec![Column::Account];
+    for key in keys {
+        if let Some(column) = Column::parse(key) {
+            if !out.contains(&column) {
+                out.push(column);
+            }
+        }
+    }
+    out
+}
+
+/// The config file's names of `columns`.
+pub fn to_keys(columns: &[Column]) -> Vec<String> {
+    columns.iter().map(|c| c.key().to_string()).collect()
 }
 
 /// Compares two texts ignoring case, without allocating: sorting 100,000
@@ -229,14 +325,6 @@ where
     a.cmp(b)
 }
 
-/// "First Last", as `User::full_name` shows it, in parts.
-fn name_parts(user: &User) -> impl Iterator<Item = &str> + Clone {
-    let first = user.first_name.as_deref();
-    let last = user.last_name.as_deref();
-    let gap = (first.is_some() && last.is_some()).then_some(" ");
-    first.into_iter().chain(gap).chain(last)
-}
-
 /// Group names joined by ", ", as the Groups column shows them, in parts.
 fn group_parts(user: &User) -> impl Iterator<Item = &str> + Clone {
     user.user_groups
@@ -244,6 +332,20 @@ fn group_parts(user: &User) -> impl Iterator<Item = &str> + Clone {
         .flatten()
         .enumerate()
         .flat_map(|(i, g)| [if i == 0 { "" } else { ", " }, g.name.as_str()])
+}
+
+/// One name part, for `caseless`.
+fn part(value: &Option<String>) -> std::array::IntoIter<&str, 1> {
+    [value.as_deref().unwrap_or("")].into_iter()
+}
+
+/// The last name, or the first name when there is no other.
+fn surname(user: &User) -> std::array::IntoIter<&str, 1> {
+    part(if user.last_name.is_some() {
+        &user.last_name
+    } else {
+        &user.first_name
+    })
 }
 
 /// Orders two accounts by `column`, ties broken by account name then id.
@@ -264,7 +366,17 @@ pub fn compare(column: Column, a: &User, b: &User) -> Ordering {
 /// `None` for the other columns.
 pub fn sort_text(column: Column, user: &User) -> Option<String> {
     match column {
-        Column::Name => Some(caseless_key(name_parts(user))),
+        // As `primary`: accounts without a name last, then the last name
+        // (or the lone first name), then the first name; '\0' separates the
+        // parts so a shorter last name sorts first, as comparing parts does.
+        Column::Name => {
+            let nameless = user.first_name.is_none() && user.last_name.is_none();
+            let mut key = String::from(if nameless { "1" } else { "0" });
+            key.push_str(&caseless_key(surname(user)));
+            key.push('\0');
+            key.push_str(&caseless_key(part(&user.first_name)));
+            Some(key)
+        }
         Column::Groups => Some(caseless_key(group_parts(user))),
         _ => None,
     }
@@ -285,7 +397,16 @@ fn caseless_key<'a>(parts: impl Iterator<Item = &'a str>) -> String {
 pub fn primary(column: Column, a: &User, b: &User) -> Ordering {
     match column {
         Column::Account => Ordering::Equal,
-        Column::Name => caseless(name_parts(a), name_parts(b)),
+        // Last name (the first name when there is no other), then first
+        // name; accounts without a name after the rest.
+        Column::Name => {
+            let nameless = |u: &User| u.first_name.is_none() && u.last_name.is_none();
+            nameless(a)
+                .cmp(&nameless(b))
+                .then_with(|| caseless(surname(a), surname(b)))
+                .then_with(|| caseless(part(&a.first_name), part(&b.first_name)))
+        }
+        Column::Type => Column::type_rank(a).cmp(&Column::type_rank(b)),
         Column::SystemRole => {
             let rank = |u: &User| u.system_role_parsed().map(|r| r.rank());
             rank(a)
@@ -314,31 +435,73 @@ mod tests {
     }
 
     #[test]
-    fn narrow_terminals_drop_columns_by_priority() {
+    fn narrow_terminals_keep_the_columns_of_priority_and_scroll_to_the_rest() {
         let all = Column::ALL;
-        let wide = layout(&all, 140);
-        assert_eq!(names(&wide), all.to_vec());
-        let at80 = layout(&all, 80);
+        let wide = layout(&all, 0, 160);
+        assert_eq!(names(&wide.columns), all.to_vec());
+        assert!(!wide.more_left && !wide.more_right);
+        let at80 = layout(&all, 0, 80);
         assert_eq!(
-            names(&at80),
+            names(&at80.columns),
             vec![
                 Column::Account,
-                Column::Name,
-                Column::SystemRole,
-                Column::OrgRole,
+                Column::Type,
                 Column::Status,
-                Column::LastLogin
+                Column::LastLogin,
+                Column::PasswordExpires,
+                Column::Groups,
             ]
         );
-        let total: u16 = at80.iter().map(|c| c.1).sum::<u16>() + 2 + at80.len() as u16 - 1;
-        assert!(total <= 80, "{total}");
-        let at40 = layout(&all, 40);
+        assert!(at80.more_right && !at80.more_left);
+        let total: u16 = at80.columns.iter().map(|c| c.1).sum::<u16>() + 2 + 5;
+        assert!(total < 80, "{total}");
+        // A 20-digit access id fits whole at 80 columns.
+        assert!(at80.columns[0].1 >= 20);
+        // Scrolled: the account stays, the others move.
+        let scrolled = layout(&all, 4, 80);
+        assert_eq!(scrolled.columns[0].0, Column::Account);
+        assert_eq!(scrolled.columns[1].0, Column::Groups);
+        assert!(scrolled.more_left);
+        assert!(names(&scrolled.columns).contains(&Column::OrgRole));
+        assert!(!scrolled.more_right);
+        let at40 = layout(&all, 0, 40);
         assert_eq!(
-            names(&at40),
-            vec![Column::Account, Column::Name, Column::Status]
+            names(&at40.columns),
+            vec![Column::Account, Column::Type, Column::Status]
         );
-        let tiny = layout(&all, 10);
-        assert_eq!(names(&tiny), vec![Column::Account]);
+        let tiny = layout(&all, 0, 10);
+        assert_eq!(names(&tiny.columns), vec![Column::Account]);
+        assert!(layout(&all, 99, 0).columns.len() <= 2);
+    }
+
+    #[test]
+    fn long_ids_keep_their_end_and_text_ends_in_an_ellipsis() {
+        let a = fit_cell(Column::Account, "10000000000012000915", 12);
+        let b = fit_cell(Column::Account, "10000000000026000915", 12);
+        assert_eq!(a, "…00012000915");
+        assert_ne!(a, b);
+        assert_eq!(
+            fit_cell(Column::Account, "yuki.walsh126@example.com", 12),
+            "yuki.walsh1…"
+        );
+        assert_eq!(fit_cell(Column::Name, "12345678901234", 5), "1234…");
+        assert_eq!(fit_cell(Column::Account, "123", 5), "123");
+        assert_eq!(fit_cell(Column::Account, "123456", 0), "");
+    }
+
+    #[test]
+    fn config_names_round_trip_with_the_account_first() {
+        let columns = from_keys(&[
+            "status".into(),
+            "Pw Expires".into(),
+            "nope".into(),
+            "status".into(),
+        ]);
+        assert_eq!(
+            columns,
+            vec![Column::Account, Column::Status, Column::PasswordExpires]
+        );
+        assert_eq!(from_keys(&to_keys(&Column::ALL)), Column::ALL.to_vec());
     }
 
     #[test]
@@ -347,5 +510,12 @@ mod tests {
         assert_eq!(Column::parse("orgrole"), Some(Column::OrgRole));
         assert_eq!(Column::parse("role"), Some(Column::SystemRole));
         assert_eq!(Column::parse("nope"), None);
+        for column in Column::ALL {
+            assert_eq!(Column::parse(column.title()), Some(column));
+            assert_eq!(Column::parse(&column.title().to_uppercase()), Some(column));
+            assert_eq!(Column::parse(column.key()), Some(column));
+        }
+        assert_eq!(Column::parse("pw"), Some(Column::PasswordExpires));
+        assert_eq!(Column::parse("TYPE"), Some(Column::Type));
     }
 }

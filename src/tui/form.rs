@@ -86,6 +86,30 @@ pub(crate) struct Pick {
     /// Several may be chosen (Groups); `chosen` holds their values.
     pub multi: bool,
     pub chosen: Vec<String>,
+    /// Typed ahead: only the options whose label holds it are listed.
+    pub query: String,
+}
+
+impl Pick {
+    /// The indexes of the options listed (those matching the typed text).
+    pub fn visible(&self) -> Vec<usize> {
+        let query = self.query.to_lowercase();
+        let words: Vec<&str> = query.split_whitespace().collect();
+        (0..self.options.len())
+            .filter(|&i| {
+                let label = self.options[i].label.to_lowercase();
+                words.iter().all(|w| label.contains(w))
+            })
+            .collect()
+    }
+
+    /// Keeps the highlight on a listed option.
+    fn settle(&mut self) {
+        let visible = self.visible();
+        if !visible.contains(&self.selected) {
+            self.selected = visible.first().copied().unwrap_or(0);
+        }
+    }
 }
 
 /// What a confirmation, once given, goes on to do.
@@ -197,7 +221,7 @@ pub(crate) struct Forms {
     /// Where the pick and confirm popups return to.
     return_mode: Option<Mode>,
     /// Bytes for the terminal itself (OSC 52); the event loop writes them.
-    terminal_output: Option<String>,
+    pub(crate) terminal_output: Option<String>,
     account_request: Option<RequestId>,
     groups_request: Option<RequestId>,
     save_request: Option<RequestId>,
@@ -229,6 +253,41 @@ impl std::fmt::Debug for TokenPopup {
             .field("secret", &self.secret)
             .finish()
     }
+}
+
+/// Rows a pick list's PgUp/PgDn move.
+const PICK_PAGE: usize = 10;
+
+/// Whether an account of `kind` can take over: playbooks run as a User or
+/// an API user (never Read Only or TAXII), job apps only as an API user.
+/// An account whose type this actor cannot see is offered, its type shown
+/// as `?`: the server decides.
+fn heir_kind_fits(kind: Option<AccountType>, api_only: bool) -> bool {
+    match kind {
+        Some(AccountType::Api) => true,
+        Some(AccountType::User) => !api_only,
+        Some(AccountType::ReadOnly | AccountType::Taxii) => false,
+        None => true,
+    }
+}
+
+/// "Ines Müller · 10000000000012000915 · API · OK": the name a person
+/// knows, the account, its type and status, so 200 look-alike access ids
+/// are told apart.
+fn heir_label(user: &User) -> String {
+    let name = user.full_name();
+    let name = if name.trim().is_empty() {
+        "(no name)".to_string()
+    } else {
+        name
+    };
+    format!(
+        "{} · {} · {} · {}",
+        super::text::sanitize(&name),
+        super::text::sanitize(&user.user_name),
+        super::columns::type_label(user.account_type()),
+        user.status().map_or("?", |s| s.name())
+    )
 }
 
 /// OSC 52: asks the terminal (also over SSH) to put `text` on the clipboard.
@@ -654,6 +713,7 @@ impl App {
             selected,
             multi,
             chosen,
+            query: String::new(),
         });
         self.forms.return_mode = Some(Mode::Form);
         self.mode = Mode::Pick;
@@ -852,12 +912,33 @@ impl App {
             self.mode = self.forms.return_mode.take().unwrap_or(Mode::Table);
             return Vec::new();
         };
-        let last = pick.options.len().saturating_sub(1);
+        let visible = pick.visible();
+        let at = visible
+            .iter()
+            .position(|&i| i == pick.selected)
+            .unwrap_or(0);
+        let last = visible.len().saturating_sub(1);
+        let step = |to: usize| visible.get(to.min(last)).copied().unwrap_or(0);
         match action {
-            A::Up => pick.selected = pick.selected.saturating_sub(1),
-            A::Down => pick.selected = (pick.selected + 1).min(last),
-            A::Top => pick.selected = 0,
-            A::Bottom => pick.selected = last,
+            A::Up => pick.selected = step(at.saturating_sub(1)),
+            A::Down => pick.selected = step(at + 1),
+            A::PageUp => pick.selected = step(at.saturating_sub(PICK_PAGE)),
+            A::PageDown => pick.selected = step(at + PICK_PAGE),
+            A::Top => pick.selected = step(0),
+            A::Bottom => pick.selected = step(last),
+            A::DeleteChar => {
+                pick.query.pop();
+                pick.settle();
+            }
+            A::Toggle if !pick.multi => {
+                pick.query.push(' ');
+            }
+            A::Close if !pick.query.is_empty() => {
+                pick.query.clear();
+                pick.settle();
+            }
+            A::Accept if visible.is_empty() => {}
+            A::Toggle if visible.is_empty() => {}
             A::Toggle if pick.multi => {
                 if let Some(option) = pick.options.get(pick.selected) {
                     let value = option.value.clone();
@@ -889,6 +970,16 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// A typed character narrows the open pick list.
+    pub(crate) fn pick_type(&mut self, c: char) {
+        if let Some(pick) = self.forms.pick.as_mut() {
+            if pick.query.chars().count() < 100 && !c.is_control() {
+                pick.query.push(c);
+                pick.settle();
+            }
+        }
     }
 
     fn picked(&mut self, pick: Pick) -> Vec<Command> {
@@ -971,13 +1062,13 @@ impl App {
                 .iter()
                 .map(|r| &r.user)
                 .filter(|u| u.id != flow.user.id)
-                // Playbooks would stop under a disabled Run As account.
-                .filter(|u| u.disabled != Some(true))
+                // Playbooks would stop under a disabled or locked Run As account.
+                .filter(|u| u.disabled != Some(true) && u.locked != Some(true))
                 .filter(|u| u.owner.as_deref().is_none_or(|o| o == self.org))
-                .filter(|u| !api_only || u.account_type() == Some(AccountType::Api))
+                .filter(|u| heir_kind_fits(u.account_type(), api_only))
                 .map(|u| Choice {
                     value: u.id.to_string(),
-                    label: format!("{} (id {})", super::text::sanitize(&u.user_name), u.id),
+                    label: heir_label(u),
                 })
                 .collect::<Vec<Choice>>()
         };
@@ -1030,6 +1121,7 @@ impl App {
             selected: 0,
             multi: false,
             chosen: Vec::new(),
+            query: String::new(),
         });
         self.forms.return_mode = Some(Mode::Table);
         self.mode = Mode::Pick;

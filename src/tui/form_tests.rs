@@ -244,7 +244,7 @@ fn roles() -> [(&'static str, ConsoleContext); 3] {
 fn chooser_per_role() {
     for (name, ctx) in roles() {
         let mut app = loaded(ctx);
-        press(&mut app, KeyCode::Char('n'));
+        press(&mut app, KeyCode::Char('a'));
         assert_eq!(app.mode(), Mode::Chooser, "{name}");
         let text = screen(&mut app, 80, 24);
         assert!(text.contains("1 remaining"), "{name}: API seats\n{text}");
@@ -257,7 +257,7 @@ fn chooser_per_role() {
 #[test]
 fn chooser_refuses_a_full_type_and_opens_the_others() {
     let mut app = loaded(administrator());
-    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Char('a'));
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Down);
@@ -268,7 +268,7 @@ fn chooser_refuses_a_full_type_and_opens_the_others() {
         .unwrap()
         .text
         .contains("no TAXII User seats left"));
-    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Char('a'));
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.mode(), Mode::Form);
@@ -614,10 +614,27 @@ fn delete_asks_for_new_owners_then_the_typed_name() {
     assert_eq!(app.mode(), Mode::Pick);
     let text = screen(&mut app, 80, 24);
     assert!(
-        text.contains("alice@demo.example (id 2)") && !text.contains("bob@demo.example (id 3)"),
+        text.contains("alice@demo.example · User · OK") && !text.contains("· bob@demo.example"),
         "{text}"
     );
     insta::assert_snapshot!("delete_pick_playbook_owner", text);
+    // Type-ahead narrows the list (letters type, arrows move); Esc first
+    // clears the typed text, keeping the list open.
+    type_text(&mut app, "feed");
+    let pick = app.forms.pick.as_ref().unwrap();
+    assert_eq!(pick.visible().len(), 1);
+    assert_eq!(pick.options[pick.selected].value, "5");
+    let text = screen(&mut app, 80, 24);
+    assert!(
+        text.contains("1 of 2: feed") && !text.contains("· alice@"),
+        "{text}"
+    );
+    insta::assert_snapshot!("delete_pick_type_ahead_80x24", text);
+    insta::assert_snapshot!("delete_pick_type_ahead_40x10", screen(&mut app, 40, 10));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode(), Mode::Pick);
+    assert!(app.forms.pick.as_ref().unwrap().query.is_empty());
+    press(&mut app, KeyCode::Up);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.mode(), Mode::Pick, "then the job apps' API user");
     let options = app.forms.pick.as_ref().unwrap().options.clone();
@@ -725,7 +742,7 @@ fn a_read_only_console_offers_no_writes() {
     let mut ctx = administrator();
     ctx.read_only = true;
     let mut app = loaded(ctx);
-    for k in ['n', 'e', 'x', 'p', 'M'] {
+    for k in ['a', 'e', 'x', 'p', 'M'] {
         assert!(press(&mut app, KeyCode::Char(k)).is_empty(), "{k}");
         assert_eq!(app.mode(), Mode::Table, "{k}");
         assert!(app.status().unwrap().text.contains("read-only"), "{k}");
@@ -808,7 +825,7 @@ fn every_popup_survives_tiny_screens() {
         screen(&mut app, w, h);
     }
     press(&mut app, KeyCode::Enter);
-    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Char('a'));
     for (w, h) in [(40, 10), (20, 5), (1, 1)] {
         screen(&mut app, w, h);
     }
@@ -881,7 +898,9 @@ fn disabled_accounts_are_not_offered_as_new_owners() {
     }));
     let options = app.forms.pick.as_ref().unwrap().options.clone();
     assert!(!options.iter().any(|o| o.value == "2"), "{options:?}");
-    assert!(options.iter().any(|o| o.value == "6"), "{options:?}");
+    // Playbooks cannot run as a Read Only user.
+    assert!(!options.iter().any(|o| o.value == "6"), "{options:?}");
+    assert!(options.iter().any(|o| o.value == "5"), "{options:?}");
 }
 
 const SECRET_KEY: &str = "Sk7x2PqW9mZt4LbN8vRc1YhD5gFj3KsA6eUo0iTw";

@@ -33,6 +33,10 @@ pub enum Mode {
     Confirm,
     /// The API token, shown once.
     Token,
+    /// The search prompt (`f`): the cursor jumps to matches as you type.
+    Find,
+    /// One bulk result in full (Enter in the results).
+    ResultDetail,
 }
 
 /// What a key does.
@@ -103,6 +107,16 @@ pub enum KeyAction {
     CursorStart,
     CursorEnd,
     DeleteNextChar,
+    /// Scroll the columns (the account column stays put).
+    ScrollLeft,
+    ScrollRight,
+    /// Start a search (the cursor jumps; nothing is filtered out).
+    OpenFind,
+    /// The next / previous match of the last search.
+    FindNext,
+    FindPrevious,
+    /// Copy the account's user name to the clipboard (OSC 52).
+    CopyUserName,
 }
 
 impl KeyAction {
@@ -330,9 +344,39 @@ pub const TABLE: &[Binding] = &[
     bind(&[Key::char('?')], A::Help, "Help"),
     bind(&[Key::char('q')], A::Quit, "Quit"),
     bind(
-        &[Key::char('n')],
+        &[Key::char('a')],
         A::OpenCreate,
-        "Create an account (choose the type)",
+        "Add (create) an account (choose the type)",
+    ),
+    bind(
+        &[Key::char('h'), Key::plain(KeyCode::Left)],
+        A::ScrollLeft,
+        "Scroll the columns left (the account stays)",
+    ),
+    bind(
+        &[Key::char('l'), Key::plain(KeyCode::Right)],
+        A::ScrollRight,
+        "Scroll the columns right",
+    ),
+    bind(
+        &[Key::char('f'), Key::ctrl('f')],
+        A::OpenFind,
+        "Find an account as you type (no filtering)",
+    ),
+    bind(
+        &[Key::char('n')],
+        A::FindNext,
+        "Next match of the last search",
+    ),
+    bind(
+        &[Key::char('N')],
+        A::FindPrevious,
+        "Previous match of the last search",
+    ),
+    bind(
+        &[Key::char('y')],
+        A::CopyUserName,
+        "Copy the account's user name (OSC 52)",
     ),
     bind(&[Key::char('e')], A::EditAccount, "Edit the account"),
     bind(
@@ -388,6 +432,26 @@ pub const COMMAND: &[Binding] = &[
     bind(&[Key::char('?')], A::Help, "Help"),
 ];
 
+pub const FIND: &[Binding] = &[
+    bind(
+        &[Key::plain(KeyCode::Enter)],
+        A::Accept,
+        "Stay on the match (n/N: next/previous)",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Esc)],
+        A::Close,
+        "Back to where the search started",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Backspace)],
+        A::DeleteChar,
+        "Delete a character",
+    ),
+    bind(&[Key::ctrl('w')], A::DeleteWord, "Delete a word"),
+    bind(&[Key::ctrl('u')], A::ClearInput, "Delete everything"),
+];
+
 pub const DETAIL: &[Binding] = &[
     bind(
         &[
@@ -425,6 +489,11 @@ pub const DETAIL: &[Binding] = &[
         "Bottom",
     ),
     bind(&[Key::char('?')], A::Help, "Help"),
+    bind(
+        &[Key::char('y')],
+        A::CopyUserName,
+        "Copy the account's user name (OSC 52)",
+    ),
     bind(&[Key::char('e')], A::EditAccount, "Edit the account"),
     bind(
         &[Key::char('x'), Key::plain(KeyCode::Delete)],
@@ -587,33 +656,42 @@ pub const FORM: &[Binding] = &[
     ),
 ];
 
+/// Letters and digits type ahead (narrowing the list), so navigation is
+/// on the arrows and paging keys only.
 pub const PICK: &[Binding] = &[
     bind(
         &[Key::plain(KeyCode::Enter)],
         A::Accept,
         "Pick (several: done)",
     ),
-    bind(&[Key::char(' ')], A::Toggle, "Several: mark or unmark"),
-    bind(&[Key::plain(KeyCode::Esc)], A::Close, "Cancel"),
     bind(
-        &[Key::char('j'), Key::plain(KeyCode::Down)],
-        A::Down,
-        "Next",
+        &[Key::char(' ')],
+        A::Toggle,
+        "Several: mark or unmark (else: a space)",
     ),
     bind(
-        &[Key::char('k'), Key::plain(KeyCode::Up)],
-        A::Up,
-        "Previous",
+        &[Key::plain(KeyCode::Esc)],
+        A::Close,
+        "Cancel (with typed text: clear it)",
+    ),
+    bind(&[Key::plain(KeyCode::Down)], A::Down, "Next"),
+    bind(&[Key::plain(KeyCode::Up)], A::Up, "Previous"),
+    bind(
+        &[Key::plain(KeyCode::PageDown), Key::ctrl('d')],
+        A::PageDown,
+        "Page down",
     ),
     bind(
-        &[Key::char('g'), Key::plain(KeyCode::Home)],
-        A::Top,
-        "First",
+        &[Key::plain(KeyCode::PageUp), Key::ctrl('u')],
+        A::PageUp,
+        "Page up",
     ),
+    bind(&[Key::plain(KeyCode::Home)], A::Top, "First"),
+    bind(&[Key::plain(KeyCode::End)], A::Bottom, "Last"),
     bind(
-        &[Key::char('G'), Key::plain(KeyCode::End)],
-        A::Bottom,
-        "Last",
+        &[Key::plain(KeyCode::Backspace)],
+        A::DeleteChar,
+        "Type-ahead: delete a character",
     ),
 ];
 
@@ -714,6 +792,54 @@ pub const BULK_RESULTS: &[Binding] = &[
     bind(
         &[Key::char('j'), Key::plain(KeyCode::Down)],
         A::Down,
+        "Next result",
+    ),
+    bind(
+        &[Key::char('k'), Key::plain(KeyCode::Up)],
+        A::Up,
+        "Previous result",
+    ),
+    bind(
+        &[Key::ctrl('d'), Key::plain(KeyCode::PageDown)],
+        A::PageDown,
+        "Page down",
+    ),
+    bind(
+        &[Key::ctrl('u'), Key::plain(KeyCode::PageUp)],
+        A::PageUp,
+        "Page up",
+    ),
+    bind(
+        &[Key::char('g'), Key::plain(KeyCode::Home)],
+        A::Top,
+        "First",
+    ),
+    bind(
+        &[Key::char('G'), Key::plain(KeyCode::End)],
+        A::Bottom,
+        "Last",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Enter)],
+        A::OpenDetail,
+        "The whole message of this result",
+    ),
+    bind(&[Key::char('?')], A::Help, "Help"),
+];
+
+pub const RESULT_DETAIL: &[Binding] = &[
+    bind(
+        &[
+            Key::plain(KeyCode::Esc),
+            Key::plain(KeyCode::Enter),
+            Key::char('q'),
+        ],
+        A::Close,
+        "Back to the results",
+    ),
+    bind(
+        &[Key::char('j'), Key::plain(KeyCode::Down)],
+        A::Down,
         "Scroll down",
     ),
     bind(
@@ -721,7 +847,6 @@ pub const BULK_RESULTS: &[Binding] = &[
         A::Up,
         "Scroll up",
     ),
-    bind(&[Key::char('?')], A::Help, "Help"),
 ];
 
 pub const AUDIT: &[Binding] = &[
@@ -766,6 +891,8 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
         Mode::BulkProgress => BULK_PROGRESS,
         Mode::BulkResults => BULK_RESULTS,
         Mode::Audit => AUDIT,
+        Mode::Find => FIND,
+        Mode::ResultDetail => RESULT_DETAIL,
     }
 }
 
@@ -776,10 +903,11 @@ pub fn sections() -> Vec<(&'static str, &'static [Binding])> {
         ("Accounts table", TABLE),
         ("Filter prompt (/)", FILTER),
         ("Command prompt (:)", COMMAND),
+        ("Find prompt (f)", FIND),
         ("Account details", DETAIL),
         ("Organization picker", ORG_PICKER),
         ("Help", HELP),
-        ("Create: account type (n)", CHOOSER),
+        ("Create: account type (a)", CHOOSER),
         ("Account form", FORM),
         ("Pick list", PICK),
         ("Confirmation", CONFIRM),
@@ -787,6 +915,7 @@ pub fn sections() -> Vec<(&'static str, &'static [Binding])> {
         ("Bulk preflight", BULK_CONFIRM),
         ("Bulk run", BULK_PROGRESS),
         ("Bulk results", BULK_RESULTS),
+        ("One bulk result", RESULT_DETAIL),
         ("Audit", AUDIT),
     ]
 }
@@ -815,6 +944,11 @@ pub enum CommandKind {
     Bulk(BulkAction),
     ClearMarks,
     Audit,
+    Columns,
+    Goto,
+    Find,
+    Export,
+    View,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -837,6 +971,36 @@ pub const COMMANDS: &[CommandSpec] = &[
         args: "COLUMN [asc|desc]",
         kind: CommandKind::Sort,
         description: "Sort by a column",
+    },
+    CommandSpec {
+        names: &["columns", "cols"],
+        args: "[+NAME -NAME | order A,B,... | reset]",
+        kind: CommandKind::Columns,
+        description: "Show, hide, order the columns (kept in config)",
+    },
+    CommandSpec {
+        names: &["goto"],
+        args: "NAME|ID",
+        kind: CommandKind::Goto,
+        description: "Jump to an account, keeping the filter",
+    },
+    CommandSpec {
+        names: &["find"],
+        args: "TEXT",
+        kind: CommandKind::Find,
+        description: "Find the next match (then n/N)",
+    },
+    CommandSpec {
+        names: &["export"],
+        args: "FILE.csv|FILE.json",
+        kind: CommandKind::Export,
+        description: "Write the marked (else shown) accounts to a file",
+    },
+    CommandSpec {
+        names: &["view"],
+        args: "[NAME | save NAME | delete NAME]",
+        kind: CommandKind::View,
+        description: "Saved views: filter, sort and columns",
     },
     CommandSpec {
         names: &["filter"],
@@ -959,6 +1123,8 @@ mod tests {
             Mode::Pick,
             Mode::Confirm,
             Mode::Token,
+            Mode::Find,
+            Mode::ResultDetail,
         ] {
             let mut seen: Vec<Key> = Vec::new();
             for b in GLOBAL.iter().chain(bindings(mode)) {

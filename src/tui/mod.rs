@@ -5,8 +5,10 @@
 //! pending, then draws once.
 
 mod app;
+mod browse;
 mod bulk;
 mod columns;
+pub mod effects;
 mod form;
 pub mod keymap;
 mod terminal;
@@ -71,6 +73,10 @@ pub struct ConsoleOptions {
     pub journal: Option<std::path::PathBuf>,
     /// Requests in flight during a bulk run; `None` is the default (8).
     pub concurrency: Option<usize>,
+    /// The config file whose `[console]` table keeps the columns and views.
+    pub config_path: Option<std::path::PathBuf>,
+    /// A saved view to open at start (`--view NAME`).
+    pub view: Option<String>,
 }
 
 /// At most this many queued inputs are applied before a frame is drawn, so a
@@ -125,8 +131,23 @@ pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> a
     if let Some(concurrency) = opts.concurrency {
         app = app.with_concurrency(concurrency);
     }
+    // A config file that does not read leaves the defaults (and is never
+    // written over: saving re-reads it and refuses).
+    let mut config_note = None;
+    if let Some(path) = &opts.config_path {
+        match crate::config::ConsoleConfig::load(path) {
+            Ok(config) => app = app.with_console_config(config),
+            Err(error) => config_note = Some(format!("columns and views not read: {error}")),
+        }
+    }
     for command in app.start() {
         worker.send(command);
+    }
+    if let Some(name) = &opts.view {
+        app.open_view(name);
+    }
+    if let Some(note) = config_note {
+        app.set_error(note);
     }
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -184,6 +205,10 @@ pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> a
             let mut out = std::io::stdout();
             let _ = out.write_all(bytes.as_bytes());
             let _ = out.flush();
+        }
+        for effect in app.take_effects() {
+            let outcome = effects::perform(&effect, opts.config_path.as_deref());
+            app.effect_done(outcome);
         }
         for command in commands {
             worker.send(command);
@@ -256,3 +281,6 @@ fn flush_typed(app: &mut App, typed: &mut String) -> Vec<Command> {
     }
     app.update(Action::Paste(std::mem::take(typed)))
 }
+
+#[cfg(test)]
+mod browse_tests;

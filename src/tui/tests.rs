@@ -14,7 +14,7 @@ use ratatui::Terminal;
 
 const ORG: &str = "Demo Organization";
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
 }
 
@@ -52,14 +52,14 @@ fn context(actor: Actor) -> ConsoleContext {
     }
 }
 
-fn admin() -> ConsoleContext {
+pub(super) fn admin() -> ConsoleContext {
     context(actor(
         SystemRole::Administrator,
         Some(OrgRole::OrganizationAdministrator),
     ))
 }
 
-fn org_admin() -> ConsoleContext {
+pub(super) fn org_admin() -> ConsoleContext {
     context(actor(
         SystemRole::User,
         Some(OrgRole::OrganizationAdministrator),
@@ -117,7 +117,7 @@ fn account(
 }
 
 /// A small Organization covering every state the table shows.
-fn accounts() -> Vec<User> {
+pub(super) fn accounts() -> Vec<User> {
     vec![
         account(
             2,
@@ -201,7 +201,7 @@ fn accounts() -> Vec<User> {
     ]
 }
 
-fn key(code: KeyCode) -> KeyEvent {
+pub(super) fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
 }
 
@@ -210,7 +210,7 @@ fn ctrl(c: char) -> KeyEvent {
 }
 
 /// Feeds every character as a key press; returns the commands.
-fn type_keys(app: &mut App, keys: &str) -> Vec<Command> {
+pub(super) fn type_keys(app: &mut App, keys: &str) -> Vec<Command> {
     keys.chars()
         .flat_map(|c| app.handle_key(key(KeyCode::Char(c))))
         .collect()
@@ -231,7 +231,7 @@ fn page(id: u64, users: Vec<User>, total: Option<u64>) -> Action {
 }
 
 /// An App with all accounts loaded and the listing finished.
-fn loaded(ctx: ConsoleContext) -> App {
+pub(super) fn loaded(ctx: ConsoleContext) -> App {
     let mut app = App::new(ctx).with_now(now());
     let commands = app.start();
     let id = users_request(&commands);
@@ -259,13 +259,13 @@ fn loaded(ctx: ConsoleContext) -> App {
     app
 }
 
-fn screen(app: &mut App, width: u16, height: u16) -> String {
+pub(super) fn screen(app: &mut App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|frame| draw(app, frame)).unwrap();
     terminal.backend().to_string()
 }
 
-fn shown_names(app: &App) -> Vec<String> {
+pub(super) fn shown_names(app: &App) -> Vec<String> {
     app.view
         .iter()
         .map(|&i| app.rows[i as usize].user.user_name.clone())
@@ -278,7 +278,19 @@ fn shown_names(app: &App) -> Vec<String> {
 fn main_view_admin_80x24() {
     let mut app = loaded(admin());
     let text = screen(&mut app, 80, 24);
-    assert!(text.contains("System Role"));
+    // The Membership tab's everyday columns, the rest one Right away.
+    for title in [
+        "Account",
+        "Type",
+        "Status",
+        "Last Login",
+        "Pw Expires",
+        "Groups",
+        "›",
+    ] {
+        assert!(text.contains(title), "{title}");
+    }
+    assert!(!text.contains("System Role"));
     assert!(!text.contains('\u{1b}'), "escape reached the screen");
     insta::assert_snapshot!(text);
 }
@@ -549,6 +561,7 @@ fn stale_pages_are_dropped() {
 fn table_is_usable_while_loading_and_pages_merge_in_order() {
     let mut app = App::new(admin()).with_now(now());
     let id = users_request(&app.start());
+    app.set_sort(Column::Account, true);
     let mut all = accounts();
     let tail = all.split_off(3);
     app.update(page(id, tail, None));
@@ -603,7 +616,8 @@ fn navigation_keys() {
     assert_eq!(app.selected, 1);
     app.handle_key(key(KeyCode::Down));
     app.handle_key(key(KeyCode::Up));
-    assert_eq!(name(&app), Some(3));
+    // Sorted by last name: Anders, Automation, ...
+    assert_eq!(name(&app), Some(5));
     screen(&mut app, 80, 8); // 4 rows on a page
     assert_eq!(app.table_height, 4);
     app.handle_key(ctrl('d'));
@@ -620,10 +634,17 @@ fn navigation_keys() {
 #[test]
 fn sorting_by_any_column_both_ways() {
     let mut app = loaded(admin());
-    type_keys(&mut app, "s");
+    // People first, by last name (a lone first name stands in for it).
     assert_eq!(app.sort, Column::Name);
     assert_eq!(shown_names(&app)[0], "alice@demo.example");
+    assert_eq!(shown_names(&app)[1], "dave-api");
     assert_eq!(shown_names(&app)[5], "frank@demo.example");
+    type_keys(&mut app, ":sort PW EXPIRES desc");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!((app.sort, app.ascending), (Column::PasswordExpires, false));
+    type_keys(&mut app, ":sort Type");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.sort, Column::Type);
     type_keys(&mut app, ":sort last login desc");
     app.handle_key(key(KeyCode::Enter));
     assert_eq!((app.sort, app.ascending), (Column::LastLogin, false));

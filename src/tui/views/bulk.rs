@@ -5,6 +5,7 @@
 use super::{popup, popup_room, Theme};
 use crate::bulk::RowOutcome;
 use crate::domain::preflight::BulkAction;
+use crate::domain::text::wrap;
 use crate::tui::app::App;
 use crate::tui::bulk::{already_label, verb, Group};
 use crate::tui::text::sanitize;
@@ -216,12 +217,55 @@ pub(super) fn render_results(app: &mut App, frame: &mut Frame, area: Rect, theme
     let not_sent = run.count(|o| *o == RowOutcome::NotSent);
     let unknown = unknown_part(run, |n, what| format!(", {n} {what}"));
     let listed = run.results.len() + run.not_allowed.len();
-    // Server messages can be long: as wide as the screen allows, wrapped.
+    // Server messages can be long: as wide as the screen allows, wrapped
+    // whole (a refusal is never cut).
     let room = popup_room(area);
+    let wanted_width = room.width.saturating_sub(8).max(72);
+    let text_width = usize::from(popup(room, wanted_width, 1).width)
+        .saturating_sub(4)
+        .max(1);
+    let cursor = run.scroll.min(listed.saturating_sub(1));
+    // Only the results that can be on screen around the cursor are wrapped,
+    // so a 100,000-account run draws as fast as a small one.
+    let span = usize::from(room.height);
+    let first = cursor.saturating_sub(span);
+    let all = result_entries(run);
+    let mut entries: Vec<Vec<Line>> = Vec::new();
+    for (index, (label, text, error)) in all.into_iter().enumerate().skip(first).take(2 * span + 1)
+    {
+        let selected = index == cursor;
+        let style = if selected {
+            theme.selected
+        } else if error {
+            theme.error
+        } else {
+            Style::default()
+        };
+        let mark = if selected { ">" } else { " " };
+        // The label's column stays clear: continuation lines are indented.
+        let lines = wrap(&text, text_width.saturating_sub(LABEL_WIDTH).max(1))
+            .into_iter()
+            .enumerate()
+            .map(|(i, line)| {
+                let head = if i == 0 {
+                    format!("{mark} {label:<w$}", w = LABEL_WIDTH)
+                } else {
+                    " ".repeat(LABEL_WIDTH + 2)
+                };
+                Line::styled(format!("{head}{line}"), style)
+            })
+            .collect();
+        entries.push(lines);
+    }
+    let total_lines = if first == 0 && first + entries.len() == listed {
+        entries.iter().map(Vec::len).sum::<usize>()
+    } else {
+        usize::from(room.height)
+    };
     let outer = popup(
         room,
-        room.width.saturating_sub(8).max(72),
-        (listed.min(200) as u16) + 3,
+        wanted_width,
+        (total_lines.min(500) as u16).saturating_add(3),
     );
     let block = Block::default()
         .borders(Borders::ALL)
@@ -232,9 +276,11 @@ pub(super) fn render_results(app: &mut App, frame: &mut Frame, area: Rect, theme
             ),
             theme.title,
         ))
-        .title_bottom(Line::from(" r retry failed  Esc close ").right_aligned());
+        .title_bottom(
+            Line::from(" Enter whole message  r retry failed  Esc close ").right_aligned(),
+        );
     let inner = block.inner(outer);
-    let mut lines = vec![Line::styled(
+    let summary = Line::styled(
         format!(
             " {}: {}; not allowed: {} (not sent)",
             already_label(run.action),
@@ -242,44 +288,91 @@ pub(super) fn render_results(app: &mut App, frame: &mut Frame, area: Rect, theme
             run.not_allowed.len()
         ),
         theme.dim,
-    )];
-    let mut entries: Vec<Line> = run
+    );
+    let room = usize::from(inner.height).saturating_sub(1).max(1);
+    let local = cursor - first;
+    let start_of = |i: usize| entries[..i].iter().map(Vec::len).sum::<usize>();
+    let (cursor_start, cursor_end) = if entries.is_empty() {
+        (0, 0)
+    } else {
+        (start_of(local), start_of(local) + entries[local].len())
+    };
+    let top = cursor_end.saturating_sub(room).min(cursor_start);
+    let mut lines = vec![summary];
+    lines.extend(entries.into_iter().flatten().skip(top).take(room));
+    frame.render_widget(Clear, outer);
+    frame.render_widget(Paragraph::new(lines).block(block), outer);
+}
+
+/// The width of a result's label ("not sent  ").
+const LABEL_WIDTH: usize = 10;
+
+/// Each result as its label, its text ("name: message") and whether it
+/// is a failure; results first, then the accounts refused before sending.
+pub(crate) fn result_entries(
+    run: &crate::tui::bulk::RunState,
+) -> Vec<(&'static str, String, bool)> {
+    let mut entries: Vec<(&'static str, String, bool)> = run
         .results
         .iter()
         .map(|row| {
             let name = sanitize(&row.user_name);
             match &row.outcome {
-                RowOutcome::Ok => Line::raw(format!(" ok        {name}")),
-                RowOutcome::Failed(message) => Line::styled(
-                    format!(" FAILED    {name}: {}", sanitize(message)),
-                    theme.error,
-                ),
-                RowOutcome::Unknown(reason) => Line::styled(
-                    format!(" UNKNOWN   {name}: {}", sanitize(reason)),
-                    theme.error,
-                ),
-                RowOutcome::Unjournaled(message) => Line::styled(
-                    format!(" SENT      {name}: {}", sanitize(message)),
-                    theme.error,
-                ),
-                RowOutcome::NotSent => Line::raw(format!(" not sent  {name}")),
+                RowOutcome::Ok => ("ok", name.into_owned(), false),
+                RowOutcome::Failed(message) => {
+                    ("FAILED", format!("{name}: {}", sanitize(message)), true)
+                }
+                RowOutcome::Unknown(reason) => {
+                    ("UNKNOWN", format!("{name}: {}", sanitize(reason)), true)
+                }
+                RowOutcome::Unjournaled(message) => {
+                    ("SENT", format!("{name}: {}", sanitize(message)), true)
+                }
+                RowOutcome::NotSent => ("not sent", name.into_owned(), false),
             }
         })
         .collect();
     entries.extend(run.not_allowed.iter().map(|(name, reason)| {
-        Line::styled(
-            format!(" refused   {}: {}", sanitize(name), sanitize(reason)),
-            theme.dim,
+        (
+            "refused",
+            format!("{}: {}", sanitize(name), sanitize(reason)),
+            false,
         )
     }));
-    let room_for_list = usize::from(inner.height).saturating_sub(lines.len()).max(1);
-    let scroll = run.scroll.min(entries.len().saturating_sub(room_for_list));
-    lines.extend(entries.into_iter().skip(scroll).take(room_for_list));
+    entries
+}
+
+/// Enter on a result: the whole of it, wrapped, in its own popup.
+pub(super) fn render_result_detail(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let Some(run) = app.bulk.run.as_ref() else {
+        return;
+    };
+    let entries = result_entries(run);
+    let Some((label, text, _)) = entries.get(run.scroll.min(entries.len().saturating_sub(1)))
+    else {
+        return;
+    };
+    let text = format!("{label}: {text}");
+    let room = popup_room(area);
+    let width = 70u16.min(room.width);
+    let lines: Vec<Line> = wrap(&text, usize::from(width.saturating_sub(2)).max(1))
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    let height = (lines.len() as u16).saturating_add(2);
+    let outer = popup(room, width, height);
+    let visible = outer.height.saturating_sub(2);
+    let max = (lines.len() as u16).saturating_sub(visible);
+    app.detail_scroll = app.detail_scroll.min(max);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(" Result ", theme.title))
+        .title_bottom(Line::from(" Esc back ").right_aligned());
     frame.render_widget(Clear, outer);
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
-            .wrap(ratatui::widgets::Wrap { trim: false }),
+            .scroll((app.detail_scroll, 0)),
         outer,
     );
 }

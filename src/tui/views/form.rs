@@ -251,9 +251,10 @@ pub(super) fn render_pick(app: &mut App, frame: &mut Frame, area: Rect, theme: &
         return;
     };
     let room = popup_room(area);
-    let items: Vec<ListItem> = pick
-        .options
+    let visible = pick.visible();
+    let items: Vec<ListItem> = visible
         .iter()
+        .map(|&i| &pick.options[i])
         .map(|o| {
             let label = sanitize(&o.label).into_owned();
             if pick.multi {
@@ -269,7 +270,7 @@ pub(super) fn render_pick(app: &mut App, frame: &mut Frame, area: Rect, theme: &
         })
         .collect();
     let height = (items.len() as u16).saturating_add(2);
-    let outer = popup(room, 52, height);
+    let outer = popup(room, 64, height.max(3));
     let keys: &[(KeyAction, &str)] = if pick.multi {
         &[
             (KeyAction::Toggle, "mark"),
@@ -292,9 +293,33 @@ pub(super) fn render_pick(app: &mut App, frame: &mut Frame, area: Rect, theme: &
         .highlight_symbol("> ")
         .highlight_spacing(HighlightSpacing::Always)
         .highlight_style(theme.selected);
-    let mut state = ListState::default().with_selected(Some(pick.selected));
+    let at = visible.iter().position(|&i| i == pick.selected);
+    let mut state = ListState::default().with_selected(at);
     frame.render_widget(Clear, outer);
     frame.render_stateful_widget(list, outer, &mut state);
+    // The typed-ahead text, or the hint that typing narrows the list.
+    let typed = if pick.query.is_empty() {
+        Span::styled(" type to narrow ", theme.dim)
+    } else {
+        Span::styled(
+            format!(
+                " {} of {}: {} ",
+                visible.len(),
+                pick.options.len(),
+                sanitize(&pick.query)
+            ),
+            theme.key,
+        )
+    };
+    let bottom = Rect {
+        x: outer.x + 1,
+        y: outer.y + outer.height.saturating_sub(1),
+        width: outer.width.saturating_sub(2).min(typed.width() as u16),
+        height: 1,
+    };
+    if outer.height >= 2 {
+        frame.render_widget(Paragraph::new(Line::from(typed)), bottom);
+    }
 }
 
 pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {

@@ -82,6 +82,20 @@ pub(super) fn render(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
             Span::raw(format!(" | {}", count_text(app))),
         ]),
     };
+    // The saved view shown, first on the line so a narrow screen keeps it;
+    // `*` once the filter, sort or columns differ from it.
+    let second = match &app.view_name {
+        Some(name) => {
+            let changed = if app.view_changed() { "*" } else { "" };
+            let mut spans = vec![Span::styled(
+                format!(" [{}{changed}]", sanitize(name)),
+                theme.key,
+            )];
+            spans.extend(second.spans);
+            Line::from(spans)
+        }
+        None => second,
+    };
     frame.render_widget(Paragraph::new(second), rows[1]);
     if area.height < 3 {
         return;

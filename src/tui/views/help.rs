@@ -56,10 +56,20 @@ fn lines(theme: &Theme, read_only: bool) -> Vec<Line<'static>> {
             continue;
         }
         let usage = format!(":{} {}", command.names.join(", :"), command.args);
-        out.push(Line::from(vec![
-            Span::styled(format!("  {:<KEY_WIDTH$}", usage.trim_end()), theme.key),
-            Span::raw(command.description),
-        ]));
+        let usage = usage.trim_end();
+        // A long usage gets its own line: it never runs into the text.
+        if usage.len() >= KEY_WIDTH {
+            out.push(Line::styled(format!("  {usage}"), theme.key));
+            out.push(Line::from(vec![
+                Span::raw(format!("  {:<KEY_WIDTH$}", "")),
+                Span::raw(command.description),
+            ]));
+        } else {
+            out.push(Line::from(vec![
+                Span::styled(format!("  {usage:<KEY_WIDTH$}"), theme.key),
+                Span::raw(command.description),
+            ]));
+        }
     }
     let columns: Vec<&str> = Column::ALL.iter().map(|c| c.key()).collect();
     for (i, chunk) in columns.chunks(4).enumerate() {
@@ -74,6 +84,9 @@ fn lines(theme: &Theme, read_only: bool) -> Vec<Line<'static>> {
         ("?", "not returned by the instance"),
         ("MFA", "after the status: MFA enabled"),
         ("unknown", "the instance does not say"),
+        ("User API TAXII RO", "Type: User, API, TAXII, Read Only"),
+        ("…1234", "a long id cut: its end kept"),
+        ("‹ ›", "more columns left / right (Left, Right)"),
     ] {
         out.push(Line::from(vec![
             Span::styled(format!("  {mark:<KEY_WIDTH$}"), theme.key),

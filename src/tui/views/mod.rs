@@ -65,10 +65,14 @@ pub fn draw(app: &mut App, frame: &mut Frame) {
     let theme = Theme::new(app.no_color);
     let header_lines = header::height(app, area);
     let hints = u16::from(area.height >= 16);
+    // A long message may take all but the header, the table's titles and
+    // one row: it is never cut where there is room to show it.
+    let status_room = area.height.saturating_sub(header_lines + hints + 2);
+    let status_lines = status::height(app, area, status_room, &theme);
     let [top, body, bottom, keys] = Layout::vertical([
         Constraint::Length(header_lines),
         Constraint::Min(1),
-        Constraint::Length(1),
+        Constraint::Length(status_lines),
         Constraint::Length(hints),
     ])
     .areas(area);
@@ -101,7 +105,11 @@ pub fn draw(app: &mut App, frame: &mut Frame) {
         Mode::BulkProgress => bulk::render_progress(app, frame, area, &theme),
         Mode::BulkResults => bulk::render_results(app, frame, area, &theme),
         Mode::Audit => bulk::render_audit(app, frame, area, &theme),
-        Mode::Table | Mode::Filter | Mode::Command => {}
+        Mode::ResultDetail => {
+            bulk::render_results(app, frame, area, &theme);
+            bulk::render_result_detail(app, frame, area, &theme);
+        }
+        Mode::Table | Mode::Filter | Mode::Command | Mode::Find => {}
     }
     guard_cells(frame.buffer_mut());
 }

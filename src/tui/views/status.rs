@@ -1,10 +1,12 @@
 //! The status line (prompts, progress, errors) and the key hints.
 
 use super::Theme;
+use crate::domain::text::wrap;
 use crate::tui::app::{App, LoadState};
 use crate::tui::keymap::{self, KeyAction, Mode};
 use crate::tui::text::sanitize;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
@@ -12,82 +14,120 @@ use unicode_width::UnicodeWidthStr;
 
 const SPINNER: [char; 4] = ['|', '/', '-', '\\'];
 
-pub(super) fn render(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let (left, right) = match app.mode {
+/// The status line, and under it as many lines as a long message needs
+/// (wrapped, never cut), at most `max`.
+pub(super) fn height(app: &App, area: Rect, max: u16, theme: &Theme) -> u16 {
+    let (_, _, below) = parts(app, area.width, theme);
+    (1 + below.len() as u16).min(max.max(1))
+}
+
+/// The first row's left and right parts, and the wrapped lines under it.
+fn parts<'a>(app: &'a App, width: u16, theme: &Theme) -> (Line<'a>, Span<'a>, Vec<Line<'a>>) {
+    let width = usize::from(width.max(2));
+    let wrapped = |text: String, style: Style| -> Vec<Line<'a>> {
+        wrap(&text, width - 1)
+            .into_iter()
+            .map(|l| Line::styled(format!(" {l}"), style))
+            .collect()
+    };
+    match app.mode {
         Mode::Filter => {
-            // The whole error or note is drawn wrapped above the prompt.
-            let right = match &app.filter_error {
-                Some(_) => Span::styled("bad filter", theme.error),
-                None => Span::raw(format!("{} of {} match", app.view.len(), app.rows.len())),
-            };
-            render_filter_text(app, frame, area, theme);
-            // Text cut at the prompt's limit is said where the eye is.
             let right = match &app.prompt_note {
+                // Text cut at the prompt's limit is said where the eye is.
                 Some(note) => Span::styled(note.clone(), theme.error),
-                None => right,
+                None if app.filter_error.is_some() => Span::styled("bad filter", theme.error),
+                None => Span::raw(format!("{} of {} match", app.view.len(), app.rows.len())),
             };
             let left = Line::from(vec![
                 Span::styled("/", theme.key),
                 Span::raw(sanitize(&app.filter_input).into_owned()),
             ]);
-            (left, right)
+            // The whole error, or what the filter cannot decide, wrapped.
+            let below = match (&app.filter_error, &app.filter_note) {
+                (Some(error), _) => wrapped(format!("bad filter: {error}"), theme.error),
+                (None, Some(note)) => wrapped(note.clone(), theme.dim),
+                (None, None) => Vec::new(),
+            };
+            (left, right, below)
         }
-        Mode::Command => (
-            Line::from(vec![
-                Span::styled(":", theme.key),
-                Span::raw(sanitize(&app.command_input).into_owned()),
-            ]),
-            match &app.prompt_note {
+        Mode::Command | Mode::Find => {
+            let (prompt, input) = if app.mode == Mode::Find {
+                ("find: ", &app.find_input)
+            } else {
+                (":", &app.command_input)
+            };
+            let right = match &app.prompt_note {
                 Some(note) => Span::styled(note.clone(), theme.error),
+                None if app.mode == Mode::Find && !app.view.is_empty() => {
+                    Span::raw(format!("{}/{} ", app.selected + 1, app.view.len()))
+                }
                 None => Span::raw(""),
-            },
-        ),
-        _ => (message(app, theme), Span::raw(progress(app))),
-    };
+            };
+            let left = Line::from(vec![
+                Span::styled(prompt, theme.key),
+                Span::raw(sanitize(input).into_owned()),
+            ]);
+            (left, right, Vec::new())
+        }
+        _ => {
+            let right = progress(app);
+            let right_width = right.width();
+            match &app.status {
+                Some(status) => {
+                    let (text, style) = if status.is_error {
+                        (format!("Error: {}", status.text), theme.error)
+                    } else {
+                        (status.text.clone(), Style::default())
+                    };
+                    // Beside the position when that leaves half the line,
+                    // else the whole width.
+                    let room = if width.saturating_sub(right_width + 1) >= width / 2 {
+                        width - right_width - 1
+                    } else {
+                        width
+                    };
+                    let mut lines = wrap(&text, room.saturating_sub(1).max(1))
+                        .into_iter()
+                        .map(|l| Line::styled(format!(" {l}"), style));
+                    let first = lines.next().unwrap_or_default();
+                    (first, Span::raw(right), lines.collect())
+                }
+                None => (message(app, theme), Span::raw(right), Vec::new()),
+            }
+        }
+    }
+}
+
+pub(super) fn render(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    if area.height == 0 {
+        return;
+    }
+    let (left, right, below) = parts(app, area.width, theme);
+    let first = Rect { height: 1, ..area };
     let right_width = (right.content.width() as u16).min(area.width / 2);
     let [left_area, right_area] =
-        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(first);
     frame.render_widget(Paragraph::new(left.clone()), left_area);
     frame.render_widget(Paragraph::new(right).right_aligned(), right_area);
-    if matches!(app.mode, Mode::Filter | Mode::Command) {
+    for (i, line) in below
+        .into_iter()
+        .enumerate()
+        .take(usize::from(area.height - 1))
+    {
+        let row = Rect {
+            y: area.y + 1 + i as u16,
+            height: 1,
+            ..area
+        };
+        frame.render_widget(Paragraph::new(line), row);
+    }
+    if matches!(app.mode, Mode::Filter | Mode::Command | Mode::Find) {
         let x = left_area.x + (left.width() as u16).min(left_area.width.saturating_sub(1));
         frame.set_cursor_position(Position { x, y: area.y });
     }
 }
 
-/// A filter error or note, whole: wrapped to the width (readable at 40
-/// columns too) on the rows just above the prompt.
-fn render_filter_text(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let (text, style) = match (&app.filter_error, &app.filter_note) {
-        (Some(error), _) => (format!("bad filter: {error}"), theme.error),
-        (None, Some(note)) => (note.clone(), theme.dim),
-        (None, None) => return,
-    };
-    let lines = crate::domain::text::wrap(&text, usize::from(area.width.max(1)));
-    let height = (lines.len() as u16).min(area.y);
-    if height == 0 {
-        return;
-    }
-    let above = Rect {
-        x: area.x,
-        y: area.y - height,
-        width: area.width,
-        height,
-    };
-    let lines: Vec<Line> = lines.into_iter().map(|l| Line::styled(l, style)).collect();
-    frame.render_widget(ratatui::widgets::Clear, above);
-    frame.render_widget(Paragraph::new(lines), above);
-}
-
 fn message<'a>(app: &'a App, theme: &Theme) -> Line<'a> {
-    if let Some(status) = &app.status {
-        let text = sanitize(&status.text).into_owned();
-        return if status.is_error {
-            Line::styled(format!(" Error: {text}"), theme.error)
-        } else {
-            Line::raw(format!(" {text}"))
-        };
-    }
     if let (None, Some((label, _))) = (app.active_filter(), &app.id_filter) {
         return Line::from(vec![
             Span::styled(" filter ", theme.key),
@@ -138,7 +178,7 @@ fn progress(app: &App) -> String {
 /// The main keys, labelled from the keymap itself.
 pub(super) fn render_hints(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let mode = match app.mode {
-        Mode::Filter | Mode::Command => app.mode,
+        Mode::Filter | Mode::Command | Mode::Find => app.mode,
         _ => Mode::Table,
     };
     let wanted: &[(KeyAction, &str)] = match mode {
@@ -146,6 +186,10 @@ pub(super) fn render_hints(app: &App, frame: &mut Frame, area: Rect, theme: &The
             (KeyAction::Accept, "keep"),
             (KeyAction::Close, "clear"),
             (KeyAction::Help, "help"),
+        ],
+        Mode::Find => &[
+            (KeyAction::Accept, "stay here"),
+            (KeyAction::Close, "go back"),
         ],
         Mode::Command => &[
             (KeyAction::Accept, "run"),

@@ -3,21 +3,29 @@
 use super::Theme;
 use crate::domain::text::fit;
 use crate::tui::app::{App, LoadState};
-use crate::tui::columns::{self, MARKER};
+use crate::tui::columns::{self, MARKER, MORE_LEFT, MORE_RIGHT};
 use crate::tui::text::sanitize;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
 pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let layout = columns::layout(&app.available_columns(), area.width);
+    let shown = app.shown_columns();
+    // Scrolled past what the columns need (a wider terminal, fewer columns).
+    app.col_scroll = app.col_scroll.min(shown.len().saturating_sub(2));
+    let placed = columns::layout(&shown, app.col_scroll, area.width);
+    app.more_right = placed.more_right;
+    let layout = &placed.columns;
     let arrow = if app.ascending { "↑" } else { "↓" };
-    let header = Row::new(layout.iter().map(|(column, _)| {
-        if *column == app.sort {
-            Cell::from(format!("{} {arrow}", column.title()))
+    let header = Row::new(layout.iter().map(|(column, width)| {
+        // The arrow always shows: the title gives way to it.
+        let width = usize::from(*width);
+        let title = if *column == app.sort {
+            format!("{} {arrow}", fit(column.title(), width.saturating_sub(2)))
         } else {
-            Cell::from(column.title())
-        }
+            fit(column.title(), width).into_owned()
+        };
+        Cell::from(title)
     }))
     .style(theme.header);
     let widths: Vec<Constraint> = layout.iter().map(|(_, w)| Constraint::Length(*w)).collect();
@@ -46,7 +54,9 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
                 let text = column.cell(user, app.now, max_age, app.last_login);
                 // Cut by the one width rule, with an ellipsis: a cut value
                 // never passes for a whole one.
-                Cell::from(fit(text.as_str(), usize::from(*width)).into_owned())
+                Cell::from(
+                    columns::fit_cell(*column, text.as_str(), usize::from(*width)).into_owned(),
+                )
             }))
         })
         .collect();
@@ -62,6 +72,26 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
     }
     frame.render_stateful_widget(table, area, &mut state);
     super::bulk::render_marks(app, frame, app.table_area);
+    // Columns off-screen: `‹` after the account column (which stays put),
+    // `›` at the right edge, both in the header row.
+    if area.height > 0 {
+        if placed.more_left {
+            let x = MARKER.len() as u16 + layout.first().map_or(0, |c| c.1);
+            if x < area.width {
+                frame
+                    .buffer_mut()
+                    .set_string(area.x + x, area.y, MORE_LEFT, theme.header);
+            }
+        }
+        if placed.more_right && area.width > 0 {
+            frame.buffer_mut().set_string(
+                area.x + area.width - 1,
+                area.y,
+                MORE_RIGHT,
+                theme.header,
+            );
+        }
+    }
 
     if app.view.is_empty() && area.height > 1 {
         let message = match app.load {
