@@ -130,6 +130,8 @@ pub struct App {
     pub(crate) org: String,
     pub(crate) orgs: Vec<String>,
     pub(crate) picker_selected: usize,
+    /// Typed ahead in the Organization picker: only names holding it show.
+    pub(crate) picker_query: String,
     pub(crate) limits: Vec<OrgLimits>,
 
     pub(crate) load: LoadState,
@@ -214,6 +216,7 @@ impl App {
             org,
             orgs: Vec::new(),
             picker_selected: 0,
+            picker_query: String::new(),
             limits: Vec::new(),
             load: LoadState::Idle,
             listed_total: None,
@@ -460,6 +463,10 @@ impl App {
             }
             Mode::Form | Mode::Confirm => return self.form_type_char(c),
             Mode::Pick => self.pick_type(c),
+            Mode::OrgPicker if self.picker_query.chars().count() < 100 && !c.is_control() => {
+                self.picker_query.push(c);
+                self.settle_picker();
+            }
             Mode::BulkProgress => self.answer_stop(c),
             Mode::BulkConfirm => self.bulk.type_confirmation(c),
             _ => {}
@@ -512,6 +519,10 @@ impl App {
                 self.help_scroll = 0;
             }
             A::Close => match self.mode {
+                Mode::OrgPicker if !self.picker_query.is_empty() => {
+                    self.picker_query.clear();
+                    self.settle_picker();
+                }
                 Mode::Filter => {
                     self.clear_filter();
                     self.mode = Mode::Table;
@@ -531,6 +542,9 @@ impl App {
                     return self.run_command(&text);
                 }
                 Mode::OrgPicker => {
+                    if !self.picker_visible().contains(&self.picker_selected) {
+                        return Vec::new(); // nothing listed matches what was typed
+                    }
                     self.mode = Mode::Table;
                     if let Some(org) = self.orgs.get(self.picker_selected).cloned() {
                         return self.switch_org(org);
@@ -558,7 +572,33 @@ impl App {
         Vec::new()
     }
 
+    /// The indexes of the Organizations listed: those whose name holds
+    /// every typed word, ignoring case.
+    pub(crate) fn picker_visible(&self) -> Vec<usize> {
+        let query = self.picker_query.to_lowercase();
+        let words: Vec<&str> = query.split_whitespace().collect();
+        (0..self.orgs.len())
+            .filter(|&i| {
+                let name = self.orgs[i].to_lowercase();
+                words.iter().all(|w| name.contains(w))
+            })
+            .collect()
+    }
+
+    /// Keeps the picker's highlight on a listed Organization.
+    fn settle_picker(&mut self) {
+        let visible = self.picker_visible();
+        if !visible.contains(&self.picker_selected) {
+            self.picker_selected = visible.first().copied().unwrap_or(0);
+        }
+    }
+
     fn edit_input(&mut self, action: KeyAction) {
+        if self.mode == Mode::OrgPicker {
+            self.picker_query.pop();
+            self.settle_picker();
+            return;
+        }
         let input = match self.mode {
             Mode::Filter => &mut self.filter_input,
             Mode::Command => &mut self.command_input,
@@ -618,14 +658,20 @@ impl App {
                 };
             }
             Mode::OrgPicker => {
-                let last = self.orgs.len().saturating_sub(1);
-                self.picker_selected = match action {
-                    A::Up => self.picker_selected.saturating_sub(1),
-                    A::Down => (self.picker_selected + 1).min(last),
+                let visible = self.picker_visible();
+                let at = visible
+                    .iter()
+                    .position(|&i| i == self.picker_selected)
+                    .unwrap_or(0);
+                let last = visible.len().saturating_sub(1);
+                let to = match action {
+                    A::Up => at.saturating_sub(1),
+                    A::Down => (at + 1).min(last),
                     A::Top => 0,
                     A::Bottom => last,
-                    _ => self.picker_selected,
+                    _ => at,
                 };
+                self.picker_selected = visible.get(to).copied().unwrap_or(0);
             }
             _ => {}
         }
@@ -765,6 +811,7 @@ impl App {
             self.set_info("the list of Organizations has not arrived yet");
         } else {
             self.picker_selected = self.orgs.iter().position(|o| *o == self.org).unwrap_or(0);
+            self.picker_query.clear();
             self.mode = Mode::OrgPicker;
         }
     }

@@ -509,29 +509,19 @@ pub const ORG_PICKER: &[Binding] = &[
         "Show this Organization",
     ),
     bind(
-        &[Key::plain(KeyCode::Esc), Key::char('q')],
+        &[Key::plain(KeyCode::Esc)],
         A::Close,
-        "Cancel",
+        "Cancel (with typed text: clear it)",
     ),
+    // Letters type ahead, as in every pick list: arrows move.
+    bind(&[Key::plain(KeyCode::Down)], A::Down, "Next"),
+    bind(&[Key::plain(KeyCode::Up)], A::Up, "Previous"),
+    bind(&[Key::plain(KeyCode::Home)], A::Top, "First"),
+    bind(&[Key::plain(KeyCode::End)], A::Bottom, "Last"),
     bind(
-        &[Key::char('j'), Key::plain(KeyCode::Down)],
-        A::Down,
-        "Next",
-    ),
-    bind(
-        &[Key::char('k'), Key::plain(KeyCode::Up)],
-        A::Up,
-        "Previous",
-    ),
-    bind(
-        &[Key::char('g'), Key::plain(KeyCode::Home)],
-        A::Top,
-        "First",
-    ),
-    bind(
-        &[Key::char('G'), Key::plain(KeyCode::End)],
-        A::Bottom,
-        "Last",
+        &[Key::plain(KeyCode::Backspace)],
+        A::DeleteChar,
+        "Delete a typed character",
     ),
     bind(&[Key::char('?')], A::Help, "Help"),
 ];

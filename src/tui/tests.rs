@@ -746,7 +746,7 @@ fn org_command_and_picker_reload_another_organization() {
     assert_eq!(app.current_org(), "Acme Corp");
     type_keys(&mut app, "o");
     assert_eq!((app.mode(), app.picker_selected), (Mode::OrgPicker, 0));
-    type_keys(&mut app, "j");
+    app.handle_key(key(KeyCode::Down));
     let commands = app.handle_key(key(KeyCode::Enter));
     assert_eq!(app.current_org(), ORG);
     assert!(commands
@@ -1093,4 +1093,30 @@ fn typed_characters_are_told_apart_from_keys_for_batching() {
     assert_eq!(app.typed_char(&plain), Some('q'));
     assert_eq!(app.typed_char(&ctrl('u')), None);
     assert_eq!(app.typed_char(&key(KeyCode::Enter)), None);
+}
+
+/// The Organization picker narrows as one types, like every pick list;
+/// Esc clears the typed text first, then closes.
+#[test]
+fn org_picker_types_ahead() {
+    let mut app = loaded(admin());
+    let mut names: Vec<String> = (0..200).map(|i| format!("Tenant {i:03}")).collect();
+    names.push("Acme Corp".into());
+    names.push(ORG.into());
+    app.update(Action::Worker(Event::Organizations { id: 2, names }));
+    type_keys(&mut app, "o");
+    type_keys(&mut app, "acme");
+    assert_eq!(app.picker_visible().len(), 1);
+    insta::assert_snapshot!("org_picker_typed_40x10", screen(&mut app, 40, 10));
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.mode(), Mode::OrgPicker, "Esc cleared the text first");
+    assert_eq!(app.picker_visible().len(), 202);
+    type_keys(&mut app, "tenant 19");
+    assert_eq!(app.picker_visible().len(), 12, "019, 119 and 190 to 199");
+    app.handle_key(key(KeyCode::Down));
+    let commands = app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.current_org(), "Tenant 119");
+    assert!(commands
+        .iter()
+        .any(|c| matches!(c, Command::LoadUsers { org: Some(o), .. } if o == "Tenant 119")));
 }

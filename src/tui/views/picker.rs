@@ -9,26 +9,33 @@ use ratatui::widgets::{Block, Borders, Clear, HighlightSpacing, List, ListItem, 
 use ratatui::Frame;
 
 pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let height = (app.orgs.len() as u16).saturating_add(2);
+    let visible = app.picker_visible();
+    let height = (visible.len().max(1) as u16).saturating_add(2);
     let outer = popup(popup_room(area), 50, height);
-    let items: Vec<ListItem> = app
-        .orgs
+    let items: Vec<ListItem> = visible
         .iter()
-        .map(|org| {
+        .map(|&i| {
+            let org = &app.orgs[i];
             let mark = if *org == app.org { " (shown)" } else { "" };
             ListItem::new(format!("{}{mark}", sanitize(org)))
         })
         .collect();
+    let title = if app.picker_query.is_empty() {
+        " Organization (type to narrow) ".to_string()
+    } else {
+        format!(" Organization: {} ", sanitize(&app.picker_query))
+    };
     let list = List::new(items)
         .block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(Span::styled(" Organization ", theme.title)),
+                .title(Span::styled(title, theme.title)),
         )
         .highlight_symbol("> ")
         .highlight_spacing(HighlightSpacing::Always)
         .highlight_style(theme.selected);
-    let mut state = ListState::default().with_selected(Some(app.picker_selected));
+    let selected = visible.iter().position(|&i| i == app.picker_selected);
+    let mut state = ListState::default().with_selected(selected);
     frame.render_widget(Clear, outer);
     frame.render_stateful_widget(list, outer, &mut state);
 }
