@@ -130,6 +130,9 @@ pub struct App {
     pub(crate) org: String,
     pub(crate) orgs: Vec<String>,
     pub(crate) picker_selected: usize,
+    /// Each row's rank in the account-name order (the tie-break of every
+    /// sort), kept until the rows change: a re-sort then sorts once.
+    tie_cache: Option<Vec<u32>>,
     /// Typed ahead in the Organization picker: only names holding it show.
     pub(crate) picker_query: String,
     pub(crate) limits: Vec<OrgLimits>,
@@ -217,6 +220,7 @@ impl App {
             orgs: Vec::new(),
             picker_selected: 0,
             picker_query: String::new(),
+            tie_cache: None,
             limits: Vec::new(),
             load: LoadState::Idle,
             listed_total: None,
@@ -715,6 +719,7 @@ impl App {
         let id = self.next_request();
         self.users_request = Some(id);
         self.rows.clear();
+        self.tie_cache = None;
         self.order.clear();
         self.view.clear();
         self.counts = TypeCounts::default();
@@ -999,6 +1004,7 @@ impl App {
                 let keep = self.view.get(self.selected).copied();
                 let search = Filter::search_text(&user);
                 self.rows[at] = Row { user, search };
+                self.tie_cache = None;
                 self.recount();
                 let (column, ascending) = (self.sort, self.ascending);
                 let rows = &self.rows;
@@ -1060,6 +1066,7 @@ impl App {
             self.counts.add(user.account_type());
             let search = Filter::search_text(&user);
             self.rows.push(Row { user, search });
+            self.tie_cache = None;
         }
         let mut fresh: Vec<u32> = (first as u32..self.rows.len() as u32).collect();
         let (column, ascending) = (self.sort, self.ascending);
@@ -1233,10 +1240,14 @@ impl App {
     }
 
     pub(super) fn set_sort(&mut self, column: Column, ascending: bool) {
-        let ties = self.tie_ranks();
+        let ties = match self.tie_cache.take() {
+            Some(ties) if ties.len() == self.rows.len() => ties,
+            _ => self.tie_ranks(),
+        };
         self.sort = column;
         self.ascending = ascending;
         sort_by_column(&self.rows, &ties, column, &mut self.order);
+        self.tie_cache = Some(ties);
         if !ascending {
             // The order is total (ids are unique): descending is its reverse.
             self.order.reverse();
@@ -1286,6 +1297,7 @@ impl App {
             })
             .collect();
         let old = std::mem::take(&mut self.rows);
+        self.tie_cache = None;
         self.counts = TypeCounts::default();
         for row in old {
             if deleted.contains(&row.user.id) {
@@ -1353,6 +1365,38 @@ fn sort_by_column(rows: &[Row], ties: &[u32], column: Column, order: &mut [u32])
     let tie = |a: u32, b: u32| ties[a as usize].cmp(&ties[b as usize]);
     if column == Column::Account {
         order.sort_unstable_by_key(|&i| ties[i as usize]);
+    } else if column == Column::Type {
+        // Keys once per row, not per comparison (the type is parsed from
+        // the System role's name).
+        let keys: Vec<u8> = rows.iter().map(|r| Column::type_rank(&r.user)).collect();
+        order.sort_unstable_by(|&a, &b| {
+            keys[a as usize]
+                .cmp(&keys[b as usize])
+                .then_with(|| tie(a, b))
+        });
+    } else if column == Column::SystemRole {
+        let keys: Vec<(Option<u8>, Option<&str>)> = rows
+            .iter()
+            .map(|r| {
+                let user = &r.user;
+                (
+                    user.system_role_parsed().map(|role| role.rank()),
+                    user.system_role.as_deref(),
+                )
+            })
+            .collect();
+        order.sort_unstable_by(|&a, &b| {
+            keys[a as usize]
+                .cmp(&keys[b as usize])
+                .then_with(|| tie(a, b))
+        });
+    } else if column == Column::OrgRole {
+        let keys: Vec<Option<&str>> = rows.iter().map(|r| r.user.org_role_name()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            keys[a as usize]
+                .cmp(&keys[b as usize])
+                .then_with(|| tie(a, b))
+        });
     } else if matches!(column, Column::Name | Column::Groups) {
         let keys: Vec<String> = rows
             .iter()

@@ -135,7 +135,7 @@ impl Column {
     }
 
     /// Order of the account types in a Type sort.
-    fn type_rank(user: &User) -> u8 {
+    pub(crate) fn type_rank(user: &User) -> u8 {
         match user.account_type() {
             Some(AccountType::User) => 0,
             Some(AccountType::Api) => 1,
