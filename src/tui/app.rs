@@ -962,6 +962,11 @@ impl App {
             Event::UsersDone { id } => {
                 if Some(id) == self.users_request {
                     self.load = LoadState::Done;
+                    // The tie-break ranks once, now, so the first re-sort
+                    // does not pay for them.
+                    if self.tie_cache.is_none() {
+                        self.tie_cache = Some(self.tie_ranks());
+                    }
                 }
             }
             Event::Organizations { id, names } => {
