@@ -119,6 +119,13 @@ pub struct StreamSummary {
 /// streams in the server's order, so it cannot be sorted locally.
 pub const STREAM_SORTING: &str = "userName asc";
 
+/// How `users list --format csv|json` pages: the largest pages, in the
+/// order output streams in.
+const STREAM_PAGING: Paging<'static> = Paging {
+    sorting: Some(STREAM_SORTING),
+    page_size: 0,
+};
+
 /// How a streamed listing is paged and ordered.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Paging<'a> {
@@ -317,10 +324,7 @@ pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> an
                 org,
                 &filter,
                 now,
-                Paging {
-                    sorting: Some(STREAM_SORTING),
-                    page_size: 0,
-                },
+                STREAM_PAGING,
                 &mut note,
                 &mut |page| {
                     write_header(&mut csv_out)?;
@@ -344,10 +348,7 @@ pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> an
                 org,
                 &filter,
                 now,
-                Paging {
-                    sorting: Some(STREAM_SORTING),
-                    page_size: 0,
-                },
+                STREAM_PAGING,
                 &mut note,
                 &mut |page| json.write_all(&page),
             )

@@ -231,6 +231,18 @@ const fn bind(keys: &'static [Key], action: KeyAction, description: &'static str
 use KeyAction as A;
 
 /// Keys that work in every mode, looked up first.
+/// Paging, the same in every list.
+const PAGE_DOWN: Binding = bind(
+    &[Key::ctrl('d'), Key::plain(KeyCode::PageDown)],
+    A::PageDown,
+    "Page down",
+);
+const PAGE_UP: Binding = bind(
+    &[Key::ctrl('u'), Key::plain(KeyCode::PageUp)],
+    A::PageUp,
+    "Page up",
+);
+
 pub const GLOBAL: &[Binding] = &[
     bind(&[Key::ctrl('c')], A::Quit, "Quit rollcall"),
     bind(&[Key::plain(KeyCode::F(1))], A::Help, "Help"),
@@ -247,16 +259,8 @@ pub const TABLE: &[Binding] = &[
         A::Up,
         "Previous account",
     ),
-    bind(
-        &[Key::ctrl('d'), Key::plain(KeyCode::PageDown)],
-        A::PageDown,
-        "Page down",
-    ),
-    bind(
-        &[Key::ctrl('u'), Key::plain(KeyCode::PageUp)],
-        A::PageUp,
-        "Page up",
-    ),
+    PAGE_DOWN,
+    PAGE_UP,
     bind(
         &[Key::char('g'), Key::plain(KeyCode::Home)],
         A::Top,
@@ -472,16 +476,8 @@ pub const DETAIL: &[Binding] = &[
         A::Up,
         "Scroll up",
     ),
-    bind(
-        &[Key::ctrl('d'), Key::plain(KeyCode::PageDown)],
-        A::PageDown,
-        "Page down",
-    ),
-    bind(
-        &[Key::ctrl('u'), Key::plain(KeyCode::PageUp)],
-        A::PageUp,
-        "Page up",
-    ),
+    PAGE_DOWN,
+    PAGE_UP,
     bind(&[Key::char('g'), Key::plain(KeyCode::Home)], A::Top, "Top"),
     bind(
         &[Key::char('G'), Key::plain(KeyCode::End)],
@@ -542,16 +538,8 @@ pub const HELP: &[Binding] = &[
         A::Up,
         "Scroll up",
     ),
-    bind(
-        &[Key::ctrl('d'), Key::plain(KeyCode::PageDown)],
-        A::PageDown,
-        "Page down",
-    ),
-    bind(
-        &[Key::ctrl('u'), Key::plain(KeyCode::PageUp)],
-        A::PageUp,
-        "Page up",
-    ),
+    PAGE_DOWN,
+    PAGE_UP,
     bind(&[Key::char('g'), Key::plain(KeyCode::Home)], A::Top, "Top"),
     bind(
         &[Key::char('G'), Key::plain(KeyCode::End)],
@@ -789,16 +777,8 @@ pub const BULK_RESULTS: &[Binding] = &[
         A::Up,
         "Previous result",
     ),
-    bind(
-        &[Key::ctrl('d'), Key::plain(KeyCode::PageDown)],
-        A::PageDown,
-        "Page down",
-    ),
-    bind(
-        &[Key::ctrl('u'), Key::plain(KeyCode::PageUp)],
-        A::PageUp,
-        "Page up",
-    ),
+    PAGE_DOWN,
+    PAGE_UP,
     bind(
         &[Key::char('g'), Key::plain(KeyCode::Home)],
         A::Top,
