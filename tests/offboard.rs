@@ -1,7 +1,8 @@
 //! Bulk offboarding, the journal and undo, over real HTTP against the
 //! embedded sandbox (and, for a kill -9, the real binary).
 
-use rollcall::api::{Client, UserQuery};
+#[path = "common/server_state.rs"]
+mod server_state;
 use rollcall::bulk::{Cancel, RowOutcome, RowResult, RunMeta};
 use rollcall::commands::connect::{session_for, Session};
 use rollcall::commands::offboard::{
@@ -13,7 +14,8 @@ use rollcall::domain::User;
 use rollcall::journal::{self as jl, Phase, RowState};
 use rollcall::sandbox::{Faults, Sandbox, SandboxConfig, SEEDED_ACCESS_IDS};
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use server_state::server_state;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
@@ -30,18 +32,6 @@ async fn session(sb: &Sandbox, access_id: &str) -> Session {
     session_for(sb.connection(access_id))
         .await
         .expect("session opens")
-}
-
-/// Every account, as the administrator sees it, by id.
-async fn server_state(sb: &Sandbox) -> BTreeMap<i64, User> {
-    Client::new(sb.connection("administrator"))
-        .unwrap()
-        .list_users(&UserQuery::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect()
 }
 
 fn options(concurrency: usize, filter: Option<&str>) -> RunOptions {

@@ -4,7 +4,8 @@
 //! fills up mid-run counts sent rows apart and the next run starts on a
 //! fresh line; a line of invalid UTF-8 hides only itself.
 
-use rollcall::api::{Client, UserQuery};
+#[path = "common/server_state.rs"]
+mod server_state;
 use rollcall::bulk::{Cancel, RowOutcome, RowResult, RunMeta};
 use rollcall::commands::connect::{session_for, Session};
 use rollcall::commands::offboard::{
@@ -12,10 +13,10 @@ use rollcall::commands::offboard::{
     RunOptions, UndoArgs,
 };
 use rollcall::domain::preflight::BulkAction;
-use rollcall::domain::User;
 use rollcall::journal::{self as jl, Journal, Phase, RowState, Sink};
 use rollcall::sandbox::{Faults, Sandbox, SandboxConfig};
-use std::collections::{BTreeMap, BTreeSet};
+use server_state::server_state;
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -33,17 +34,6 @@ async fn session(sb: &Sandbox) -> Session {
     session_for(sb.connection("administrator"))
         .await
         .expect("session opens")
-}
-
-async fn server_state(sb: &Sandbox) -> BTreeMap<i64, User> {
-    Client::new(sb.connection("administrator"))
-        .unwrap()
-        .list_users(&UserQuery::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect()
 }
 
 fn options(concurrency: usize, filter: &str) -> RunOptions {
