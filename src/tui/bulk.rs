@@ -390,6 +390,17 @@ impl App {
         self.preflight_on(action, None)
     }
 
+    /// A one-account action (`p`, `M`) on the selected account, whatever is
+    /// marked: the same preflight (confirm, "already", not allowed) and the
+    /// same journaled run as a bulk action of one.
+    pub(super) fn preflight_selected(&mut self, action: BulkAction) -> Vec<Command> {
+        let Some(id) = self.selected_user().map(|u| u.id) else {
+            self.set_error(format!("{}: no account selected", action.name()));
+            return Vec::new();
+        };
+        self.preflight_on(action, Some(&HashSet::from([id])))
+    }
+
     /// `:delete playbooks=ACCOUNT jobs=ACCOUNT`: a bulk delete whose Run As
     /// playbooks and job apps move to the named accounts (rule 8; job apps
     /// only to an API user). ACCOUNT is a loaded account's id or user name.

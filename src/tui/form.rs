@@ -9,12 +9,11 @@ use crate::api::wire::{ext, RunAs};
 use crate::api::{ApiError, Secret};
 use crate::domain::form::{AccountForm, Choice, FieldValue, Password};
 use crate::domain::policy::{may, may_create, Action as PolicyAction};
-use crate::domain::preflight::target_of;
+use crate::domain::preflight::{target_of, BulkAction};
 use crate::domain::{AccountType, Field, GroupRef, User};
 use crate::worker::{Command, Event, RequestBody, RequestId};
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use tui_input::{Input, InputRequest};
 
 /// One entry of the Create chooser: the type, and either the seats left
@@ -382,9 +381,9 @@ impl App {
             (Mode::Table | Mode::Detail, A::EditAccount) => self.start_edit(),
             (Mode::Table | Mode::Detail, A::DeleteAccount) => self.start_delete(),
             (Mode::Table, A::RequirePasswordReset) => {
-                self.one_account_action(PolicyAction::ResetPassword)
+                self.preflight_selected(BulkAction::ResetPassword)
             }
-            (Mode::Table, A::RequireMfaReset) => self.one_account_action(PolicyAction::ResetMfa),
+            (Mode::Table, A::RequireMfaReset) => self.preflight_selected(BulkAction::ResetMfa),
             (Mode::Chooser, _) => self.chooser_key(action),
             (Mode::Form, _) => self.form_key(action),
             (Mode::Pick, _) => self.pick_key(action),
@@ -545,31 +544,6 @@ impl App {
         self.forms.form = Some(FormState::new(form, Some(user)));
         self.status = None;
         self.mode = Mode::Form;
-    }
-
-    fn one_account_action(&mut self, action: PolicyAction) -> Vec<Command> {
-        if self.refuse_if_read_only("changing accounts") {
-            return Vec::new();
-        }
-        let Some(user) = self.allowed_target(action) else {
-            return Vec::new();
-        };
-        let body = match action {
-            PolicyAction::ResetPassword => json!({ "passwordResetRequired": true }),
-            _ => json!({ "twoFactorResetRequired": true }),
-        };
-        let id = self.next_request();
-        self.forms.update_request = Some(id);
-        self.set_info(format!(
-            "{} {} ...",
-            action.verb(),
-            super::text::sanitize(&user.user_name)
-        ));
-        vec![Command::UpdateUser {
-            id,
-            account_id: user.id,
-            body: RequestBody(body),
-        }]
     }
 
     // ---- the form ----

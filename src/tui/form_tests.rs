@@ -7,6 +7,7 @@ use super::form::osc52;
 use super::*;
 use crate::api::wire::{ext, OrgLimits, RunAs, RunAsItem};
 use crate::api::{ApiError, Secret};
+use crate::domain::preflight::BulkAction;
 use crate::domain::{AccountType, Field, GroupRef, OrgRole, SystemRole, User};
 use crate::worker::{Event, RequestId};
 use chrono::{DateTime, TimeZone};
@@ -679,62 +680,41 @@ fn delete_of_ones_own_account_is_refused() {
     assert!(app.status().unwrap().is_error);
 }
 
+/// `p` and `M` go through the bulk preflight for the selected account
+/// alone (whatever is marked): confirmed, "already" told apart, and run as
+/// a journaled run of one.
 #[test]
-fn password_reset_key_updates_the_row_in_place() {
+fn password_and_mfa_reset_keys_preflight_the_selected_account() {
     let mut app = loaded(administrator());
     select(&mut app, "bob@demo.example");
-    let commands = press(&mut app, KeyCode::Char('p'));
-    let (id, body) = commands
+    press(&mut app, KeyCode::Char(' ')); // marks bob, moves on
+    select(&mut app, "bob@demo.example");
+    assert!(press(&mut app, KeyCode::Char('p')).is_empty(), "asks first");
+    assert_eq!(app.mode(), Mode::BulkConfirm);
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("Will change"), "{text}");
+    let commands = press(&mut app, KeyCode::Char('y'));
+    let job = commands
         .iter()
         .find_map(|c| match c {
-            Command::UpdateUser {
-                id,
-                account_id: 3,
-                body,
-            } => Some((*id, body.0.clone())),
+            Command::RunBulk { job, .. } => Some(job),
             _ => None,
         })
-        .expect("UpdateUser");
-    assert_eq!(body, serde_json::json!({"passwordResetRequired": true}));
-    let mut changed = account(3, "bob@demo.example", "User", "Sharing User");
-    changed.password_reset_required = Some(true);
-    app.update(Action::Worker(Event::UserUpdated {
-        id,
-        user: Box::new(changed),
-        not_applied: Vec::new(),
-    }));
-    assert_eq!(app.counts(), (4, 4));
-    let bob = app.selected_user().unwrap();
-    assert_eq!(bob.user_name, "bob@demo.example", "the cursor stays");
-    assert_eq!(bob.password_reset_required, Some(true));
+        .expect("the run starts");
+    assert_eq!(job.plan.action, BulkAction::ResetPassword);
+    let ids: Vec<i64> = job.targets.iter().map(|u| u.id).collect();
+    assert_eq!(ids, [3]);
 
-    let commands = press(&mut app, KeyCode::Char('M'));
-    let id = commands
-        .iter()
-        .find_map(|c| match c {
-            Command::UpdateUser { id, body, .. }
-                if body.0 == serde_json::json!({"twoFactorResetRequired": true}) =>
-            {
-                Some(*id)
-            }
-            _ => None,
-        })
-        .expect("the MFA reset is sent");
-    // The instance accepted it but did not apply it: said, not hidden.
-    app.update(Action::Worker(Event::UserUpdated {
-        id,
-        user: Box::new(account(3, "bob@demo.example", "User", "Sharing User")),
-        not_applied: vec!["twoFactorResetRequired".into()],
-    }));
-    let status = app.status().expect("a status line");
-    assert!(status.is_error);
-    assert!(
-        status
-            .text
-            .contains("not applied by the instance: twoFactorResetRequired"),
-        "{}",
-        status.text
-    );
+    // An MFA reset already pending is said, not sent.
+    let mut app = loaded(administrator());
+    let mut pending = account(3, "bob@demo.example", "User", "Sharing User");
+    pending.two_factor_reset_required = Some(true);
+    app.replace_user(pending);
+    select(&mut app, "bob@demo.example");
+    press(&mut app, KeyCode::Char('M'));
+    assert_eq!(app.mode(), Mode::BulkConfirm);
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("MFA reset already pending"), "{text}");
 }
 
 #[test]
