@@ -86,7 +86,7 @@ fn create_args(kind: AccountType, pairs: &[&str]) -> CreateArgs {
 
 fn edit_args(id: i64, pairs: &[&str]) -> EditArgs {
     EditArgs {
-        id,
+        id: id.into(),
         set: sets(pairs),
         password_stdin: false,
     }
@@ -94,7 +94,7 @@ fn edit_args(id: i64, pairs: &[&str]) -> EditArgs {
 
 fn delete_args(id: i64, playbooks: Option<i64>, jobs: Option<i64>, yes: bool) -> DeleteArgs {
     DeleteArgs {
-        id,
+        id: id.into(),
         reassign_playbooks_to: playbooks,
         reassign_jobs_to: jobs,
         yes,
@@ -1023,5 +1023,54 @@ async fn a_self_edit_of_ones_own_roles_is_refused_before_sending() {
         .await
         .expect("a self-edit of the name");
     assert_eq!(sb.requests().put, before.put + 1);
+    sb.shutdown().await;
+}
+
+/// `users edit` and `users delete` take a user name as well as an id; a
+/// name no account has is one clear line.
+#[tokio::test]
+async fn edit_and_delete_take_a_user_name() {
+    let sb = sandbox().await;
+    let admin = session(&sb, "administrator").await;
+    run_create(
+        &admin,
+        &create_args(
+            AccountType::User,
+            &[
+                "userName=named.person@example.com",
+                "password=Secr3tpassword",
+                "firstName=Named",
+                "lastName=Person",
+            ],
+        ),
+    )
+    .await
+    .expect("created");
+    let by_name = EditArgs {
+        id: "named.person@example.com".parse().unwrap(),
+        ..edit_args(0, &["lastName=Renamed"])
+    };
+    let out = run_edit(&admin, &by_name).await.expect("edited by name");
+    assert!(out.contains("lastName"), "{out}");
+    let missing = EditArgs {
+        id: "nobody@example.com".parse().unwrap(),
+        ..edit_args(0, &["lastName=X"])
+    };
+    let err = run_edit(&admin, &missing)
+        .await
+        .expect_err("no such account");
+    assert!(err.contains("no account named nobody@example.com"), "{err}");
+    let gone = DeleteArgs {
+        id: "named.person@example.com".parse().unwrap(),
+        ..delete_args(0, None, None, true)
+    };
+    let (result, _) = run_delete(&admin, &gone, None).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert!(admin
+        .client
+        .find_user_by_name("named.person@example.com")
+        .await
+        .unwrap()
+        .is_none());
     sb.shutdown().await;
 }

@@ -716,7 +716,7 @@ async fn run_create(s: &Session, args: &CreateArgs) -> Result<String, String> {
 
 async fn run_edit(s: &Session, id: i64, sets: &[&str]) -> Result<String, String> {
     let args = EditArgs {
-        id,
+        id: id.into(),
         set: sets.iter().map(|s| s.to_string()).collect(),
         password_stdin: false,
     };
@@ -736,7 +736,7 @@ impl Confirm for NoTerminal {
 
 async fn run_delete(s: &Session, id: i64, playbooks_to: Option<i64>) -> Result<String, String> {
     let args = DeleteArgs {
-        id,
+        id: id.into(),
         reassign_playbooks_to: playbooks_to,
         reassign_jobs_to: None,
         yes: true,

@@ -51,8 +51,9 @@ pub struct CreateArgs {
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct EditArgs {
-    /// The account's id.
-    pub id: i64,
+    /// The account: its id or its user name.
+    #[arg(value_name = "ACCOUNT")]
+    pub id: AccountArg,
     /// A form field to change, as for `users create`. Repeat for each field.
     #[arg(long = "set", value_name = "FIELD=VALUE")]
     pub set: Vec<String>,
@@ -63,8 +64,9 @@ pub struct EditArgs {
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct DeleteArgs {
-    /// The account's id.
-    pub id: i64,
+    /// The account: its id or its user name.
+    #[arg(value_name = "ACCOUNT")]
+    pub id: AccountArg,
     /// The account that takes over its active playbooks (required when it runs any).
     #[arg(long, value_name = "ID")]
     pub reassign_playbooks_to: Option<i64>,
@@ -74,6 +76,72 @@ pub struct DeleteArgs {
     /// Delete without asking. Without it, you type the account's name to confirm.
     #[arg(long)]
     pub yes: bool,
+}
+
+/// An account named on the command line: by id, or by user name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountArg {
+    Id(i64),
+    Name(String),
+}
+
+impl std::str::FromStr for AccountArg {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("an account id or user name".into());
+        }
+        Ok(text
+            .parse()
+            .map_or_else(|_| AccountArg::Name(text.to_string()), AccountArg::Id))
+    }
+}
+
+impl From<i64> for AccountArg {
+    fn from(id: i64) -> Self {
+        AccountArg::Id(id)
+    }
+}
+
+impl std::fmt::Display for AccountArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AccountArg::Id(id) => write!(f, "{id}"),
+            AccountArg::Name(name) => f.write_str(&sanitize(name)),
+        }
+    }
+}
+
+/// The account an argument names, with `fields`. A number is an id first;
+/// when no account has that id it is tried as a user name (API users'
+/// names are digits).
+async fn resolve_account(
+    session: &Session,
+    account: &AccountArg,
+    fields: &[String],
+) -> anyhow::Result<User> {
+    let by_name = |name: String| async move {
+        let found = session
+            .client
+            .find_user_by_name(&name)
+            .await
+            .with_context(|| format!("looking up {}", sanitize(&name)))?;
+        match found {
+            Some(user) => Ok(session.client.get_user(user.id, fields).await?),
+            None => bail!("no account named {} that you may see", sanitize(&name)),
+        }
+    };
+    match account {
+        AccountArg::Id(id) => match session.client.get_user(*id, fields).await {
+            Ok(user) => Ok(user),
+            Err(e) if e.status() == Some(404) => by_name(id.to_string())
+                .await
+                .with_context(|| format!("reading account {id}: no such id")),
+            Err(e) => Err(anyhow::Error::new(e).context(format!("reading account {id}"))),
+        },
+        AccountArg::Name(name) => by_name(name.clone()).await,
+    }
 }
 
 /// `--set FIELD=VALUE` split at the first `=`.
@@ -457,11 +525,7 @@ pub fn check_edit(
 pub async fn edit(session: &Session, args: &EditArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     refuse_read_only(session, "changed")?;
     let actor = &session.actor;
-    let user = session
-        .client
-        .get_user(args.id, &edit_fields(session))
-        .await
-        .with_context(|| format!("reading account {}", args.id))?;
+    let user = resolve_account(session, &args.id, &edit_fields(session)).await?;
     let (role, org) = target_of(&user, &actor.home_org);
     let target = Target {
         id: Some(user.id),
@@ -602,11 +666,7 @@ pub async fn delete_confirmed_by(
     refuse_read_only(session, "deleted")?;
     let actor = &session.actor;
     let caps = &session.capabilities;
-    let user = session
-        .client
-        .get_user(args.id, &[])
-        .await
-        .with_context(|| format!("reading account {}", args.id))?;
+    let user = resolve_account(session, &args.id, &[]).await?;
     let name = sanitize(&user.user_name).into_owned();
     let (role, org) = target_of(&user, &actor.home_org);
     let target = Target {
@@ -791,7 +851,7 @@ mod tests {
         else {
             panic!("edit")
         };
-        assert_eq!((args.id, args.set.len()), (42, 1));
+        assert_eq!((args.id, args.set.len()), (AccountArg::Id(42), 1));
 
         let Users::Delete(args) = Cli::try_parse_from([
             "users",
@@ -815,7 +875,7 @@ mod tests {
                 args.reassign_jobs_to,
                 args.yes
             ),
-            (26, Some(30), Some(31), true)
+            (AccountArg::Id(26), Some(30), Some(31), true)
         );
     }
 
