@@ -68,7 +68,8 @@ enum UsersCommand {
     Create(commands::admin::CreateArgs),
     /// Change an account's fields.
     Edit(commands::admin::EditArgs),
-    /// Delete an account (reassigning what runs as it).
+    /// Delete an account, or with --filter the accounts a filter selects
+    /// (reassigning what runs as them).
     Delete(commands::admin::DeleteArgs),
     /// Disable the accounts a filter selects (preflight, confirm, journal).
     Disable(commands::offboard::BulkArgs),
@@ -136,6 +137,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     commands::admin::create(&session, &args, &mut out).await
                 }
                 UsersCommand::Edit(args) => commands::admin::edit(&session, &args, &mut out).await,
+                UsersCommand::Delete(args) if args.filter.is_some() => {
+                    let mut confirm = commands::offboard::LinePrompt::stdin();
+                    commands::offboard::run_bulk_delete_with(
+                        &session,
+                        &args,
+                        &mut out,
+                        &mut confirm,
+                    )
+                    .await
+                }
                 UsersCommand::Delete(args) => {
                     commands::admin::delete(&session, &args, &mut out).await
                 }

@@ -94,7 +94,12 @@ fn edit_args(id: i64, pairs: &[&str]) -> EditArgs {
 
 fn delete_args(id: i64, playbooks: Option<i64>, jobs: Option<i64>, yes: bool) -> DeleteArgs {
     DeleteArgs {
-        id: id.into(),
+        id: Some(id.into()),
+        filter: None,
+        org: None,
+        dry_run: false,
+        concurrency: None,
+        journal: None,
         reassign_playbooks_to: playbooks,
         reassign_jobs_to: jobs,
         yes,
@@ -1061,7 +1066,7 @@ async fn edit_and_delete_take_a_user_name() {
         .expect_err("no such account");
     assert!(err.contains("no account named nobody@example.com"), "{err}");
     let gone = DeleteArgs {
-        id: "named.person@example.com".parse().unwrap(),
+        id: Some("named.person@example.com".parse().unwrap()),
         ..delete_args(0, None, None, true)
     };
     let (result, _) = run_delete(&admin, &gone, None).await;

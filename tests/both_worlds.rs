@@ -736,7 +736,12 @@ impl Confirm for NoTerminal {
 
 async fn run_delete(s: &Session, id: i64, playbooks_to: Option<i64>) -> Result<String, String> {
     let args = DeleteArgs {
-        id: id.into(),
+        id: Some(id.into()),
+        filter: None,
+        org: None,
+        dry_run: false,
+        concurrency: None,
+        journal: None,
         reassign_playbooks_to: playbooks_to,
         reassign_jobs_to: None,
         yes: true,

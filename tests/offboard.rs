@@ -41,6 +41,7 @@ fn options(concurrency: usize, filter: Option<&str>) -> RunOptions {
         filter: filter.map(String::from),
         org: None,
         undo_of: None,
+        reassign: Default::default(),
     }
 }
 
@@ -870,5 +871,69 @@ async fn a_bulk_filter_the_actor_cannot_decide_is_refused_and_sends_nothing() {
     )
     .await
     .unwrap();
+    sb.shutdown().await;
+}
+
+/// `users delete --filter`: the console's bulk delete from a script. On a
+/// terminal the count must be typed (a "y" deletes nothing); the run is
+/// journaled like every run and the server agrees with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_delete_needs_the_count_typed_and_agrees_with_the_server() {
+    use rollcall::commands::admin::DeleteArgs;
+    use rollcall::commands::offboard::run_bulk_delete_with;
+    let sb = sandbox(300).await;
+    let admin = session(&sb, "administrator").await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal_path = dir.path().join("journal.jsonl");
+    let args = DeleteArgs {
+        id: None,
+        filter: Some("type:taxii status:disabled".into()),
+        org: None,
+        dry_run: false,
+        concurrency: Some(4),
+        journal: Some(journal_path.clone()),
+        reassign_playbooks_to: None,
+        reassign_jobs_to: None,
+        yes: false,
+    };
+    let before = server_state(&sb).await;
+    let chosen: Vec<i64> = before
+        .values()
+        .filter(|u| u.account_type() == Some(rollcall::domain::AccountType::Taxii))
+        .filter(|u| u.disabled == Some(true))
+        .map(|u| u.id)
+        .collect();
+    assert!(!chosen.is_empty(), "the seed has disabled TAXII accounts");
+    let deletes = sb.requests().delete;
+
+    // A reflexive "y" is not the count: nothing is sent.
+    let mut out = Vec::new();
+    run_bulk_delete_with(&admin, &args, &mut out, &mut answering("y\n"))
+        .await
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains(&format!("Type {} to confirm", chosen.len())),
+        "{text}"
+    );
+    assert!(text.contains("Nothing sent."), "{text}");
+    assert_eq!(sb.requests().delete, deletes);
+
+    // The count typed: every chosen account is deleted, and only those.
+    let typed: &'static str = Box::leak(format!("{}\n", chosen.len()).into_boxed_str());
+    let mut out = Vec::new();
+    run_bulk_delete_with(&admin, &args, &mut out, &mut answering(typed))
+        .await
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(&format!("{} ok", chosen.len())), "{text}");
+    let after = server_state(&sb).await;
+    for id in before.keys() {
+        assert_eq!(after.contains_key(id), !chosen.contains(id), "account {id}");
+    }
+    let contents = jl::read(&journal_path).unwrap();
+    let runs = jl::runs_of(&contents);
+    assert_eq!(runs.len(), 1, "one run journaled");
+    assert_eq!(runs[0].action, "delete");
     sb.shutdown().await;
 }

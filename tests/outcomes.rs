@@ -43,6 +43,7 @@ fn options(concurrency: usize, filter: &str) -> RunOptions {
         filter: Some(filter.into()),
         org: None,
         undo_of: None,
+        reassign: Default::default(),
     }
 }
 

@@ -64,9 +64,25 @@ pub struct EditArgs {
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct DeleteArgs {
-    /// The account: its id or its user name.
-    #[arg(value_name = "ACCOUNT")]
-    pub id: AccountArg,
+    /// The account: its id or its user name (or --filter for many).
+    #[arg(value_name = "ACCOUNT", required_unless_present = "filter")]
+    pub id: Option<AccountArg>,
+    /// Delete every account this filter selects (preflight, the count typed
+    /// to confirm, journal), as the console's `:delete` does.
+    #[arg(long, value_name = "EXPR", conflicts_with = "id", long_help = crate::domain::filter::HELP)]
+    pub filter: Option<String>,
+    /// With --filter: only the accounts of this Organization.
+    #[arg(long, value_name = "NAME", requires = "filter")]
+    pub org: Option<String>,
+    /// With --filter: show what would be deleted, send nothing.
+    #[arg(long, requires = "filter")]
+    pub dry_run: bool,
+    /// With --filter: requests in flight at once.
+    #[arg(long, value_name = "N", requires = "filter")]
+    pub concurrency: Option<usize>,
+    /// With --filter: the journal file [default: journal.jsonl in rollcall's data directory].
+    #[arg(long, value_name = "PATH", env = crate::commands::offboard::JOURNAL_ENV)]
+    pub journal: Option<std::path::PathBuf>,
     /// The account that takes over its active playbooks (required when it runs any).
     #[arg(long, value_name = "ID")]
     pub reassign_playbooks_to: Option<i64>,
@@ -666,7 +682,14 @@ pub async fn delete_confirmed_by(
     refuse_read_only(session, "deleted")?;
     let actor = &session.actor;
     let caps = &session.capabilities;
-    let user = resolve_account(session, &args.id, &[]).await?;
+    let Some(account) = &args.id else {
+        bail!("name the account to delete (an id or a user name), or use --filter");
+    };
+    // Options of a bulk delete are never silently ignored on a single one.
+    if args.dry_run || args.org.is_some() || args.concurrency.is_some() {
+        bail!("--dry-run, --org and --concurrency go with --filter (a bulk delete)");
+    }
+    let user = resolve_account(session, account, &[]).await?;
     let name = sanitize(&user.user_name).into_owned();
     let (role, org) = target_of(&user, &actor.home_org);
     let target = Target {
@@ -875,8 +898,35 @@ mod tests {
                 args.reassign_jobs_to,
                 args.yes
             ),
-            (AccountArg::Id(26), Some(30), Some(31), true)
+            (Some(AccountArg::Id(26)), Some(30), Some(31), true)
         );
+
+        // Many by a filter, or one by name; not both, not neither.
+        let Users::Delete(args) = Cli::try_parse_from([
+            "users",
+            "delete",
+            "--filter",
+            "type:taxii status:disabled",
+            "--dry-run",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("delete")
+        };
+        assert_eq!(
+            (args.id, args.filter.as_deref(), args.dry_run),
+            (None, Some("type:taxii status:disabled"), true)
+        );
+        let Users::Delete(args) = Cli::try_parse_from(["users", "delete", "pat@example.com"])
+            .unwrap()
+            .command
+        else {
+            panic!("delete")
+        };
+        assert_eq!(args.id, Some(AccountArg::Name("pat@example.com".into())));
+        assert!(Cli::try_parse_from(["users", "delete"]).is_err());
+        assert!(Cli::try_parse_from(["users", "delete", "26", "--filter", "x"]).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use super::connect::Session;
 use super::users::fetch_listing;
+use crate::api::wire::ext;
 use crate::api::UserQuery;
 use crate::bulk::{self, Cancel, Reassign, RowOutcome, RowResult, RunMeta, RunPlan};
 use crate::domain::filter::Filter;
@@ -177,6 +178,8 @@ pub struct RunOptions {
     pub filter: Option<String>,
     pub org: Option<String>,
     pub undo_of: Option<String>,
+    /// A delete's new owners of Run As playbooks and job apps (rule 8).
+    pub reassign: Reassign,
 }
 
 /// What a run did, row by row in selection order.
@@ -271,7 +274,7 @@ pub async fn execute_run_in(
     let plan = RunPlan {
         meta,
         action: selection.action,
-        reassign: Reassign::default(),
+        reassign: options.reassign,
         concurrency: options.concurrency.max(1),
     };
     let targets = selection.targets();
@@ -451,6 +454,15 @@ pub async fn plan_undo(
 /// Asks a yes/no question before a run.
 pub trait Confirm {
     fn confirm(&mut self, question: &str, out: &mut dyn Write) -> anyhow::Result<bool>;
+
+    /// For what cannot be undone: the answer must be exactly `expected`
+    /// (the number of accounts), not a reflexive "y".
+    fn confirm_typed(
+        &mut self,
+        question: &str,
+        expected: &str,
+        out: &mut dyn Write,
+    ) -> anyhow::Result<bool>;
 }
 
 /// Reads the answer from a line of input; refuses when that input is not a
@@ -484,6 +496,22 @@ impl<R: BufRead> Confirm for LinePrompt<R> {
             "y" | "yes"
         ))
     }
+
+    fn confirm_typed(
+        &mut self,
+        question: &str,
+        expected: &str,
+        out: &mut dyn Write,
+    ) -> anyhow::Result<bool> {
+        if !self.interactive {
+            bail!("stdin is not a terminal, so there is no one to confirm: pass --yes to run without asking, or --dry-run to only look");
+        }
+        write!(out, "{question} ")?;
+        out.flush()?;
+        let mut answer = String::new();
+        self.input.read_line(&mut answer)?;
+        Ok(answer.trim() == expected)
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -516,6 +544,53 @@ pub async fn run_bulk_with(
         filter: Some(args.filter.clone()),
         org: args.org.clone(),
         undo_of: None,
+        reassign: Reassign::default(),
+    };
+    let path = journal_path(args.journal.as_deref())?;
+    confirm_and_run(
+        session,
+        &selection,
+        &options,
+        &path,
+        args.dry_run,
+        args.yes,
+        out,
+        confirm,
+    )
+    .await
+}
+
+/// `rollcall users delete --filter EXPR [--reassign-playbooks-to ID]
+/// [--reassign-jobs-to ID]`: the console's bulk delete, the count typed to
+/// confirm on a terminal, `--yes` for scripts.
+pub async fn run_bulk_delete_with(
+    session: &Session,
+    args: &crate::commands::admin::DeleteArgs,
+    out: &mut dyn Write,
+    confirm: &mut dyn Confirm,
+) -> anyhow::Result<()> {
+    let Some(filter) = &args.filter else {
+        bail!("--filter chooses the accounts of a bulk delete");
+    };
+    let reassigning = args.reassign_playbooks_to.is_some() || args.reassign_jobs_to.is_some();
+    if reassigning && !session.capabilities.has(ext::REASSIGN_ON_DELETE) {
+        bail!(
+            "this instance does not support reassigning playbooks or job apps on delete (rollcall extension {})",
+            ext::REASSIGN_ON_DELETE
+        );
+    }
+    let selection = select(session, BulkAction::Delete, args.org.as_deref(), filter).await?;
+    write_preflight(&selection, out)?;
+    let options = RunOptions {
+        run_id: RunMeta::new_run_id(),
+        concurrency: effective_concurrency(session, args.concurrency),
+        filter: Some(filter.clone()),
+        org: args.org.clone(),
+        undo_of: None,
+        reassign: Reassign {
+            playbooks_to: args.reassign_playbooks_to,
+            jobs_to: args.reassign_jobs_to,
+        },
     };
     let path = journal_path(args.journal.as_deref())?;
     confirm_and_run(
@@ -585,6 +660,7 @@ pub async fn undo_with(
         filter: None,
         org: None,
         undo_of: Some(plan.original.run_id.clone()),
+        reassign: Reassign::default(),
     };
     confirm_and_run(
         session,
@@ -633,12 +709,23 @@ async fn confirm_and_run(
             "this session is read-only: nothing was sent (use --dry-run to see what would change)"
         );
     }
-    let question = format!(
-        "{} {count} account{}?",
-        capitalized(selection.action),
-        plural(count)
-    );
-    if !yes && !confirm.confirm(&question, out)? {
+    let asked = if yes {
+        true
+    } else if selection.action == BulkAction::Delete {
+        let question = format!(
+            "Delete {count} account{} for good (this cannot be undone)? Type {count} to confirm:",
+            plural(count)
+        );
+        confirm.confirm_typed(&question, &count.to_string(), out)?
+    } else {
+        let question = format!(
+            "{} {count} account{}?",
+            capitalized(selection.action),
+            plural(count)
+        );
+        confirm.confirm(&question, out)?
+    };
+    if !asked {
         writeln!(out, "Nothing sent.")?;
         return Ok(());
     }
