@@ -536,6 +536,19 @@ pub async fn run_bulk_with(
     out: &mut dyn Write,
     confirm: &mut dyn Confirm,
 ) -> anyhow::Result<()> {
+    run_selected(session, action, args, Reassign::default(), out, confirm).await
+}
+
+/// The one way a filter's accounts are run: select, preflight, confirm,
+/// journal; `reassign` is a delete's new owners (rule 8).
+async fn run_selected(
+    session: &Session,
+    action: BulkAction,
+    args: &BulkArgs,
+    reassign: Reassign,
+    out: &mut dyn Write,
+    confirm: &mut dyn Confirm,
+) -> anyhow::Result<()> {
     let selection = select(session, action, args.org.as_deref(), &args.filter).await?;
     write_preflight(&selection, out)?;
     let options = RunOptions {
@@ -544,7 +557,7 @@ pub async fn run_bulk_with(
         filter: Some(args.filter.clone()),
         org: args.org.clone(),
         undo_of: None,
-        reassign: Reassign::default(),
+        reassign,
     };
     let path = journal_path(args.journal.as_deref())?;
     confirm_and_run(
@@ -579,31 +592,19 @@ pub async fn run_bulk_delete_with(
             ext::REASSIGN_ON_DELETE
         );
     }
-    let selection = select(session, BulkAction::Delete, args.org.as_deref(), filter).await?;
-    write_preflight(&selection, out)?;
-    let options = RunOptions {
-        run_id: RunMeta::new_run_id(),
-        concurrency: effective_concurrency(session, args.concurrency),
-        filter: Some(filter.clone()),
+    let bulk = BulkArgs {
+        filter: filter.clone(),
         org: args.org.clone(),
-        undo_of: None,
-        reassign: Reassign {
-            playbooks_to: args.reassign_playbooks_to,
-            jobs_to: args.reassign_jobs_to,
-        },
+        dry_run: args.dry_run,
+        yes: args.yes,
+        concurrency: args.concurrency,
+        journal: args.journal.clone(),
     };
-    let path = journal_path(args.journal.as_deref())?;
-    confirm_and_run(
-        session,
-        &selection,
-        &options,
-        &path,
-        args.dry_run,
-        args.yes,
-        out,
-        confirm,
-    )
-    .await
+    let reassign = Reassign {
+        playbooks_to: args.reassign_playbooks_to,
+        jobs_to: args.reassign_jobs_to,
+    };
+    run_selected(session, BulkAction::Delete, &bulk, reassign, out, confirm).await
 }
 
 /// `rollcall undo RUN_ID`
