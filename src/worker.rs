@@ -63,12 +63,6 @@ pub enum Command {
         groups: Option<Vec<i64>>,
         generate_token: Option<Option<i64>>,
     },
-    /// `PUT` a change to one account (the one-key actions).
-    UpdateUser {
-        id: RequestId,
-        account_id: i64,
-        body: RequestBody,
-    },
     /// What runs as an account (the `runAs` extension).
     LoadRunAs { id: RequestId, account_id: i64 },
     DeleteUser {
@@ -145,7 +139,6 @@ impl Command {
             | Command::LoadAccount { id, .. }
             | Command::LoadUserGroups { id }
             | Command::SaveAccount { id, .. }
-            | Command::UpdateUser { id, .. }
             | Command::LoadRunAs { id, .. }
             | Command::DeleteUser { id, .. }
             | Command::RunBulk { id, .. }
@@ -216,13 +209,6 @@ pub enum Event {
         token: Secret,
         expires: Option<chrono::DateTime<chrono::Utc>>,
     },
-    UserUpdated {
-        id: RequestId,
-        user: Box<User>,
-        /// Fields of the request the returned account does not carry as
-        /// asked: accepted but not applied by the instance.
-        not_applied: Vec<String>,
-    },
     RunAs {
         id: RequestId,
         account_id: i64,
@@ -262,7 +248,6 @@ impl Event {
             | Event::UserGroups { id, .. }
             | Event::AccountSaved { id, .. }
             | Event::TokenGenerated { id, .. }
-            | Event::UserUpdated { id, .. }
             | Event::RunAs { id, .. }
             | Event::UserDeleted { id, .. }
             | Event::BulkRow { id, .. }
@@ -553,18 +538,6 @@ async fn account_work(client: Client, command: Command, events: mpsc::UnboundedS
                 },
             }
         }
-        Command::UpdateUser {
-            id,
-            account_id,
-            body,
-        } => match client.update_user(account_id, &body.0).await {
-            Ok(user) => Event::UserUpdated {
-                id,
-                not_applied: user.not_applied(&body.0),
-                user: Box::new(user),
-            },
-            Err(e) => failed(id, "changing the account", e),
-        },
         Command::LoadRunAs { id, account_id } => match client.run_as(account_id).await {
             Ok(run_as) => Event::RunAs {
                 id,

@@ -245,10 +245,7 @@ async fn the_console_sends_no_write_in_read_only_mode() {
     let writes_asked = sent.iter().filter(|c| {
         matches!(
             c,
-            Command::UpdateUser { .. }
-                | Command::DeleteUser { .. }
-                | Command::SaveAccount { .. }
-                | Command::RunBulk { .. }
+            Command::DeleteUser { .. } | Command::SaveAccount { .. } | Command::RunBulk { .. }
         )
     });
     assert_eq!(
@@ -264,11 +261,6 @@ async fn the_console_sends_no_write_in_read_only_mode() {
     let target = app.selected_user().expect("an account").clone();
     let dir = tempfile::tempdir().unwrap();
     let direct = vec![
-        Command::UpdateUser {
-            id: 9001,
-            account_id: target.id,
-            body: RequestBody(serde_json::json!({"disabled": true})),
-        },
         Command::DeleteUser {
             id: 9002,
             account_id: target.id,
@@ -309,13 +301,13 @@ async fn the_console_sends_no_write_in_read_only_mode() {
     }
     let mut answered = std::collections::HashSet::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while answered.len() < 4 {
+    while answered.len() < 3 {
         let event = tokio::time::timeout_at(deadline, events.recv())
             .await
             .expect("every write command is answered")
             .expect("worker running");
         match event {
-            Event::Failed { id, .. } if (9001..=9003).contains(&id) => {
+            Event::Failed { id, .. } if (9002..=9003).contains(&id) => {
                 answered.insert(id);
             }
             Event::BulkDone { id: 9004, results } => {
@@ -324,7 +316,7 @@ async fn the_console_sends_no_write_in_read_only_mode() {
                     .all(|r| !matches!(r.outcome, bulk::RowOutcome::Ok)));
                 answered.insert(9004);
             }
-            Event::AccountSaved { .. } | Event::UserUpdated { .. } | Event::UserDeleted { .. } => {
+            Event::AccountSaved { .. } | Event::UserDeleted { .. } => {
                 panic!("a write succeeded in read-only mode: {event:?}")
             }
             _ => {}

@@ -224,7 +224,6 @@ pub(crate) struct Forms {
     account_request: Option<RequestId>,
     groups_request: Option<RequestId>,
     save_request: Option<RequestId>,
-    update_request: Option<RequestId>,
     run_as_request: Option<RequestId>,
     delete_request: Option<RequestId>,
 }
@@ -236,7 +235,6 @@ impl Forms {
             self.account_request,
             self.groups_request,
             self.save_request,
-            self.update_request,
             self.run_as_request,
             self.delete_request,
         ]
@@ -1281,22 +1279,6 @@ impl App {
                 self.forms.token = Some(TokenPopup::token(&user_name, token, expires));
                 self.mode = Mode::Token;
             }
-            Event::UserUpdated {
-                user, not_applied, ..
-            } => {
-                self.forms.update_request = None;
-                let name = super::text::sanitize(&user.user_name).into_owned();
-                let id = user.id;
-                self.replace_user(*user);
-                if not_applied.is_empty() {
-                    self.set_info(format!("{name} (id {id}) changed"));
-                } else {
-                    self.set_error(format!(
-                        "{name} (id {id}): not applied by the instance: {}",
-                        not_applied.join(", ")
-                    ));
-                }
-            }
             Event::RunAs {
                 account_id, run_as, ..
             } => {
@@ -1352,8 +1334,6 @@ impl App {
             self.forms.account_request = None;
         } else if Some(id) == self.forms.groups_request {
             self.forms.groups_request = None;
-        } else if Some(id) == self.forms.update_request {
-            self.forms.update_request = None;
         } else if Some(id) == self.forms.run_as_request || Some(id) == self.forms.delete_request {
             self.forms.run_as_request = None;
             self.forms.delete_request = None;
