@@ -552,22 +552,10 @@ pub const MAX_CELL_WIDTH: usize = 60;
 
 /// `text` cut to `max` columns, the last one an ellipsis; whether it was cut.
 fn cap_cell(text: String, max: usize) -> (String, bool) {
-    use unicode_width::UnicodeWidthChar;
     if text.width() <= max {
         return (text, false);
     }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w > max - 1 {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    out.push('…');
-    (out, true)
+    (crate::domain::text::fit(&text, max).into_owned(), true)
 }
 
 /// Aligned columns, each at most [`MAX_CELL_WIDTH`] wide (a note at the end

@@ -101,6 +101,21 @@ pub fn fit(text: &str, width: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The indexes of the `labels` that hold every word of `query`, ignoring
+/// case: type-ahead in every pick list.
+pub fn type_ahead<'a>(labels: impl Iterator<Item = &'a str>, query: &str) -> Vec<usize> {
+    let query = query.to_lowercase();
+    let words: Vec<&str> = query.split_whitespace().collect();
+    labels
+        .enumerate()
+        .filter(|(_, label)| {
+            let label = label.to_lowercase();
+            words.iter().all(|w| label.contains(w))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// A count with thousands separated: "10,000".
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

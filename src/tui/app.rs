@@ -579,14 +579,7 @@ impl App {
     /// The indexes of the Organizations listed: those whose name holds
     /// every typed word, ignoring case.
     pub(crate) fn picker_visible(&self) -> Vec<usize> {
-        let query = self.picker_query.to_lowercase();
-        let words: Vec<&str> = query.split_whitespace().collect();
-        (0..self.orgs.len())
-            .filter(|&i| {
-                let name = self.orgs[i].to_lowercase();
-                words.iter().all(|w| name.contains(w))
-            })
-            .collect()
+        crate::domain::text::type_ahead(self.orgs.iter().map(String::as_str), &self.picker_query)
     }
 
     /// Keeps the picker's highlight on a listed Organization.

@@ -92,14 +92,7 @@ pub(crate) struct Pick {
 impl Pick {
     /// The indexes of the options listed (those matching the typed text).
     pub fn visible(&self) -> Vec<usize> {
-        let query = self.query.to_lowercase();
-        let words: Vec<&str> = query.split_whitespace().collect();
-        (0..self.options.len())
-            .filter(|&i| {
-                let label = self.options[i].label.to_lowercase();
-                words.iter().all(|w| label.contains(w))
-            })
-            .collect()
+        crate::domain::text::type_ahead(self.options.iter().map(|o| o.label.as_str()), &self.query)
     }
 
     /// Keeps the highlight on a listed option.
