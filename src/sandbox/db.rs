@@ -306,7 +306,9 @@ impl PageExtras {
     }
 }
 
-/// The wire object for `row` as `view` allows.
+/// The wire object for `row` as `view` allows, built by copying: the
+/// reference the paging test holds [`into_wire`] to, byte for byte.
+#[cfg(test)]
 pub fn to_wire(row: &UserRow, extras: &PageExtras, view: View) -> User {
     let mut user = User {
         id: row.id,

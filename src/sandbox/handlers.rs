@@ -771,8 +771,8 @@ fn check_reserved_fields(
 }
 
 fn render(conn: &Connection, row: &UserRow, view: View) -> Result<crate::domain::User, ApiErr> {
-    let extras = PageExtras::fetch(conn, &[row.id], view).map_err(ApiErr::db)?;
-    Ok(db::to_wire(row, &extras, view))
+    let mut extras = PageExtras::fetch(conn, &[row.id], view).map_err(ApiErr::db)?;
+    Ok(db::into_wire(row.clone(), &mut extras, view))
 }
 
 async fn get_user(
