@@ -212,6 +212,16 @@ impl RunReport {
     }
 }
 
+/// A read-only session sends no write: said before anything is opened.
+fn refuse_read_only(session: &Session) -> anyhow::Result<()> {
+    if session.read_only {
+        bail!(
+            "this session is read-only: nothing was sent (use --dry-run to see what would change)"
+        );
+    }
+    Ok(())
+}
+
 /// Runs the selection's will-change accounts, journalled at `journal_path`
 /// (a header line first, then intent and outcome per account).
 pub async fn execute_run(
@@ -222,11 +232,7 @@ pub async fn execute_run(
     cancel: &Cancel,
     on_result: &mut (dyn FnMut(&RowResult) + Send),
 ) -> anyhow::Result<RunReport> {
-    if session.read_only {
-        bail!(
-            "this session is read-only: nothing was sent (use --dry-run to see what would change)"
-        );
-    }
+    refuse_read_only(session)?;
     let journal = Journal::open(journal_path)
         .with_context(|| format!("cannot open the journal {}", journal_path.display()))?;
     execute_run_in(session, journal, selection, options, cancel, on_result).await
@@ -242,11 +248,7 @@ pub async fn execute_run_in(
     cancel: &Cancel,
     on_result: &mut (dyn FnMut(&RowResult) + Send),
 ) -> anyhow::Result<RunReport> {
-    if session.read_only {
-        bail!(
-            "this session is read-only: nothing was sent (use --dry-run to see what would change)"
-        );
-    }
+    refuse_read_only(session)?;
     let journal_path = journal.path().to_path_buf();
     let meta = RunMeta {
         run_id: options.run_id.clone(),
@@ -705,11 +707,7 @@ async fn confirm_and_run(
         writeln!(out, "Nothing to do.")?;
         return Ok(());
     }
-    if session.read_only {
-        bail!(
-            "this session is read-only: nothing was sent (use --dry-run to see what would change)"
-        );
-    }
+    refuse_read_only(session)?;
     let asked = if yes {
         true
     } else if selection.action == BulkAction::Delete {
