@@ -7,9 +7,9 @@
 use rollcall::api::auth::Credentials;
 use rollcall::api::{Connection, Secret, UserQuery};
 use rollcall::bulk::{self, Cancel, Reassign, RunMeta, RunPlan};
-use rollcall::commands::connect::session_for;
 use rollcall::commands::offboard::{assess, execute_run, RunOptions};
 use rollcall::domain::preflight::BulkAction;
+use rollcall::ops::session::session_for;
 use rollcall::sandbox::{Sandbox, SandboxConfig};
 use std::time::{Duration, Instant};
 

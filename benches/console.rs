@@ -10,7 +10,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::{backend::TestBackend, Terminal};
 use rollcall::api::{Connection, Credentials, Secret};
-use rollcall::commands::connect::session_for;
+use rollcall::ops::session::session_for;
 use rollcall::tui::{draw, Action, App, ConsoleContext};
 use rollcall::worker::{Command, Event, Worker};
 use std::io::{BufRead, BufReader};

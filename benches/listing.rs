@@ -243,7 +243,7 @@ fn main() {
     let (seq_time, seq_accounts) = runtime.block_on(follow_next(&slow_base));
     let (wall, _, _) = users_list(&slow_base, "csv");
     let listing_only = runtime.block_on(async {
-        let session = rollcall::commands::connect::session_for(rollcall::api::Connection {
+        let session = rollcall::ops::session::session_for(rollcall::api::Connection {
             api_path: slow_base.clone(),
             credentials: credentials(),
             read_only: true,

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod journal;
+pub mod ops;
 pub mod report;
 pub mod sandbox;
 pub mod tui;

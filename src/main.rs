@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use rollcall::api::Connection;
 use rollcall::commands::{self, connect::ConnectArgs};
 use rollcall::domain::preflight::BulkAction;
+use rollcall::ops;
 use rollcall::sandbox::{Sandbox, SandboxConfig, SEEDED_ACCESS_IDS};
 use std::process::ExitCode;
 
@@ -207,7 +208,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// A session for a scripted command; the session's warnings (TLS checks
 /// off, `/api` added, plain http://) go to stderr once, before any output.
-async fn connect_scripted(args: &ConnectArgs) -> anyhow::Result<commands::connect::Session> {
+async fn connect_scripted(args: &ConnectArgs) -> anyhow::Result<ops::session::Session> {
     let session = commands::connect::connect(args).await?;
     for notice in session.client.notices() {
         eprintln!("rollcall: warning: {notice}");
@@ -231,13 +232,13 @@ async fn demo(cli: &Cli) -> anyhow::Result<()> {
         read_only: cli.connect.read_only,
         ..sandbox.connection(&cli.as_role)
     };
-    let session = commands::connect::session_for(connection).await?;
+    let session = ops::session::session_for(connection).await?;
     let result = console(session, cli).await;
     sandbox.shutdown().await;
     result
 }
 
-async fn console(session: commands::connect::Session, cli: &Cli) -> anyhow::Result<()> {
+async fn console(session: ops::session::Session, cli: &Cli) -> anyhow::Result<()> {
     let ctx = rollcall::tui::ConsoleContext::from_session(&session);
     let concurrency =
         commands::offboard::effective_concurrency(&session, cli.concurrency.map(usize::from));

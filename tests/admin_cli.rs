@@ -6,8 +6,8 @@ use rollcall::api::{Client, Connection, Secret};
 use rollcall::commands::admin::{
     create, delete_confirmed_by, edit, Confirm, CreateArgs, DeleteArgs, EditArgs,
 };
-use rollcall::commands::connect::{session_for, Session};
 use rollcall::domain::{AccountType, User};
+use rollcall::ops::session::{session_for, Session};
 use rollcall::sandbox::{Sandbox, SandboxConfig};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use rollcall::api::{Client, Connection, UserQuery};
 use rollcall::bulk::{self, Cancel, Reassign, RowOutcome, RunMeta, RunPlan};
 use rollcall::commands::audit::{collect, run, AuditArgs, AuditFormat};
-use rollcall::commands::connect::{session_for, Session};
 use rollcall::domain::audit::{AuditDiff, FindingKind};
 use rollcall::domain::preflight::BulkAction;
 use rollcall::domain::User;
+use rollcall::ops::session::{session_for, Session};
 use rollcall::sandbox::{RequestCounts, Sandbox, SandboxConfig};
 use std::collections::BTreeSet;
 

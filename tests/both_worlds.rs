@@ -15,13 +15,13 @@ use rollcall::commands::admin::{
     create, delete_confirmed_by, edit, Confirm, CreateArgs, DeleteArgs, EditArgs,
 };
 use rollcall::commands::audit::{collect, render, AuditArgs, AuditFormat};
-use rollcall::commands::connect::{session_for, Session};
 use rollcall::commands::offboard::{run_bulk_with, undo_with, BulkArgs, LinePrompt, UndoArgs};
 use rollcall::commands::users::{list, Format, ListArgs};
 use rollcall::domain::audit::FindingKind;
 use rollcall::domain::preflight::BulkAction;
 use rollcall::domain::{AccountType, User};
 use rollcall::journal::{self as jl, RowState};
+use rollcall::ops::session::{session_for, Session};
 use rollcall::sandbox::{Sandbox, SandboxConfig};
 use rollcall::tui::{Action, App, ConsoleContext, LoadState, Mode};
 use rollcall::worker::{Command, Event, Worker};

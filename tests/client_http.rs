@@ -4,10 +4,10 @@
 use rollcall::api::auth::Credentials;
 use rollcall::api::wire::ext;
 use rollcall::api::{ApiError, Client, Connection, Secret, UserQuery};
-use rollcall::commands::connect::{session_for, Session};
 use rollcall::commands::users::{fetch_filtered, list, Format, ListArgs};
 use rollcall::domain::filter::{Filter, MatchContext};
 use rollcall::domain::{LastLoginReported, OrgRole, SystemRole, User};
+use rollcall::ops::session::{session_for, Session};
 use rollcall::sandbox::{Sandbox, SandboxConfig};
 use serde_json::json;
 use std::collections::{BTreeSet, HashSet};

@@ -5,8 +5,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use rollcall::api::Client;
 use rollcall::bulk::{RowOutcome, RowResult};
-use rollcall::commands::connect::session_for;
 use rollcall::journal::{self, Phase};
+use rollcall::ops::session::session_for;
 use rollcall::sandbox::{Faults, Sandbox, SandboxConfig};
 use rollcall::tui::{Action, App, ConsoleContext, LoadState, Mode};
 use rollcall::worker::{Command, Event, Worker};

@@ -4,8 +4,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use rollcall::api::Client;
-use rollcall::commands::connect::session_for;
 use rollcall::domain::Field;
+use rollcall::ops::session::session_for;
 use rollcall::sandbox::{Sandbox, SandboxConfig};
 use rollcall::tui::{Action, App, ConsoleContext, LoadState, Mode};
 use rollcall::worker::{Command, Event, Worker};

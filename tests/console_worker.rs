@@ -3,7 +3,7 @@
 //! the event loop feeds it.
 
 use rollcall::api::{Client, Connection, Credentials, Secret};
-use rollcall::commands::connect::session_for;
+use rollcall::ops::session::session_for;
 use rollcall::sandbox::{Faults, Sandbox, SandboxConfig};
 use rollcall::tui::{Action, App, ConsoleContext, LoadState};
 use rollcall::worker::{Command, Event, Worker};

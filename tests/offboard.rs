@@ -4,7 +4,6 @@
 #[path = "common/server_state.rs"]
 mod server_state;
 use rollcall::bulk::{Cancel, RowOutcome, RowResult, RunMeta};
-use rollcall::commands::connect::{session_for, Session};
 use rollcall::commands::offboard::{
     assess, execute_run, journal, plan_undo, run_bulk_with, select, undo_with, BulkArgs,
     JournalArgs, LinePrompt, RunOptions, UndoArgs,
@@ -12,6 +11,7 @@ use rollcall::commands::offboard::{
 use rollcall::domain::preflight::BulkAction;
 use rollcall::domain::User;
 use rollcall::journal::{self as jl, Phase, RowState};
+use rollcall::ops::session::{session_for, Session};
 use rollcall::sandbox::{Faults, Sandbox, SandboxConfig, SEEDED_ACCESS_IDS};
 use serde_json::json;
 use server_state::server_state;

@@ -7,13 +7,13 @@
 #[path = "common/server_state.rs"]
 mod server_state;
 use rollcall::bulk::{Cancel, RowOutcome, RowResult, RunMeta};
-use rollcall::commands::connect::{session_for, Session};
 use rollcall::commands::offboard::{
     execute_run, execute_run_in, journal, plan_undo, select, undo_with, JournalArgs, LinePrompt,
     RunOptions, UndoArgs,
 };
 use rollcall::domain::preflight::BulkAction;
 use rollcall::journal::{self as jl, Journal, Phase, RowState, Sink};
+use rollcall::ops::session::{session_for, Session};
 use rollcall::sandbox::{Faults, Sandbox, SandboxConfig};
 use server_state::server_state;
 use std::collections::BTreeSet;

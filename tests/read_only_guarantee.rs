@@ -8,9 +8,9 @@ use clap::Parser;
 use rollcall::api::Connection;
 use rollcall::bulk::{self, Cancel, Reassign, RunMeta, RunPlan};
 use rollcall::commands::admin::{CreateArgs, DeleteArgs, EditArgs};
-use rollcall::commands::connect::{session_for, Session};
 use rollcall::commands::offboard::{BulkArgs, UndoArgs};
 use rollcall::domain::preflight::BulkAction;
+use rollcall::ops::session::{session_for, Session};
 use rollcall::sandbox::{RequestCounts, Sandbox, SandboxConfig};
 use std::sync::{Arc, Mutex};
 

@@ -4,10 +4,10 @@
 //! over in order.
 
 use rollcall::api::{Connection, Credentials, Secret};
-use rollcall::commands::connect::{session_for, Session};
 use rollcall::commands::users::{fetch_listing, stream_listing, Paging, STREAM_SORTING};
 use rollcall::domain::filter::Filter;
 use rollcall::domain::User;
+use rollcall::ops::session::{session_for, Session};
 use rollcall::sandbox::{Faults, Sandbox, SandboxConfig};
 use std::collections::BTreeSet;
 

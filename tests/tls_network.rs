@@ -5,10 +5,10 @@
 //! what it is asked to carry.
 
 use rollcall::api::{ApiError, Client, ClientOptions};
-use rollcall::commands::connect::session_with_options;
 use rollcall::commands::offboard::{run_bulk_with, BulkArgs, LinePrompt};
 use rollcall::domain::preflight::BulkAction;
 use rollcall::journal as jl;
+use rollcall::ops::session::session_with_options;
 use rollcall::sandbox::{Sandbox, SandboxConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -4,13 +4,13 @@
 //! form's; the instance then has the last word, and its refusals are shown
 //! as it worded them.
 
-use super::connect::Session;
 use crate::api::wire::{ext, RunAs, RunAsItem, UserGroup};
 use crate::domain::form::{field_for_key, AccountForm, FieldValue, FormErrors, Password};
 use crate::domain::policy::{may, may_create, Action, Target};
 use crate::domain::roles::article;
 use crate::domain::text::sanitize;
 use crate::domain::{AccountType, Field, GroupRef, SystemRole, User};
+use crate::ops::session::Session;
 use anyhow::{anyhow, bail, Context};
 use std::io::{BufRead, IsTerminal, Write};
 

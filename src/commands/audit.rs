@@ -6,7 +6,6 @@
 //! any write before it is built: nothing in or below this command can turn
 //! an audit into a change.
 
-use super::connect::Session;
 use crate::api::wire::ext;
 use crate::api::UserQuery;
 use crate::domain::audit::{
@@ -14,6 +13,7 @@ use crate::domain::audit::{
 };
 use crate::domain::text::{json_export, sanitize};
 use crate::domain::{LastLoginReported, User};
+use crate::ops::session::Session;
 use crate::report::{self, ReportActor, ReportHeader};
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};

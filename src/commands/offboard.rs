@@ -4,7 +4,6 @@
 //! The logic (select, assess, run, plan an undo) is separate from the
 //! printing and prompting, so tests drive it directly.
 
-use super::connect::Session;
 use super::users::fetch_listing;
 use crate::api::wire::ext;
 use crate::api::UserQuery;
@@ -14,6 +13,7 @@ use crate::domain::preflight::{preflight, BulkAction, Preflight};
 use crate::domain::text::sanitize;
 use crate::domain::User;
 use crate::journal::{self, HeaderKind, Journal, RowState, RunHeader, RunSummary};
+use crate::ops::session::Session;
 use anyhow::{anyhow, bail, Context};
 use chrono::Utc;
 use std::collections::{BTreeMap, HashMap};

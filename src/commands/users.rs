@@ -1,12 +1,12 @@
 //! `users list`: every account the caller may see, filtered, as a table,
 //! CSV or JSON.
 
-use super::connect::Session;
 use crate::api::wire::ext;
 use crate::api::{ApiError, UserQuery};
 use crate::domain::filter::{Filter, MatchContext, Undecided};
 use crate::domain::text::{csv_cell, sanitize};
 use crate::domain::{LastLoginReported, PasswordExpiry, User};
+use crate::ops::session::Session;
 use anyhow::{anyhow, bail};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;

@@ -51,7 +51,7 @@ pub struct ConsoleContext {
 }
 
 impl ConsoleContext {
-    pub fn from_session(session: &crate::commands::connect::Session) -> ConsoleContext {
+    pub fn from_session(session: &crate::ops::session::Session) -> ConsoleContext {
         ConsoleContext {
             actor: session.actor.clone(),
             settings: session.settings.clone(),

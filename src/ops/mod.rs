@@ -1,0 +1,5 @@
+//! The operations layer: every write workflow, once, with no terminal and
+//! no argument parsing in it. The console's worker and the scripted
+//! commands are thin drivers over it.
+
+pub mod session;

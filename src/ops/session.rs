@@ -1,0 +1,207 @@
+//! Opening a session: who the caller is, what the instance offers. Every
+//! operation, scripted or from the console, starts from one.
+
+use crate::api::wire::ext;
+use crate::api::{Capabilities, Client, ClientOptions, Connection, Membership};
+use crate::config::Profile;
+use crate::domain::filter::TqlSupport;
+use crate::domain::text::sanitize;
+use crate::domain::{Actor, InstanceSettings, OrgRole, SystemRole};
+use anyhow::{anyhow, Context};
+
+/// A connected, identified caller.
+#[derive(Clone)]
+pub struct Session {
+    pub client: Client,
+    pub actor: Actor,
+    pub capabilities: Capabilities,
+    pub settings: InstanceSettings,
+    /// The base URL (`api_path`).
+    pub instance: String,
+    pub read_only: bool,
+    /// Bulk runs' requests in flight, when the profile sets `concurrency`.
+    pub concurrency: Option<usize>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("actor", &self.actor)
+            .field("capabilities", &self.capabilities)
+            .field("settings", &self.settings)
+            .field("instance", &self.instance)
+            .field("read_only", &self.read_only)
+            .finish()
+    }
+}
+
+impl Session {
+    /// The extra user fields worth asking for on this instance.
+    pub fn extension_fields(&self) -> Vec<String> {
+        [ext::USER_GROUPS_FIELD, ext::MFA_FIELD]
+            .into_iter()
+            .filter(|f| self.capabilities.has(f) || self.capabilities.extra_fields.contains(*f))
+            .map(String::from)
+            .collect()
+    }
+
+    /// Group membership for a listing asked with `fields`, read from the
+    /// user groups when the listing itself does not carry it (a plain
+    /// instance); `None` when neither says.
+    pub async fn membership(&self, fields: &[String]) -> anyhow::Result<Option<Membership>> {
+        if !Membership::applies(&self.capabilities, fields) {
+            return Ok(None);
+        }
+        Membership::load(&self.client)
+            .await
+            .context("reading user group membership")
+    }
+
+    /// What the filter language may send as TQL here; `groups` maps
+    /// `group:NAME` to ids (pass an empty list when not needed).
+    pub fn tql_support(&self, groups: &[crate::api::wire::UserGroup]) -> TqlSupport {
+        // Only keywords over fields this actor is shown: the server refuses a
+        // query on a field it hides, and locally such a term matches nothing.
+        let hidden: &[&str] = if !self.actor.sees_home_org() {
+            &[
+                "systemRole",
+                "orgRole",
+                "disabled",
+                "locked",
+                "passwordResetRequired",
+                "lastLogin",
+                "lastPasswordChange",
+                "mfaEnabled",
+                "groupId",
+            ]
+        } else if !self.actor.sees_system_roles() {
+            &["systemRole"]
+        } else {
+            &[]
+        };
+        TqlSupport {
+            keywords: self
+                .capabilities
+                .tql_keywords
+                .iter()
+                .filter(|k| !hidden.contains(&k.as_str()))
+                .cloned()
+                .collect(),
+            group_ids: groups
+                .iter()
+                .map(|g| (g.name.to_lowercase(), g.id))
+                .collect(),
+        }
+    }
+}
+
+/// Opens a session for a resolved profile.
+pub async fn open(profile: Profile) -> anyhow::Result<Session> {
+    let client = Client::with_options(profile.connection, profile.options)?;
+    let mut session = session_on(client, profile.password_max_age_days).await?;
+    session.concurrency = profile.concurrency;
+    Ok(session)
+}
+
+/// Opens a session on an explicit connection with transport options (a
+/// sandbox serving HTTPS, tests of proxies and CAs).
+pub async fn session_with_options(
+    connection: Connection,
+    options: ClientOptions,
+) -> anyhow::Result<Session> {
+    session_on(Client::with_options(connection, options)?, None).await
+}
+
+/// Opens a session on an explicit connection (tests, the demo).
+pub async fn session_for(connection: Connection) -> anyhow::Result<Session> {
+    session_with(connection, None).await
+}
+
+/// As `session_for`; `password_max_age_days` fills in what the instance
+/// does not report.
+pub async fn session_with(
+    connection: Connection,
+    password_max_age_days: Option<i64>,
+) -> anyhow::Result<Session> {
+    session_on(Client::new(connection)?, password_max_age_days).await
+}
+
+async fn session_on(client: Client, password_max_age_days: Option<i64>) -> anyhow::Result<Session> {
+    let read_only = client.is_read_only();
+    let me = client.whoami().await?;
+    // A System role rollcall does not know is kept as the instance names
+    // it; the policy then leaves decisions to the server.
+    let system_role = SystemRole::parse(&me.role);
+    let (mut capabilities, own_record) = tokio::try_join!(
+        client.capabilities(),
+        client.find_user_by_name(&me.user_name)
+    )?;
+    // Without the userGroups extension field, membership may still come
+    // from the user groups themselves (asked only then: one OPTIONS less).
+    let groups_field = ext::USER_GROUPS_FIELD;
+    if !capabilities.has(groups_field) && !capabilities.extra_fields.contains(groups_field) {
+        capabilities.group_fields = client.user_group_fields().await?;
+    }
+
+    let (id, home_org, org_role) = match own_record {
+        Some(user) => {
+            let org_role = user.org_role_name().map(str::to_string);
+            (Some(user.id), user.owner.clone(), org_role)
+        }
+        None => (None, None, None),
+    };
+    // A caller that sees only basic fields of its own record learns its
+    // Organization role (and, failing the record, its Organization) from
+    // `ownerRole` in the owners listing.
+    let (home_org, org_role) = match (home_org, org_role) {
+        (Some(org), Some(role)) => (org, Some(role)),
+        (known_org, _) => {
+            let owners = client.owners().await?;
+            let home = owners.iter().find(|o| {
+                o.kind == "Organization" && known_org.as_ref().is_none_or(|k| *k == o.name)
+            });
+            let org = match (known_org, home) {
+                (Some(org), _) => org,
+                (None, Some(owner)) => owner.name.clone(),
+                (None, None) => {
+                    return Err(anyhow!(
+                        "cannot tell the home Organization of {}",
+                        sanitize(&me.user_name)
+                    ))
+                }
+            };
+            let role = home.and_then(|o| o.owner_role.clone());
+            (org, role)
+        }
+    };
+
+    let mut settings = if capabilities.has(ext::INSTANCE) {
+        client
+            .instance_settings()
+            .await
+            .context("reading instance settings")?
+    } else {
+        InstanceSettings::default()
+    };
+    if settings.password_max_age_days.is_none() {
+        settings.password_max_age_days = password_max_age_days;
+    }
+
+    Ok(Session {
+        instance: client.api_path().to_string(),
+        client,
+        actor: Actor {
+            id,
+            user_name: me.user_name,
+            system_role,
+            org_role: org_role.as_deref().and_then(OrgRole::parse),
+            home_org,
+            custom_system_role: system_role.is_none().then(|| me.role.clone()),
+            custom_org_role: org_role.filter(|r| OrgRole::parse(r).is_none()),
+        },
+        capabilities,
+        settings,
+        read_only,
+        concurrency: None,
+    })
+}
