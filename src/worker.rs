@@ -8,13 +8,13 @@
 
 use crate::api::wire::{OrgLimits, Owner, RunAs};
 use crate::api::{ApiError, Client, Membership, Page, Secret, UserQuery};
-use crate::bulk::{self, Cancel, RowOutcome, RowResult, RunPlan};
+use crate::bulk::{self, Cancel, RowResult};
 use crate::domain::preflight::BulkAction;
 use crate::domain::{GroupRef, User};
-use crate::journal::{HeaderKind, Journal, RunHeader};
+use crate::ops::{self, run::RunRequest};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{AbortHandle, JoinHandle};
@@ -84,29 +84,23 @@ pub enum Command {
     },
 }
 
-/// A bulk run for the worker.
+/// A bulk run for the worker: the run (ops' one description of it), where
+/// it is journaled, and how it is stopped.
 #[derive(Debug, Clone)]
 pub struct BulkJob {
-    pub plan: RunPlan,
-    /// Only the accounts preflight said will change.
-    pub targets: Vec<User>,
+    pub request: RunRequest,
     /// Where the journal goes; `None` refuses the run (no journal, no writes).
     pub journal: Option<PathBuf>,
     pub cancel: Cancel,
-    /// For the journal's run header: what the preflight left out, and the
-    /// filter that chose the accounts.
-    pub already: usize,
-    pub not_allowed: usize,
-    pub filter: Option<String>,
 }
 
 /// Two jobs are the same run on the same accounts (for command assertions).
 impl PartialEq for BulkJob {
     fn eq(&self, other: &BulkJob) -> bool {
-        let ids = |job: &BulkJob| job.targets.iter().map(|u| u.id).collect::<Vec<_>>();
-        self.plan.meta.run_id == other.plan.meta.run_id
-            && self.plan.action == other.plan.action
-            && self.plan.concurrency == other.plan.concurrency
+        let ids = |job: &BulkJob| job.request.targets.iter().map(|u| u.id).collect::<Vec<_>>();
+        self.request.meta.run_id == other.request.meta.run_id
+            && self.request.action == other.request.action
+            && self.request.concurrency == other.request.concurrency
             && self.journal == other.journal
             && ids(self) == ids(other)
     }
@@ -632,41 +626,16 @@ async fn run_bulk(
     job: BulkJob,
     events: mpsc::UnboundedSender<Event>,
 ) {
-    // No journal, no writes: the journal is what makes a run undoable.
-    let opened = match &job.journal {
-        None => Err("no place for the journal (no data directory)".to_string()),
-        Some(path) => {
-            let (path, opening) = (path.clone(), path.clone());
-            // The run's header line goes first, as the scripted commands
-            // write it, so `rollcall journal` can tell what was not sent.
-            let header = RunHeader {
-                kind: HeaderKind::Run,
-                time: chrono::Utc::now(),
-                instance: job.plan.meta.instance.clone(),
-                actor: job.plan.meta.actor.clone(),
-                run_id: job.plan.meta.run_id.clone(),
-                action: job.plan.action.name().to_string(),
-                filter: job.filter.clone(),
-                org: None,
-                undo_of: None,
-                planned: job.targets.len(),
-                already: job.already,
-                not_allowed: job.not_allowed,
-                activity_log: Some(client.activity_log()),
-            };
-            tokio::task::spawn_blocking(move || {
-                let mut journal = Journal::open(&opening)?;
-                journal.append_header(&header)?;
-                Ok::<_, std::io::Error>(journal)
-            })
+    // The journal (and its header line) first, off the async threads: a
+    // file and an fsync. No journal, no writes.
+    let begun = {
+        let (client, journal, request) = (client.clone(), job.journal.clone(), job.request.clone());
+        tokio::task::spawn_blocking(move || ops::run::begin(&client, journal.as_deref(), &request))
             .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| format!("cannot open the journal {}: {e}", path.display())))
-        }
+            .unwrap_or_else(|e| Err(ops::run::Refused::Journal(e.to_string())))
     };
-    let results = match opened {
+    let results = match begun {
         Ok(journal) => {
-            let journal = Some(Arc::new(Mutex::new(journal)));
             let row_events = events.clone();
             let mut on_result = move |row: &RowResult| {
                 let _ = row_events.send(Event::BulkRow {
@@ -674,32 +643,20 @@ async fn run_bulk(
                     result: row.clone(),
                 });
             };
-            bulk::execute(
-                &client,
-                journal,
-                &job.plan,
-                &job.targets,
-                &job.cancel,
-                &mut on_result,
-            )
-            .await
+            ops::run::execute(&client, journal, &job.request, &job.cancel, &mut on_result)
+                .await
+                .results
         }
-        Err(reason) => job
-            .targets
-            .iter()
-            .map(|user| {
-                let result = RowResult {
-                    id: user.id,
-                    user_name: user.user_name.clone(),
-                    outcome: RowOutcome::Failed(format!("not sent: {reason}")),
-                };
+        Err(refused) => {
+            let rows = job.request.refused_rows(&refused.to_string());
+            for result in &rows {
                 let _ = events.send(Event::BulkRow {
                     id,
                     result: result.clone(),
                 });
-                result
-            })
-            .collect(),
+            }
+            rows
+        }
     };
     let _ = events.send(Event::BulkDone { id, results });
 }

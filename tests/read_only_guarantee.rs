@@ -178,6 +178,7 @@ async fn no_write_leaves_the_machine_in_read_only_mode() {
 #[tokio::test]
 async fn the_console_sends_no_write_in_read_only_mode() {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use rollcall::ops::run::RunRequest;
     use rollcall::tui::{Action, App, ConsoleContext};
     use rollcall::worker::{BulkJob, Command, Event, RequestBody, Worker};
     use std::time::Duration;
@@ -277,22 +278,24 @@ async fn the_console_sends_no_write_in_read_only_mode() {
         Command::RunBulk {
             id: 9004,
             job: BulkJob {
-                plan: RunPlan {
+                request: RunRequest {
                     meta: RunMeta {
                         run_id: RunMeta::new_run_id(),
                         instance: sandbox.base_url(),
                         actor: "administrator".into(),
                     },
                     action: BulkAction::Disable,
+                    targets: vec![target.clone()],
+                    already: 0,
+                    not_allowed: 0,
+                    filter: None,
+                    org: None,
+                    undo_of: None,
                     reassign: Reassign::default(),
                     concurrency: 8,
                 },
-                targets: vec![target.clone()],
                 journal: Some(dir.path().join("journal.jsonl")),
                 cancel: Cancel::default(),
-                already: 0,
-                not_allowed: 0,
-                filter: None,
             },
         },
     ];

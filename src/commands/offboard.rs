@@ -7,25 +7,21 @@
 use super::users::fetch_listing;
 use crate::api::wire::ext;
 use crate::api::UserQuery;
-use crate::bulk::{self, Cancel, Reassign, RowOutcome, RowResult, RunMeta, RunPlan};
+use crate::bulk::{self, Cancel, Reassign, RowOutcome, RowResult, RunMeta};
 use crate::domain::filter::Filter;
 use crate::domain::preflight::{preflight, BulkAction, Preflight};
 use crate::domain::text::sanitize;
 use crate::domain::User;
-use crate::journal::{self, HeaderKind, Journal, RowState, RunHeader, RunSummary};
+use crate::journal::{self, Journal, RowState, RunSummary};
 use crate::ops::session::Session;
 use anyhow::{anyhow, bail, Context};
 use chrono::Utc;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
-/// Overrides the journal's default location.
-pub const JOURNAL_ENV: &str = "ROLLCALL_JOURNAL";
-/// Requests in flight at once when neither `--concurrency` nor the profile says.
-pub const DEFAULT_BULK_CONCURRENCY: usize = 8;
-const MAX_CONCURRENCY: usize = 256;
+use crate::ops::run::{self as ops_run, RunRequest, MAX_CONCURRENCY};
+pub use crate::ops::run::{journal_path, RunReport, JOURNAL_ENV};
 
 fn parse_concurrency(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
@@ -88,22 +84,9 @@ pub struct UndoArgs {
     pub journal: Option<PathBuf>,
 }
 
-/// The journal to use: the given path, else the default location.
-pub fn journal_path(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
-    match explicit {
-        Some(path) => Ok(path.to_path_buf()),
-        None => Journal::default_path().ok_or_else(|| {
-            anyhow!("cannot find a data directory for the journal; pass --journal PATH or set {JOURNAL_ENV}")
-        }),
-    }
-}
-
 /// `--concurrency`, else the profile's `concurrency`, else 8.
 pub fn effective_concurrency(session: &Session, explicit: Option<usize>) -> usize {
-    explicit
-        .or(session.concurrency)
-        .unwrap_or(DEFAULT_BULK_CONCURRENCY)
-        .clamp(1, MAX_CONCURRENCY)
+    ops_run::concurrency(explicit, session.concurrency)
 }
 
 // ---------------------------------------------------------------------------
@@ -182,36 +165,6 @@ pub struct RunOptions {
     pub reassign: Reassign,
 }
 
-/// What a run did, row by row in selection order.
-#[derive(Debug, Clone)]
-pub struct RunReport {
-    pub run_id: String,
-    pub results: Vec<RowResult>,
-}
-
-impl RunReport {
-    fn count(&self, wanted: fn(&RowOutcome) -> bool) -> usize {
-        self.results.iter().filter(|r| wanted(&r.outcome)).count()
-    }
-    pub fn ok(&self) -> usize {
-        self.count(|o| *o == RowOutcome::Ok)
-    }
-    pub fn failed(&self) -> usize {
-        self.count(|o| matches!(o, RowOutcome::Failed(_)))
-    }
-    /// Sent, applied or not: only a read-back tells.
-    pub fn unknown(&self) -> usize {
-        self.count(|o| matches!(o, RowOutcome::Unknown(_)))
-    }
-    /// Sent, but the outcome could not be journaled (a full disk).
-    pub fn unjournaled(&self) -> usize {
-        self.count(|o| matches!(o, RowOutcome::Unjournaled(_)))
-    }
-    pub fn not_sent(&self) -> usize {
-        self.count(|o| *o == RowOutcome::NotSent)
-    }
-}
-
 /// A read-only session sends no write: said before anything is opened.
 fn refuse_read_only(session: &Session) -> anyhow::Result<()> {
     if session.read_only {
@@ -220,6 +173,25 @@ fn refuse_read_only(session: &Session) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The run a selection and its options make (ops' one description of a run).
+pub fn run_request(session: &Session, selection: &Selection, options: &RunOptions) -> RunRequest {
+    let users: HashMap<i64, &User> = selection.users.iter().map(|u| (u.id, u)).collect();
+    let mut request = RunRequest::new(
+        &session.instance,
+        &session.actor.user_name,
+        selection.action,
+        &selection.preflight,
+        &users,
+    );
+    request.meta.run_id = options.run_id.clone();
+    request.filter = options.filter.clone();
+    request.org = options.org.clone();
+    request.undo_of = options.undo_of.clone();
+    request.reassign = options.reassign;
+    request.concurrency = options.concurrency.max(1);
+    request
 }
 
 /// Runs the selection's will-change accounts, journalled at `journal_path`
@@ -232,10 +204,15 @@ pub async fn execute_run(
     cancel: &Cancel,
     on_result: &mut (dyn FnMut(&RowResult) + Send),
 ) -> anyhow::Result<RunReport> {
-    refuse_read_only(session)?;
-    let journal = Journal::open(journal_path)
-        .with_context(|| format!("cannot open the journal {}", journal_path.display()))?;
-    execute_run_in(session, journal, selection, options, cancel, on_result).await
+    let request = run_request(session, selection, options);
+    Ok(ops_run::run(
+        &session.client,
+        Some(journal_path),
+        &request,
+        cancel,
+        on_result,
+    )
+    .await?)
 }
 
 /// As `execute_run`, journalled to an open `journal` (tests give one whose
@@ -249,43 +226,11 @@ pub async fn execute_run_in(
     on_result: &mut (dyn FnMut(&RowResult) + Send),
 ) -> anyhow::Result<RunReport> {
     refuse_read_only(session)?;
-    let journal_path = journal.path().to_path_buf();
-    let meta = RunMeta {
-        run_id: options.run_id.clone(),
-        instance: session.instance.clone(),
-        actor: session.actor.user_name.clone(),
-    };
-    let header = RunHeader {
-        kind: HeaderKind::Run,
-        time: Utc::now(),
-        instance: meta.instance.clone(),
-        actor: meta.actor.clone(),
-        run_id: meta.run_id.clone(),
-        action: selection.action.name().to_string(),
-        filter: options.filter.clone(),
-        org: options.org.clone(),
-        undo_of: options.undo_of.clone(),
-        planned: selection.preflight.will_change.len(),
-        already: selection.preflight.already.len(),
-        not_allowed: selection.preflight.not_allowed.len(),
-        activity_log: Some(session.client.activity_log()),
-    };
+    let request = run_request(session, selection, options);
     journal
-        .append_header(&header)
-        .with_context(|| format!("cannot write the journal {}", journal_path.display()))?;
-    let plan = RunPlan {
-        meta,
-        action: selection.action,
-        reassign: options.reassign,
-        concurrency: options.concurrency.max(1),
-    };
-    let targets = selection.targets();
-    let journal = Some(Arc::new(Mutex::new(journal)));
-    let results = bulk::execute(&session.client, journal, &plan, &targets, cancel, on_result).await;
-    Ok(RunReport {
-        run_id: options.run_id.clone(),
-        results,
-    })
+        .append_header(&request.header(session.client.activity_log()))
+        .with_context(|| format!("cannot write the journal {}", journal.path().display()))?;
+    Ok(ops_run::execute(&session.client, journal, &request, cancel, on_result).await)
 }
 
 /// Finds a run by exact id or unique prefix.
@@ -719,7 +664,7 @@ async fn confirm_and_run(
     } else {
         let question = format!(
             "{} {count} account{}?",
-            capitalized(selection.action),
+            selection.action.verb(),
             plural(count)
         );
         confirm.confirm(&question, out)?
@@ -737,19 +682,9 @@ async fn confirm_and_run(
     )?;
     out.flush()?;
     let report = execute_printing(session, journal_path, selection, options, out).await?;
-    let (ok, failed, not_sent) = (report.ok(), report.failed(), report.not_sent());
+    let (failed, not_sent) = (report.failed(), report.not_sent());
     let (unknown, unjournaled) = (report.unknown(), report.unjournaled());
-    // Rare (a full disk), so named only when it happened.
-    let unjournaled_part = if unjournaled > 0 {
-        format!("{unjournaled} sent but not journaled, ")
-    } else {
-        String::new()
-    };
-    writeln!(
-        out,
-        "Run {}: {ok} ok, {failed} failed, {unknown} unknown, {unjournaled_part}{not_sent} not sent, of {count}",
-        report.run_id
-    )?;
+    writeln!(out, "Run {}: {}", report.run_id, report.summary())?;
     out.flush()?;
     if unknown + unjournaled > 0 {
         bail!(
@@ -866,31 +801,6 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-fn capitalized(action: BulkAction) -> String {
-    let verb = match action {
-        BulkAction::ResetPassword => "reset the password of",
-        BulkAction::ResetMfa => "reset MFA of",
-        other => other.name(),
-    };
-    let mut chars = verb.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// What "already" means for each action, for the preflight.
-fn already_phrase(action: BulkAction) -> &'static str {
-    match action {
-        BulkAction::Disable => "already disabled",
-        BulkAction::Enable => "already enabled",
-        BulkAction::Unlock => "not locked",
-        BulkAction::ResetPassword => "password reset already required",
-        BulkAction::ResetMfa => "MFA reset already required",
-        BulkAction::Delete => "already gone",
-    }
-}
-
 fn account_line(by_id: &HashMap<i64, &User>, id: i64) -> String {
     match by_id.get(&id) {
         Some(user) => format!("{} ({id})", sanitize(&user.user_name)),
@@ -906,7 +816,7 @@ pub fn write_preflight(selection: &Selection, out: &mut dyn Write) -> anyhow::Re
     writeln!(
         out,
         "{}: {} account{} selected",
-        capitalized(action),
+        action.verb(),
         p.total(),
         plural(p.total())
     )?;
@@ -923,7 +833,7 @@ pub fn write_preflight(selection: &Selection, out: &mut dyn Write) -> anyhow::Re
             "    of which {role_unseen} with a System role you cannot see: the server decides"
         )?;
     }
-    writeln!(out, "  {}: {}", already_phrase(action), p.already.len())?;
+    writeln!(out, "  {}: {}", action.already_phrase(), p.already.len())?;
     writeln!(out, "  not allowed: {}", p.not_allowed.len())?;
     let mut reasons: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
     for (id, reason) in &p.not_allowed {
@@ -939,7 +849,7 @@ pub fn write_preflight(selection: &Selection, out: &mut dyn Write) -> anyhow::Re
         }
     }
     if !p.already.is_empty() {
-        writeln!(out, "{}:", capitalize_first(already_phrase(action)))?;
+        writeln!(out, "{}:", action.already_title())?;
         for id in &p.already {
             writeln!(out, "  {}", account_line(&by_id, *id))?;
         }
@@ -952,14 +862,6 @@ pub fn write_preflight(selection: &Selection, out: &mut dyn Write) -> anyhow::Re
     }
     out.flush()?;
     Ok(())
-}
-
-fn capitalize_first(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 /// `rollcall journal`: the runs, or one run's accounts.
@@ -1168,8 +1070,8 @@ mod tests {
 
     #[test]
     fn questions_name_the_action() {
-        assert_eq!(capitalized(BulkAction::Disable), "Disable");
-        assert_eq!(capitalized(BulkAction::ResetMfa), "Reset MFA of");
+        assert_eq!(BulkAction::Disable.verb(), "Disable");
+        assert_eq!(BulkAction::ResetMfa.verb(), "Reset MFA of");
     }
 
     fn summary(id: &str) -> RunSummary {

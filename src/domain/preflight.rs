@@ -52,6 +52,42 @@ impl BulkAction {
         }
     }
 
+    /// The verb for titles and questions: "Disable", "Reset the password
+    /// of", ... (the console and the scripts word a run alike).
+    pub fn verb(self) -> &'static str {
+        match self {
+            BulkAction::Disable => "Disable",
+            BulkAction::Enable => "Enable",
+            BulkAction::Unlock => "Unlock",
+            BulkAction::ResetPassword => "Reset the password of",
+            BulkAction::ResetMfa => "Reset MFA of",
+            BulkAction::Delete => "Delete",
+        }
+    }
+
+    /// What "already" means for this action, for the preflight counts
+    /// (lower case; a title capitalises the first letter).
+    pub fn already_phrase(self) -> &'static str {
+        match self {
+            BulkAction::Disable => "already disabled",
+            BulkAction::Enable => "already enabled",
+            BulkAction::Unlock => "not locked",
+            BulkAction::ResetPassword => "password reset already required",
+            BulkAction::ResetMfa => "MFA reset already required",
+            BulkAction::Delete => "already gone",
+        }
+    }
+
+    /// [`Self::already_phrase`] as a title: "Already disabled".
+    pub fn already_title(self) -> String {
+        let phrase = self.already_phrase();
+        let mut chars = phrase.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Self> {
         let name = name.trim();
         Self::ALL

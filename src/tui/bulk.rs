@@ -3,12 +3,13 @@
 
 use super::app::App;
 use super::keymap::{KeyAction, Mode};
-use crate::bulk::{Cancel, Reassign, RowOutcome, RowResult, RunMeta, RunPlan};
+use crate::bulk::{Cancel, Reassign, RowOutcome, RowResult};
 use crate::domain::audit::{self, Audit, AuditInput, FindingKind, DEFAULT_STALE_DAYS};
 use crate::domain::preflight::{self, BulkAction, Preflight};
 use crate::domain::AccountType;
 use crate::domain::User;
 use crate::journal::Journal;
+use crate::ops::run::{RunRequest, DEFAULT_BULK_CONCURRENCY};
 use crate::worker::{BulkJob, Command, Event, RequestId};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -16,9 +17,6 @@ use std::path::PathBuf;
 
 /// What `q` asks during a bulk run.
 pub const STOP_QUESTION: &str = "Stop the run? unfinished accounts are not sent (y/n)";
-
-/// Requests in flight at once during a bulk run, unless set otherwise.
-pub const DEFAULT_CONCURRENCY: usize = 8;
 
 /// The three preflight groups, in the order Tab visits them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +159,7 @@ impl Default for BulkState {
             run: None,
             audit: None,
             journal: Journal::default_path(),
-            concurrency: DEFAULT_CONCURRENCY,
+            concurrency: DEFAULT_BULK_CONCURRENCY,
             retry: None,
             stop_asked: false,
             quit_when_stopped: false,
@@ -178,30 +176,6 @@ impl BulkState {
                 pending.typed.push(c);
             }
         }
-    }
-}
-
-/// What "already" means for an action, for the preflight counts.
-pub fn already_label(action: BulkAction) -> &'static str {
-    match action {
-        BulkAction::Disable => "Already disabled",
-        BulkAction::Enable => "Already enabled",
-        BulkAction::Unlock => "Not locked",
-        BulkAction::ResetPassword => "Reset already pending",
-        BulkAction::ResetMfa => "MFA reset already pending",
-        BulkAction::Delete => "Already gone",
-    }
-}
-
-/// The verb for titles: "Disable", "Reset the password of", ...
-pub fn verb(action: BulkAction) -> &'static str {
-    match action {
-        BulkAction::Disable => "Disable",
-        BulkAction::Enable => "Enable",
-        BulkAction::Unlock => "Unlock",
-        BulkAction::ResetPassword => "Reset the password of",
-        BulkAction::ResetMfa => "Reset MFA of",
-        BulkAction::Delete => "Delete",
     }
 }
 
@@ -541,12 +515,20 @@ impl App {
         let Some(pending) = self.bulk.pending.take() else {
             return Vec::new();
         };
-        let targets: Vec<User> = pending
-            .preflight
-            .will_change
-            .iter()
-            .filter_map(|id| pending.users.get(id).cloned())
-            .collect();
+        let users: HashMap<i64, &User> = pending.users.iter().map(|(id, u)| (*id, u)).collect();
+        let mut request = RunRequest::new(
+            &self.ctx.instance,
+            &self.ctx.actor.user_name,
+            pending.action,
+            &pending.preflight,
+            &users,
+        );
+        request.filter = self.active_filter().map(str::to_string);
+        request.org = Some(self.org.clone()).filter(|org| !org.is_empty());
+        // Without one, the server refuses deleting a Run As user and that
+        // row shows its message.
+        request.reassign = pending.reassign;
+        request.concurrency = self.bulk.concurrency;
         let not_allowed = pending
             .group_lines(Group::NotAllowed)
             .into_iter()
@@ -554,23 +536,11 @@ impl App {
             .collect();
         let cancel = Cancel::default();
         let id = self.next_request();
-        let plan = RunPlan {
-            meta: RunMeta {
-                run_id: RunMeta::new_run_id(),
-                instance: self.ctx.instance.clone(),
-                actor: self.ctx.actor.user_name.clone(),
-            },
-            action: pending.action,
-            // Without one, the server refuses deleting a Run As user and
-            // that row shows its message.
-            reassign: pending.reassign,
-            concurrency: self.bulk.concurrency,
-        };
         self.bulk.run = Some(RunState {
             id,
             action: pending.action,
-            targets: targets.iter().map(|u| (u.id, u.clone())).collect(),
-            total: targets.len(),
+            targets: request.targets.iter().map(|u| (u.id, u.clone())).collect(),
+            total: request.targets.len(),
             results: Vec::new(),
             started: self.now,
             cancel: cancel.clone(),
@@ -583,13 +553,9 @@ impl App {
         vec![Command::RunBulk {
             id,
             job: BulkJob {
-                plan,
-                targets,
+                request,
                 journal: self.bulk.journal.clone(),
                 cancel,
-                already: pending.preflight.already.len(),
-                not_allowed: pending.preflight.not_allowed.len(),
-                filter: self.active_filter().map(str::to_string),
             },
         }]
     }

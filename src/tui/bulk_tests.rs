@@ -280,7 +280,7 @@ fn progress_80x24_and_40x10() {
     type_keys(&mut app, "jjjj   ");
     let commands = type_keys(&mut app, "dy");
     let (id, job) = run_job(&commands);
-    assert_eq!(job.targets.len(), 3);
+    assert_eq!(job.request.targets.len(), 3);
     app.update(Action::Worker(Event::BulkRow {
         id,
         result: row(5, "dave", RowOutcome::Ok),
@@ -340,7 +340,7 @@ fn results_with_failures_80x24_and_40x10() {
     type_keys(&mut app, "*");
     let commands = type_keys(&mut app, "dy");
     let (id, job) = run_job(&commands);
-    let ids: Vec<i64> = job.targets.iter().map(|u| u.id).collect();
+    let ids: Vec<i64> = job.request.targets.iter().map(|u| u.id).collect();
     assert_eq!(
         ids,
         [3, 5, 6, 7, 8],
@@ -390,10 +390,10 @@ fn confirming_sends_only_the_accounts_that_will_change_with_the_journal() {
     assert!(commands.is_empty());
     let commands = app.handle_key(key(KeyCode::Enter));
     let (_, job) = run_job(&commands);
-    assert_eq!(job.plan.action, BulkAction::Disable);
-    assert_eq!(job.plan.concurrency, 3);
+    assert_eq!(job.request.action, BulkAction::Disable);
+    assert_eq!(job.request.concurrency, 3);
     assert_eq!(job.journal, journal());
-    assert!(job.targets.iter().all(|u| u.id != 2 && u.id != 4));
+    assert!(job.request.targets.iter().all(|u| u.id != 2 && u.id != 4));
     assert_eq!(app.mode(), Mode::BulkProgress);
 }
 
@@ -412,9 +412,9 @@ fn nothing_marked_acts_on_the_selected_account() {
     type_keys(&mut app, "j");
     let commands = type_keys(&mut app, "uy");
     let (_, job) = run_job(&commands);
-    let ids: Vec<i64> = job.targets.iter().map(|u| u.id).collect();
+    let ids: Vec<i64> = job.request.targets.iter().map(|u| u.id).collect();
     assert_eq!(ids, [3]);
-    assert_eq!(job.plan.action, BulkAction::Unlock);
+    assert_eq!(job.request.action, BulkAction::Unlock);
 }
 
 #[test]
@@ -442,8 +442,8 @@ fn delete_is_confirmed_by_typing_the_count() {
     type_keys(&mut app, "2");
     let commands = app.handle_key(key(KeyCode::Enter));
     let (id, job) = run_job(&commands);
-    assert_eq!(job.plan.action, BulkAction::Delete);
-    assert_eq!(job.plan.reassign, crate::bulk::Reassign::default());
+    assert_eq!(job.request.action, BulkAction::Delete);
+    assert_eq!(job.request.reassign, crate::bulk::Reassign::default());
     let results = vec![
         row(5, "dave", RowOutcome::Ok),
         row(
@@ -512,7 +512,7 @@ fn success_updates_the_table_and_unmarks_and_r_retries_the_rest() {
     assert!(commands.is_empty(), "retry goes through preflight again");
     assert_eq!(app.mode(), Mode::BulkConfirm);
     let (_, job) = run_job(&type_keys(&mut app, "y"));
-    let ids: Vec<i64> = job.targets.iter().map(|u| u.id).collect();
+    let ids: Vec<i64> = job.request.targets.iter().map(|u| u.id).collect();
     assert_eq!(ids, [6, 7]);
 }
 

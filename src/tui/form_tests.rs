@@ -701,8 +701,8 @@ fn password_and_mfa_reset_keys_preflight_the_selected_account() {
             _ => None,
         })
         .expect("the run starts");
-    assert_eq!(job.plan.action, BulkAction::ResetPassword);
-    let ids: Vec<i64> = job.targets.iter().map(|u| u.id).collect();
+    assert_eq!(job.request.action, BulkAction::ResetPassword);
+    let ids: Vec<i64> = job.request.targets.iter().map(|u| u.id).collect();
     assert_eq!(ids, [3]);
 
     // An MFA reset already pending is said, not sent.
@@ -714,7 +714,7 @@ fn password_and_mfa_reset_keys_preflight_the_selected_account() {
     press(&mut app, KeyCode::Char('M'));
     assert_eq!(app.mode(), Mode::BulkConfirm);
     let text = screen(&mut app, 80, 24);
-    assert!(text.contains("MFA reset already pending"), "{text}");
+    assert!(text.contains("MFA reset already required"), "{text}");
 }
 
 #[test]

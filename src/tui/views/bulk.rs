@@ -7,7 +7,7 @@ use crate::bulk::RowOutcome;
 use crate::domain::preflight::BulkAction;
 use crate::domain::text::wrap;
 use crate::tui::app::App;
-use crate::tui::bulk::{already_label, verb, Group};
+use crate::tui::bulk::Group;
 use crate::tui::text::sanitize;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -49,11 +49,11 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-fn group_title(action: BulkAction, group: Group) -> &'static str {
+fn group_title(action: BulkAction, group: Group) -> String {
     match group {
-        Group::WillChange => "Will change",
-        Group::Already => already_label(action),
-        Group::NotAllowed => "Not allowed",
+        Group::WillChange => "Will change".to_string(),
+        Group::Already => action.already_title(),
+        Group::NotAllowed => "Not allowed".to_string(),
     }
 }
 
@@ -72,7 +72,7 @@ pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(
-            format!(" {} {total} {}? ", verb(action), plural(total)),
+            format!(" {} {total} {}? ", action.verb(), plural(total)),
             theme.title,
         ))
         .title_bottom(Line::from(bottom_hint(action, count, &pending.typed)).right_aligned());
@@ -163,7 +163,7 @@ pub(super) fn render_progress(app: &mut App, frame: &mut Frame, area: Rect, them
         .title(Span::styled(
             format!(
                 " {} {} {}: {done} of {} ",
-                verb(run.action),
+                run.action.verb(),
                 run.total,
                 plural(run.total),
                 run.total
@@ -283,7 +283,7 @@ pub(super) fn render_results(app: &mut App, frame: &mut Frame, area: Rect, theme
     let summary = Line::styled(
         format!(
             " {}: {}; not allowed: {} (not sent)",
-            already_label(run.action),
+            run.action.already_title(),
             run.already,
             run.not_allowed.len()
         ),
