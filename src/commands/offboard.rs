@@ -6,8 +6,7 @@
 
 use super::users::fetch_listing;
 use crate::api::wire::ext;
-use crate::api::UserQuery;
-use crate::bulk::{self, Cancel, Reassign, RowOutcome, RowResult, RunMeta};
+use crate::bulk::{Cancel, Reassign, RowOutcome, RowResult, RunMeta};
 use crate::domain::filter::Filter;
 use crate::domain::preflight::{preflight, BulkAction, Preflight};
 use crate::domain::text::sanitize;
@@ -22,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use crate::ops::run::{self as ops_run, RunRequest, MAX_CONCURRENCY};
 pub use crate::ops::run::{journal_path, RunReport, JOURNAL_ENV};
+use crate::ops::undo;
 
 fn parse_concurrency(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
@@ -233,165 +233,39 @@ pub async fn execute_run_in(
     Ok(ops_run::execute(&session.client, journal, &request, cancel, on_result).await)
 }
 
-/// Finds a run by exact id or unique prefix.
-pub fn find_run<'a>(runs: &'a [RunSummary], wanted: &str) -> anyhow::Result<&'a RunSummary> {
-    let wanted = wanted.trim();
-    if let Some(run) = runs.iter().find(|r| r.run_id == wanted) {
-        return Ok(run);
-    }
-    let matching: Vec<&RunSummary> = runs
-        .iter()
-        .filter(|r| !wanted.is_empty() && r.run_id.starts_with(wanted))
-        .collect();
-    match matching.as_slice() {
-        [one] => Ok(one),
-        [] => bail!("no run {} in the journal", sanitize(wanted)),
-        many => bail!(
-            "{} runs start with {}; give more of the id",
-            many.len(),
-            sanitize(wanted)
-        ),
-    }
-}
+pub use crate::ops::undo::find_run;
 
-/// What undoing a run would do.
+/// What undoing a run would do: the operations layer's plan, with the
+/// accounts assessed for the inverse action as this session's actor.
 #[derive(Debug, Clone)]
 pub struct UndoPlan {
-    /// The run being undone.
-    pub original: RunSummary,
-    /// The accounts as they are now, assessed for the inverse action.
+    pub plan: undo::UndoPlan,
     pub selection: Selection,
-    /// Accounts of the run the server no longer shows (deleted, or out of
-    /// the caller's sight): (id, name).
-    pub missing: Vec<(i64, String)>,
-    /// Of the accounts considered, those whose outcome the journal does not
-    /// know (the process died with the request in flight).
-    pub unfinished: usize,
-    /// Accounts whose outcome was unknown or unfinished, read back one by
-    /// one before deciding.
-    pub read_back: usize,
-    /// Of those, the ones the server shows with the run's change: applied,
-    /// so they are put back like the rows journaled ok.
-    pub applied: usize,
-    /// Of those, the ones the server shows without the run's change: it was
-    /// not applied, so there is nothing to put back. (id, name)
-    pub not_applied: Vec<(i64, String)>,
-    /// Of those, the ones that could not be read back: left alone. (id,
-    /// name, why)
-    pub unreadable: Vec<(i64, String, String)>,
 }
 
-/// Plans putting back the state before `run_id`: the inverse action for
-/// every account the run changed (and those whose outcome is unknown),
-/// assessed against their state on the server now.
+impl std::ops::Deref for UndoPlan {
+    type Target = undo::UndoPlan;
+    fn deref(&self) -> &undo::UndoPlan {
+        &self.plan
+    }
+}
+
+/// Plans putting back the state before `run_id` (see `ops::undo::plan`),
+/// assessed as the session's actor.
 pub async fn plan_undo(
     session: &Session,
     journal_path: &Path,
     run_id: &str,
 ) -> anyhow::Result<UndoPlan> {
-    let contents = journal::read(journal_path)
-        .with_context(|| format!("cannot read the journal {}", journal_path.display()))?;
-    let runs = journal::runs_of(&contents);
-    let original = find_run(&runs, run_id)?.clone();
-    let action = BulkAction::from_name(&original.action).ok_or_else(|| {
-        anyhow!(
-            "run {} has an unknown action '{}'",
-            sanitize(&original.run_id),
-            sanitize(&original.action)
-        )
-    })?;
-    let Some(inverse) = action.inverse() else {
-        bail!(
-            "run {} was a {} run, which cannot be undone: {}",
-            sanitize(&original.run_id),
-            action.name(),
-            match action {
-                BulkAction::Delete => "a deleted account is gone",
-                BulkAction::Unlock => "only the instance locks accounts",
-                _ => "a reset flag clears itself when the user complies",
-            }
-        );
+    let source = undo::Source {
+        client: &session.client,
+        instance: &session.instance,
+        fields: session.extension_fields(),
+        concurrency: effective_concurrency(session, None),
     };
-    if original.instance != session.instance {
-        bail!(
-            "run {} was made on {}, but this session is connected to {}",
-            sanitize(&original.run_id),
-            sanitize(&original.instance),
-            sanitize(&session.instance)
-        );
-    }
-    let rows: Vec<journal::RunRow> = journal::run_rows(&contents.entries, &original.run_id)
-        .into_iter()
-        .filter(|r| r.state == RowState::Ok || r.state.needs_read_back())
-        .collect();
-    let unfinished = rows
-        .iter()
-        .filter(|r| r.state == RowState::Unfinished)
-        .count();
-    let fields = session.extension_fields();
-    let current: HashMap<i64, User> = if rows.iter().any(|r| r.state == RowState::Ok) {
-        let query = UserQuery {
-            fields: fields.clone(),
-            ..Default::default()
-        };
-        session
-            .client
-            .list_users(&query)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect()
-    } else {
-        HashMap::new()
-    };
-    // Rows whose outcome the journal does not know: the server's state
-    // now, compared with the run's change, says whether it was applied.
-    let unsure: Vec<i64> = rows
-        .iter()
-        .filter(|r| r.state.needs_read_back())
-        .map(|r| r.account_id)
-        .collect();
-    let concurrency = effective_concurrency(session, None);
-    let read = bulk::read_back(&session.client, action, &unsure, &fields, concurrency).await;
-    let applied: HashMap<i64, User> = read
-        .applied
-        .into_iter()
-        .filter_map(|(id, user)| user.map(|u| (id, u)))
-        .collect();
-    let not_applied: HashMap<i64, ()> = read.not_applied.iter().map(|u| (u.id, ())).collect();
-    let gone: Vec<i64> = read.gone;
-    let unreadable: HashMap<i64, String> = read.unreadable.into_iter().collect();
-    let mut plan = UndoPlan {
-        original,
-        selection: assess(session, inverse, Vec::new()),
-        missing: Vec::new(),
-        unfinished,
-        read_back: unsure.len(),
-        applied: applied.len(),
-        not_applied: Vec::new(),
-        unreadable: Vec::new(),
-    };
-    let mut users = Vec::new();
-    for row in &rows {
-        let id = row.account_id;
-        let name = row.account_name.clone();
-        if row.state == RowState::Ok {
-            match current.get(&id) {
-                Some(user) => users.push(user.clone()),
-                None => plan.missing.push((id, name)),
-            }
-        } else if let Some(user) = applied.get(&id) {
-            users.push(user.clone());
-        } else if not_applied.contains_key(&id) {
-            plan.not_applied.push((id, name));
-        } else if gone.contains(&id) {
-            plan.missing.push((id, name));
-        } else if let Some(why) = unreadable.get(&id) {
-            plan.unreadable.push((id, name, why.clone()));
-        }
-    }
-    plan.selection = assess(session, inverse, users);
-    Ok(plan)
+    let plan = undo::plan(&source, journal_path, Some(run_id)).await?;
+    let selection = assess(session, plan.action, plan.users.clone());
+    Ok(UndoPlan { plan, selection })
 }
 
 // ---------------------------------------------------------------------------

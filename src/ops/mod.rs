@@ -4,3 +4,4 @@
 
 pub mod run;
 pub mod session;
+pub mod undo;
