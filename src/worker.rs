@@ -11,7 +11,8 @@ use crate::api::{ApiError, Client, Membership, Page, Secret, UserQuery};
 use crate::bulk::{self, Cancel, RowResult};
 use crate::domain::preflight::BulkAction;
 use crate::domain::{GroupRef, User};
-use crate::ops::{self, run::RunRequest};
+use crate::journal::{self, RunRow, RunSummary};
+use crate::ops::{self, run::RunRequest, undo::UndoPlan};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -75,6 +76,28 @@ pub enum Command {
     /// account as it finishes, then `BulkDone`. Stopped with the job's
     /// `Cancel`, not `Command::Cancel`, so requests in flight finish.
     RunBulk { id: RequestId, job: BulkJob },
+    /// The journal's runs, newest first (`:journal`), answered by `Journal`.
+    LoadJournal {
+        id: RequestId,
+        journal: Option<PathBuf>,
+    },
+    /// One run's accounts as the journal records them, answered by
+    /// `JournalRun`.
+    LoadJournalRun {
+        id: RequestId,
+        journal: Option<PathBuf>,
+        run_id: String,
+    },
+    /// Plan undoing a run (the newest undoable one on this instance when
+    /// `run_id` is `None`), answered by `UndoPlanned`.
+    PlanUndo {
+        id: RequestId,
+        journal: Option<PathBuf>,
+        run_id: Option<String>,
+        /// The extra fields the listing asks for.
+        fields: Vec<String>,
+        concurrency: usize,
+    },
     /// GET each account and judge whether `action`'s change is on it (the
     /// rows of a run whose outcome is unknown), answered by `ReadBack`.
     ReadBack {
@@ -136,7 +159,10 @@ impl Command {
             | Command::LoadRunAs { id, .. }
             | Command::DeleteUser { id, .. }
             | Command::RunBulk { id, .. }
-            | Command::ReadBack { id, .. } => Some(*id),
+            | Command::ReadBack { id, .. }
+            | Command::LoadJournal { id, .. }
+            | Command::LoadJournalRun { id, .. }
+            | Command::PlanUndo { id, .. } => Some(*id),
             Command::Shutdown => None,
         }
     }
@@ -227,6 +253,22 @@ pub enum Event {
         id: RequestId,
         found: bulk::ReadBack,
     },
+    /// The journal's runs, newest first, and how many lines were
+    /// unreadable; or why the journal could not be read.
+    Journal {
+        id: RequestId,
+        runs: Result<Vec<RunSummary>, String>,
+        bad_lines: usize,
+    },
+    JournalRun {
+        id: RequestId,
+        run_id: String,
+        rows: Result<Vec<RunRow>, String>,
+    },
+    UndoPlanned {
+        id: RequestId,
+        plan: Result<Box<UndoPlan>, String>,
+    },
 }
 
 impl Event {
@@ -246,7 +288,10 @@ impl Event {
             | Event::UserDeleted { id, .. }
             | Event::BulkRow { id, .. }
             | Event::BulkDone { id, .. }
-            | Event::ReadBack { id, .. } => *id,
+            | Event::ReadBack { id, .. }
+            | Event::Journal { id, .. }
+            | Event::JournalRun { id, .. }
+            | Event::UndoPlanned { id, .. } => *id,
         }
     }
 }
@@ -392,6 +437,13 @@ async fn run(
                 });
             }
             Command::Shutdown => break,
+            Command::LoadJournal { .. }
+            | Command::LoadJournalRun { .. }
+            | Command::PlanUndo { .. } => {
+                let Some(id) = command.id() else { continue };
+                let task = tokio::spawn(journal_work(client.clone(), command, events.clone()));
+                running.insert(id, task.abort_handle());
+            }
             other => {
                 let Some(id) = other.id() else { continue };
                 let task = tokio::spawn(account_work(client.clone(), other, events.clone()));
@@ -659,6 +711,75 @@ async fn run_bulk(
         }
     };
     let _ = events.send(Event::BulkDone { id, results });
+}
+
+const NO_JOURNAL: &str = "no place for the journal (no data directory)";
+
+/// The journal's view and undo planning: the file is read off the async
+/// threads, undo planning is `ops::undo`'s.
+async fn journal_work(client: Client, command: Command, events: mpsc::UnboundedSender<Event>) {
+    let read = |path: Option<PathBuf>| async move {
+        let path = path.ok_or_else(|| NO_JOURNAL.to_string())?;
+        let shown = path.display().to_string();
+        tokio::task::spawn_blocking(move || journal::read(&path))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("cannot read the journal {shown}: {e}"))
+    };
+    let event = match command {
+        Command::LoadJournal { id, journal } => match read(journal).await {
+            Ok(contents) => {
+                let mut runs = journal::runs_of(&contents);
+                runs.sort_by_key(|run| std::cmp::Reverse(run.started));
+                Event::Journal {
+                    id,
+                    runs: Ok(runs),
+                    bad_lines: contents.bad_lines.len(),
+                }
+            }
+            Err(why) => Event::Journal {
+                id,
+                runs: Err(why),
+                bad_lines: 0,
+            },
+        },
+        Command::LoadJournalRun {
+            id,
+            journal,
+            run_id,
+        } => {
+            let rows = read(journal)
+                .await
+                .map(|contents| journal::run_rows(&contents.entries, &run_id));
+            Event::JournalRun { id, run_id, rows }
+        }
+        Command::PlanUndo {
+            id,
+            journal,
+            run_id,
+            fields,
+            concurrency,
+        } => {
+            let plan = match journal {
+                None => Err(NO_JOURNAL.to_string()),
+                Some(path) => {
+                    let source = ops::undo::Source {
+                        client: &client,
+                        instance: client.api_path(),
+                        fields,
+                        concurrency,
+                    };
+                    ops::undo::plan(&source, &path, run_id.as_deref())
+                        .await
+                        .map(Box::new)
+                        .map_err(|e| format!("{e:#}"))
+                }
+            };
+            Event::UndoPlanned { id, plan }
+        }
+        _ => return,
+    };
+    let _ = events.send(event);
 }
 
 /// Accounts of `org` only; an account without an owner is kept, since the

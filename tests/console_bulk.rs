@@ -616,3 +616,99 @@ async fn retry_reads_unknown_rows_back_before_sending_again() {
     }
     sandbox.shutdown().await;
 }
+
+impl Console {
+    /// Feeds worker events until `done` holds.
+    async fn pump_until(&mut self, done: impl Fn(&App) -> bool) {
+        while !done(&self.app) {
+            let event = next_event(&mut self.events).await;
+            self.app.update(Action::Worker(event));
+        }
+    }
+
+    fn command(&mut self, text: &str) {
+        self.keys(":");
+        self.keys(text);
+        self.press(KeyCode::Enter);
+    }
+}
+
+/// `:journal` lists the console's runs; Enter shows one run's accounts;
+/// `u` plans its undo (read from the server), which is an ordinary run:
+/// preflight, confirm, journaled with `undo_of`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journal_view_and_undo_from_the_console() {
+    let sandbox = Sandbox::start(SandboxConfig::loopback(60, KEY))
+        .await
+        .unwrap();
+    let session = session_for(sandbox.connection("administrator"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal_path = dir.path().join("journal.jsonl");
+    let app =
+        App::new(ConsoleContext::from_session(&session)).with_journal(Some(journal_path.clone()));
+    let client = session.client.clone();
+    let mut console = Console::start(app, client.clone()).await;
+
+    // A disable of one account.
+    console.filter("status:ok login<365d");
+    let target = console
+        .app
+        .selected_user()
+        .map(|u| u.id)
+        .expect("an account");
+    console.keys("dy");
+    console.finish_run().await;
+    assert_eq!(disabled_on_server(&client, target).await, Some(true));
+    console.press(KeyCode::Esc);
+    let first_run = run_ids(&journal_path).pop().expect("the run is journaled");
+
+    // Its journal: the run, then its account.
+    console.command("journal");
+    assert_eq!(console.app.mode(), Mode::Journal);
+    console.pump_until(|app| app.journal_runs().is_some()).await;
+    let runs = console.app.journal_runs().unwrap().to_vec();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].run_id, first_run);
+    assert_eq!((runs[0].action.as_str(), runs[0].succeeded), ("disable", 1));
+    console.press(KeyCode::Enter);
+    assert_eq!(console.app.mode(), Mode::JournalRun);
+    console.pump_until(|app| app.journal_rows().is_some()).await;
+    let rows = console.app.journal_rows().unwrap().to_vec();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].account_id, target);
+    assert_eq!(rows[0].state, journal::RowState::Ok);
+
+    // `u`: the undo's preflight (enable, this account), then the run.
+    console.keys("u");
+    console
+        .pump_until(|app| app.mode() == Mode::BulkConfirm)
+        .await;
+    let preflight = console.app.preflight().cloned().expect("a preflight");
+    assert_eq!(preflight.will_change, vec![target]);
+    console.keys("y");
+    console.finish_run().await;
+    assert_eq!(disabled_on_server(&client, target).await, Some(false));
+    let contents = journal::read(&journal_path).unwrap();
+    let undo = contents
+        .headers
+        .iter()
+        .find(|h| h.run_id != first_run)
+        .expect("the undo's header");
+    assert_eq!(undo.action, "enable");
+    assert_eq!(undo.undo_of.as_deref(), Some(first_run.as_str()));
+    assert_eq!(undo.planned, 1);
+    console.press(KeyCode::Esc);
+
+    // `:undo RUN_ID` of a run that is not there: one clear line.
+    console.command("undo no-such-run");
+    console
+        .pump_until(|app| app.status().is_some_and(|s| s.is_error))
+        .await;
+    let status = console.app.status().unwrap().text.clone();
+    assert!(status.contains("no run no-such-run"), "{status}");
+    assert_eq!(console.app.mode(), Mode::Table);
+    console.worker.send(Command::Shutdown);
+    sandbox.shutdown().await;
+}

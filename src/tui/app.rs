@@ -156,6 +156,10 @@ pub struct App {
 
     /// Marks, bulk runs and the audit (src/tui/bulk.rs).
     pub(crate) bulk: super::bulk::BulkState,
+    /// The journal view (`:journal`).
+    pub(crate) journal: super::journal::JournalView,
+    /// The undo plan asked for (`:undo`), until it arrives.
+    pub(crate) undo_request: Option<RequestId>,
     /// A filter by account ids (an audit finding the filter language cannot
     /// express), with the label the status line shows.
     pub(crate) id_filter: Option<(String, HashSet<i64>)>,
@@ -233,6 +237,8 @@ impl App {
             quit: false,
             forms: Default::default(),
             bulk: Default::default(),
+            journal: Default::default(),
+            undo_request: None,
             id_filter: None,
             notices: Vec::new(),
             tls_unverified: false,
@@ -491,6 +497,9 @@ impl App {
         if let Some(commands) = self.perform_bulk(action) {
             return commands;
         }
+        if let Some(commands) = self.perform_journal(action) {
+            return commands;
+        }
         match action {
             A::Quit => self.quit = true,
             A::Up | A::Down | A::PageUp | A::PageDown | A::Top | A::Bottom => self.navigate(action),
@@ -744,7 +753,7 @@ impl App {
     }
 
     /// The extension fields a listing asks for here.
-    fn listing_fields(&self) -> Vec<String> {
+    pub(super) fn listing_fields(&self) -> Vec<String> {
         let caps = &self.ctx.capabilities;
         [ext::USER_GROUPS_FIELD, ext::MFA_FIELD]
             .into_iter()
@@ -867,6 +876,13 @@ impl App {
             CommandKind::Bulk(action) => return self.start_bulk(action),
             CommandKind::ClearMarks => self.clear_marks(),
             CommandKind::Audit => self.open_audit(),
+            CommandKind::Journal => return self.open_journal(),
+            CommandKind::Undo => {
+                let run_id = Some(args.trim())
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_string);
+                return self.start_undo(run_id);
+            }
             CommandKind::Columns => self.columns_command(args),
             CommandKind::Goto => self.goto_command(args),
             CommandKind::Find => self.find_command(args),
@@ -978,6 +994,9 @@ impl App {
             }
             Event::BulkRow { .. } | Event::BulkDone { .. } | Event::ReadBack { .. } => {
                 self.bulk_event(event)
+            }
+            Event::Journal { .. } | Event::JournalRun { .. } | Event::UndoPlanned { .. } => {
+                self.journal_event(event)
             }
             Event::Failed { id, what, error } => {
                 let current = [self.users_request, self.orgs_request, self.limits_request];
@@ -1335,6 +1354,16 @@ impl App {
     }
 
     /// Whether a filter is in force, with its text.
+    /// The journal view's runs, newest first, once read (`:journal`).
+    pub fn journal_runs(&self) -> Option<&[crate::journal::RunSummary]> {
+        self.journal.runs.as_deref()
+    }
+
+    /// The accounts of the run opened in the journal view, once read.
+    pub fn journal_rows(&self) -> Option<&[crate::journal::RunRow]> {
+        self.journal.open.as_ref()?.rows.as_deref()
+    }
+
     pub fn active_filter(&self) -> Option<&str> {
         let text = self.filter_input.trim();
         (!text.is_empty() && self.filter.is_some()).then_some(text)

@@ -10,6 +10,7 @@ use crate::domain::AccountType;
 use crate::domain::User;
 use crate::journal::Journal;
 use crate::ops::run::{RunRequest, DEFAULT_BULK_CONCURRENCY};
+use crate::ops::undo::UndoPlan;
 use crate::worker::{BulkJob, Command, Event, RequestId};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -43,6 +44,8 @@ pub(crate) struct Pending {
     pub typed: String,
     /// Delete: who takes over the Run As playbooks and job apps.
     pub reassign: Reassign,
+    /// An undo: the run it puts back.
+    pub undo_of: Option<String>,
 }
 
 impl Pending {
@@ -436,13 +439,20 @@ impl App {
             self.set_error(format!("read-only: {} is not sent ({why})", action.name()));
             return Vec::new();
         }
-        let targets = self.bulk_targets(only);
+        let targets: Vec<User> = self.bulk_targets(only).into_iter().cloned().collect();
         if targets.is_empty() {
             self.set_error(format!("{}: no account selected", action.name()));
             return Vec::new();
         }
-        let preflight = preflight::preflight(&self.ctx.actor, &self.ctx.settings, action, &targets);
-        let users = targets.iter().map(|u| (u.id, (*u).clone())).collect();
+        self.open_preflight(action, targets, None);
+        Vec::new()
+    }
+
+    /// The preflight of `action` on `targets`, waiting for the answer.
+    fn open_preflight(&mut self, action: BulkAction, targets: Vec<User>, undo_of: Option<String>) {
+        let refs: Vec<&User> = targets.iter().collect();
+        let preflight = preflight::preflight(&self.ctx.actor, &self.ctx.settings, action, &refs);
+        let users = targets.into_iter().map(|u| (u.id, u)).collect();
         // Open on the first group that has accounts.
         let mut pending = Pending {
             action,
@@ -452,6 +462,7 @@ impl App {
             scroll: 0,
             typed: String::new(),
             reassign: Reassign::default(),
+            undo_of,
         };
         pending.group = Group::ALL
             .into_iter()
@@ -459,7 +470,47 @@ impl App {
             .unwrap_or(Group::WillChange);
         self.bulk.pending = Some(pending);
         self.mode = Mode::BulkConfirm;
-        Vec::new()
+    }
+
+    /// An undo's plan is in: its accounts, as the server has them now, go
+    /// through the preflight of the inverse action like any bulk action;
+    /// what the plan leaves out is said on the status line.
+    pub(super) fn preflight_undo(&mut self, plan: UndoPlan) {
+        let mut left_out = Vec::new();
+        if !plan.missing.is_empty() {
+            left_out.push(format!("{} no longer found", plan.missing.len()));
+        }
+        if !plan.not_applied.is_empty() {
+            left_out.push(format!("{} never changed", plan.not_applied.len()));
+        }
+        if !plan.unreadable.is_empty() {
+            left_out.push(format!("{} could not be read back", plan.unreadable.len()));
+        }
+        let run = &plan.original.run_id;
+        if plan.users.is_empty() {
+            let why = if left_out.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", left_out.join(", "))
+            };
+            self.set_info(format!("undo of run {run}: nothing to put back{why}"));
+            return;
+        }
+        self.open_preflight(plan.action, plan.users.clone(), Some(run.clone()));
+        let note = format!(
+            "undo of run {run} ({}): {}",
+            plan.original.action,
+            if left_out.is_empty() {
+                "every account it changed".to_string()
+            } else {
+                format!("left out: {}", left_out.join(", "))
+            }
+        );
+        if plan.unreadable.is_empty() {
+            self.set_info(note);
+        } else {
+            self.set_error(note);
+        }
     }
 
     fn bulk_confirm_key(&mut self, action: KeyAction) -> Vec<Command> {
@@ -523,8 +574,13 @@ impl App {
             &pending.preflight,
             &users,
         );
-        request.filter = self.active_filter().map(str::to_string);
-        request.org = Some(self.org.clone()).filter(|org| !org.is_empty());
+        if pending.undo_of.is_some() {
+            // The journal chose the accounts, not the filter shown.
+            request.undo_of = pending.undo_of.clone();
+        } else {
+            request.filter = self.active_filter().map(str::to_string);
+            request.org = Some(self.org.clone()).filter(|org| !org.is_empty());
+        }
         // Without one, the server refuses deleting a Run As user and that
         // row shows its message.
         request.reassign = pending.reassign;

@@ -694,3 +694,86 @@ fn q_after_the_run_is_over_only_shows_the_results() {
     assert_eq!(app.mode(), Mode::Table);
     assert!(!app.should_quit());
 }
+
+fn summary(
+    run_id: &str,
+    action: &str,
+    succeeded: usize,
+    failed: usize,
+) -> crate::journal::RunSummary {
+    crate::journal::RunSummary {
+        run_id: run_id.into(),
+        started: now(),
+        instance: "http://127.0.0.1/api".into(),
+        actor: "admin@demo.example".into(),
+        action: action.into(),
+        intended: succeeded + failed,
+        succeeded,
+        failed,
+        unknown: 0,
+        unfinished: 0,
+        header: None,
+    }
+}
+
+#[test]
+fn journal_view_80x24_and_40x10() {
+    let mut app = loaded(admin());
+    let commands = command(&mut app, "journal");
+    let Some(Command::LoadJournal { id, journal: path }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    assert_eq!(path, journal());
+    assert_eq!(app.mode(), Mode::Journal);
+    app.update(Action::Worker(Event::Journal {
+        id,
+        runs: Ok(vec![
+            summary("20261205T101500-00b2", "enable", 2, 0),
+            summary("20261205T100000-00a1", "disable", 2, 1),
+        ]),
+        bad_lines: 0,
+    }));
+    insta::assert_snapshot!("journal_runs_80x24", screen(&mut app, 80, 24));
+    insta::assert_snapshot!("journal_runs_40x10", screen(&mut app, 40, 10));
+
+    // j then Enter opens the older run's accounts; Esc comes back.
+    type_keys(&mut app, "j");
+    let commands = app.handle_key(key(KeyCode::Enter));
+    let Some(Command::LoadJournalRun { id, run_id, .. }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    assert_eq!(run_id, "20261205T100000-00a1");
+    let row = |id: i64, name: &str, state| crate::journal::RunRow {
+        account_id: id,
+        account_name: name.into(),
+        before: serde_json::Value::Null,
+        state,
+    };
+    app.update(Action::Worker(Event::JournalRun {
+        id,
+        run_id,
+        rows: Ok(vec![
+            row(2, "bob@demo.example", crate::journal::RowState::Ok),
+            row(3, "carol@demo.example", crate::journal::RowState::Ok),
+            row(
+                4,
+                "dave@demo.example",
+                crate::journal::RowState::Failed("HTTP 403: not permitted".into()),
+            ),
+        ]),
+    }));
+    assert_eq!(app.mode(), Mode::JournalRun);
+    insta::assert_snapshot!("journal_run_80x24", screen(&mut app, 80, 24));
+    insta::assert_snapshot!("journal_run_40x10", screen(&mut app, 40, 10));
+
+    // u plans the undo of that run.
+    let commands = type_keys(&mut app, "u");
+    assert!(
+        matches!(commands.first(), Some(Command::PlanUndo { run_id: Some(run), .. }) if run == "20261205T100000-00a1"),
+        "{commands:?}"
+    );
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.mode(), Mode::Journal);
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.mode(), Mode::Table);
+}

@@ -37,6 +37,10 @@ pub enum Mode {
     Find,
     /// One bulk result in full (Enter in the results).
     ResultDetail,
+    /// The journal's runs (`:journal`).
+    Journal,
+    /// One run's accounts, from the journal view.
+    JournalRun,
 }
 
 /// What a key does.
@@ -79,6 +83,8 @@ pub enum KeyAction {
     StopAndQuit,
     /// Run the action again on the accounts that failed or were not sent.
     RetryFailed,
+    /// Undo the run under the cursor (the journal views).
+    UndoRun,
     ReverseSort,
     Refresh,
     Help,
@@ -797,6 +803,83 @@ pub const BULK_RESULTS: &[Binding] = &[
     bind(&[Key::char('?')], A::Help, "Help"),
 ];
 
+pub const JOURNAL: &[Binding] = &[
+    bind(
+        &[Key::plain(KeyCode::Esc), Key::char('q')],
+        A::Close,
+        "Back to the table",
+    ),
+    bind(
+        &[Key::plain(KeyCode::Enter)],
+        A::OpenDetail,
+        "The accounts of this run",
+    ),
+    bind(
+        &[Key::char('u')],
+        A::UndoRun,
+        "Undo this run (preflight first)",
+    ),
+    bind(
+        &[Key::char('j'), Key::plain(KeyCode::Down)],
+        A::Down,
+        "Next run",
+    ),
+    bind(
+        &[Key::char('k'), Key::plain(KeyCode::Up)],
+        A::Up,
+        "Previous run",
+    ),
+    PAGE_DOWN,
+    PAGE_UP,
+    bind(
+        &[Key::char('g'), Key::plain(KeyCode::Home)],
+        A::Top,
+        "First",
+    ),
+    bind(
+        &[Key::char('G'), Key::plain(KeyCode::End)],
+        A::Bottom,
+        "Last",
+    ),
+    bind(&[Key::char('?')], A::Help, "Help"),
+];
+
+pub const JOURNAL_RUN: &[Binding] = &[
+    bind(
+        &[Key::plain(KeyCode::Esc), Key::char('q')],
+        A::Close,
+        "Back to the runs",
+    ),
+    bind(
+        &[Key::char('u')],
+        A::UndoRun,
+        "Undo this run (preflight first)",
+    ),
+    bind(
+        &[Key::char('j'), Key::plain(KeyCode::Down)],
+        A::Down,
+        "Next account",
+    ),
+    bind(
+        &[Key::char('k'), Key::plain(KeyCode::Up)],
+        A::Up,
+        "Previous account",
+    ),
+    PAGE_DOWN,
+    PAGE_UP,
+    bind(
+        &[Key::char('g'), Key::plain(KeyCode::Home)],
+        A::Top,
+        "First",
+    ),
+    bind(
+        &[Key::char('G'), Key::plain(KeyCode::End)],
+        A::Bottom,
+        "Last",
+    ),
+    bind(&[Key::char('?')], A::Help, "Help"),
+];
+
 pub const RESULT_DETAIL: &[Binding] = &[
     bind(
         &[
@@ -863,6 +946,8 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
         Mode::Audit => AUDIT,
         Mode::Find => FIND,
         Mode::ResultDetail => RESULT_DETAIL,
+        Mode::Journal => JOURNAL,
+        Mode::JournalRun => JOURNAL_RUN,
     }
 }
 
@@ -887,6 +972,8 @@ pub fn sections() -> Vec<(&'static str, &'static [Binding])> {
         ("Bulk results", BULK_RESULTS),
         ("One bulk result", RESULT_DETAIL),
         ("Audit", AUDIT),
+        ("Journal (:journal)", JOURNAL),
+        ("One run of the journal", JOURNAL_RUN),
     ]
 }
 
@@ -914,6 +1001,8 @@ pub enum CommandKind {
     Bulk(BulkAction),
     ClearMarks,
     Audit,
+    Journal,
+    Undo,
     Columns,
     Goto,
     Find,
@@ -1050,6 +1139,18 @@ pub const COMMANDS: &[CommandSpec] = &[
         kind: CommandKind::Audit,
         description: "Audit findings",
     },
+    CommandSpec {
+        names: &["journal"],
+        args: "",
+        kind: CommandKind::Journal,
+        description: "The journal: runs, then accounts",
+    },
+    CommandSpec {
+        names: &["undo"],
+        args: "[RUN_ID]",
+        kind: CommandKind::Undo,
+        description: "Put back a run (default: the last)",
+    },
 ];
 
 impl CommandKind {
@@ -1095,6 +1196,8 @@ mod tests {
             Mode::Token,
             Mode::Find,
             Mode::ResultDetail,
+            Mode::Journal,
+            Mode::JournalRun,
         ] {
             let mut seen: Vec<Key> = Vec::new();
             for b in GLOBAL.iter().chain(bindings(mode)) {

@@ -6,6 +6,7 @@ mod detail;
 mod form;
 mod header;
 mod help;
+mod journal;
 mod picker;
 mod status;
 mod table;
@@ -105,6 +106,8 @@ pub fn draw(app: &mut App, frame: &mut Frame) {
         Mode::BulkProgress => bulk::render_progress(app, frame, area, &theme),
         Mode::BulkResults => bulk::render_results(app, frame, area, &theme),
         Mode::Audit => bulk::render_audit(app, frame, area, &theme),
+        Mode::Journal => journal::render_runs(app, frame, area, &theme),
+        Mode::JournalRun => journal::render_run(app, frame, area, &theme),
         Mode::ResultDetail => {
             bulk::render_results(app, frame, area, &theme);
             bulk::render_result_detail(app, frame, area, &theme);
