@@ -39,6 +39,11 @@ struct Cli {
     /// Console bulk runs: the journal file (default: journal.jsonl in the data directory).
     #[arg(long, value_name = "PATH", env = commands::offboard::JOURNAL_ENV)]
     journal: Option<std::path::PathBuf>,
+    /// Append diagnostics to FILE: each request's method, path, status and
+    /// time, retries, bulk runs. Never credentials, headers or bodies.
+    /// RUST_LOG sets the level (default: info).
+    #[arg(long, value_name = "FILE", env = "ROLLCALL_LOG", global = true)]
+    log: Option<std::path::PathBuf>,
     #[command(flatten)]
     connect: ConnectArgs,
     #[command(subcommand)]
@@ -85,6 +90,10 @@ enum UsersCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = init_logging(cli.log.as_deref(), cli.command.is_none()) {
+        eprintln!("rollcall: {e:#}");
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -256,6 +265,57 @@ async fn console(session: commands::connect::Session, cli: &Cli) -> anyhow::Resu
         view: cli.view.clone(),
     };
     rollcall::tui::run(session.client, ctx, opts).await
+}
+
+/// Where diagnostics go. With `--log FILE`: appended there, at RUST_LOG's
+/// level (default info). Without it: nowhere, unless RUST_LOG is set and a
+/// scripted command runs, then stderr; the console owns the screen, so it
+/// logs only to a file. Only rollcall's own records are kept: the HTTP and
+/// TLS libraries' (which may carry headers or bodies) never reach the log.
+fn init_logging(log: Option<&std::path::Path>, console: bool) -> anyhow::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let rust_log = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|value| !value.trim().is_empty());
+    if log.is_none() && (rust_log.is_none() || console) {
+        return Ok(());
+    }
+    let level = match &rust_log {
+        Some(directives) => tracing_subscriber::EnvFilter::try_new(directives)
+            .with_context(|| format!("RUST_LOG={directives} is not a log filter"))?,
+        None => tracing_subscriber::EnvFilter::new("rollcall=info"),
+    };
+    let only_ours =
+        tracing_subscriber::filter::filter_fn(|meta| meta.target().starts_with("rollcall"));
+    let registry = tracing_subscriber::registry().with(level).with(only_ours);
+    let initialized = match log {
+        Some(path) => {
+            let file = open_log(path)
+                .with_context(|| format!("cannot open the log file {}", path.display()))?;
+            let layer = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file));
+            registry.with(layer).try_init()
+        }
+        None => registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .try_init(),
+    };
+    initialized.context("cannot start logging")
+}
+
+/// The log file, appended to; a new one is readable by its owner only on
+/// Unix (it names the instance and the paths of accounts).
+fn open_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

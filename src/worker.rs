@@ -417,6 +417,11 @@ async fn stop_bulks(bulks: Vec<BulkTask>, grace: Duration) {
     if bulks.is_empty() {
         return;
     }
+    tracing::info!(
+        runs = bulks.len(),
+        grace_ms = grace.as_millis() as u64,
+        "console closing: cancelling bulk runs, requests in flight may finish"
+    );
     for bulk in &bulks {
         bulk.cancel.cancel();
     }
@@ -427,6 +432,9 @@ async fn stop_bulks(bulks: Vec<BulkTask>, grace: Duration) {
             abort, mut done, ..
         } = bulk;
         if tokio::time::timeout_at(deadline, &mut done).await.is_err() {
+            tracing::info!(
+                "bulk run still busy after the grace: its requests in flight are dropped"
+            );
             let _ = abort.send(());
             aborts.push(done);
         } else {
@@ -684,22 +692,24 @@ async fn run_bulk(
             )
             .await
         }
-        Err(reason) => job
-            .targets
-            .iter()
-            .map(|user| {
-                let result = RowResult {
-                    id: user.id,
-                    user_name: user.user_name.clone(),
-                    outcome: RowOutcome::Failed(format!("not sent: {reason}")),
-                };
-                let _ = events.send(Event::BulkRow {
-                    id,
-                    result: result.clone(),
-                });
-                result
-            })
-            .collect(),
+        Err(reason) => {
+            tracing::warn!(run_id = %job.plan.meta.run_id, %reason, "bulk run not started");
+            job.targets
+                .iter()
+                .map(|user| {
+                    let result = RowResult {
+                        id: user.id,
+                        user_name: user.user_name.clone(),
+                        outcome: RowOutcome::Failed(format!("not sent: {reason}")),
+                    };
+                    let _ = events.send(Event::BulkRow {
+                        id,
+                        result: result.clone(),
+                    });
+                    result
+                })
+                .collect()
+        }
     };
     let _ = events.send(Event::BulkDone { id, results });
 }
