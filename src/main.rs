@@ -2,7 +2,7 @@
 //! scriptable user commands.
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use rollcall::api::Connection;
 use rollcall::commands::{self, connect::ConnectArgs};
 use rollcall::domain::preflight::BulkAction;
@@ -63,6 +63,16 @@ enum Command {
     Undo(commands::offboard::UndoArgs),
     /// Read-only account audit (Markdown, CSV or JSON), or the changes between two JSON audits.
     Audit(commands::audit::AuditArgs),
+    /// Print a shell completion script, e.g. `rollcall completions bash > ~/.local/share/bash-completion/completions/rollcall`.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or with --out write one page per command into DIR.
+    Manpage {
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -192,6 +202,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut out = stdout.lock();
             commands::offboard::undo(&session, &args, &mut out).await
         }
+        Some(Command::Completions { shell }) => {
+            let mut command = Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut command, "rollcall", &mut out);
+            write_stdout(&out)
+        }
+        Some(Command::Manpage { out: Some(dir) }) => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            clap_mangen::generate_to(Cli::command(), &dir)
+                .with_context(|| format!("cannot write the manual pages into {}", dir.display()))
+        }
+        Some(Command::Manpage { out: None }) => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            write_stdout(&out)
+        }
         Some(Command::Audit(args)) => {
             // An audit only reads: the connection is read-only whatever the
             // profile says, and --diff contacts no instance at all.
@@ -267,6 +294,15 @@ async fn console(session: commands::connect::Session, cli: &Cli) -> anyhow::Resu
     rollcall::tui::run(session.client, ctx, opts).await
 }
 
+/// Generated text to stdout in one write; a closed pipe ends it quietly (see `main`).
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()?;
+    Ok(())
+}
+
 /// Where diagnostics go. With `--log FILE`: appended there, at RUST_LOG's
 /// level (default info). Without it: nowhere, unless RUST_LOG is set and a
 /// scripted command runs, then stderr; the console owns the screen, so it
@@ -318,11 +354,20 @@ fn open_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     options.open(path)
 }
 
+/// A write to a reader that went away, however the writer wrapped it: the
+/// csv and JSON writers' errors do not name their I/O error as a source.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     error.chain().any(|cause| {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return io.kind() == BrokenPipe;
+        }
+        if let Some(csv) = cause.downcast_ref::<csv::Error>() {
+            return matches!(csv.kind(), csv::ErrorKind::Io(io) if io.kind() == BrokenPipe);
+        }
         cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .downcast_ref::<serde_json::Error>()
+            .is_some_and(|json| json.io_error_kind() == Some(BrokenPipe))
     })
 }
 
