@@ -74,6 +74,17 @@ impl RowOutcome {
     pub fn needs_read_back(&self) -> bool {
         matches!(self, RowOutcome::Unknown(_) | RowOutcome::Unjournaled(_))
     }
+
+    /// One word for the outcome, without its message (for the log).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RowOutcome::Ok => "ok",
+            RowOutcome::Failed(_) => "failed",
+            RowOutcome::Unknown(_) => "unknown",
+            RowOutcome::Unjournaled(_) => "unjournaled",
+            RowOutcome::NotSent => "not sent",
+        }
+    }
 }
 
 /// The tail of every unknown outcome: what to do about it.
@@ -151,6 +162,13 @@ pub async fn execute(
     let concurrency = plan.concurrency.max(1);
     let mut seen = HashSet::new();
     let targets: Vec<&User> = targets.iter().filter(|u| seen.insert(u.id)).collect();
+    tracing::info!(
+        run_id = %plan.meta.run_id,
+        action = plan.action.name(),
+        accounts = targets.len(),
+        concurrency,
+        "bulk run started"
+    );
     let mut results: Vec<Option<RowResult>> = vec![None; targets.len()];
     let mut stream = futures::stream::iter(targets.iter().copied().enumerate())
         .map(|(index, user)| {
@@ -173,10 +191,27 @@ pub async fn execute(
         })
         .buffer_unordered(concurrency);
     while let Some((index, row)) = stream.next().await {
+        tracing::debug!(
+            run_id = %plan.meta.run_id,
+            account_id = row.id,
+            outcome = row.outcome.kind(),
+            "bulk row"
+        );
         on_result(&row);
         results[index] = Some(row);
     }
-    results.into_iter().flatten().collect()
+    let results: Vec<RowResult> = results.into_iter().flatten().collect();
+    let count = |kind: &str| results.iter().filter(|r| r.outcome.kind() == kind).count();
+    tracing::info!(
+        run_id = %plan.meta.run_id,
+        ok = count("ok"),
+        failed = count("failed"),
+        unknown = count("unknown") + count("unjournaled"),
+        not_sent = count("not sent"),
+        cancelled = cancel.is_cancelled(),
+        "bulk run ended"
+    );
+    results
 }
 
 async fn run_one(

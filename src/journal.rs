@@ -131,6 +131,7 @@ impl Journal {
         // A file it cannot read back gets a leading newline: a blank line
         // costs nothing, a glued one costs a record.
         let at_line_start = ends_a_line(path).unwrap_or(false);
+        tracing::info!(path = %path.display(), "journal opened");
         Ok(Journal {
             path: path.to_path_buf(),
             sink: Box::new(file),

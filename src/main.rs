@@ -2,7 +2,7 @@
 //! scriptable user commands.
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use rollcall::api::Connection;
 use rollcall::commands::{self, connect::ConnectArgs};
 use rollcall::domain::preflight::BulkAction;
@@ -40,6 +40,11 @@ struct Cli {
     /// Console bulk runs: the journal file (default: journal.jsonl in the data directory).
     #[arg(long, value_name = "PATH", env = commands::offboard::JOURNAL_ENV)]
     journal: Option<std::path::PathBuf>,
+    /// Append diagnostics to FILE: each request's method, path, status and
+    /// time, retries, bulk runs. Never credentials, headers or bodies.
+    /// RUST_LOG sets the level (default: info).
+    #[arg(long, value_name = "FILE", env = "ROLLCALL_LOG", global = true)]
+    log: Option<std::path::PathBuf>,
     #[command(flatten)]
     connect: ConnectArgs,
     #[command(subcommand)]
@@ -59,6 +64,16 @@ enum Command {
     Undo(commands::offboard::UndoArgs),
     /// Read-only account audit (Markdown, CSV or JSON), or the changes between two JSON audits.
     Audit(commands::audit::AuditArgs),
+    /// Print a shell completion script, e.g. `rollcall completions bash > ~/.local/share/bash-completion/completions/rollcall`.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or with --out write one page per command into DIR.
+    Manpage {
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -86,6 +101,10 @@ enum UsersCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = init_logging(cli.log.as_deref(), cli.command.is_none()) {
+        eprintln!("rollcall: {e:#}");
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -184,6 +203,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut out = stdout.lock();
             commands::offboard::undo(&session, &args, &mut out).await
         }
+        Some(Command::Completions { shell }) => {
+            let mut command = Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut command, "rollcall", &mut out);
+            write_stdout(&out)
+        }
+        Some(Command::Manpage { out: Some(dir) }) => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            clap_mangen::generate_to(Cli::command(), &dir)
+                .with_context(|| format!("cannot write the manual pages into {}", dir.display()))
+        }
+        Some(Command::Manpage { out: None }) => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            write_stdout(&out)
+        }
         Some(Command::Audit(args)) => {
             // An audit only reads: the connection is read-only whatever the
             // profile says, and --diff contacts no instance at all.
@@ -259,11 +295,80 @@ async fn console(session: ops::session::Session, cli: &Cli) -> anyhow::Result<()
     rollcall::tui::run(session.client, ctx, opts).await
 }
 
+/// Generated text to stdout in one write; a closed pipe ends it quietly (see `main`).
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Where diagnostics go. With `--log FILE`: appended there, at RUST_LOG's
+/// level (default info). Without it: nowhere, unless RUST_LOG is set and a
+/// scripted command runs, then stderr; the console owns the screen, so it
+/// logs only to a file. Only rollcall's own records are kept: the HTTP and
+/// TLS libraries' (which may carry headers or bodies) never reach the log.
+fn init_logging(log: Option<&std::path::Path>, console: bool) -> anyhow::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let rust_log = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|value| !value.trim().is_empty());
+    if log.is_none() && (rust_log.is_none() || console) {
+        return Ok(());
+    }
+    let level = match &rust_log {
+        Some(directives) => tracing_subscriber::EnvFilter::try_new(directives)
+            .with_context(|| format!("RUST_LOG={directives} is not a log filter"))?,
+        None => tracing_subscriber::EnvFilter::new("rollcall=info"),
+    };
+    let only_ours =
+        tracing_subscriber::filter::filter_fn(|meta| meta.target().starts_with("rollcall"));
+    let registry = tracing_subscriber::registry().with(level).with(only_ours);
+    let initialized = match log {
+        Some(path) => {
+            let file = open_log(path)
+                .with_context(|| format!("cannot open the log file {}", path.display()))?;
+            let layer = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file));
+            registry.with(layer).try_init()
+        }
+        None => registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .try_init(),
+    };
+    initialized.context("cannot start logging")
+}
+
+/// The log file, appended to; a new one is readable by its owner only on
+/// Unix (it names the instance and the paths of accounts).
+fn open_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// A write to a reader that went away, however the writer wrapped it: the
+/// csv and JSON writers' errors do not name their I/O error as a source.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     error.chain().any(|cause| {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return io.kind() == BrokenPipe;
+        }
+        if let Some(csv) = cause.downcast_ref::<csv::Error>() {
+            return matches!(csv.kind(), csv::ErrorKind::Io(io) if io.kind() == BrokenPipe);
+        }
         cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .downcast_ref::<serde_json::Error>()
+            .is_some_and(|json| json.io_error_kind() == Some(BrokenPipe))
     })
 }
 

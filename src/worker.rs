@@ -463,6 +463,11 @@ async fn stop_bulks(bulks: Vec<BulkTask>, grace: Duration) {
     if bulks.is_empty() {
         return;
     }
+    tracing::info!(
+        runs = bulks.len(),
+        grace_ms = grace.as_millis() as u64,
+        "console closing: cancelling bulk runs, requests in flight may finish"
+    );
     for bulk in &bulks {
         bulk.cancel.cancel();
     }
@@ -473,6 +478,9 @@ async fn stop_bulks(bulks: Vec<BulkTask>, grace: Duration) {
             abort, mut done, ..
         } = bulk;
         if tokio::time::timeout_at(deadline, &mut done).await.is_err() {
+            tracing::info!(
+                "bulk run still busy after the grace: its requests in flight are dropped"
+            );
             let _ = abort.send(());
             aborts.push(done);
         } else {
@@ -700,6 +708,7 @@ async fn run_bulk(
                 .results
         }
         Err(refused) => {
+            tracing::warn!(run_id = %job.request.meta.run_id, reason = %refused, "bulk run not started");
             let rows = job.request.refused_rows(&refused.to_string());
             for result in &rows {
                 let _ = events.send(Event::BulkRow {

@@ -6,7 +6,11 @@
 //!
 //! Skipped, with a note, only where tmux is not installed.
 
+#[path = "common/server_state.rs"]
+mod server_state;
+use rollcall::journal::{self as jl, RowState};
 use rollcall::sandbox::{Faults, Sandbox, SandboxConfig};
+use server_state::server_state;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -595,6 +599,73 @@ fn ctrl_c_and_sigterm_during_a_bulk_run_stop_it_without_a_panic() {
         assert!(raw.contains("the bulk run was interrupted"), "{way}: {raw}");
         assert_handed_back(logged, &screen);
         assert_journal_whole(&instance.journal());
+    }
+}
+
+/// Ctrl-C pressed at different moments of a console bulk run whose answers
+/// come soon enough for the requests in flight to finish within the grace:
+/// every time the console exits 130 without a panic, hands the terminal
+/// back, and leaves a journal that agrees with the server account by
+/// account (a change on the server is journaled ok or unknown, a journaled
+/// success is on the server).
+#[test]
+fn ctrl_c_at_any_moment_of_a_console_bulk_run_leaves_a_journal_that_agrees_with_the_server() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let running = |s: &str| s.contains(" ok ") && s.contains("  failed ") && s.contains("not sent");
+    for (attempt, delay_ms) in [0u64, 150, 400, 900].into_iter().enumerate() {
+        let what = format!("try {attempt}: Ctrl-C {delay_ms} ms into the run");
+        let instance = Instance::start(60);
+        let before = instance.runtime.block_on(server_state(instance.sandbox()));
+        let logged = Logged::start(&format!("cc{attempt}"), &instance.console());
+        let pane = &logged.pane;
+        pane.wait_for("the accounts", loaded);
+        instance.slow(Duration::from_millis(150));
+        pane.keys(&["*", "d"]);
+        pane.wait_for("the preflight", |s| s.contains("Will change"));
+        pane.keys(&["y"]);
+        pane.wait_for("the run", running);
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        pane.keys(&["C-c"]);
+        let (status, screen) = logged.wait_exit(&format!("the shell after Ctrl-C ({what})"));
+        instance.slow(Duration::ZERO);
+        let raw = logged.raw();
+        for bad in ["panicked", "Tokio", "backtrace", "being shut"] {
+            assert!(!raw.contains(bad), "{what}: {bad} in\n{raw}");
+        }
+        assert_eq!(status, 130, "{what}:\n{screen}");
+        assert_handed_back(&logged, &screen);
+        assert_journal_whole(&instance.journal());
+
+        let contents = jl::read(&instance.journal()).expect("the journal reads");
+        let runs = jl::runs_of(&contents);
+        assert_eq!(runs.len(), 1, "{what}");
+        let planned = runs[0].header.as_ref().expect("a run header").planned;
+        assert!(runs[0].intended < planned, "{what}: cut short");
+        assert_eq!(runs[0].unfinished, 0, "{what}: requests in flight finished");
+        let rows = jl::run_rows(&contents.entries, &runs[0].run_id);
+        let after = instance.runtime.block_on(server_state(instance.sandbox()));
+        let state_of = |id: i64| rows.iter().find(|r| r.account_id == id).map(|r| &r.state);
+        for (id, now) in &after {
+            let was = before.get(id).and_then(|u| u.disabled);
+            if now.disabled == Some(true) && was != Some(true) {
+                assert!(
+                    matches!(state_of(*id), Some(RowState::Ok | RowState::Unknown(_))),
+                    "{what}: account {id} is disabled on the server but journaled as {:?}",
+                    state_of(*id)
+                );
+            }
+        }
+        for row in rows.iter().filter(|r| r.state == RowState::Ok) {
+            assert_eq!(
+                after.get(&row.account_id).and_then(|u| u.disabled),
+                Some(true),
+                "{what}: account {} journaled ok but not disabled",
+                row.account_id
+            );
+        }
     }
 }
 

@@ -186,6 +186,38 @@ struct Inner {
 /// (a documented v3 parameter).
 pub const ACTIVITY_LOG_PARAM: &str = "createActivityLog";
 
+/// The names of a URL's query parameters, for the log: their values (a
+/// filter, perhaps someone's name) stay out of it.
+fn query_keys(url: &Url) -> String {
+    let keys: Vec<String> = url.query_pairs().map(|(key, _)| key.into_owned()).collect();
+    crate::domain::text::sanitize(&keys.join(",")).into_owned()
+}
+
+/// A failure without an HTTP status, for the log. Our own wording, built
+/// from the URL without its query; a decode error's text may quote the
+/// server's answer, so only its kind is logged.
+fn error_for_log(error: &ApiError) -> String {
+    match error {
+        ApiError::Decode { .. } => "unreadable answer".to_string(),
+        other => crate::domain::text::sanitize(&other.to_string()).into_owned(),
+    }
+}
+
+/// Why a request is sent again, in a few words for the log.
+fn retry_reason(error: &ApiError, wait: Option<Duration>) -> String {
+    let after = match wait {
+        Some(wait) => format!(" (Retry-After {} s)", wait.as_secs()),
+        None => String::new(),
+    };
+    match error {
+        ApiError::Http { status: 429, .. } => format!("HTTP 429 too many requests{after}"),
+        ApiError::Http { status, .. } => format!("HTTP {status} server error{after}"),
+        ApiError::Dropped { .. } => "the connection dropped before an answer".to_string(),
+        ApiError::Network { .. } => "the instance could not be reached".to_string(),
+        other => error_for_log(other),
+    }
+}
+
 /// `{"status":..,"message":..,"errCode":..}` of any answer, when present.
 #[derive(Deserialize)]
 struct StatusProbe {
@@ -657,6 +689,11 @@ impl Client {
             if error.status() == Some(401) && !refreshed {
                 refreshed = true;
                 if self.refresh_token(generation).await {
+                    tracing::info!(
+                        %method,
+                        path = %crate::domain::text::sanitize(url.path()),
+                        "token refused (401): sending again with a renewed token"
+                    );
                     continue;
                 }
             }
@@ -666,52 +703,98 @@ impl Client {
                 return Err(error);
             }
             let delay = match wait {
-                Some(wait) if wait > MAX_RETRY_AFTER => return Err(error),
+                Some(wait) if wait > MAX_RETRY_AFTER => {
+                    tracing::info!(
+                        %method,
+                        path = %crate::domain::text::sanitize(url.path()),
+                        retry_after_s = wait.as_secs(),
+                        "not retried: the server asks for a longer wait than one call allows"
+                    );
+                    return Err(error);
+                }
                 Some(wait) => wait,
                 None => self.inner.retry_delay * 2u32.pow(attempt - 1),
             };
             if Instant::now() + delay >= deadline {
                 return Err(error);
             }
+            tracing::info!(
+                %method,
+                path = %crate::domain::text::sanitize(url.path()),
+                attempt = attempt + 1,
+                of = attempts,
+                delay_ms = delay.as_millis() as u64,
+                reason = %retry_reason(&error, wait),
+                "retrying"
+            );
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
     }
 
     /// One request and its whole answer, within the first-byte, idle and
-    /// total limits. A failure comes with the server's `Retry-After`.
+    /// total limits. A failure comes with the server's `Retry-After`. Each
+    /// exchange is logged here, and only its method, path, query keys,
+    /// status and time: never headers (the credentials), bodies or query
+    /// values.
     async fn attempt(
         &self,
         request: reqwest::Request,
         url: &Url,
         deadline: Instant,
     ) -> Result<Answer, (ApiError, Option<Duration>)> {
+        let method = request.method().clone();
+        let started = Instant::now();
+        let (status, result) = self.exchange(request, url, deadline).await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let path = crate::domain::text::sanitize(url.path()).into_owned();
+        let query_keys = query_keys(url);
+        match &result {
+            // No answer, or one that could not be read: what went wrong.
+            Err((error, _)) if error.status().is_none() => tracing::info!(
+                %method, %path, %query_keys, status, elapsed_ms,
+                error = %error_for_log(error), "request failed"
+            ),
+            _ => tracing::info!(%method, %path, %query_keys, status, elapsed_ms, "request"),
+        }
+        result
+    }
+
+    /// The exchange itself; the status is `None` when no answer's head came.
+    async fn exchange(
+        &self,
+        request: reqwest::Request,
+        url: &Url,
+        deadline: Instant,
+    ) -> (Option<u16>, Result<Answer, (ApiError, Option<Duration>)>) {
         let limits = &self.inner.options.limits;
         let (limit, which) = within(limits.first_byte, Waiting::FirstByte, deadline);
         let response = match tokio::time::timeout(limit, self.inner.http.execute(request)).await {
-            Err(_) => return Err((self.timed_out(url, which), None)),
-            Ok(Err(e)) => return Err((self.transport_error(url, &e), None)),
+            Err(_) => return (None, Err((self.timed_out(url, which), None))),
+            Ok(Err(e)) => return (None, Err((self.transport_error(url, &e), None))),
             Ok(Ok(response)) => response,
         };
         let status = response.status();
+        let code = Some(status.as_u16());
         if status.is_redirection() {
             if let Some(location) = response.headers().get(reqwest::header::LOCATION) {
                 let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
-                return Ok(Answer::Redirect {
+                let redirect = Answer::Redirect {
                     status: status.as_u16(),
                     location,
-                });
+                };
+                return (code, Ok(redirect));
             }
         }
         let wait = retry_after(response.headers());
-        let bytes = self
-            .read_body(response, url, deadline)
-            .await
-            .map_err(|e| (e, None))?;
+        let bytes = match self.read_body(response, url, deadline).await {
+            Ok(bytes) => bytes,
+            Err(e) => return (code, Err((e, None))),
+        };
         if status.is_success() {
-            Ok(Answer::Body(bytes))
+            (code, Ok(Answer::Body(bytes)))
         } else {
-            Err((self.refusal(status.as_u16(), &bytes), wait))
+            (code, Err((self.refusal(status.as_u16(), &bytes), wait)))
         }
     }
 

@@ -547,6 +547,10 @@ async fn confirm_and_run(
         writeln!(out, "Nothing sent.")?;
         return Ok(());
     }
+    // Heard from here on, before the run is announced: a signal after this
+    // line cancels the run (and finds nothing sent, if it has not begun)
+    // instead of ending the process with requests in flight.
+    let stop_signals = listen_for_stop_signals();
     writeln!(
         out,
         "Run {} ({} at a time), journal {}",
@@ -555,17 +559,33 @@ async fn confirm_and_run(
         journal_path.display()
     )?;
     out.flush()?;
-    let report = execute_printing(session, journal_path, selection, options, out).await?;
+    let (report, signal) =
+        execute_printing(session, journal_path, selection, options, stop_signals, out).await?;
     let (failed, not_sent) = (report.failed(), report.not_sent());
     let (unknown, unjournaled) = (report.unknown(), report.unjournaled());
     writeln!(out, "Run {}: {}", report.run_id, report.summary())?;
     out.flush()?;
-    if unknown + unjournaled > 0 {
-        bail!(
-            "{} of {count} accounts were sent without a recorded answer: read back before acting again (`rollcall undo {}` reads them back first; so does re-running the command)",
-            unknown + unjournaled,
-            report.run_id
-        );
+    let unanswered = unknown + unjournaled;
+    let read_back_note = format!(
+        "{unanswered} of {count} accounts were sent without a recorded answer: read back before acting again (`rollcall undo {}` reads them back first; so does re-running the command)",
+        report.run_id
+    );
+    let cancelled_note = format!(
+        "cancelled: {not_sent} of {count} accounts not sent (run {})",
+        report.run_id
+    );
+    // Stopped by a signal before the end: the exit status says which, as a
+    // shell reports a process the signal ended (130 for SIGINT, 143 for SIGTERM).
+    if let Some(signal) = signal.filter(|_| not_sent > 0) {
+        let note = if unanswered > 0 {
+            format!("{cancelled_note}; {read_back_note}")
+        } else {
+            cancelled_note
+        };
+        return Err(interrupted_by(signal, note));
+    }
+    if unanswered > 0 {
+        bail!("{read_back_note}");
     }
     if failed > 0 {
         bail!(
@@ -574,24 +594,33 @@ async fn confirm_and_run(
         );
     }
     if not_sent > 0 {
-        bail!(
-            "cancelled: {not_sent} of {count} accounts not sent (run {})",
-            report.run_id
-        );
+        bail!("{cancelled_note}");
     }
     Ok(())
 }
 
-/// Runs while printing each result as it arrives; the first Ctrl-C
-/// cancels (requests in flight finish, nothing new starts), a second stops
-/// at once (the journal then shows the in-flight ones as unfinished).
+/// The error that makes the process exit with 128 + `signal`.
+fn interrupted_by(signal: i32, note: String) -> anyhow::Error {
+    crate::tui::Interrupted {
+        code: u8::try_from(128 + signal).unwrap_or(1),
+        note: Some(note),
+    }
+    .into()
+}
+
+/// Runs while printing each result as it arrives. The first SIGINT
+/// (Ctrl-C) or SIGTERM cancels: requests in flight finish and are
+/// journaled, nothing new starts; the report comes back with the signal.
+/// A second one stops at once (the journal then shows the in-flight ones
+/// as unfinished).
 async fn execute_printing(
     session: &Session,
     journal_path: &Path,
     selection: &Selection,
     options: &RunOptions,
+    stop_signals: StopSignals,
     out: &mut dyn Write,
-) -> anyhow::Result<RunReport> {
+) -> anyhow::Result<(RunReport, Option<i32>)> {
     let cancel = Cancel::default();
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<RowResult>();
     let mut forward = move |row: &RowResult| {
@@ -606,38 +635,85 @@ async fn execute_printing(
         &mut forward,
     );
     tokio::pin!(run);
-    // Ctrl-C arrives as messages; if no handler can be installed the
-    // listener ends and the branch is simply never taken.
-    let (interrupt_sender, mut interrupts) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let _listener = AbortOnDrop(tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            if interrupt_sender.send(()).is_err() {
-                break;
+    let (mut interrupts, _listeners) = stop_signals;
+    let mut received: Option<i32> = None;
+    // A reader that goes away mid-run (`... | head`) must not drop the
+    // requests in flight: the run is cancelled like on Ctrl-C and ends
+    // with an error of its own, never the quiet exit of a closed pipe.
+    let mut output_lost: Option<std::io::Error> = None;
+    let mut print = |printing: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>| {
+        if output_lost.is_none() {
+            if let Err(e) = printing(out) {
+                cancel.cancel();
+                output_lost = Some(e);
             }
         }
-    }));
+    };
     let outcome: anyhow::Result<RunReport> = loop {
         tokio::select! {
-            report = &mut run => break report,
-            Some(row) = receiver.recv() => write_row(&row, out)?,
-            Some(()) = interrupts.recv() => {
-                if cancel.is_cancelled() {
-                    break Err(anyhow!(
+            // Signals first: one that is already waiting stops what has
+            // not started before anything more is sent.
+            biased;
+            Some(signal) = interrupts.recv() => {
+                tracing::info!(run_id = %options.run_id, signal, "signal received during a bulk run");
+                if received.is_some() {
+                    return Err(interrupted_by(signal, format!(
                         "stopped at once; requests in flight show as unfinished in `rollcall journal --run {}`",
                         options.run_id
-                    ));
+                    )));
                 }
+                received = Some(signal);
                 cancel.cancel();
-                writeln!(out, "Cancelling: requests in flight finish, nothing new starts (Ctrl-C again to stop at once).")?;
-                out.flush()?;
+                print(&mut |out| {
+                    writeln!(out, "Cancelling: requests in flight finish, nothing new starts (Ctrl-C again to stop at once).")?;
+                    out.flush()
+                });
             }
+            Some(row) = receiver.recv() => print(&mut |out| write_row(&row, out)),
+            report = &mut run => break report,
         }
     };
     let report = outcome?;
     while let Ok(row) = receiver.try_recv() {
-        write_row(&row, out)?;
+        print(&mut |out| write_row(&row, out));
     }
-    Ok(report)
+    if let Some(error) = output_lost {
+        bail!(
+            "the output was closed during run {} ({error}): the run was cancelled after its requests in flight; `rollcall journal --run {}` lists its accounts",
+            options.run_id,
+            options.run_id
+        );
+    }
+    Ok((report, received))
+}
+
+/// Signal numbers as they arrive, and the tasks that listen for them.
+type StopSignals = (tokio::sync::mpsc::UnboundedReceiver<i32>, Vec<AbortOnDrop>);
+
+/// SIGINT and SIGTERM as messages carrying the signal's number, for as
+/// long as the returned listeners live. A handler that cannot be installed
+/// leaves its signal to its default action.
+fn listen_for_stop_signals() -> StopSignals {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<i32>();
+    let mut listeners = Vec::new();
+    for (kind, number) in [
+        (SignalKind::interrupt(), signal_hook::consts::SIGINT),
+        (SignalKind::terminate(), signal_hook::consts::SIGTERM),
+    ] {
+        let Ok(mut stream) = signal(kind) else {
+            continue;
+        };
+        let sender = sender.clone();
+        listeners.push(AbortOnDrop(tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if sender.send(number).is_err() {
+                    break;
+                }
+            }
+        })));
+    }
+    (receiver, listeners)
 }
 
 /// Stops a spawned task when its owner goes away, on every path out.

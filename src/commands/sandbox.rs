@@ -159,23 +159,30 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     cfg.tls = args.tls;
     let sandbox = Sandbox::start(cfg).await?;
     sandbox.set_faults(args.faults.faults());
-    print!("{}", banner(&sandbox.base_url(), &secret_key, generated));
+    let mut text = banner(&sandbox.base_url(), &secret_key, generated);
     if let Some(ca) = sandbox.ca_file() {
-        print!("{}", tls_banner(ca));
+        text.push_str(&tls_banner(ca));
     }
     if args.plain {
-        println!("plain mode: no rollcall extensions are served");
+        text.push_str("plain mode: no rollcall extensions are served\n");
     }
     if args.omit_last_login {
-        println!("lastLogin is left out of every answer");
+        text.push_str("lastLogin is left out of every answer\n");
     }
     if let Some(faults) = args.faults.describe() {
-        println!("{faults}");
+        text.push_str(&faults);
+        text.push('\n');
     }
-    std::io::Write::flush(&mut std::io::stdout())?;
+    // A reader that went away (`rollcall sandbox | head -3`) does not stop
+    // the server: the banner is best effort.
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    }
     wait_for_stop().await?;
     sandbox.shutdown().await;
-    eprintln!("rollcall sandbox stopped");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), b"rollcall sandbox stopped\n");
     Ok(())
 }
 
