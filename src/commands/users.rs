@@ -4,8 +4,9 @@
 use crate::api::wire::ext;
 use crate::api::{ApiError, UserQuery};
 use crate::domain::filter::{Filter, MatchContext, Undecided};
-use crate::domain::text::{csv_cell, sanitize};
+use crate::domain::text::sanitize;
 use crate::domain::{LastLoginReported, PasswordExpiry, User};
+pub use crate::ops::export::{write_csv_rows, write_csv_with, write_json, JsonArray, CSV_HEADER};
 use crate::ops::session::Session;
 use anyhow::{anyhow, bail};
 use chrono::{DateTime, Utc};
@@ -359,68 +360,6 @@ pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> an
     out.flush()?;
     Ok(())
 }
-
-/// JSON with ThreatConnect's field names, safe on a terminal and still the
-/// same data (see [`crate::domain::text::json_export`]).
-pub fn write_json(users: &[User], out: &mut dyn Write) -> anyhow::Result<()> {
-    let mut json = JsonArray::new(out);
-    json.write_all(users)?;
-    json.finish()
-}
-
-/// A JSON array written element by element, byte for byte what
-/// [`write_json`] writes for the same accounts.
-pub struct JsonArray<W: Write> {
-    out: W,
-    written: usize,
-    /// One element's text, reused.
-    element: Vec<u8>,
-}
-
-impl<W: Write> JsonArray<W> {
-    pub fn new(out: W) -> Self {
-        JsonArray {
-            out,
-            written: 0,
-            element: Vec::new(),
-        }
-    }
-
-    pub fn write_all(&mut self, users: &[User]) -> anyhow::Result<()> {
-        for user in users {
-            self.element.clear();
-            serde_json::to_writer_pretty(&mut self.element, user)?;
-            let text = std::str::from_utf8(&self.element)?;
-            // The same escaping as `json_export`, borrowed when nothing needs it.
-            let text = crate::domain::text::json_terminal_safe(text);
-            self.out.write_all(if self.written == 0 {
-                b"[\n  "
-            } else {
-                b",\n  "
-            })?;
-            // `to_string_pretty` of an array: each element on its own
-            // lines, indented two spaces (JSON strings hold no raw newline).
-            let mut lines = text.as_bytes().split(|b| *b == b'\n');
-            if let Some(first) = lines.next() {
-                self.out.write_all(first)?;
-            }
-            for line in lines {
-                self.out.write_all(b"\n  ")?;
-                self.out.write_all(line)?;
-            }
-            self.written += 1;
-        }
-        Ok(())
-    }
-
-    pub fn finish(mut self) -> anyhow::Result<()> {
-        self.out
-            .write_all(if self.written == 0 { b"[]\n" } else { b"\n]\n" })?;
-        self.out.flush()?;
-        Ok(())
-    }
-}
-
 fn status_text(user: &User) -> &'static str {
     user.status().map_or("?", |s| s.name())
 }
@@ -449,45 +388,6 @@ fn groups_text(user: &User) -> String {
         None => "?".to_string(),
     }
 }
-
-fn password_days(user: &User, max_age: Option<i64>, now: DateTime<Utc>) -> String {
-    match user.password_expiry(max_age, now) {
-        PasswordExpiry::DaysLeft(n) => n.to_string(),
-        PasswordExpiry::Expired => "expired".to_string(),
-        PasswordExpiry::Unknown => String::new(),
-    }
-}
-
-fn opt_bool(value: Option<bool>) -> String {
-    value.map(|b| b.to_string()).unwrap_or_default()
-}
-
-fn opt_time(value: Option<DateTime<Utc>>) -> String {
-    value
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
-
-/// The CSV columns, in order.
-pub const CSV_HEADER: [&str; 16] = [
-    "id",
-    "userName",
-    "firstName",
-    "lastName",
-    "pseudonym",
-    "owner",
-    "systemRole",
-    "orgRole",
-    "status",
-    "disabled",
-    "locked",
-    "lastLogin",
-    "lastPasswordChange",
-    "passwordExpiresInDays",
-    "userGroups",
-    "mfaEnabled",
-];
-
 /// CSV with a header; unknown values are empty cells.
 pub fn write_csv(
     users: &[User],
@@ -497,55 +397,6 @@ pub fn write_csv(
 ) -> anyhow::Result<()> {
     write_csv_with(users, session.settings.password_max_age_days, now, out)
 }
-
-/// As [`write_csv`], with the instance's password max age given directly
-/// (the console's `:export` has no `Session`).
-pub fn write_csv_with(
-    users: &[User],
-    password_max_age_days: Option<i64>,
-    now: DateTime<Utc>,
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(CSV_HEADER)?;
-    write_csv_rows(&mut writer, users, password_max_age_days, now)?;
-    writer.flush()?;
-    Ok(())
-}
-
-/// The CSV rows of `users`, without the header.
-pub fn write_csv_rows<W: Write>(
-    writer: &mut csv::Writer<W>,
-    users: &[User],
-    password_max_age_days: Option<i64>,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    for user in users {
-        let status = user.status().map(|s| s.name()).unwrap_or("");
-        let groups = user.group_names().map(|g| g.join("; ")).unwrap_or_default();
-        let cell = |v: &Option<String>| v.as_deref().map(csv_cell).unwrap_or_default();
-        writer.write_record([
-            user.id.to_string(),
-            csv_cell(&user.user_name),
-            cell(&user.first_name),
-            cell(&user.last_name),
-            cell(&user.pseudonym),
-            cell(&user.owner),
-            cell(&user.system_role),
-            user.org_role_name().map(csv_cell).unwrap_or_default(),
-            status.to_string(),
-            opt_bool(user.disabled),
-            opt_bool(user.locked),
-            opt_time(user.last_login),
-            opt_time(user.last_password_change),
-            password_days(user, password_max_age_days, now),
-            csv_cell(&groups),
-            opt_bool(user.mfa_enabled),
-        ])?;
-    }
-    Ok(())
-}
-
 /// The widest a table cell gets, in terminal columns: one long value (a
 /// 5,000-character name once made 10.8 MB of table) cannot widen every line.
 pub const MAX_CELL_WIDTH: usize = 60;

@@ -83,10 +83,8 @@ fn export(
 ) -> anyhow::Result<()> {
     let mut bytes: Vec<u8> = Vec::new();
     match format {
-        ExportFormat::Csv => {
-            crate::commands::users::write_csv_with(users, max_age, now, &mut bytes)?
-        }
-        ExportFormat::Json => crate::commands::users::write_json(users, &mut bytes)?,
+        ExportFormat::Csv => crate::ops::export::write_csv_with(users, max_age, now, &mut bytes)?,
+        ExportFormat::Json => crate::ops::export::write_json(users, &mut bytes)?,
     }
     std::fs::write(path, bytes)?;
     Ok(())
