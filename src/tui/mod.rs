@@ -11,6 +11,7 @@ mod columns;
 pub mod effects;
 mod form;
 pub mod keymap;
+pub mod registry;
 mod terminal;
 mod text;
 mod views;

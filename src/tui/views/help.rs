@@ -1,17 +1,18 @@
-//! Help, rendered from the keymap tables and the command table, so it
+//! Help, rendered from the keys in force and the command registry, so it
 //! always matches the keys that work.
 
 use super::{popup, popup_room, Theme};
 use crate::tui::app::App;
 use crate::tui::columns::Column;
-use crate::tui::keymap;
+use crate::tui::keymap::Keymap;
+use crate::tui::registry::Cmd;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let lines = lines(theme, app.read_only());
+    let lines = lines(theme, &app.keymap, app.read_only());
     let outer = popup(popup_room(area), 72, lines.len() as u16 + 2);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -35,39 +36,33 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
 const KEY_WIDTH: usize = 20;
 
 /// Read-only: the write keys and commands are left out.
-fn lines(theme: &Theme, read_only: bool) -> Vec<Line<'static>> {
+fn lines(theme: &Theme, keymap: &Keymap, read_only: bool) -> Vec<Line<'static>> {
     let mut out = Vec::new();
-    for (title, bindings) in keymap::sections() {
-        out.push(Line::styled(title, theme.header));
-        for binding in bindings {
-            if read_only && binding.action.is_write() {
-                continue;
-            }
+    for section in keymap.sections() {
+        out.push(Line::styled(keymap.title(section.scope), theme.header));
+        for binding in section.bindings.iter().filter(|b| b.shown(read_only)) {
             let keys: Vec<String> = binding.keys.iter().map(|k| k.label()).collect();
             out.push(Line::from(vec![
                 Span::styled(format!("  {:<KEY_WIDTH$}", keys.join(", ")), theme.key),
-                Span::raw(binding.description),
+                Span::raw(binding.doc),
             ]));
         }
     }
+    let shown = |cmd: &&Cmd| !(read_only && cmd.is_write());
     out.push(Line::styled("Commands", theme.header));
-    for command in keymap::COMMANDS {
-        if read_only && command.kind.is_write() {
-            continue;
-        }
-        let usage = format!(":{} {}", command.names.join(", :"), command.args);
-        let usage = usage.trim_end();
+    for cmd in Cmd::ALL.iter().filter(|c| c.spec().prompt).filter(shown) {
+        let usage = cmd.usage();
         // A long usage gets its own line: it never runs into the text.
         if usage.len() >= KEY_WIDTH {
             out.push(Line::styled(format!("  {usage}"), theme.key));
             out.push(Line::from(vec![
                 Span::raw(format!("  {:<KEY_WIDTH$}", "")),
-                Span::raw(command.description),
+                Span::raw(cmd.doc()),
             ]));
         } else {
             out.push(Line::from(vec![
                 Span::styled(format!("  {usage:<KEY_WIDTH$}"), theme.key),
-                Span::raw(command.description),
+                Span::raw(cmd.doc()),
             ]));
         }
     }
