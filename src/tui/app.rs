@@ -295,6 +295,16 @@ impl App {
         self
     }
 
+    /// Moves the console on from `from` to `to`, also when help is open
+    /// over `from`: Esc then returns to `to`.
+    pub(crate) fn leave_mode(&mut self, from: Mode, to: Mode) {
+        if self.mode == from {
+            self.mode = to;
+        } else if self.mode == Mode::Help && self.help_return == from {
+            self.help_return = to;
+        }
+    }
+
     pub fn should_quit(&self) -> bool {
         self.quit
     }
@@ -539,7 +549,8 @@ impl App {
                     self.help_return = self.mode;
                 }
                 self.mode = Mode::Help;
-                self.help_scroll = 0;
+                let line = self.keymap.help_line(self.help_return, self.read_only());
+                self.help_scroll = u16::try_from(line).unwrap_or(u16::MAX);
             }
             Cmd::Close => match self.mode {
                 Mode::OrgPicker if !self.picker_query.is_empty() => {

@@ -268,7 +268,8 @@ impl App {
             }
             return None;
         }
-        if cmd == Cmd::Help {
+        // A pending "stop the run?" takes any key but y as its no, help too.
+        if cmd == Cmd::Help && !(self.mode == Mode::BulkProgress && self.bulk.stop_asked) {
             return None;
         }
         match self.mode {
@@ -734,9 +735,7 @@ impl App {
                     self.bulk.marks.remove(id);
                 }
                 self.replace_users(updated, &deleted);
-                if self.mode == Mode::BulkProgress {
-                    self.mode = Mode::BulkResults;
-                }
+                self.leave_mode(Mode::BulkProgress, Mode::BulkResults);
                 let text = format!("{}: {} ok, {failed} not done", action.name(), ok.len());
                 if failed > 0 {
                     self.set_error(text);

@@ -1232,9 +1232,7 @@ impl App {
                 let text = format!("{name} (id {}) {verb}", user.id);
                 self.replace_user(*user);
                 self.forms.form = None;
-                if self.mode == Mode::Form {
-                    self.mode = Mode::Table;
-                }
+                self.leave_mode(Mode::Form, Mode::Table);
                 match problem {
                     Some(p) => self.set_error(format!("{text}, but {p}")),
                     None => self.set_info(text),

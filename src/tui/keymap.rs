@@ -349,6 +349,7 @@ mod defaults {
         bind("Esc", Close).says("Cancel (with typed text: clear it)"),
     ], ARROWS, &[
         bind("Backspace", DeleteChar).says("Type-ahead: delete a character"),
+        bind("?", Help),
     ]];
     // The account's name is typed here: help is F1.
     pub const CONFIRM: &[&[Row]] = &[&[
@@ -358,6 +359,7 @@ mod defaults {
     pub const TOKEN: &[&[Row]] = &[&[
         bind("c", CopyToken),
         bind("Esc Enter q", Close).says("Close; the token is gone for good"),
+        bind("?", Help),
     ]];
     pub const BULK_CONFIRM: &[&[Row]] = &[&[
         bind("y Enter", Confirm),
@@ -366,10 +368,12 @@ mod defaults {
         bind("BackTab", PreviousGroup),
     ], NAV, &[
         bind("Backspace", DeleteChar).says("Delete a typed digit"),
+        bind("?", Help),
     ]];
     pub const BULK_PROGRESS: &[&[Row]] = &[&[
         bind("Esc", StopRun),
         bind("q", StopAndQuit),
+        bind("?", Help),
     ]];
     pub const BULK_RESULTS: &[&[Row]] = &[&[
         bind("Esc q", Close).says("Back to the table"),
@@ -380,7 +384,9 @@ mod defaults {
     ]];
     pub const RESULT_DETAIL: &[&[Row]] = &[&[
         bind("Esc Enter q", Close).says("Back to the results"),
-    ], NAV];
+    ], NAV, &[
+        bind("?", Help),
+    ]];
     pub const AUDIT: &[&[Row]] = &[&[
         bind("Enter", Accept).says("Show the accounts of this finding"),
         bind("Esc q A", Close).says("Back to the table"),
@@ -569,6 +575,26 @@ impl Keymap {
             Some(key) => format!("{} ({})", def.title, key.label()),
             None => def.title.to_string(),
         }
+    }
+
+    /// The line of help where the section of `mode` starts: a title line,
+    /// then one line per binding shown. The accounts table's section comes
+    /// right after the keys of every mode, which hold there too, so help
+    /// from the table opens at the top.
+    pub fn help_line(&self, mode: Mode, read_only: bool) -> usize {
+        let at = self
+            .sections
+            .iter()
+            .position(|s| s.scope == Scope::In(mode))
+            .unwrap_or(0);
+        if at <= 1 {
+            return 0;
+        }
+        self.sections
+            .iter()
+            .take(at)
+            .map(|s| 1 + s.bindings.iter().filter(|b| b.shown(read_only)).count())
+            .sum()
     }
 }
 

@@ -809,6 +809,38 @@ fn unknown_command_is_an_error_not_a_crash() {
 }
 
 #[test]
+fn help_opens_at_the_section_of_the_mode_it_came_from() {
+    let mut app = loaded(admin());
+    // Help from help stays where it is.
+    for mode in Mode::ALL.into_iter().filter(|m| *m != Mode::Help) {
+        app.mode = mode;
+        // F1 works in every mode, text modes included.
+        app.handle_key(key(KeyCode::F(1)));
+        assert_eq!(app.mode(), Mode::Help, "{mode:?}");
+        let title = app.keymap.title(keymap::Scope::In(mode));
+        let text = screen(&mut app, 80, 24);
+        let top = text.lines().nth(2).unwrap_or_default();
+        if mode == Mode::Table {
+            // The table's keys follow the few of every mode: help's top.
+            assert!(top.contains("│Everywhere "), "{text}");
+            assert!(text.contains(&format!("│{title} ")), "{text}");
+        } else {
+            assert!(top.contains(&format!("│{title} ")), "{mode:?}\n{text}");
+        }
+        app.handle_key(key(KeyCode::Esc));
+        assert_eq!(app.mode(), mode, "Esc goes back exactly");
+    }
+    app.mode = Mode::Table;
+    // ? wherever it is not text: every mode but the prompts and fields.
+    let text_modes = [Mode::Find, Mode::Form, Mode::Confirm];
+    for mode in Mode::ALL {
+        let opens = app.keymap.lookup(mode, &key(KeyCode::Char('?'))) == Some(Cmd::Help);
+        let closes = mode == Mode::Help;
+        assert_eq!(opens || closes, !text_modes.contains(&mode), "{mode:?}");
+    }
+}
+
+#[test]
 fn refresh_command_reloads() {
     let mut app = loaded(admin());
     type_keys(&mut app, ":refresh");

@@ -1,5 +1,7 @@
 //! Help, rendered from the keys in force and the command registry, so it
-//! always matches the keys that work.
+//! always matches the keys that work. Each section takes a title line and
+//! a line per binding: `Keymap::help_line` counts on that to open help at
+//! the section of the mode it came from.
 
 use super::{popup, popup_room, Theme};
 use crate::tui::app::App;
