@@ -4,7 +4,7 @@
 
 use super::columns::{self, Column};
 use super::keymap::{Keymap, Mode};
-use super::registry::Cmd;
+use super::registry::{self, Cmd};
 use super::ConsoleContext;
 use crate::api::wire::{ext, OrgLimits};
 use crate::api::{Membership, UserQuery};
@@ -40,6 +40,16 @@ pub const MAX_INPUT: usize = 1_000;
 /// How far a page key moves in a popup list whose height the App does
 /// not keep (the Organizations, the findings, the bulk results).
 pub(crate) const LIST_PAGE: usize = 10;
+
+/// What Tab offered at the `:` prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Completion {
+    /// The prompt's text as Tab left it.
+    pub input: String,
+    pub names: Vec<&'static str>,
+    /// Which name Tab takes next.
+    pub next: usize,
+}
 
 /// Deletes the last word of `input` and the spaces after it.
 pub(crate) fn delete_word(input: &mut String) {
@@ -123,6 +133,9 @@ pub struct App {
     /// What the filter could not decide, or which groups `group:` took.
     pub(crate) filter_note: Option<String>,
     pub(crate) command_input: String,
+    /// The names Tab offered at the `:` prompt, while the input is still
+    /// what Tab left there (Tab again then takes the next).
+    pub(crate) completion: Option<Completion>,
     /// Why the prompt did not take everything typed or pasted (the limit),
     /// shown beside the prompt until the next key.
     pub(crate) prompt_note: Option<String>,
@@ -223,6 +236,7 @@ impl App {
             filter_error: None,
             filter_note: None,
             command_input: String::new(),
+            completion: None,
             prompt_note: None,
             selected: 0,
             offset: 0,
@@ -536,6 +550,7 @@ impl App {
                 self.command_input.clear();
                 self.mode = Mode::Command;
             }
+            Cmd::Complete => self.complete_command(),
             Cmd::Org => self.open_org_picker(),
             Cmd::Columns => self.columns_command(""),
             Cmd::View => self.view_command(""),
@@ -592,6 +607,42 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// Tab at the `:` prompt: completes the command name typed so far; when
+    /// several fit, completes what they share and lists them, and Tab again
+    /// takes each in turn.
+    fn complete_command(&mut self) {
+        if self.command_input.contains(char::is_whitespace) {
+            return; // past the name: its arguments are not completed
+        }
+        if let Some(completion) = self.completion.as_mut() {
+            if completion.input == self.command_input {
+                let next = completion.next % completion.names.len().max(1);
+                if let Some(name) = completion.names.get(next) {
+                    self.command_input = name.to_string();
+                    completion.input = self.command_input.clone();
+                    completion.next = next + 1;
+                }
+                return;
+            }
+        }
+        self.completion = None;
+        let names = registry::completions(&self.command_input, self.read_only());
+        match names.as_slice() {
+            [] => {
+                self.prompt_note = Some(format!("no command starts with {:?}", self.command_input))
+            }
+            [name] => self.command_input = name.to_string(),
+            _ => {
+                self.command_input = registry::common_prefix(&names).to_string();
+                self.completion = Some(Completion {
+                    input: self.command_input.clone(),
+                    names,
+                    next: 0,
+                });
+            }
+        }
     }
 
     /// The indexes of the Organizations listed: those whose name holds

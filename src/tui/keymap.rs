@@ -297,6 +297,7 @@ mod defaults {
     pub const COMMAND: &[&[Row]] = &[&[
         bind("Enter", Accept).says("Run the command"),
         bind("Esc", Close).says("Cancel"),
+        bind("Tab", Complete),
         bind("?", Help),
     ], EDIT];
     pub const FIND: &[&[Row]] = &[&[

@@ -35,6 +35,7 @@ pub enum Cmd {
     Details,
     EditFilter,
     CommandPrompt,
+    Complete,
     ClearFilter,
     SortNext,
     SortPrevious,
@@ -171,6 +172,7 @@ registry! {
     Details                => "details",               "",     K, Args::None,                                    R, "Details of the account";
     EditFilter             => "edit-filter",           "",     K, Args::None,                                    R, "Filter, e.g. status:locked login>90d smith";
     CommandPrompt          => "command-prompt",        "",     K, Args::None,                                    R, "Command prompt";
+    Complete               => "complete",              "",     K, Args::None,                                    R, "Complete the command name (again: the next)";
     ClearFilter            => "clear-filter",          "",     K, Args::None,                                    R, "Clear the filter";
     SortNext               => "sort-next",             "",     K, Args::None,                                    R, "Sort by the next column";
     SortPrevious           => "sort-previous",         "",     K, Args::None,                                    R, "Sort by the previous column";
@@ -279,6 +281,41 @@ impl Cmd {
     }
 }
 
+/// The `:` command names starting with `prefix` (any case), sorted; the
+/// write commands are left out when the console is read-only, as in help.
+pub fn completions(prefix: &str, read_only: bool) -> Vec<&'static str> {
+    let prefix = prefix.to_ascii_lowercase();
+    let mut names: Vec<&'static str> = Cmd::ALL
+        .iter()
+        .map(|c| c.spec())
+        .filter(|s| s.prompt && !(read_only && s.writes) && s.name.starts_with(&prefix))
+        .map(|s| s.name)
+        .collect();
+    names.sort_unstable();
+    names
+}
+
+/// The longest start all `names` share.
+pub fn common_prefix<'a>(names: &[&'a str]) -> &'a str {
+    let Some(first) = names.first() else {
+        return "";
+    };
+    let mut len = first.len();
+    for name in &names[1..] {
+        len = first
+            .bytes()
+            .zip(name.bytes())
+            .take(len)
+            .take_while(|(a, b)| a == b)
+            .count();
+    }
+    // Names are ASCII, but never cut inside a character regardless.
+    while !first.is_char_boundary(len) {
+        len -= 1;
+    }
+    &first[..len]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,5 +353,19 @@ mod tests {
         // A key's name is not a `:` command.
         assert_eq!(Cmd::prompt_named("down"), None);
         assert_eq!(Cmd::named("down"), Some(Cmd::Down));
+    }
+
+    #[test]
+    fn completion_candidates_and_their_common_prefix() {
+        assert_eq!(completions("ref", false), ["refresh"]);
+        assert_eq!(
+            completions("RE", false),
+            ["refresh", "reset-mfa", "reset-password"]
+        );
+        assert_eq!(completions("re", true), ["refresh"]);
+        assert_eq!(common_prefix(&["reset-mfa", "reset-password"]), "reset-");
+        assert_eq!(common_prefix(&["refresh", "reset-mfa"]), "re");
+        assert_eq!(common_prefix(&[]), "");
+        assert!(completions("zz", false).is_empty());
     }
 }

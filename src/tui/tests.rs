@@ -809,6 +809,56 @@ fn unknown_command_is_an_error_not_a_crash() {
 }
 
 #[test]
+fn tab_completes_command_names_at_the_prompt() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, ":ref");
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.command_input, "refresh");
+    // Several: what they share, and the names under the prompt.
+    app.handle_key(ctrl('u'));
+    type_keys(&mut app, "res");
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.command_input, "reset-");
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains(":reset-"), "{text}");
+    assert!(text.contains(" reset-mfa, reset-password "), "{text}");
+    // Tab again takes each in turn, round and round.
+    for expected in ["reset-mfa", "reset-password", "reset-mfa"] {
+        app.handle_key(key(KeyCode::Tab));
+        assert_eq!(app.command_input, expected);
+    }
+    // Typing on ends the turn: the names go, Tab completes afresh.
+    app.handle_key(key(KeyCode::Backspace));
+    assert!(!screen(&mut app, 80, 24).contains("reset-password"));
+    app.handle_key(ctrl('u'));
+    type_keys(&mut app, "zz");
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.command_input, "zz");
+    assert!(screen(&mut app, 80, 24).contains("no command starts with \"zz\""));
+    // Past the name, Tab leaves the arguments alone.
+    app.handle_key(ctrl('u'));
+    type_keys(&mut app, "sort st");
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.command_input, "sort st");
+    // The completed name runs.
+    app.handle_key(ctrl('u'));
+    type_keys(&mut app, "aud");
+    app.handle_key(key(KeyCode::Tab));
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.mode(), Mode::Audit);
+}
+
+#[test]
+fn tab_leaves_out_write_commands_when_read_only() {
+    let mut ctx = admin();
+    ctx.read_only = true;
+    let mut app = loaded(ctx);
+    type_keys(&mut app, ":re");
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.command_input, "refresh");
+}
+
+#[test]
 fn help_opens_at_the_section_of_the_mode_it_came_from() {
     let mut app = loaded(admin());
     // Help from help stays where it is.

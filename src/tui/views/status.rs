@@ -68,7 +68,14 @@ fn parts<'a>(app: &'a App, width: u16, theme: &Theme) -> (Line<'a>, Span<'a>, Ve
                 Span::styled(prompt, theme.key),
                 Span::raw(sanitize(input).into_owned()),
             ]);
-            (left, right, Vec::new())
+            // The names Tab offered, while the prompt still holds its pick.
+            let below = match &app.completion {
+                Some(c) if app.mode == Mode::Command && c.input == app.command_input => {
+                    wrapped(c.names.join(", "), theme.dim)
+                }
+                _ => Vec::new(),
+            };
+            (left, right, below)
         }
         _ => {
             let right = progress(app);
