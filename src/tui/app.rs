@@ -297,6 +297,12 @@ impl App {
         self
     }
 
+    /// The keys in force (`Keymap::with_overrides` of the config file).
+    pub fn with_keymap(mut self, keymap: Keymap) -> App {
+        self.keymap = keymap;
+        self
+    }
+
     /// Fixes the clock (tests, benchmarks); the event loop ticks it forward.
     pub fn with_now(mut self, now: DateTime<Utc>) -> App {
         self.now = now;

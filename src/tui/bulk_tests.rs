@@ -589,6 +589,28 @@ fn help_during_a_run_keeps_it_going_and_a_stop_question_takes_it_as_no() {
     }
 }
 
+#[test]
+fn popup_hints_show_the_keys_in_force() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jjj  ");
+    command(&mut app, "delete");
+    let text = screen(&mut app, 80, 24);
+    assert!(
+        text.contains(" type 2, Enter: []  Tab group  Esc cancel "),
+        "{text}"
+    );
+    let table: toml::Table = "[preflight]\nclose = \"x\"\n\"next-group\" = []\n"
+        .parse()
+        .unwrap();
+    let keymap = crate::tui::keymap::Keymap::with_overrides(&table).unwrap();
+    let mut app = loaded(admin()).with_keymap(keymap);
+    type_keys(&mut app, "jjj  d");
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains(" y run  x cancel "), "{text}");
+    type_keys(&mut app, "x");
+    assert_eq!(app.mode(), Mode::Table);
+}
+
 // ---- read-only ----
 
 #[test]

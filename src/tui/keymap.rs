@@ -1,4 +1,5 @@
-//! Which key runs which command (`registry.rs`) in each mode. Dispatch looks
+//! Which key runs which command (`registry.rs`) in each mode: the default
+//! tables, with the config file's `[keys]` merged over them. Dispatch looks
 //! keys up here and help and the hint bar show what is here, so neither can
 //! drift from the keys that work.
 
@@ -486,6 +487,12 @@ impl Scope {
     pub const fn name(self) -> &'static str {
         self.def().name
     }
+
+    fn named(name: &str) -> Option<Scope> {
+        Scope::ALL
+            .into_iter()
+            .find(|s| s.name().eq_ignore_ascii_case(name))
+    }
 }
 
 /// One binding in force: its keys, its command, and help's text for it.
@@ -546,6 +553,13 @@ impl Keymap {
             .map_or(&[], |s| &s.bindings)
     }
 
+    fn bindings_mut(&mut self, scope: Scope) -> Option<&mut Vec<Binding>> {
+        self.sections
+            .iter_mut()
+            .find(|s| s.scope == scope)
+            .map(|s| &mut s.bindings)
+    }
+
     /// The command `event` runs in `mode`: the keys of every mode first.
     pub fn lookup(&self, mode: Mode, event: &KeyEvent) -> Option<Cmd> {
         let key = Key::from_event(event);
@@ -597,15 +611,207 @@ impl Keymap {
             .map(|s| 1 + s.bindings.iter().filter(|b| b.shown(read_only)).count())
             .sum()
     }
+
+    /// The config file's `[keys]` merged over the defaults. `name = KEYS`
+    /// gives a command these keys wherever it has keys (a command with keys
+    /// in every mode keeps only those; a `:` command without keys gets them
+    /// in the table); `[keys.MODE]` gives them in that mode only, after the
+    /// former. KEYS is a key or a list of keys; `[]` unbinds. Every problem
+    /// found is returned, one line each.
+    pub fn with_overrides(table: &toml::Table) -> Result<Keymap, Vec<String>> {
+        let defaults = Keymap::default();
+        let mut keymap = defaults.clone();
+        let mut problems = Vec::new();
+        for (name, value) in table.iter().filter(|(_, v)| !v.is_table()) {
+            let place = format!("[keys] {name}");
+            let Some(cmd) = Cmd::named(name) else {
+                problems.push(format!("{place}: no command is called {name:?}"));
+                continue;
+            };
+            let Some(keys) = parse_keys(&place, value, &mut problems) else {
+                continue;
+            };
+            let mut scopes = defaults.scopes_of(cmd);
+            if scopes.contains(&Scope::Everywhere) {
+                let elsewhere = keymap
+                    .sections
+                    .iter_mut()
+                    .filter(|s| s.scope != Scope::Everywhere);
+                for section in elsewhere {
+                    section.bindings.retain(|b| b.cmd != cmd);
+                }
+                scopes = vec![Scope::Everywhere];
+            } else if scopes.is_empty() {
+                if !(cmd.spec().prompt && cmd.runs_bare()) {
+                    problems.push(format!(
+                        "{place}: it takes arguments, so no key can run it (type :{name})"
+                    ));
+                    continue;
+                }
+                scopes = vec![Scope::In(Mode::Table)];
+            }
+            for scope in scopes {
+                keymap.rebind(scope, cmd, &keys);
+            }
+        }
+        for (mode_name, value) in table.iter() {
+            let Some(commands) = value.as_table() else {
+                continue;
+            };
+            let Some(scope) = Scope::named(mode_name) else {
+                let names: Vec<&str> = Scope::ALL.iter().map(|s| s.name()).collect();
+                problems.push(format!(
+                    "[keys.{mode_name}]: no mode is called {mode_name:?} (the modes: {})",
+                    names.join(", ")
+                ));
+                continue;
+            };
+            for (name, value) in commands {
+                let place = format!("[keys.{}] {name}", scope.name());
+                let Some(cmd) = Cmd::named(name) else {
+                    problems.push(format!("{place}: no command is called {name:?}"));
+                    continue;
+                };
+                if !defaults.works_in(scope, cmd) {
+                    let homes: Vec<&str> =
+                        defaults.scopes_of(cmd).iter().map(|s| s.name()).collect();
+                    let homes = if homes.is_empty() {
+                        format!("type :{}", cmd.name())
+                    } else {
+                        format!("it works in: {}", homes.join(", "))
+                    };
+                    problems.push(format!("{place}: it does nothing there ({homes})"));
+                    continue;
+                }
+                if let Some(keys) = parse_keys(&place, value, &mut problems) {
+                    keymap.rebind(scope, cmd, &keys);
+                }
+            }
+        }
+        problems.extend(keymap.conflicts());
+        if problems.is_empty() {
+            Ok(keymap)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The sections where `cmd` has keys.
+    fn scopes_of(&self, cmd: Cmd) -> Vec<Scope> {
+        self.sections
+            .iter()
+            .filter(|s| s.bindings.iter().any(|b| b.cmd == cmd))
+            .map(|s| s.scope)
+            .collect()
+    }
+
+    /// Whether a key for `cmd` in `scope` would do anything: only the
+    /// commands a mode's code handles are bound there.
+    fn works_in(&self, scope: Scope, cmd: Cmd) -> bool {
+        let has = |scope| self.bindings(scope).iter().any(|b| b.cmd == cmd);
+        has(scope)
+            || (scope != Scope::Everywhere && has(Scope::Everywhere))
+            || (scope == Scope::In(Mode::Table) && cmd.spec().prompt && cmd.runs_bare())
+    }
+
+    /// Gives `cmd` exactly `keys` in `scope`, in the place (and with the
+    /// text) its default had.
+    fn rebind(&mut self, scope: Scope, cmd: Cmd, keys: &[Key]) {
+        let Some(bindings) = self.bindings_mut(scope) else {
+            return;
+        };
+        let at = bindings.iter().position(|b| b.cmd == cmd);
+        let doc = at.map_or(cmd.doc(), |i| bindings[i].doc);
+        bindings.retain(|b| b.cmd != cmd);
+        if !keys.is_empty() {
+            let binding = Binding {
+                keys: keys.to_vec(),
+                cmd,
+                doc,
+            };
+            bindings.insert(at.unwrap_or(bindings.len()).min(bindings.len()), binding);
+        }
+    }
+
+    /// Keys that would run two commands in one mode.
+    fn conflicts(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut check = |place: &str, bindings: &mut dyn Iterator<Item = &Binding>, skip: usize| {
+            let mut seen: Vec<(Key, Cmd)> = Vec::new();
+            for (i, binding) in bindings.enumerate() {
+                for key in &binding.keys {
+                    match seen.iter().find(|(k, _)| k == key) {
+                        Some((_, other)) if *other != binding.cmd && i >= skip => {
+                            problems.push(format!(
+                                "{place}: {} is bound to both {} and {}",
+                                key.label(),
+                                other.name(),
+                                binding.cmd.name()
+                            ));
+                        }
+                        Some(_) => {}
+                        None => seen.push((*key, binding.cmd)),
+                    }
+                }
+            }
+        };
+        let everywhere = self.bindings(Scope::Everywhere);
+        check("[keys.everywhere]", &mut everywhere.iter(), 0);
+        for mode in Mode::ALL {
+            let place = format!("[keys.{}]", Scope::In(mode).name());
+            // Clashes among the every-mode keys were said once above.
+            check(&place, &mut self.in_force(mode), everywhere.len());
+        }
+        problems
+    }
+}
+
+/// A key or a list of keys; a problem is said and `None` returned.
+fn parse_keys(place: &str, value: &toml::Value, problems: &mut Vec<String>) -> Option<Vec<Key>> {
+    let texts: Vec<&str> = match value {
+        toml::Value::String(one) => vec![one.as_str()],
+        toml::Value::Array(list) => match list.iter().map(toml::Value::as_str).collect() {
+            Some(texts) => texts,
+            None => {
+                problems.push(format!("{place}: the list must hold key names only"));
+                return None;
+            }
+        },
+        _ => {
+            problems.push(format!(
+                "{place}: write a key (\"D\") or a list of keys ([\"p\", \"ctrl-r\"])"
+            ));
+            return None;
+        }
+    };
+    let mut keys = Vec::new();
+    for text in texts {
+        match Key::parse(text) {
+            Some(key) if !keys.contains(&key) => keys.push(key),
+            Some(_) => {}
+            None => {
+                problems.push(format!(
+                    "{place}: {text:?} is not a key (write e.g. \"D\", \"ctrl-r\", \"alt-x\", \"F5\", \"PgDn\", \"Space\", \"shift-tab\")"
+                ));
+                return None;
+            }
+        }
+    }
+    Some(keys)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::preflight::BulkAction;
     use crossterm::event::KeyEventKind;
 
     fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
         KeyEvent::new_with_kind(code, modifiers, KeyEventKind::Press)
+    }
+
+    fn overrides(text: &str) -> Result<Keymap, Vec<String>> {
+        Keymap::with_overrides(&text.parse::<toml::Table>().expect("TOML"))
     }
 
     #[test]
@@ -620,6 +826,7 @@ mod tests {
                 }
             }
         }
+        assert!(keymap.conflicts().is_empty());
     }
 
     #[test]
@@ -712,5 +919,129 @@ mod tests {
         ] {
             assert_eq!(Key::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_rebound_command_loses_its_default_keys_wherever_it_had_them() {
+        let keymap = overrides(
+            r#"
+            disable = "D"
+            close = ["Esc"]
+            "#,
+        )
+        .expect("valid");
+        let lookup =
+            |mode, c: char| keymap.lookup(mode, &key(KeyCode::Char(c), KeyModifiers::NONE));
+        assert_eq!(
+            lookup(Mode::Table, 'D'),
+            Some(Cmd::Bulk(BulkAction::Disable))
+        );
+        assert_eq!(lookup(Mode::Table, 'd'), None);
+        // `q` no longer closes anything; Esc still does, in every mode.
+        assert_eq!(lookup(Mode::Detail, 'q'), None);
+        assert_eq!(lookup(Mode::Audit, 'q'), None);
+        assert_eq!(
+            keymap.lookup(Mode::Audit, &key(KeyCode::Esc, KeyModifiers::NONE)),
+            Some(Cmd::Close)
+        );
+        // Help keeps the default's place and text.
+        let table = keymap.bindings(Scope::In(Mode::Table));
+        let defaults = Keymap::default();
+        let position = |b: &[Binding]| {
+            b.iter()
+                .position(|b| b.cmd == Cmd::Bulk(BulkAction::Disable))
+        };
+        assert_eq!(
+            position(table),
+            position(defaults.bindings(Scope::In(Mode::Table)))
+        );
+    }
+
+    #[test]
+    fn a_mode_table_rebinds_in_that_mode_only() {
+        // The text of `[keys]`: `[table]` here is `[keys.table]` in the file.
+        let keymap = overrides(
+            r#"
+            [table]
+            help = ["h", "?"]
+            scroll-left = "H"
+            "#,
+        )
+        .expect("valid");
+        let lookup =
+            |mode, c: char| keymap.lookup(mode, &key(KeyCode::Char(c), KeyModifiers::NONE));
+        assert_eq!(lookup(Mode::Table, 'h'), Some(Cmd::Help));
+        assert_eq!(lookup(Mode::Table, 'H'), Some(Cmd::ScrollLeft));
+        assert_eq!(lookup(Mode::Detail, 'h'), None);
+        assert_eq!(lookup(Mode::Detail, '?'), Some(Cmd::Help));
+        // F1 holds everywhere still.
+        assert_eq!(
+            keymap.lookup(Mode::Table, &key(KeyCode::F(1), KeyModifiers::NONE)),
+            Some(Cmd::Help)
+        );
+    }
+
+    #[test]
+    fn every_mode_commands_move_everywhere_and_unbinding_frees_keys() {
+        let keymap = overrides(
+            r#"
+            help = "F2"
+            "mark-all" = []
+            "#,
+        )
+        .expect("valid");
+        let lookup = |mode, code| keymap.lookup(mode, &key(code, KeyModifiers::NONE));
+        assert_eq!(lookup(Mode::Form, KeyCode::F(2)), Some(Cmd::Help));
+        assert_eq!(lookup(Mode::Table, KeyCode::F(1)), None);
+        assert_eq!(lookup(Mode::Table, KeyCode::Char('?')), None);
+        assert_eq!(lookup(Mode::Table, KeyCode::Char('*')), None);
+        // A `:` command without keys gets them in the table.
+        let keymap = overrides("columns = \"C\"").expect("valid");
+        assert_eq!(
+            keymap.lookup(Mode::Table, &key(KeyCode::Char('C'), KeyModifiers::NONE)),
+            Some(Cmd::Columns)
+        );
+    }
+
+    #[test]
+    fn bad_keys_tables_are_refused_naming_what_is_wrong() {
+        let refused = |text: &str| overrides(text).expect_err(text).join("\n");
+        let problem = refused("frobnicate = \"F\"");
+        assert!(
+            problem.contains("[keys] frobnicate") && problem.contains("no command"),
+            "{problem}"
+        );
+        let problem = refused("disable = \"ctrl+x\"");
+        assert!(
+            problem.contains("[keys] disable: \"ctrl+x\" is not a key"),
+            "{problem}"
+        );
+        let problem = refused("disable = 5");
+        assert!(problem.contains("[keys] disable: write a key"), "{problem}");
+        let problem = refused("[nowhere]\nquit = \"Q\"");
+        assert!(problem.contains("[keys.nowhere]: no mode"), "{problem}");
+        let problem = refused("[detail]\ndisable = \"D\"");
+        assert!(
+            problem.contains("[keys.detail] disable: it does nothing there (it works in: table)"),
+            "{problem}"
+        );
+        let problem = refused("goto = \"g\"");
+        assert!(
+            problem.contains("[keys] goto: it takes arguments"),
+            "{problem}"
+        );
+        // `D` twice in the table; every problem is said, not just the first.
+        let problem = refused("disable = \"D\"\n\"delete-account\" = \"D\"\nfrob = \"x\"");
+        assert!(
+            problem.contains("[keys.table]: D is bound to both disable and delete-account"),
+            "{problem}"
+        );
+        assert!(problem.contains("frob"), "{problem}");
+        // A mode's key against a key of every mode.
+        let problem = refused("[table]\nrefresh = \"ctrl-c\"");
+        assert!(
+            problem.contains("[keys.table]: Ctrl-c is bound to both quit and refresh"),
+            "{problem}"
+        );
     }
 }

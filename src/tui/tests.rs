@@ -486,6 +486,8 @@ fn help_lists_every_binding_and_command() {
         if cmd.spec().prompt {
             assert!(text.contains(cmd.doc()), "{}", cmd.doc());
         }
+        // Every name the config file's [keys] takes.
+        assert!(text.contains(cmd.name()), "{}", cmd.name());
     }
     for column in Column::ALL {
         assert!(text.contains(column.key()), "{}", column.key());
@@ -888,6 +890,82 @@ fn help_opens_at_the_section_of_the_mode_it_came_from() {
         let closes = mode == Mode::Help;
         assert_eq!(opens || closes, !text_modes.contains(&mode), "{mode:?}");
     }
+}
+
+/// The keys in force for a config file holding `text`, read the way the
+/// console reads it at start.
+fn keys_from(text: &str) -> anyhow::Result<keymap::Keymap> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, text)?;
+    Ok(super::Settings::read(Some(&path))?.keymap)
+}
+
+#[test]
+fn a_rebound_key_changes_dispatch_hints_and_help() {
+    let keymap = keys_from(
+        "[keys]\ndisable = \"D\"\n\n[keys.table]\nhelp = [\"F2\", \"?\"]\n\"edit-filter\" = \"F\"\n",
+    )
+    .expect("accepted");
+    let mut app = loaded(admin()).with_keymap(keymap);
+    type_keys(&mut app, "d");
+    assert_eq!(app.mode(), Mode::Table, "d is free now");
+    assert!(type_keys(&mut app, "D").is_empty());
+    assert_eq!(app.mode(), Mode::BulkConfirm);
+    app.handle_key(key(KeyCode::Esc));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains(" F2 help  F filter  : command"), "{text}");
+    app.handle_key(key(KeyCode::F(2)));
+    assert_eq!(app.mode(), Mode::Help);
+    let help = screen(&mut app, 100, 400);
+    assert!(
+        help.contains("  D                   Disable the marked accounts"),
+        "{help}"
+    );
+    assert!(!help.contains("  d                   Disable"), "{help}");
+    assert!(help.contains("  F2, ?               Help"), "{help}");
+    assert!(help.contains("Filter prompt (F)"), "{help}");
+}
+
+#[test]
+fn a_refused_keys_table_stops_the_console_naming_the_file_and_each_problem() {
+    let error =
+        keys_from("[keys]\nfrobnicate = \"x\"\ndisable = \"ctrl+d\"\n\"delete-account\" = \"d\"\n")
+            .expect_err("refused")
+            .to_string();
+    assert!(error.contains("config.toml: the console's keys"), "{error}");
+    assert!(error.contains("[keys] frobnicate: no command"), "{error}");
+    assert!(
+        error.contains("[keys] disable: \"ctrl+d\" is not a key"),
+        "{error}"
+    );
+    // A file that is not TOML at all keeps the defaults, and says so.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "not = [valid").unwrap();
+    let settings = super::Settings::read(Some(&path)).unwrap();
+    assert_eq!(settings.keymap, keymap::Keymap::default());
+    assert!(settings.note.is_some_and(|n| n.contains("keys not read")));
+}
+
+#[test]
+fn the_example_keys_table_is_accepted() {
+    // config.example.toml shows `[keys]` commented out: `#[keys]` and the
+    // lines after it that start with `#` and no space.
+    let text = include_str!("../../config.example.toml");
+    let example: String = text
+        .lines()
+        .skip_while(|l| *l != "#[keys]")
+        .take_while(|l| l.starts_with('#'))
+        .filter(|l| !l.starts_with("# ") && *l != "#")
+        .map(|l| format!("{}\n", &l[1..]))
+        .collect();
+    assert!(example.contains("[keys]"), "no example");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, &example).unwrap();
+    let keymap = super::Settings::read(Some(&path)).expect(&example).keymap;
+    assert_ne!(keymap, keymap::Keymap::default());
 }
 
 #[test]

@@ -20,13 +20,11 @@ use ratatui::Frame;
 
 /// "Tab next  Ctrl-s save": the first key of each command, from the keymap.
 fn footer(keymap: &Keymap, mode: Mode, wanted: &[(Cmd, &str)]) -> String {
-    let mut out = String::from(" ");
-    for (cmd, label) in wanted {
-        if let Some(key) = keymap.first_key(mode, *cmd) {
-            out.push_str(&format!("{} {label}  ", key.label()));
-        }
-    }
-    out.trim_end().to_string() + " "
+    let wanted: Vec<(&[Cmd], &str)> = wanted
+        .iter()
+        .map(|(cmd, label)| (std::slice::from_ref(cmd), *label))
+        .collect();
+    super::key_hints(keymap, mode, &wanted)
 }
 
 fn offer_text(offer: &Offer) -> (String, Option<String>) {

@@ -6,7 +6,7 @@
 use super::{popup, popup_room, Theme};
 use crate::tui::app::App;
 use crate::tui::columns::Column;
-use crate::tui::keymap::Keymap;
+use crate::tui::keymap::{Keymap, Mode, Scope};
 use crate::tui::registry::Cmd;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -19,7 +19,7 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(" Help ", theme.title))
-        .title_bottom(Line::from(" Esc close  j/k scroll ").right_aligned());
+        .title_bottom(Line::from(scroll_hints(&app.keymap, Mode::Help, "close")).right_aligned());
     let inner = block.inner(outer);
     app.popup_height = inner.height;
     app.popup_lines = lines.len() as u16;
@@ -33,6 +33,15 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
             .scroll((app.help_scroll, 0)),
         outer,
     );
+}
+
+/// " Esc close  j/k scroll " of a scrolled popup, from the keys in force.
+pub(super) fn scroll_hints(keymap: &Keymap, mode: Mode, close: &str) -> String {
+    super::key_hints(
+        keymap,
+        mode,
+        &[(&[Cmd::Close], close), (&[Cmd::Down, Cmd::Up], "scroll")],
+    )
 }
 
 const KEY_WIDTH: usize = 20;
@@ -90,5 +99,49 @@ fn lines(theme: &Theme, keymap: &Keymap, read_only: bool) -> Vec<Line<'static>> 
             Span::raw(meaning),
         ]));
     }
+    out.push(Line::styled(
+        "Your own keys: [keys] in the config file",
+        theme.header,
+    ));
+    let modes: Vec<&str> = Scope::ALL.iter().map(|s| s.name()).collect();
+    let mut names = vec!["the : commands"];
+    names.extend(
+        Cmd::ALL
+            .iter()
+            .filter(|c| !c.spec().prompt)
+            .filter(shown)
+            .map(|c| c.name()),
+    );
+    for (label, names) in [("[keys.MODE]", modes), ("NAME = KEYS", names)] {
+        for (i, line) in wrap_names(&names, HELP_TEXT_WIDTH).into_iter().enumerate() {
+            let label = if i == 0 { label } else { "" };
+            out.push(Line::from(vec![
+                Span::styled(format!("  {label:<KEY_WIDTH$}"), theme.key),
+                Span::raw(line),
+            ]));
+        }
+    }
     out
+}
+
+/// Room for text after the keys in the 72-column popup.
+const HELP_TEXT_WIDTH: usize = 72 - 2 - 2 - KEY_WIDTH;
+
+/// `names` joined by commas, in lines of at most `width`.
+fn wrap_names(names: &[&str], width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for name in names {
+        if !line.is_empty() && line.len() + 2 + name.len() > width {
+            lines.push(std::mem::take(&mut line) + ",");
+        }
+        if !line.is_empty() {
+            line.push_str(", ");
+        }
+        line.push_str(name);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
