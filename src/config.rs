@@ -49,6 +49,11 @@ pub struct ConfigFile {
     /// The console's own settings (`[console]`), written by the console.
     #[serde(default)]
     pub console: ConsoleConfig,
+    /// `[keys]`: the console's keys, rebound. Kept as written: the console
+    /// checks it against its commands and refuses to start on a problem;
+    /// the other commands do not look at it.
+    #[serde(default)]
+    pub keys: toml::Table,
 }
 
 /// `[console]`: the table's columns and the saved views.

@@ -3,7 +3,8 @@
 //! worker, so tests drive the App without a terminal or a network.
 
 use super::columns::{self, Column};
-use super::keymap::{self, CommandKind, KeyAction, Mode};
+use super::keymap::{Keymap, Mode};
+use super::registry::{self, Cmd};
 use super::ConsoleContext;
 use crate::api::wire::{ext, OrgLimits};
 use crate::api::{Membership, UserQuery};
@@ -35,6 +36,28 @@ pub enum Action {
 /// stays cheap (a 200,000-character paste once kept the console busy for
 /// minutes).
 pub const MAX_INPUT: usize = 1_000;
+
+/// How far a page key moves in a popup list whose height the App does
+/// not keep (the Organizations, the findings, the bulk results).
+pub(crate) const LIST_PAGE: usize = 10;
+
+/// What Tab offered at the `:` prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Completion {
+    /// The prompt's text as Tab left it.
+    pub input: String,
+    pub names: Vec<&'static str>,
+    /// Which name Tab takes next.
+    pub next: usize,
+}
+
+/// Deletes the last word of `input` and the spaces after it.
+pub(crate) fn delete_word(input: &mut String) {
+    let trimmed = input.trim_end().len();
+    input.truncate(trimmed);
+    let cut = input.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    input.truncate(cut);
+}
 
 /// How far the account listing has got.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +111,8 @@ pub struct App {
     pub(crate) mode: Mode,
     /// Where help returns to.
     help_return: Mode,
+    /// The keys in force: the defaults with the config file's `[keys]`.
+    pub(crate) keymap: Keymap,
     pub(crate) ticks: u64,
     pub(crate) no_color: bool,
 
@@ -108,6 +133,9 @@ pub struct App {
     /// What the filter could not decide, or which groups `group:` took.
     pub(crate) filter_note: Option<String>,
     pub(crate) command_input: String,
+    /// The names Tab offered at the `:` prompt, while the input is still
+    /// what Tab left there (Tab again then takes the next).
+    pub(crate) completion: Option<Completion>,
     /// Why the prompt did not take everything typed or pasted (the limit),
     /// shown beside the prompt until the next key.
     pub(crate) prompt_note: Option<String>,
@@ -195,6 +223,7 @@ impl App {
             now: Utc::now(),
             mode: Mode::Table,
             help_return: Mode::Table,
+            keymap: Keymap::default(),
             ticks: 0,
             no_color: false,
             rows: Vec::new(),
@@ -211,6 +240,7 @@ impl App {
             filter_error: None,
             filter_note: None,
             command_input: String::new(),
+            completion: None,
             prompt_note: None,
             selected: 0,
             offset: 0,
@@ -273,6 +303,12 @@ impl App {
         self
     }
 
+    /// The keys in force (`Keymap::with_overrides` of the config file).
+    pub fn with_keymap(mut self, keymap: Keymap) -> App {
+        self.keymap = keymap;
+        self
+    }
+
     /// Fixes the clock (tests, benchmarks); the event loop ticks it forward.
     pub fn with_now(mut self, now: DateTime<Utc>) -> App {
         self.now = now;
@@ -283,6 +319,16 @@ impl App {
     pub fn with_no_color(mut self, no_color: bool) -> App {
         self.no_color = no_color;
         self
+    }
+
+    /// Moves the console on from `from` to `to`, also when help is open
+    /// over `from`: Esc then returns to `to`.
+    pub(crate) fn leave_mode(&mut self, from: Mode, to: Mode) {
+        if self.mode == from {
+            self.mode = to;
+        } else if self.mode == Mode::Help && self.help_return == from {
+            self.help_return = to;
+        }
     }
 
     pub fn should_quit(&self) -> bool {
@@ -391,7 +437,7 @@ impl App {
         let plain = !key
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-        (plain && keymap::lookup(self.mode, key).is_none()).then_some(c)
+        (plain && self.keymap.lookup(self.mode, key).is_none()).then_some(c)
     }
 
     /// Text arriving in one piece: appended to the prompt (up to
@@ -450,8 +496,8 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
-        match keymap::lookup(self.mode, &key) {
-            Some(action) => self.perform(action),
+        match self.keymap.lookup(self.mode, &key) {
+            Some(cmd) => self.perform(cmd),
             None => {
                 if let KeyCode::Char(c) = key.code {
                     let typed = !key
@@ -484,54 +530,60 @@ impl App {
         Vec::new()
     }
 
-    fn perform(&mut self, action: KeyAction) -> Vec<Command> {
-        use KeyAction as A;
+    fn perform(&mut self, cmd: Cmd) -> Vec<Command> {
         // Errors stay until the next request; notes go at the next key.
         if self.status.as_ref().is_some_and(|s| !s.is_error) {
             self.status = None;
         }
         self.prompt_note = None;
-        if let Some(commands) = self.perform_forms(action) {
+        if let Some(commands) = self.perform_forms(cmd) {
             return commands;
         }
-        if let Some(commands) = self.perform_bulk(action) {
+        if let Some(commands) = self.perform_bulk(cmd) {
             return commands;
         }
-        if let Some(commands) = self.perform_journal(action) {
+        if let Some(commands) = self.perform_journal(cmd) {
             return commands;
         }
-        match action {
-            A::Quit => self.quit = true,
-            A::Up | A::Down | A::PageUp | A::PageDown | A::Top | A::Bottom => self.navigate(action),
-            A::OpenDetail if self.selected_user().is_some() => {
+        match cmd {
+            Cmd::Quit => self.quit = true,
+            Cmd::Up | Cmd::Down | Cmd::PageUp | Cmd::PageDown | Cmd::Top | Cmd::Bottom => {
+                self.navigate(cmd)
+            }
+            Cmd::Details if self.selected_user().is_some() => {
                 self.mode = Mode::Detail;
                 self.detail_scroll = 0;
             }
-            A::OpenFilter => self.mode = Mode::Filter,
-            A::ScrollLeft => self.scroll_columns(false),
-            A::ScrollRight => self.scroll_columns(true),
-            A::OpenFind => self.open_find(),
-            A::FindNext => self.find_again(true),
-            A::FindPrevious => self.find_again(false),
-            A::CopyUserName => self.copy_user_name(),
-            A::OpenCommand => {
+            Cmd::EditFilter => self.mode = Mode::Filter,
+            Cmd::ScrollLeft => self.scroll_columns(false),
+            Cmd::ScrollRight => self.scroll_columns(true),
+            Cmd::Find => self.open_find(),
+            Cmd::FindNext => self.find_again(true),
+            Cmd::FindPrevious => self.find_again(false),
+            Cmd::CopyUserName => self.copy_user_name(),
+            Cmd::CommandPrompt => {
                 self.command_input.clear();
                 self.mode = Mode::Command;
             }
-            A::OpenOrgPicker => self.open_org_picker(),
-            A::ClearFilter => self.clear_filter(),
-            A::SortNextColumn => self.cycle_sort(1),
-            A::SortPreviousColumn => self.cycle_sort(-1),
-            A::ReverseSort => self.set_sort(self.sort, !self.ascending),
-            A::Refresh => return self.refresh(),
-            A::Help => {
+            Cmd::Complete => self.complete_command(),
+            Cmd::Org => self.open_org_picker(),
+            Cmd::Columns => self.columns_command(""),
+            Cmd::View => self.view_command(""),
+            Cmd::ClearFilter => self.clear_filter(),
+            Cmd::SortNext => self.cycle_sort(1),
+            Cmd::SortPrevious => self.cycle_sort(-1),
+            Cmd::SortReverse => self.set_sort(self.sort, !self.ascending),
+            Cmd::Journal => return self.open_journal(),
+            Cmd::Refresh => return self.refresh(),
+            Cmd::Help => {
                 if self.mode != Mode::Help {
                     self.help_return = self.mode;
                 }
                 self.mode = Mode::Help;
-                self.help_scroll = 0;
+                let line = self.keymap.help_line(self.help_return, self.read_only());
+                self.help_scroll = u16::try_from(line).unwrap_or(u16::MAX);
             }
-            A::Close => match self.mode {
+            Cmd::Close => match self.mode {
                 Mode::OrgPicker if !self.picker_query.is_empty() => {
                     self.picker_query.clear();
                     self.settle_picker();
@@ -547,7 +599,7 @@ impl App {
                 }
                 _ => self.mode = Mode::Table,
             },
-            A::Accept => match self.mode {
+            Cmd::Accept => match self.mode {
                 Mode::Filter | Mode::Find => self.mode = Mode::Table,
                 Mode::Command => {
                     self.mode = Mode::Table;
@@ -565,24 +617,48 @@ impl App {
                 }
                 _ => {}
             },
-            A::DeleteChar | A::DeleteWord | A::ClearInput => self.edit_input(action),
-            // Handled by `perform_bulk`.
-            A::ToggleMark
-            | A::MarkRange
-            | A::MarkAllShown
-            | A::InvertMarks
-            | A::ClearMarks
-            | A::Bulk(_)
-            | A::OpenAudit
-            | A::NextGroup
-            | A::PreviousGroup
-            | A::Confirm
-            | A::CancelRun
-            | A::RetryFailed => {}
-            // The account actions are handled in `form.rs`.
+            Cmd::DeleteChar | Cmd::DeleteWord | Cmd::ClearInput => self.edit_input(cmd),
+            // The marks, bulk runs and the audit are handled in `bulk.rs`,
+            // the account actions in `form.rs`; the rest need arguments.
             _ => {}
         }
         Vec::new()
+    }
+
+    /// Tab at the `:` prompt: completes the command name typed so far; when
+    /// several fit, completes what they share and lists them, and Tab again
+    /// takes each in turn.
+    fn complete_command(&mut self) {
+        if self.command_input.contains(char::is_whitespace) {
+            return; // past the name: its arguments are not completed
+        }
+        if let Some(completion) = self.completion.as_mut() {
+            if completion.input == self.command_input {
+                let next = completion.next % completion.names.len().max(1);
+                if let Some(name) = completion.names.get(next) {
+                    self.command_input = name.to_string();
+                    completion.input = self.command_input.clone();
+                    completion.next = next + 1;
+                }
+                return;
+            }
+        }
+        self.completion = None;
+        let names = registry::completions(&self.command_input, self.read_only());
+        match names.as_slice() {
+            [] => {
+                self.prompt_note = Some(format!("no command starts with {:?}", self.command_input))
+            }
+            [name] => self.command_input = name.to_string(),
+            _ => {
+                self.command_input = registry::common_prefix(&names).to_string();
+                self.completion = Some(Completion {
+                    input: self.command_input.clone(),
+                    names,
+                    next: 0,
+                });
+            }
+        }
     }
 
     /// The indexes of the Organizations listed: those whose name holds
@@ -599,7 +675,7 @@ impl App {
         }
     }
 
-    fn edit_input(&mut self, action: KeyAction) {
+    fn edit_input(&mut self, cmd: Cmd) {
         if self.mode == Mode::OrgPicker {
             self.picker_query.pop();
             self.settle_picker();
@@ -611,16 +687,11 @@ impl App {
             Mode::Find => &mut self.find_input,
             _ => return,
         };
-        match action {
-            KeyAction::DeleteChar => {
+        match cmd {
+            Cmd::DeleteChar => {
                 input.pop();
             }
-            KeyAction::DeleteWord => {
-                let trimmed = input.trim_end().len();
-                input.truncate(trimmed);
-                let cut = input.rfind(char::is_whitespace).map_or(0, |i| i + 1);
-                input.truncate(cut);
-            }
+            Cmd::DeleteWord => delete_word(input),
             _ => input.clear(),
         }
         if self.mode == Mode::Filter {
@@ -631,20 +702,14 @@ impl App {
         }
     }
 
-    fn navigate(&mut self, action: KeyAction) {
-        use KeyAction as A;
+    fn navigate(&mut self, cmd: Cmd) {
         match self.mode {
             Mode::Table => {
                 let last = self.view.len().saturating_sub(1);
                 let page = self.table_height.max(1);
-                self.selected = match action {
-                    A::Up => self.selected.saturating_sub(1),
-                    A::Down => (self.selected + 1).min(last),
-                    A::PageUp => self.selected.saturating_sub(page),
-                    A::PageDown => (self.selected + page).min(last),
-                    A::Top => 0,
-                    _ => last,
-                };
+                self.selected = cmd
+                    .moved(self.selected, last, page)
+                    .unwrap_or(self.selected);
             }
             Mode::Detail | Mode::Help => {
                 let max = self.popup_lines.saturating_sub(self.popup_height);
@@ -654,14 +719,8 @@ impl App {
                 } else {
                     &mut self.help_scroll
                 };
-                *scroll = match action {
-                    A::Up => scroll.saturating_sub(1),
-                    A::Down => scroll.saturating_add(1).min(max),
-                    A::PageUp => scroll.saturating_sub(page),
-                    A::PageDown => scroll.saturating_add(page).min(max),
-                    A::Top => 0,
-                    _ => max,
-                };
+                let moved = cmd.moved(usize::from(*scroll), usize::from(max), usize::from(page));
+                *scroll = moved.map_or(*scroll, |to| u16::try_from(to).unwrap_or(max));
             }
             Mode::OrgPicker => {
                 let visible = self.picker_visible();
@@ -670,13 +729,7 @@ impl App {
                     .position(|&i| i == self.picker_selected)
                     .unwrap_or(0);
                 let last = visible.len().saturating_sub(1);
-                let to = match action {
-                    A::Up => at.saturating_sub(1),
-                    A::Down => (at + 1).min(last),
-                    A::Top => 0,
-                    A::Bottom => last,
-                    _ => at,
-                };
+                let to = cmd.moved(at, last, LIST_PAGE).unwrap_or(at);
                 self.picker_selected = visible.get(to).copied().unwrap_or(0);
             }
             _ => {}
@@ -846,48 +899,43 @@ impl App {
             Some((name, args)) => (name, args.trim()),
             None => (text, ""),
         };
-        let Some(spec) = keymap::command(name) else {
-            self.set_error(format!("unknown command :{name} (? lists the commands)"));
+        let Some(cmd) = Cmd::prompt_named(name) else {
+            let help = self
+                .keymap
+                .first_key(Mode::Table, Cmd::Help)
+                .map_or_else(|| ":help".to_string(), |k| k.label());
+            self.set_error(format!(
+                "unknown command :{name} ({help} lists the commands)"
+            ));
             return Vec::new();
         };
-        match spec.kind {
-            CommandKind::Quit => self.quit = true,
-            CommandKind::Refresh => return self.refresh(),
-            CommandKind::Help => {
-                self.help_return = Mode::Table;
-                self.mode = Mode::Help;
-                self.help_scroll = 0;
-            }
-            CommandKind::Filter => {
+        match cmd {
+            Cmd::Filter => {
                 self.filter_input = args.to_string();
                 self.apply_filter();
                 if let Some(error) = self.filter_error.clone() {
                     self.set_error(format!("filter: {error}"));
                 }
             }
-            CommandKind::Sort => self.sort_command(args),
-            CommandKind::Org => return self.org_command(args),
-            CommandKind::New => return self.new_command(args),
-            CommandKind::Bulk(crate::domain::preflight::BulkAction::Delete)
-                if !args.trim().is_empty() =>
-            {
+            Cmd::Sort => self.sort_command(args),
+            Cmd::Org if !args.is_empty() => return self.org_command(args),
+            Cmd::New if !args.is_empty() => return self.new_command(args),
+            Cmd::Bulk(crate::domain::preflight::BulkAction::Delete) if !args.is_empty() => {
                 return self.start_bulk_delete(args)
             }
-            CommandKind::Bulk(action) => return self.start_bulk(action),
-            CommandKind::ClearMarks => self.clear_marks(),
-            CommandKind::Audit => self.open_audit(),
-            CommandKind::Journal => return self.open_journal(),
-            CommandKind::Undo => {
+            Cmd::Undo => {
                 let run_id = Some(args.trim())
                     .filter(|a| !a.is_empty())
                     .map(str::to_string);
                 return self.start_undo(run_id);
             }
-            CommandKind::Columns => self.columns_command(args),
-            CommandKind::Goto => self.goto_command(args),
-            CommandKind::Find => self.find_command(args),
-            CommandKind::Export => self.export_command(args),
-            CommandKind::View => self.view_command(args),
+            Cmd::Columns => self.columns_command(args),
+            Cmd::Goto => self.goto_command(args),
+            Cmd::Find => self.find_command(args),
+            Cmd::Export => self.export_command(args),
+            Cmd::View => self.view_command(args),
+            // Without arguments a command does what its key does.
+            _ => return self.perform(cmd),
         }
         Vec::new()
     }

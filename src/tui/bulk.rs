@@ -1,8 +1,9 @@
 //! Marks, bulk actions (preflight, run, results) and the audit view: the
 //! App's state for them and how keys and worker events change it.
 
-use super::app::App;
-use super::keymap::{KeyAction, Mode};
+use super::app::{App, LIST_PAGE};
+use super::keymap::Mode;
+use super::registry::Cmd;
 use crate::bulk::{Cancel, Reassign, RowOutcome, RowResult};
 use crate::domain::audit::{self, Audit, AuditInput, FindingKind, DEFAULT_STALE_DAYS};
 use crate::domain::preflight::{self, BulkAction, Preflight};
@@ -236,51 +237,52 @@ impl App {
 
     /// Keys of the bulk and audit modes, and the marking and bulk keys of
     /// the table; `None` leaves the key to the rest of `perform`.
-    pub(super) fn perform_bulk(&mut self, action: KeyAction) -> Option<Vec<Command>> {
-        use KeyAction as A;
-        if action == A::Quit {
+    pub(super) fn perform_bulk(&mut self, cmd: Cmd) -> Option<Vec<Command>> {
+        if cmd == Cmd::Quit {
             // Nothing new starts once the console is going away.
             if let Some(run) = &self.bulk.run {
                 run.cancel.cancel();
             }
             return None;
         }
-        if action == A::Help {
+        // A pending "stop the run?" takes any key but y as its no, help too.
+        if cmd == Cmd::Help && !(self.mode == Mode::BulkProgress && self.bulk.stop_asked) {
             return None;
         }
         match self.mode {
-            Mode::BulkConfirm => Some(self.bulk_confirm_key(action)),
+            Mode::BulkConfirm => Some(self.bulk_confirm_key(cmd)),
             Mode::BulkProgress => {
-                self.progress_key(action);
+                self.progress_key(cmd);
                 Some(Vec::new())
             }
-            Mode::BulkResults => Some(self.results_key(action)),
+            Mode::BulkResults => Some(self.results_key(cmd)),
             Mode::ResultDetail => {
-                match action {
-                    A::Close => self.mode = Mode::BulkResults,
-                    A::Down => self.detail_scroll = self.detail_scroll.saturating_add(1),
-                    A::Up => self.detail_scroll = self.detail_scroll.saturating_sub(1),
-                    _ => {}
+                if cmd == Cmd::Close {
+                    self.mode = Mode::BulkResults;
+                }
+                // The view keeps the scroll within the text.
+                if let Some(to) = cmd.moved(self.detail_scroll.into(), u16::MAX.into(), LIST_PAGE) {
+                    self.detail_scroll = u16::try_from(to).unwrap_or(u16::MAX);
                 }
                 Some(Vec::new())
             }
             Mode::Audit => {
-                self.audit_key(action);
+                self.audit_key(cmd);
                 Some(Vec::new())
             }
             Mode::Table => {
-                match action {
-                    A::ToggleMark => {
+                match cmd {
+                    Cmd::Mark => {
                         self.toggle_mark();
                     }
-                    A::MarkRange => {
+                    Cmd::MarkRange => {
                         self.mark_range();
                     }
-                    A::MarkAllShown => self.mark_all_shown(),
-                    A::InvertMarks => self.invert_marks(),
-                    A::ClearMarks => self.clear_marks(),
-                    A::Bulk(bulk) => return Some(self.start_bulk(bulk)),
-                    A::OpenAudit => self.open_audit(),
+                    Cmd::MarkAllShown => self.mark_all_shown(),
+                    Cmd::InvertMarks => self.invert_marks(),
+                    Cmd::ClearMarks => self.clear_marks(),
+                    Cmd::Bulk(bulk) => return Some(self.start_bulk(bulk)),
+                    Cmd::Audit => self.open_audit(),
                     _ => return None,
                 }
                 Some(Vec::new())
@@ -513,8 +515,7 @@ impl App {
         }
     }
 
-    fn bulk_confirm_key(&mut self, action: KeyAction) -> Vec<Command> {
-        use KeyAction as A;
+    fn bulk_confirm_key(&mut self, cmd: Cmd) -> Vec<Command> {
         let Some(pending) = self.bulk.pending.as_mut() else {
             self.mode = Mode::Table;
             return Vec::new();
@@ -523,26 +524,25 @@ impl App {
             let at = Group::ALL.iter().position(|g| *g == group).unwrap_or(0) as isize;
             Group::ALL[(at + by).rem_euclid(3) as usize]
         };
-        match action {
-            A::NextGroup | A::PreviousGroup => {
-                let by = if action == A::NextGroup { 1 } else { -1 };
+        let last = pending.group_len(pending.group).saturating_sub(1);
+        if let Some(to) = cmd.moved(pending.scroll, last, LIST_PAGE) {
+            pending.scroll = to;
+        }
+        match cmd {
+            Cmd::NextGroup | Cmd::PreviousGroup => {
+                let by = if cmd == Cmd::NextGroup { 1 } else { -1 };
                 pending.group = step(pending.group, by);
                 pending.scroll = 0;
             }
-            A::Down => {
-                let last = pending.group_len(pending.group).saturating_sub(1);
-                pending.scroll = (pending.scroll + 1).min(last);
-            }
-            A::Up => pending.scroll = pending.scroll.saturating_sub(1),
-            A::DeleteChar => {
+            Cmd::DeleteChar => {
                 pending.typed.pop();
             }
-            A::Close => {
+            Cmd::Close => {
                 self.bulk.pending = None;
                 self.mode = Mode::Table;
                 self.set_info("cancelled; nothing was sent");
             }
-            A::Confirm => return self.confirm_run(),
+            Cmd::Confirm => return self.confirm_run(),
             _ => {}
         }
         Vec::new()
@@ -616,7 +616,7 @@ impl App {
         }]
     }
 
-    fn progress_key(&mut self, action: KeyAction) {
+    fn progress_key(&mut self, cmd: Cmd) {
         let Some(run) = self.bulk.run.as_ref() else {
             self.mode = Mode::Table;
             return;
@@ -628,10 +628,10 @@ impl App {
             // never answered by accident.
             self.bulk.stop_asked = false;
             self.status = None;
-        } else if action == KeyAction::CancelRun {
+        } else if cmd == Cmd::StopRun {
             run.cancel.cancel();
             self.set_info("stopping: requests in flight finish, nothing new starts");
-        } else if action == KeyAction::StopAndQuit && !self.bulk.quit_when_stopped {
+        } else if cmd == Cmd::StopAndQuit && !self.bulk.quit_when_stopped {
             self.bulk.stop_asked = true;
             self.set_info(STOP_QUESTION);
         }
@@ -655,30 +655,26 @@ impl App {
         }
     }
 
-    fn results_key(&mut self, action: KeyAction) -> Vec<Command> {
-        use KeyAction as A;
+    fn results_key(&mut self, cmd: Cmd) -> Vec<Command> {
         let Some(run) = self.bulk.run.as_mut() else {
             self.mode = Mode::Table;
             return Vec::new();
         };
         // `scroll` is the highlighted result (Enter shows it whole).
         let last = (run.results.len() + run.not_allowed.len()).saturating_sub(1);
-        match action {
-            A::Down => run.scroll = (run.scroll + 1).min(last),
-            A::Up => run.scroll = run.scroll.saturating_sub(1),
-            A::PageDown => run.scroll = (run.scroll + 10).min(last),
-            A::PageUp => run.scroll = run.scroll.saturating_sub(10),
-            A::Top => run.scroll = 0,
-            A::Bottom => run.scroll = last,
-            A::OpenDetail => {
+        if let Some(to) = cmd.moved(run.scroll, last, LIST_PAGE) {
+            run.scroll = to;
+        }
+        match cmd {
+            Cmd::Details => {
                 self.detail_scroll = 0;
                 self.mode = Mode::ResultDetail;
             }
-            A::Close => {
+            Cmd::Close => {
                 self.bulk.run = None;
                 self.mode = Mode::Table;
             }
-            A::RetryFailed => {
+            Cmd::RetryFailed => {
                 let retry: HashSet<i64> = run
                     .results
                     .iter()
@@ -761,9 +757,7 @@ impl App {
                     self.bulk.marks.remove(id);
                 }
                 self.replace_users(updated, &deleted);
-                if self.mode == Mode::BulkProgress {
-                    self.mode = Mode::BulkResults;
-                }
+                self.leave_mode(Mode::BulkProgress, Mode::BulkResults);
                 let text = format!("{}: {} ok, {failed} not done", action.name(), ok.len());
                 if failed > 0 {
                     self.set_error(text);
@@ -834,18 +828,18 @@ impl App {
         self.mode = Mode::Audit;
     }
 
-    fn audit_key(&mut self, action: KeyAction) {
-        use KeyAction as A;
+    fn audit_key(&mut self, cmd: Cmd) {
         let Some(state) = self.bulk.audit.as_mut() else {
             self.mode = Mode::Table;
             return;
         };
         let last = state.audit.findings.len().saturating_sub(1);
-        match action {
-            A::Down => state.selected = (state.selected + 1).min(last),
-            A::Up => state.selected = state.selected.saturating_sub(1),
-            A::Close => self.mode = Mode::Table,
-            A::Accept => {
+        if let Some(to) = cmd.moved(state.selected, last, LIST_PAGE) {
+            state.selected = to;
+        }
+        match cmd {
+            Cmd::Close => self.mode = Mode::Table,
+            Cmd::Accept => {
                 let Some(finding) = state.audit.findings.get(state.selected).cloned() else {
                     return;
                 };

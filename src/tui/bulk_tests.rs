@@ -535,6 +535,82 @@ fn a_later_filter_shows_the_updated_state() {
     assert_eq!(names, [4, 5]);
 }
 
+// ---- help over the bulk views ----
+
+#[test]
+fn help_from_the_preflight_opens_at_its_keys_and_esc_returns_to_it() {
+    let mut app = loaded(org_admin());
+    type_keys(&mut app, "*");
+    type_keys(&mut app, "d");
+    app.handle_key(key(KeyCode::Tab));
+    let before = screen(&mut app, 80, 24);
+    type_keys(&mut app, "?");
+    assert_eq!(app.mode(), Mode::Help);
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("│Bulk preflight "), "{text}");
+    insta::assert_snapshot!("help_from_preflight_80x24", text);
+    // Esc: the same preflight, the same group, nothing sent.
+    assert!(app.handle_key(key(KeyCode::Esc)).is_empty());
+    assert_eq!(app.mode(), Mode::BulkConfirm);
+    assert_eq!(screen(&mut app, 80, 24), before);
+}
+
+#[test]
+fn help_during_a_run_keeps_it_going_and_a_stop_question_takes_it_as_no() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jjjj   ");
+    let (id, job) = run_job(&type_keys(&mut app, "dy"));
+    type_keys(&mut app, "?");
+    assert_eq!(app.mode(), Mode::Help);
+    assert!(screen(&mut app, 80, 24).contains("│Bulk run "));
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.mode(), Mode::BulkProgress);
+    // A question is never answered by accident: ? says no, opens nothing.
+    type_keys(&mut app, "q?");
+    assert!(!app.bulk.stop_asked && !job.cancel.is_cancelled());
+    assert_eq!(app.mode(), Mode::BulkProgress);
+    // The run ends while help is open: Esc shows its results.
+    type_keys(&mut app, "?");
+    let results = vec![row(5, "dave", RowOutcome::Ok)];
+    app.update(Action::Worker(Event::BulkDone { id, results }));
+    assert_eq!(app.mode(), Mode::Help);
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.mode(), Mode::BulkResults);
+    // And from the results and one result, help comes and goes.
+    for mode in [Mode::BulkResults, Mode::ResultDetail] {
+        if mode == Mode::ResultDetail {
+            app.handle_key(key(KeyCode::Enter));
+        }
+        assert_eq!(app.mode(), mode);
+        type_keys(&mut app, "?");
+        assert_eq!(app.mode(), Mode::Help);
+        app.handle_key(key(KeyCode::Esc));
+        assert_eq!(app.mode(), mode);
+    }
+}
+
+#[test]
+fn popup_hints_show_the_keys_in_force() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "jjj  ");
+    command(&mut app, "delete");
+    let text = screen(&mut app, 80, 24);
+    assert!(
+        text.contains(" type 2, Enter: []  Tab group  Esc cancel "),
+        "{text}"
+    );
+    let table: toml::Table = "[preflight]\nclose = \"x\"\n\"next-group\" = []\n"
+        .parse()
+        .unwrap();
+    let keymap = crate::tui::keymap::Keymap::with_overrides(&table).unwrap();
+    let mut app = loaded(admin()).with_keymap(keymap);
+    type_keys(&mut app, "jjj  d");
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains(" y run  x cancel "), "{text}");
+    type_keys(&mut app, "x");
+    assert_eq!(app.mode(), Mode::Table);
+}
+
 // ---- read-only ----
 
 #[test]

@@ -3,8 +3,9 @@
 //! [`AccountForm`](crate::domain::form::AccountForm): this file only moves
 //! the cursor, turns keys into `set` calls, and talks to the worker.
 
-use super::app::App;
-use super::keymap::{KeyAction, Mode};
+use super::app::{App, LIST_PAGE};
+use super::keymap::Mode;
+use super::registry::Cmd;
 use crate::api::wire::{ext, RunAs};
 use crate::api::{ApiError, Secret};
 use crate::domain::form::{AccountForm, Choice, FieldValue, Password};
@@ -245,9 +246,6 @@ impl std::fmt::Debug for TokenPopup {
     }
 }
 
-/// Rows a pick list's PgUp/PgDn move.
-const PICK_PAGE: usize = 10;
-
 /// Whether an account of `kind` can take over: playbooks run as a User or
 /// an API user (never Read Only or TAXII), job apps only as an API user.
 /// An account whose type this actor cannot see is offered, its type shown
@@ -361,26 +359,25 @@ impl App {
 
     /// The keys of this file's modes and the table keys that start its work;
     /// `None` leaves the key to the App.
-    pub(crate) fn perform_forms(&mut self, action: KeyAction) -> Option<Vec<Command>> {
-        use KeyAction as A;
-        let commands = match (self.mode, action) {
-            (_, A::Quit | A::Help) => return None,
-            (Mode::Table, A::OpenCreate) => {
+    pub(crate) fn perform_forms(&mut self, cmd: Cmd) -> Option<Vec<Command>> {
+        let commands = match (self.mode, cmd) {
+            (_, Cmd::Quit | Cmd::Help) => return None,
+            (Mode::Table, Cmd::New) => {
                 self.open_chooser();
                 Vec::new()
             }
-            (Mode::Table | Mode::Detail, A::EditAccount) => self.start_edit(),
-            (Mode::Table | Mode::Detail, A::DeleteAccount) => self.start_delete(),
-            (Mode::Table, A::RequirePasswordReset) => {
+            (Mode::Table | Mode::Detail, Cmd::Edit) => self.start_edit(),
+            (Mode::Table | Mode::Detail, Cmd::DeleteAccount) => self.start_delete(),
+            (Mode::Table, Cmd::RequirePasswordReset) => {
                 self.preflight_selected(BulkAction::ResetPassword)
             }
-            (Mode::Table, A::RequireMfaReset) => self.preflight_selected(BulkAction::ResetMfa),
-            (Mode::Chooser, _) => self.chooser_key(action),
-            (Mode::Form, _) => self.form_key(action),
-            (Mode::Pick, _) => self.pick_key(action),
-            (Mode::Confirm, _) => self.confirm_key(action),
+            (Mode::Table, Cmd::RequireMfaReset) => self.preflight_selected(BulkAction::ResetMfa),
+            (Mode::Chooser, _) => self.chooser_key(cmd),
+            (Mode::Form, _) => self.form_key(cmd),
+            (Mode::Pick, _) => self.pick_key(cmd),
+            (Mode::Confirm, _) => self.confirm_key(cmd),
             (Mode::Token, _) => {
-                self.token_key(action);
+                self.token_key(cmd);
                 Vec::new()
             }
             _ => return None,
@@ -412,17 +409,14 @@ impl App {
         self.mode = Mode::Chooser;
     }
 
-    fn chooser_key(&mut self, action: KeyAction) -> Vec<Command> {
+    fn chooser_key(&mut self, cmd: Cmd) -> Vec<Command> {
         let last = self.forms.offers.len().saturating_sub(1);
-        match action {
-            KeyAction::Up => {
-                self.forms.chooser_selected = self.forms.chooser_selected.saturating_sub(1)
-            }
-            KeyAction::Down => {
-                self.forms.chooser_selected = (self.forms.chooser_selected + 1).min(last)
-            }
-            KeyAction::Close => self.mode = Mode::Table,
-            KeyAction::Accept => {
+        if let Some(to) = cmd.moved(self.forms.chooser_selected, last, LIST_PAGE) {
+            self.forms.chooser_selected = to;
+        }
+        match cmd {
+            Cmd::Close => self.mode = Mode::Table,
+            Cmd::Accept => {
                 if let Some(offer) = self.forms.offers.get(self.forms.chooser_selected).cloned() {
                     return self.open_create(offer.kind);
                 }
@@ -539,34 +533,33 @@ impl App {
 
     // ---- the form ----
 
-    fn form_key(&mut self, action: KeyAction) -> Vec<Command> {
-        use KeyAction as A;
+    fn form_key(&mut self, cmd: Cmd) -> Vec<Command> {
         let Some(state) = self.forms.form.as_mut() else {
             self.mode = Mode::Table;
             return Vec::new();
         };
         let count = state.form.fields().len();
-        match action {
-            A::NextField => {
+        match cmd {
+            Cmd::NextField => {
                 state.focus = (state.focus + 1) % count.max(1);
                 state.cursor = None;
             }
-            A::PreviousField => {
+            Cmd::PreviousField => {
                 state.focus = (state.focus + count.max(1) - 1) % count.max(1);
                 state.cursor = None;
             }
-            A::Save => return self.save(false),
-            A::SaveWithToken => return self.save(true),
-            A::Close => self.leave_form(),
-            A::Accept | A::Toggle => return self.activate_field(action == A::Toggle),
-            A::DeleteChar => self.edit_text(InputRequest::DeletePrevChar),
-            A::DeleteNextChar => self.edit_text(InputRequest::DeleteNextChar),
-            A::DeleteWord => self.edit_text(InputRequest::DeletePrevWord),
-            A::ClearInput => self.edit_text(InputRequest::DeleteLine),
-            A::CursorLeft => self.edit_text(InputRequest::GoToPrevChar),
-            A::CursorRight => self.edit_text(InputRequest::GoToNextChar),
-            A::CursorStart => self.edit_text(InputRequest::GoToStart),
-            A::CursorEnd => self.edit_text(InputRequest::GoToEnd),
+            Cmd::Save => return self.save(false),
+            Cmd::SaveWithToken => return self.save(true),
+            Cmd::Close => self.leave_form(),
+            Cmd::Accept | Cmd::Toggle => return self.activate_field(cmd == Cmd::Toggle),
+            Cmd::DeleteChar => self.edit_text(InputRequest::DeletePrevChar),
+            Cmd::DeleteNextChar => self.edit_text(InputRequest::DeleteNextChar),
+            Cmd::DeleteWord => self.edit_text(InputRequest::DeletePrevWord),
+            Cmd::ClearInput => self.edit_text(InputRequest::DeleteLine),
+            Cmd::CursorLeft => self.edit_text(InputRequest::GoToPrevChar),
+            Cmd::CursorRight => self.edit_text(InputRequest::GoToNextChar),
+            Cmd::CursorStart => self.edit_text(InputRequest::GoToStart),
+            Cmd::CursorEnd => self.edit_text(InputRequest::GoToEnd),
             _ => {}
         }
         Vec::new()
@@ -871,8 +864,7 @@ impl App {
 
     // ---- pick lists ----
 
-    fn pick_key(&mut self, action: KeyAction) -> Vec<Command> {
-        use KeyAction as A;
+    fn pick_key(&mut self, cmd: Cmd) -> Vec<Command> {
         let Some(pick) = self.forms.pick.as_mut() else {
             self.mode = self.forms.return_mode.take().unwrap_or(Mode::Table);
             return Vec::new();
@@ -883,28 +875,24 @@ impl App {
             .position(|&i| i == pick.selected)
             .unwrap_or(0);
         let last = visible.len().saturating_sub(1);
-        let step = |to: usize| visible.get(to.min(last)).copied().unwrap_or(0);
-        match action {
-            A::Up => pick.selected = step(at.saturating_sub(1)),
-            A::Down => pick.selected = step(at + 1),
-            A::PageUp => pick.selected = step(at.saturating_sub(PICK_PAGE)),
-            A::PageDown => pick.selected = step(at + PICK_PAGE),
-            A::Top => pick.selected = step(0),
-            A::Bottom => pick.selected = step(last),
-            A::DeleteChar => {
+        if let Some(to) = cmd.moved(at, last, LIST_PAGE) {
+            pick.selected = visible.get(to).copied().unwrap_or(0);
+        }
+        match cmd {
+            Cmd::DeleteChar => {
                 pick.query.pop();
                 pick.settle();
             }
-            A::Toggle if !pick.multi => {
+            Cmd::Toggle if !pick.multi => {
                 pick.query.push(' ');
             }
-            A::Close if !pick.query.is_empty() => {
+            Cmd::Close if !pick.query.is_empty() => {
                 pick.query.clear();
                 pick.settle();
             }
-            A::Accept if visible.is_empty() => {}
-            A::Toggle if visible.is_empty() => {}
-            A::Toggle if pick.multi => {
+            Cmd::Accept if visible.is_empty() => {}
+            Cmd::Toggle if visible.is_empty() => {}
+            Cmd::Toggle if pick.multi => {
                 if let Some(option) = pick.options.get(pick.selected) {
                     let value = option.value.clone();
                     if let Some(at) = pick.chosen.iter().position(|c| *c == value) {
@@ -914,7 +902,7 @@ impl App {
                     }
                 }
             }
-            A::Close => {
+            Cmd::Close => {
                 self.forms.pick = None;
                 if matches!(self.forms.return_mode, Some(Mode::Form)) {
                     self.mode = Mode::Form;
@@ -925,7 +913,7 @@ impl App {
                 }
                 self.forms.return_mode = None;
             }
-            A::Accept => {
+            Cmd::Accept => {
                 let Some(pick) = self.forms.pick.take() else {
                     return Vec::new();
                 };
@@ -1094,18 +1082,18 @@ impl App {
 
     // ---- confirmations ----
 
-    fn confirm_key(&mut self, action: KeyAction) -> Vec<Command> {
-        use KeyAction as A;
+    fn confirm_key(&mut self, cmd: Cmd) -> Vec<Command> {
         let Some(confirm) = self.forms.confirm.as_mut() else {
             self.mode = Mode::Table;
             return Vec::new();
         };
-        match action {
-            A::DeleteChar => {
+        match cmd {
+            Cmd::DeleteChar => {
                 confirm.input.pop();
             }
-            A::ClearInput => confirm.input.clear(),
-            A::Close => {
+            Cmd::DeleteWord => super::app::delete_word(&mut confirm.input),
+            Cmd::ClearInput => confirm.input.clear(),
+            Cmd::Close => {
                 let purpose = confirm.purpose.clone();
                 self.forms.confirm = None;
                 self.mode = self.forms.return_mode.take().unwrap_or(Mode::Table);
@@ -1114,7 +1102,7 @@ impl App {
                     self.set_info("not deleted");
                 }
             }
-            A::Accept => {
+            Cmd::Accept => {
                 let purpose = confirm.purpose.clone();
                 if purpose == ConfirmFor::Delete {
                     let expected = self
@@ -1164,9 +1152,9 @@ impl App {
 
     // ---- the token ----
 
-    fn token_key(&mut self, action: KeyAction) {
-        match action {
-            KeyAction::CopyToken => {
+    fn token_key(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::CopyToken => {
                 if let Some(popup) = self.forms.token.as_mut() {
                     if let Some(secret) = &popup.secret {
                         self.forms.terminal_output = Some(osc52(secret.expose()));
@@ -1174,7 +1162,7 @@ impl App {
                     }
                 }
             }
-            KeyAction::Close => {
+            Cmd::Close => {
                 // The only copy goes here (a pending OSC 52 has been written
                 // by the event loop before the next key is read).
                 self.forms.token = None;
@@ -1244,9 +1232,7 @@ impl App {
                 let text = format!("{name} (id {}) {verb}", user.id);
                 self.replace_user(*user);
                 self.forms.form = None;
-                if self.mode == Mode::Form {
-                    self.mode = Mode::Table;
-                }
+                self.leave_mode(Mode::Form, Mode::Table);
                 match problem {
                     Some(p) => self.set_error(format!("{text}, but {p}")),
                     None => self.set_info(text),

@@ -5,8 +5,9 @@
 //! preflight, confirmation, journal and results as any bulk action.
 
 use super::app::App;
-use super::keymap::{KeyAction, Mode};
+use super::keymap::Mode;
 use super::list::ListCursor;
+use super::registry::Cmd;
 use crate::journal::{RunRow, RunSummary};
 use crate::worker::{Command, Event, RequestId};
 
@@ -80,27 +81,26 @@ impl App {
     }
 
     /// Keys of the journal views; `None` when the mode is not one of them.
-    pub(super) fn perform_journal(&mut self, action: KeyAction) -> Option<Vec<Command>> {
-        use KeyAction as A;
-        if !matches!(self.mode, Mode::Journal | Mode::JournalRun) || action == A::Help {
+    pub(super) fn perform_journal(&mut self, cmd: Cmd) -> Option<Vec<Command>> {
+        if !matches!(self.mode, Mode::Journal | Mode::JournalRun) || cmd == Cmd::Help {
             return None;
         }
         let page = usize::from(self.popup_height.max(1));
         let view = &mut self.journal;
-        match (self.mode, action) {
-            (Mode::JournalRun, A::Close) => {
+        match (self.mode, cmd) {
+            (Mode::JournalRun, Cmd::Close) => {
                 view.open = None;
                 self.mode = Mode::Journal;
             }
-            (Mode::Journal, A::Close) => self.mode = Mode::Table,
-            (_, A::Quit) => self.quit = true,
-            (_, A::UndoRun) => {
+            (Mode::Journal, Cmd::Close) => self.mode = Mode::Table,
+            (_, Cmd::Quit) => self.quit = true,
+            (_, Cmd::UndoRun) => {
                 let Some(run_id) = view.current_run().map(|r| r.run_id.clone()) else {
                     return Some(Vec::new());
                 };
                 return Some(self.start_undo(Some(run_id)));
             }
-            (Mode::Journal, A::OpenDetail) => {
+            (Mode::Journal, Cmd::Details) => {
                 let Some(run) = view.current_run().cloned() else {
                     return Some(Vec::new());
                 };
@@ -120,11 +120,11 @@ impl App {
             }
             (Mode::JournalRun, _) => {
                 if let Some(open) = view.open.as_mut() {
-                    open.cursor.navigate(action, page);
+                    open.cursor.navigate(cmd, page);
                 }
             }
             (_, _) => {
-                view.cursor.navigate(action, page);
+                view.cursor.navigate(cmd, page);
             }
         }
         Some(Vec::new())

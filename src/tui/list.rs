@@ -1,7 +1,7 @@
-//! One list cursor for every list: the selection and how the navigation
-//! keys (arrows, j/k, PgUp/PgDn, Home/End, g/G) move it.
+//! A list's cursor: its selection, kept in range, moved by the navigation
+//! commands (`Cmd::moved`, the one rule every list follows).
 
-use super::keymap::KeyAction;
+use super::registry::Cmd;
 
 /// A selection within `len` items. A page is what the view last showed;
 /// the cursor never points past the end.
@@ -19,20 +19,14 @@ impl ListCursor {
     }
 
     /// Moves for a navigation action; `false` when `action` is not one.
-    pub fn navigate(&mut self, action: KeyAction, page: usize) -> bool {
-        use KeyAction as A;
-        let last = self.len.saturating_sub(1);
-        let page = page.max(1);
-        self.selected = match action {
-            A::Up => self.selected.saturating_sub(1),
-            A::Down => (self.selected + 1).min(last),
-            A::PageUp => self.selected.saturating_sub(page),
-            A::PageDown => (self.selected + page).min(last),
-            A::Top => 0,
-            A::Bottom => last,
-            _ => return false,
-        };
-        true
+    pub fn navigate(&mut self, cmd: Cmd, page: usize) -> bool {
+        match cmd.moved(self.selected, self.len.saturating_sub(1), page.max(1)) {
+            Some(to) => {
+                self.selected = to;
+                true
+            }
+            None => false,
+        }
     }
 
     /// The first item to draw so that the selection shows in `height` rows.
@@ -45,7 +39,7 @@ impl ListCursor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use KeyAction as A;
+    use Cmd as A;
 
     fn list_of(len: usize) -> ListCursor {
         let mut list = ListCursor::default();

@@ -13,6 +13,7 @@ mod form;
 mod journal;
 pub mod keymap;
 mod list;
+pub mod registry;
 mod terminal;
 mod text;
 mod views;
@@ -81,6 +82,52 @@ pub struct ConsoleOptions {
     pub view: Option<String>,
 }
 
+/// The console's part of the config file.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    /// `[console]`, when the file was read.
+    console: Option<crate::config::ConsoleConfig>,
+    /// The keys in force: the defaults with `[keys]` merged over them.
+    keymap: keymap::Keymap,
+    /// Why the file was not read, for the status line.
+    note: Option<String>,
+}
+
+impl Settings {
+    /// A file that does not read leaves the defaults, with a note (and is
+    /// never written over: saving re-reads it and refuses). A `[keys]`
+    /// table with a problem is an error naming the file and every problem:
+    /// the console does not start with keys other than those asked for.
+    pub(crate) fn read(path: Option<&std::path::Path>) -> anyhow::Result<Settings> {
+        let mut settings = Settings {
+            console: None,
+            keymap: keymap::Keymap::default(),
+            note: None,
+        };
+        let Some(path) = path else {
+            return Ok(settings);
+        };
+        match crate::config::ConfigFile::load(path) {
+            Ok(file) => {
+                let file = file.unwrap_or_default();
+                settings.keymap =
+                    keymap::Keymap::with_overrides(&file.keys).map_err(|problems| {
+                        anyhow::anyhow!(
+                            "{}: the console's keys ([keys]) are refused:\n  {}",
+                            path.display(),
+                            problems.join("\n  ")
+                        )
+                    })?;
+                settings.console = Some(file.console);
+            }
+            Err(error) => {
+                settings.note = Some(format!("columns, views and keys not read: {error}"))
+            }
+        }
+        Ok(settings)
+    }
+}
+
 /// At most this many queued inputs are applied before a frame is drawn, so a
 /// flood of pages cannot starve the screen.
 const DRAIN_LIMIT: usize = 512;
@@ -120,10 +167,13 @@ pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> a
     // the process with the terminal raw and in the alternate screen.
     let mut signals = Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
     let signal_handle = signals.handle();
+    // Before the terminal is taken: a refused `[keys]` ends here, readably.
+    let settings = Settings::read(opts.config_path.as_deref())?;
     terminal::install_panic_hook();
     let mut guard = terminal::TerminalGuard::enter(opts.mouse)?;
 
     let mut app = App::new(ctx)
+        .with_keymap(settings.keymap)
         .with_no_color(opts.no_color)
         .with_notices(client.notices(), client.tls_unverified());
     let (worker, mut events) = Worker::spawn(client);
@@ -133,14 +183,8 @@ pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> a
     if let Some(concurrency) = opts.concurrency {
         app = app.with_concurrency(concurrency);
     }
-    // A config file that does not read leaves the defaults (and is never
-    // written over: saving re-reads it and refuses).
-    let mut config_note = None;
-    if let Some(path) = &opts.config_path {
-        match crate::config::ConsoleConfig::load(path) {
-            Ok(config) => app = app.with_console_config(config),
-            Err(error) => config_note = Some(format!("columns and views not read: {error}")),
-        }
+    if let Some(config) = settings.console {
+        app = app.with_console_config(config);
     }
     for command in app.start() {
         worker.send(command);
@@ -148,7 +192,7 @@ pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> a
     if let Some(name) = &opts.view {
         app.open_view(name);
     }
-    if let Some(note) = config_note {
+    if let Some(note) = settings.note {
         app.set_error(note);
     }
     let mut input = EventStream::new();

@@ -2,6 +2,7 @@
 //! sequences through `App::handle_key` (the function the event loop calls),
 //! and worker events injected as messages. The clock is fixed.
 
+use super::registry::Cmd;
 use super::*;
 use crate::api::wire::{ext, OrgLimits};
 use crate::api::ApiError;
@@ -473,20 +474,20 @@ fn help_lists_every_binding_and_command() {
     let mut app = loaded(admin());
     type_keys(&mut app, "?");
     let text = screen(&mut app, 100, 400);
-    for (_, bindings) in keymap::sections() {
-        for binding in bindings {
-            assert!(
-                text.contains(binding.description),
-                "{}",
-                binding.description
-            );
-            for key in binding.keys {
+    for section in app.keymap.sections() {
+        for binding in &section.bindings {
+            assert!(text.contains(binding.doc), "{}", binding.doc);
+            for key in &binding.keys {
                 assert!(text.contains(&key.label()), "{}", key.label());
             }
         }
     }
-    for command in keymap::COMMANDS {
-        assert!(text.contains(command.description));
+    for cmd in Cmd::ALL {
+        if cmd.spec().prompt {
+            assert!(text.contains(cmd.doc()), "{}", cmd.doc());
+        }
+        // Every name the config file's [keys] takes.
+        assert!(text.contains(cmd.name()), "{}", cmd.name());
     }
     for column in Column::ALL {
         assert!(text.contains(column.key()), "{}", column.key());
@@ -807,6 +808,164 @@ fn unknown_command_is_an_error_not_a_crash() {
     assert!(app
         .status()
         .is_some_and(|s| s.is_error && s.text.contains("frobnicate")));
+}
+
+#[test]
+fn tab_completes_command_names_at_the_prompt() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, ":ref");
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.command_input, "refresh");
+    // Several: what they share, and the names under the prompt.
+    app.handle_key(ctrl('u'));
+    type_keys(&mut app, "res");
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.command_input, "reset-");
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains(":reset-"), "{text}");
+    assert!(text.contains(" reset-mfa, reset-password "), "{text}");
+    // Tab again takes each in turn, round and round.
+    for expected in ["reset-mfa", "reset-password", "reset-mfa"] {
+        app.handle_key(key(KeyCode::Tab));
+        assert_eq!(app.command_input, expected);
+    }
+    // Typing on ends the turn: the names go, Tab completes afresh.
+    app.handle_key(key(KeyCode::Backspace));
+    assert!(!screen(&mut app, 80, 24).contains("reset-password"));
+    app.handle_key(ctrl('u'));
+    type_keys(&mut app, "zz");
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.command_input, "zz");
+    assert!(screen(&mut app, 80, 24).contains("no command starts with \"zz\""));
+    // Past the name, Tab leaves the arguments alone.
+    app.handle_key(ctrl('u'));
+    type_keys(&mut app, "sort st");
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.command_input, "sort st");
+    // The completed name runs.
+    app.handle_key(ctrl('u'));
+    type_keys(&mut app, "aud");
+    app.handle_key(key(KeyCode::Tab));
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.mode(), Mode::Audit);
+}
+
+#[test]
+fn tab_leaves_out_write_commands_when_read_only() {
+    let mut ctx = admin();
+    ctx.read_only = true;
+    let mut app = loaded(ctx);
+    type_keys(&mut app, ":re");
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.command_input, "refresh");
+}
+
+#[test]
+fn help_opens_at_the_section_of_the_mode_it_came_from() {
+    let mut app = loaded(admin());
+    // Help from help stays where it is.
+    for mode in Mode::ALL.into_iter().filter(|m| *m != Mode::Help) {
+        app.mode = mode;
+        // F1 works in every mode, text modes included.
+        app.handle_key(key(KeyCode::F(1)));
+        assert_eq!(app.mode(), Mode::Help, "{mode:?}");
+        let title = app.keymap.title(keymap::Scope::In(mode));
+        let text = screen(&mut app, 80, 24);
+        let top = text.lines().nth(2).unwrap_or_default();
+        if mode == Mode::Table {
+            // The table's keys follow the few of every mode: help's top.
+            assert!(top.contains("│Everywhere "), "{text}");
+            assert!(text.contains(&format!("│{title} ")), "{text}");
+        } else {
+            assert!(top.contains(&format!("│{title} ")), "{mode:?}\n{text}");
+        }
+        app.handle_key(key(KeyCode::Esc));
+        assert_eq!(app.mode(), mode, "Esc goes back exactly");
+    }
+    app.mode = Mode::Table;
+    // ? wherever it is not text: every mode but the prompts and fields.
+    let text_modes = [Mode::Find, Mode::Form, Mode::Confirm];
+    for mode in Mode::ALL {
+        let opens = app.keymap.lookup(mode, &key(KeyCode::Char('?'))) == Some(Cmd::Help);
+        let closes = mode == Mode::Help;
+        assert_eq!(opens || closes, !text_modes.contains(&mode), "{mode:?}");
+    }
+}
+
+/// The keys in force for a config file holding `text`, read the way the
+/// console reads it at start.
+fn keys_from(text: &str) -> anyhow::Result<keymap::Keymap> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, text)?;
+    Ok(super::Settings::read(Some(&path))?.keymap)
+}
+
+#[test]
+fn a_rebound_key_changes_dispatch_hints_and_help() {
+    let keymap = keys_from(
+        "[keys]\ndisable = \"D\"\n\n[keys.table]\nhelp = [\"F2\", \"?\"]\n\"edit-filter\" = \"F\"\n",
+    )
+    .expect("accepted");
+    let mut app = loaded(admin()).with_keymap(keymap);
+    type_keys(&mut app, "d");
+    assert_eq!(app.mode(), Mode::Table, "d is free now");
+    assert!(type_keys(&mut app, "D").is_empty());
+    assert_eq!(app.mode(), Mode::BulkConfirm);
+    app.handle_key(key(KeyCode::Esc));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains(" F2 help  F filter  : command"), "{text}");
+    app.handle_key(key(KeyCode::F(2)));
+    assert_eq!(app.mode(), Mode::Help);
+    let help = screen(&mut app, 100, 400);
+    assert!(
+        help.contains("  D                   Disable the marked accounts"),
+        "{help}"
+    );
+    assert!(!help.contains("  d                   Disable"), "{help}");
+    assert!(help.contains("  F2, ?               Help"), "{help}");
+    assert!(help.contains("Filter prompt (F)"), "{help}");
+}
+
+#[test]
+fn a_refused_keys_table_stops_the_console_naming_the_file_and_each_problem() {
+    let error =
+        keys_from("[keys]\nfrobnicate = \"x\"\ndisable = \"ctrl+d\"\n\"delete-account\" = \"d\"\n")
+            .expect_err("refused")
+            .to_string();
+    assert!(error.contains("config.toml: the console's keys"), "{error}");
+    assert!(error.contains("[keys] frobnicate: no command"), "{error}");
+    assert!(
+        error.contains("[keys] disable: \"ctrl+d\" is not a key"),
+        "{error}"
+    );
+    // A file that is not TOML at all keeps the defaults, and says so.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "not = [valid").unwrap();
+    let settings = super::Settings::read(Some(&path)).unwrap();
+    assert_eq!(settings.keymap, keymap::Keymap::default());
+    assert!(settings.note.is_some_and(|n| n.contains("keys not read")));
+}
+
+#[test]
+fn the_example_keys_table_is_accepted() {
+    // config.example.toml shows `[keys]` commented out: `#[keys]` and the
+    // lines after it that start with `#` and no space.
+    let text = include_str!("../../config.example.toml");
+    let example: String = text
+        .lines()
+        .skip_while(|l| *l != "#[keys]")
+        .take_while(|l| l.starts_with('#'))
+        .filter(|l| !l.starts_with("# ") && *l != "#")
+        .map(|l| format!("{}\n", &l[1..]))
+        .collect();
+    assert!(example.contains("[keys]"), "no example");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, &example).unwrap();
+    let keymap = super::Settings::read(Some(&path)).expect(&example).keymap;
+    assert_ne!(keymap, keymap::Keymap::default());
 }
 
 #[test]

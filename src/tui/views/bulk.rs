@@ -2,12 +2,14 @@
 //! view, and the marks in the table. Every state is spelled out in text, so
 //! nothing depends on colour.
 
-use super::{popup, popup_room, Theme};
+use super::{key_hints, popup, popup_room, Theme};
 use crate::bulk::RowOutcome;
 use crate::domain::preflight::BulkAction;
 use crate::domain::text::wrap;
 use crate::tui::app::App;
 use crate::tui::bulk::Group;
+use crate::tui::keymap::{Keymap, Mode};
+use crate::tui::registry::Cmd;
 use crate::tui::text::sanitize;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -75,7 +77,9 @@ pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme
             format!(" {} {total} {}? ", action.verb(), plural(total)),
             theme.title,
         ))
-        .title_bottom(Line::from(bottom_hint(action, count, &pending.typed)).right_aligned());
+        .title_bottom(
+            Line::from(bottom_hint(&app.keymap, action, count, &pending.typed)).right_aligned(),
+        );
     let inner = block.inner(outer);
     let mut lines: Vec<Line> = Vec::new();
     for group in Group::ALL {
@@ -134,13 +138,18 @@ pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme
     frame.render_widget(Paragraph::new(lines).block(block), outer);
 }
 
-fn bottom_hint(action: BulkAction, count: usize, typed: &str) -> String {
+fn bottom_hint(keymap: &Keymap, action: BulkAction, count: usize, typed: &str) -> String {
+    let group = (&[Cmd::NextGroup][..], "group");
+    let cancel = (&[Cmd::Close][..], "cancel");
+    // After typing digits, Enter is the key that comes to mind.
     if count == 0 {
         " nothing to change  Enter close ".to_string()
     } else if action == BulkAction::Delete {
-        format!(" type {count}, Enter: [{typed}]  Tab group  Esc cancel ")
+        let rest = key_hints(keymap, Mode::BulkConfirm, &[group, cancel]);
+        format!(" type {count}, Enter: [{typed}] {rest}")
     } else {
-        " y run  Tab group  Esc cancel ".to_string()
+        let run = (&[Cmd::Confirm][..], "run");
+        key_hints(keymap, Mode::BulkConfirm, &[run, group, cancel])
     }
 }
 
@@ -170,7 +179,14 @@ pub(super) fn render_progress(app: &mut App, frame: &mut Frame, area: Rect, them
             ),
             theme.title,
         ))
-        .title_bottom(Line::from(" Esc stop ").right_aligned());
+        .title_bottom(
+            Line::from(key_hints(
+                &app.keymap,
+                Mode::BulkProgress,
+                &[(&[Cmd::StopRun], "stop")],
+            ))
+            .right_aligned(),
+        );
     let inner = block.inner(outer);
     let width = usize::from(inner.width).saturating_sub(8).max(1);
     let percent = (done * 100).checked_div(run.total).unwrap_or(100);
@@ -277,7 +293,16 @@ pub(super) fn render_results(app: &mut App, frame: &mut Frame, area: Rect, theme
             theme.title,
         ))
         .title_bottom(
-            Line::from(" Enter whole message  r retry failed  Esc close ").right_aligned(),
+            Line::from(key_hints(
+                &app.keymap,
+                Mode::BulkResults,
+                &[
+                    (&[Cmd::Details], "whole message"),
+                    (&[Cmd::RetryFailed], "retry failed"),
+                    (&[Cmd::Close], "close"),
+                ],
+            ))
+            .right_aligned(),
         );
     let inner = block.inner(outer);
     let summary = Line::styled(
@@ -367,7 +392,14 @@ pub(super) fn render_result_detail(app: &mut App, frame: &mut Frame, area: Rect,
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(" Result ", theme.title))
-        .title_bottom(Line::from(" Esc back ").right_aligned());
+        .title_bottom(
+            Line::from(key_hints(
+                &app.keymap,
+                Mode::ResultDetail,
+                &[(&[Cmd::Close], "back")],
+            ))
+            .right_aligned(),
+        );
     frame.render_widget(Clear, outer);
     frame.render_widget(
         Paragraph::new(lines)
@@ -389,7 +421,14 @@ pub(super) fn render_audit(app: &mut App, frame: &mut Frame, area: Rect, theme: 
             format!(" Audit of {} accounts ", app.rows.len()),
             theme.title,
         ))
-        .title_bottom(Line::from(" Enter show  Esc close ").right_aligned());
+        .title_bottom(
+            Line::from(key_hints(
+                &app.keymap,
+                Mode::Audit,
+                &[(&[Cmd::Accept], "show"), (&[Cmd::Close], "close")],
+            ))
+            .right_aligned(),
+        );
     let inner = block.inner(outer);
     let mut lines = vec![Line::styled(
         format!("  {:<36}{:>7}{:>9}", "Finding", "count", "unknown"),

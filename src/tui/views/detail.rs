@@ -5,6 +5,7 @@ use super::{popup, popup_room, Theme};
 use crate::domain::text::{display_width, fit};
 use crate::domain::{LastLoginReported, PasswordExpiry, User};
 use crate::tui::app::App;
+use crate::tui::keymap::Mode;
 use crate::tui::text::{absolute, relative, sanitize};
 use chrono::{DateTime, Utc};
 use ratatui::layout::Rect;
@@ -30,7 +31,10 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.title))
-        .title_bottom(Line::from(" Esc back  j/k scroll ").right_aligned());
+        .title_bottom(
+            Line::from(super::help::scroll_hints(&app.keymap, Mode::Detail, "back"))
+                .right_aligned(),
+        );
     let inner = block.inner(outer);
     // Labels name Organizations and Communities ("Role in NAME"): server
     // text, sanitized and measured like every other cell.

@@ -8,7 +8,8 @@ use crate::domain::text::wrap;
 use crate::domain::AccountType;
 use crate::tui::app::App;
 use crate::tui::form::{ConfirmFor, Offer};
-use crate::tui::keymap::{self, KeyAction, Mode};
+use crate::tui::keymap::{Keymap, Mode};
+use crate::tui::registry::Cmd;
 use crate::tui::text::sanitize;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -17,19 +18,13 @@ use ratatui::widgets::{
 };
 use ratatui::Frame;
 
-/// "Tab next  Ctrl-s save": the first key of each action, from the keymap.
-fn footer(mode: Mode, wanted: &[(KeyAction, &str)]) -> String {
-    let mut out = String::from(" ");
-    for (action, label) in wanted {
-        let key = keymap::bindings(mode)
-            .iter()
-            .find(|b| b.action == *action)
-            .and_then(|b| b.keys.first());
-        if let Some(key) = key {
-            out.push_str(&format!("{} {label}  ", key.label()));
-        }
-    }
-    out.trim_end().to_string() + " "
+/// "Tab next  Ctrl-s save": the first key of each command, from the keymap.
+fn footer(keymap: &Keymap, mode: Mode, wanted: &[(Cmd, &str)]) -> String {
+    let wanted: Vec<(&[Cmd], &str)> = wanted
+        .iter()
+        .map(|(cmd, label)| (std::slice::from_ref(cmd), *label))
+        .collect();
+    super::key_hints(keymap, mode, &wanted)
 }
 
 fn offer_text(offer: &Offer) -> (String, Option<String>) {
@@ -71,8 +66,9 @@ pub(super) fn render_chooser(app: &mut App, frame: &mut Frame, area: Rect, theme
                 ))
                 .title_bottom(
                     Line::from(footer(
+                        &app.keymap,
                         Mode::Chooser,
-                        &[(KeyAction::Accept, "create"), (KeyAction::Close, "cancel")],
+                        &[(Cmd::Accept, "create"), (Cmd::Close, "cancel")],
                     ))
                     .right_aligned(),
                 ),
@@ -229,16 +225,22 @@ pub(super) fn render_form(app: &mut App, frame: &mut Frame, area: Rect, theme: &
             }
         ),
     };
-    let mut keys = vec![(KeyAction::NextField, "next"), (KeyAction::Save, "save")];
+    let mut keys = vec![(Cmd::NextField, "next"), (Cmd::Save, "save")];
     if form.kind() == AccountType::Api {
-        keys.push((KeyAction::SaveWithToken, "save+token"));
+        keys.push((Cmd::SaveWithToken, "save+token"));
     }
-    keys.push((KeyAction::Close, "leave"));
+    keys.push((Cmd::Close, "leave"));
     let saving = if state.saving { " saving... " } else { "" };
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.title))
-        .title_bottom(Line::from(format!("{saving}{}", footer(Mode::Form, &keys))).right_aligned());
+        .title_bottom(
+            Line::from(format!(
+                "{saving}{}",
+                footer(&app.keymap, Mode::Form, &keys)
+            ))
+            .right_aligned(),
+        );
     frame.render_widget(Clear, outer);
     frame.render_widget(
         Paragraph::new(lines).block(block).scroll((state.scroll, 0)),
@@ -271,14 +273,14 @@ pub(super) fn render_pick(app: &mut App, frame: &mut Frame, area: Rect, theme: &
         .collect();
     let height = (items.len() as u16).saturating_add(2);
     let outer = popup(room, 64, height.max(3));
-    let keys: &[(KeyAction, &str)] = if pick.multi {
+    let keys: &[(Cmd, &str)] = if pick.multi {
         &[
-            (KeyAction::Toggle, "mark"),
-            (KeyAction::Accept, "done"),
-            (KeyAction::Close, "cancel"),
+            (Cmd::Toggle, "mark"),
+            (Cmd::Accept, "done"),
+            (Cmd::Close, "cancel"),
         ]
     } else {
-        &[(KeyAction::Accept, "pick"), (KeyAction::Close, "cancel")]
+        &[(Cmd::Accept, "pick"), (Cmd::Close, "cancel")]
     };
     let list = List::new(items)
         .block(
@@ -288,7 +290,7 @@ pub(super) fn render_pick(app: &mut App, frame: &mut Frame, area: Rect, theme: &
                     format!(" {} ", sanitize(&pick.title)),
                     theme.title,
                 ))
-                .title_bottom(Line::from(footer(Mode::Pick, keys)).right_aligned()),
+                .title_bottom(Line::from(footer(&app.keymap, Mode::Pick, keys)).right_aligned()),
         )
         .highlight_symbol("> ")
         .highlight_spacing(HighlightSpacing::Always)
@@ -346,11 +348,9 @@ pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme
         .title(Span::styled(format!(" {} ", confirm.title), theme.error))
         .title_bottom(
             Line::from(footer(
+                &app.keymap,
                 Mode::Confirm,
-                &[
-                    (KeyAction::Accept, "go ahead"),
-                    (KeyAction::Close, "cancel"),
-                ],
+                &[(Cmd::Accept, "go ahead"), (Cmd::Close, "cancel")],
             ))
             .right_aligned(),
         );
@@ -405,8 +405,9 @@ pub(super) fn render_token(app: &mut App, frame: &mut Frame, area: Rect, theme: 
         .title(Span::styled(popup_state.title, theme.title))
         .title_bottom(
             Line::from(footer(
+                &app.keymap,
                 Mode::Token,
-                &[(KeyAction::CopyToken, "copy"), (KeyAction::Close, "close")],
+                &[(Cmd::CopyToken, "copy"), (Cmd::Close, "close")],
             ))
             .right_aligned(),
         );

@@ -12,7 +12,8 @@ mod status;
 mod table;
 
 use super::app::App;
-use super::keymap::Mode;
+use super::keymap::{Keymap, Mode};
+use super::registry::Cmd;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::Frame;
@@ -127,6 +128,24 @@ pub(crate) fn guard_cells(buffer: &mut ratatui::buffer::Buffer) {
             cell.set_symbol("\u{fffd}");
         }
     }
+}
+
+/// A popup's hints, " Esc close  j/k scroll ": each label after the first
+/// key in force of each of its commands, joined by "/"; a label whose
+/// commands have no key is left out, so a rebinding never shows a stale key.
+pub(crate) fn key_hints(keymap: &Keymap, mode: Mode, wanted: &[(&[Cmd], &str)]) -> String {
+    let mut out = String::from(" ");
+    for (cmds, label) in wanted {
+        let keys: Vec<String> = cmds
+            .iter()
+            .filter_map(|c| keymap.first_key(mode, *c))
+            .map(|k| k.label())
+            .collect();
+        if !keys.is_empty() {
+            out.push_str(&format!("{} {label}  ", keys.join("/")));
+        }
+    }
+    out.trim_end().to_string() + " "
 }
 
 /// The room popups may take: everything but the first and last line (the

@@ -3,7 +3,8 @@
 use super::Theme;
 use crate::domain::text::wrap;
 use crate::tui::app::{App, LoadState};
-use crate::tui::keymap::{self, KeyAction, Mode};
+use crate::tui::keymap::Mode;
+use crate::tui::registry::Cmd;
 use crate::tui::text::sanitize;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::Style;
@@ -67,7 +68,14 @@ fn parts<'a>(app: &'a App, width: u16, theme: &Theme) -> (Line<'a>, Span<'a>, Ve
                 Span::styled(prompt, theme.key),
                 Span::raw(sanitize(input).into_owned()),
             ]);
-            (left, right, Vec::new())
+            // The names Tab offered, while the prompt still holds its pick.
+            let below = match &app.completion {
+                Some(c) if app.mode == Mode::Command && c.input == app.command_input => {
+                    wrapped(c.names.join(", "), theme.dim)
+                }
+                _ => Vec::new(),
+            };
+            (left, right, below)
         }
         _ => {
             let right = progress(app);
@@ -181,43 +189,35 @@ pub(super) fn render_hints(app: &App, frame: &mut Frame, area: Rect, theme: &The
         Mode::Filter | Mode::Command | Mode::Find => app.mode,
         _ => Mode::Table,
     };
-    let wanted: &[(KeyAction, &str)] = match mode {
+    let wanted: &[(Cmd, &str)] = match mode {
         Mode::Filter => &[
-            (KeyAction::Accept, "keep"),
-            (KeyAction::Close, "clear"),
-            (KeyAction::Help, "help"),
+            (Cmd::Accept, "keep"),
+            (Cmd::Close, "clear"),
+            (Cmd::Help, "help"),
         ],
-        Mode::Find => &[
-            (KeyAction::Accept, "stay here"),
-            (KeyAction::Close, "go back"),
-        ],
+        Mode::Find => &[(Cmd::Accept, "stay here"), (Cmd::Close, "go back")],
         Mode::Command => &[
-            (KeyAction::Accept, "run"),
-            (KeyAction::Close, "cancel"),
-            (KeyAction::Help, "help"),
+            (Cmd::Accept, "run"),
+            (Cmd::Close, "cancel"),
+            (Cmd::Help, "help"),
         ],
         _ => &[
-            (KeyAction::Help, "help"),
-            (KeyAction::OpenFilter, "filter"),
-            (KeyAction::OpenCommand, "command"),
-            (KeyAction::OpenDetail, "details"),
-            (KeyAction::SortNextColumn, "sort"),
-            (KeyAction::Refresh, "refresh"),
-            (KeyAction::OpenOrgPicker, "org"),
-            (KeyAction::Quit, "quit"),
+            (Cmd::Help, "help"),
+            (Cmd::EditFilter, "filter"),
+            (Cmd::CommandPrompt, "command"),
+            (Cmd::Details, "details"),
+            (Cmd::SortNext, "sort"),
+            (Cmd::Refresh, "refresh"),
+            (Cmd::Org, "org"),
+            (Cmd::Quit, "quit"),
         ],
     };
     let mut spans = vec![Span::raw(" ")];
-    for (action, label) in wanted {
-        if *action == KeyAction::OpenOrgPicker && !app.ctx.actor.sees_all_orgs() {
+    for (cmd, label) in wanted {
+        if *cmd == Cmd::Org && !app.ctx.actor.sees_all_orgs() {
             continue;
         }
-        let key = keymap::bindings(mode)
-            .iter()
-            .chain(keymap::GLOBAL)
-            .find(|b| b.action == *action)
-            .and_then(|b| b.keys.first());
-        if let Some(key) = key {
+        if let Some(key) = app.keymap.first_key(mode, *cmd) {
             spans.push(Span::styled(key.label(), theme.key));
             spans.push(Span::styled(format!(" {label}  "), theme.dim));
         }
