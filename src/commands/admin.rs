@@ -6,10 +6,11 @@
 
 use crate::api::wire::{ext, RunAs, RunAsItem, UserGroup};
 use crate::domain::form::{field_for_key, AccountForm, FieldValue, FormErrors, Password};
-use crate::domain::policy::{may, may_create, Action, Target};
+use crate::domain::policy::{may, may_create, may_update, Action};
+use crate::domain::preflight::target_of;
 use crate::domain::roles::article;
 use crate::domain::text::sanitize;
-use crate::domain::{AccountType, Field, GroupRef, SystemRole, User};
+use crate::domain::{AccountType, Field, GroupRef, User};
 use crate::ops::session::Session;
 use anyhow::{anyhow, bail, Context};
 use std::io::{BufRead, IsTerminal, Write};
@@ -237,15 +238,6 @@ fn refuse_read_only(session: &Session, what: &str) -> anyhow::Result<()> {
         bail!("read-only session: nothing was {what}");
     }
     Ok(())
-}
-
-fn target_of(user: &User, fallback_org: &str) -> (Option<SystemRole>, String) {
-    (
-        user.system_role_parsed(),
-        user.owner
-            .clone()
-            .unwrap_or_else(|| fallback_org.to_string()),
-    )
 }
 
 /// `users create`.
@@ -493,62 +485,12 @@ fn edit_fields(session: &Session) -> Vec<String> {
         .collect()
 }
 
-/// The actions a change implies, each checked with the policy (as the
-/// instance will), so a refusal names the real reason.
-pub(crate) fn implied_actions(body: &serde_json::Value) -> Vec<Action> {
-    let flag = |key: &str| body.get(key).and_then(serde_json::Value::as_bool);
-    let mut actions = vec![Action::Edit];
-    if flag("disabled") == Some(true) {
-        actions.push(Action::Disable);
-    }
-    if flag("disabled") == Some(false) {
-        actions.push(Action::Enable);
-    }
-    if flag("locked") == Some(false) {
-        actions.push(Action::Unlock);
-    }
-    if flag("passwordResetRequired") == Some(true) {
-        actions.push(Action::ResetPassword);
-    }
-    if flag("twoFactorResetRequired") == Some(true) {
-        actions.push(Action::ResetMfa);
-    }
-    actions
-}
-
-/// What a PUT body asks beyond an edit: the actions it implies (disable,
-/// unlock, ...) and, for a role change, administering the account's
-/// Organization (the sandbox's rule too: editing one's own account does not
-/// let one change one's own roles). The console and `users edit` both check
-/// this before sending.
-pub fn check_edit(
-    actor: &crate::domain::Actor,
-    settings: &crate::domain::InstanceSettings,
-    target: &Target,
-    kind: AccountType,
-    body: &serde_json::Value,
-) -> Result<(), crate::domain::Refusal> {
-    for action in implied_actions(body) {
-        may(actor, settings, action, target)?;
-    }
-    if body.get("ownerRoles").is_some() || body.get("systemRole").is_some() {
-        may_create(actor, settings, target.org, kind)?;
-    }
-    Ok(())
-}
-
 /// `users edit`.
 pub async fn edit(session: &Session, args: &EditArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     refuse_read_only(session, "changed")?;
     let actor = &session.actor;
     let user = resolve_account(session, &args.id, &edit_fields(session)).await?;
-    let (role, org) = target_of(&user, &actor.home_org);
-    let target = Target {
-        id: Some(user.id),
-        user_name: &user.user_name,
-        system_role: role,
-        org: &org,
-    };
+    let target = target_of(&user, actor);
     may(actor, &session.settings, Action::Edit, &target).map_err(|r| anyhow!("{r}"))?;
     let mut form = AccountForm::edit(actor, &session.settings, &user)
         .with_extensions(&session.capabilities.extensions)
@@ -567,7 +509,7 @@ pub async fn edit(session: &Session, args: &EditArgs, out: &mut dyn Write) -> an
         writeln!(out, "Nothing to change for {name} (id {})", user.id)?;
         return Ok(());
     }
-    check_edit(actor, &session.settings, &target, form.kind(), &body)
+    may_update(actor, &session.settings, &target, form.kind(), &body)
         .map_err(|r| anyhow!("{}", sanitize(&r.0)))?;
     if let Some(warning) = form.system_role_change_warning() {
         eprintln!("warning: {warning}");
@@ -691,13 +633,7 @@ pub async fn delete_confirmed_by(
     }
     let user = resolve_account(session, account, &[]).await?;
     let name = sanitize(&user.user_name).into_owned();
-    let (role, org) = target_of(&user, &actor.home_org);
-    let target = Target {
-        id: Some(user.id),
-        user_name: &user.user_name,
-        system_role: role,
-        org: &org,
-    };
+    let target = target_of(&user, actor);
     may(actor, &session.settings, Action::Delete, &target).map_err(|r| anyhow!("{r}"))?;
     let reassigning = args.reassign_playbooks_to.is_some() || args.reassign_jobs_to.is_some();
     if reassigning && !caps.has(ext::REASSIGN_ON_DELETE) {
@@ -810,7 +746,7 @@ pub async fn delete_confirmed_by(
                 out,
                 "Inactive playbooks ({}) moved to the first account listed in {}",
                 names(&run_as.inactive_playbooks),
-                sanitize(&org)
+                sanitize(target.org)
             )?;
         }
     }
@@ -935,20 +871,5 @@ mod tests {
         assert_eq!(split_set("groups="), Ok(("groups", "")));
         assert!(split_set("=x").is_err());
         assert!(split_set("plain").is_err());
-    }
-
-    #[test]
-    fn implied_actions_follow_the_body() {
-        let body =
-            serde_json::json!({"disabled": true, "locked": false, "passwordResetRequired": true});
-        assert_eq!(
-            implied_actions(&body),
-            vec![
-                Action::Edit,
-                Action::Disable,
-                Action::Unlock,
-                Action::ResetPassword
-            ]
-        );
     }
 }

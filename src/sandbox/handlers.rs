@@ -1092,40 +1092,6 @@ fn check_required(
     }
 }
 
-/// The actions a PUT body implies (each is checked with `policy::may`).
-fn implied_actions(body: &Map<String, Value>) -> Result<Vec<Action>, ApiErr> {
-    let mut actions = Vec::new();
-    let mut push = |a: Action| {
-        if !actions.contains(&a) {
-            actions.push(a);
-        }
-    };
-    for key in body.keys() {
-        let action = match key.as_str() {
-            "disabled" => {
-                if opt_bool(body, key)? == Some(true) {
-                    Action::Disable
-                } else {
-                    Action::Enable
-                }
-            }
-            "locked" => {
-                if opt_bool(body, key)? == Some(false) {
-                    Action::Unlock
-                } else {
-                    Action::Edit
-                }
-            }
-            "passwordResetRequired" if opt_bool(body, key)? == Some(true) => Action::ResetPassword,
-            "twoFactorResetRequired" if opt_bool(body, key)? == Some(true) => Action::ResetMfa,
-            k if READ_ONLY.contains(&k) => continue,
-            _ => Action::Edit,
-        };
-        push(action);
-    }
-    Ok(actions)
-}
-
 /// Role changes (System role, Organization role, Community roles) are
 /// administration even on one's own account.
 fn check_administers(
@@ -1188,12 +1154,18 @@ async fn update_user(
                     return Err(ApiErr::bad("id in the body does not match the URL"));
                 }
             }
-            let mut actions = implied_actions(&body)?;
-            if actions.is_empty() {
-                // An empty update is still an edit, not a free "Updated".
-                actions.push(Action::Edit);
+            // A flag that is not a boolean is refused before the policy is asked.
+            for flag in policy::FLAG_KEYS {
+                opt_bool(&body, flag)?;
             }
-            for action in actions {
+            // Read-only fields are not edits: those that must match are
+            // checked above, the rest are ignored.
+            let judged: Map<String, Value> = body
+                .iter()
+                .filter(|(key, _)| !READ_ONLY.contains(&key.as_str()))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect();
+            for action in policy::implied_actions(&judged) {
                 may(&actor, &settings, action, &target).map_err(ApiErr::refused)?;
             }
             check_reserved_fields(conn, &actor, &settings, &row, &body)?;

@@ -8,7 +8,7 @@ use super::keymap::{KeyAction, Mode};
 use crate::api::wire::{ext, RunAs};
 use crate::api::{ApiError, Secret};
 use crate::domain::form::{AccountForm, Choice, FieldValue, Password};
-use crate::domain::policy::{may, may_create, Action as PolicyAction};
+use crate::domain::policy::{may, may_create, may_update, Action as PolicyAction};
 use crate::domain::preflight::{target_of, BulkAction};
 use crate::domain::{AccountType, Field, GroupRef, User};
 use crate::worker::{Command, Event, RequestBody, RequestId};
@@ -841,13 +841,7 @@ impl App {
                     return Vec::new();
                 }
                 let target = target_of(original, &actor);
-                let checked = crate::commands::admin::check_edit(
-                    &actor,
-                    &settings,
-                    &target,
-                    form.kind(),
-                    &body,
-                );
+                let checked = may_update(&actor, &settings, &target, form.kind(), &body);
                 if let Err(refusal) = checked {
                     state.server_error = Some(refusal.to_string());
                     return Vec::new();
