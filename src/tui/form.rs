@@ -10,6 +10,7 @@ use crate::api::{ApiError, Secret};
 use crate::domain::form::{AccountForm, Choice, FieldValue, Password};
 use crate::domain::policy::{may, may_create, may_update, Action as PolicyAction};
 use crate::domain::preflight::{target_of, BulkAction};
+use crate::domain::run_as::{self, Inheritance, Party};
 use crate::domain::{AccountType, Field, GroupRef, User};
 use crate::worker::{Command, Event, RequestBody, RequestId};
 use base64::Engine;
@@ -247,19 +248,6 @@ impl std::fmt::Debug for TokenPopup {
 
 /// Rows a pick list's PgUp/PgDn move.
 const PICK_PAGE: usize = 10;
-
-/// Whether an account of `kind` can take over: playbooks run as a User or
-/// an API user (never Read Only or TAXII), job apps only as an API user.
-/// An account whose type this actor cannot see is offered, its type shown
-/// as `?`: the server decides.
-fn heir_kind_fits(kind: Option<AccountType>, api_only: bool) -> bool {
-    match kind {
-        Some(AccountType::Api) => true,
-        Some(AccountType::User) => !api_only,
-        Some(AccountType::ReadOnly | AccountType::Taxii) => false,
-        None => true,
-    }
-}
 
 /// "Ines Müller · 10000000000012000915 · API · OK": the name a person
 /// knows, the account, its type and status, so 200 look-alike access ids
@@ -1016,15 +1004,13 @@ impl App {
             ));
             return;
         }
-        let heirs = |api_only: bool| -> Vec<Choice> {
+        let heirs = |what: Inheritance| -> Vec<Choice> {
             self.rows
                 .iter()
                 .map(|r| &r.user)
-                .filter(|u| u.id != flow.user.id)
-                // Playbooks would stop under a disabled or locked Run As account.
-                .filter(|u| u.disabled != Some(true) && u.locked != Some(true))
-                .filter(|u| u.owner.as_deref().is_none_or(|o| o == self.org))
-                .filter(|u| heir_kind_fits(u.account_type(), api_only))
+                .filter(|u| {
+                    run_as::worth_offering(what, &Party::from(&flow.user), &Party::from(*u))
+                })
                 .map(|u| Choice {
                     value: u.id.to_string(),
                     label: heir_label(u),
@@ -1038,7 +1024,7 @@ impl App {
                     "New Run As user of {} active playbook(s)",
                     run_as.active_playbooks.len()
                 ),
-                heirs(false),
+                heirs(Inheritance::Playbooks),
             )
         } else if needs_jobs {
             (
@@ -1047,7 +1033,7 @@ impl App {
                     "New Run As API user of {} job app(s)",
                     run_as.job_apps.len()
                 ),
-                heirs(true),
+                heirs(Inheritance::JobApps),
             )
         } else {
             let name = super::text::sanitize(&flow.user.user_name).into_owned();
