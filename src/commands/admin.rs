@@ -4,13 +4,14 @@
 //! form's; the instance then has the last word, and its refusals are shown
 //! as it worded them.
 
-use crate::api::wire::{ext, RunAs, RunAsItem, UserGroup};
+use crate::api::wire::{ext, RunAs, RunAsItem, TokenRequest};
 use crate::domain::form::{field_for_key, AccountForm, FieldValue, FormErrors, Password};
 use crate::domain::policy::{may, may_create, may_update, Action};
 use crate::domain::preflight::target_of;
 use crate::domain::roles::article;
 use crate::domain::text::sanitize;
 use crate::domain::{AccountType, Field, GroupRef, User};
+use crate::ops::account::{self, RequestBody, SaveRequest, Saved};
 use crate::ops::session::Session;
 use anyhow::{anyhow, bail, Context};
 use std::io::{BufRead, IsTerminal, Write};
@@ -176,20 +177,10 @@ async fn load_groups(session: &Session, sets: &[String]) -> anyhow::Result<Optio
     if !names_groups || !session.capabilities.has(ext::GROUP_MEMBERSHIP) {
         return Ok(None);
     }
-    let groups: Vec<UserGroup> = session
-        .client
-        .user_groups()
+    let groups = account::group_options(&session.client)
         .await
         .context("reading the user groups")?;
-    Ok(Some(
-        groups
-            .into_iter()
-            .map(|g| GroupRef {
-                id: g.id,
-                name: g.name,
-            })
-            .collect(),
-    ))
+    Ok(Some(groups))
 }
 
 /// Applies every `--set` (and the password from stdin), then validates;
@@ -289,11 +280,16 @@ pub async fn create(
         }
     }
 
-    let (created, secret_key) = session
-        .client
-        .create_account(&form.create_body())
-        .await
-        .context("the account was not created")?;
+    let request = SaveRequest {
+        account: None,
+        body: RequestBody(form.create_body()),
+        groups: form.group_ids(),
+        token: args.generate_token.then(|| TokenRequest {
+            expiration_days: form.token_expiration_days(),
+        }),
+    };
+    let saved = account::save(&session.client, &request).await?;
+    let created = &saved.user;
     writeln!(
         out,
         "Created {} {} (id {}) in {}",
@@ -309,24 +305,14 @@ pub async fn create(
             sanitize(&created.user_name)
         )?;
     }
-    if let Some(ids) = form.group_ids() {
-        session
-            .client
-            .set_groups(created.id, &ids)
-            .await
-            .with_context(|| {
-                format!(
-                    "the account was created (id {}) but its groups were not set",
-                    created.id
-                )
-            })?;
-        writeln!(out, "Groups set: {}", group_names(&form, &ids))?;
+    if let Some(ids) = &saved.groups_set {
+        writeln!(out, "Groups set: {}", group_names(&form, ids))?;
     }
     match kind {
         // As the web UI does: the API credentials, once.
         AccountType::Api if !args.generate_token => {
             writeln!(out, "Access ID: {}", sanitize(&created.user_name))?;
-            match &secret_key {
+            match &saved.secret_key {
                 Some(key) => {
                     writeln!(out, "Secret Key: {}", sanitize(key.expose()))?;
                     writeln!(
@@ -347,18 +333,8 @@ pub async fn create(
     if let Some(made_up) = &made_up {
         made_up.show_once(out)?;
     }
-    if args.generate_token {
-        let token = session
-            .client
-            .generate_token(created.id, form.token_expiration_days())
-            .await
-            .with_context(|| {
-                format!(
-                    "the account was created (id {}) but no token was generated",
-                    created.id
-                )
-            })?;
-        writeln!(out, "API token: {}", token.token)?;
+    if let Some(token) = &saved.token {
+        writeln!(out, "API token: {}", token.token.expose())?;
         match token.expires {
             Some(t) => writeln!(out, "Expires: {}", t.to_rfc3339())?,
             None => writeln!(out, "Expires: never")?,
@@ -369,7 +345,19 @@ pub async fn create(
         )?;
     }
     out.flush()?;
-    Ok(())
+    fail_on_problem(&saved)
+}
+
+/// A save whose account was written but not all of whose steps happened
+/// fails, after what did happen was shown.
+fn fail_on_problem(saved: &Saved) -> anyhow::Result<()> {
+    match saved.problem() {
+        Some(problem) => bail!(
+            "{}",
+            account::saved_text(&saved.user, saved.created, Some(&problem))
+        ),
+        None => Ok(()),
+    }
 }
 
 /// The name and password of a new API or TAXII account that the admin did
@@ -475,21 +463,16 @@ fn group_names(form: &AccountForm, ids: &[i64]) -> String {
         .join(", ")
 }
 
-/// The extra fields an edit form needs, as far as the instance offers them.
-fn edit_fields(session: &Session) -> Vec<String> {
-    let caps = &session.capabilities;
-    std::iter::once(ext::USER_GROUPS_FIELD)
-        .chain(ext::SETTINGS_FIELDS.iter().copied())
-        .filter(|f| caps.has(f) || caps.extra_fields.contains(*f))
-        .map(String::from)
-        .collect()
-}
-
 /// `users edit`.
 pub async fn edit(session: &Session, args: &EditArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     refuse_read_only(session, "changed")?;
     let actor = &session.actor;
-    let user = resolve_account(session, &args.id, &edit_fields(session)).await?;
+    let user = resolve_account(
+        session,
+        &args.id,
+        &account::edit_fields(&session.capabilities),
+    )
+    .await?;
     let target = target_of(&user, actor);
     may(actor, &session.settings, Action::Edit, &target).map_err(|r| anyhow!("{r}"))?;
     let mut form = AccountForm::edit(actor, &session.settings, &user)
@@ -501,69 +484,53 @@ pub async fn edit(session: &Session, args: &EditArgs, out: &mut dyn Write) -> an
     let password = args.password_stdin.then(read_password_line).transpose()?;
     fill(&mut form, &args.set, password)?;
 
-    let body = form.update_body(&user);
-    let groups = form.group_ids();
+    let request = SaveRequest {
+        account: Some(user.id),
+        body: RequestBody(form.update_body(&user)),
+        groups: form.group_ids(),
+        token: None,
+    };
     let name = sanitize(&user.user_name).into_owned();
-    let changes = body.as_object().map_or(0, |m| m.len());
-    if changes == 0 && groups.is_none() {
+    if request.body.is_empty() && request.groups.is_none() {
         writeln!(out, "Nothing to change for {name} (id {})", user.id)?;
         return Ok(());
     }
-    may_update(actor, &session.settings, &target, form.kind(), &body)
-        .map_err(|r| anyhow!("{}", sanitize(&r.0)))?;
+    may_update(
+        actor,
+        &session.settings,
+        &target,
+        form.kind(),
+        &request.body.0,
+    )
+    .map_err(|r| anyhow!("{}", sanitize(&r.0)))?;
     if let Some(warning) = form.system_role_change_warning() {
         eprintln!("warning: {warning}");
     }
-    let mut not_applied = Vec::new();
-    if changes > 0 {
-        let after = session
-            .client
-            .update_user(user.id, &body)
-            .await
-            .context("the account was not changed")?;
-        not_applied = after.not_applied(&body);
-        let fields: Vec<&str> = body
-            .as_object()
-            .map(|m| {
-                m.keys()
-                    .map(String::as_str)
-                    .filter(|k| !not_applied.iter().any(|n| n == k))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !fields.is_empty() {
-            writeln!(
-                out,
-                "Updated {name} (id {}): {}",
-                user.id,
-                fields.join(", ")
-            )?;
-        }
-        if !not_applied.is_empty() {
-            writeln!(
-                out,
-                "Not applied by the instance for {name} (id {}): {}",
-                user.id,
-                not_applied.join(", ")
-            )?;
-        }
+    let saved = account::save(&session.client, &request).await?;
+    let applied: Vec<&str> = request
+        .body
+        .0
+        .as_object()
+        .map(|m| {
+            m.keys()
+                .map(String::as_str)
+                .filter(|k| !saved.not_applied.iter().any(|n| n == k))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !applied.is_empty() {
+        writeln!(
+            out,
+            "Updated {name} (id {}): {}",
+            user.id,
+            applied.join(", ")
+        )?;
     }
-    if let Some(ids) = groups {
-        session
-            .client
-            .set_groups(user.id, &ids)
-            .await
-            .context("the groups were not set")?;
-        writeln!(out, "Groups of {name} set: {}", group_names(&form, &ids))?;
+    if let Some(ids) = &saved.groups_set {
+        writeln!(out, "Groups of {name} set: {}", group_names(&form, ids))?;
     }
     out.flush()?;
-    if !not_applied.is_empty() {
-        bail!(
-            "the instance accepted the change but did not apply: {}",
-            not_applied.join(", ")
-        );
-    }
-    Ok(())
+    fail_on_problem(&saved)
 }
 
 /// Asks a person to confirm a deletion; `None` when nobody can be asked

@@ -2,4 +2,5 @@
 //! no argument parsing in it. The console's worker and the scripted
 //! commands are thin drivers over it.
 
+pub mod account;
 pub mod session;

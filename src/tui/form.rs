@@ -12,6 +12,7 @@ use crate::domain::policy::{may, may_create, may_update, Action as PolicyAction}
 use crate::domain::preflight::{target_of, BulkAction};
 use crate::domain::run_as::{self, Inheritance, Party};
 use crate::domain::{AccountType, Field, GroupRef, User};
+use crate::ops::account;
 use crate::worker::{Command, Event, RequestBody, RequestId};
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -492,12 +493,7 @@ impl App {
         let Some(user) = self.allowed_target(PolicyAction::Edit) else {
             return Vec::new();
         };
-        let caps = &self.ctx.capabilities;
-        let fields: Vec<String> = std::iter::once(ext::USER_GROUPS_FIELD)
-            .chain(ext::SETTINGS_FIELDS.iter().copied())
-            .filter(|f| caps.has(f) || caps.extra_fields.contains(*f))
-            .map(String::from)
-            .collect();
+        let fields = account::edit_fields(&self.ctx.capabilities);
         let id = self.next_request();
         self.forms.account_request = Some(id);
         self.set_info(format!(
@@ -1213,23 +1209,22 @@ impl App {
                         _ => None,
                     }
                 });
-                let name = super::text::sanitize(&user.user_name).into_owned();
                 let kind = user.account_type();
                 if created {
                     if let (Some(kind), Some(org)) = (kind, self.limits_mut()) {
                         org.count(kind, 1);
                     }
                 }
-                let verb = if created { "created" } else { "saved" };
-                let text = format!("{name} (id {}) {verb}", user.id);
+                let text = account::saved_text(&user, created, problem.as_deref());
                 self.replace_user(*user);
                 self.forms.form = None;
                 if self.mode == Mode::Form {
                     self.mode = Mode::Table;
                 }
-                match problem {
-                    Some(p) => self.set_error(format!("{text}, but {p}")),
-                    None => self.set_info(text),
+                if problem.is_some() {
+                    self.set_error(text);
+                } else {
+                    self.set_info(text);
                 }
                 if let Some(popup) = credentials {
                     self.forms.token = Some(popup);
