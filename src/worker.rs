@@ -8,7 +8,7 @@
 
 use crate::api::wire::{OrgLimits, Owner, RunAs, TokenRequest};
 use crate::api::{ApiError, Client, Membership, Page, Secret, UserQuery};
-use crate::bulk::{self, Cancel, RowOutcome, RowResult, RunPlan};
+use crate::bulk::{self, Cancel, Reassign, RowOutcome, RowResult, RunPlan};
 use crate::domain::preflight::BulkAction;
 use crate::domain::{GroupRef, User};
 use crate::journal::{HeaderKind, Journal, RunHeader};
@@ -506,13 +506,16 @@ async fn account_work(client: Client, command: Command, events: mpsc::UnboundedS
             account_id,
             reassign_playbooks_to,
             reassign_jobs_to,
-        } => match client
-            .delete_user(account_id, reassign_playbooks_to, reassign_jobs_to)
-            .await
-        {
-            Ok(()) => Event::UserDeleted { id, account_id },
-            Err(e) => failed(id, "deleting the account", e),
-        },
+        } => {
+            let reassign = Reassign {
+                playbooks_to: reassign_playbooks_to,
+                jobs_to: reassign_jobs_to,
+            };
+            match account::delete(&client, account_id, reassign).await {
+                Ok(()) => Event::UserDeleted { id, account_id },
+                Err(failure) => failed(id, failure.step.doing(), failure.error),
+            }
+        }
         _ => return,
     };
     let _ = events.send(event);

@@ -1,10 +1,11 @@
-//! Saving one account: the requests, their order and the
+//! Saving and deleting one account: the requests, their order and the
 //! wording of what failed, once for the console's worker and the scripted
-//! `users create|edit`. The policy and the form are checked by the
+//! `users create|edit|delete`. The policy and the form are checked by the
 //! caller before; the instance has the last word.
 
 use crate::api::wire::{ext, TokenRequest};
 use crate::api::{ApiError, Capabilities, Client, Secret};
+use crate::bulk::Reassign;
 use crate::domain::text::sanitize;
 use crate::domain::{GroupRef, User};
 use chrono::{DateTime, Utc};
@@ -47,13 +48,14 @@ pub struct SaveRequest {
     pub token: Option<TokenRequest>,
 }
 
-/// A step of saving an account.
+/// A step of saving or deleting an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     Create,
     Update,
     Groups,
     Token,
+    Delete,
 }
 
 impl Step {
@@ -65,6 +67,7 @@ impl Step {
             Step::Update => "saving the account",
             Step::Groups => "setting the groups",
             Step::Token => "generating the API token",
+            Step::Delete => "deleting the account",
         }
     }
 
@@ -75,6 +78,7 @@ impl Step {
             Step::Update => "the account was not changed",
             Step::Groups => "the groups were not set",
             Step::Token => "no API token was generated",
+            Step::Delete => "the account was not deleted",
         }
     }
 }
@@ -213,6 +217,25 @@ pub async fn save(client: &Client, request: &SaveRequest) -> Result<Saved, StepF
     Ok(saved)
 }
 
+/// Deletes an account, moving what runs as it to the heirs in `reassign`
+/// (rule 8, checked before with `domain::run_as`).
+pub async fn delete(client: &Client, account: i64, reassign: Reassign) -> Result<(), StepFailure> {
+    client
+        .delete_user(account, reassign.playbooks_to, reassign.jobs_to)
+        .await
+        .map_err(failed(Step::Delete))
+}
+
+/// The question before a delete, the same in the console and on the
+/// command line; each adds how to answer.
+pub fn delete_question(user: &User) -> String {
+    format!(
+        "Delete {} (id {}) permanently? This cannot be undone; disabling keeps the log integrity.",
+        sanitize(&user.user_name),
+        user.id
+    )
+}
+
 /// The extra fields an edit form needs, as far as the instance offers them.
 pub fn edit_fields(capabilities: &Capabilities) -> Vec<String> {
     std::iter::once(ext::USER_GROUPS_FIELD)
@@ -304,5 +327,14 @@ mod tests {
         assert!(shown.contains("password") && shown.contains("firstName"));
         assert!(!body.is_empty());
         assert!(RequestBody(serde_json::json!({})).is_empty());
+    }
+
+    #[test]
+    fn the_delete_question() {
+        let user = User { id: 26, ..user() };
+        assert_eq!(
+            delete_question(&user),
+            "Delete pat@example.com (id 26) permanently? This cannot be undone; disabling keeps the log integrity."
+        );
     }
 }

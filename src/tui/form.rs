@@ -1032,11 +1032,7 @@ impl App {
                 heirs(Inheritance::JobApps),
             )
         } else {
-            let name = super::text::sanitize(&flow.user.user_name).into_owned();
-            let mut message = format!(
-                "Delete {name} (id {}) permanently? This cannot be undone; disabling keeps the log integrity.",
-                flow.user.id
-            );
+            let mut message = account::delete_question(&flow.user);
             if let Some((_, heir)) = &flow.playbooks_to {
                 message.push_str(&format!(" Active playbooks move to {heir}."));
             }
