@@ -4,11 +4,12 @@
 //! form's; the instance then has the last word, and its refusals are shown
 //! as it worded them.
 
-use crate::api::wire::{ext, RunAs, RunAsItem, TokenRequest};
+use crate::api::wire::{ext, RunAsItem, TokenRequest};
+use crate::bulk::Reassign;
 use crate::domain::form::{field_for_key, AccountForm, FieldValue, FormErrors, Password};
 use crate::domain::policy::{may, may_create, may_update, Action};
 use crate::domain::preflight::target_of;
-use crate::domain::roles::article;
+use crate::domain::run_as::{self, Inheritance, Party, RunAs};
 use crate::domain::text::sanitize;
 use crate::domain::{AccountType, Field, GroupRef, User};
 use crate::ops::account::{self, RequestBody, SaveRequest, Saved};
@@ -85,12 +86,14 @@ pub struct DeleteArgs {
     /// With --filter: the journal file [default: journal.jsonl in rollcall's data directory].
     #[arg(long, value_name = "PATH", env = crate::commands::offboard::JOURNAL_ENV)]
     pub journal: Option<std::path::PathBuf>,
-    /// The account that takes over its active playbooks (required when it runs any).
-    #[arg(long, value_name = "ID")]
-    pub reassign_playbooks_to: Option<i64>,
-    /// The API user that takes over its job apps (required when it runs any).
-    #[arg(long, value_name = "ID")]
-    pub reassign_jobs_to: Option<i64>,
+    /// The account that takes over its active playbooks (required when it
+    /// runs any): its id or its user name.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub reassign_playbooks_to: Option<AccountArg>,
+    /// The API user that takes over its job apps (required when it runs
+    /// any): its id or its user name.
+    #[arg(long, value_name = "API_ACCOUNT")]
+    pub reassign_jobs_to: Option<AccountArg>,
     /// Delete without asking. Without it, you type the account's name to confirm.
     #[arg(long)]
     pub yes: bool,
@@ -564,14 +567,6 @@ fn names(items: &[RunAsItem]) -> String {
         .join(", ")
 }
 
-fn count(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
 /// `users delete`, confirming on the terminal.
 pub async fn delete(
     session: &Session,
@@ -579,6 +574,75 @@ pub async fn delete(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     delete_confirmed_by(session, args, out, &mut TerminalConfirm).await
+}
+
+/// An heir named with `--reassign-…-to`, read with what rule 8 looks at.
+async fn resolve_heir(
+    session: &Session,
+    heir: Option<&AccountArg>,
+    flag: &str,
+) -> anyhow::Result<Option<User>> {
+    match heir {
+        None => Ok(None),
+        Some(heir) => resolve_account(session, heir, &[])
+            .await
+            .with_context(|| format!("{flag} {heir}"))
+            .map(Some),
+    }
+}
+
+fn refuse_reassign_without_extension(session: &Session, args: &DeleteArgs) -> anyhow::Result<()> {
+    let reassigning = args.reassign_playbooks_to.is_some() || args.reassign_jobs_to.is_some();
+    if reassigning && !session.capabilities.has(ext::REASSIGN_ON_DELETE) {
+        bail!(
+            "this instance does not support reassigning playbooks or job apps on delete (rollcall extension {})",
+            ext::REASSIGN_ON_DELETE
+        );
+    }
+    Ok(())
+}
+
+/// The heirs of a bulk delete (`--filter`), given by id or user name, as
+/// ids. Each must be able to take over from any account (rule 8); whether
+/// it may from a given one (not itself, same Organization) is the
+/// instance's to say per account.
+pub async fn resolve_heirs(session: &Session, args: &DeleteArgs) -> anyhow::Result<Reassign> {
+    refuse_reassign_without_extension(session, args)?;
+    let mut reassign = Reassign::default();
+    let heirs = [
+        (
+            Inheritance::Playbooks,
+            args.reassign_playbooks_to.as_ref(),
+            PLAYBOOKS_FLAG,
+        ),
+        (
+            Inheritance::JobApps,
+            args.reassign_jobs_to.as_ref(),
+            JOBS_FLAG,
+        ),
+    ];
+    for (what, heir, flag) in heirs {
+        let Some(heir) = resolve_heir(session, heir, flag).await? else {
+            continue;
+        };
+        run_as::heir_qualifies(what, &Party::from(&heir)).map_err(|r| anyhow!("{r}"))?;
+        match what {
+            Inheritance::Playbooks => reassign.playbooks_to = Some(heir.id),
+            Inheritance::JobApps => reassign.jobs_to = Some(heir.id),
+        }
+    }
+    Ok(reassign)
+}
+
+const PLAYBOOKS_FLAG: &str = "--reassign-playbooks-to";
+const JOBS_FLAG: &str = "--reassign-jobs-to";
+
+/// How a person names an heir here, completing rule 8's sentence.
+fn name_an_heir(what: Inheritance) -> String {
+    match what {
+        Inheritance::Playbooks => format!("with {PLAYBOOKS_FLAG} ID"),
+        Inheritance::JobApps => format!("with {JOBS_FLAG} ID"),
+    }
 }
 
 /// `users delete` with the confirmation asked through `confirm`.
@@ -590,28 +654,21 @@ pub async fn delete_confirmed_by(
 ) -> anyhow::Result<()> {
     refuse_read_only(session, "deleted")?;
     let actor = &session.actor;
-    let caps = &session.capabilities;
-    let Some(account) = &args.id else {
+    let Some(account_arg) = &args.id else {
         bail!("name the account to delete (an id or a user name), or use --filter");
     };
     // Options of a bulk delete are never silently ignored on a single one.
     if args.dry_run || args.org.is_some() || args.concurrency.is_some() {
         bail!("--dry-run, --org and --concurrency go with --filter (a bulk delete)");
     }
-    let user = resolve_account(session, account, &[]).await?;
+    let user = resolve_account(session, account_arg, &[]).await?;
     let name = sanitize(&user.user_name).into_owned();
     let target = target_of(&user, actor);
     may(actor, &session.settings, Action::Delete, &target).map_err(|r| anyhow!("{r}"))?;
-    let reassigning = args.reassign_playbooks_to.is_some() || args.reassign_jobs_to.is_some();
-    if reassigning && !caps.has(ext::REASSIGN_ON_DELETE) {
-        bail!(
-            "this instance does not support reassigning playbooks or job apps on delete (rollcall extension {})",
-            ext::REASSIGN_ON_DELETE
-        );
-    }
+    refuse_reassign_without_extension(session, args)?;
 
     // Rule 8: what runs as this account must move first.
-    let run_as = if caps.has(ext::RUN_AS) {
+    let run_as = if session.capabilities.has(ext::RUN_AS) {
         Some(
             session
                 .client
@@ -627,52 +684,26 @@ pub async fn delete_confirmed_by(
         )?;
         None
     };
-    let mut missing = Vec::new();
-    if let Some(RunAs {
-        active_playbooks,
-        job_apps,
-        ..
-    }) = &run_as
-    {
-        if !active_playbooks.is_empty() && args.reassign_playbooks_to.is_none() {
-            missing.push(format!(
-                "{name} is the Run As user of {} ({}): choose another account with --reassign-playbooks-to ID",
-                count(active_playbooks.len(), "active playbook", "active playbooks"),
-                names(active_playbooks)
-            ));
-        }
-        if !job_apps.is_empty() && args.reassign_jobs_to.is_none() {
-            missing.push(format!(
-                "{name} is the Run As user of {} ({}): choose an API user with --reassign-jobs-to ID",
-                count(job_apps.len(), "job app", "job apps"),
-                names(job_apps)
-            ));
-        }
-    }
-    if !missing.is_empty() {
-        return Err(FormErrors(missing).into());
-    }
-    if let Some(heir) = args.reassign_jobs_to {
-        let heir_user = session
-            .client
-            .get_user(heir, &[])
-            .await
-            .with_context(|| format!("reading account {heir} (--reassign-jobs-to)"))?;
-        if let Some(kind) = heir_user.account_type() {
-            if kind != AccountType::Api {
-                bail!(
-                    "job apps must run as an API user; {} (id {heir}) is {}",
-                    sanitize(&heir_user.user_name),
-                    article(kind.name())
-                );
-            }
-        }
+    let playbook_heir =
+        resolve_heir(session, args.reassign_playbooks_to.as_ref(), PLAYBOOKS_FLAG).await?;
+    let job_heir = resolve_heir(session, args.reassign_jobs_to.as_ref(), JOBS_FLAG).await?;
+    // Without the report, only the heirs named can be judged.
+    let unreported = RunAs::default();
+    let checked = run_as::check_reassignment(
+        &Party::from(&user),
+        run_as.as_ref().unwrap_or(&unreported),
+        playbook_heir.as_ref().map(Party::from).as_ref(),
+        job_heir.as_ref().map(Party::from).as_ref(),
+    );
+    if let Err(problems) = checked {
+        let problems = problems.iter().map(|p| p.explain(name_an_heir)).collect();
+        return Err(FormErrors(problems).into());
     }
 
     if !args.yes {
         let prompt = format!(
-            "Delete {name} (id {}) permanently? This cannot be undone; disabling keeps the log integrity.\nType the account name to confirm: ",
-            user.id
+            "{}\nType the account name to confirm: ",
+            account::delete_question(&user)
         );
         match confirm.ask(&prompt) {
             None => bail!(
@@ -684,24 +715,21 @@ pub async fn delete_confirmed_by(
         }
     }
 
-    session
-        .client
-        .delete_user(user.id, args.reassign_playbooks_to, args.reassign_jobs_to)
-        .await
-        .context("the account was not deleted")?;
+    let reassign = Reassign {
+        playbooks_to: playbook_heir.as_ref().map(|h| h.id),
+        jobs_to: job_heir.as_ref().map(|h| h.id),
+    };
+    account::delete(&session.client, user.id, reassign).await?;
     writeln!(out, "Deleted {name} (id {})", user.id)?;
     if let Some(run_as) = &run_as {
-        if let (Some(to), false) = (
-            args.reassign_playbooks_to,
-            run_as.active_playbooks.is_empty(),
-        ) {
+        if let (Some(to), false) = (reassign.playbooks_to, run_as.active_playbooks.is_empty()) {
             writeln!(
                 out,
                 "Active playbooks ({}) now run as account {to}",
                 names(&run_as.active_playbooks)
             )?;
         }
-        if let (Some(to), false) = (args.reassign_jobs_to, run_as.job_apps.is_empty()) {
+        if let (Some(to), false) = (reassign.jobs_to, run_as.job_apps.is_empty()) {
             writeln!(
                 out,
                 "Job apps ({}) now run as API user {to}",
@@ -801,7 +829,12 @@ mod tests {
                 args.reassign_jobs_to,
                 args.yes
             ),
-            (Some(AccountArg::Id(26)), Some(30), Some(31), true)
+            (
+                Some(AccountArg::Id(26)),
+                Some(AccountArg::Id(30)),
+                Some(AccountArg::Id(31)),
+                true
+            )
         );
 
         // Many by a filter, or one by name; not both, not neither.
@@ -828,6 +861,28 @@ mod tests {
             panic!("delete")
         };
         assert_eq!(args.id, Some(AccountArg::Name("pat@example.com".into())));
+        // Heirs by user name too.
+        let Users::Delete(args) = Cli::try_parse_from([
+            "users",
+            "delete",
+            "pat@example.com",
+            "--reassign-playbooks-to",
+            "lee@example.com",
+            "--reassign-jobs-to",
+            "feed-api",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("delete")
+        };
+        assert_eq!(
+            (args.reassign_playbooks_to, args.reassign_jobs_to),
+            (
+                Some(AccountArg::Name("lee@example.com".into())),
+                Some(AccountArg::Name("feed-api".into()))
+            )
+        );
         assert!(Cli::try_parse_from(["users", "delete"]).is_err());
         assert!(Cli::try_parse_from(["users", "delete", "26", "--filter", "x"]).is_err());
     }
