@@ -574,8 +574,8 @@ async fn run_selected(
     .await
 }
 
-/// `rollcall users delete --filter EXPR [--reassign-playbooks-to ID]
-/// [--reassign-jobs-to ID]`: the console's bulk delete, the count typed to
+/// `rollcall users delete --filter EXPR [--reassign-playbooks-to ACCOUNT]
+/// [--reassign-jobs-to API_ACCOUNT]`: the console's bulk delete, the count typed to
 /// confirm on a terminal, `--yes` for scripts.
 pub async fn run_bulk_delete_with(
     session: &Session,
