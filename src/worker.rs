@@ -6,12 +6,13 @@
 //! up a short request, and any command can be cancelled by id. The App keeps
 //! the latest id per kind of request and drops events for older ones.
 
-use crate::api::wire::{OrgLimits, Owner, RunAs};
+use crate::api::wire::{OrgLimits, Owner, RunAs, TokenRequest};
 use crate::api::{ApiError, Client, Membership, Page, Secret, UserQuery};
-use crate::bulk::{self, Cancel, RowResult};
+use crate::bulk::{self, Cancel, Reassign, RowResult};
 use crate::domain::preflight::BulkAction;
 use crate::domain::{GroupRef, User};
 use crate::journal::{self, RunRow, RunSummary};
+use crate::ops::account::{self, SaveRequest};
 use crate::ops::{self, run::RunRequest, undo::UndoPlan};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -131,20 +132,7 @@ impl PartialEq for BulkJob {
 
 impl Eq for BulkJob {}
 
-/// A request body that may hold a password: `Debug` shows only its keys.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RequestBody(pub serde_json::Value);
-
-impl std::fmt::Debug for RequestBody {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let keys: Vec<&str> = self
-            .0
-            .as_object()
-            .map(|m| m.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        write!(f, "RequestBody({keys:?})")
-    }
-}
+pub use crate::ops::account::RequestBody;
 
 impl Command {
     pub fn id(&self) -> Option<RequestId> {
@@ -212,7 +200,8 @@ pub enum Event {
         groups: Vec<GroupRef>,
     },
     /// `SaveAccount` wrote the account; `problem` says what of the rest
-    /// (groups) failed. A token, if asked for, follows as `TokenGenerated`.
+    /// did not happen (fields not applied, groups, token), worded by
+    /// `ops::account`. A token generated follows as `TokenGenerated`.
     AccountSaved {
         id: RequestId,
         user: Box<User>,
@@ -509,17 +498,8 @@ async fn account_work(client: Client, command: Command, events: mpsc::UnboundedS
             },
             Err(e) => failed(id, "reading the account", e),
         },
-        Command::LoadUserGroups { id } => match client.user_groups().await {
-            Ok(groups) => Event::UserGroups {
-                id,
-                groups: groups
-                    .into_iter()
-                    .map(|g| GroupRef {
-                        id: g.id,
-                        name: g.name,
-                    })
-                    .collect(),
-            },
+        Command::LoadUserGroups { id } => match account::group_options(&client).await {
+            Ok(groups) => Event::UserGroups { id, groups },
             Err(e) => failed(id, "loading the user groups", e),
         },
         Command::SaveAccount {
@@ -529,67 +509,38 @@ async fn account_work(client: Client, command: Command, events: mpsc::UnboundedS
             groups,
             generate_token,
         } => {
-            let mut secret_key = None;
-            let saved = match account_id {
-                None => client.create_account(&body.0).await.map(|(user, key)| {
-                    secret_key = key;
-                    user
-                }),
-                Some(account) if body.0.as_object().is_some_and(|m| !m.is_empty()) => {
-                    client.update_user(account, &body.0).await
-                }
-                // Only the groups changed: the account as it is.
-                Some(account) => client.get_user(account, &[]).await,
+            let request = SaveRequest {
+                account: account_id,
+                body,
+                groups,
+                token: generate_token.map(|expiration_days| TokenRequest { expiration_days }),
             };
-            let user = match saved {
-                Ok(user) => user,
-                Err(e) => {
-                    let what = if account_id.is_none() {
-                        "creating the account"
-                    } else {
-                        "saving the account"
-                    };
-                    let _ = events.send(failed(id, what, e));
+            let saved = match account::save(&client, &request).await {
+                Ok(saved) => saved,
+                Err(failure) => {
+                    let _ = events.send(failed(id, failure.step.doing(), failure.error));
                     return;
                 }
             };
-            let not_applied = match account_id {
-                Some(_) => user.not_applied(&body.0),
-                None => Vec::new(),
-            };
-            let groups_problem = match groups {
-                Some(ids) => client
-                    .set_groups(user.id, &ids)
-                    .await
-                    .err()
-                    .map(|e| format!("the groups were not set: {e}")),
-                None => None,
-            };
-            let not_applied = (!not_applied.is_empty())
-                .then(|| format!("not applied by the instance: {}", not_applied.join(", ")));
-            let problem = match (not_applied, groups_problem) {
-                (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-                (a, b) => a.or(b),
-            };
-            let account = user.id;
+            let problem = saved.problem();
+            let account_id = saved.user.id;
             let _ = events.send(Event::AccountSaved {
                 id,
-                user: Box::new(user),
-                created: account_id.is_none(),
+                user: Box::new(saved.user),
+                created: saved.created,
                 problem,
-                secret_key,
+                secret_key: saved.secret_key,
             });
-            match generate_token {
-                None => return,
-                Some(days) => match client.generate_token(account, days).await {
-                    Ok(token) => Event::TokenGenerated {
-                        id,
-                        account_id: account,
-                        token: Secret::new(token.token),
-                        expires: token.expires,
-                    },
-                    Err(e) => failed(id, "generating the API token", e),
+            // The token follows the account it belongs to; a failure to
+            // generate one is in `problem`.
+            match saved.token {
+                Some(token) => Event::TokenGenerated {
+                    id,
+                    account_id,
+                    token: token.token,
+                    expires: token.expires,
                 },
+                None => return,
             }
         }
         Command::LoadRunAs { id, account_id } => match client.run_as(account_id).await {
@@ -609,13 +560,16 @@ async fn account_work(client: Client, command: Command, events: mpsc::UnboundedS
             account_id,
             reassign_playbooks_to,
             reassign_jobs_to,
-        } => match client
-            .delete_user(account_id, reassign_playbooks_to, reassign_jobs_to)
-            .await
-        {
-            Ok(()) => Event::UserDeleted { id, account_id },
-            Err(e) => failed(id, "deleting the account", e),
-        },
+        } => {
+            let reassign = Reassign {
+                playbooks_to: reassign_playbooks_to,
+                jobs_to: reassign_jobs_to,
+            };
+            match account::delete(&client, account_id, reassign).await {
+                Ok(()) => Event::UserDeleted { id, account_id },
+                Err(failure) => failed(id, failure.step.doing(), failure.error),
+            }
+        }
         _ => return,
     };
     let _ = events.send(event);

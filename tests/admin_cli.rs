@@ -4,7 +4,7 @@
 use rollcall::api::auth::Credentials;
 use rollcall::api::{Client, Connection, Secret};
 use rollcall::commands::admin::{
-    create, delete_confirmed_by, edit, Confirm, CreateArgs, DeleteArgs, EditArgs,
+    create, delete_confirmed_by, edit, AccountArg, Confirm, CreateArgs, DeleteArgs, EditArgs,
 };
 use rollcall::domain::{AccountType, User};
 use rollcall::ops::session::{session_for, Session};
@@ -100,8 +100,8 @@ fn delete_args(id: i64, playbooks: Option<i64>, jobs: Option<i64>, yes: bool) ->
         dry_run: false,
         concurrency: None,
         journal: None,
-        reassign_playbooks_to: playbooks,
-        reassign_jobs_to: jobs,
+        reassign_playbooks_to: playbooks.map(AccountArg::Id),
+        reassign_jobs_to: jobs.map(AccountArg::Id),
         yes,
     }
 }
@@ -1077,5 +1077,161 @@ async fn edit_and_delete_take_a_user_name() {
         .await
         .unwrap()
         .is_none());
+    sb.shutdown().await;
+}
+
+/// An API user of the Demo Organization other than `not`.
+async fn another_api_user(s: &Session, not: i64) -> User {
+    let query = rollcall::api::UserQuery {
+        tql: Some("systemRole = \"Api User\" and disabled = false".to_string()),
+        owner: Some(DEMO.to_string()),
+        ..Default::default()
+    };
+    s.client
+        .list_users(&query)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|u| u.id != not)
+        .expect("another API user")
+}
+
+fn named(user: &User) -> Option<AccountArg> {
+    Some(AccountArg::Name(user.user_name.clone()))
+}
+
+#[tokio::test]
+async fn delete_by_user_name_with_heirs_named_by_user_name() {
+    let sb = sandbox().await;
+    let admin = session(&sb, "administrator").await;
+    // Seeded: 26 runs two active playbooks, 19 (an API user) two job apps.
+    let runner = fetch(&admin, 26).await;
+    let job_runner = fetch(&admin, 19).await;
+    let heir = first_with_role(&admin, "User").await;
+    let api_heir = another_api_user(&admin, job_runner.id).await;
+    let by_name = |account: &User| DeleteArgs {
+        id: named(account),
+        ..delete_args(0, None, None, true)
+    };
+
+    // Active playbooks to a User named by user name.
+    let args = DeleteArgs {
+        reassign_playbooks_to: named(&heir),
+        ..by_name(&runner)
+    };
+    let (result, _) = run_delete(&admin, &args, None).await;
+    let out = result.expect("deleted");
+    assert!(
+        out.starts_with(&format!("Deleted {} (id 26)", runner.user_name)),
+        "{out}"
+    );
+    assert!(out.contains(&format!(
+        "Active playbooks (Malware Enrichment, Phishing Triage) now run as account {}",
+        heir.id
+    )));
+    let moved = admin.client.run_as(heir.id).await.expect("run as");
+    assert!(moved.active_playbooks.len() >= 2, "{moved:?}");
+
+    // Job apps: a User named as their heir is refused by rule 8 before
+    // anything is sent; an API user named by user name takes them over.
+    let deletes = sb.requests().delete;
+    let args = DeleteArgs {
+        reassign_jobs_to: named(&heir),
+        ..by_name(&job_runner)
+    };
+    let (result, _) = run_delete(&admin, &args, None).await;
+    assert_eq!(
+        result.expect_err("not an API user"),
+        format!(
+            "job apps must run as an API user; {} is a User",
+            heir.user_name
+        )
+    );
+    assert_eq!(sb.requests().delete, deletes);
+    let args = DeleteArgs {
+        reassign_jobs_to: named(&api_heir),
+        ..by_name(&job_runner)
+    };
+    let (result, _) = run_delete(&admin, &args, None).await;
+    let out = result.expect("deleted");
+    assert!(out.contains(&format!(
+        "Job apps (Feed Sync, Indicator Export) now run as API user {}",
+        api_heir.id
+    )));
+    assert_eq!(
+        admin
+            .client
+            .run_as(api_heir.id)
+            .await
+            .expect("run as")
+            .job_apps
+            .len(),
+        2
+    );
+
+    // An heir nobody has: said, nothing sent.
+    let deletes = sb.requests().delete;
+    let args = DeleteArgs {
+        reassign_playbooks_to: Some(AccountArg::Name("nobody@example.com".into())),
+        ..by_name(&heir)
+    };
+    let (result, _) = run_delete(&admin, &args, None).await;
+    let err = result.expect_err("no such heir");
+    assert!(
+        err.starts_with(
+            "--reassign-playbooks-to nobody@example.com: no account named nobody@example.com"
+        ),
+        "{err}"
+    );
+    assert_eq!(sb.requests().delete, deletes);
+    sb.shutdown().await;
+}
+
+/// `users delete --filter … --reassign-jobs-to NAME`: the bulk delete takes
+/// heirs by user name too, and refuses one that cannot take over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_delete_takes_heirs_by_user_name() {
+    use rollcall::commands::offboard::{run_bulk_delete_with, LinePrompt};
+    let sb = sandbox().await;
+    let admin = session(&sb, "administrator").await;
+    let job_runner = fetch(&admin, 19).await;
+    let heir = first_with_role(&admin, "User").await;
+    let api_heir = another_api_user(&admin, job_runner.id).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bulk = |jobs_to: &User| DeleteArgs {
+        id: None,
+        filter: Some("id:19".into()),
+        journal: Some(dir.path().join("journal.jsonl")),
+        reassign_jobs_to: named(jobs_to),
+        ..delete_args(0, None, None, true)
+    };
+    let mut no_prompt = LinePrompt {
+        input: &b""[..],
+        interactive: false,
+    };
+
+    let deletes = sb.requests().delete;
+    let mut out = Vec::new();
+    let err = run_bulk_delete_with(&admin, &bulk(&heir), &mut out, &mut no_prompt)
+        .await
+        .expect_err("a User cannot run job apps");
+    assert_eq!(
+        format!("{err:#}"),
+        format!(
+            "job apps must run as an API user; {} is a User",
+            heir.user_name
+        )
+    );
+    assert_eq!(sb.requests().delete, deletes);
+
+    let mut out = Vec::new();
+    run_bulk_delete_with(&admin, &bulk(&api_heir), &mut out, &mut no_prompt)
+        .await
+        .expect("deleted");
+    let text = String::from_utf8(out).expect("utf-8");
+    assert!(text.contains("1 ok"), "{text}");
+    assert!(admin.client.get_user(19, &[]).await.is_err(), "deleted");
+    let moved = admin.client.run_as(api_heir.id).await.expect("run as");
+    assert_eq!(moved.job_apps.len(), 2, "{moved:?}");
     sb.shutdown().await;
 }

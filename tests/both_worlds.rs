@@ -742,7 +742,7 @@ async fn run_delete(s: &Session, id: i64, playbooks_to: Option<i64>) -> Result<S
         dry_run: false,
         concurrency: None,
         journal: None,
-        reassign_playbooks_to: playbooks_to,
+        reassign_playbooks_to: playbooks_to.map(Into::into),
         reassign_jobs_to: None,
         yes: true,
     };

@@ -490,7 +490,7 @@ async fn delete_without_reassignment_shows_the_servers_refusal_per_row() {
     assert!(console
         .app
         .status()
-        .is_some_and(|s| s.text.contains("only to an API user")));
+        .is_some_and(|s| s.text.contains("job apps must run as an API user")));
     console.worker.send(Command::Shutdown);
     sandbox.shutdown().await;
 }

@@ -46,6 +46,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::domain::limits::OrgLimits;
 pub use crate::domain::policy::InstanceSettings;
+pub use crate::domain::run_as::{RunAs, RunAsItem};
 pub use crate::domain::User;
 
 pub const USERS_PATH: &str = "/v3/security/users";
@@ -346,22 +347,6 @@ pub struct TqlKeyword {
 #[serde(rename_all = "camelCase")]
 pub struct GroupMembership {
     pub group_ids: Vec<i64>,
-}
-
-/// A playbook or job app that runs as an account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunAsItem {
-    pub id: i64,
-    pub name: String,
-}
-
-/// What runs as an account: blocks or shapes its deletion (rule 8).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct RunAs {
-    pub active_playbooks: Vec<RunAsItem>,
-    pub inactive_playbooks: Vec<RunAsItem>,
-    pub job_apps: Vec<RunAsItem>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -4,12 +4,15 @@
 //! form's; the instance then has the last word, and its refusals are shown
 //! as it worded them.
 
-use crate::api::wire::{ext, RunAs, RunAsItem, UserGroup};
+use crate::api::wire::{ext, RunAsItem, TokenRequest};
+use crate::bulk::Reassign;
 use crate::domain::form::{field_for_key, AccountForm, FieldValue, FormErrors, Password};
-use crate::domain::policy::{may, may_create, Action, Target};
-use crate::domain::roles::article;
+use crate::domain::policy::{may, may_create, may_update, Action};
+use crate::domain::preflight::target_of;
+use crate::domain::run_as::{self, Inheritance, Party, RunAs};
 use crate::domain::text::sanitize;
-use crate::domain::{AccountType, Field, GroupRef, SystemRole, User};
+use crate::domain::{AccountType, Field, GroupRef, User};
+use crate::ops::account::{self, RequestBody, SaveRequest, Saved};
 use crate::ops::session::Session;
 use anyhow::{anyhow, bail, Context};
 use std::io::{BufRead, IsTerminal, Write};
@@ -83,12 +86,14 @@ pub struct DeleteArgs {
     /// With --filter: the journal file [default: journal.jsonl in rollcall's data directory].
     #[arg(long, value_name = "PATH", env = crate::commands::offboard::JOURNAL_ENV)]
     pub journal: Option<std::path::PathBuf>,
-    /// The account that takes over its active playbooks (required when it runs any).
-    #[arg(long, value_name = "ID")]
-    pub reassign_playbooks_to: Option<i64>,
-    /// The API user that takes over its job apps (required when it runs any).
-    #[arg(long, value_name = "ID")]
-    pub reassign_jobs_to: Option<i64>,
+    /// The account that takes over its active playbooks (required when it
+    /// runs any): its id or its user name.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub reassign_playbooks_to: Option<AccountArg>,
+    /// The API user that takes over its job apps (required when it runs
+    /// any): its id or its user name.
+    #[arg(long, value_name = "API_ACCOUNT")]
+    pub reassign_jobs_to: Option<AccountArg>,
     /// Delete without asking. Without it, you type the account's name to confirm.
     #[arg(long)]
     pub yes: bool,
@@ -175,20 +180,10 @@ async fn load_groups(session: &Session, sets: &[String]) -> anyhow::Result<Optio
     if !names_groups || !session.capabilities.has(ext::GROUP_MEMBERSHIP) {
         return Ok(None);
     }
-    let groups: Vec<UserGroup> = session
-        .client
-        .user_groups()
+    let groups = account::group_options(&session.client)
         .await
         .context("reading the user groups")?;
-    Ok(Some(
-        groups
-            .into_iter()
-            .map(|g| GroupRef {
-                id: g.id,
-                name: g.name,
-            })
-            .collect(),
-    ))
+    Ok(Some(groups))
 }
 
 /// Applies every `--set` (and the password from stdin), then validates;
@@ -237,15 +232,6 @@ fn refuse_read_only(session: &Session, what: &str) -> anyhow::Result<()> {
         bail!("read-only session: nothing was {what}");
     }
     Ok(())
-}
-
-fn target_of(user: &User, fallback_org: &str) -> (Option<SystemRole>, String) {
-    (
-        user.system_role_parsed(),
-        user.owner
-            .clone()
-            .unwrap_or_else(|| fallback_org.to_string()),
-    )
 }
 
 /// `users create`.
@@ -297,11 +283,16 @@ pub async fn create(
         }
     }
 
-    let (created, secret_key) = session
-        .client
-        .create_account(&form.create_body())
-        .await
-        .context("the account was not created")?;
+    let request = SaveRequest {
+        account: None,
+        body: RequestBody(form.create_body()),
+        groups: form.group_ids(),
+        token: args.generate_token.then(|| TokenRequest {
+            expiration_days: form.token_expiration_days(),
+        }),
+    };
+    let saved = account::save(&session.client, &request).await?;
+    let created = &saved.user;
     writeln!(
         out,
         "Created {} {} (id {}) in {}",
@@ -317,24 +308,14 @@ pub async fn create(
             sanitize(&created.user_name)
         )?;
     }
-    if let Some(ids) = form.group_ids() {
-        session
-            .client
-            .set_groups(created.id, &ids)
-            .await
-            .with_context(|| {
-                format!(
-                    "the account was created (id {}) but its groups were not set",
-                    created.id
-                )
-            })?;
-        writeln!(out, "Groups set: {}", group_names(&form, &ids))?;
+    if let Some(ids) = &saved.groups_set {
+        writeln!(out, "Groups set: {}", group_names(&form, ids))?;
     }
     match kind {
         // As the web UI does: the API credentials, once.
         AccountType::Api if !args.generate_token => {
             writeln!(out, "Access ID: {}", sanitize(&created.user_name))?;
-            match &secret_key {
+            match &saved.secret_key {
                 Some(key) => {
                     writeln!(out, "Secret Key: {}", sanitize(key.expose()))?;
                     writeln!(
@@ -355,18 +336,8 @@ pub async fn create(
     if let Some(made_up) = &made_up {
         made_up.show_once(out)?;
     }
-    if args.generate_token {
-        let token = session
-            .client
-            .generate_token(created.id, form.token_expiration_days())
-            .await
-            .with_context(|| {
-                format!(
-                    "the account was created (id {}) but no token was generated",
-                    created.id
-                )
-            })?;
-        writeln!(out, "API token: {}", token.token)?;
+    if let Some(token) = &saved.token {
+        writeln!(out, "API token: {}", token.token.expose())?;
         match token.expires {
             Some(t) => writeln!(out, "Expires: {}", t.to_rfc3339())?,
             None => writeln!(out, "Expires: never")?,
@@ -377,7 +348,19 @@ pub async fn create(
         )?;
     }
     out.flush()?;
-    Ok(())
+    fail_on_problem(&saved)
+}
+
+/// A save whose account was written but not all of whose steps happened
+/// fails, after what did happen was shown.
+fn fail_on_problem(saved: &Saved) -> anyhow::Result<()> {
+    match saved.problem() {
+        Some(problem) => bail!(
+            "{}",
+            account::saved_text(&saved.user, saved.created, Some(&problem))
+        ),
+        None => Ok(()),
+    }
 }
 
 /// The name and password of a new API or TAXII account that the admin did
@@ -483,72 +466,17 @@ fn group_names(form: &AccountForm, ids: &[i64]) -> String {
         .join(", ")
 }
 
-/// The extra fields an edit form needs, as far as the instance offers them.
-fn edit_fields(session: &Session) -> Vec<String> {
-    let caps = &session.capabilities;
-    std::iter::once(ext::USER_GROUPS_FIELD)
-        .chain(ext::SETTINGS_FIELDS.iter().copied())
-        .filter(|f| caps.has(f) || caps.extra_fields.contains(*f))
-        .map(String::from)
-        .collect()
-}
-
-/// The actions a change implies, each checked with the policy (as the
-/// instance will), so a refusal names the real reason.
-pub(crate) fn implied_actions(body: &serde_json::Value) -> Vec<Action> {
-    let flag = |key: &str| body.get(key).and_then(serde_json::Value::as_bool);
-    let mut actions = vec![Action::Edit];
-    if flag("disabled") == Some(true) {
-        actions.push(Action::Disable);
-    }
-    if flag("disabled") == Some(false) {
-        actions.push(Action::Enable);
-    }
-    if flag("locked") == Some(false) {
-        actions.push(Action::Unlock);
-    }
-    if flag("passwordResetRequired") == Some(true) {
-        actions.push(Action::ResetPassword);
-    }
-    if flag("twoFactorResetRequired") == Some(true) {
-        actions.push(Action::ResetMfa);
-    }
-    actions
-}
-
-/// What a PUT body asks beyond an edit: the actions it implies (disable,
-/// unlock, ...) and, for a role change, administering the account's
-/// Organization (the sandbox's rule too: editing one's own account does not
-/// let one change one's own roles). The console and `users edit` both check
-/// this before sending.
-pub fn check_edit(
-    actor: &crate::domain::Actor,
-    settings: &crate::domain::InstanceSettings,
-    target: &Target,
-    kind: AccountType,
-    body: &serde_json::Value,
-) -> Result<(), crate::domain::Refusal> {
-    for action in implied_actions(body) {
-        may(actor, settings, action, target)?;
-    }
-    if body.get("ownerRoles").is_some() || body.get("systemRole").is_some() {
-        may_create(actor, settings, target.org, kind)?;
-    }
-    Ok(())
-}
-
 /// `users edit`.
 pub async fn edit(session: &Session, args: &EditArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     refuse_read_only(session, "changed")?;
     let actor = &session.actor;
-    let user = resolve_account(session, &args.id, &edit_fields(session)).await?;
-    let (role, org) = target_of(&user, &actor.home_org);
-    let target = Target {
-        id: Some(user.id),
-        user_name: &user.user_name,
-        system_role: role,
-        org: &org,
-    };
+    let user = resolve_account(
+        session,
+        &args.id,
+        &account::edit_fields(&session.capabilities),
+    )
+    .await?;
+    let target = target_of(&user, actor);
     may(actor, &session.settings, Action::Edit, &target).map_err(|r| anyhow!("{r}"))?;
     let mut form = AccountForm::edit(actor, &session.settings, &user)
         .with_extensions(&session.capabilities.extensions)
@@ -559,69 +487,53 @@ pub async fn edit(session: &Session, args: &EditArgs, out: &mut dyn Write) -> an
     let password = args.password_stdin.then(read_password_line).transpose()?;
     fill(&mut form, &args.set, password)?;
 
-    let body = form.update_body(&user);
-    let groups = form.group_ids();
+    let request = SaveRequest {
+        account: Some(user.id),
+        body: RequestBody(form.update_body(&user)),
+        groups: form.group_ids(),
+        token: None,
+    };
     let name = sanitize(&user.user_name).into_owned();
-    let changes = body.as_object().map_or(0, |m| m.len());
-    if changes == 0 && groups.is_none() {
+    if request.body.is_empty() && request.groups.is_none() {
         writeln!(out, "Nothing to change for {name} (id {})", user.id)?;
         return Ok(());
     }
-    check_edit(actor, &session.settings, &target, form.kind(), &body)
-        .map_err(|r| anyhow!("{}", sanitize(&r.0)))?;
+    may_update(
+        actor,
+        &session.settings,
+        &target,
+        form.kind(),
+        &request.body.0,
+    )
+    .map_err(|r| anyhow!("{}", sanitize(&r.0)))?;
     if let Some(warning) = form.system_role_change_warning() {
         eprintln!("warning: {warning}");
     }
-    let mut not_applied = Vec::new();
-    if changes > 0 {
-        let after = session
-            .client
-            .update_user(user.id, &body)
-            .await
-            .context("the account was not changed")?;
-        not_applied = after.not_applied(&body);
-        let fields: Vec<&str> = body
-            .as_object()
-            .map(|m| {
-                m.keys()
-                    .map(String::as_str)
-                    .filter(|k| !not_applied.iter().any(|n| n == k))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !fields.is_empty() {
-            writeln!(
-                out,
-                "Updated {name} (id {}): {}",
-                user.id,
-                fields.join(", ")
-            )?;
-        }
-        if !not_applied.is_empty() {
-            writeln!(
-                out,
-                "Not applied by the instance for {name} (id {}): {}",
-                user.id,
-                not_applied.join(", ")
-            )?;
-        }
+    let saved = account::save(&session.client, &request).await?;
+    let applied: Vec<&str> = request
+        .body
+        .0
+        .as_object()
+        .map(|m| {
+            m.keys()
+                .map(String::as_str)
+                .filter(|k| !saved.not_applied.iter().any(|n| n == k))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !applied.is_empty() {
+        writeln!(
+            out,
+            "Updated {name} (id {}): {}",
+            user.id,
+            applied.join(", ")
+        )?;
     }
-    if let Some(ids) = groups {
-        session
-            .client
-            .set_groups(user.id, &ids)
-            .await
-            .context("the groups were not set")?;
-        writeln!(out, "Groups of {name} set: {}", group_names(&form, &ids))?;
+    if let Some(ids) = &saved.groups_set {
+        writeln!(out, "Groups of {name} set: {}", group_names(&form, ids))?;
     }
     out.flush()?;
-    if !not_applied.is_empty() {
-        bail!(
-            "the instance accepted the change but did not apply: {}",
-            not_applied.join(", ")
-        );
-    }
-    Ok(())
+    fail_on_problem(&saved)
 }
 
 /// Asks a person to confirm a deletion; `None` when nobody can be asked
@@ -655,14 +567,6 @@ fn names(items: &[RunAsItem]) -> String {
         .join(", ")
 }
 
-fn count(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
 /// `users delete`, confirming on the terminal.
 pub async fn delete(
     session: &Session,
@@ -670,6 +574,75 @@ pub async fn delete(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     delete_confirmed_by(session, args, out, &mut TerminalConfirm).await
+}
+
+/// An heir named with `--reassign-…-to`, read with what rule 8 looks at.
+async fn resolve_heir(
+    session: &Session,
+    heir: Option<&AccountArg>,
+    flag: &str,
+) -> anyhow::Result<Option<User>> {
+    match heir {
+        None => Ok(None),
+        Some(heir) => resolve_account(session, heir, &[])
+            .await
+            .with_context(|| format!("{flag} {heir}"))
+            .map(Some),
+    }
+}
+
+fn refuse_reassign_without_extension(session: &Session, args: &DeleteArgs) -> anyhow::Result<()> {
+    let reassigning = args.reassign_playbooks_to.is_some() || args.reassign_jobs_to.is_some();
+    if reassigning && !session.capabilities.has(ext::REASSIGN_ON_DELETE) {
+        bail!(
+            "this instance does not support reassigning playbooks or job apps on delete (rollcall extension {})",
+            ext::REASSIGN_ON_DELETE
+        );
+    }
+    Ok(())
+}
+
+/// The heirs of a bulk delete (`--filter`), given by id or user name, as
+/// ids. Each must be able to take over from any account (rule 8); whether
+/// it may from a given one (not itself, same Organization) is the
+/// instance's to say per account.
+pub async fn resolve_heirs(session: &Session, args: &DeleteArgs) -> anyhow::Result<Reassign> {
+    refuse_reassign_without_extension(session, args)?;
+    let mut reassign = Reassign::default();
+    let heirs = [
+        (
+            Inheritance::Playbooks,
+            args.reassign_playbooks_to.as_ref(),
+            PLAYBOOKS_FLAG,
+        ),
+        (
+            Inheritance::JobApps,
+            args.reassign_jobs_to.as_ref(),
+            JOBS_FLAG,
+        ),
+    ];
+    for (what, heir, flag) in heirs {
+        let Some(heir) = resolve_heir(session, heir, flag).await? else {
+            continue;
+        };
+        run_as::heir_qualifies(what, &Party::from(&heir)).map_err(|r| anyhow!("{r}"))?;
+        match what {
+            Inheritance::Playbooks => reassign.playbooks_to = Some(heir.id),
+            Inheritance::JobApps => reassign.jobs_to = Some(heir.id),
+        }
+    }
+    Ok(reassign)
+}
+
+const PLAYBOOKS_FLAG: &str = "--reassign-playbooks-to";
+const JOBS_FLAG: &str = "--reassign-jobs-to";
+
+/// How a person names an heir here, completing rule 8's sentence.
+fn name_an_heir(what: Inheritance) -> String {
+    match what {
+        Inheritance::Playbooks => format!("with {PLAYBOOKS_FLAG} ID"),
+        Inheritance::JobApps => format!("with {JOBS_FLAG} ID"),
+    }
 }
 
 /// `users delete` with the confirmation asked through `confirm`.
@@ -681,34 +654,21 @@ pub async fn delete_confirmed_by(
 ) -> anyhow::Result<()> {
     refuse_read_only(session, "deleted")?;
     let actor = &session.actor;
-    let caps = &session.capabilities;
-    let Some(account) = &args.id else {
+    let Some(account_arg) = &args.id else {
         bail!("name the account to delete (an id or a user name), or use --filter");
     };
     // Options of a bulk delete are never silently ignored on a single one.
     if args.dry_run || args.org.is_some() || args.concurrency.is_some() {
         bail!("--dry-run, --org and --concurrency go with --filter (a bulk delete)");
     }
-    let user = resolve_account(session, account, &[]).await?;
+    let user = resolve_account(session, account_arg, &[]).await?;
     let name = sanitize(&user.user_name).into_owned();
-    let (role, org) = target_of(&user, &actor.home_org);
-    let target = Target {
-        id: Some(user.id),
-        user_name: &user.user_name,
-        system_role: role,
-        org: &org,
-    };
+    let target = target_of(&user, actor);
     may(actor, &session.settings, Action::Delete, &target).map_err(|r| anyhow!("{r}"))?;
-    let reassigning = args.reassign_playbooks_to.is_some() || args.reassign_jobs_to.is_some();
-    if reassigning && !caps.has(ext::REASSIGN_ON_DELETE) {
-        bail!(
-            "this instance does not support reassigning playbooks or job apps on delete (rollcall extension {})",
-            ext::REASSIGN_ON_DELETE
-        );
-    }
+    refuse_reassign_without_extension(session, args)?;
 
     // Rule 8: what runs as this account must move first.
-    let run_as = if caps.has(ext::RUN_AS) {
+    let run_as = if session.capabilities.has(ext::RUN_AS) {
         Some(
             session
                 .client
@@ -724,52 +684,26 @@ pub async fn delete_confirmed_by(
         )?;
         None
     };
-    let mut missing = Vec::new();
-    if let Some(RunAs {
-        active_playbooks,
-        job_apps,
-        ..
-    }) = &run_as
-    {
-        if !active_playbooks.is_empty() && args.reassign_playbooks_to.is_none() {
-            missing.push(format!(
-                "{name} is the Run As user of {} ({}): choose another account with --reassign-playbooks-to ID",
-                count(active_playbooks.len(), "active playbook", "active playbooks"),
-                names(active_playbooks)
-            ));
-        }
-        if !job_apps.is_empty() && args.reassign_jobs_to.is_none() {
-            missing.push(format!(
-                "{name} is the Run As user of {} ({}): choose an API user with --reassign-jobs-to ID",
-                count(job_apps.len(), "job app", "job apps"),
-                names(job_apps)
-            ));
-        }
-    }
-    if !missing.is_empty() {
-        return Err(FormErrors(missing).into());
-    }
-    if let Some(heir) = args.reassign_jobs_to {
-        let heir_user = session
-            .client
-            .get_user(heir, &[])
-            .await
-            .with_context(|| format!("reading account {heir} (--reassign-jobs-to)"))?;
-        if let Some(kind) = heir_user.account_type() {
-            if kind != AccountType::Api {
-                bail!(
-                    "job apps must run as an API user; {} (id {heir}) is {}",
-                    sanitize(&heir_user.user_name),
-                    article(kind.name())
-                );
-            }
-        }
+    let playbook_heir =
+        resolve_heir(session, args.reassign_playbooks_to.as_ref(), PLAYBOOKS_FLAG).await?;
+    let job_heir = resolve_heir(session, args.reassign_jobs_to.as_ref(), JOBS_FLAG).await?;
+    // Without the report, only the heirs named can be judged.
+    let unreported = RunAs::default();
+    let checked = run_as::check_reassignment(
+        &Party::from(&user),
+        run_as.as_ref().unwrap_or(&unreported),
+        playbook_heir.as_ref().map(Party::from).as_ref(),
+        job_heir.as_ref().map(Party::from).as_ref(),
+    );
+    if let Err(problems) = checked {
+        let problems = problems.iter().map(|p| p.explain(name_an_heir)).collect();
+        return Err(FormErrors(problems).into());
     }
 
     if !args.yes {
         let prompt = format!(
-            "Delete {name} (id {}) permanently? This cannot be undone; disabling keeps the log integrity.\nType the account name to confirm: ",
-            user.id
+            "{}\nType the account name to confirm: ",
+            account::delete_question(&user)
         );
         match confirm.ask(&prompt) {
             None => bail!(
@@ -781,24 +715,21 @@ pub async fn delete_confirmed_by(
         }
     }
 
-    session
-        .client
-        .delete_user(user.id, args.reassign_playbooks_to, args.reassign_jobs_to)
-        .await
-        .context("the account was not deleted")?;
+    let reassign = Reassign {
+        playbooks_to: playbook_heir.as_ref().map(|h| h.id),
+        jobs_to: job_heir.as_ref().map(|h| h.id),
+    };
+    account::delete(&session.client, user.id, reassign).await?;
     writeln!(out, "Deleted {name} (id {})", user.id)?;
     if let Some(run_as) = &run_as {
-        if let (Some(to), false) = (
-            args.reassign_playbooks_to,
-            run_as.active_playbooks.is_empty(),
-        ) {
+        if let (Some(to), false) = (reassign.playbooks_to, run_as.active_playbooks.is_empty()) {
             writeln!(
                 out,
                 "Active playbooks ({}) now run as account {to}",
                 names(&run_as.active_playbooks)
             )?;
         }
-        if let (Some(to), false) = (args.reassign_jobs_to, run_as.job_apps.is_empty()) {
+        if let (Some(to), false) = (reassign.jobs_to, run_as.job_apps.is_empty()) {
             writeln!(
                 out,
                 "Job apps ({}) now run as API user {to}",
@@ -810,7 +741,7 @@ pub async fn delete_confirmed_by(
                 out,
                 "Inactive playbooks ({}) moved to the first account listed in {}",
                 names(&run_as.inactive_playbooks),
-                sanitize(&org)
+                sanitize(target.org)
             )?;
         }
     }
@@ -898,7 +829,12 @@ mod tests {
                 args.reassign_jobs_to,
                 args.yes
             ),
-            (Some(AccountArg::Id(26)), Some(30), Some(31), true)
+            (
+                Some(AccountArg::Id(26)),
+                Some(AccountArg::Id(30)),
+                Some(AccountArg::Id(31)),
+                true
+            )
         );
 
         // Many by a filter, or one by name; not both, not neither.
@@ -925,6 +861,28 @@ mod tests {
             panic!("delete")
         };
         assert_eq!(args.id, Some(AccountArg::Name("pat@example.com".into())));
+        // Heirs by user name too.
+        let Users::Delete(args) = Cli::try_parse_from([
+            "users",
+            "delete",
+            "pat@example.com",
+            "--reassign-playbooks-to",
+            "lee@example.com",
+            "--reassign-jobs-to",
+            "feed-api",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("delete")
+        };
+        assert_eq!(
+            (args.reassign_playbooks_to, args.reassign_jobs_to),
+            (
+                Some(AccountArg::Name("lee@example.com".into())),
+                Some(AccountArg::Name("feed-api".into()))
+            )
+        );
         assert!(Cli::try_parse_from(["users", "delete"]).is_err());
         assert!(Cli::try_parse_from(["users", "delete", "26", "--filter", "x"]).is_err());
     }
@@ -935,20 +893,5 @@ mod tests {
         assert_eq!(split_set("groups="), Ok(("groups", "")));
         assert!(split_set("=x").is_err());
         assert!(split_set("plain").is_err());
-    }
-
-    #[test]
-    fn implied_actions_follow_the_body() {
-        let body =
-            serde_json::json!({"disabled": true, "locked": false, "passwordResetRequired": true});
-        assert_eq!(
-            implied_actions(&body),
-            vec![
-                Action::Edit,
-                Action::Disable,
-                Action::Unlock,
-                Action::ResetPassword
-            ]
-        );
     }
 }

@@ -5,7 +5,6 @@
 //! printing and prompting, so tests drive it directly.
 
 use super::users::fetch_listing;
-use crate::api::wire::ext;
 use crate::bulk::{Cancel, Reassign, RowOutcome, RowResult, RunMeta};
 use crate::domain::filter::Filter;
 use crate::domain::preflight::{preflight, BulkAction, Preflight};
@@ -394,8 +393,8 @@ async fn run_selected(
     .await
 }
 
-/// `rollcall users delete --filter EXPR [--reassign-playbooks-to ID]
-/// [--reassign-jobs-to ID]`: the console's bulk delete, the count typed to
+/// `rollcall users delete --filter EXPR [--reassign-playbooks-to ACCOUNT]
+/// [--reassign-jobs-to API_ACCOUNT]`: the console's bulk delete, the count typed to
 /// confirm on a terminal, `--yes` for scripts.
 pub async fn run_bulk_delete_with(
     session: &Session,
@@ -406,13 +405,7 @@ pub async fn run_bulk_delete_with(
     let Some(filter) = &args.filter else {
         bail!("--filter chooses the accounts of a bulk delete");
     };
-    let reassigning = args.reassign_playbooks_to.is_some() || args.reassign_jobs_to.is_some();
-    if reassigning && !session.capabilities.has(ext::REASSIGN_ON_DELETE) {
-        bail!(
-            "this instance does not support reassigning playbooks or job apps on delete (rollcall extension {})",
-            ext::REASSIGN_ON_DELETE
-        );
-    }
+    let reassign = crate::commands::admin::resolve_heirs(session, args).await?;
     let bulk = BulkArgs {
         filter: filter.clone(),
         org: args.org.clone(),
@@ -420,10 +413,6 @@ pub async fn run_bulk_delete_with(
         yes: args.yes,
         concurrency: args.concurrency,
         journal: args.journal.clone(),
-    };
-    let reassign = Reassign {
-        playbooks_to: args.reassign_playbooks_to,
-        jobs_to: args.reassign_jobs_to,
     };
     run_selected(session, BulkAction::Delete, &bulk, reassign, out, confirm).await
 }

@@ -13,6 +13,7 @@ pub mod preflight;
 pub mod role_model;
 pub mod roles;
 pub mod rq;
+pub mod run_as;
 pub mod text;
 pub mod tql;
 

@@ -503,6 +503,73 @@ pub fn may(actor: &Actor, instance: &InstanceSettings, action: Action, target: &
     Ok(())
 }
 
+/// The account flags a PUT body may set, each of which is an action of its
+/// own (checked as that action, not as an edit).
+pub const FLAG_KEYS: [&str; 4] = [
+    "disabled",
+    "locked",
+    "passwordResetRequired",
+    "twoFactorResetRequired",
+];
+
+/// The actions a PUT body asks for, each to be checked with [`may`]: a flag
+/// set to what a bulk action sets is that action (disable, enable, unlock,
+/// require a reset); any other field, or a flag set otherwise (locking,
+/// clearing a reset), is an edit; so is an empty body. Flags come first, so a
+/// refusal names the most specific reason. The client and the sandbox both
+/// judge a change with this.
+pub fn implied_actions(body: &serde_json::Map<String, serde_json::Value>) -> Vec<Action> {
+    let mut flagged = Vec::new();
+    let mut edit = body.is_empty();
+    for (key, value) in body {
+        match (key.as_str(), value.as_bool()) {
+            ("disabled", Some(true)) => flagged.push(Action::Disable),
+            ("disabled", Some(false)) => flagged.push(Action::Enable),
+            ("locked", Some(false)) => flagged.push(Action::Unlock),
+            ("passwordResetRequired", Some(true)) => flagged.push(Action::ResetPassword),
+            ("twoFactorResetRequired", Some(true)) => flagged.push(Action::ResetMfa),
+            _ => edit = true,
+        }
+    }
+    // In this order whatever the body's key order.
+    let mut actions: Vec<Action> = [
+        Action::Disable,
+        Action::Enable,
+        Action::Unlock,
+        Action::ResetPassword,
+        Action::ResetMfa,
+    ]
+    .into_iter()
+    .filter(|a| flagged.contains(a))
+    .collect();
+    if edit {
+        actions.push(Action::Edit);
+    }
+    actions
+}
+
+/// May `actor` send the PUT `body` for `target`, an account of type `kind`?
+/// Every action the body implies is checked, and a role change is
+/// administration even on one's own account (the sandbox's rule too). The
+/// console and `users edit` both ask before sending.
+pub fn may_update(
+    actor: &Actor,
+    instance: &InstanceSettings,
+    target: &Target,
+    kind: AccountType,
+    body: &serde_json::Value,
+) -> Verdict {
+    let empty = serde_json::Map::new();
+    let body = body.as_object().unwrap_or(&empty);
+    for action in implied_actions(body) {
+        may(actor, instance, action, target)?;
+    }
+    if body.contains_key("ownerRoles") || body.contains_key("systemRole") {
+        may_create(actor, instance, target.org, kind)?;
+    }
+    Ok(())
+}
+
 fn is_self(actor: &Actor, target: &Target) -> bool {
     match (actor.id, target.id) {
         (Some(a), Some(t)) => a == t,

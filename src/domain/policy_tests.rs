@@ -1440,3 +1440,72 @@ fn unknown_roles_leave_the_decision_to_the_server() {
     assert_eq!(newer.who(), "an account with System role Galactic Overlord");
     assert_eq!(custom_org.org_role_name(), Some("Example Org Custom Role"));
 }
+
+fn body(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    value.as_object().cloned().unwrap_or_default()
+}
+
+/// A flag is its own action, anything else an edit; flags first, in one
+/// order whatever the body's.
+#[test]
+fn implied_actions_follow_the_body() {
+    use serde_json::json;
+    assert_eq!(
+        implied_actions(&body(
+            json!({"passwordResetRequired": true, "locked": false, "disabled": true})
+        )),
+        vec![Action::Disable, Action::Unlock, Action::ResetPassword]
+    );
+    assert_eq!(
+        implied_actions(&body(
+            json!({"disabled": false, "twoFactorResetRequired": true})
+        )),
+        vec![Action::Enable, Action::ResetMfa]
+    );
+    assert_eq!(
+        implied_actions(&body(json!({"firstName": "Pat", "disabled": true}))),
+        vec![Action::Disable, Action::Edit]
+    );
+    // Locking, clearing a reset and a flag that is not a boolean are edits.
+    for flag in [
+        json!({"locked": true}),
+        json!({"passwordResetRequired": false}),
+        json!({"twoFactorResetRequired": false}),
+        json!({"disabled": "yes"}),
+    ] {
+        assert_eq!(implied_actions(&body(flag)), vec![Action::Edit]);
+    }
+    // An empty update is still an edit, not a free one.
+    assert_eq!(implied_actions(&body(json!({}))), vec![Action::Edit]);
+}
+
+/// The refusal names the flag, not the edit: the wording the server uses.
+#[test]
+fn an_update_is_judged_by_what_it_implies() {
+    use serde_json::json;
+    let settings = InstanceSettings::default();
+    let accounts = sys(SystemRole::AccountsAdministrator);
+    let boss = target(SystemRole::Administrator, HOME);
+    let refused = |change: serde_json::Value| {
+        may_update(&accounts, &settings, &boss, AccountType::User, &change).map_err(|r| r.0)
+    };
+    assert_eq!(
+        refused(json!({"disabled": true})),
+        Err("an Accounts Administrator cannot disable an Administrator".to_string())
+    );
+    assert_eq!(
+        refused(json!({"firstName": "X"})),
+        Err("an Accounts Administrator cannot edit an Administrator".to_string())
+    );
+    // One's own account: an edit is allowed, a disable or a role change not.
+    let me = sys(SystemRole::User);
+    let own_change = |change: serde_json::Value| {
+        may_update(&me, &settings, &own(&me), AccountType::User, &change).map_err(|r| r.0)
+    };
+    assert_eq!(own_change(json!({"firstName": "Me"})), Ok(()));
+    assert_eq!(
+        own_change(json!({"disabled": true})),
+        Err("you cannot disable your own account".to_string())
+    );
+    assert!(own_change(json!({"systemRole": "Administrator"})).is_err());
+}

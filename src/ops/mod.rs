@@ -2,6 +2,7 @@
 //! no argument parsing in it. The console's worker and the scripted
 //! commands are thin drivers over it.
 
+pub mod account;
 pub mod export;
 pub mod run;
 pub mod session;

@@ -38,11 +38,7 @@ impl std::fmt::Debug for Session {
 impl Session {
     /// The extra user fields worth asking for on this instance.
     pub fn extension_fields(&self) -> Vec<String> {
-        [ext::USER_GROUPS_FIELD, ext::MFA_FIELD]
-            .into_iter()
-            .filter(|f| self.capabilities.has(f) || self.capabilities.extra_fields.contains(*f))
-            .map(String::from)
-            .collect()
+        listing_fields(&self.capabilities)
     }
 
     /// Group membership for a listing asked with `fields`, read from the
@@ -93,6 +89,16 @@ impl Session {
                 .collect(),
         }
     }
+}
+
+/// The extra user fields a listing asks for, as far as the instance offers
+/// them: group membership and MFA.
+pub fn listing_fields(capabilities: &Capabilities) -> Vec<String> {
+    [ext::USER_GROUPS_FIELD, ext::MFA_FIELD]
+        .into_iter()
+        .filter(|f| capabilities.has(f) || capabilities.extra_fields.contains(*f))
+        .map(String::from)
+        .collect()
 }
 
 /// Opens a session for a resolved profile.

@@ -13,6 +13,7 @@ use crate::domain::policy::{
     Target,
 };
 use crate::domain::roles::{AccountType, CommunityRole, OrgRole, SystemRole};
+use crate::domain::run_as::{self, Inheritance, Party};
 use crate::domain::Field;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -1092,40 +1093,6 @@ fn check_required(
     }
 }
 
-/// The actions a PUT body implies (each is checked with `policy::may`).
-fn implied_actions(body: &Map<String, Value>) -> Result<Vec<Action>, ApiErr> {
-    let mut actions = Vec::new();
-    let mut push = |a: Action| {
-        if !actions.contains(&a) {
-            actions.push(a);
-        }
-    };
-    for key in body.keys() {
-        let action = match key.as_str() {
-            "disabled" => {
-                if opt_bool(body, key)? == Some(true) {
-                    Action::Disable
-                } else {
-                    Action::Enable
-                }
-            }
-            "locked" => {
-                if opt_bool(body, key)? == Some(false) {
-                    Action::Unlock
-                } else {
-                    Action::Edit
-                }
-            }
-            "passwordResetRequired" if opt_bool(body, key)? == Some(true) => Action::ResetPassword,
-            "twoFactorResetRequired" if opt_bool(body, key)? == Some(true) => Action::ResetMfa,
-            k if READ_ONLY.contains(&k) => continue,
-            _ => Action::Edit,
-        };
-        push(action);
-    }
-    Ok(actions)
-}
-
 /// Role changes (System role, Organization role, Community roles) are
 /// administration even on one's own account.
 fn check_administers(
@@ -1188,12 +1155,18 @@ async fn update_user(
                     return Err(ApiErr::bad("id in the body does not match the URL"));
                 }
             }
-            let mut actions = implied_actions(&body)?;
-            if actions.is_empty() {
-                // An empty update is still an edit, not a free "Updated".
-                actions.push(Action::Edit);
+            // A flag that is not a boolean is refused before the policy is asked.
+            for flag in policy::FLAG_KEYS {
+                opt_bool(&body, flag)?;
             }
-            for action in actions {
+            // Read-only fields are not edits: those that must match are
+            // checked above, the rest are ignored.
+            let judged: Map<String, Value> = body
+                .iter()
+                .filter(|(key, _)| !READ_ONLY.contains(&key.as_str()))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect();
+            for action in policy::implied_actions(&judged) {
                 may(&actor, &settings, action, &target).map_err(ApiErr::refused)?;
             }
             check_reserved_fields(conn, &actor, &settings, &row, &body)?;
@@ -1560,12 +1533,16 @@ fn run_as_of(conn: &Connection, user_id: i64) -> Result<RunAs, ApiErr> {
     Ok(run_as)
 }
 
-fn names(items: &[RunAsItem]) -> String {
-    items
-        .iter()
-        .map(|i| i.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+/// What rule 8 reads of an account row.
+fn party(row: &UserRow) -> Party<'_> {
+    Party {
+        id: row.id,
+        user_name: &row.user_name,
+        org: Some(&row.org_name),
+        kind: Some(row.kind()),
+        disabled: Some(row.disabled),
+        locked: Some(row.locked),
+    }
 }
 
 async fn delete_user(
@@ -1587,12 +1564,12 @@ async fn delete_user(
     } else {
         (None, None)
     };
-    let how = move |param: &str, who: &str| {
-        if extensions {
-            format!("choose {who} with {param}")
-        } else {
-            format!("reassign them to {who} in the web UI first")
-        }
+    // How a caller names an heir: the extension's parameters, or else (a
+    // plain instance) the web UI.
+    let how = move |what: Inheritance| match (extensions, what) {
+        (true, Inheritance::Playbooks) => "with reassignPlaybooksTo".to_string(),
+        (true, Inheritance::JobApps) => "with reassignJobsTo".to_string(),
+        (false, _) => "and reassign them in the web UI first".to_string(),
     };
     let settings = s.settings.clone();
     s.db(move |conn| {
@@ -1600,47 +1577,25 @@ async fn delete_user(
         let row = load_target(conn, id)?;
         may(&actor, &settings, Action::Delete, &target_of(&row)).map_err(ApiErr::refused)?;
         let run_as = run_as_of(conn, id)?;
-        let heir = |heir_id: Option<i64>, what: &str| -> Result<Option<UserRow>, ApiErr> {
+        let heir = |heir_id: Option<i64>, param: &str| -> Result<Option<UserRow>, ApiErr> {
             let Some(heir_id) = heir_id else { return Ok(None) };
-            if heir_id == id {
-                return Err(ApiErr::bad(format!("{what} cannot be reassigned to the account being deleted")));
-            }
-            let heir = db::load_user(conn, heir_id)
+            db::load_user(conn, heir_id)
                 .map_err(ApiErr::db)?
-                .ok_or_else(|| ApiErr::bad(format!("{what}: no user with id {heir_id}")))?;
-            if heir.org_id != row.org_id {
-                return Err(ApiErr::bad(format!("{what}: the new Run As user must be in {}", row.org_name)));
-            }
-            Ok(Some(heir))
+                .map(Some)
+                .ok_or_else(|| ApiErr::bad(format!("{param}: no user with id {heir_id}")))
         };
         let playbook_heir = heir(playbooks_to, "reassignPlaybooksTo")?;
         let job_heir = heir(jobs_to, "reassignJobsTo")?;
-        if !run_as.active_playbooks.is_empty() && playbook_heir.is_none() {
-            return Err(ApiErr::bad(format!(
-                "{} is the Run As user of active playbooks ({}); {}",
-                row.user_name,
-                names(&run_as.active_playbooks),
-                how("reassignPlaybooksTo", "another user")
-            )));
-        }
-        if !run_as.job_apps.is_empty() {
-            match &job_heir {
-                None => {
-                    return Err(ApiErr::bad(format!(
-                        "{} is the Run As user of job apps ({}); {}",
-                        row.user_name,
-                        names(&run_as.job_apps),
-                        how("reassignJobsTo", "an API user")
-                    )))
-                }
-                Some(h) if h.kind() != AccountType::Api => {
-                    return Err(ApiErr::bad(format!(
-                        "job apps must run as an API user; {} is not one",
-                        h.user_name
-                    )))
-                }
-                Some(_) => {}
-            }
+        let checked = run_as::check_reassignment(
+            &party(&row),
+            &run_as,
+            playbook_heir.as_ref().map(party).as_ref(),
+            job_heir.as_ref().map(party).as_ref(),
+        );
+        if let Err(problems) = checked {
+            // The first problem, as an instance answers one refusal.
+            let first = problems.first().map(|p| p.explain(how)).unwrap_or_default();
+            return Err(ApiErr::bad(first));
         }
         let tx = conn.transaction().map_err(ApiErr::db)?;
         if let Some(h) = &playbook_heir {

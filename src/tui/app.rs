@@ -807,12 +807,7 @@ impl App {
 
     /// The extension fields a listing asks for here.
     pub(super) fn listing_fields(&self) -> Vec<String> {
-        let caps = &self.ctx.capabilities;
-        [ext::USER_GROUPS_FIELD, ext::MFA_FIELD]
-            .into_iter()
-            .filter(|f| caps.extra_fields.contains(*f) || caps.has(f))
-            .map(str::to_string)
-            .collect()
+        crate::ops::session::listing_fields(&self.ctx.capabilities)
     }
 
     /// On a plain instance an account's groups come from the listing's

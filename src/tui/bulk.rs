@@ -7,7 +7,6 @@ use super::registry::Cmd;
 use crate::bulk::{Cancel, Reassign, RowOutcome, RowResult};
 use crate::domain::audit::{self, Audit, AuditInput, FindingKind, DEFAULT_STALE_DAYS};
 use crate::domain::preflight::{self, BulkAction, Preflight};
-use crate::domain::AccountType;
 use crate::domain::User;
 use crate::journal::Journal;
 use crate::ops::run::{RunRequest, DEFAULT_BULK_CONCURRENCY};
@@ -400,6 +399,7 @@ impl App {
     }
 
     fn parse_reassign(&self, args: &str) -> Result<Reassign, String> {
+        use crate::domain::run_as::{self, Inheritance, Party};
         let mut reassign = Reassign::default();
         for word in args.split_whitespace() {
             let (key, name) = word.split_once('=').ok_or_else(|| {
@@ -411,22 +411,13 @@ impl App {
                 .map(|row| &row.user)
                 .find(|u| u.id.to_string() == name || u.user_name.eq_ignore_ascii_case(name))
                 .ok_or_else(|| format!("no loaded account {name:?}"))?;
-            match key {
-                "playbooks" => reassign.playbooks_to = Some(account.id),
-                "jobs" => {
-                    if account
-                        .account_type()
-                        .is_some_and(|t| t != AccountType::Api)
-                    {
-                        return Err(format!(
-                            "job apps move only to an API user; {} is not one",
-                            account.user_name
-                        ));
-                    }
-                    reassign.jobs_to = Some(account.id);
-                }
+            let (what, heir) = match key {
+                "playbooks" => (Inheritance::Playbooks, &mut reassign.playbooks_to),
+                "jobs" => (Inheritance::JobApps, &mut reassign.jobs_to),
                 other => return Err(format!("unknown key {other:?} (playbooks, jobs)")),
-            }
+            };
+            run_as::heir_qualifies(what, &Party::from(account)).map_err(|r| r.to_string())?;
+            *heir = Some(account.id);
         }
         Ok(reassign)
     }

@@ -9,9 +9,11 @@ use super::registry::Cmd;
 use crate::api::wire::{ext, RunAs};
 use crate::api::{ApiError, Secret};
 use crate::domain::form::{AccountForm, Choice, FieldValue, Password};
-use crate::domain::policy::{may, may_create, Action as PolicyAction};
+use crate::domain::policy::{may, may_create, may_update, Action as PolicyAction};
 use crate::domain::preflight::{target_of, BulkAction};
+use crate::domain::run_as::{self, Inheritance, Party};
 use crate::domain::{AccountType, Field, GroupRef, User};
+use crate::ops::account;
 use crate::worker::{Command, Event, RequestBody, RequestId};
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -243,19 +245,6 @@ impl std::fmt::Debug for TokenPopup {
             .field("lines", &self.lines)
             .field("secret", &self.secret)
             .finish()
-    }
-}
-
-/// Whether an account of `kind` can take over: playbooks run as a User or
-/// an API user (never Read Only or TAXII), job apps only as an API user.
-/// An account whose type this actor cannot see is offered, its type shown
-/// as `?`: the server decides.
-fn heir_kind_fits(kind: Option<AccountType>, api_only: bool) -> bool {
-    match kind {
-        Some(AccountType::Api) => true,
-        Some(AccountType::User) => !api_only,
-        Some(AccountType::ReadOnly | AccountType::Taxii) => false,
-        None => true,
     }
 }
 
@@ -498,12 +487,7 @@ impl App {
         let Some(user) = self.allowed_target(PolicyAction::Edit) else {
             return Vec::new();
         };
-        let caps = &self.ctx.capabilities;
-        let fields: Vec<String> = std::iter::once(ext::USER_GROUPS_FIELD)
-            .chain(ext::SETTINGS_FIELDS.iter().copied())
-            .filter(|f| caps.has(f) || caps.extra_fields.contains(*f))
-            .map(String::from)
-            .collect();
+        let fields = account::edit_fields(&self.ctx.capabilities);
         let id = self.next_request();
         self.forms.account_request = Some(id);
         self.set_info(format!(
@@ -834,13 +818,7 @@ impl App {
                     return Vec::new();
                 }
                 let target = target_of(original, &actor);
-                let checked = crate::commands::admin::check_edit(
-                    &actor,
-                    &settings,
-                    &target,
-                    form.kind(),
-                    &body,
-                );
+                let checked = may_update(&actor, &settings, &target, form.kind(), &body);
                 if let Err(refusal) = checked {
                     state.server_error = Some(refusal.to_string());
                     return Vec::new();
@@ -1010,15 +988,13 @@ impl App {
             ));
             return;
         }
-        let heirs = |api_only: bool| -> Vec<Choice> {
+        let heirs = |what: Inheritance| -> Vec<Choice> {
             self.rows
                 .iter()
                 .map(|r| &r.user)
-                .filter(|u| u.id != flow.user.id)
-                // Playbooks would stop under a disabled or locked Run As account.
-                .filter(|u| u.disabled != Some(true) && u.locked != Some(true))
-                .filter(|u| u.owner.as_deref().is_none_or(|o| o == self.org))
-                .filter(|u| heir_kind_fits(u.account_type(), api_only))
+                .filter(|u| {
+                    run_as::worth_offering(what, &Party::from(&flow.user), &Party::from(*u))
+                })
                 .map(|u| Choice {
                     value: u.id.to_string(),
                     label: heir_label(u),
@@ -1032,7 +1008,7 @@ impl App {
                     "New Run As user of {} active playbook(s)",
                     run_as.active_playbooks.len()
                 ),
-                heirs(false),
+                heirs(Inheritance::Playbooks),
             )
         } else if needs_jobs {
             (
@@ -1041,14 +1017,10 @@ impl App {
                     "New Run As API user of {} job app(s)",
                     run_as.job_apps.len()
                 ),
-                heirs(true),
+                heirs(Inheritance::JobApps),
             )
         } else {
-            let name = super::text::sanitize(&flow.user.user_name).into_owned();
-            let mut message = format!(
-                "Delete {name} (id {}) permanently? This cannot be undone; disabling keeps the log integrity.",
-                flow.user.id
-            );
+            let mut message = account::delete_question(&flow.user);
             if let Some((_, heir)) = &flow.playbooks_to {
                 message.push_str(&format!(" Active playbooks move to {heir}."));
             }
@@ -1221,21 +1193,20 @@ impl App {
                         _ => None,
                     }
                 });
-                let name = super::text::sanitize(&user.user_name).into_owned();
                 let kind = user.account_type();
                 if created {
                     if let (Some(kind), Some(org)) = (kind, self.limits_mut()) {
                         org.count(kind, 1);
                     }
                 }
-                let verb = if created { "created" } else { "saved" };
-                let text = format!("{name} (id {}) {verb}", user.id);
+                let text = account::saved_text(&user, created, problem.as_deref());
                 self.replace_user(*user);
                 self.forms.form = None;
                 self.leave_mode(Mode::Form, Mode::Table);
-                match problem {
-                    Some(p) => self.set_error(format!("{text}, but {p}")),
-                    None => self.set_info(text),
+                if problem.is_some() {
+                    self.set_error(text);
+                } else {
+                    self.set_info(text);
                 }
                 if let Some(popup) = credentials {
                     self.forms.token = Some(popup);
