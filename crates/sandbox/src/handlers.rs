@@ -2281,7 +2281,7 @@ async fn ext_token(
 #[cfg(test)]
 mod paging_tests {
     use super::*;
-    use crate::sandbox::{Sandbox, SandboxConfig};
+    use crate::{Sandbox, SandboxConfig};
 
     async fn answer(s: &Arc<Shared>, me: &UserRow, query: &str, paging: Paging) -> Vec<u8> {
         let mut headers = HeaderMap::new();

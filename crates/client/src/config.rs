@@ -1177,7 +1177,7 @@ token = "t"
 
     #[test]
     fn the_example_config_is_valid() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config.example.toml");
         let file = ConfigFile::load(&path)
             .unwrap()
             .expect("config.example.toml exists");

@@ -2,7 +2,7 @@
 //! rule 5, rule 7, validation messages, `--set` keys, bodies.
 
 use super::*;
-use crate::domain::policy::PasswordPolicy;
+use crate::policy::PasswordPolicy;
 use Field as F;
 use Field::{
     AllowExceedApiLinkLimit, CustomTqlTimeout, Disabled, Email, FirstName, Groups,
@@ -92,7 +92,7 @@ fn existing_user() -> User {
         last_name: Some("Jones".into()),
         owner: Some(DEMO.into()),
         system_role: Some("User".into()),
-        owner_roles: Some(crate::domain::OwnerRoles::from([
+        owner_roles: Some(crate::OwnerRoles::from([
             (DEMO.to_string(), "Standard User".to_string()),
             ("Demo Community".to_string(), "Director".to_string()),
         ])),
@@ -102,7 +102,7 @@ fn existing_user() -> User {
         two_factor_reset_required: Some(false),
         terms_accepted: Some(true),
         logout_interval_minutes: Some(30),
-        custom_tql_timeout: Some(crate::domain::TqlTimeoutWire::Millis(0)),
+        custom_tql_timeout: Some(crate::TqlTimeoutWire::Millis(0)),
         user_groups: Some(vec![GroupRef {
             id: 1,
             name: "SOC Team".into(),
@@ -121,7 +121,7 @@ fn api_user() -> User {
         last_name: Some("Bot".into()),
         owner: Some(DEMO.into()),
         system_role: Some("Api User".into()),
-        owner_roles: Some(crate::domain::OwnerRoles::from([(
+        owner_roles: Some(crate::OwnerRoles::from([(
             DEMO.to_string(),
             "Standard User".to_string(),
         )])),
@@ -348,7 +348,7 @@ fn edit_marks_what_the_instance_did_not_say_as_unknown() {
     assert!(form.kind_is_inferred());
     let ro = User {
         system_role: None,
-        owner_roles: Some(crate::domain::OwnerRoles::from([(
+        owner_roles: Some(crate::OwnerRoles::from([(
             DEMO.to_string(),
             "Read Only Commenter".to_string(),
         )])),

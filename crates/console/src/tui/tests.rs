@@ -952,7 +952,7 @@ fn a_refused_keys_table_stops_the_console_naming_the_file_and_each_problem() {
 fn the_example_keys_table_is_accepted() {
     // config.example.toml shows `[keys]` commented out: `#[keys]` and the
     // lines after it that start with `#` and no space.
-    let text = include_str!("../../config.example.toml");
+    let text = include_str!("../../../../config.example.toml");
     let example: String = text
         .lines()
         .skip_while(|l| *l != "#[keys]")

@@ -48,7 +48,7 @@ impl RoleModel for RqRole {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::policy::Deployment;
+    use crate::policy::Deployment;
 
     fn actor(system_role: SystemRole, org_role: OrgRole) -> Actor {
         Actor {

@@ -11,6 +11,10 @@ mod handlers;
 pub mod tls;
 pub mod tql;
 
+// The client and rules crates, under the names the modules here use.
+use rollcall_client::api;
+use rollcall_domain as domain;
+
 use crate::domain::policy::{Deployment, InstanceSettings, PasswordPolicy};
 use anyhow::Context;
 use chrono::{DateTime, Utc};

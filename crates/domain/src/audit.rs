@@ -519,7 +519,7 @@ pub fn diff(old: &AuditSnapshot, new: &AuditSnapshot) -> AuditDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::account::GroupRef;
+    use crate::account::GroupRef;
     use chrono::{Duration, TimeZone};
 
     const ORG: &str = "Demo Organization";
@@ -539,7 +539,7 @@ mod tests {
             user_name: format!("user{id}@example.com"),
             owner: Some(ORG.into()),
             system_role: Some(system_role.into()),
-            owner_roles: Some(crate::domain::OwnerRoles::from([(
+            owner_roles: Some(crate::OwnerRoles::from([(
                 ORG.to_string(),
                 org_role.to_string(),
             )])),
@@ -868,7 +868,7 @@ mod tests {
         let mut after = fixture();
         // 1: promoted to Accounts Administrator and Organization Administrator.
         after[0].system_role = Some("Accounts Administrator".into());
-        after[0].owner_roles = Some(crate::domain::OwnerRoles::from([(
+        after[0].owner_roles = Some(crate::OwnerRoles::from([(
             ORG.to_string(),
             "Organization Administrator".to_string(),
         )]));

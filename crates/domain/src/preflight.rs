@@ -213,8 +213,8 @@ pub fn preflight(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::policy::Deployment;
-    use crate::domain::roles::{OrgRole, SystemRole};
+    use crate::policy::Deployment;
+    use crate::roles::{OrgRole, SystemRole};
 
     const HOME: &str = "Home Org";
 
@@ -239,7 +239,7 @@ mod tests {
             user_name: format!("user{id}@example.com"),
             owner: Some(org.into()),
             system_role: Some(role.into()),
-            owner_roles: Some(crate::domain::OwnerRoles::from([(
+            owner_roles: Some(crate::OwnerRoles::from([(
                 org.to_string(),
                 "Standard User".to_string(),
             )])),

@@ -11,7 +11,7 @@ use super::policy::{
     FieldAccess, FormMode, InstanceSettings,
 };
 use super::roles::{AccountType, OrgRole, SystemRole};
-use crate::api::wire::ext;
+use crate::ext;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 use std::fmt;

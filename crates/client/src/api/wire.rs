@@ -59,52 +59,7 @@ pub const EXT_PREFIX: &str = "/v3/ext/rollcall";
 pub const EXTENSIONS_KEY: &str = "rollcallExtensions";
 
 /// Extension names as advertised by `OPTIONS /v3/security/users`.
-pub mod ext {
-    pub const INSTANCE: &str = "instance";
-    pub const LIMITS: &str = "limits";
-    pub const USER_GROUPS_FIELD: &str = "userGroups";
-    pub const MFA_FIELD: &str = "mfaEnabled";
-    pub const GROUP_MEMBERSHIP: &str = "groupMembership";
-    pub const RUN_AS: &str = "runAs";
-    pub const REASSIGN_ON_DELETE: &str = "reassignOnDelete";
-    pub const API_TOKENS: &str = "apiTokens";
-    pub const TIME_ZONE_FIELD: &str = "timeZone";
-    pub const SUMMARY_EMAIL_TIME_FIELD: &str = "summaryEmailTime";
-    pub const SEND_ACCOUNT_INFO_EMAIL: &str = "sendAccountInfoEmail";
-    pub const TOKEN_EXPIRATION_FIELD: &str = "tokenExpirationDays";
-    pub const INCLUDE_IN_OBSERVATIONS_FIELD: &str = "includeInObservations";
-    pub const ALLOW_EXCEED_API_LINK_LIMIT_FIELD: &str = "allowExceedApiLinkLimit";
-    pub const GENERATED_USER_NAMES: &str = "generatedUserNames";
-    pub const SYSTEM_ROLE_UPDATE: &str = "systemRoleUpdate";
-    pub const API_SECRET_KEY: &str = "apiSecretKey";
-    pub const ALL: &[&str] = &[
-        INSTANCE,
-        LIMITS,
-        USER_GROUPS_FIELD,
-        MFA_FIELD,
-        GROUP_MEMBERSHIP,
-        RUN_AS,
-        REASSIGN_ON_DELETE,
-        API_TOKENS,
-        TIME_ZONE_FIELD,
-        SUMMARY_EMAIL_TIME_FIELD,
-        SEND_ACCOUNT_INFO_EMAIL,
-        TOKEN_EXPIRATION_FIELD,
-        INCLUDE_IN_OBSERVATIONS_FIELD,
-        ALLOW_EXCEED_API_LINK_LIMIT_FIELD,
-        GENERATED_USER_NAMES,
-        SYSTEM_ROLE_UPDATE,
-        API_SECRET_KEY,
-    ];
-    /// The extension settings that are extra user fields (asked for with `fields=`).
-    pub const SETTINGS_FIELDS: &[&str] = &[
-        TIME_ZONE_FIELD,
-        SUMMARY_EMAIL_TIME_FIELD,
-        TOKEN_EXPIRATION_FIELD,
-        INCLUDE_IN_OBSERVATIONS_FIELD,
-        ALLOW_EXCEED_API_LINK_LIMIT_FIELD,
-    ];
-}
+pub use crate::domain::ext;
 
 /// `{"data":[...],"count":N,"next":"...","prev":"...","status":"Success"}`
 #[derive(Debug, Clone, Serialize, Deserialize)]

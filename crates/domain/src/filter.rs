@@ -1290,7 +1290,7 @@ fn resolve_in(expr: &mut Expr, known: &BTreeMap<String, &str>, notes: &mut Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::account::GroupRef;
+    use crate::account::GroupRef;
     use chrono::TimeZone;
 
     fn ctx() -> MatchContext {
@@ -1560,7 +1560,7 @@ mod tests {
         assert_eq!(names("orgrole:standard").len(), 3);
         assert_eq!(names("orgrole:\"RO Commenter\""), ["auditor@example.com"]);
         // the one table the console shows
-        use crate::domain::roles::{short_org_role, short_system_role};
+        use crate::roles::{short_org_role, short_system_role};
         assert_eq!(short_system_role("Administrator"), "Admin");
         assert_eq!(short_org_role("Sharing User"), "Sharing");
         assert_eq!(short_system_role("Galactic Overlord"), "Galactic Overlord");
@@ -1747,7 +1747,7 @@ mod tests {
             assert!(e.ends_with(keys), "{e}");
             // readable wrapped at 80 and 40 columns: nothing lost
             for width in [80, 40] {
-                let lines = crate::domain::text::wrap(&e, width);
+                let lines = crate::text::wrap(&e, width);
                 assert!(lines.iter().all(|l| l.chars().count() <= width));
                 assert_eq!(
                     lines.join(" "),
