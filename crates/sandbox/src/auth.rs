@@ -5,7 +5,7 @@
 //! documentation.
 
 use super::db::{self, UserRow};
-use super::handlers::ApiErr;
+use super::error::ApiErr;
 use super::Shared;
 use crate::api::auth::{
     hmac_signature, parse_authorization, signatures_match, string_to_sign, PresentedAuth,

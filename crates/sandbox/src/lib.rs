@@ -7,6 +7,7 @@
 
 mod auth;
 pub mod db;
+mod error;
 mod handlers;
 pub mod tls;
 pub mod tql;
@@ -256,7 +257,7 @@ impl Shared {
 }
 
 /// Errors from the database layer, already shaped as API answers.
-pub(crate) type DbResult<T> = Result<T, handlers::ApiErr>;
+pub(crate) type DbResult<T> = Result<T, error::ApiErr>;
 
 impl Shared {
     /// Runs `work` on the blocking pool with the connection locked; the
@@ -271,11 +272,11 @@ impl Shared {
             let mut conn = shared
                 .db
                 .lock()
-                .map_err(|_| handlers::ApiErr::internal("database lock poisoned"))?;
+                .map_err(|_| error::ApiErr::internal("database lock poisoned"))?;
             work(&mut conn)
         })
         .await
-        .map_err(|e| handlers::ApiErr::internal(format!("database task failed: {e}")))?
+        .map_err(|e| error::ApiErr::internal(format!("database task failed: {e}")))?
     }
 }
 
@@ -562,7 +563,7 @@ async fn serve(
                         tokio::time::sleep(latency).await;
                     }
                     if let Some(wait) = shared.over_rate_limit() {
-                        return Ok(handlers::rate_limited(wait));
+                        return Ok(error::rate_limited(wait));
                     }
                     match outcome {
                         FaultOutcome::Drop => Err(DroppedByFault),
@@ -572,7 +573,7 @@ async fn serve(
                             let _ = router.oneshot(req).await;
                             Err(DroppedByFault)
                         }
-                        FaultOutcome::Status(code) => Ok(handlers::fault_response(code)),
+                        FaultOutcome::Status(code) => Ok(error::fault_response(code)),
                         FaultOutcome::Pass => match router.oneshot(req).await {
                             Ok(resp) => Ok(resp),
                             Err(never) => match never {},
