@@ -84,7 +84,7 @@ pub struct DeleteArgs {
     #[arg(long, value_name = "N", requires = "filter")]
     pub concurrency: Option<usize>,
     /// With --filter: the journal file [default: journal.jsonl in rollcall's data directory].
-    #[arg(long, value_name = "PATH", env = crate::commands::offboard::JOURNAL_ENV)]
+    #[arg(long, value_name = "PATH", env = crate::ops::run::JOURNAL_ENV)]
     pub journal: Option<std::path::PathBuf>,
     /// The account that takes over its active playbooks (required when it
     /// runs any): its id or its user name.

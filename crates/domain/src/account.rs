@@ -274,6 +274,12 @@ pub fn intern(name: &str) -> Arc<str> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OwnerRoles(Vec<(Arc<str>, Arc<str>)>);
 
+impl super::lenient::TextMap for OwnerRoles {
+    fn insert(&mut self, owner: &str, role: &str) {
+        OwnerRoles::insert(self, owner, role);
+    }
+}
+
 impl OwnerRoles {
     pub fn get(&self, owner: &str) -> Option<&str> {
         self.0

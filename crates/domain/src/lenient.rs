@@ -6,7 +6,6 @@
 //! alone, and is counted here per field so the listing can say so once,
 //! instead of failing the whole page.
 
-use super::account::{GroupRef, OwnerRoles};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
@@ -267,15 +266,21 @@ pub fn user_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     }
 }
 
+/// What a map of text to text is read into (`ownerRoles`: owner name to
+/// role name).
+pub trait TextMap: Default {
+    fn insert(&mut self, key: &str, value: &str);
+}
+
 /// `ownerRoles`: a map of owner name to role name; any entry that is not
 /// text makes the whole map unknown, since a partial map would look whole.
-pub fn owner_roles<'de, D: Deserializer<'de>>(
+pub fn owner_roles<'de, D: Deserializer<'de>, M: TextMap>(
     d: D,
     field: &'static str,
-) -> Result<Option<OwnerRoles>, D::Error> {
-    struct RolesVisitor;
-    impl<'de> Visitor<'de> for RolesVisitor {
-        type Value = Option<Option<OwnerRoles>>;
+) -> Result<Option<M>, D::Error> {
+    struct RolesVisitor<M>(std::marker::PhantomData<M>);
+    impl<'de, M: TextMap> Visitor<'de> for RolesVisitor<M> {
+        type Value = Option<Option<M>>;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a map of owner name to role name")
         }
@@ -286,10 +291,10 @@ pub fn owner_roles<'de, D: Deserializer<'de>>(
             Ok(None)
         }
         fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(RolesVisitor)
+            d.deserialize_any(self)
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut roles = OwnerRoles::default();
+            let mut roles = M::default();
             let mut readable = true;
             while let Some(owner) = map.next_key::<Cow<'de, str>>()? {
                 match map.next_value_seed(ScalarSeed)? {
@@ -319,7 +324,7 @@ pub fn owner_roles<'de, D: Deserializer<'de>>(
             Ok(Some(None))
         }
     }
-    match d.deserialize_any(RolesVisitor)? {
+    match d.deserialize_any(RolesVisitor(std::marker::PhantomData))? {
         None => Ok(None),
         Some(Some(roles)) => Ok(Some(roles)),
         Some(None) => {
@@ -339,10 +344,10 @@ impl<'de> de::DeserializeSeed<'de> for ScalarSeed {
 }
 
 /// `userGroups` (extension): a list of `{id, name}`; anything else unknown.
-pub fn groups<'de, D: Deserializer<'de>>(
+pub fn groups<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
     d: D,
     field: &'static str,
-) -> Result<Option<Vec<GroupRef>>, D::Error> {
+) -> Result<Option<Vec<T>>, D::Error> {
     let value = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
     if value.is_null() {
         return Ok(None);
