@@ -913,3 +913,55 @@ fn a_saved_view_opens_with_dash_dash_view() {
     again.keys(&["q"]);
     again.wait_for("the shell after q", restored);
 }
+
+/// A disable, its journal and its undo in the real binary: `:journal`
+/// lists the run, Enter shows its account, `u` plans the undo and its
+/// preflight asks first; after `y` the account is enabled again on the
+/// server and the journal holds the undo with its link.
+#[test]
+fn the_journal_view_and_undo_in_the_real_console() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let instance = Instance::start(60);
+    let pane = Pane::start_script("journal", &instance.console());
+    pane.wait_for("the accounts", loaded);
+    pane.keys(&["/"]);
+    pane.text("status:ok login<365d");
+    pane.keys(&["Enter", "d"]);
+    pane.wait_for("the preflight", |s| s.contains("Will change"));
+    pane.keys(&["y"]);
+    pane.wait_for("the results", |s| s.contains("disable: 1 ok"));
+    // Esc alone, then the prompt: Esc and a key sent together read as Alt.
+    pane.keys(&["Escape"]);
+    pane.wait_for("the table", |s| !s.contains("retry failed"));
+    pane.keys(&[":"]);
+    pane.text("journal");
+    pane.keys(&["Enter"]);
+    let screen = pane.wait_for("the runs", |s| s.contains("Journal: 1 run"));
+    assert!(screen.contains("disable"), "{screen}");
+    pane.keys(&["Enter"]);
+    pane.wait_for("the run's account", |s| {
+        s.contains("ok ") && s.contains("u undo")
+    });
+    pane.keys(&["u"]);
+    let screen = pane.wait_for("the undo's preflight", |s| s.contains("Enable 1 account"));
+    assert!(screen.contains("undo of run"), "{screen}");
+    pane.keys(&["y"]);
+    pane.wait_for("the undo's results", |s| s.contains("enable: 1 ok"));
+    let contents = rollcall::journal::read(&instance.journal()).expect("the journal");
+    let runs = rollcall::journal::runs_of(&contents);
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let undo = runs
+        .iter()
+        .find(|r| r.action == "enable")
+        .expect("the undo run");
+    let original = runs
+        .iter()
+        .find(|r| r.action == "disable")
+        .expect("the run");
+    let link = undo.header.as_ref().and_then(|h| h.undo_of.clone());
+    assert_eq!(link.as_deref(), Some(original.run_id.as_str()));
+    assert_eq!(undo.succeeded, 1);
+}

@@ -134,19 +134,43 @@ pub async fn session_with(
 
 async fn session_on(client: Client, password_max_age_days: Option<i64>) -> anyhow::Result<Session> {
     let read_only = client.is_read_only();
-    let me = client.whoami().await?;
+    // Two round trips where each costs a few hundred milliseconds on a far
+    // instance: who am I and what is offered, then everything that needs
+    // either answer, at once.
+    // Both asked at once; who am I decides which failure is told.
+    let (me, capabilities) = tokio::join!(client.whoami(), client.capabilities());
+    let me = me?;
+    let mut capabilities = capabilities?;
     // A System role rollcall does not know is kept as the instance names
     // it; the policy then leaves decisions to the server.
     let system_role = SystemRole::parse(&me.role);
-    let (mut capabilities, own_record) = tokio::try_join!(
-        client.capabilities(),
-        client.find_user_by_name(&me.user_name)
-    )?;
     // Without the userGroups extension field, membership may still come
     // from the user groups themselves (asked only then: one OPTIONS less).
     let groups_field = ext::USER_GROUPS_FIELD;
-    if !capabilities.has(groups_field) && !capabilities.extra_fields.contains(groups_field) {
-        capabilities.group_fields = client.user_group_fields().await?;
+    let needs_group_fields =
+        !capabilities.has(groups_field) && !capabilities.extra_fields.contains(groups_field);
+    let reports_settings = capabilities.has(ext::INSTANCE);
+    let (own_record, group_fields, settings) = tokio::try_join!(
+        async { anyhow::Ok(client.find_user_by_name(&me.user_name).await?) },
+        async {
+            match needs_group_fields {
+                true => anyhow::Ok(Some(client.user_group_fields().await?)),
+                false => Ok(None),
+            }
+        },
+        async {
+            match reports_settings {
+                true => client
+                    .instance_settings()
+                    .await
+                    .map(Some)
+                    .context("reading instance settings"),
+                false => Ok(None),
+            }
+        },
+    )?;
+    if let Some(fields) = group_fields {
+        capabilities.group_fields = fields;
     }
 
     let (id, home_org, org_role) = match own_record {
@@ -181,14 +205,7 @@ async fn session_on(client: Client, password_max_age_days: Option<i64>) -> anyho
         }
     };
 
-    let mut settings = if capabilities.has(ext::INSTANCE) {
-        client
-            .instance_settings()
-            .await
-            .context("reading instance settings")?
-    } else {
-        InstanceSettings::default()
-    };
+    let mut settings = settings.unwrap_or_default();
     if settings.password_max_age_days.is_none() {
         settings.password_max_age_days = password_max_age_days;
     }
