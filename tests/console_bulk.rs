@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use rollcall::api::Client;
 use rollcall::bulk::{RowOutcome, RowResult};
 use rollcall::journal::{self, Phase};
-use rollcall::ops::session::session_for;
+use rollcall::ops::session::{session_for, Session};
 use rollcall::sandbox::{Faults, Sandbox, SandboxConfig};
 use rollcall::tui::{Action, App, ConsoleContext, LoadState, Mode};
 use rollcall::worker::{Command, Event, Worker};
@@ -132,6 +132,21 @@ fn run_ids(path: &Path) -> Vec<String> {
         }
     }
     ids
+}
+
+/// A console on `sandbox` as `role`, journaling into a fresh directory
+/// (kept alive by the returned guard): the console, its session, the journal.
+async fn console_as(
+    sandbox: &Sandbox,
+    role: &str,
+) -> (Console, Session, std::path::PathBuf, tempfile::TempDir) {
+    let session = session_for(sandbox.connection(role)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal_path = dir.path().join("journal.jsonl");
+    let app =
+        App::new(ConsoleContext::from_session(&session)).with_journal(Some(journal_path.clone()));
+    let console = Console::start(app, session.client.clone()).await;
+    (console, session, journal_path, dir)
 }
 
 async fn disabled_on_server(client: &Client, id: i64) -> Option<bool> {
@@ -331,15 +346,8 @@ async fn delete_without_reassignment_shows_the_servers_refusal_per_row() {
     let sandbox = Sandbox::start(SandboxConfig::loopback(120, KEY))
         .await
         .unwrap();
-    let session = session_for(sandbox.connection("administrator"))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let journal_path = dir.path().join("journal.jsonl");
-    let app =
-        App::new(ConsoleContext::from_session(&session)).with_journal(Some(journal_path.clone()));
+    let (mut console, session, journal_path, _dir) = console_as(&sandbox, "administrator").await;
     let client = session.client.clone();
-    let mut console = Console::start(app, client.clone()).await;
 
     // A Run As user of active playbooks, and a plain account beside it.
     let mut ids: Vec<i64> = Vec::new();
@@ -641,15 +649,8 @@ async fn journal_view_and_undo_from_the_console() {
     let sandbox = Sandbox::start(SandboxConfig::loopback(60, KEY))
         .await
         .unwrap();
-    let session = session_for(sandbox.connection("administrator"))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let journal_path = dir.path().join("journal.jsonl");
-    let app =
-        App::new(ConsoleContext::from_session(&session)).with_journal(Some(journal_path.clone()));
+    let (mut console, session, journal_path, _dir) = console_as(&sandbox, "administrator").await;
     let client = session.client.clone();
-    let mut console = Console::start(app, client.clone()).await;
 
     // A disable of one account.
     console.filter("status:ok login<365d");
