@@ -4,6 +4,7 @@
 
 use super::columns::{self, Column};
 use super::keymap::{Keymap, Mode};
+use super::line::LineEditor;
 use super::registry::{self, Cmd};
 use super::ConsoleContext;
 use crate::api::wire::{ext, OrgLimits};
@@ -31,15 +32,15 @@ pub enum Action {
     Paste(String),
 }
 
-/// The most characters a prompt (`/`, `:`) or a form text field takes: far
-/// beyond any real filter or name, and small enough that each keystroke
-/// stays cheap (a 200,000-character paste once kept the console busy for
-/// minutes).
-pub const MAX_INPUT: usize = 1_000;
+pub use super::line::MAX_INPUT;
 
 /// How far a page key moves in a popup list whose height the App does
 /// not keep (the Organizations, the findings, the bulk results).
 pub(crate) const LIST_PAGE: usize = 10;
+
+/// The most characters a list's type-ahead takes (an Organization or
+/// option name is far shorter).
+pub(crate) const PICKER_QUERY_MAX: usize = 100;
 
 /// What Tab offered at the `:` prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,14 +50,6 @@ pub(crate) struct Completion {
     pub names: Vec<&'static str>,
     /// Which name Tab takes next.
     pub next: usize,
-}
-
-/// Deletes the last word of `input` and the spaces after it.
-pub(crate) fn delete_word(input: &mut String) {
-    let trimmed = input.trim_end().len();
-    input.truncate(trimmed);
-    let cut = input.rfind(char::is_whitespace).map_or(0, |i| i + 1);
-    input.truncate(cut);
 }
 
 /// How far the account listing has got.
@@ -127,12 +120,12 @@ pub struct App {
     pub(crate) sort: Column,
     pub(crate) ascending: bool,
 
-    pub(crate) filter_input: String,
+    pub(crate) filter_input: LineEditor,
     filter: Option<Filter>,
     pub(crate) filter_error: Option<String>,
     /// What the filter could not decide, or which groups `group:` took.
     pub(crate) filter_note: Option<String>,
-    pub(crate) command_input: String,
+    pub(crate) command_input: LineEditor,
     /// The names Tab offered at the `:` prompt, while the input is still
     /// what Tab left there (Tab again then takes the next).
     pub(crate) completion: Option<Completion>,
@@ -162,7 +155,7 @@ pub struct App {
     /// sort), kept until the rows change: a re-sort then sorts once.
     tie_cache: Option<Vec<u32>>,
     /// Typed ahead in the Organization picker: only names holding it show.
-    pub(crate) picker_query: String,
+    pub(crate) picker_query: LineEditor,
     pub(crate) limits: Vec<OrgLimits>,
 
     pub(crate) load: LoadState,
@@ -210,7 +203,7 @@ pub struct App {
     pub(crate) effects: Vec<super::effects::Effect>,
     /// The search prompt's text, the last search (`n`/`N`), and where
     /// the cursor was when the prompt opened (Esc goes back there).
-    pub(crate) find_input: String,
+    pub(crate) find_input: LineEditor,
     pub(crate) find_last: String,
     pub(crate) find_origin: usize,
 }
@@ -235,11 +228,11 @@ impl App {
             // and TAXII access ids on the first screen.
             sort: Column::Name,
             ascending: true,
-            filter_input: String::new(),
+            filter_input: LineEditor::default(),
             filter: None,
             filter_error: None,
             filter_note: None,
-            command_input: String::new(),
+            command_input: LineEditor::default(),
             completion: None,
             prompt_note: None,
             selected: 0,
@@ -253,7 +246,7 @@ impl App {
             org,
             orgs: Vec::new(),
             picker_selected: 0,
-            picker_query: String::new(),
+            picker_query: LineEditor::new(PICKER_QUERY_MAX),
             tie_cache: None,
             limits: Vec::new(),
             load: LoadState::Idle,
@@ -278,7 +271,7 @@ impl App {
             console_config: Default::default(),
             view_name: None,
             effects: Vec::new(),
-            find_input: String::new(),
+            find_input: LineEditor::default(),
             find_last: String::new(),
             find_origin: 0,
         }
@@ -463,31 +456,29 @@ impl App {
     /// Appends to the open prompt, up to [`MAX_INPUT`] characters; says so
     /// beside the prompt when some of `text` was left out.
     fn append_prompt(&mut self, text: &str) {
-        let filter = self.mode == Mode::Filter;
         let input = match self.mode {
             Mode::Filter => &mut self.filter_input,
             Mode::Find => &mut self.find_input,
             _ => &mut self.command_input,
         };
-        let room = MAX_INPUT.saturating_sub(input.chars().count());
-        let mut chars = text.chars();
-        let mut taken = 0;
-        for c in chars.by_ref().take(room) {
-            // A pasted line break or tab separates words in a one-line prompt.
-            input.push(if c.is_control() { ' ' } else { c });
-            taken += 1;
-        }
-        if chars.next().is_some() {
+        let typed = input.insert(text);
+        if typed.cut {
             self.prompt_note = Some(format!(
                 "cut to {} characters (the limit)",
                 super::text::thousands(MAX_INPUT as u64)
             ));
         }
-        if filter && taken > 0 {
-            self.apply_filter();
+        if typed.taken > 0 {
+            self.prompt_changed();
         }
-        if self.mode == Mode::Find && taken > 0 {
-            self.find_changed();
+    }
+
+    /// The open prompt's text changed: the filter and the search follow it.
+    fn prompt_changed(&mut self) {
+        match self.mode {
+            Mode::Filter => self.apply_filter(),
+            Mode::Find => self.find_changed(),
+            _ => {}
         }
     }
 
@@ -519,8 +510,8 @@ impl App {
             }
             Mode::Form | Mode::Confirm => return self.form_type_char(c),
             Mode::Pick => self.pick_type(c),
-            Mode::OrgPicker if self.picker_query.chars().count() < 100 && !c.is_control() => {
-                self.picker_query.push(c);
+            Mode::OrgPicker if !c.is_control() => {
+                self.picker_query.insert_char(c);
                 self.settle_picker();
             }
             Mode::BulkProgress => self.answer_stop(c),
@@ -603,7 +594,8 @@ impl App {
                 Mode::Filter | Mode::Find => self.mode = Mode::Table,
                 Mode::Command => {
                     self.mode = Mode::Table;
-                    let text = std::mem::take(&mut self.command_input);
+                    let text = self.command_input.to_string();
+                    self.command_input.clear();
                     return self.run_command(&text);
                 }
                 Mode::OrgPicker => {
@@ -617,7 +609,14 @@ impl App {
                 }
                 _ => {}
             },
-            Cmd::DeleteChar | Cmd::DeleteWord | Cmd::ClearInput => self.edit_input(cmd),
+            Cmd::DeleteChar
+            | Cmd::DeleteWord
+            | Cmd::ClearInput
+            | Cmd::DeleteNextChar
+            | Cmd::CursorLeft
+            | Cmd::CursorRight
+            | Cmd::CursorStart
+            | Cmd::CursorEnd => self.edit_input(cmd),
             // The marks, bulk runs and the audit are handled in `bulk.rs`,
             // the account actions in `form.rs`; the rest need arguments.
             _ => {}
@@ -633,11 +632,11 @@ impl App {
             return; // past the name: its arguments are not completed
         }
         if let Some(completion) = self.completion.as_mut() {
-            if completion.input == self.command_input {
+            if completion.input == self.command_input.as_str() {
                 let next = completion.next % completion.names.len().max(1);
                 if let Some(name) = completion.names.get(next) {
-                    self.command_input = name.to_string();
-                    completion.input = self.command_input.clone();
+                    self.command_input.set(name);
+                    completion.input = name.to_string();
                     completion.next = next + 1;
                 }
                 return;
@@ -647,13 +646,16 @@ impl App {
         let names = registry::completions(&self.command_input, self.read_only());
         match names.as_slice() {
             [] => {
-                self.prompt_note = Some(format!("no command starts with {:?}", self.command_input))
+                self.prompt_note = Some(format!(
+                    "no command starts with {:?}",
+                    self.command_input.as_str()
+                ))
             }
-            [name] => self.command_input = name.to_string(),
+            [name] => self.command_input.set(name),
             _ => {
-                self.command_input = registry::common_prefix(&names).to_string();
+                self.command_input.set(registry::common_prefix(&names));
                 self.completion = Some(Completion {
-                    input: self.command_input.clone(),
+                    input: self.command_input.to_string(),
                     names,
                     next: 0,
                 });
@@ -676,30 +678,22 @@ impl App {
     }
 
     fn edit_input(&mut self, cmd: Cmd) {
-        if self.mode == Mode::OrgPicker {
-            self.picker_query.pop();
-            self.settle_picker();
-            return;
-        }
         let input = match self.mode {
             Mode::Filter => &mut self.filter_input,
             Mode::Command => &mut self.command_input,
             Mode::Find => &mut self.find_input,
+            Mode::OrgPicker => &mut self.picker_query,
             _ => return,
         };
-        match cmd {
-            Cmd::DeleteChar => {
-                input.pop();
-            }
-            Cmd::DeleteWord => delete_word(input),
-            _ => input.clear(),
+        let before = input.to_string();
+        input.edit(cmd);
+        if *input == before.as_str() {
+            return; // the cursor moved: nothing to re-filter
         }
-        if self.mode == Mode::Filter {
-            self.apply_filter();
+        if self.mode == Mode::OrgPicker {
+            self.settle_picker();
         }
-        if self.mode == Mode::Find {
-            self.find_changed();
-        }
+        self.prompt_changed();
     }
 
     fn navigate(&mut self, cmd: Cmd) {
@@ -906,7 +900,7 @@ impl App {
         };
         match cmd {
             Cmd::Filter => {
-                self.filter_input = args.to_string();
+                self.filter_input.set(args);
                 self.apply_filter();
                 if let Some(error) = self.filter_error.clone() {
                     self.set_error(format!("filter: {error}"));

@@ -435,7 +435,7 @@ impl App {
                 self.set_sort(column, ascending);
             }
         }
-        self.filter_input = view.filter.clone();
+        self.filter_input.set(&view.filter);
         self.id_filter = None;
         self.apply_filter();
         self.view_name = Some(name.to_string());

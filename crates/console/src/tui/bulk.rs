@@ -3,6 +3,7 @@
 
 use super::app::{App, LIST_PAGE};
 use super::keymap::Mode;
+use super::line::LineEditor;
 use super::registry::Cmd;
 use crate::bulk::{Cancel, Reassign, RowOutcome, RowResult};
 use crate::domain::audit::{self, Audit, AuditInput, FindingKind, DEFAULT_STALE_DAYS};
@@ -18,6 +19,9 @@ use std::path::PathBuf;
 
 /// What `q` asks during a bulk run.
 pub const STOP_QUESTION: &str = "Stop the run? unfinished accounts are not sent (y/n)";
+
+/// The most digits a bulk delete's typed count takes (no run is larger).
+const COUNT_DIGITS: usize = 9;
 
 /// The three preflight groups, in the order Tab visits them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +45,7 @@ pub(crate) struct Pending {
     pub group: Group,
     pub scroll: usize,
     /// Delete: the count typed so far.
-    pub typed: String,
+    pub typed: LineEditor,
     /// Delete: who takes over the Run As playbooks and job apps.
     pub reassign: Reassign,
     /// An undo: the run it puts back.
@@ -174,9 +178,8 @@ impl BulkState {
     /// A character typed in the delete confirmation: only digits count.
     pub fn type_confirmation(&mut self, c: char) {
         if let Some(pending) = &mut self.pending {
-            if pending.action == BulkAction::Delete && c.is_ascii_digit() && pending.typed.len() < 9
-            {
-                pending.typed.push(c);
+            if pending.action == BulkAction::Delete && c.is_ascii_digit() {
+                pending.typed.insert_char(c);
             }
         }
     }
@@ -453,7 +456,7 @@ impl App {
             users,
             group: Group::WillChange,
             scroll: 0,
-            typed: String::new(),
+            typed: LineEditor::new(COUNT_DIGITS),
             reassign: Reassign::default(),
             undo_of,
         };
@@ -526,7 +529,7 @@ impl App {
                 pending.scroll = 0;
             }
             Cmd::DeleteChar => {
-                pending.typed.pop();
+                pending.typed.edit(cmd);
             }
             Cmd::Close => {
                 self.bulk.pending = None;
@@ -550,7 +553,7 @@ impl App {
             self.set_info("nothing to change; nothing was sent");
             return Vec::new();
         }
-        if pending.action == BulkAction::Delete && pending.typed != count.to_string() {
+        if pending.action == BulkAction::Delete && pending.typed != count.to_string().as_str() {
             self.set_error(format!("type {count} and Enter to delete {count} accounts"));
             return Vec::new();
         }
@@ -846,7 +849,7 @@ impl App {
     fn show_finding(&mut self, kind: FindingKind, ids: Vec<i64>) {
         match kind.filter(DEFAULT_STALE_DAYS) {
             Some(expression) => {
-                self.filter_input = expression;
+                self.filter_input.set(&expression);
                 self.apply_filter();
             }
             None => {

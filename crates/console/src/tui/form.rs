@@ -3,8 +3,9 @@
 //! [`AccountForm`](crate::domain::form::AccountForm): this file only moves
 //! the cursor, turns keys into `set` calls, and talks to the worker.
 
-use super::app::{App, LIST_PAGE};
+use super::app::{App, LIST_PAGE, PICKER_QUERY_MAX};
 use super::keymap::Mode;
+use super::line::{LineEditor, MAX_INPUT};
 use super::registry::Cmd;
 use crate::api::wire::{ext, RunAs};
 use crate::api::{ApiError, Secret};
@@ -17,7 +18,6 @@ use crate::ops::account;
 use crate::worker::{Command, Event, RequestBody, RequestId};
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use tui_input::{Input, InputRequest};
 
 /// One entry of the Create chooser: the type, and either the seats left
 /// (`None`: no limit) or why it cannot be created.
@@ -89,7 +89,7 @@ pub(crate) struct Pick {
     pub multi: bool,
     pub chosen: Vec<String>,
     /// Typed ahead: only the options whose label holds it are listed.
-    pub query: String,
+    pub query: LineEditor,
 }
 
 impl Pick {
@@ -124,7 +124,7 @@ pub(crate) struct Confirm {
     pub title: String,
     pub message: String,
     /// What the user typed (delete only).
-    pub input: String,
+    pub input: LineEditor,
 }
 
 /// The delete flow: the account, what runs as it, the chosen heirs.
@@ -536,14 +536,16 @@ impl App {
             Cmd::SaveWithToken => return self.save(true),
             Cmd::Close => self.leave_form(),
             Cmd::Accept | Cmd::Toggle => return self.activate_field(cmd == Cmd::Toggle),
-            Cmd::DeleteChar => self.edit_text(InputRequest::DeletePrevChar),
-            Cmd::DeleteNextChar => self.edit_text(InputRequest::DeleteNextChar),
-            Cmd::DeleteWord => self.edit_text(InputRequest::DeletePrevWord),
-            Cmd::ClearInput => self.edit_text(InputRequest::DeleteLine),
-            Cmd::CursorLeft => self.edit_text(InputRequest::GoToPrevChar),
-            Cmd::CursorRight => self.edit_text(InputRequest::GoToNextChar),
-            Cmd::CursorStart => self.edit_text(InputRequest::GoToStart),
-            Cmd::CursorEnd => self.edit_text(InputRequest::GoToEnd),
+            Cmd::DeleteChar
+            | Cmd::DeleteNextChar
+            | Cmd::DeleteWord
+            | Cmd::ClearInput
+            | Cmd::CursorLeft
+            | Cmd::CursorRight
+            | Cmd::CursorStart
+            | Cmd::CursorEnd => self.edit_text(|line| {
+                line.edit(cmd);
+            }),
             _ => {}
         }
         Vec::new()
@@ -574,7 +576,7 @@ impl App {
             purpose,
             title: title.to_string(),
             message,
-            input: String::new(),
+            input: LineEditor::default(),
         });
         self.mode = Mode::Confirm;
     }
@@ -655,7 +657,7 @@ impl App {
             selected,
             multi,
             chosen,
-            query: String::new(),
+            query: LineEditor::new(PICKER_QUERY_MAX),
         });
         self.forms.return_mode = Some(Mode::Form);
         self.mode = Mode::Pick;
@@ -666,9 +668,10 @@ impl App {
     pub(crate) fn form_type_char(&mut self, c: char) -> Vec<Command> {
         if self.mode == Mode::Confirm {
             if let Some(confirm) = self.forms.confirm.as_mut() {
-                let room = confirm.input.chars().count() < super::app::MAX_INPUT;
-                if confirm.purpose == ConfirmFor::Delete && !c.is_control() && room {
-                    confirm.input.push(c);
+                if confirm.purpose == ConfirmFor::Delete
+                    && !c.is_control()
+                    && confirm.input.insert_char(c)
+                {
                     // A "does not match" from an earlier Enter is stale now.
                     self.status = None;
                 }
@@ -693,12 +696,14 @@ impl App {
             FieldValue::Password(p) => p.expose().chars().count(),
             _ => 0,
         };
-        if length >= super::app::MAX_INPUT {
-            let limit = super::text::thousands(super::app::MAX_INPUT as u64);
+        if length >= MAX_INPUT {
+            let limit = super::text::thousands(MAX_INPUT as u64);
             self.note_field_error(field.field, format!("at most {limit} characters"));
             return Vec::new();
         }
-        self.edit_text(InputRequest::InsertChar(c));
+        self.edit_text(|line| {
+            line.insert_char(c);
+        });
         Vec::new()
     }
 
@@ -709,10 +714,10 @@ impl App {
         }
     }
 
-    /// Edits the focused text, password or number field with tui-input's
-    /// line editing (insert at the cursor, delete, move), then stores the
-    /// value and the cursor back.
-    fn edit_text(&mut self, request: InputRequest) {
+    /// Edits the focused text, password or number field with the prompts'
+    /// line editor (insert at the cursor, delete, move), then stores the
+    /// value and the cursor back: the form keeps the value, not the editor.
+    fn edit_text(&mut self, edit: impl FnOnce(&mut LineEditor)) {
         let Some(state) = self.forms.form.as_ref() else {
             return;
         };
@@ -725,17 +730,13 @@ impl App {
             FieldValue::Number(n) => n.map(|v| v.to_string()).unwrap_or_default(),
             _ => return,
         };
-        let length = text.chars().count();
-        let cursor = state.cursor.unwrap_or(length).min(length);
-        let mut input = Input::new(text).with_cursor(cursor);
-        input.handle(request);
+        let mut input = LineEditor::with_text(&text, state.cursor, MAX_INPUT);
+        edit(&mut input);
         let value = match field.value {
-            FieldValue::Text(_) => FieldValue::Text(input.value().to_string()),
-            FieldValue::Password(_) => {
-                FieldValue::Password(Password::new(input.value().to_string()))
-            }
-            FieldValue::Number(_) if input.value().is_empty() => FieldValue::Number(None),
-            FieldValue::Number(_) => match input.value().parse() {
+            FieldValue::Text(_) => FieldValue::Text(input.to_string()),
+            FieldValue::Password(_) => FieldValue::Password(Password::new(input.to_string())),
+            FieldValue::Number(_) if input.is_empty() => FieldValue::Number(None),
+            FieldValue::Number(_) => match input.parse() {
                 Ok(v) => FieldValue::Number(Some(v)),
                 // Too many digits for a number: keep what was there.
                 Err(_) => return,
@@ -858,11 +859,11 @@ impl App {
         }
         match cmd {
             Cmd::DeleteChar => {
-                pick.query.pop();
+                pick.query.edit(cmd);
                 pick.settle();
             }
             Cmd::Toggle if !pick.multi => {
-                pick.query.push(' ');
+                pick.query.insert(" ");
             }
             Cmd::Close if !pick.query.is_empty() => {
                 pick.query.clear();
@@ -906,8 +907,7 @@ impl App {
     /// A typed character narrows the open pick list.
     pub(crate) fn pick_type(&mut self, c: char) {
         if let Some(pick) = self.forms.pick.as_mut() {
-            if pick.query.chars().count() < 100 && !c.is_control() {
-                pick.query.push(c);
+            if !c.is_control() && pick.query.insert_char(c) {
                 pick.settle();
             }
         }
@@ -1046,7 +1046,7 @@ impl App {
             selected: 0,
             multi: false,
             chosen: Vec::new(),
-            query: String::new(),
+            query: LineEditor::new(PICKER_QUERY_MAX),
         });
         self.forms.return_mode = Some(Mode::Table);
         self.mode = Mode::Pick;
@@ -1059,12 +1059,10 @@ impl App {
             self.mode = Mode::Table;
             return Vec::new();
         };
+        if confirm.input.edit(cmd) {
+            return Vec::new();
+        }
         match cmd {
-            Cmd::DeleteChar => {
-                confirm.input.pop();
-            }
-            Cmd::DeleteWord => super::app::delete_word(&mut confirm.input),
-            Cmd::ClearInput => confirm.input.clear(),
             Cmd::Close => {
                 let purpose = confirm.purpose.clone();
                 self.forms.confirm = None;

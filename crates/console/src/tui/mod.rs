@@ -12,6 +12,7 @@ pub mod effects;
 mod form;
 mod journal;
 pub mod keymap;
+mod line;
 mod list;
 pub mod registry;
 mod terminal;

@@ -1279,3 +1279,37 @@ fn org_picker_types_ahead() {
         .iter()
         .any(|c| matches!(c, Command::LoadUsers { org: Some(o), .. } if o == "Tenant 119")));
 }
+
+#[test]
+fn prompts_edit_at_the_cursor_and_show_it_there() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "/status:lockd");
+    app.handle_key(key(KeyCode::Left));
+    type_keys(&mut app, "e");
+    assert_eq!(app.filter_input, "status:locked");
+    assert_eq!(app.counts().1, 2, "the inserted letter re-filtered");
+    app.handle_key(key(KeyCode::Home));
+    app.handle_key(key(KeyCode::Delete));
+    assert_eq!(app.filter_input, "tatus:locked");
+    // The terminal cursor stands where the next letter goes: after "/t".
+    app.handle_key(key(KeyCode::Right));
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|frame| draw(&mut app, frame)).unwrap();
+    let position = terminal.get_cursor_position().unwrap();
+    let row: String = (0..7)
+        .map(|x| {
+            terminal.backend().buffer()[(x, position.y)]
+                .symbol()
+                .to_string()
+        })
+        .collect();
+    assert_eq!((position.x, row.as_str()), (2, "/tatus:"));
+    // A pasted text goes in at the cursor too, and so does the `:` prompt.
+    app.handle_key(key(KeyCode::Esc));
+    type_keys(&mut app, ":sort");
+    app.handle_key(ctrl('a'));
+    app.update(Action::Paste("x".into()));
+    app.handle_key(ctrl('e'));
+    type_keys(&mut app, " y");
+    assert_eq!(app.command_input, "xsort y");
+}

@@ -149,22 +149,11 @@ pub(super) fn render_form(app: &mut App, frame: &mut Frame, area: Rect, theme: &
             label_style,
         )];
         if focused && typing && matches!(field.access, FieldAccess::Editable) {
-            // The cursor: `_` at the end, the character under it reversed
-            // elsewhere (reverse video, so it shows without colour).
-            let chars: Vec<char> = value.chars().collect();
-            match state.cursor.filter(|&at| at < chars.len()) {
-                None => {
-                    value.push('_');
-                    spans.push(Span::raw(value));
-                }
-                Some(at) => {
-                    let reversed = ratatui::style::Style::new()
-                        .add_modifier(ratatui::style::Modifier::REVERSED);
-                    spans.push(Span::raw(chars[..at].iter().collect::<String>()));
-                    spans.push(Span::styled(chars[at].to_string(), reversed));
-                    spans.push(Span::raw(chars[at + 1..].iter().collect::<String>()));
-                }
-            }
+            let at = state.cursor.map_or(value.len(), |at| {
+                value.char_indices().nth(at).map_or(value.len(), |(i, _)| i)
+            });
+            let after = value.split_off(at);
+            spans.extend(cursor_spans(value, after));
         } else {
             spans.push(Span::raw(value));
         }
@@ -324,6 +313,21 @@ pub(super) fn render_pick(app: &mut App, frame: &mut Frame, area: Rect, theme: &
     }
 }
 
+/// Typed text with its cursor: `_` at the end, the character under it
+/// reversed elsewhere (reverse video, so it shows without colour).
+fn cursor_spans(before: String, mut after: String) -> Vec<Span<'static>> {
+    let Some(under) = after.chars().next() else {
+        return vec![Span::raw(before + "_")];
+    };
+    let rest = after.split_off(under.len_utf8());
+    let reversed = ratatui::style::Style::new().add_modifier(ratatui::style::Modifier::REVERSED);
+    vec![
+        Span::raw(before),
+        Span::styled(after, reversed),
+        Span::raw(rest),
+    ]
+}
+
 pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let Some(confirm) = app.forms.confirm.as_ref() else {
         return;
@@ -337,10 +341,15 @@ pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme
         .collect();
     if confirm.purpose == ConfirmFor::Delete {
         lines.push(Line::from(""));
-        lines.push(Line::from(vec![
-            Span::styled("Name: ", theme.key),
-            Span::raw(format!("{}_", sanitize(&confirm.input))),
-        ]));
+        lines.push(Line::from(vec![Span::styled("Name: ", theme.key)]));
+        let input = &confirm.input;
+        let after = &input[input.before_cursor().len()..];
+        if let Some(line) = lines.last_mut() {
+            line.spans.extend(cursor_spans(
+                sanitize(input.before_cursor()).into_owned(),
+                sanitize(after).into_owned(),
+            ));
+        }
     }
     let outer = popup(room, width, lines.len() as u16 + 2);
     let block = Block::default()
