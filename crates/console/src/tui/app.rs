@@ -5,6 +5,7 @@
 use super::columns::{self, Column};
 use super::keymap::{Keymap, Mode};
 use super::line::LineEditor;
+use super::list::{ListCursor, TypeAheadList};
 use super::registry::{self, Cmd};
 use super::ConsoleContext;
 use crate::api::wire::{ext, OrgLimits};
@@ -33,10 +34,6 @@ pub enum Action {
 }
 
 pub use super::line::MAX_INPUT;
-
-/// How far a page key moves in a popup list whose height the App does
-/// not keep (the Organizations, the findings, the bulk results).
-pub(crate) const LIST_PAGE: usize = 10;
 
 /// The most characters a list's type-ahead takes (an Organization or
 /// option name is far shorter).
@@ -133,29 +130,23 @@ pub struct App {
     /// shown beside the prompt until the next key.
     pub(crate) prompt_note: Option<String>,
 
-    /// Index into `view`.
-    pub(crate) selected: usize,
-    /// First `view` index on screen; kept by the table view.
-    pub(crate) offset: usize,
-    /// Rows the table showed at the last draw (for paging).
-    pub(crate) table_height: usize,
+    /// The cursor over `view`: the selected row, the first row on screen,
+    /// the rows a page holds.
+    pub(crate) table: ListCursor,
     /// Where the table's rows were drawn (for mouse clicks).
     pub(crate) table_area: Rect,
-    pub(crate) detail_scroll: u16,
-    pub(crate) help_scroll: u16,
-    /// Lines the detail or help popup showed at the last draw.
-    pub(crate) popup_height: u16,
-    /// Lines of content the popup had at the last draw.
-    pub(crate) popup_lines: u16,
+    /// The first line on screen of the account's (or a result's) details.
+    pub(crate) detail: ListCursor,
+    /// The first line on screen of help.
+    pub(crate) help: ListCursor,
 
     pub(crate) org: String,
     pub(crate) orgs: Vec<String>,
-    pub(crate) picker_selected: usize,
     /// Each row's rank in the account-name order (the tie-break of every
     /// sort), kept until the rows change: a re-sort then sorts once.
     tie_cache: Option<Vec<u32>>,
-    /// Typed ahead in the Organization picker: only names holding it show.
-    pub(crate) picker_query: LineEditor,
+    /// The Organization picker: only the names holding what is typed show.
+    pub(crate) picker: TypeAheadList,
     pub(crate) limits: Vec<OrgLimits>,
 
     pub(crate) load: LoadState,
@@ -235,18 +226,13 @@ impl App {
             command_input: LineEditor::default(),
             completion: None,
             prompt_note: None,
-            selected: 0,
-            offset: 0,
-            table_height: 10,
+            table: ListCursor::default(),
             table_area: Rect::default(),
-            detail_scroll: 0,
-            help_scroll: 0,
-            popup_height: 10,
-            popup_lines: 0,
+            detail: ListCursor::default(),
+            help: ListCursor::default(),
             org,
             orgs: Vec::new(),
-            picker_selected: 0,
-            picker_query: LineEditor::new(PICKER_QUERY_MAX),
+            picker: TypeAheadList::default(),
             tie_cache: None,
             limits: Vec::new(),
             load: LoadState::Idle,
@@ -339,7 +325,7 @@ impl App {
 
     /// The account under the cursor.
     pub fn selected_user(&self) -> Option<&User> {
-        let row = *self.view.get(self.selected)?;
+        let row = *self.view.get(self.table.selected)?;
         self.rows.get(row as usize).map(|r| &r.user)
     }
 
@@ -511,7 +497,7 @@ impl App {
             Mode::Form | Mode::Confirm => return self.form_type_char(c),
             Mode::Pick => self.pick_type(c),
             Mode::OrgPicker if !c.is_control() => {
-                self.picker_query.insert_char(c);
+                self.picker.query.insert_char(c);
                 self.settle_picker();
             }
             Mode::BulkProgress => self.answer_stop(c),
@@ -543,7 +529,7 @@ impl App {
             }
             Cmd::Details if self.selected_user().is_some() => {
                 self.mode = Mode::Detail;
-                self.detail_scroll = 0;
+                self.detail = ListCursor::default();
             }
             Cmd::EditFilter => self.mode = Mode::Filter,
             Cmd::ScrollLeft => self.scroll_columns(false),
@@ -572,11 +558,11 @@ impl App {
                 }
                 self.mode = Mode::Help;
                 let line = self.keymap.help_line(self.help_return, self.read_only());
-                self.help_scroll = u16::try_from(line).unwrap_or(u16::MAX);
+                self.help = ListCursor::at(line);
             }
             Cmd::Close => match self.mode {
-                Mode::OrgPicker if !self.picker_query.is_empty() => {
-                    self.picker_query.clear();
+                Mode::OrgPicker if !self.picker.query.is_empty() => {
+                    self.picker.query.clear();
                     self.settle_picker();
                 }
                 Mode::Filter => {
@@ -585,7 +571,7 @@ impl App {
                 }
                 Mode::Help => self.mode = self.help_return,
                 Mode::Find => {
-                    self.selected = self.find_origin.min(self.view.len().saturating_sub(1));
+                    self.table.select(self.find_origin);
                     self.mode = Mode::Table;
                 }
                 _ => self.mode = Mode::Table,
@@ -599,11 +585,11 @@ impl App {
                     return self.run_command(&text);
                 }
                 Mode::OrgPicker => {
-                    if !self.picker_visible().contains(&self.picker_selected) {
+                    let Some(at) = self.picker.selected_item() else {
                         return Vec::new(); // nothing listed matches what was typed
-                    }
+                    };
                     self.mode = Mode::Table;
-                    if let Some(org) = self.orgs.get(self.picker_selected).cloned() {
+                    if let Some(org) = self.orgs.get(at).cloned() {
                         return self.switch_org(org);
                     }
                 }
@@ -663,18 +649,10 @@ impl App {
         }
     }
 
-    /// The indexes of the Organizations listed: those whose name holds
-    /// every typed word, ignoring case.
-    pub(crate) fn picker_visible(&self) -> Vec<usize> {
-        crate::domain::text::type_ahead(self.orgs.iter().map(String::as_str), &self.picker_query)
-    }
-
-    /// Keeps the picker's highlight on a listed Organization.
+    /// Lists the Organizations whose name holds every typed word.
     fn settle_picker(&mut self) {
-        let visible = self.picker_visible();
-        if !visible.contains(&self.picker_selected) {
-            self.picker_selected = visible.first().copied().unwrap_or(0);
-        }
+        self.picker
+            .narrow(self.orgs.iter().map(String::as_str), None);
     }
 
     fn edit_input(&mut self, cmd: Cmd) {
@@ -682,7 +660,7 @@ impl App {
             Mode::Filter => &mut self.filter_input,
             Mode::Command => &mut self.command_input,
             Mode::Find => &mut self.find_input,
-            Mode::OrgPicker => &mut self.picker_query,
+            Mode::OrgPicker => &mut self.picker.query,
             _ => return,
         };
         let before = input.to_string();
@@ -699,61 +677,76 @@ impl App {
     fn navigate(&mut self, cmd: Cmd) {
         match self.mode {
             Mode::Table => {
-                let last = self.view.len().saturating_sub(1);
-                let page = self.table_height.max(1);
-                self.selected = cmd
-                    .moved(self.selected, last, page)
-                    .unwrap_or(self.selected);
+                self.table.navigate(cmd);
             }
-            Mode::Detail | Mode::Help => {
-                let max = self.popup_lines.saturating_sub(self.popup_height);
-                let page = self.popup_height.max(1);
-                let scroll = if self.mode == Mode::Detail {
-                    &mut self.detail_scroll
-                } else {
-                    &mut self.help_scroll
-                };
-                let moved = cmd.moved(usize::from(*scroll), usize::from(max), usize::from(page));
-                *scroll = moved.map_or(*scroll, |to| u16::try_from(to).unwrap_or(max));
+            Mode::Detail => {
+                self.detail.navigate(cmd);
+            }
+            Mode::Help => {
+                self.help.navigate(cmd);
             }
             Mode::OrgPicker => {
-                let visible = self.picker_visible();
-                let at = visible
-                    .iter()
-                    .position(|&i| i == self.picker_selected)
-                    .unwrap_or(0);
-                let last = visible.len().saturating_sub(1);
-                let to = cmd.moved(at, last, LIST_PAGE).unwrap_or(at);
-                self.picker_selected = visible.get(to).copied().unwrap_or(0);
+                self.picker.cursor.navigate(cmd);
             }
             _ => {}
         }
     }
 
     fn handle_mouse(&mut self, mouse: MouseEvent) {
-        if self.mode != Mode::Table {
-            return;
-        }
         match mouse.kind {
-            MouseEventKind::ScrollDown => {
-                self.selected = (self.selected + 3).min(self.view.len().saturating_sub(1))
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                let down = mouse.kind == MouseEventKind::ScrollDown;
+                if let Some(list) = self.wheel_list() {
+                    list.wheel(down);
+                }
             }
-            MouseEventKind::ScrollUp => self.selected = self.selected.saturating_sub(3),
-            MouseEventKind::Down(_) => {
+            MouseEventKind::Down(_) if self.mode == Mode::Table => {
                 let area = self.table_area;
                 let inside = mouse.column >= area.x
                     && mouse.column < area.x + area.width
                     && mouse.row >= area.y
                     && mouse.row < area.y + area.height;
-                if inside {
-                    let index = self.offset + usize::from(mouse.row - area.y);
-                    if index < self.view.len() {
-                        self.selected = index;
-                    }
+                if let Some(index) = inside
+                    .then(|| self.table.item_at(usize::from(mouse.row - area.y)))
+                    .flatten()
+                {
+                    self.table.select(index);
                 }
             }
             _ => {}
         }
+    }
+
+    /// The list or text the mouse wheel moves in this mode, its length
+    /// brought up to date.
+    fn wheel_list(&mut self) -> Option<&mut ListCursor> {
+        Some(match self.mode {
+            Mode::Table => &mut self.table,
+            Mode::Detail | Mode::ResultDetail => &mut self.detail,
+            Mode::Help => &mut self.help,
+            Mode::OrgPicker => &mut self.picker.cursor,
+            Mode::Chooser => &mut self.forms.chooser,
+            Mode::Pick => &mut self.forms.pick.as_mut()?.list.cursor,
+            Mode::Journal => &mut self.journal.cursor,
+            Mode::JournalRun => &mut self.journal.open.as_mut()?.cursor,
+            Mode::BulkConfirm => {
+                let pending = self.bulk.pending.as_mut()?;
+                pending.scroll.set_len(pending.group_len(pending.group));
+                &mut pending.scroll
+            }
+            Mode::BulkResults => {
+                let run = self.bulk.run.as_mut()?;
+                run.cursor
+                    .set_len(run.results.len() + run.not_allowed.len());
+                &mut run.cursor
+            }
+            Mode::Audit => {
+                let audit = self.bulk.audit.as_mut()?;
+                audit.cursor.set_len(audit.audit.findings.len());
+                &mut audit.cursor
+            }
+            _ => return None,
+        })
     }
 
     pub(crate) fn next_request(&mut self) -> RequestId {
@@ -773,8 +766,7 @@ impl App {
         self.view.clear();
         self.counts = TypeCounts::default();
         self.last_login = self.ctx.capabilities.last_login_advertised();
-        self.selected = 0;
-        self.offset = 0;
+        self.table.reset();
         self.load = LoadState::Loading { total: None };
         self.listed_total = None;
         self.status = None;
@@ -859,8 +851,9 @@ impl App {
         } else if self.orgs.is_empty() {
             self.set_info("the list of Organizations has not arrived yet");
         } else {
-            self.picker_selected = self.orgs.iter().position(|o| *o == self.org).unwrap_or(0);
-            self.picker_query.clear();
+            let shown = self.orgs.iter().position(|o| *o == self.org).unwrap_or(0);
+            let names = self.orgs.iter().map(String::as_str);
+            self.picker = TypeAheadList::new(names, shown, PICKER_QUERY_MAX);
             self.mode = Mode::OrgPicker;
         }
     }
@@ -1056,7 +1049,7 @@ impl App {
         match self.rows.iter().position(|r| r.user.id == user.id) {
             None => self.add_users(vec![user]),
             Some(at) => {
-                let keep = self.view.get(self.selected).copied();
+                let keep = self.view.get(self.table.selected).copied();
                 let search = Filter::search_text(&user);
                 self.rows[at] = Row { user, search };
                 self.tie_cache = None;
@@ -1089,7 +1082,7 @@ impl App {
         shift(&mut self.order);
         shift(&mut self.view);
         self.recount();
-        self.selected = self.selected.min(self.view.len().saturating_sub(1));
+        self.table.set_len(self.view.len());
     }
 
     fn recount(&mut self) {
@@ -1147,7 +1140,7 @@ impl App {
                 .collect(),
             (None, None) => fresh.clone(),
         };
-        let keep = self.view.get(self.selected).copied();
+        let keep = self.view.get(self.table.selected).copied();
         self.order = merge(std::mem::take(&mut self.order), fresh, cmp);
         self.view = merge(std::mem::take(&mut self.view), shown, cmp);
         self.restore_selection(keep);
@@ -1231,7 +1224,7 @@ impl App {
 
     /// Keeps the shown rows the (narrower) filter still matches.
     fn narrow_view(&mut self) {
-        let keep = self.view.get(self.selected).copied();
+        let keep = self.view.get(self.table.selected).copied();
         if let Some(filter) = &self.filter {
             let ctx = self.match_context();
             let rows = &self.rows;
@@ -1246,7 +1239,7 @@ impl App {
     /// One pass over the sorted order.
     pub(crate) fn rebuild_view(&mut self) {
         self.view_now = self.now;
-        let keep = self.view.get(self.selected).copied();
+        let keep = self.view.get(self.table.selected).copied();
         match &self.filter {
             None => match &self.id_filter {
                 None => self.view.clone_from(&self.order),
@@ -1281,10 +1274,10 @@ impl App {
     /// Keeps the cursor on the same account when it is still shown.
     fn restore_selection(&mut self, row: Option<u32>) {
         let found = row.and_then(|row| self.view.iter().position(|&i| i == row));
-        self.selected = match found {
-            Some(index) => index,
-            None => self.selected.min(self.view.len().saturating_sub(1)),
-        };
+        self.table.set_len(self.view.len());
+        if let Some(index) = found {
+            self.table.select(index);
+        }
     }
 
     fn cycle_sort(&mut self, step: isize) {
@@ -1341,7 +1334,7 @@ impl App {
         }
         let keep = self
             .view
-            .get(self.selected)
+            .get(self.table.selected)
             .and_then(|&i| self.rows.get(i as usize))
             .map(|r| r.user.id);
         let mut changed: std::collections::HashMap<i64, User> = changed
@@ -1380,7 +1373,7 @@ impl App {
                 .iter()
                 .position(|&i| self.rows[i as usize].user.id == id)
             {
-                self.selected = at;
+                self.table.select(at);
             }
         }
     }

@@ -3,9 +3,10 @@
 //! [`AccountForm`](crate::domain::form::AccountForm): this file only moves
 //! the cursor, turns keys into `set` calls, and talks to the worker.
 
-use super::app::{App, LIST_PAGE, PICKER_QUERY_MAX};
+use super::app::{App, PICKER_QUERY_MAX};
 use super::keymap::Mode;
 use super::line::{LineEditor, MAX_INPUT};
+use super::list::{ListCursor, TypeAheadList};
 use super::registry::Cmd;
 use crate::api::wire::{ext, RunAs};
 use crate::api::{ApiError, Secret};
@@ -84,26 +85,41 @@ pub(crate) struct Pick {
     pub purpose: PickFor,
     pub title: String,
     pub options: Vec<Choice>,
-    pub selected: usize,
+    /// The options listed (typed ahead: those whose label holds the text).
+    pub list: TypeAheadList,
     /// Several may be chosen (Groups); `chosen` holds their values.
     pub multi: bool,
     pub chosen: Vec<String>,
-    /// Typed ahead: only the options whose label holds it are listed.
-    pub query: LineEditor,
 }
 
 impl Pick {
-    /// The indexes of the options listed (those matching the typed text).
-    pub fn visible(&self) -> Vec<usize> {
-        crate::domain::text::type_ahead(self.options.iter().map(|o| o.label.as_str()), &self.query)
+    fn new(purpose: PickFor, title: String, options: Vec<Choice>, selected: usize) -> Pick {
+        let labels = options.iter().map(|o| o.label.as_str());
+        let list = TypeAheadList::new(labels, selected, PICKER_QUERY_MAX);
+        Pick {
+            purpose,
+            title,
+            options,
+            list,
+            multi: false,
+            chosen: Vec::new(),
+        }
     }
 
-    /// Keeps the highlight on a listed option.
+    /// The indexes of the options listed.
+    pub fn visible(&self) -> &[usize] {
+        self.list.shown()
+    }
+
+    /// The highlighted option's index; `None` when nothing is listed.
+    pub fn selected(&self) -> Option<usize> {
+        self.list.selected_item()
+    }
+
+    /// Lists what matches the typed text now.
     fn settle(&mut self) {
-        let visible = self.visible();
-        if !visible.contains(&self.selected) {
-            self.selected = visible.first().copied().unwrap_or(0);
-        }
+        self.list
+            .narrow(self.options.iter().map(|o| o.label.as_str()), None);
     }
 }
 
@@ -205,7 +221,7 @@ impl TokenPopup {
 #[derive(Default)]
 pub(crate) struct Forms {
     pub offers: Vec<Offer>,
-    pub chooser_selected: usize,
+    pub chooser: ListCursor,
     pub form: Option<FormState>,
     pub pick: Option<Pick>,
     pub confirm: Option<Confirm>,
@@ -299,7 +315,7 @@ impl App {
     /// The open pick list's entries and the highlighted one.
     pub fn pick_list(&self) -> Option<(Vec<Choice>, usize)> {
         let pick = self.forms.pick.as_ref()?;
-        Some((pick.options.clone(), pick.selected))
+        Some((pick.options.clone(), pick.selected().unwrap_or(0)))
     }
 
     /// The field the form's cursor is on.
@@ -389,24 +405,19 @@ impl App {
             self.set_error(format!("no account can be created here: {why}"));
             return;
         }
-        self.forms.chooser_selected = self
-            .forms
-            .offers
-            .iter()
-            .position(|o| o.verdict.is_ok())
-            .unwrap_or(0);
+        self.forms.chooser = ListCursor::default();
+        self.forms.chooser.set_len(self.forms.offers.len());
+        let first_allowed = self.forms.offers.iter().position(|o| o.verdict.is_ok());
+        self.forms.chooser.select(first_allowed.unwrap_or(0));
         self.mode = Mode::Chooser;
     }
 
     fn chooser_key(&mut self, cmd: Cmd) -> Vec<Command> {
-        let last = self.forms.offers.len().saturating_sub(1);
-        if let Some(to) = cmd.moved(self.forms.chooser_selected, last, LIST_PAGE) {
-            self.forms.chooser_selected = to;
-        }
+        self.forms.chooser.navigate(cmd);
         match cmd {
             Cmd::Close => self.mode = Mode::Table,
             Cmd::Accept => {
-                if let Some(offer) = self.forms.offers.get(self.forms.chooser_selected).cloned() {
+                if let Some(offer) = self.forms.offers.get(self.forms.chooser.selected).cloned() {
                     return self.open_create(offer.kind);
                 }
             }
@@ -651,13 +662,14 @@ impl App {
             .position(|o| chosen.contains(&o.value))
             .unwrap_or(0);
         self.forms.pick = Some(Pick {
-            purpose: PickFor::Field(field.field),
-            title: field.label.to_string(),
-            options: field.options,
-            selected,
             multi,
             chosen,
-            query: LineEditor::new(PICKER_QUERY_MAX),
+            ..Pick::new(
+                PickFor::Field(field.field),
+                field.label.to_string(),
+                field.options,
+                selected,
+            )
         });
         self.forms.return_mode = Some(Mode::Form);
         self.mode = Mode::Pick;
@@ -848,31 +860,23 @@ impl App {
             self.mode = self.forms.return_mode.take().unwrap_or(Mode::Table);
             return Vec::new();
         };
-        let visible = pick.visible();
-        let at = visible
-            .iter()
-            .position(|&i| i == pick.selected)
-            .unwrap_or(0);
-        let last = visible.len().saturating_sub(1);
-        if let Some(to) = cmd.moved(at, last, LIST_PAGE) {
-            pick.selected = visible.get(to).copied().unwrap_or(0);
-        }
+        pick.list.cursor.navigate(cmd);
+        let nothing_listed = pick.visible().is_empty();
         match cmd {
             Cmd::DeleteChar => {
-                pick.query.edit(cmd);
+                pick.list.query.edit(cmd);
                 pick.settle();
             }
             Cmd::Toggle if !pick.multi => {
-                pick.query.insert(" ");
+                pick.list.query.insert(" ");
             }
-            Cmd::Close if !pick.query.is_empty() => {
-                pick.query.clear();
+            Cmd::Close if !pick.list.query.is_empty() => {
+                pick.list.query.clear();
                 pick.settle();
             }
-            Cmd::Accept if visible.is_empty() => {}
-            Cmd::Toggle if visible.is_empty() => {}
+            Cmd::Accept | Cmd::Toggle if nothing_listed => {}
             Cmd::Toggle if pick.multi => {
-                if let Some(option) = pick.options.get(pick.selected) {
+                if let Some(option) = pick.selected().and_then(|at| pick.options.get(at)) {
                     let value = option.value.clone();
                     if let Some(at) = pick.chosen.iter().position(|c| *c == value) {
                         pick.chosen.remove(at);
@@ -907,14 +911,14 @@ impl App {
     /// A typed character narrows the open pick list.
     pub(crate) fn pick_type(&mut self, c: char) {
         if let Some(pick) = self.forms.pick.as_mut() {
-            if !c.is_control() && pick.query.insert_char(c) {
+            if !c.is_control() && pick.list.query.insert_char(c) {
                 pick.settle();
             }
         }
     }
 
     fn picked(&mut self, pick: Pick) -> Vec<Command> {
-        let option = pick.options.get(pick.selected).cloned();
+        let option = pick.selected().and_then(|at| pick.options.get(at)).cloned();
         match pick.purpose {
             PickFor::Field(_) => {
                 self.mode = Mode::Form;
@@ -1039,15 +1043,7 @@ impl App {
             self.set_error(format!("not deleted: no account can take over ({title})"));
             return;
         }
-        self.forms.pick = Some(Pick {
-            purpose,
-            title,
-            options,
-            selected: 0,
-            multi: false,
-            chosen: Vec::new(),
-            query: LineEditor::new(PICKER_QUERY_MAX),
-        });
+        self.forms.pick = Some(Pick::new(purpose, title, options, 0));
         self.forms.return_mode = Some(Mode::Table);
         self.mode = Mode::Pick;
     }

@@ -55,16 +55,12 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
             ])
         })
         .collect();
-    app.popup_height = inner.height;
-    app.popup_lines = lines.len() as u16;
-    app.detail_scroll = app
-        .detail_scroll
-        .min(app.popup_lines.saturating_sub(app.popup_height));
+    app.detail.set_text(lines.len(), usize::from(inner.height));
     frame.render_widget(Clear, outer);
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
-            .scroll((app.detail_scroll, 0)),
+            .scroll((super::scroll_of(&app.detail), 0)),
         outer,
     );
 }

@@ -76,7 +76,7 @@ pub(super) fn render_chooser(app: &mut App, frame: &mut Frame, area: Rect, theme
         .highlight_symbol("> ")
         .highlight_spacing(HighlightSpacing::Always)
         .highlight_style(theme.selected);
-    let mut state = ListState::default().with_selected(Some(app.forms.chooser_selected));
+    let mut state = ListState::default().with_selected(Some(app.forms.chooser.selected));
     frame.render_widget(Clear, outer);
     frame.render_stateful_widget(list, outer, &mut state);
 }
@@ -284,12 +284,12 @@ pub(super) fn render_pick(app: &mut App, frame: &mut Frame, area: Rect, theme: &
         .highlight_symbol("> ")
         .highlight_spacing(HighlightSpacing::Always)
         .highlight_style(theme.selected);
-    let at = visible.iter().position(|&i| i == pick.selected);
+    let at = (!visible.is_empty()).then_some(pick.list.cursor.selected);
     let mut state = ListState::default().with_selected(at);
     frame.render_widget(Clear, outer);
     frame.render_stateful_widget(list, outer, &mut state);
     // The typed-ahead text, or the hint that typing narrows the list.
-    let typed = if pick.query.is_empty() {
+    let typed = if pick.list.query.is_empty() {
         Span::styled(" type to narrow ", theme.dim)
     } else {
         Span::styled(
@@ -297,7 +297,7 @@ pub(super) fn render_pick(app: &mut App, frame: &mut Frame, area: Rect, theme: &
                 " {} of {}: {} ",
                 visible.len(),
                 pick.options.len(),
-                sanitize(&pick.query)
+                sanitize(&pick.list.query)
             ),
             theme.key,
         )

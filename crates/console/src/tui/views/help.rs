@@ -21,16 +21,12 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
         .title(Span::styled(" Help ", theme.title))
         .title_bottom(Line::from(scroll_hints(&app.keymap, Mode::Help, "close")).right_aligned());
     let inner = block.inner(outer);
-    app.popup_height = inner.height;
-    app.popup_lines = lines.len() as u16;
-    app.help_scroll = app
-        .help_scroll
-        .min(app.popup_lines.saturating_sub(app.popup_height));
+    app.help.set_text(lines.len(), usize::from(inner.height));
     frame.render_widget(Clear, outer);
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
-            .scroll((app.help_scroll, 0)),
+            .scroll((super::scroll_of(&app.help), 0)),
         outer,
     );
 }

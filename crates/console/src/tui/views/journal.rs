@@ -72,7 +72,6 @@ pub(super) fn render_runs(app: &mut App, frame: &mut Frame, area: Rect, theme: &
     let inner = block.inner(outer);
     let width = usize::from(inner.width).saturating_sub(2);
     let height = usize::from(inner.height).saturating_sub(1);
-    app.popup_height = inner.height.saturating_sub(1).max(1);
     let heading = format!(
         "  {:<16}  {:<14} {:>4}  {:>6}  {:>7}  Run",
         "Started (UTC)", "Action", "Ok", "Failed", "Unknown"
@@ -108,6 +107,7 @@ pub(super) fn render_runs(app: &mut App, frame: &mut Frame, area: Rect, theme: &
         }
     }
     frame.render_widget(Paragraph::new(lines).block(block), outer);
+    app.journal.cursor.set_page(height);
 }
 
 pub(super) fn render_run(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -132,7 +132,6 @@ pub(super) fn render_run(app: &mut App, frame: &mut Frame, area: Rect, theme: &T
     let inner = block.inner(outer);
     let width = usize::from(inner.width).saturating_sub(2);
     let height = usize::from(inner.height).saturating_sub(1);
-    app.popup_height = inner.height.saturating_sub(1).max(1);
     let summary = format!(
         "{} ok, {} failed, {} unknown, {} unfinished, started {}",
         run.succeeded,
@@ -169,4 +168,7 @@ pub(super) fn render_run(app: &mut App, frame: &mut Frame, area: Rect, theme: &T
         }
     }
     frame.render_widget(Paragraph::new(lines).block(block), outer);
+    if let Some(open) = app.journal.open.as_mut() {
+        open.cursor.set_page(height);
+    }
 }

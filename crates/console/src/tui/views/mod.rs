@@ -13,6 +13,7 @@ mod table;
 
 use super::app::App;
 use super::keymap::{Keymap, Mode};
+use super::list::ListCursor;
 use super::registry::Cmd;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -146,6 +147,11 @@ pub(crate) fn key_hints(keymap: &Keymap, mode: Mode, wanted: &[(&[Cmd], &str)]) 
         }
     }
     out.trim_end().to_string() + " "
+}
+
+/// A scrolled text's first line on screen, as a paragraph takes it.
+pub(crate) fn scroll_of(text: &ListCursor) -> u16 {
+    u16::try_from(text.selected).unwrap_or(u16::MAX)
 }
 
 /// The room popups may take: everything but the first and last line (the

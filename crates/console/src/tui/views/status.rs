@@ -71,7 +71,7 @@ fn parts<'a>(app: &'a App, width: u16, theme: &Theme) -> (Line<'a>, Span<'a>, Ve
             let right = match &app.prompt_note {
                 Some(note) => Span::styled(note.clone(), theme.error),
                 None if app.mode == Mode::Find && !app.view.is_empty() => {
-                    Span::raw(format!("{}/{} ", app.selected + 1, app.view.len()))
+                    Span::raw(format!("{}/{} ", app.table.selected + 1, app.view.len()))
                 }
                 None => Span::raw(""),
             };
@@ -175,7 +175,7 @@ fn progress(app: &App) -> String {
     let mut position = if app.view.is_empty() {
         String::new()
     } else {
-        format!("{}/{}", app.selected + 1, app.view.len())
+        format!("{}/{}", app.table.selected + 1, app.view.len())
     };
     let marked = app.bulk.marks.len();
     if marked > 0 {

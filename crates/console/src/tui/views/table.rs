@@ -31,22 +31,17 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
     let widths: Vec<Constraint> = layout.iter().map(|(_, w)| Constraint::Length(*w)).collect();
 
     let height = usize::from(area.height.saturating_sub(1));
-    app.table_height = height.max(1);
     app.table_area = Rect {
         y: area.y.saturating_add(1),
         height: area.height.saturating_sub(1),
         ..area
     };
-    if app.selected < app.offset {
-        app.offset = app.selected;
-    } else if height > 0 && app.selected >= app.offset + height {
-        app.offset = app.selected + 1 - height;
-    }
-    app.offset = app.offset.min(app.view.len().saturating_sub(height));
+    app.table.set_page(height);
+    let first = app.table.first_visible(height);
 
-    let end = (app.offset + height).min(app.view.len());
+    let end = (first + height).min(app.view.len());
     let max_age = app.ctx.settings.password_max_age_days;
-    let rows: Vec<Row> = app.view[app.offset..end]
+    let rows: Vec<Row> = app.view[first..end]
         .iter()
         .map(|&index| {
             let user = &app.rows[index as usize].user;
@@ -68,10 +63,10 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
         .row_highlight_style(theme.selected);
     let mut state = TableState::default();
     if !app.view.is_empty() {
-        state.select(Some(app.selected - app.offset));
+        state.select(Some(app.table.selected - first));
     }
     frame.render_stateful_widget(table, area, &mut state);
-    super::bulk::render_marks(app, frame, app.table_area);
+    super::bulk::render_marks(app, frame, app.table_area, first);
     // Columns off-screen: `‹` after the account column (which stays put),
     // `›` at the right edge, both in the header row.
     if area.height > 0 {
