@@ -31,6 +31,29 @@ pub enum Action {
     /// Text pasted in one piece (bracketed paste), or a burst of typed
     /// characters the event loop gathered: taken in one update.
     Paste(String),
+    /// What the last draw showed (`views::draw` returns it): page sizes
+    /// and where the rows are, for the keys and clicks until the next.
+    Geometry(Geometry),
+}
+
+/// The layout a draw arrived at that the App needs between draws. Views
+/// only read the App; this comes back through `update`, so the App stays
+/// IO-free and tests replay it like any other message.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Geometry {
+    /// Where the table's rows were drawn (clicks; its height is a page).
+    pub table_rows: Rect,
+    /// Columns lay off-screen to the right.
+    pub more_right: bool,
+    /// The most columns after the account that may be scrolled off.
+    pub col_scroll_max: usize,
+    /// The open scrolled text (help, details, a result): its lines and
+    /// the lines showing.
+    pub text: Option<(usize, usize)>,
+    /// The rows the open list popup showed (the journal views).
+    pub list_page: Option<usize>,
+    /// The form's first line on screen, its focused field in view.
+    pub form_scroll: Option<u16>,
 }
 
 pub use super::line::MAX_INPUT;
@@ -397,6 +420,34 @@ impl App {
                 Vec::new()
             }
             Action::Paste(text) => self.type_text(&text),
+            Action::Geometry(geometry) => {
+                self.apply_geometry(geometry);
+                Vec::new()
+            }
+        }
+    }
+
+    fn apply_geometry(&mut self, geometry: Geometry) {
+        self.table_area = geometry.table_rows;
+        self.table.set_page(usize::from(geometry.table_rows.height));
+        self.more_right = geometry.more_right;
+        self.col_scroll = self.col_scroll.min(geometry.col_scroll_max);
+        if let Some((lines, height)) = geometry.text {
+            match self.mode {
+                Mode::Help => self.help.set_text(lines, height),
+                Mode::Detail | Mode::ResultDetail => self.detail.set_text(lines, height),
+                _ => {}
+            }
+        }
+        if let Some(page) = geometry.list_page {
+            match (self.mode, self.journal.open.as_mut()) {
+                (Mode::JournalRun, Some(open)) => open.cursor.set_page(page),
+                (Mode::Journal, _) => self.journal.cursor.set_page(page),
+                _ => {}
+            }
+        }
+        if let (Some(scroll), Some(form)) = (geometry.form_scroll, self.forms.form.as_mut()) {
+            form.scroll = scroll;
         }
     }
 

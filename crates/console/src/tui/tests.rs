@@ -262,7 +262,9 @@ pub(super) fn loaded(ctx: ConsoleContext) -> App {
 
 pub(super) fn screen(app: &mut App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| draw(app, frame)).unwrap();
+    let mut geometry = Geometry::default();
+    terminal.draw(|frame| geometry = draw(app, frame)).unwrap();
+    app.update(Action::Geometry(geometry));
     terminal.backend().to_string()
 }
 
@@ -450,9 +452,13 @@ fn no_size_panics_from_80x24_down_to_tiny() {
 
 #[test]
 fn no_color_still_marks_the_selection() {
-    let mut app = loaded(admin()).with_no_color(true);
+    let app = loaded(admin()).with_no_color(true);
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    terminal.draw(|frame| draw(&mut app, frame)).unwrap();
+    terminal
+        .draw(|frame| {
+            draw(&app, frame);
+        })
+        .unwrap();
     let buffer = terminal.backend().buffer();
     // Header 3 lines, then the column titles, then the first (selected) row.
     let row = 4;
@@ -1032,7 +1038,11 @@ fn hundred_thousand_accounts_load_draw_and_filter() {
     }
     assert_eq!(app.counts(), (100_000, 100_000));
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    terminal.draw(|frame| draw(&mut app, frame)).unwrap();
+    terminal
+        .draw(|frame| {
+            draw(&app, frame);
+        })
+        .unwrap();
     type_keys(&mut app, "/user001");
     assert_eq!(app.counts().1, 1000);
 }
@@ -1297,7 +1307,11 @@ fn prompts_edit_at_the_cursor_and_show_it_there() {
     // The terminal cursor stands where the next letter goes: after "/t".
     app.handle_key(key(KeyCode::Right));
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    terminal.draw(|frame| draw(&mut app, frame)).unwrap();
+    terminal
+        .draw(|frame| {
+            draw(&app, frame);
+        })
+        .unwrap();
     let position = terminal.get_cursor_position().unwrap();
     let row: String = (0..7)
         .map(|x| {
@@ -1341,4 +1355,25 @@ fn the_mouse_wheel_scrolls_the_list_or_text_in_front() {
     app.handle_key(key(KeyCode::Char('o')));
     app.update(wheel(MouseEventKind::ScrollDown));
     assert_eq!(app.picker.selected_item(), Some(2), "the last of three");
+}
+
+#[test]
+fn a_draw_reads_the_app_and_reports_the_layout_the_keys_need() {
+    let mut app = loaded(admin());
+    let mut terminal = Terminal::new(TestBackend::new(80, 12)).unwrap();
+    let mut geometry = Geometry::default();
+    terminal.draw(|frame| geometry = draw(&app, frame)).unwrap();
+    // Header 2 lines, titles 1, status 1, no hints: 8 rows of accounts.
+    assert_eq!((geometry.table_rows.y, geometry.table_rows.height), (3, 8));
+    assert!(geometry.more_right && geometry.text.is_none());
+    // Until the App hears of it, a page is what it last knew.
+    app.handle_key(key(KeyCode::PageDown));
+    assert_eq!(app.table.selected, 6, "the default page, 10, clamped");
+    app.handle_key(key(KeyCode::Home));
+    app.update(Action::Geometry(Geometry {
+        table_rows: ratatui::layout::Rect::new(0, 3, 80, 2),
+        ..geometry
+    }));
+    app.handle_key(key(KeyCode::PageDown));
+    assert_eq!(app.table.selected, 2);
 }

@@ -59,7 +59,7 @@ fn group_title(action: BulkAction, group: Group) -> String {
     }
 }
 
-pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render_confirm(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let Some(pending) = app.bulk.pending.as_ref() else {
         return;
     };
@@ -162,7 +162,7 @@ fn progress_bar(done: usize, total: usize, width: usize) -> String {
     format!("[{}{}]", "#".repeat(filled), ".".repeat(width - filled))
 }
 
-pub(super) fn render_progress(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render_progress(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let Some(run) = app.bulk.run.as_ref() else {
         return;
     };
@@ -225,7 +225,7 @@ pub(super) fn render_progress(app: &mut App, frame: &mut Frame, area: Rect, them
     frame.render_widget(Paragraph::new(lines).block(block), outer);
 }
 
-pub(super) fn render_results(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render_results(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let Some(run) = app.bulk.run.as_ref() else {
         return;
     };
@@ -369,16 +369,16 @@ pub(crate) fn result_entries(
 }
 
 /// Enter on a result: the whole of it, wrapped, in its own popup.
-pub(super) fn render_result_detail(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let Some(run) = app.bulk.run.as_ref() else {
-        return;
-    };
+/// Draws one result whole; returns its lines and the lines showing.
+pub(super) fn render_result_detail(
+    app: &App,
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+) -> Option<(usize, usize)> {
+    let run = app.bulk.run.as_ref()?;
     let entries = result_entries(run);
-    let Some((label, text, _)) =
-        entries.get(run.cursor.selected.min(entries.len().saturating_sub(1)))
-    else {
-        return;
-    };
+    let (label, text, _) = entries.get(run.cursor.selected.min(entries.len().saturating_sub(1)))?;
     let text = format!("{label}: {text}");
     let room = popup_room(area);
     let width = 70u16.min(room.width);
@@ -389,7 +389,7 @@ pub(super) fn render_result_detail(app: &mut App, frame: &mut Frame, area: Rect,
     let height = (lines.len() as u16).saturating_add(2);
     let outer = popup(room, width, height);
     let visible = outer.height.saturating_sub(2);
-    app.detail.set_text(lines.len(), usize::from(visible));
+    let shown = (lines.len(), usize::from(visible));
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(" Result ", theme.title))
@@ -405,12 +405,13 @@ pub(super) fn render_result_detail(app: &mut App, frame: &mut Frame, area: Rect,
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
-            .scroll((super::scroll_of(&app.detail), 0)),
+            .scroll((super::text_scroll(&app.detail, shown.0, shown.1), 0)),
         outer,
     );
+    Some(shown)
 }
 
-pub(super) fn render_audit(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render_audit(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let Some(state) = app.bulk.audit.as_ref() else {
         return;
     };

@@ -39,7 +39,7 @@ fn offer_text(offer: &Offer) -> (String, Option<String>) {
     }
 }
 
-pub(super) fn render_chooser(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render_chooser(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let room = popup_room(area);
     let width = 60u16.min(room.width);
     let inner_width = usize::from(width.saturating_sub(6));
@@ -111,11 +111,11 @@ fn value_text(field: &FormField) -> String {
     }
 }
 
-pub(super) fn render_form(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+/// Draws the form; returns its first line on screen (the focused field
+/// kept in view).
+pub(super) fn render_form(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) -> Option<u16> {
     let room = popup_room(area);
-    let Some(state) = app.forms.form.as_mut() else {
-        return;
-    };
+    let state = app.forms.form.as_ref()?;
     let form = &state.form;
     let fields = form.fields();
     let width = 76u16.min(room.width);
@@ -183,15 +183,14 @@ pub(super) fn render_form(app: &mut App, frame: &mut Frame, area: Rect, theme: &
     let outer = popup(room, width, height);
     let visible = outer.height.saturating_sub(2).max(1);
     // Keep the focused field (and its notes) on screen.
-    if focus_span.1 > state.scroll + visible {
-        state.scroll = focus_span.1 - visible;
+    let mut scroll = state.scroll;
+    if focus_span.1 > scroll + visible {
+        scroll = focus_span.1 - visible;
     }
-    if focus_span.0 < state.scroll {
-        state.scroll = focus_span.0;
+    if focus_span.0 < scroll {
+        scroll = focus_span.0;
     }
-    state.scroll = state
-        .scroll
-        .min((lines.len() as u16).saturating_sub(visible));
+    let scroll = scroll.min((lines.len() as u16).saturating_sub(visible));
     let title = match form.mode() {
         FormMode::Create => format!(
             " Create {} in {} ",
@@ -232,12 +231,13 @@ pub(super) fn render_form(app: &mut App, frame: &mut Frame, area: Rect, theme: &
         );
     frame.render_widget(Clear, outer);
     frame.render_widget(
-        Paragraph::new(lines).block(block).scroll((state.scroll, 0)),
+        Paragraph::new(lines).block(block).scroll((scroll, 0)),
         outer,
     );
+    Some(scroll)
 }
 
-pub(super) fn render_pick(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render_pick(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let Some(pick) = app.forms.pick.as_ref() else {
         return;
     };
@@ -328,7 +328,7 @@ fn cursor_spans(before: String, mut after: String) -> Vec<Span<'static>> {
     ]
 }
 
-pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render_confirm(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let Some(confirm) = app.forms.confirm.as_ref() else {
         return;
     };
@@ -372,7 +372,7 @@ pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme
     );
 }
 
-pub(super) fn render_token(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render_token(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let Some(popup_state) = app.forms.token.as_ref() else {
         return;
     };

@@ -54,7 +54,13 @@ fn frame_popup(
     (outer, block)
 }
 
-pub(super) fn render_runs(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+/// Draws the runs; returns the rows a page of them holds.
+pub(super) fn render_runs(
+    app: &App,
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+) -> Option<usize> {
     let view = &app.journal;
     let runs = view.runs.as_deref();
     let count = runs.map_or(0, <[_]>::len);
@@ -107,13 +113,12 @@ pub(super) fn render_runs(app: &mut App, frame: &mut Frame, area: Rect, theme: &
         }
     }
     frame.render_widget(Paragraph::new(lines).block(block), outer);
-    app.journal.cursor.set_page(height);
+    Some(height)
 }
 
-pub(super) fn render_run(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let Some(open) = app.journal.open.as_ref() else {
-        return;
-    };
+/// Draws one run's accounts; returns the rows a page of them holds.
+pub(super) fn render_run(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) -> Option<usize> {
+    let open = app.journal.open.as_ref()?;
     let rows = open.rows.as_deref();
     let run = &open.run;
     let (outer, block) = frame_popup(
@@ -168,7 +173,5 @@ pub(super) fn render_run(app: &mut App, frame: &mut Frame, area: Rect, theme: &T
         }
     }
     frame.render_widget(Paragraph::new(lines).block(block), outer);
-    if let Some(open) = app.journal.open.as_mut() {
-        open.cursor.set_page(height);
-    }
+    Some(height)
 }

@@ -8,7 +8,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Clear, HighlightSpacing, List, ListItem, ListState};
 use ratatui::Frame;
 
-pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let visible = app.picker.shown();
     let height = (visible.len().max(1) as u16).saturating_add(2);
     let outer = popup(popup_room(area), 50, height);

@@ -2,19 +2,28 @@
 
 use super::Theme;
 use crate::domain::text::fit;
-use crate::tui::app::{App, LoadState};
+use crate::tui::app::{App, Geometry, LoadState};
 use crate::tui::columns::{self, MARKER, MORE_LEFT, MORE_RIGHT};
 use crate::tui::text::sanitize;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
-pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+/// Draws the table; notes in `geometry` where its rows are and whether
+/// columns lie off-screen.
+pub(super) fn render(
+    app: &App,
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    geometry: &mut Geometry,
+) {
     let shown = app.shown_columns();
     // Scrolled past what the columns need (a wider terminal, fewer columns).
-    app.col_scroll = app.col_scroll.min(shown.len().saturating_sub(2));
-    let placed = columns::layout(&shown, app.col_scroll, area.width);
-    app.more_right = placed.more_right;
+    geometry.col_scroll_max = shown.len().saturating_sub(2);
+    let col_scroll = app.col_scroll.min(geometry.col_scroll_max);
+    let placed = columns::layout(&shown, col_scroll, area.width);
+    geometry.more_right = placed.more_right;
     let layout = &placed.columns;
     let arrow = if app.ascending { "↑" } else { "↓" };
     let header = Row::new(layout.iter().map(|(column, width)| {
@@ -31,12 +40,12 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
     let widths: Vec<Constraint> = layout.iter().map(|(_, w)| Constraint::Length(*w)).collect();
 
     let height = usize::from(area.height.saturating_sub(1));
-    app.table_area = Rect {
+    let rows_area = Rect {
         y: area.y.saturating_add(1),
         height: area.height.saturating_sub(1),
         ..area
     };
-    app.table.set_page(height);
+    geometry.table_rows = rows_area;
     let first = app.table.first_visible(height);
 
     let end = (first + height).min(app.view.len());
@@ -66,7 +75,7 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
         state.select(Some(app.table.selected - first));
     }
     frame.render_stateful_widget(table, area, &mut state);
-    super::bulk::render_marks(app, frame, app.table_area, first);
+    super::bulk::render_marks(app, frame, rows_area, first);
     // Columns off-screen: `‹` after the account column (which stays put),
     // `›` at the right edge, both in the header row.
     if area.height > 0 {
