@@ -194,7 +194,11 @@ pub fn measure(users: usize) -> ConsoleFigures {
                     injected += users.len();
                     app.update(Action::Worker(Event::UsersPage { id, users, total }));
                     if first_rows.is_none() {
-                        terminal.draw(|f| draw(&mut app, f)).expect("draw");
+                        terminal
+                            .draw(|f| {
+                                draw(&app, f);
+                            })
+                            .expect("draw");
                         first_rows = Some(started.elapsed());
                     }
                 }
@@ -218,14 +222,21 @@ pub fn measure(users: usize) -> ConsoleFigures {
         let mut draw_times = Vec::new();
         for _ in 0..50 {
             let t = Instant::now();
-            terminal.draw(|f| draw(&mut app, f)).expect("draw");
+            terminal
+                .draw(|f| {
+                    draw(&app, f);
+                })
+                .expect("draw");
             draw_times.push(t.elapsed());
         }
         let mut big = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
         let mut big_draws = Vec::new();
         for _ in 0..50 {
             let t = Instant::now();
-            big.draw(|f| draw(&mut app, f)).expect("draw");
+            big.draw(|f| {
+                draw(&app, f);
+            })
+            .expect("draw");
             big_draws.push(t.elapsed());
         }
 
@@ -241,7 +252,11 @@ pub fn measure(users: usize) -> ConsoleFigures {
                 }
             }
             let t = Instant::now();
-            terminal.draw(|f| draw(&mut app, f)).expect("draw");
+            terminal
+                .draw(|f| {
+                    draw(&app, f);
+                })
+                .expect("draw");
             draw_times.push(t.elapsed());
         }
         let matched = app.counts().1;

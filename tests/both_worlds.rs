@@ -369,9 +369,11 @@ impl Console {
     /// The screen as text, drawn by the console's own drawing code.
     fn screen(&mut self, width: u16, height: u16) -> String {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        let mut geometry = rollcall::tui::Geometry::default();
         terminal
-            .draw(|frame| rollcall::tui::draw(&mut self.app, frame))
+            .draw(|frame| geometry = rollcall::tui::draw(&self.app, frame))
             .unwrap();
+        self.app.update(Action::Geometry(geometry));
         let buffer = terminal.backend().buffer().clone();
         buffer
             .content()

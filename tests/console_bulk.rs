@@ -335,9 +335,11 @@ async fn mark_disable_retry_and_cancel_against_the_sandbox() {
 
 fn screen(app: &mut App) -> String {
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
+    let mut geometry = rollcall::tui::Geometry::default();
     terminal
-        .draw(|frame| rollcall::tui::draw(app, frame))
+        .draw(|frame| geometry = rollcall::tui::draw(app, frame))
         .unwrap();
+    app.update(Action::Geometry(geometry));
     terminal.backend().to_string()
 }
 

@@ -4,6 +4,8 @@
 
 use super::columns::{self, Column};
 use super::keymap::{Keymap, Mode};
+use super::line::LineEditor;
+use super::list::{ListCursor, TypeAheadList};
 use super::registry::{self, Cmd};
 use super::ConsoleContext;
 use crate::api::wire::{ext, OrgLimits};
@@ -29,17 +31,36 @@ pub enum Action {
     /// Text pasted in one piece (bracketed paste), or a burst of typed
     /// characters the event loop gathered: taken in one update.
     Paste(String),
+    /// What the last draw showed (`views::draw` returns it): page sizes
+    /// and where the rows are, for the keys and clicks until the next.
+    Geometry(Geometry),
 }
 
-/// The most characters a prompt (`/`, `:`) or a form text field takes: far
-/// beyond any real filter or name, and small enough that each keystroke
-/// stays cheap (a 200,000-character paste once kept the console busy for
-/// minutes).
-pub const MAX_INPUT: usize = 1_000;
+/// The layout a draw arrived at that the App needs between draws. Views
+/// only read the App; this comes back through `update`, so the App stays
+/// IO-free and tests replay it like any other message.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Geometry {
+    /// Where the table's rows were drawn (clicks; its height is a page).
+    pub table_rows: Rect,
+    /// Columns lay off-screen to the right.
+    pub more_right: bool,
+    /// The most columns after the account that may be scrolled off.
+    pub col_scroll_max: usize,
+    /// The open scrolled text (help, details, a result): its lines and
+    /// the lines showing.
+    pub text: Option<(usize, usize)>,
+    /// The rows the open list popup showed (the journal views).
+    pub list_page: Option<usize>,
+    /// The form's first line on screen, its focused field in view.
+    pub form_scroll: Option<u16>,
+}
 
-/// How far a page key moves in a popup list whose height the App does
-/// not keep (the Organizations, the findings, the bulk results).
-pub(crate) const LIST_PAGE: usize = 10;
+pub use super::line::MAX_INPUT;
+
+/// The most characters a list's type-ahead takes (an Organization or
+/// option name is far shorter).
+pub(crate) const PICKER_QUERY_MAX: usize = 100;
 
 /// What Tab offered at the `:` prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,14 +70,6 @@ pub(crate) struct Completion {
     pub names: Vec<&'static str>,
     /// Which name Tab takes next.
     pub next: usize,
-}
-
-/// Deletes the last word of `input` and the spaces after it.
-pub(crate) fn delete_word(input: &mut String) {
-    let trimmed = input.trim_end().len();
-    input.truncate(trimmed);
-    let cut = input.rfind(char::is_whitespace).map_or(0, |i| i + 1);
-    input.truncate(cut);
 }
 
 /// How far the account listing has got.
@@ -127,12 +140,12 @@ pub struct App {
     pub(crate) sort: Column,
     pub(crate) ascending: bool,
 
-    pub(crate) filter_input: String,
+    pub(crate) filter_input: LineEditor,
     filter: Option<Filter>,
     pub(crate) filter_error: Option<String>,
     /// What the filter could not decide, or which groups `group:` took.
     pub(crate) filter_note: Option<String>,
-    pub(crate) command_input: String,
+    pub(crate) command_input: LineEditor,
     /// The names Tab offered at the `:` prompt, while the input is still
     /// what Tab left there (Tab again then takes the next).
     pub(crate) completion: Option<Completion>,
@@ -140,29 +153,23 @@ pub struct App {
     /// shown beside the prompt until the next key.
     pub(crate) prompt_note: Option<String>,
 
-    /// Index into `view`.
-    pub(crate) selected: usize,
-    /// First `view` index on screen; kept by the table view.
-    pub(crate) offset: usize,
-    /// Rows the table showed at the last draw (for paging).
-    pub(crate) table_height: usize,
+    /// The cursor over `view`: the selected row, the first row on screen,
+    /// the rows a page holds.
+    pub(crate) table: ListCursor,
     /// Where the table's rows were drawn (for mouse clicks).
     pub(crate) table_area: Rect,
-    pub(crate) detail_scroll: u16,
-    pub(crate) help_scroll: u16,
-    /// Lines the detail or help popup showed at the last draw.
-    pub(crate) popup_height: u16,
-    /// Lines of content the popup had at the last draw.
-    pub(crate) popup_lines: u16,
+    /// The first line on screen of the account's (or a result's) details.
+    pub(crate) detail: ListCursor,
+    /// The first line on screen of help.
+    pub(crate) help: ListCursor,
 
     pub(crate) org: String,
     pub(crate) orgs: Vec<String>,
-    pub(crate) picker_selected: usize,
     /// Each row's rank in the account-name order (the tie-break of every
     /// sort), kept until the rows change: a re-sort then sorts once.
     tie_cache: Option<Vec<u32>>,
-    /// Typed ahead in the Organization picker: only names holding it show.
-    pub(crate) picker_query: String,
+    /// The Organization picker: only the names holding what is typed show.
+    pub(crate) picker: TypeAheadList,
     pub(crate) limits: Vec<OrgLimits>,
 
     pub(crate) load: LoadState,
@@ -210,7 +217,7 @@ pub struct App {
     pub(crate) effects: Vec<super::effects::Effect>,
     /// The search prompt's text, the last search (`n`/`N`), and where
     /// the cursor was when the prompt opened (Esc goes back there).
-    pub(crate) find_input: String,
+    pub(crate) find_input: LineEditor,
     pub(crate) find_last: String,
     pub(crate) find_origin: usize,
 }
@@ -235,25 +242,20 @@ impl App {
             // and TAXII access ids on the first screen.
             sort: Column::Name,
             ascending: true,
-            filter_input: String::new(),
+            filter_input: LineEditor::default(),
             filter: None,
             filter_error: None,
             filter_note: None,
-            command_input: String::new(),
+            command_input: LineEditor::default(),
             completion: None,
             prompt_note: None,
-            selected: 0,
-            offset: 0,
-            table_height: 10,
+            table: ListCursor::default(),
             table_area: Rect::default(),
-            detail_scroll: 0,
-            help_scroll: 0,
-            popup_height: 10,
-            popup_lines: 0,
+            detail: ListCursor::default(),
+            help: ListCursor::default(),
             org,
             orgs: Vec::new(),
-            picker_selected: 0,
-            picker_query: String::new(),
+            picker: TypeAheadList::default(),
             tie_cache: None,
             limits: Vec::new(),
             load: LoadState::Idle,
@@ -278,7 +280,7 @@ impl App {
             console_config: Default::default(),
             view_name: None,
             effects: Vec::new(),
-            find_input: String::new(),
+            find_input: LineEditor::default(),
             find_last: String::new(),
             find_origin: 0,
         }
@@ -346,7 +348,7 @@ impl App {
 
     /// The account under the cursor.
     pub fn selected_user(&self) -> Option<&User> {
-        let row = *self.view.get(self.selected)?;
+        let row = *self.view.get(self.table.selected)?;
         self.rows.get(row as usize).map(|r| &r.user)
     }
 
@@ -418,6 +420,34 @@ impl App {
                 Vec::new()
             }
             Action::Paste(text) => self.type_text(&text),
+            Action::Geometry(geometry) => {
+                self.apply_geometry(geometry);
+                Vec::new()
+            }
+        }
+    }
+
+    fn apply_geometry(&mut self, geometry: Geometry) {
+        self.table_area = geometry.table_rows;
+        self.table.set_page(usize::from(geometry.table_rows.height));
+        self.more_right = geometry.more_right;
+        self.col_scroll = self.col_scroll.min(geometry.col_scroll_max);
+        if let Some((lines, height)) = geometry.text {
+            match self.mode {
+                Mode::Help => self.help.set_text(lines, height),
+                Mode::Detail | Mode::ResultDetail => self.detail.set_text(lines, height),
+                _ => {}
+            }
+        }
+        if let Some(page) = geometry.list_page {
+            match (self.mode, self.journal.open.as_mut()) {
+                (Mode::JournalRun, Some(open)) => open.cursor.set_page(page),
+                (Mode::Journal, _) => self.journal.cursor.set_page(page),
+                _ => {}
+            }
+        }
+        if let (Some(scroll), Some(form)) = (geometry.form_scroll, self.forms.form.as_mut()) {
+            form.scroll = scroll;
         }
     }
 
@@ -463,31 +493,29 @@ impl App {
     /// Appends to the open prompt, up to [`MAX_INPUT`] characters; says so
     /// beside the prompt when some of `text` was left out.
     fn append_prompt(&mut self, text: &str) {
-        let filter = self.mode == Mode::Filter;
         let input = match self.mode {
             Mode::Filter => &mut self.filter_input,
             Mode::Find => &mut self.find_input,
             _ => &mut self.command_input,
         };
-        let room = MAX_INPUT.saturating_sub(input.chars().count());
-        let mut chars = text.chars();
-        let mut taken = 0;
-        for c in chars.by_ref().take(room) {
-            // A pasted line break or tab separates words in a one-line prompt.
-            input.push(if c.is_control() { ' ' } else { c });
-            taken += 1;
-        }
-        if chars.next().is_some() {
+        let typed = input.insert(text);
+        if typed.cut {
             self.prompt_note = Some(format!(
                 "cut to {} characters (the limit)",
                 super::text::thousands(MAX_INPUT as u64)
             ));
         }
-        if filter && taken > 0 {
-            self.apply_filter();
+        if typed.taken > 0 {
+            self.prompt_changed();
         }
-        if self.mode == Mode::Find && taken > 0 {
-            self.find_changed();
+    }
+
+    /// The open prompt's text changed: the filter and the search follow it.
+    fn prompt_changed(&mut self) {
+        match self.mode {
+            Mode::Filter => self.apply_filter(),
+            Mode::Find => self.find_changed(),
+            _ => {}
         }
     }
 
@@ -519,8 +547,8 @@ impl App {
             }
             Mode::Form | Mode::Confirm => return self.form_type_char(c),
             Mode::Pick => self.pick_type(c),
-            Mode::OrgPicker if self.picker_query.chars().count() < 100 && !c.is_control() => {
-                self.picker_query.push(c);
+            Mode::OrgPicker if !c.is_control() => {
+                self.picker.query.insert_char(c);
                 self.settle_picker();
             }
             Mode::BulkProgress => self.answer_stop(c),
@@ -552,7 +580,7 @@ impl App {
             }
             Cmd::Details if self.selected_user().is_some() => {
                 self.mode = Mode::Detail;
-                self.detail_scroll = 0;
+                self.detail = ListCursor::default();
             }
             Cmd::EditFilter => self.mode = Mode::Filter,
             Cmd::ScrollLeft => self.scroll_columns(false),
@@ -581,11 +609,11 @@ impl App {
                 }
                 self.mode = Mode::Help;
                 let line = self.keymap.help_line(self.help_return, self.read_only());
-                self.help_scroll = u16::try_from(line).unwrap_or(u16::MAX);
+                self.help = ListCursor::at(line);
             }
             Cmd::Close => match self.mode {
-                Mode::OrgPicker if !self.picker_query.is_empty() => {
-                    self.picker_query.clear();
+                Mode::OrgPicker if !self.picker.query.is_empty() => {
+                    self.picker.query.clear();
                     self.settle_picker();
                 }
                 Mode::Filter => {
@@ -594,7 +622,7 @@ impl App {
                 }
                 Mode::Help => self.mode = self.help_return,
                 Mode::Find => {
-                    self.selected = self.find_origin.min(self.view.len().saturating_sub(1));
+                    self.table.select(self.find_origin);
                     self.mode = Mode::Table;
                 }
                 _ => self.mode = Mode::Table,
@@ -603,21 +631,29 @@ impl App {
                 Mode::Filter | Mode::Find => self.mode = Mode::Table,
                 Mode::Command => {
                     self.mode = Mode::Table;
-                    let text = std::mem::take(&mut self.command_input);
+                    let text = self.command_input.to_string();
+                    self.command_input.clear();
                     return self.run_command(&text);
                 }
                 Mode::OrgPicker => {
-                    if !self.picker_visible().contains(&self.picker_selected) {
+                    let Some(at) = self.picker.selected_item() else {
                         return Vec::new(); // nothing listed matches what was typed
-                    }
+                    };
                     self.mode = Mode::Table;
-                    if let Some(org) = self.orgs.get(self.picker_selected).cloned() {
+                    if let Some(org) = self.orgs.get(at).cloned() {
                         return self.switch_org(org);
                     }
                 }
                 _ => {}
             },
-            Cmd::DeleteChar | Cmd::DeleteWord | Cmd::ClearInput => self.edit_input(cmd),
+            Cmd::DeleteChar
+            | Cmd::DeleteWord
+            | Cmd::ClearInput
+            | Cmd::DeleteNextChar
+            | Cmd::CursorLeft
+            | Cmd::CursorRight
+            | Cmd::CursorStart
+            | Cmd::CursorEnd => self.edit_input(cmd),
             // The marks, bulk runs and the audit are handled in `bulk.rs`,
             // the account actions in `form.rs`; the rest need arguments.
             _ => {}
@@ -633,11 +669,11 @@ impl App {
             return; // past the name: its arguments are not completed
         }
         if let Some(completion) = self.completion.as_mut() {
-            if completion.input == self.command_input {
+            if completion.input == self.command_input.as_str() {
                 let next = completion.next % completion.names.len().max(1);
                 if let Some(name) = completion.names.get(next) {
-                    self.command_input = name.to_string();
-                    completion.input = self.command_input.clone();
+                    self.command_input.set(name);
+                    completion.input = name.to_string();
                     completion.next = next + 1;
                 }
                 return;
@@ -647,13 +683,16 @@ impl App {
         let names = registry::completions(&self.command_input, self.read_only());
         match names.as_slice() {
             [] => {
-                self.prompt_note = Some(format!("no command starts with {:?}", self.command_input))
+                self.prompt_note = Some(format!(
+                    "no command starts with {:?}",
+                    self.command_input.as_str()
+                ))
             }
-            [name] => self.command_input = name.to_string(),
+            [name] => self.command_input.set(name),
             _ => {
-                self.command_input = registry::common_prefix(&names).to_string();
+                self.command_input.set(registry::common_prefix(&names));
                 self.completion = Some(Completion {
-                    input: self.command_input.clone(),
+                    input: self.command_input.to_string(),
                     names,
                     next: 0,
                 });
@@ -661,105 +700,104 @@ impl App {
         }
     }
 
-    /// The indexes of the Organizations listed: those whose name holds
-    /// every typed word, ignoring case.
-    pub(crate) fn picker_visible(&self) -> Vec<usize> {
-        crate::domain::text::type_ahead(self.orgs.iter().map(String::as_str), &self.picker_query)
-    }
-
-    /// Keeps the picker's highlight on a listed Organization.
+    /// Lists the Organizations whose name holds every typed word.
     fn settle_picker(&mut self) {
-        let visible = self.picker_visible();
-        if !visible.contains(&self.picker_selected) {
-            self.picker_selected = visible.first().copied().unwrap_or(0);
-        }
+        self.picker
+            .narrow(self.orgs.iter().map(String::as_str), None);
     }
 
     fn edit_input(&mut self, cmd: Cmd) {
-        if self.mode == Mode::OrgPicker {
-            self.picker_query.pop();
-            self.settle_picker();
-            return;
-        }
         let input = match self.mode {
             Mode::Filter => &mut self.filter_input,
             Mode::Command => &mut self.command_input,
             Mode::Find => &mut self.find_input,
+            Mode::OrgPicker => &mut self.picker.query,
             _ => return,
         };
-        match cmd {
-            Cmd::DeleteChar => {
-                input.pop();
-            }
-            Cmd::DeleteWord => delete_word(input),
-            _ => input.clear(),
+        let before = input.to_string();
+        input.edit(cmd);
+        if *input == before.as_str() {
+            return; // the cursor moved: nothing to re-filter
         }
-        if self.mode == Mode::Filter {
-            self.apply_filter();
+        if self.mode == Mode::OrgPicker {
+            self.settle_picker();
         }
-        if self.mode == Mode::Find {
-            self.find_changed();
-        }
+        self.prompt_changed();
     }
 
     fn navigate(&mut self, cmd: Cmd) {
         match self.mode {
             Mode::Table => {
-                let last = self.view.len().saturating_sub(1);
-                let page = self.table_height.max(1);
-                self.selected = cmd
-                    .moved(self.selected, last, page)
-                    .unwrap_or(self.selected);
+                self.table.navigate(cmd);
             }
-            Mode::Detail | Mode::Help => {
-                let max = self.popup_lines.saturating_sub(self.popup_height);
-                let page = self.popup_height.max(1);
-                let scroll = if self.mode == Mode::Detail {
-                    &mut self.detail_scroll
-                } else {
-                    &mut self.help_scroll
-                };
-                let moved = cmd.moved(usize::from(*scroll), usize::from(max), usize::from(page));
-                *scroll = moved.map_or(*scroll, |to| u16::try_from(to).unwrap_or(max));
+            Mode::Detail => {
+                self.detail.navigate(cmd);
+            }
+            Mode::Help => {
+                self.help.navigate(cmd);
             }
             Mode::OrgPicker => {
-                let visible = self.picker_visible();
-                let at = visible
-                    .iter()
-                    .position(|&i| i == self.picker_selected)
-                    .unwrap_or(0);
-                let last = visible.len().saturating_sub(1);
-                let to = cmd.moved(at, last, LIST_PAGE).unwrap_or(at);
-                self.picker_selected = visible.get(to).copied().unwrap_or(0);
+                self.picker.cursor.navigate(cmd);
             }
             _ => {}
         }
     }
 
     fn handle_mouse(&mut self, mouse: MouseEvent) {
-        if self.mode != Mode::Table {
-            return;
-        }
         match mouse.kind {
-            MouseEventKind::ScrollDown => {
-                self.selected = (self.selected + 3).min(self.view.len().saturating_sub(1))
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                let down = mouse.kind == MouseEventKind::ScrollDown;
+                if let Some(list) = self.wheel_list() {
+                    list.wheel(down);
+                }
             }
-            MouseEventKind::ScrollUp => self.selected = self.selected.saturating_sub(3),
-            MouseEventKind::Down(_) => {
+            MouseEventKind::Down(_) if self.mode == Mode::Table => {
                 let area = self.table_area;
                 let inside = mouse.column >= area.x
                     && mouse.column < area.x + area.width
                     && mouse.row >= area.y
                     && mouse.row < area.y + area.height;
-                if inside {
-                    let index = self.offset + usize::from(mouse.row - area.y);
-                    if index < self.view.len() {
-                        self.selected = index;
-                    }
+                if let Some(index) = inside
+                    .then(|| self.table.item_at(usize::from(mouse.row - area.y)))
+                    .flatten()
+                {
+                    self.table.select(index);
                 }
             }
             _ => {}
         }
+    }
+
+    /// The list or text the mouse wheel moves in this mode, its length
+    /// brought up to date.
+    fn wheel_list(&mut self) -> Option<&mut ListCursor> {
+        Some(match self.mode {
+            Mode::Table => &mut self.table,
+            Mode::Detail | Mode::ResultDetail => &mut self.detail,
+            Mode::Help => &mut self.help,
+            Mode::OrgPicker => &mut self.picker.cursor,
+            Mode::Chooser => &mut self.forms.chooser,
+            Mode::Pick => &mut self.forms.pick.as_mut()?.list.cursor,
+            Mode::Journal => &mut self.journal.cursor,
+            Mode::JournalRun => &mut self.journal.open.as_mut()?.cursor,
+            Mode::BulkConfirm => {
+                let pending = self.bulk.pending.as_mut()?;
+                pending.scroll.set_len(pending.group_len(pending.group));
+                &mut pending.scroll
+            }
+            Mode::BulkResults => {
+                let run = self.bulk.run.as_mut()?;
+                run.cursor
+                    .set_len(run.results.len() + run.not_allowed.len());
+                &mut run.cursor
+            }
+            Mode::Audit => {
+                let audit = self.bulk.audit.as_mut()?;
+                audit.cursor.set_len(audit.audit.findings.len());
+                &mut audit.cursor
+            }
+            _ => return None,
+        })
     }
 
     pub(crate) fn next_request(&mut self) -> RequestId {
@@ -779,8 +817,7 @@ impl App {
         self.view.clear();
         self.counts = TypeCounts::default();
         self.last_login = self.ctx.capabilities.last_login_advertised();
-        self.selected = 0;
-        self.offset = 0;
+        self.table.reset();
         self.load = LoadState::Loading { total: None };
         self.listed_total = None;
         self.status = None;
@@ -865,8 +902,9 @@ impl App {
         } else if self.orgs.is_empty() {
             self.set_info("the list of Organizations has not arrived yet");
         } else {
-            self.picker_selected = self.orgs.iter().position(|o| *o == self.org).unwrap_or(0);
-            self.picker_query.clear();
+            let shown = self.orgs.iter().position(|o| *o == self.org).unwrap_or(0);
+            let names = self.orgs.iter().map(String::as_str);
+            self.picker = TypeAheadList::new(names, shown, PICKER_QUERY_MAX);
             self.mode = Mode::OrgPicker;
         }
     }
@@ -906,7 +944,7 @@ impl App {
         };
         match cmd {
             Cmd::Filter => {
-                self.filter_input = args.to_string();
+                self.filter_input.set(args);
                 self.apply_filter();
                 if let Some(error) = self.filter_error.clone() {
                     self.set_error(format!("filter: {error}"));
@@ -1062,7 +1100,7 @@ impl App {
         match self.rows.iter().position(|r| r.user.id == user.id) {
             None => self.add_users(vec![user]),
             Some(at) => {
-                let keep = self.view.get(self.selected).copied();
+                let keep = self.view.get(self.table.selected).copied();
                 let search = Filter::search_text(&user);
                 self.rows[at] = Row { user, search };
                 self.tie_cache = None;
@@ -1095,7 +1133,7 @@ impl App {
         shift(&mut self.order);
         shift(&mut self.view);
         self.recount();
-        self.selected = self.selected.min(self.view.len().saturating_sub(1));
+        self.table.set_len(self.view.len());
     }
 
     fn recount(&mut self) {
@@ -1153,7 +1191,7 @@ impl App {
                 .collect(),
             (None, None) => fresh.clone(),
         };
-        let keep = self.view.get(self.selected).copied();
+        let keep = self.view.get(self.table.selected).copied();
         self.order = merge(std::mem::take(&mut self.order), fresh, cmp);
         self.view = merge(std::mem::take(&mut self.view), shown, cmp);
         self.restore_selection(keep);
@@ -1237,7 +1275,7 @@ impl App {
 
     /// Keeps the shown rows the (narrower) filter still matches.
     fn narrow_view(&mut self) {
-        let keep = self.view.get(self.selected).copied();
+        let keep = self.view.get(self.table.selected).copied();
         if let Some(filter) = &self.filter {
             let ctx = self.match_context();
             let rows = &self.rows;
@@ -1252,7 +1290,7 @@ impl App {
     /// One pass over the sorted order.
     pub(crate) fn rebuild_view(&mut self) {
         self.view_now = self.now;
-        let keep = self.view.get(self.selected).copied();
+        let keep = self.view.get(self.table.selected).copied();
         match &self.filter {
             None => match &self.id_filter {
                 None => self.view.clone_from(&self.order),
@@ -1287,10 +1325,10 @@ impl App {
     /// Keeps the cursor on the same account when it is still shown.
     fn restore_selection(&mut self, row: Option<u32>) {
         let found = row.and_then(|row| self.view.iter().position(|&i| i == row));
-        self.selected = match found {
-            Some(index) => index,
-            None => self.selected.min(self.view.len().saturating_sub(1)),
-        };
+        self.table.set_len(self.view.len());
+        if let Some(index) = found {
+            self.table.select(index);
+        }
     }
 
     fn cycle_sort(&mut self, step: isize) {
@@ -1347,7 +1385,7 @@ impl App {
         }
         let keep = self
             .view
-            .get(self.selected)
+            .get(self.table.selected)
             .and_then(|&i| self.rows.get(i as usize))
             .map(|r| r.user.id);
         let mut changed: std::collections::HashMap<i64, User> = changed
@@ -1386,7 +1424,7 @@ impl App {
                 .iter()
                 .position(|&i| self.rows[i as usize].user.id == id)
             {
-                self.selected = at;
+                self.table.select(at);
             }
         }
     }

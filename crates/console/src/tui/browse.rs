@@ -152,7 +152,7 @@ impl App {
 
     pub(crate) fn open_find(&mut self) {
         self.find_input.clear();
-        self.find_origin = self.selected;
+        self.find_origin = self.table.selected;
         self.mode = Mode::Find;
     }
 
@@ -162,12 +162,12 @@ impl App {
         let needle = self.find_input.trim().to_lowercase();
         self.find_last = needle.clone();
         if needle.is_empty() {
-            self.selected = self.find_origin.min(self.view.len().saturating_sub(1));
+            self.table.select(self.find_origin);
             return;
         }
         match self.search_from(self.find_origin, true, &needle) {
-            Some(at) => self.selected = at,
-            None => self.selected = self.find_origin.min(self.view.len().saturating_sub(1)),
+            Some(at) => self.table.select(at),
+            None => self.table.select(self.find_origin),
         }
     }
 
@@ -201,16 +201,17 @@ impl App {
             return;
         }
         let start = if forward {
-            (self.selected + 1) % n
+            (self.table.selected + 1) % n
         } else {
-            (self.selected + n - 1) % n
+            (self.table.selected + n - 1) % n
         };
         match self.search_from(start, forward, &needle) {
             Some(at) => {
-                if (forward && at <= self.selected) || (!forward && at >= self.selected) {
+                if (forward && at <= self.table.selected) || (!forward && at >= self.table.selected)
+                {
                     self.set_info(format!("search wrapped: {needle}"));
                 }
-                self.selected = at;
+                self.table.select(at);
             }
             None => self.set_error(format!("no account shown matches {needle:?}")),
         }
@@ -227,8 +228,8 @@ impl App {
         if self.view.is_empty() {
             return;
         }
-        match self.search_from(self.selected, true, &needle) {
-            Some(at) => self.selected = at,
+        match self.search_from(self.table.selected, true, &needle) {
+            Some(at) => self.table.select(at),
             None => self.set_error(format!("no account shown matches {needle:?}")),
         }
     }
@@ -256,7 +257,7 @@ impl App {
         let at = position(&exact).or_else(|| position(&|u: &User| found(u, &lower)));
         match at {
             Some(at) => {
-                self.selected = at;
+                self.table.select(at);
                 self.find_last = lower;
             }
             None if self
@@ -435,7 +436,7 @@ impl App {
                 self.set_sort(column, ascending);
             }
         }
-        self.filter_input = view.filter.clone();
+        self.filter_input.set(&view.filter);
         self.id_filter = None;
         self.apply_filter();
         self.view_name = Some(name.to_string());

@@ -1,8 +1,10 @@
 //! Marks, bulk actions (preflight, run, results) and the audit view: the
 //! App's state for them and how keys and worker events change it.
 
-use super::app::{App, LIST_PAGE};
+use super::app::App;
 use super::keymap::Mode;
+use super::line::LineEditor;
+use super::list::ListCursor;
 use super::registry::Cmd;
 use crate::bulk::{Cancel, Reassign, RowOutcome, RowResult};
 use crate::domain::audit::{self, Audit, AuditInput, FindingKind, DEFAULT_STALE_DAYS};
@@ -18,6 +20,9 @@ use std::path::PathBuf;
 
 /// What `q` asks during a bulk run.
 pub const STOP_QUESTION: &str = "Stop the run? unfinished accounts are not sent (y/n)";
+
+/// The most digits a bulk delete's typed count takes (no run is larger).
+const COUNT_DIGITS: usize = 9;
 
 /// The three preflight groups, in the order Tab visits them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,9 +44,10 @@ pub(crate) struct Pending {
     /// The accounts judged, by id (names for the lists, bodies for the run).
     pub users: HashMap<i64, User>,
     pub group: Group,
-    pub scroll: usize,
+    /// The first line of the group on screen.
+    pub scroll: ListCursor,
     /// Delete: the count typed so far.
-    pub typed: String,
+    pub typed: LineEditor,
     /// Delete: who takes over the Run As playbooks and job apps.
     pub reassign: Reassign,
     /// An undo: the run it puts back.
@@ -103,7 +109,8 @@ pub(crate) struct RunState {
     pub already: usize,
     /// Refused by preflight, never sent: name and reason.
     pub not_allowed: Vec<(String, String)>,
-    pub scroll: usize,
+    /// The highlighted result (Enter shows it whole).
+    pub cursor: ListCursor,
 }
 
 impl RunState {
@@ -130,7 +137,7 @@ impl RunState {
 #[derive(Debug, Clone)]
 pub(crate) struct AuditState {
     pub audit: Audit,
-    pub selected: usize,
+    pub cursor: ListCursor,
 }
 
 pub(crate) struct BulkState {
@@ -174,9 +181,8 @@ impl BulkState {
     /// A character typed in the delete confirmation: only digits count.
     pub fn type_confirmation(&mut self, c: char) {
         if let Some(pending) = &mut self.pending {
-            if pending.action == BulkAction::Delete && c.is_ascii_digit() && pending.typed.len() < 9
-            {
-                pending.typed.push(c);
+            if pending.action == BulkAction::Delete && c.is_ascii_digit() {
+                pending.typed.insert_char(c);
             }
         }
     }
@@ -259,10 +265,7 @@ impl App {
                 if cmd == Cmd::Close {
                     self.mode = Mode::BulkResults;
                 }
-                // The view keeps the scroll within the text.
-                if let Some(to) = cmd.moved(self.detail_scroll.into(), u16::MAX.into(), LIST_PAGE) {
-                    self.detail_scroll = u16::try_from(to).unwrap_or(u16::MAX);
-                }
+                self.detail.navigate(cmd);
                 Some(Vec::new())
             }
             Mode::Audit => {
@@ -291,17 +294,17 @@ impl App {
     }
 
     fn toggle_mark(&mut self) -> Option<()> {
-        let id = self.row_id(self.selected)?;
+        let id = self.row_id(self.table.selected)?;
         if !self.bulk.marks.remove(&id) {
             self.bulk.marks.insert(id);
             self.bulk.anchor = Some(id);
         }
-        self.selected = (self.selected + 1).min(self.view.len().saturating_sub(1));
+        self.table.select(self.table.selected + 1);
         Some(())
     }
 
     fn mark_range(&mut self) -> Option<()> {
-        let cursor_id = self.row_id(self.selected)?;
+        let cursor_id = self.row_id(self.table.selected)?;
         let anchor_at = self
             .bulk
             .anchor
@@ -313,10 +316,10 @@ impl App {
             self.set_info("range starts here; move and press V again");
             return Some(());
         };
-        let (from, to) = if anchor_at <= self.selected {
-            (anchor_at, self.selected)
+        let (from, to) = if anchor_at <= self.table.selected {
+            (anchor_at, self.table.selected)
         } else {
-            (self.selected, anchor_at)
+            (self.table.selected, anchor_at)
         };
         let ids: Vec<i64> = (from..=to).filter_map(|i| self.row_id(i)).collect();
         self.bulk.marks.extend(ids);
@@ -452,8 +455,8 @@ impl App {
             preflight,
             users,
             group: Group::WillChange,
-            scroll: 0,
-            typed: String::new(),
+            scroll: ListCursor::default(),
+            typed: LineEditor::new(COUNT_DIGITS),
             reassign: Reassign::default(),
             undo_of,
         };
@@ -515,18 +518,16 @@ impl App {
             let at = Group::ALL.iter().position(|g| *g == group).unwrap_or(0) as isize;
             Group::ALL[(at + by).rem_euclid(3) as usize]
         };
-        let last = pending.group_len(pending.group).saturating_sub(1);
-        if let Some(to) = cmd.moved(pending.scroll, last, LIST_PAGE) {
-            pending.scroll = to;
-        }
+        pending.scroll.set_len(pending.group_len(pending.group));
+        pending.scroll.navigate(cmd);
         match cmd {
             Cmd::NextGroup | Cmd::PreviousGroup => {
                 let by = if cmd == Cmd::NextGroup { 1 } else { -1 };
                 pending.group = step(pending.group, by);
-                pending.scroll = 0;
+                pending.scroll = ListCursor::default();
             }
             Cmd::DeleteChar => {
-                pending.typed.pop();
+                pending.typed.edit(cmd);
             }
             Cmd::Close => {
                 self.bulk.pending = None;
@@ -550,7 +551,7 @@ impl App {
             self.set_info("nothing to change; nothing was sent");
             return Vec::new();
         }
-        if pending.action == BulkAction::Delete && pending.typed != count.to_string() {
+        if pending.action == BulkAction::Delete && pending.typed != count.to_string().as_str() {
             self.set_error(format!("type {count} and Enter to delete {count} accounts"));
             return Vec::new();
         }
@@ -594,7 +595,7 @@ impl App {
             done: false,
             already: pending.preflight.already.len(),
             not_allowed,
-            scroll: 0,
+            cursor: ListCursor::default(),
         });
         self.mode = Mode::BulkProgress;
         vec![Command::RunBulk {
@@ -651,14 +652,12 @@ impl App {
             self.mode = Mode::Table;
             return Vec::new();
         };
-        // `scroll` is the highlighted result (Enter shows it whole).
-        let last = (run.results.len() + run.not_allowed.len()).saturating_sub(1);
-        if let Some(to) = cmd.moved(run.scroll, last, LIST_PAGE) {
-            run.scroll = to;
-        }
+        run.cursor
+            .set_len(run.results.len() + run.not_allowed.len());
+        run.cursor.navigate(cmd);
         match cmd {
             Cmd::Details => {
-                self.detail_scroll = 0;
+                self.detail = ListCursor::default();
                 self.mode = Mode::ResultDetail;
             }
             Cmd::Close => {
@@ -814,7 +813,7 @@ impl App {
         };
         self.bulk.audit = Some(AuditState {
             audit: audit::audit(&input),
-            selected: 0,
+            cursor: ListCursor::default(),
         });
         self.mode = Mode::Audit;
     }
@@ -824,14 +823,12 @@ impl App {
             self.mode = Mode::Table;
             return;
         };
-        let last = state.audit.findings.len().saturating_sub(1);
-        if let Some(to) = cmd.moved(state.selected, last, LIST_PAGE) {
-            state.selected = to;
-        }
+        state.cursor.set_len(state.audit.findings.len());
+        state.cursor.navigate(cmd);
         match cmd {
             Cmd::Close => self.mode = Mode::Table,
             Cmd::Accept => {
-                let Some(finding) = state.audit.findings.get(state.selected).cloned() else {
+                let Some(finding) = state.audit.findings.get(state.cursor.selected).cloned() else {
                     return;
                 };
                 self.mode = Mode::Table;
@@ -846,7 +843,7 @@ impl App {
     fn show_finding(&mut self, kind: FindingKind, ids: Vec<i64>) {
         match kind.filter(DEFAULT_STALE_DAYS) {
             Some(expression) => {
-                self.filter_input = expression;
+                self.filter_input.set(&expression);
                 self.apply_filter();
             }
             None => {
@@ -858,7 +855,7 @@ impl App {
                 self.apply_filter();
             }
         }
-        self.selected = 0;
+        self.table.select(0);
     }
 
     /// Every loaded account in table order.

@@ -136,7 +136,9 @@ fn loaded(ctx: ConsoleContext) -> App {
 
 fn screen(app: &mut App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| draw(app, frame)).unwrap();
+    let mut geometry = Geometry::default();
+    terminal.draw(|frame| geometry = draw(app, frame)).unwrap();
+    app.update(Action::Geometry(geometry));
     terminal.backend().to_string()
 }
 

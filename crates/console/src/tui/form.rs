@@ -3,8 +3,10 @@
 //! [`AccountForm`](crate::domain::form::AccountForm): this file only moves
 //! the cursor, turns keys into `set` calls, and talks to the worker.
 
-use super::app::{App, LIST_PAGE};
+use super::app::{App, PICKER_QUERY_MAX};
 use super::keymap::Mode;
+use super::line::{LineEditor, MAX_INPUT};
+use super::list::{ListCursor, TypeAheadList};
 use super::registry::Cmd;
 use crate::api::wire::{ext, RunAs};
 use crate::api::{ApiError, Secret};
@@ -17,7 +19,6 @@ use crate::ops::account;
 use crate::worker::{Command, Event, RequestBody, RequestId};
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use tui_input::{Input, InputRequest};
 
 /// One entry of the Create chooser: the type, and either the seats left
 /// (`None`: no limit) or why it cannot be created.
@@ -84,26 +85,41 @@ pub(crate) struct Pick {
     pub purpose: PickFor,
     pub title: String,
     pub options: Vec<Choice>,
-    pub selected: usize,
+    /// The options listed (typed ahead: those whose label holds the text).
+    pub list: TypeAheadList,
     /// Several may be chosen (Groups); `chosen` holds their values.
     pub multi: bool,
     pub chosen: Vec<String>,
-    /// Typed ahead: only the options whose label holds it are listed.
-    pub query: String,
 }
 
 impl Pick {
-    /// The indexes of the options listed (those matching the typed text).
-    pub fn visible(&self) -> Vec<usize> {
-        crate::domain::text::type_ahead(self.options.iter().map(|o| o.label.as_str()), &self.query)
+    fn new(purpose: PickFor, title: String, options: Vec<Choice>, selected: usize) -> Pick {
+        let labels = options.iter().map(|o| o.label.as_str());
+        let list = TypeAheadList::new(labels, selected, PICKER_QUERY_MAX);
+        Pick {
+            purpose,
+            title,
+            options,
+            list,
+            multi: false,
+            chosen: Vec::new(),
+        }
     }
 
-    /// Keeps the highlight on a listed option.
+    /// The indexes of the options listed.
+    pub fn visible(&self) -> &[usize] {
+        self.list.shown()
+    }
+
+    /// The highlighted option's index; `None` when nothing is listed.
+    pub fn selected(&self) -> Option<usize> {
+        self.list.selected_item()
+    }
+
+    /// Lists what matches the typed text now.
     fn settle(&mut self) {
-        let visible = self.visible();
-        if !visible.contains(&self.selected) {
-            self.selected = visible.first().copied().unwrap_or(0);
-        }
+        self.list
+            .narrow(self.options.iter().map(|o| o.label.as_str()), None);
     }
 }
 
@@ -124,7 +140,7 @@ pub(crate) struct Confirm {
     pub title: String,
     pub message: String,
     /// What the user typed (delete only).
-    pub input: String,
+    pub input: LineEditor,
 }
 
 /// The delete flow: the account, what runs as it, the chosen heirs.
@@ -205,7 +221,7 @@ impl TokenPopup {
 #[derive(Default)]
 pub(crate) struct Forms {
     pub offers: Vec<Offer>,
-    pub chooser_selected: usize,
+    pub chooser: ListCursor,
     pub form: Option<FormState>,
     pub pick: Option<Pick>,
     pub confirm: Option<Confirm>,
@@ -299,7 +315,7 @@ impl App {
     /// The open pick list's entries and the highlighted one.
     pub fn pick_list(&self) -> Option<(Vec<Choice>, usize)> {
         let pick = self.forms.pick.as_ref()?;
-        Some((pick.options.clone(), pick.selected))
+        Some((pick.options.clone(), pick.selected().unwrap_or(0)))
     }
 
     /// The field the form's cursor is on.
@@ -389,24 +405,19 @@ impl App {
             self.set_error(format!("no account can be created here: {why}"));
             return;
         }
-        self.forms.chooser_selected = self
-            .forms
-            .offers
-            .iter()
-            .position(|o| o.verdict.is_ok())
-            .unwrap_or(0);
+        self.forms.chooser = ListCursor::default();
+        self.forms.chooser.set_len(self.forms.offers.len());
+        let first_allowed = self.forms.offers.iter().position(|o| o.verdict.is_ok());
+        self.forms.chooser.select(first_allowed.unwrap_or(0));
         self.mode = Mode::Chooser;
     }
 
     fn chooser_key(&mut self, cmd: Cmd) -> Vec<Command> {
-        let last = self.forms.offers.len().saturating_sub(1);
-        if let Some(to) = cmd.moved(self.forms.chooser_selected, last, LIST_PAGE) {
-            self.forms.chooser_selected = to;
-        }
+        self.forms.chooser.navigate(cmd);
         match cmd {
             Cmd::Close => self.mode = Mode::Table,
             Cmd::Accept => {
-                if let Some(offer) = self.forms.offers.get(self.forms.chooser_selected).cloned() {
+                if let Some(offer) = self.forms.offers.get(self.forms.chooser.selected).cloned() {
                     return self.open_create(offer.kind);
                 }
             }
@@ -536,14 +547,16 @@ impl App {
             Cmd::SaveWithToken => return self.save(true),
             Cmd::Close => self.leave_form(),
             Cmd::Accept | Cmd::Toggle => return self.activate_field(cmd == Cmd::Toggle),
-            Cmd::DeleteChar => self.edit_text(InputRequest::DeletePrevChar),
-            Cmd::DeleteNextChar => self.edit_text(InputRequest::DeleteNextChar),
-            Cmd::DeleteWord => self.edit_text(InputRequest::DeletePrevWord),
-            Cmd::ClearInput => self.edit_text(InputRequest::DeleteLine),
-            Cmd::CursorLeft => self.edit_text(InputRequest::GoToPrevChar),
-            Cmd::CursorRight => self.edit_text(InputRequest::GoToNextChar),
-            Cmd::CursorStart => self.edit_text(InputRequest::GoToStart),
-            Cmd::CursorEnd => self.edit_text(InputRequest::GoToEnd),
+            Cmd::DeleteChar
+            | Cmd::DeleteNextChar
+            | Cmd::DeleteWord
+            | Cmd::ClearInput
+            | Cmd::CursorLeft
+            | Cmd::CursorRight
+            | Cmd::CursorStart
+            | Cmd::CursorEnd => self.edit_text(|line| {
+                line.edit(cmd);
+            }),
             _ => {}
         }
         Vec::new()
@@ -574,7 +587,7 @@ impl App {
             purpose,
             title: title.to_string(),
             message,
-            input: String::new(),
+            input: LineEditor::default(),
         });
         self.mode = Mode::Confirm;
     }
@@ -649,13 +662,14 @@ impl App {
             .position(|o| chosen.contains(&o.value))
             .unwrap_or(0);
         self.forms.pick = Some(Pick {
-            purpose: PickFor::Field(field.field),
-            title: field.label.to_string(),
-            options: field.options,
-            selected,
             multi,
             chosen,
-            query: String::new(),
+            ..Pick::new(
+                PickFor::Field(field.field),
+                field.label.to_string(),
+                field.options,
+                selected,
+            )
         });
         self.forms.return_mode = Some(Mode::Form);
         self.mode = Mode::Pick;
@@ -666,9 +680,10 @@ impl App {
     pub(crate) fn form_type_char(&mut self, c: char) -> Vec<Command> {
         if self.mode == Mode::Confirm {
             if let Some(confirm) = self.forms.confirm.as_mut() {
-                let room = confirm.input.chars().count() < super::app::MAX_INPUT;
-                if confirm.purpose == ConfirmFor::Delete && !c.is_control() && room {
-                    confirm.input.push(c);
+                if confirm.purpose == ConfirmFor::Delete
+                    && !c.is_control()
+                    && confirm.input.insert_char(c)
+                {
                     // A "does not match" from an earlier Enter is stale now.
                     self.status = None;
                 }
@@ -693,12 +708,14 @@ impl App {
             FieldValue::Password(p) => p.expose().chars().count(),
             _ => 0,
         };
-        if length >= super::app::MAX_INPUT {
-            let limit = super::text::thousands(super::app::MAX_INPUT as u64);
+        if length >= MAX_INPUT {
+            let limit = super::text::thousands(MAX_INPUT as u64);
             self.note_field_error(field.field, format!("at most {limit} characters"));
             return Vec::new();
         }
-        self.edit_text(InputRequest::InsertChar(c));
+        self.edit_text(|line| {
+            line.insert_char(c);
+        });
         Vec::new()
     }
 
@@ -709,10 +726,10 @@ impl App {
         }
     }
 
-    /// Edits the focused text, password or number field with tui-input's
-    /// line editing (insert at the cursor, delete, move), then stores the
-    /// value and the cursor back.
-    fn edit_text(&mut self, request: InputRequest) {
+    /// Edits the focused text, password or number field with the prompts'
+    /// line editor (insert at the cursor, delete, move), then stores the
+    /// value and the cursor back: the form keeps the value, not the editor.
+    fn edit_text(&mut self, edit: impl FnOnce(&mut LineEditor)) {
         let Some(state) = self.forms.form.as_ref() else {
             return;
         };
@@ -725,17 +742,13 @@ impl App {
             FieldValue::Number(n) => n.map(|v| v.to_string()).unwrap_or_default(),
             _ => return,
         };
-        let length = text.chars().count();
-        let cursor = state.cursor.unwrap_or(length).min(length);
-        let mut input = Input::new(text).with_cursor(cursor);
-        input.handle(request);
+        let mut input = LineEditor::with_text(&text, state.cursor, MAX_INPUT);
+        edit(&mut input);
         let value = match field.value {
-            FieldValue::Text(_) => FieldValue::Text(input.value().to_string()),
-            FieldValue::Password(_) => {
-                FieldValue::Password(Password::new(input.value().to_string()))
-            }
-            FieldValue::Number(_) if input.value().is_empty() => FieldValue::Number(None),
-            FieldValue::Number(_) => match input.value().parse() {
+            FieldValue::Text(_) => FieldValue::Text(input.to_string()),
+            FieldValue::Password(_) => FieldValue::Password(Password::new(input.to_string())),
+            FieldValue::Number(_) if input.is_empty() => FieldValue::Number(None),
+            FieldValue::Number(_) => match input.parse() {
                 Ok(v) => FieldValue::Number(Some(v)),
                 // Too many digits for a number: keep what was there.
                 Err(_) => return,
@@ -847,31 +860,23 @@ impl App {
             self.mode = self.forms.return_mode.take().unwrap_or(Mode::Table);
             return Vec::new();
         };
-        let visible = pick.visible();
-        let at = visible
-            .iter()
-            .position(|&i| i == pick.selected)
-            .unwrap_or(0);
-        let last = visible.len().saturating_sub(1);
-        if let Some(to) = cmd.moved(at, last, LIST_PAGE) {
-            pick.selected = visible.get(to).copied().unwrap_or(0);
-        }
+        pick.list.cursor.navigate(cmd);
+        let nothing_listed = pick.visible().is_empty();
         match cmd {
             Cmd::DeleteChar => {
-                pick.query.pop();
+                pick.list.query.edit(cmd);
                 pick.settle();
             }
             Cmd::Toggle if !pick.multi => {
-                pick.query.push(' ');
+                pick.list.query.insert(" ");
             }
-            Cmd::Close if !pick.query.is_empty() => {
-                pick.query.clear();
+            Cmd::Close if !pick.list.query.is_empty() => {
+                pick.list.query.clear();
                 pick.settle();
             }
-            Cmd::Accept if visible.is_empty() => {}
-            Cmd::Toggle if visible.is_empty() => {}
+            Cmd::Accept | Cmd::Toggle if nothing_listed => {}
             Cmd::Toggle if pick.multi => {
-                if let Some(option) = pick.options.get(pick.selected) {
+                if let Some(option) = pick.selected().and_then(|at| pick.options.get(at)) {
                     let value = option.value.clone();
                     if let Some(at) = pick.chosen.iter().position(|c| *c == value) {
                         pick.chosen.remove(at);
@@ -906,15 +911,14 @@ impl App {
     /// A typed character narrows the open pick list.
     pub(crate) fn pick_type(&mut self, c: char) {
         if let Some(pick) = self.forms.pick.as_mut() {
-            if pick.query.chars().count() < 100 && !c.is_control() {
-                pick.query.push(c);
+            if !c.is_control() && pick.list.query.insert_char(c) {
                 pick.settle();
             }
         }
     }
 
     fn picked(&mut self, pick: Pick) -> Vec<Command> {
-        let option = pick.options.get(pick.selected).cloned();
+        let option = pick.selected().and_then(|at| pick.options.get(at)).cloned();
         match pick.purpose {
             PickFor::Field(_) => {
                 self.mode = Mode::Form;
@@ -1039,15 +1043,7 @@ impl App {
             self.set_error(format!("not deleted: no account can take over ({title})"));
             return;
         }
-        self.forms.pick = Some(Pick {
-            purpose,
-            title,
-            options,
-            selected: 0,
-            multi: false,
-            chosen: Vec::new(),
-            query: String::new(),
-        });
+        self.forms.pick = Some(Pick::new(purpose, title, options, 0));
         self.forms.return_mode = Some(Mode::Table);
         self.mode = Mode::Pick;
     }
@@ -1059,12 +1055,10 @@ impl App {
             self.mode = Mode::Table;
             return Vec::new();
         };
+        if confirm.input.edit(cmd) {
+            return Vec::new();
+        }
         match cmd {
-            Cmd::DeleteChar => {
-                confirm.input.pop();
-            }
-            Cmd::DeleteWord => super::app::delete_word(&mut confirm.input),
-            Cmd::ClearInput => confirm.input.clear(),
             Cmd::Close => {
                 let purpose = confirm.purpose.clone();
                 self.forms.confirm = None;

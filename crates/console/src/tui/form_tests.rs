@@ -152,7 +152,9 @@ fn loaded(ctx: ConsoleContext) -> App {
 
 fn screen(app: &mut App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| draw(app, frame)).unwrap();
+    let mut geometry = Geometry::default();
+    terminal.draw(|frame| geometry = draw(app, frame)).unwrap();
+    app.update(Action::Geometry(geometry));
     terminal.backend().to_string()
 }
 
@@ -493,7 +495,7 @@ fn changing_the_system_role_warns_and_asks_before_saving() {
         .iter()
         .position(|o| o.value == "Read Only User")
         .expect("Read Only User offered");
-    let at = app.forms.pick.as_ref().unwrap().selected;
+    let at = app.forms.pick.as_ref().unwrap().selected().unwrap();
     for _ in at..target {
         press(&mut app, KeyCode::Down);
     }
@@ -624,7 +626,7 @@ fn delete_asks_for_new_owners_then_the_typed_name() {
     type_text(&mut app, "feed");
     let pick = app.forms.pick.as_ref().unwrap();
     assert_eq!(pick.visible().len(), 1);
-    assert_eq!(pick.options[pick.selected].value, "5");
+    assert_eq!(pick.options[pick.selected().unwrap()].value, "5");
     let text = screen(&mut app, 80, 24);
     assert!(
         text.contains("1 of 2: feed") && !text.contains("· alice@"),
@@ -634,7 +636,7 @@ fn delete_asks_for_new_owners_then_the_typed_name() {
     insta::assert_snapshot!("delete_pick_type_ahead_40x10", screen(&mut app, 40, 10));
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.mode(), Mode::Pick);
-    assert!(app.forms.pick.as_ref().unwrap().query.is_empty());
+    assert!(app.forms.pick.as_ref().unwrap().list.query.is_empty());
     press(&mut app, KeyCode::Up);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.mode(), Mode::Pick, "then the job apps' API user");

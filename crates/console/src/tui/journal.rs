@@ -85,7 +85,6 @@ impl App {
         if !matches!(self.mode, Mode::Journal | Mode::JournalRun) || cmd == Cmd::Help {
             return None;
         }
-        let page = usize::from(self.popup_height.max(1));
         let view = &mut self.journal;
         match (self.mode, cmd) {
             (Mode::JournalRun, Cmd::Close) => {
@@ -120,11 +119,11 @@ impl App {
             }
             (Mode::JournalRun, _) => {
                 if let Some(open) = view.open.as_mut() {
-                    open.cursor.navigate(cmd, page);
+                    open.cursor.navigate(cmd);
                 }
             }
             (_, _) => {
-                view.cursor.navigate(cmd, page);
+                view.cursor.navigate(cmd);
             }
         }
         Some(Vec::new())

@@ -249,11 +249,16 @@ mod defaults {
         bind("Home", Top),
         bind("End", Bottom),
     ];
-    /// Editing a line of text.
+    /// Editing a line of text (`line.rs`), wherever one is typed.
     pub const EDIT: &[Row] = &[
         bind("Backspace", DeleteChar),
         bind("ctrl-w", DeleteWord),
         bind("ctrl-u", ClearInput),
+        bind("Delete", DeleteNextChar),
+        bind("Left", CursorLeft),
+        bind("Right", CursorRight),
+        bind("Home ctrl-a", CursorStart),
+        bind("End ctrl-e", CursorEnd),
     ];
 
     pub const EVERYWHERE: &[&[Row]] = &[&[
@@ -342,13 +347,7 @@ mod defaults {
         bind("Enter", Accept).says("Open the pick list / toggle / next field"),
         bind("Space", Toggle),
         bind("Esc", Close).says("Leave the form (asks when changed)"),
-    ], EDIT, &[
-        bind("Delete", DeleteNextChar),
-        bind("Left", CursorLeft),
-        bind("Right", CursorRight),
-        bind("Home ctrl-a", CursorStart),
-        bind("End ctrl-e", CursorEnd),
-    ]];
+    ], EDIT];
     pub const PICK: &[&[Row]] = &[&[
         bind("Enter", Accept).says("Pick (several: done)"),
         bind("Space", Toggle).says("Several: mark or unmark (else: a space)"),

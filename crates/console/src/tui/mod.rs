@@ -12,6 +12,7 @@ pub mod effects;
 mod form;
 mod journal;
 pub mod keymap;
+mod line;
 mod list;
 pub mod registry;
 mod terminal;
@@ -26,7 +27,7 @@ mod tests;
 #[cfg(test)]
 mod form_tests;
 
-pub use app::{Action, App, LoadState, StatusMessage, TypeCounts, MAX_INPUT};
+pub use app::{Action, App, Geometry, LoadState, StatusMessage, TypeCounts, MAX_INPUT};
 pub use columns::Column;
 pub use keymap::Mode;
 pub use views::draw;
@@ -201,10 +202,13 @@ pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> a
     let mut ended_by: Option<i32> = None;
 
     loop {
-        if let Err(error) = guard.terminal().draw(|frame| draw(&mut app, frame)) {
+        let mut geometry = Geometry::default();
+        if let Err(error) = guard.terminal().draw(|frame| geometry = draw(&app, frame)) {
             outcome = Err(error.into());
             break;
         }
+        // Page sizes and click areas for the keys until the next draw.
+        app.update(Action::Geometry(geometry));
         let mut commands: Vec<Command> = Vec::new();
         let mut typed = String::new();
         tokio::select! {

@@ -262,7 +262,9 @@ pub(super) fn loaded(ctx: ConsoleContext) -> App {
 
 pub(super) fn screen(app: &mut App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| draw(app, frame)).unwrap();
+    let mut geometry = Geometry::default();
+    terminal.draw(|frame| geometry = draw(app, frame)).unwrap();
+    app.update(Action::Geometry(geometry));
     terminal.backend().to_string()
 }
 
@@ -450,9 +452,13 @@ fn no_size_panics_from_80x24_down_to_tiny() {
 
 #[test]
 fn no_color_still_marks_the_selection() {
-    let mut app = loaded(admin()).with_no_color(true);
+    let app = loaded(admin()).with_no_color(true);
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    terminal.draw(|frame| draw(&mut app, frame)).unwrap();
+    terminal
+        .draw(|frame| {
+            draw(&app, frame);
+        })
+        .unwrap();
     let buffer = terminal.backend().buffer();
     // Header 3 lines, then the column titles, then the first (selected) row.
     let row = 4;
@@ -607,29 +613,29 @@ fn navigation_keys() {
     let mut app = loaded(admin());
     let name = |app: &App| app.selected_user().map(|u| u.id);
     type_keys(&mut app, "G");
-    assert_eq!(app.selected, 6);
+    assert_eq!(app.table.selected, 6);
     type_keys(&mut app, "g");
-    assert_eq!(app.selected, 0);
+    assert_eq!(app.table.selected, 0);
     app.handle_key(key(KeyCode::End));
-    assert_eq!(app.selected, 6);
+    assert_eq!(app.table.selected, 6);
     app.handle_key(key(KeyCode::Home));
     type_keys(&mut app, "jjk");
-    assert_eq!(app.selected, 1);
+    assert_eq!(app.table.selected, 1);
     app.handle_key(key(KeyCode::Down));
     app.handle_key(key(KeyCode::Up));
     // Sorted by last name: Anders, Automation, ...
     assert_eq!(name(&app), Some(5));
     screen(&mut app, 80, 8); // 4 rows on a page
-    assert_eq!(app.table_height, 4);
+    assert_eq!(app.table.page(), 4);
     app.handle_key(ctrl('d'));
-    assert_eq!(app.selected, 1 + app.table_height);
+    assert_eq!(app.table.selected, 1 + app.table.page());
     app.handle_key(key(KeyCode::PageDown));
-    assert_eq!(app.selected, 6);
+    assert_eq!(app.table.selected, 6);
     app.handle_key(ctrl('u'));
     app.handle_key(key(KeyCode::PageUp));
-    assert_eq!(app.selected, 0);
+    assert_eq!(app.table.selected, 0);
     type_keys(&mut app, "k");
-    assert_eq!(app.selected, 0);
+    assert_eq!(app.table.selected, 0);
 }
 
 #[test]
@@ -746,7 +752,10 @@ fn org_command_and_picker_reload_another_organization() {
     assert_eq!(org.as_deref(), Some("Acme Corp"));
     assert_eq!(app.current_org(), "Acme Corp");
     type_keys(&mut app, "o");
-    assert_eq!((app.mode(), app.picker_selected), (Mode::OrgPicker, 0));
+    assert_eq!(
+        (app.mode(), app.picker.selected_item()),
+        (Mode::OrgPicker, Some(0))
+    );
     app.handle_key(key(KeyCode::Down));
     let commands = app.handle_key(key(KeyCode::Enter));
     assert_eq!(app.current_org(), ORG);
@@ -992,15 +1001,15 @@ fn mouse_wheel_and_click_move_the_selection() {
         })
     };
     app.update(mouse(MouseEventKind::ScrollDown, 0));
-    assert_eq!(app.selected, 3);
+    assert_eq!(app.table.selected, 3);
     app.update(mouse(MouseEventKind::ScrollUp, 0));
-    assert_eq!(app.selected, 0);
+    assert_eq!(app.table.selected, 0);
     // Header 3 lines, titles on line 3: line 6 is the third account.
     app.update(mouse(MouseEventKind::Down(MouseButton::Left), 6));
-    assert_eq!(app.selected, 2);
+    assert_eq!(app.table.selected, 2);
     // A click below the last account changes nothing.
     app.update(mouse(MouseEventKind::Down(MouseButton::Left), 20));
-    assert_eq!(app.selected, 2);
+    assert_eq!(app.table.selected, 2);
 }
 
 // ---- speed ----
@@ -1029,7 +1038,11 @@ fn hundred_thousand_accounts_load_draw_and_filter() {
     }
     assert_eq!(app.counts(), (100_000, 100_000));
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    terminal.draw(|frame| draw(&mut app, frame)).unwrap();
+    terminal
+        .draw(|frame| {
+            draw(&app, frame);
+        })
+        .unwrap();
     type_keys(&mut app, "/user001");
     assert_eq!(app.counts().1, 1000);
 }
@@ -1265,17 +1278,102 @@ fn org_picker_types_ahead() {
     app.update(Action::Worker(Event::Organizations { id: 2, names }));
     type_keys(&mut app, "o");
     type_keys(&mut app, "acme");
-    assert_eq!(app.picker_visible().len(), 1);
+    assert_eq!(app.picker.shown().len(), 1);
     insta::assert_snapshot!("org_picker_typed_40x10", screen(&mut app, 40, 10));
     app.handle_key(key(KeyCode::Esc));
     assert_eq!(app.mode(), Mode::OrgPicker, "Esc cleared the text first");
-    assert_eq!(app.picker_visible().len(), 202);
+    assert_eq!(app.picker.shown().len(), 202);
     type_keys(&mut app, "tenant 19");
-    assert_eq!(app.picker_visible().len(), 12, "019, 119 and 190 to 199");
+    assert_eq!(app.picker.shown().len(), 12, "019, 119 and 190 to 199");
     app.handle_key(key(KeyCode::Down));
     let commands = app.handle_key(key(KeyCode::Enter));
     assert_eq!(app.current_org(), "Tenant 119");
     assert!(commands
         .iter()
         .any(|c| matches!(c, Command::LoadUsers { org: Some(o), .. } if o == "Tenant 119")));
+}
+
+#[test]
+fn prompts_edit_at_the_cursor_and_show_it_there() {
+    let mut app = loaded(admin());
+    type_keys(&mut app, "/status:lockd");
+    app.handle_key(key(KeyCode::Left));
+    type_keys(&mut app, "e");
+    assert_eq!(app.filter_input, "status:locked");
+    assert_eq!(app.counts().1, 2, "the inserted letter re-filtered");
+    app.handle_key(key(KeyCode::Home));
+    app.handle_key(key(KeyCode::Delete));
+    assert_eq!(app.filter_input, "tatus:locked");
+    // The terminal cursor stands where the next letter goes: after "/t".
+    app.handle_key(key(KeyCode::Right));
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|frame| {
+            draw(&app, frame);
+        })
+        .unwrap();
+    let position = terminal.get_cursor_position().unwrap();
+    let row: String = (0..7)
+        .map(|x| {
+            terminal.backend().buffer()[(x, position.y)]
+                .symbol()
+                .to_string()
+        })
+        .collect();
+    assert_eq!((position.x, row.as_str()), (2, "/tatus:"));
+    // A pasted text goes in at the cursor too, and so does the `:` prompt.
+    app.handle_key(key(KeyCode::Esc));
+    type_keys(&mut app, ":sort");
+    app.handle_key(ctrl('a'));
+    app.update(Action::Paste("x".into()));
+    app.handle_key(ctrl('e'));
+    type_keys(&mut app, " y");
+    assert_eq!(app.command_input, "xsort y");
+}
+
+#[test]
+fn the_mouse_wheel_scrolls_the_list_or_text_in_front() {
+    use crossterm::event::{MouseEvent, MouseEventKind};
+    let wheel = |kind| {
+        Action::Mouse(MouseEvent {
+            kind,
+            column: 10,
+            row: 10,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    let mut app = loaded(admin());
+    app.handle_key(key(KeyCode::Char('?')));
+    screen(&mut app, 80, 24);
+    app.update(wheel(MouseEventKind::ScrollDown));
+    assert_eq!((app.help.selected, app.table.selected), (3, 0));
+    app.handle_key(key(KeyCode::Esc));
+    app.update(Action::Worker(Event::Organizations {
+        id: 2, // start(): users 1, Organizations 2, limits 3
+        names: vec!["Acme Corp".into(), ORG.into(), "Zeta".into()],
+    }));
+    app.handle_key(key(KeyCode::Char('o')));
+    app.update(wheel(MouseEventKind::ScrollDown));
+    assert_eq!(app.picker.selected_item(), Some(2), "the last of three");
+}
+
+#[test]
+fn a_draw_reads_the_app_and_reports_the_layout_the_keys_need() {
+    let mut app = loaded(admin());
+    let mut terminal = Terminal::new(TestBackend::new(80, 12)).unwrap();
+    let mut geometry = Geometry::default();
+    terminal.draw(|frame| geometry = draw(&app, frame)).unwrap();
+    // Header 2 lines, titles 1, status 1, no hints: 8 rows of accounts.
+    assert_eq!((geometry.table_rows.y, geometry.table_rows.height), (3, 8));
+    assert!(geometry.more_right && geometry.text.is_none());
+    // Until the App hears of it, a page is what it last knew.
+    app.handle_key(key(KeyCode::PageDown));
+    assert_eq!(app.table.selected, 6, "the default page, 10, clamped");
+    app.handle_key(key(KeyCode::Home));
+    app.update(Action::Geometry(Geometry {
+        table_rows: ratatui::layout::Rect::new(0, 3, 80, 2),
+        ..geometry
+    }));
+    app.handle_key(key(KeyCode::PageDown));
+    assert_eq!(app.table.selected, 2);
 }

@@ -22,12 +22,12 @@ pub(crate) const MARK: &str = "*";
 
 /// Draws the mark of every marked row on screen into the gutter the
 /// selection marker leaves free (`> ` becomes `>*`).
-pub(super) fn render_marks(app: &App, frame: &mut Frame, rows_area: Rect) {
+pub(super) fn render_marks(app: &App, frame: &mut Frame, rows_area: Rect, first: usize) {
     if app.bulk.marks.is_empty() || rows_area.width < 2 {
         return;
     }
-    let end = (app.offset + usize::from(rows_area.height)).min(app.view.len());
-    for (line, index) in (app.offset..end).enumerate() {
+    let end = (first + usize::from(rows_area.height)).min(app.view.len());
+    for (line, index) in (first..end).enumerate() {
         let Some(row) = app.view.get(index).and_then(|&i| app.rows.get(i as usize)) else {
             continue;
         };
@@ -59,7 +59,7 @@ fn group_title(action: BulkAction, group: Group) -> String {
     }
 }
 
-pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render_confirm(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let Some(pending) = app.bulk.pending.as_ref() else {
         return;
     };
@@ -126,6 +126,7 @@ pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme
     }
     let scroll = pending
         .scroll
+        .selected
         .min(entries.len().saturating_sub(room_for_list.max(1)));
     for (name, reason) in entries.iter().skip(scroll).take(room_for_list) {
         let text = match reason {
@@ -161,7 +162,7 @@ fn progress_bar(done: usize, total: usize, width: usize) -> String {
     format!("[{}{}]", "#".repeat(filled), ".".repeat(width - filled))
 }
 
-pub(super) fn render_progress(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render_progress(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let Some(run) = app.bulk.run.as_ref() else {
         return;
     };
@@ -224,7 +225,7 @@ pub(super) fn render_progress(app: &mut App, frame: &mut Frame, area: Rect, them
     frame.render_widget(Paragraph::new(lines).block(block), outer);
 }
 
-pub(super) fn render_results(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render_results(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let Some(run) = app.bulk.run.as_ref() else {
         return;
     };
@@ -240,7 +241,7 @@ pub(super) fn render_results(app: &mut App, frame: &mut Frame, area: Rect, theme
     let text_width = usize::from(popup(room, wanted_width, 1).width)
         .saturating_sub(4)
         .max(1);
-    let cursor = run.scroll.min(listed.saturating_sub(1));
+    let cursor = run.cursor.selected.min(listed.saturating_sub(1));
     // Only the results that can be on screen around the cursor are wrapped,
     // so a 100,000-account run draws as fast as a small one.
     let span = usize::from(room.height);
@@ -368,15 +369,16 @@ pub(crate) fn result_entries(
 }
 
 /// Enter on a result: the whole of it, wrapped, in its own popup.
-pub(super) fn render_result_detail(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let Some(run) = app.bulk.run.as_ref() else {
-        return;
-    };
+/// Draws one result whole; returns its lines and the lines showing.
+pub(super) fn render_result_detail(
+    app: &App,
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+) -> Option<(usize, usize)> {
+    let run = app.bulk.run.as_ref()?;
     let entries = result_entries(run);
-    let Some((label, text, _)) = entries.get(run.scroll.min(entries.len().saturating_sub(1)))
-    else {
-        return;
-    };
+    let (label, text, _) = entries.get(run.cursor.selected.min(entries.len().saturating_sub(1)))?;
     let text = format!("{label}: {text}");
     let room = popup_room(area);
     let width = 70u16.min(room.width);
@@ -387,8 +389,7 @@ pub(super) fn render_result_detail(app: &mut App, frame: &mut Frame, area: Rect,
     let height = (lines.len() as u16).saturating_add(2);
     let outer = popup(room, width, height);
     let visible = outer.height.saturating_sub(2);
-    let max = (lines.len() as u16).saturating_sub(visible);
-    app.detail_scroll = app.detail_scroll.min(max);
+    let shown = (lines.len(), usize::from(visible));
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(" Result ", theme.title))
@@ -404,12 +405,13 @@ pub(super) fn render_result_detail(app: &mut App, frame: &mut Frame, area: Rect,
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
-            .scroll((app.detail_scroll, 0)),
+            .scroll((super::text_scroll(&app.detail, shown.0, shown.1), 0)),
         outer,
     );
+    Some(shown)
 }
 
-pub(super) fn render_audit(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render_audit(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let Some(state) = app.bulk.audit.as_ref() else {
         return;
     };
@@ -435,9 +437,9 @@ pub(super) fn render_audit(app: &mut App, frame: &mut Frame, area: Rect, theme: 
         theme.header,
     )];
     let room_for_list = usize::from(inner.height).saturating_sub(1).max(1);
-    let first = (state.selected + 1).saturating_sub(room_for_list);
+    let first = state.cursor.first_visible(room_for_list);
     for (index, finding) in findings.iter().enumerate().skip(first).take(room_for_list) {
-        let chosen = index == state.selected;
+        let chosen = index == state.cursor.selected;
         let text = format!(
             "{}{:<36}{:>7}{:>9}",
             if chosen { "> " } else { "  " },

@@ -15,10 +15,14 @@ use ratatui::Frame;
 
 const NOT_RETURNED: &str = "not returned";
 
-pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let Some(user) = app.selected_user() else {
-        return;
-    };
+/// Draws the account's details; returns their lines and the lines showing.
+pub(super) fn render(
+    app: &App,
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+) -> Option<(usize, usize)> {
+    let user = app.selected_user()?;
     let fields = fields(
         user,
         app.now,
@@ -55,18 +59,15 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
             ])
         })
         .collect();
-    app.popup_height = inner.height;
-    app.popup_lines = lines.len() as u16;
-    app.detail_scroll = app
-        .detail_scroll
-        .min(app.popup_lines.saturating_sub(app.popup_height));
+    let text = (lines.len(), usize::from(inner.height));
     frame.render_widget(Clear, outer);
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
-            .scroll((app.detail_scroll, 0)),
+            .scroll((super::text_scroll(&app.detail, text.0, text.1), 0)),
         outer,
     );
+    Some(text)
 }
 
 fn text(value: Option<&str>) -> String {

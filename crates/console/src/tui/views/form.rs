@@ -39,7 +39,7 @@ fn offer_text(offer: &Offer) -> (String, Option<String>) {
     }
 }
 
-pub(super) fn render_chooser(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render_chooser(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let room = popup_room(area);
     let width = 60u16.min(room.width);
     let inner_width = usize::from(width.saturating_sub(6));
@@ -76,7 +76,7 @@ pub(super) fn render_chooser(app: &mut App, frame: &mut Frame, area: Rect, theme
         .highlight_symbol("> ")
         .highlight_spacing(HighlightSpacing::Always)
         .highlight_style(theme.selected);
-    let mut state = ListState::default().with_selected(Some(app.forms.chooser_selected));
+    let mut state = ListState::default().with_selected(Some(app.forms.chooser.selected));
     frame.render_widget(Clear, outer);
     frame.render_stateful_widget(list, outer, &mut state);
 }
@@ -111,11 +111,11 @@ fn value_text(field: &FormField) -> String {
     }
 }
 
-pub(super) fn render_form(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+/// Draws the form; returns its first line on screen (the focused field
+/// kept in view).
+pub(super) fn render_form(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) -> Option<u16> {
     let room = popup_room(area);
-    let Some(state) = app.forms.form.as_mut() else {
-        return;
-    };
+    let state = app.forms.form.as_ref()?;
     let form = &state.form;
     let fields = form.fields();
     let width = 76u16.min(room.width);
@@ -149,22 +149,11 @@ pub(super) fn render_form(app: &mut App, frame: &mut Frame, area: Rect, theme: &
             label_style,
         )];
         if focused && typing && matches!(field.access, FieldAccess::Editable) {
-            // The cursor: `_` at the end, the character under it reversed
-            // elsewhere (reverse video, so it shows without colour).
-            let chars: Vec<char> = value.chars().collect();
-            match state.cursor.filter(|&at| at < chars.len()) {
-                None => {
-                    value.push('_');
-                    spans.push(Span::raw(value));
-                }
-                Some(at) => {
-                    let reversed = ratatui::style::Style::new()
-                        .add_modifier(ratatui::style::Modifier::REVERSED);
-                    spans.push(Span::raw(chars[..at].iter().collect::<String>()));
-                    spans.push(Span::styled(chars[at].to_string(), reversed));
-                    spans.push(Span::raw(chars[at + 1..].iter().collect::<String>()));
-                }
-            }
+            let at = state.cursor.map_or(value.len(), |at| {
+                value.char_indices().nth(at).map_or(value.len(), |(i, _)| i)
+            });
+            let after = value.split_off(at);
+            spans.extend(cursor_spans(value, after));
         } else {
             spans.push(Span::raw(value));
         }
@@ -194,15 +183,14 @@ pub(super) fn render_form(app: &mut App, frame: &mut Frame, area: Rect, theme: &
     let outer = popup(room, width, height);
     let visible = outer.height.saturating_sub(2).max(1);
     // Keep the focused field (and its notes) on screen.
-    if focus_span.1 > state.scroll + visible {
-        state.scroll = focus_span.1 - visible;
+    let mut scroll = state.scroll;
+    if focus_span.1 > scroll + visible {
+        scroll = focus_span.1 - visible;
     }
-    if focus_span.0 < state.scroll {
-        state.scroll = focus_span.0;
+    if focus_span.0 < scroll {
+        scroll = focus_span.0;
     }
-    state.scroll = state
-        .scroll
-        .min((lines.len() as u16).saturating_sub(visible));
+    let scroll = scroll.min((lines.len() as u16).saturating_sub(visible));
     let title = match form.mode() {
         FormMode::Create => format!(
             " Create {} in {} ",
@@ -243,12 +231,13 @@ pub(super) fn render_form(app: &mut App, frame: &mut Frame, area: Rect, theme: &
         );
     frame.render_widget(Clear, outer);
     frame.render_widget(
-        Paragraph::new(lines).block(block).scroll((state.scroll, 0)),
+        Paragraph::new(lines).block(block).scroll((scroll, 0)),
         outer,
     );
+    Some(scroll)
 }
 
-pub(super) fn render_pick(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render_pick(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let Some(pick) = app.forms.pick.as_ref() else {
         return;
     };
@@ -295,12 +284,12 @@ pub(super) fn render_pick(app: &mut App, frame: &mut Frame, area: Rect, theme: &
         .highlight_symbol("> ")
         .highlight_spacing(HighlightSpacing::Always)
         .highlight_style(theme.selected);
-    let at = visible.iter().position(|&i| i == pick.selected);
+    let at = (!visible.is_empty()).then_some(pick.list.cursor.selected);
     let mut state = ListState::default().with_selected(at);
     frame.render_widget(Clear, outer);
     frame.render_stateful_widget(list, outer, &mut state);
     // The typed-ahead text, or the hint that typing narrows the list.
-    let typed = if pick.query.is_empty() {
+    let typed = if pick.list.query.is_empty() {
         Span::styled(" type to narrow ", theme.dim)
     } else {
         Span::styled(
@@ -308,7 +297,7 @@ pub(super) fn render_pick(app: &mut App, frame: &mut Frame, area: Rect, theme: &
                 " {} of {}: {} ",
                 visible.len(),
                 pick.options.len(),
-                sanitize(&pick.query)
+                sanitize(&pick.list.query)
             ),
             theme.key,
         )
@@ -324,7 +313,22 @@ pub(super) fn render_pick(app: &mut App, frame: &mut Frame, area: Rect, theme: &
     }
 }
 
-pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+/// Typed text with its cursor: `_` at the end, the character under it
+/// reversed elsewhere (reverse video, so it shows without colour).
+fn cursor_spans(before: String, mut after: String) -> Vec<Span<'static>> {
+    let Some(under) = after.chars().next() else {
+        return vec![Span::raw(before + "_")];
+    };
+    let rest = after.split_off(under.len_utf8());
+    let reversed = ratatui::style::Style::new().add_modifier(ratatui::style::Modifier::REVERSED);
+    vec![
+        Span::raw(before),
+        Span::styled(after, reversed),
+        Span::raw(rest),
+    ]
+}
+
+pub(super) fn render_confirm(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let Some(confirm) = app.forms.confirm.as_ref() else {
         return;
     };
@@ -337,10 +341,15 @@ pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme
         .collect();
     if confirm.purpose == ConfirmFor::Delete {
         lines.push(Line::from(""));
-        lines.push(Line::from(vec![
-            Span::styled("Name: ", theme.key),
-            Span::raw(format!("{}_", sanitize(&confirm.input))),
-        ]));
+        lines.push(Line::from(vec![Span::styled("Name: ", theme.key)]));
+        let input = &confirm.input;
+        let after = &input[input.before_cursor().len()..];
+        if let Some(line) = lines.last_mut() {
+            line.spans.extend(cursor_spans(
+                sanitize(input.before_cursor()).into_owned(),
+                sanitize(after).into_owned(),
+            ));
+        }
     }
     let outer = popup(room, width, lines.len() as u16 + 2);
     let block = Block::default()
@@ -363,7 +372,7 @@ pub(super) fn render_confirm(app: &mut App, frame: &mut Frame, area: Rect, theme
     );
 }
 
-pub(super) fn render_token(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub(super) fn render_token(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
     let Some(popup_state) = app.forms.token.as_ref() else {
         return;
     };

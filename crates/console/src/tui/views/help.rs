@@ -13,7 +13,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
-pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+/// Draws help; returns its lines and the lines showing.
+pub(super) fn render(
+    app: &App,
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+) -> Option<(usize, usize)> {
     let lines = lines(theme, &app.keymap, app.read_only());
     let outer = popup(popup_room(area), 72, lines.len() as u16 + 2);
     let block = Block::default()
@@ -21,18 +27,15 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
         .title(Span::styled(" Help ", theme.title))
         .title_bottom(Line::from(scroll_hints(&app.keymap, Mode::Help, "close")).right_aligned());
     let inner = block.inner(outer);
-    app.popup_height = inner.height;
-    app.popup_lines = lines.len() as u16;
-    app.help_scroll = app
-        .help_scroll
-        .min(app.popup_lines.saturating_sub(app.popup_height));
+    let text = (lines.len(), usize::from(inner.height));
     frame.render_widget(Clear, outer);
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
-            .scroll((app.help_scroll, 0)),
+            .scroll((super::text_scroll(&app.help, text.0, text.1), 0)),
         outer,
     );
+    Some(text)
 }
 
 /// " Esc close  j/k scroll " of a scrolled popup, from the keys in force.

@@ -54,7 +54,13 @@ fn frame_popup(
     (outer, block)
 }
 
-pub(super) fn render_runs(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+/// Draws the runs; returns the rows a page of them holds.
+pub(super) fn render_runs(
+    app: &App,
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+) -> Option<usize> {
     let view = &app.journal;
     let runs = view.runs.as_deref();
     let count = runs.map_or(0, <[_]>::len);
@@ -72,7 +78,6 @@ pub(super) fn render_runs(app: &mut App, frame: &mut Frame, area: Rect, theme: &
     let inner = block.inner(outer);
     let width = usize::from(inner.width).saturating_sub(2);
     let height = usize::from(inner.height).saturating_sub(1);
-    app.popup_height = inner.height.saturating_sub(1).max(1);
     let heading = format!(
         "  {:<16}  {:<14} {:>4}  {:>6}  {:>7}  Run",
         "Started (UTC)", "Action", "Ok", "Failed", "Unknown"
@@ -108,12 +113,12 @@ pub(super) fn render_runs(app: &mut App, frame: &mut Frame, area: Rect, theme: &
         }
     }
     frame.render_widget(Paragraph::new(lines).block(block), outer);
+    Some(height)
 }
 
-pub(super) fn render_run(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let Some(open) = app.journal.open.as_ref() else {
-        return;
-    };
+/// Draws one run's accounts; returns the rows a page of them holds.
+pub(super) fn render_run(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) -> Option<usize> {
+    let open = app.journal.open.as_ref()?;
     let rows = open.rows.as_deref();
     let run = &open.run;
     let (outer, block) = frame_popup(
@@ -132,7 +137,6 @@ pub(super) fn render_run(app: &mut App, frame: &mut Frame, area: Rect, theme: &T
     let inner = block.inner(outer);
     let width = usize::from(inner.width).saturating_sub(2);
     let height = usize::from(inner.height).saturating_sub(1);
-    app.popup_height = inner.height.saturating_sub(1).max(1);
     let summary = format!(
         "{} ok, {} failed, {} unknown, {} unfinished, started {}",
         run.succeeded,
@@ -169,4 +173,5 @@ pub(super) fn render_run(app: &mut App, frame: &mut Frame, area: Rect, theme: &T
         }
     }
     frame.render_widget(Paragraph::new(lines).block(block), outer);
+    Some(height)
 }

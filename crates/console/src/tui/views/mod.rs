@@ -11,8 +11,9 @@ mod picker;
 mod status;
 mod table;
 
-use super::app::App;
+use super::app::{App, Geometry};
 use super::keymap::{Keymap, Mode};
+use super::list::ListCursor;
 use super::registry::Cmd;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -57,12 +58,14 @@ impl Theme {
     }
 }
 
-/// Draws the whole console. Renders only the rows on screen, so the cost
-/// does not grow with the number of accounts.
-pub fn draw(app: &mut App, frame: &mut Frame) {
+/// Draws the whole console from the App as it is, and returns the layout
+/// it arrived at (for `Action::Geometry`). Renders only the rows on
+/// screen, so the cost does not grow with the number of accounts.
+pub fn draw(app: &App, frame: &mut Frame) -> Geometry {
+    let mut geometry = Geometry::default();
     let area = frame.area();
     if area.width == 0 || area.height == 0 {
-        return;
+        return geometry;
     }
     let theme = Theme::new(app.no_color);
     let header_lines = header::height(app, area);
@@ -79,26 +82,26 @@ pub fn draw(app: &mut App, frame: &mut Frame) {
     ])
     .areas(area);
     header::render(app, frame, top, &theme);
-    table::render(app, frame, body, &theme);
+    table::render(app, frame, body, &theme, &mut geometry);
     status::render(app, frame, bottom, &theme);
     if hints > 0 {
         status::render_hints(app, frame, keys, &theme);
     }
     match app.mode {
-        Mode::Detail => detail::render(app, frame, area, &theme),
-        Mode::Help => help::render(app, frame, area, &theme),
+        Mode::Detail => geometry.text = detail::render(app, frame, area, &theme),
+        Mode::Help => geometry.text = help::render(app, frame, area, &theme),
         Mode::OrgPicker => picker::render(app, frame, area, &theme),
         Mode::Chooser => form::render_chooser(app, frame, area, &theme),
-        Mode::Form => form::render_form(app, frame, area, &theme),
+        Mode::Form => geometry.form_scroll = form::render_form(app, frame, area, &theme),
         Mode::Pick => {
             if app.forms.form.is_some() {
-                form::render_form(app, frame, area, &theme);
+                geometry.form_scroll = form::render_form(app, frame, area, &theme);
             }
             form::render_pick(app, frame, area, &theme);
         }
         Mode::Confirm => {
             if app.forms.form.is_some() {
-                form::render_form(app, frame, area, &theme);
+                geometry.form_scroll = form::render_form(app, frame, area, &theme);
             }
             form::render_confirm(app, frame, area, &theme);
         }
@@ -107,15 +110,23 @@ pub fn draw(app: &mut App, frame: &mut Frame) {
         Mode::BulkProgress => bulk::render_progress(app, frame, area, &theme),
         Mode::BulkResults => bulk::render_results(app, frame, area, &theme),
         Mode::Audit => bulk::render_audit(app, frame, area, &theme),
-        Mode::Journal => journal::render_runs(app, frame, area, &theme),
-        Mode::JournalRun => journal::render_run(app, frame, area, &theme),
+        Mode::Journal => geometry.list_page = journal::render_runs(app, frame, area, &theme),
+        Mode::JournalRun => geometry.list_page = journal::render_run(app, frame, area, &theme),
         Mode::ResultDetail => {
             bulk::render_results(app, frame, area, &theme);
-            bulk::render_result_detail(app, frame, area, &theme);
+            geometry.text = bulk::render_result_detail(app, frame, area, &theme);
         }
         Mode::Table | Mode::Filter | Mode::Command | Mode::Find => {}
     }
     guard_cells(frame.buffer_mut());
+    geometry
+}
+
+/// The first line to show of a text of `lines` lines in `height` lines,
+/// from where it is scrolled to (kept short of a blank last page).
+pub(crate) fn text_scroll(scrolled: &ListCursor, lines: usize, height: usize) -> u16 {
+    let top = scrolled.selected.min(lines.saturating_sub(height));
+    u16::try_from(top).unwrap_or(u16::MAX)
 }
 
 /// The last line of defence, whatever a view forgot: no cell reaches the

@@ -8,8 +8,8 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Clear, HighlightSpacing, List, ListItem, ListState};
 use ratatui::Frame;
 
-pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let visible = app.picker_visible();
+pub(super) fn render(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let visible = app.picker.shown();
     let height = (visible.len().max(1) as u16).saturating_add(2);
     let outer = popup(popup_room(area), 50, height);
     let items: Vec<ListItem> = visible
@@ -20,10 +20,10 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
             ListItem::new(format!("{}{mark}", sanitize(org)))
         })
         .collect();
-    let title = if app.picker_query.is_empty() {
+    let title = if app.picker.query.is_empty() {
         " Organization (type to narrow) ".to_string()
     } else {
-        format!(" Organization: {} ", sanitize(&app.picker_query))
+        format!(" Organization: {} ", sanitize(&app.picker.query))
     };
     let list = List::new(items)
         .block(
@@ -34,7 +34,7 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
         .highlight_symbol("> ")
         .highlight_spacing(HighlightSpacing::Always)
         .highlight_style(theme.selected);
-    let selected = visible.iter().position(|&i| i == app.picker_selected);
+    let selected = (!visible.is_empty()).then_some(app.picker.cursor.selected);
     let mut state = ListState::default().with_selected(selected);
     frame.render_widget(Clear, outer);
     frame.render_stateful_widget(list, outer, &mut state);

@@ -4,6 +4,7 @@ use super::Theme;
 use crate::domain::text::wrap;
 use crate::tui::app::{App, LoadState};
 use crate::tui::keymap::Mode;
+use crate::tui::line::LineEditor;
 use crate::tui::registry::Cmd;
 use crate::tui::text::sanitize;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
@@ -14,6 +15,18 @@ use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
 const SPINNER: [char; 4] = ['|', '/', '-', '\\'];
+
+const FILTER_PROMPT: &str = "/";
+
+/// The prompt open on the status line, with what is typed in it.
+fn open_prompt(app: &App) -> Option<(&'static str, &LineEditor)> {
+    match app.mode {
+        Mode::Filter => Some((FILTER_PROMPT, &app.filter_input)),
+        Mode::Find => Some(("find: ", &app.find_input)),
+        Mode::Command => Some((":", &app.command_input)),
+        _ => None,
+    }
+}
 
 /// The status line, and under it as many lines as a long message needs
 /// (wrapped, never cut), at most `max`.
@@ -40,7 +53,7 @@ fn parts<'a>(app: &'a App, width: u16, theme: &Theme) -> (Line<'a>, Span<'a>, Ve
                 None => Span::raw(format!("{} of {} match", app.view.len(), app.rows.len())),
             };
             let left = Line::from(vec![
-                Span::styled("/", theme.key),
+                Span::styled(FILTER_PROMPT, theme.key),
                 Span::raw(sanitize(&app.filter_input).into_owned()),
             ]);
             // The whole error, or what the filter cannot decide, wrapped.
@@ -52,15 +65,13 @@ fn parts<'a>(app: &'a App, width: u16, theme: &Theme) -> (Line<'a>, Span<'a>, Ve
             (left, right, below)
         }
         Mode::Command | Mode::Find => {
-            let (prompt, input) = if app.mode == Mode::Find {
-                ("find: ", &app.find_input)
-            } else {
-                (":", &app.command_input)
+            let Some((prompt, input)) = open_prompt(app) else {
+                return (Line::raw(""), Span::raw(""), Vec::new());
             };
             let right = match &app.prompt_note {
                 Some(note) => Span::styled(note.clone(), theme.error),
                 None if app.mode == Mode::Find && !app.view.is_empty() => {
-                    Span::raw(format!("{}/{} ", app.selected + 1, app.view.len()))
+                    Span::raw(format!("{}/{} ", app.table.selected + 1, app.view.len()))
                 }
                 None => Span::raw(""),
             };
@@ -70,7 +81,7 @@ fn parts<'a>(app: &'a App, width: u16, theme: &Theme) -> (Line<'a>, Span<'a>, Ve
             ]);
             // The names Tab offered, while the prompt still holds its pick.
             let below = match &app.completion {
-                Some(c) if app.mode == Mode::Command && c.input == app.command_input => {
+                Some(c) if app.mode == Mode::Command && c.input == app.command_input.as_str() => {
                     wrapped(c.names.join(", "), theme.dim)
                 }
                 _ => Vec::new(),
@@ -129,8 +140,9 @@ pub(super) fn render(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
         };
         frame.render_widget(Paragraph::new(line), row);
     }
-    if matches!(app.mode, Mode::Filter | Mode::Command | Mode::Find) {
-        let x = left_area.x + (left.width() as u16).min(left_area.width.saturating_sub(1));
+    if let Some((prompt, input)) = open_prompt(app) {
+        let at = prompt.width() + sanitize(input.before_cursor()).width();
+        let x = left_area.x + (at as u16).min(left_area.width.saturating_sub(1));
         frame.set_cursor_position(Position { x, y: area.y });
     }
 }
@@ -163,7 +175,7 @@ fn progress(app: &App) -> String {
     let mut position = if app.view.is_empty() {
         String::new()
     } else {
-        format!("{}/{}", app.selected + 1, app.view.len())
+        format!("{}/{}", app.table.selected + 1, app.view.len())
     };
     let marked = app.bulk.marks.len();
     if marked > 0 {

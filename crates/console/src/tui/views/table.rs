@@ -2,19 +2,28 @@
 
 use super::Theme;
 use crate::domain::text::fit;
-use crate::tui::app::{App, LoadState};
+use crate::tui::app::{App, Geometry, LoadState};
 use crate::tui::columns::{self, MARKER, MORE_LEFT, MORE_RIGHT};
 use crate::tui::text::sanitize;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
-pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme) {
+/// Draws the table; notes in `geometry` where its rows are and whether
+/// columns lie off-screen.
+pub(super) fn render(
+    app: &App,
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    geometry: &mut Geometry,
+) {
     let shown = app.shown_columns();
     // Scrolled past what the columns need (a wider terminal, fewer columns).
-    app.col_scroll = app.col_scroll.min(shown.len().saturating_sub(2));
-    let placed = columns::layout(&shown, app.col_scroll, area.width);
-    app.more_right = placed.more_right;
+    geometry.col_scroll_max = shown.len().saturating_sub(2);
+    let col_scroll = app.col_scroll.min(geometry.col_scroll_max);
+    let placed = columns::layout(&shown, col_scroll, area.width);
+    geometry.more_right = placed.more_right;
     let layout = &placed.columns;
     let arrow = if app.ascending { "↑" } else { "↓" };
     let header = Row::new(layout.iter().map(|(column, width)| {
@@ -31,22 +40,17 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
     let widths: Vec<Constraint> = layout.iter().map(|(_, w)| Constraint::Length(*w)).collect();
 
     let height = usize::from(area.height.saturating_sub(1));
-    app.table_height = height.max(1);
-    app.table_area = Rect {
+    let rows_area = Rect {
         y: area.y.saturating_add(1),
         height: area.height.saturating_sub(1),
         ..area
     };
-    if app.selected < app.offset {
-        app.offset = app.selected;
-    } else if height > 0 && app.selected >= app.offset + height {
-        app.offset = app.selected + 1 - height;
-    }
-    app.offset = app.offset.min(app.view.len().saturating_sub(height));
+    geometry.table_rows = rows_area;
+    let first = app.table.first_visible(height);
 
-    let end = (app.offset + height).min(app.view.len());
+    let end = (first + height).min(app.view.len());
     let max_age = app.ctx.settings.password_max_age_days;
-    let rows: Vec<Row> = app.view[app.offset..end]
+    let rows: Vec<Row> = app.view[first..end]
         .iter()
         .map(|&index| {
             let user = &app.rows[index as usize].user;
@@ -68,10 +72,10 @@ pub(super) fn render(app: &mut App, frame: &mut Frame, area: Rect, theme: &Theme
         .row_highlight_style(theme.selected);
     let mut state = TableState::default();
     if !app.view.is_empty() {
-        state.select(Some(app.selected - app.offset));
+        state.select(Some(app.table.selected - first));
     }
     frame.render_stateful_widget(table, area, &mut state);
-    super::bulk::render_marks(app, frame, app.table_area);
+    super::bulk::render_marks(app, frame, rows_area, first);
     // Columns off-screen: `‹` after the account column (which stays put),
     // `›` at the right edge, both in the header row.
     if area.height > 0 {
