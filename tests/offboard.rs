@@ -304,6 +304,7 @@ async fn a_cancel_midway_leaves_the_journal_agreeing_with_the_server() {
         &JournalArgs {
             journal: Some(path.clone()),
             run: Some(abrupt.run_id.clone()),
+            ..Default::default()
         },
         &mut out,
     )
@@ -578,6 +579,7 @@ async fn the_command_previews_asks_and_reports_each_result() {
         &JournalArgs {
             journal: Some(path.clone()),
             run: None,
+            ..Default::default()
         },
         &mut out,
     )

@@ -78,6 +78,7 @@ fn journal_text(path: &Path, run: Option<&str>) -> String {
         &JournalArgs {
             journal: Some(path.to_path_buf()),
             run: run.map(String::from),
+            ..Default::default()
         },
         &mut out,
     )
