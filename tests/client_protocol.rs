@@ -404,6 +404,32 @@ async fn retry_after_is_honoured() {
     assert_eq!(script.seen.lock().unwrap().len(), 2);
 }
 
+/// A 429 is a refusal before anything was done: a write is sent again
+/// after `Retry-After`, as a read is.
+#[tokio::test]
+async fn a_throttled_write_is_sent_again_after_retry_after() {
+    let (script, base) = serve(Script {
+        users: 3,
+        honour_count: true,
+        throttle_first: AtomicUsize::new(1),
+        ..Default::default()
+    })
+    .await;
+    let started = Instant::now();
+    let err = client(&base, SECRET)
+        .delete_user(5, None, None)
+        .await
+        .unwrap_err();
+    // The second answer is the scripted server's 404 for anything but a listing.
+    assert_eq!(err.status(), Some(404));
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let seen = script.seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert!(seen
+        .iter()
+        .all(|s| s.starts_with("DELETE /api/v3/security/users/5")));
+}
+
 #[tokio::test]
 async fn wrong_secret_and_skewed_clock_are_http_401_with_the_message() {
     let (_script, base) = serve(Script {

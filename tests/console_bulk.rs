@@ -214,7 +214,7 @@ async fn mark_disable_retry_and_cancel_against_the_sandbox() {
     }
     console.press(KeyCode::Esc);
 
-    // 2. Every request fails (HTTP 500); r retries them once the server heals.
+    // 2. Every request is refused (HTTP 429); r retries them once the server heals.
     console.keys("c");
     // This actor sees no System roles: status and login narrow instead.
     console.filter("status:ok login<365d");
@@ -225,7 +225,7 @@ async fn mark_disable_retry_and_cancel_against_the_sandbox() {
     console.press(KeyCode::Char('g'));
     console.keys("   ");
     sandbox.set_faults(Faults {
-        error_rate: 1.0,
+        rate_limit_rate: 1.0,
         ..Default::default()
     });
     console.keys("d");
@@ -563,9 +563,11 @@ async fn retry_reads_unknown_rows_back_before_sending_again() {
     console.keys("*");
     assert!(console.marked_loaded() >= 20);
     console.press(KeyCode::Esc);
+    // Reading the accounts back fails too, so the run cannot settle them.
     sandbox.set_faults(Faults {
         lost_answer_rate: 0.4,
         drop_rate: 0.2,
+        read_error_rate: 1.0,
         seed: 5,
         ..Default::default()
     });

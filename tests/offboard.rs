@@ -304,6 +304,7 @@ async fn a_cancel_midway_leaves_the_journal_agreeing_with_the_server() {
         &JournalArgs {
             journal: Some(path.clone()),
             run: Some(abrupt.run_id.clone()),
+            ..Default::default()
         },
         &mut out,
     )
@@ -541,7 +542,8 @@ async fn the_command_previews_asks_and_reports_each_result() {
     )));
     assert_eq!(sb.requests().put - puts, expected.will_change.len() as u64);
 
-    // Failures: some enables refused with 500s; the command says how many.
+    // Failures: some enables refused with 429s (after the client's own
+    // retries); the command says how many.
     let to_enable = select(&oa, BulkAction::Enable, None, "example.com")
         .await
         .unwrap()
@@ -549,7 +551,7 @@ async fn the_command_previews_asks_and_reports_each_result() {
         .will_change
         .len();
     sb.set_faults(Faults {
-        error_rate: 0.3,
+        rate_limit_rate: 0.6,
         seed: 7,
         ..Default::default()
     });
@@ -578,6 +580,7 @@ async fn the_command_previews_asks_and_reports_each_result() {
         &JournalArgs {
             journal: Some(path.clone()),
             run: None,
+            ..Default::default()
         },
         &mut out,
     )

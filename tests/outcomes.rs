@@ -1,8 +1,9 @@
 //! Outcomes that tell the truth (issue 10, item 5), over real HTTP against
-//! the sandbox: answers lost after the server applied a write are
-//! "unknown" and read back before undo decides; a journal whose device
-//! fills up mid-run counts sent rows apart and the next run starts on a
-//! fresh line; a line of invalid UTF-8 hides only itself.
+//! the sandbox: answers lost after the server applied a write are read
+//! back by the run; those it cannot read back are "unknown" and read back
+//! again before undo decides; a journal whose device fills up mid-run
+//! counts sent rows apart and the next run starts on a fresh line; a line
+//! of invalid UTF-8 hides only itself.
 
 #[path = "common/server_state.rs"]
 mod server_state;
@@ -78,6 +79,7 @@ fn journal_text(path: &Path, run: Option<&str>) -> String {
         &JournalArgs {
             journal: Some(path.to_path_buf()),
             run: run.map(String::from),
+            ..Default::default()
         },
         &mut out,
     )
@@ -99,11 +101,13 @@ async fn lost_answers_are_unknown_and_undo_reads_them_back() {
     assert!(planned.len() > 60, "{}", planned.len());
 
     // Some writes are applied and their answer lost; some connections drop
-    // before the server applies anything. The client cannot tell the two
-    // apart, and must not call either "failed".
+    // before the server applies anything; and reading an account back
+    // fails. The client cannot tell the two apart, and must not call
+    // either "failed".
     sb.set_faults(Faults {
         lost_answer_rate: 0.2,
         drop_rate: 0.1,
+        read_error_rate: 1.0,
         seed: 11,
         ..Default::default()
     });
@@ -438,11 +442,11 @@ async fn a_line_of_invalid_utf8_is_skipped_and_undo_still_works() {
 }
 
 /// The real binaries: `rollcall sandbox --lost-answer-rate 1` applies every
-/// write and loses its answer; `rollcall users disable` then reports each
-/// row as unknown with the read-back advice, exits non-zero, and panics
-/// nowhere.
+/// write and loses its answer; `rollcall users disable` reads each account
+/// back, reports it ok and exits zero; `rollcall journal --format csv` says
+/// how each was known.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_cli_reports_lost_answers_as_unknown() {
+async fn the_cli_confirms_lost_answers_by_reading_back() {
     use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().unwrap();
     let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
@@ -501,25 +505,46 @@ async fn the_cli_reports_lost_answers_as_unknown() {
         String::from_utf8_lossy(&run.stdout),
         String::from_utf8_lossy(&run.stderr),
     );
-    assert!(!run.status.success(), "{stdout}\n{stderr}");
-    let unknown = stdout.lines().filter(|l| l.starts_with("unknown ")).count();
-    assert!(unknown > 0, "{stdout}");
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    let ok = stdout.lines().filter(|l| l.starts_with("ok ")).count();
+    assert!(ok > 0, "{stdout}");
     assert!(
-        stdout
-            .lines()
-            .filter(|l| l.starts_with("unknown "))
-            .all(|l| l.contains(UNKNOWN_WORDS)),
+        stdout.contains(&format!(
+            "{ok} ok, 0 failed, 0 unknown, 0 not sent, of {ok}"
+        )),
         "{stdout}"
     );
-    assert!(
-        stdout.contains(&format!("0 failed, {unknown} unknown, 0 not sent")),
-        "{stdout}"
-    );
-    assert!(stderr.contains("read back before acting again"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     let run = jl::runs_of(&jl::read(&journal_path).unwrap())
         .pop()
         .unwrap();
-    assert_eq!((run.unknown, run.failed), (unknown, 0));
+    assert_eq!((run.succeeded, run.unknown, run.failed), (ok, 0, 0));
+
+    let export = tokio::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["journal", "--run", &run.run_id, "--format", "csv"])
+        .env("ROLLCALL_JOURNAL", &journal_path)
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("XDG_DATA_HOME", dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(export.status.success());
+    let csv_text = String::from_utf8(export.stdout).unwrap();
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(header.get(7), Some("outcome"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), ok, "{csv_text}");
+    for row in &rows {
+        assert_eq!(
+            (&row[0], &row[4], &row[7]),
+            (run.run_id.as_str(), "disable", "ok")
+        );
+        assert!(
+            row[8].starts_with("applied; the answer was lost (no answer from "),
+            "{csv_text}"
+        );
+    }
     server.kill().await.unwrap();
 }

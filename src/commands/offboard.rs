@@ -61,6 +61,19 @@ pub struct JournalArgs {
     /// Show one run's accounts (a unique prefix of the id is enough).
     #[arg(long = "run", value_name = "RUN_ID")]
     pub run: Option<String>,
+    /// text for people; csv or json (with --run): one row per account and
+    /// action with its outcome and message, for tools.
+    #[arg(long, value_enum, default_value_t = JournalFormat::Text)]
+    pub format: JournalFormat,
+}
+
+/// `journal --format`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum JournalFormat {
+    #[default]
+    Text,
+    Csv,
+    Json,
 }
 
 /// `undo RUN_ID`.
@@ -805,22 +818,37 @@ pub fn write_preflight(selection: &Selection, out: &mut dyn Write) -> anyhow::Re
 
 /// `rollcall journal`: the runs, or one run's accounts.
 pub fn journal(args: &JournalArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    if args.format != JournalFormat::Text && args.run.is_none() {
+        bail!("--format csv|json lists one run's accounts: name it with --run RUN_ID");
+    }
     let path = journal_path(args.journal.as_deref())?;
     let contents = journal::read(&path)
         .with_context(|| format!("cannot read the journal {}", path.display()))?;
     if !contents.bad_lines.is_empty() {
         let lines: Vec<String> = contents.bad_lines.iter().map(|n| n.to_string()).collect();
-        writeln!(
-            out,
+        let warning = format!(
             "warning: {} unreadable line{} in {} (line {}); a torn last line is what a crash mid-write leaves",
             contents.bad_lines.len(),
             plural(contents.bad_lines.len()),
-            path.display(),
+            sanitize(&path.display().to_string()),
             lines.join(", ")
-        )?;
+        );
+        // CSV and JSON stay parseable: the warning goes to stderr.
+        match args.format {
+            JournalFormat::Text => writeln!(out, "{warning}")?,
+            JournalFormat::Csv | JournalFormat::Json => eprintln!("{warning}"),
+        }
     }
     let runs = journal::runs_of(&contents);
     match &args.run {
+        Some(wanted) if args.format != JournalFormat::Text => {
+            let run = find_run(&runs, wanted)?;
+            let rows = journal::action_results(&contents.entries, &run.run_id);
+            match args.format {
+                JournalFormat::Csv => crate::ops::results::write_csv(&rows, out)?,
+                _ => crate::ops::results::write_json(&rows, out)?,
+            }
+        }
         Some(wanted) => {
             let run = find_run(&runs, wanted)?;
             write_run(run, &journal::run_rows(&contents.entries, &run.run_id), out)?;
@@ -1087,6 +1115,7 @@ mod tests {
         let args = |run: Option<&str>| JournalArgs {
             journal: Some(path.clone()),
             run: run.map(String::from),
+            ..Default::default()
         };
         let mut out = Vec::new();
         journal(&args(None), &mut out).unwrap();
@@ -1113,10 +1142,54 @@ mod tests {
             &JournalArgs {
                 journal: Some(dir.path().join("none.jsonl")),
                 run: None,
+                ..Default::default()
             },
             &mut out,
         )
         .unwrap();
         assert!(String::from_utf8(out).unwrap().starts_with("No runs in "));
+
+        // For tools: one row per account, the warning kept out of the data,
+        // and nothing a terminal would act on.
+        let formatted = |format: JournalFormat| {
+            let mut out = Vec::new();
+            journal(
+                &JournalArgs {
+                    format,
+                    ..args(Some("20261125T12"))
+                },
+                &mut out,
+            )
+            .unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let csv_text = formatted(JournalFormat::Csv);
+        let lines: Vec<&str> = csv_text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "run_id,time,instance,actor,action,account_id,account_name,outcome,message"
+        );
+        assert_eq!(lines.len(), 2, "{csv_text}");
+        assert!(lines[1].starts_with("20261125T120000-abcd,"), "{csv_text}");
+        assert!(
+            lines[1].ends_with(",http://127.0.0.1:1/api,admin\\e[31m,disable,5,evil\\e[2Jname,ok,"),
+            "{csv_text}"
+        );
+        let json_text = formatted(JournalFormat::Json);
+        assert!(!csv_text.contains('\u{1b}') && !json_text.contains('\u{1b}'));
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&json_text).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["account_name"], "evil\u{1b}[2Jname");
+        assert_eq!(rows[0]["account_id"], 5);
+        assert_eq!(rows[0]["outcome"], "ok");
+        let refused = journal(
+            &JournalArgs {
+                format: JournalFormat::Csv,
+                ..args(None)
+            },
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(refused.to_string().contains("--run RUN_ID"), "{refused}");
     }
 }

@@ -2,7 +2,7 @@
 //! cancellation, and the journal written before and after each one. Used by
 //! the console's worker and by the scripted commands alike.
 
-use crate::api::Client;
+use crate::api::{ApiError, Client};
 use crate::domain::preflight::BulkAction;
 use crate::domain::User;
 use crate::journal::{Entry, Journal, OutcomeState, Phase};
@@ -11,6 +11,7 @@ use futures::StreamExt;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Who is acting where, for the journal.
 #[derive(Debug, Clone)]
@@ -91,12 +92,13 @@ impl RowOutcome {
 pub const READ_BACK: &str = "read back before acting again";
 
 /// The reason of an unknown outcome, for an error that may have left the
-/// request applied (`ApiError::maybe_sent`).
+/// request applied (`ApiError::may_have_applied`).
 pub fn unknown_reason(error: &crate::api::ApiError) -> String {
     use crate::api::ApiError as E;
     let what = match error {
         E::Timeout { .. } => "no answer came in time after the request was sent",
         E::Decode { .. } => "the answer to the request could not be read",
+        E::Http { .. } => "the server failed while handling the request",
         _ => "the connection dropped after the request was sent",
     };
     format!("{what}; {READ_BACK} ({error})")
@@ -177,7 +179,7 @@ pub async fn execute(
                 let outcome = if cancel.is_cancelled() {
                     RowOutcome::NotSent
                 } else {
-                    run_one(client, journal, plan, user).await
+                    run_one(client, journal, plan, user, cancel).await
                 };
                 (
                     index,
@@ -214,15 +216,239 @@ pub async fn execute(
     results
 }
 
+/// Sends of one account's write, at most: a send whose answer left it open
+/// and that reading the account back showed did not land is sent again, up
+/// to this many in all. A 429 is not sent again here: the client already
+/// did, after the server's `Retry-After`, as often as one call allows.
+pub const MAX_SENDS: u32 = 8;
+/// Wait before a row's second send; doubled for each further one, up to
+/// [`MAX_RESEND_DELAY`].
+const RESEND_DELAY: Duration = Duration::from_millis(200);
+const MAX_RESEND_DELAY: Duration = Duration::from_secs(2);
+/// Reads of an account whose write's answer left it open, before its
+/// outcome is called unknown (each read already retries transient failures).
+const READ_BACK_TRIES: u32 = 3;
+
+/// One write to one account, as a run sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AccountWrite {
+    /// Set the fields of `change` (a JSON object) on account `id`.
+    Update { id: i64, change: serde_json::Value },
+    /// Delete account `id`, moving what runs as it (rule 8).
+    Delete { id: i64, reassign: Reassign },
+}
+
+impl AccountWrite {
+    /// `action` on `id`, as a bulk run sends it.
+    pub fn of_action(action: BulkAction, id: i64, reassign: Reassign) -> AccountWrite {
+        match action {
+            BulkAction::Delete => AccountWrite::Delete { id, reassign },
+            _ => AccountWrite::Update {
+                id,
+                change: action.change(),
+            },
+        }
+    }
+
+    fn id(&self) -> i64 {
+        match self {
+            AccountWrite::Update { id, .. } | AccountWrite::Delete { id, .. } => *id,
+        }
+    }
+}
+
+/// What one send of a write came to: its answer, and when the answer left
+/// it open, what reading the account back showed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sent {
+    /// Applied. `note` says how that is known when the answer did not say so.
+    Applied { note: Option<String> },
+    /// Not applied, and safe to send again (why).
+    NotApplied(String),
+    /// Refused, or not applied for a reason sending again will not change.
+    Failed(String),
+    /// Maybe applied: the answer left it open and the account could not be
+    /// read back (why).
+    Unknown(String),
+}
+
+/// Sends `write` once and judges the answer. A write whose answer leaves
+/// its fate open (a 5xx, a dropped connection, no answer in time) is never
+/// called failed or sent again blindly: the account is read back first.
+pub async fn send_once(client: &Client, write: &AccountWrite) -> Sent {
+    let answer = match write {
+        AccountWrite::Update { id, change } => client.update_user(*id, change).await.map(Some),
+        AccountWrite::Delete { id, reassign } => client
+            .delete_user(*id, reassign.playbooks_to, reassign.jobs_to)
+            .await
+            .map(|()| None),
+    };
+    match (answer, write) {
+        // A 200 whose account does not carry the change was not applied.
+        (Ok(Some(after)), AccountWrite::Update { change, .. }) => match after.not_applied(change) {
+            fields if fields.is_empty() => Sent::Applied { note: None },
+            fields => Sent::Failed(format!("not applied: {}", fields.join(", "))),
+        },
+        (Ok(_), _) => Sent::Applied { note: None },
+        (Err(e), _) if e.may_have_applied() => confirm(client, write, &e).await,
+        (Err(e), _) => Sent::Failed(e.to_string()),
+    }
+}
+
+/// Whether the account now shows `write`, after `error` left it open.
+async fn confirm(client: &Client, write: &AccountWrite, error: &ApiError) -> Sent {
+    let mut why = String::new();
+    for attempt in 1..=READ_BACK_TRIES {
+        let shown = match (client.get_user(write.id(), &[]).await, write) {
+            (Ok(user), AccountWrite::Update { change, .. }) => shows(change, &user),
+            // Still there: not deleted.
+            (Ok(_), AccountWrite::Delete { .. }) => Some(false),
+            (Err(e), AccountWrite::Delete { .. }) if e.status() == Some(404) => Some(true),
+            (Err(e), AccountWrite::Update { .. }) if e.status() == Some(404) => {
+                return Sent::Failed(format!("the account is no longer on the server ({error})"));
+            }
+            (Err(e), _) => {
+                why = e.to_string();
+                // Another read helps only after a failure that may pass.
+                if !e.is_transient() {
+                    break;
+                }
+                if attempt < READ_BACK_TRIES {
+                    tokio::time::sleep(RESEND_DELAY * attempt).await;
+                }
+                continue;
+            }
+        };
+        let how = if error.status().is_some() {
+            "the server answered an error"
+        } else {
+            "the answer was lost"
+        };
+        return match shown {
+            Some(true) => {
+                let note =
+                    format!("applied; {how} ({error}), and the account read back shows the change");
+                tracing::info!(
+                    account_id = write.id(),
+                    "{}",
+                    crate::domain::text::sanitize(&note)
+                );
+                Sent::Applied { note: Some(note) }
+            }
+            Some(false) => Sent::NotApplied(format!(
+                "not applied; {how} ({error}), and the account read back does not show the change"
+            )),
+            None => Sent::Unknown(format!(
+                "{}; the account read back does not show the changed field",
+                unknown_reason(error)
+            )),
+        };
+    }
+    Sent::Unknown(format!(
+        "{}; reading the account back failed: {why}",
+        unknown_reason(error)
+    ))
+}
+
+/// Sends `write` until it ends applied, failed or unknown (at most
+/// [`MAX_SENDS`] sends), each send journaled as intent then outcome: the
+/// intent on disk before the request leaves, the outcome after. `entry` is
+/// the row's journal line (its phase and outcome fields are set here).
+/// Without a journal nothing is written (tests of the engine alone).
+pub async fn send_journaled(
+    client: &Client,
+    journal: Option<&Arc<Mutex<Journal>>>,
+    mut entry: Entry,
+    write: &AccountWrite,
+    cancel: &Cancel,
+) -> RowOutcome {
+    let mut sends = 1;
+    loop {
+        entry.time = Utc::now();
+        entry.phase = Phase::Intent;
+        (entry.ok, entry.message, entry.state) = (None, None, None);
+        // If the intent cannot be written, nothing is sent.
+        if let Some(journal) = journal {
+            if let Err(e) = write_entry(journal, entry.clone()).await {
+                return RowOutcome::Failed(match sends {
+                    1 => format!("not sent: cannot write the journal: {e}"),
+                    _ => format!("not applied, and not sent again: cannot write the journal: {e}"),
+                });
+            }
+        }
+        let sent = send_once(client, write).await;
+        let again =
+            matches!(sent, Sent::NotApplied(_)) && sends < MAX_SENDS && !cancel.is_cancelled();
+        let (outcome, note) = match sent {
+            Sent::Applied { note } => (RowOutcome::Ok, note),
+            Sent::Failed(why) => (RowOutcome::Failed(why), None),
+            Sent::Unknown(why) => (RowOutcome::Unknown(why), None),
+            Sent::NotApplied(why) if again => (
+                RowOutcome::Failed(format!(
+                    "{why}; sending again (send {} of {MAX_SENDS})",
+                    sends + 1
+                )),
+                None,
+            ),
+            Sent::NotApplied(why) if cancel.is_cancelled() => (
+                RowOutcome::Failed(format!("{why}; not sent again: the run was cancelled")),
+                None,
+            ),
+            Sent::NotApplied(why) => (
+                RowOutcome::Failed(format!("{why}; not applied after {sends} sends")),
+                None,
+            ),
+        };
+        if let Some(journal) = journal {
+            entry.time = Utc::now();
+            entry.phase = Phase::Outcome;
+            match &outcome {
+                RowOutcome::Ok => {
+                    entry.ok = Some(true);
+                    entry.message = note;
+                }
+                RowOutcome::Failed(message) => {
+                    entry.ok = Some(false);
+                    entry.message = Some(message.clone());
+                }
+                // `ok` stays absent: neither true nor false is known.
+                RowOutcome::Unknown(reason) => {
+                    entry.state = Some(OutcomeState::Unknown);
+                    entry.message = Some(reason.clone());
+                }
+                RowOutcome::Unjournaled(_) | RowOutcome::NotSent => {}
+            }
+            if let Err(e) = write_entry(journal, entry.clone()).await {
+                // The request went out: this is not a failure of the account,
+                // and the journal's intent without outcome says "read back".
+                let answer = match &outcome {
+                    RowOutcome::Ok => "the server applied it".to_string(),
+                    RowOutcome::Failed(m) => format!("the server refused it: {m}"),
+                    RowOutcome::Unknown(r) => format!("unknown: {r}"),
+                    _ => String::new(),
+                };
+                return RowOutcome::Unjournaled(format!(
+                    "outcome not journaled ({answer}); cannot write the journal: {e}"
+                ));
+            }
+        }
+        if !again {
+            return outcome;
+        }
+        tokio::time::sleep((RESEND_DELAY * 2u32.pow(sends - 1)).min(MAX_RESEND_DELAY)).await;
+        sends += 1;
+    }
+}
+
 async fn run_one(
     client: &Client,
     journal: Option<Arc<Mutex<Journal>>>,
     plan: &RunPlan,
     user: &User,
+    cancel: &Cancel,
 ) -> RowOutcome {
-    let (meta, action, reassign) = (&plan.meta, plan.action, plan.reassign);
-    let change = action.change();
-    let mut entry = Entry {
+    let (meta, action) = (&plan.meta, plan.action);
+    let entry = Entry {
         time: Utc::now(),
         instance: meta.instance.clone(),
         actor: meta.actor.clone(),
@@ -231,78 +457,14 @@ async fn run_one(
         action: action.name().to_string(),
         account_id: user.id,
         account_name: user.user_name.clone(),
-        change: change.clone(),
+        change: action.change(),
         before: state_before(action, user),
         ok: None,
         message: None,
         state: None,
     };
-    // The intent is on disk before the request leaves; if it cannot be
-    // written, nothing is sent.
-    if let Some(journal) = &journal {
-        if let Err(e) = write_entry(journal, entry.clone()).await {
-            return RowOutcome::Failed(format!("not sent: cannot write the journal: {e}"));
-        }
-    }
-    let outcome = match action {
-        BulkAction::Delete => match client
-            .delete_user(user.id, reassign.playbooks_to, reassign.jobs_to)
-            .await
-        {
-            Ok(()) => RowOutcome::Ok,
-            Err(e) => from_error(&e),
-        },
-        // A 200 whose account does not carry the change was not applied.
-        _ => match client.update_user(user.id, &change).await {
-            Ok(after) => match after.not_applied(&change) {
-                fields if fields.is_empty() => RowOutcome::Ok,
-                fields => RowOutcome::Failed(format!("not applied: {}", fields.join(", "))),
-            },
-            Err(e) => from_error(&e),
-        },
-    };
-    if let Some(journal) = &journal {
-        entry.time = Utc::now();
-        entry.phase = Phase::Outcome;
-        match &outcome {
-            RowOutcome::Ok => entry.ok = Some(true),
-            RowOutcome::Failed(message) => {
-                entry.ok = Some(false);
-                entry.message = Some(message.clone());
-            }
-            // `ok` stays absent: neither true nor false is known.
-            _ => {
-                entry.state = Some(OutcomeState::Unknown);
-                entry.message = Some(match &outcome {
-                    RowOutcome::Unknown(reason) => reason.clone(),
-                    _ => String::new(),
-                });
-            }
-        }
-        if let Err(e) = write_entry(journal, entry).await {
-            // The request went out: this is not a failure of the account,
-            // and the journal's intent without outcome says "read back".
-            let answer = match &outcome {
-                RowOutcome::Ok => "the server applied it".to_string(),
-                RowOutcome::Failed(m) => format!("the server refused it: {m}"),
-                RowOutcome::Unknown(r) => format!("unknown: {r}"),
-                _ => String::new(),
-            };
-            return RowOutcome::Unjournaled(format!(
-                "outcome not journaled ({answer}); cannot write the journal: {e}"
-            ));
-        }
-    }
-    outcome
-}
-
-/// A failed write: unknown when it may have been applied, else failed.
-fn from_error(error: &crate::api::ApiError) -> RowOutcome {
-    if error.maybe_sent() {
-        RowOutcome::Unknown(unknown_reason(error))
-    } else {
-        RowOutcome::Failed(error.to_string())
-    }
+    let write = AccountWrite::of_action(action, user.id, plan.reassign);
+    send_journaled(client, journal.as_ref(), entry, &write, cancel).await
 }
 
 async fn write_entry(journal: &Arc<Mutex<Journal>>, entry: Entry) -> std::io::Result<()> {
@@ -336,11 +498,17 @@ pub struct ReadBack {
 /// Whether `user` as the server has it now carries `action`'s change;
 /// `None` when the answer does not show a field the change sets.
 pub fn carries(action: BulkAction, user: &User) -> Option<bool> {
-    let change = action.change();
-    let serde_json::Value::Object(fields) = &change else {
+    match action {
         // A delete: an account that still reads back was not deleted.
-        return Some(false);
-    };
+        BulkAction::Delete => Some(false),
+        _ => shows(&action.change(), user),
+    }
+}
+
+/// Whether `user` carries every field of `change` (a JSON object); `None`
+/// when the answer does not show one of them.
+pub fn shows(change: &serde_json::Value, user: &User) -> Option<bool> {
+    let fields = change.as_object()?;
     let value = serde_json::to_value(user).ok()?;
     if fields
         .keys()
@@ -348,7 +516,7 @@ pub fn carries(action: BulkAction, user: &User) -> Option<bool> {
     {
         return None;
     }
-    Some(user.not_applied(&change).is_empty())
+    Some(user.not_applied(change).is_empty())
 }
 
 /// GETs each of `ids` (at most `concurrency` at a time) and sorts them by

@@ -357,6 +357,110 @@ pub fn run_rows(entries: &[Entry], run_id: &str) -> Vec<RunRow> {
     rows
 }
 
+/// One account and action of a run as tools read it (`rollcall journal
+/// --format csv|json`, GAM's action CSV): the latest attempt's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActionResult {
+    pub run_id: String,
+    /// When the latest line about it was written (its outcome, or for an
+    /// unfinished one its intent).
+    #[serde(serialize_with = "serialize_time")]
+    pub time: DateTime<Utc>,
+    pub instance: String,
+    pub actor: String,
+    pub action: String,
+    pub account_id: i64,
+    pub account_name: String,
+    pub outcome: ResultOutcome,
+    /// Why it failed or is unknown; for an ok, how that is known when the
+    /// answer was lost.
+    pub message: Option<String>,
+}
+
+/// The outcome column of [`ActionResult`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResultOutcome {
+    Ok,
+    Failed,
+    /// Sent, but no answer said whether it was applied.
+    Unknown,
+    /// An intent without an outcome (the process stopped mid-request).
+    Unfinished,
+}
+
+impl ResultOutcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            ResultOutcome::Ok => "ok",
+            ResultOutcome::Failed => "failed",
+            ResultOutcome::Unknown => "unknown",
+            ResultOutcome::Unfinished => "unfinished",
+        }
+    }
+}
+
+/// The time as both CSV and JSON give it: RFC 3339, UTC, milliseconds.
+pub fn result_time(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn serialize_time<S: serde::Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&result_time(time))
+}
+
+/// The message of an unfinished row.
+pub const UNFINISHED_MESSAGE: &str =
+    "no outcome recorded: read the account back before acting again";
+
+/// One row per account and action of `run_id`, in the order their first
+/// intents were written; a retry within the run (a second intent) makes
+/// the row unfinished again until its own outcome.
+pub fn action_results(entries: &[Entry], run_id: &str) -> Vec<ActionResult> {
+    let mut rows: Vec<ActionResult> = Vec::new();
+    let mut index: BTreeMap<(i64, &str), usize> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e.run_id == run_id) {
+        let (outcome, message) = match e.phase {
+            Phase::Intent => (
+                ResultOutcome::Unfinished,
+                Some(UNFINISHED_MESSAGE.to_string()),
+            ),
+            Phase::Outcome => {
+                let outcome = match outcome_of(e) {
+                    Outcome::Ok => ResultOutcome::Ok,
+                    Outcome::Failed => ResultOutcome::Failed,
+                    Outcome::Unknown => ResultOutcome::Unknown,
+                };
+                (outcome, e.message.clone().filter(|m| !m.is_empty()))
+            }
+        };
+        let key = (e.account_id, e.action.as_str());
+        let i = match index.get(&key) {
+            Some(&i) => i,
+            // An outcome without its intent (a hand edit): nothing to attach it to.
+            None if e.phase == Phase::Outcome => continue,
+            None => {
+                index.insert(key, rows.len());
+                rows.push(ActionResult {
+                    run_id: e.run_id.clone(),
+                    time: e.time,
+                    instance: e.instance.clone(),
+                    actor: e.actor.clone(),
+                    action: e.action.clone(),
+                    account_id: e.account_id,
+                    account_name: e.account_name.clone(),
+                    outcome,
+                    message: None,
+                });
+                rows.len() - 1
+            }
+        };
+        let row = &mut rows[i];
+        (row.time, row.outcome, row.message) = (e.time, outcome, message);
+    }
+    rows
+}
+
 /// Summarises runs in the order they started.
 pub fn runs(entries: &[Entry]) -> Vec<RunSummary> {
     let mut order: Vec<String> = Vec::new();
@@ -579,6 +683,64 @@ mod tests {
         );
         assert!(rows[1].state.needs_read_back());
         assert_eq!(rows[2].state, RowState::Failed("denied".into()));
+    }
+
+    #[test]
+    fn action_results_follow_each_account_to_its_latest_attempt() {
+        let at = |seconds: i64, mut e: Entry| {
+            e.time += chrono::Duration::seconds(seconds);
+            e
+        };
+        let mut resend = entry("r1", 1, Phase::Outcome, Some(false));
+        resend.message = Some("not applied; sending again (send 2 of 5)".into());
+        let mut confirmed = entry("r1", 1, Phase::Outcome, Some(true));
+        confirmed.message = Some("applied; the answer was lost (no answer)".into());
+        let mut unknown = entry("r1", 3, Phase::Outcome, None);
+        unknown.state = Some(OutcomeState::Unknown);
+        unknown.message = Some("the connection dropped".into());
+        let entries = vec![
+            at(0, entry("r1", 1, Phase::Intent, None)),
+            at(1, entry("r1", 2, Phase::Intent, None)),
+            at(2, resend),
+            at(3, entry("r2", 1, Phase::Intent, None)),
+            at(4, entry("r1", 1, Phase::Intent, None)),
+            at(5, confirmed),
+            at(6, entry("r1", 3, Phase::Intent, None)),
+            at(7, unknown),
+        ];
+        let rows = action_results(&entries, "r1");
+        let seen: Vec<(i64, ResultOutcome, Option<&str>, i64)> = rows
+            .iter()
+            .map(|r| {
+                let offset = (r.time - entries[0].time).num_seconds();
+                (r.account_id, r.outcome, r.message.as_deref(), offset)
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    1,
+                    ResultOutcome::Ok,
+                    Some("applied; the answer was lost (no answer)"),
+                    5
+                ),
+                (2, ResultOutcome::Unfinished, Some(UNFINISHED_MESSAGE), 1),
+                (3, ResultOutcome::Unknown, Some("the connection dropped"), 7),
+            ]
+        );
+        assert!(rows
+            .iter()
+            .all(|r| r.run_id == "r1" && r.action == "disable"));
+        // Before the retry's outcome, the account is unfinished again.
+        assert_eq!(
+            action_results(&entries[..5], "r1")[0].outcome,
+            ResultOutcome::Unfinished
+        );
+        assert_eq!(
+            action_results(&entries[..3], "r1")[0].outcome,
+            ResultOutcome::Failed
+        );
     }
 
     #[test]

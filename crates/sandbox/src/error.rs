@@ -76,10 +76,10 @@ impl IntoResponse for ApiErr {
 /// The answer of an injected fault.
 pub fn fault_response(code: u16) -> Response {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let message = if code == 429 {
-        "Too many requests (injected by the sandbox)"
-    } else {
-        "Internal server error (injected by the sandbox)"
+    let message = match code {
+        429 => "Too many requests (injected by the sandbox)",
+        503 => "Service unavailable (injected by the sandbox)",
+        _ => "Internal server error (injected by the sandbox)",
     };
     ApiErr::new(status, message).into_response()
 }

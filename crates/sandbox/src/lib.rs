@@ -150,6 +150,10 @@ pub struct Faults {
     /// Rate of writes applied and then answered by a closed connection:
     /// the client cannot know that its change landed.
     pub lost_answer_rate: f64,
+    /// Rate of 503 answers (without `Retry-After`, which clients take as
+    /// final) to reads only (GET, OPTIONS): an instance whose writes land
+    /// while reading an account back fails.
+    pub read_error_rate: f64,
     pub seed: u64,
 }
 
@@ -333,16 +337,19 @@ impl Shared {
         };
         let n = self.fault_sequence.fetch_add(1, Ordering::Relaxed);
         let base = mix(faults.seed ^ mix(n));
-        let (d, r, e, l) = (
+        let (d, r, e, l, re) = (
             unit(mix(base ^ 1)),
             unit(mix(base ^ 2)),
             unit(mix(base ^ 3)),
             unit(mix(base ^ 4)),
+            unit(mix(base ^ 5)),
         );
         let outcome = if d < faults.drop_rate {
             FaultOutcome::Drop
         } else if write && l < faults.lost_answer_rate {
             FaultOutcome::LoseAnswer
+        } else if !write && re < faults.read_error_rate {
+            FaultOutcome::Status(503)
         } else if r < faults.rate_limit_rate {
             FaultOutcome::Status(429)
         } else if e < faults.error_rate {

@@ -23,8 +23,13 @@ pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
 pub const MAX_PAGE_SIZE: u32 = 10_000;
 /// Parallel page fetches when `Connection.concurrency` is 0.
 pub const DEFAULT_CONCURRENCY: usize = 4;
-/// Attempts for a GET or OPTIONS that fails transiently.
+/// Attempts for a GET or OPTIONS that fails transiently, or any request
+/// refused with 429 without saying when to come back.
 const MAX_ATTEMPTS: u32 = 3;
+/// Attempts for a request refused with 429 and a `Retry-After`: a rate
+/// limit is a normal state of a long run, and the server says when it will
+/// take the request (each wait within `MAX_RETRY_AFTER` and the deadline).
+const MAX_THROTTLED_ATTEMPTS: u32 = 10;
 /// The longest `Retry-After` worth waiting for inside one call.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Same-origin redirects followed for one read.
@@ -647,8 +652,8 @@ impl Client {
     }
 
     /// The one path every request takes: read-only guard, signing, retries
-    /// of idempotent reads, redirects, time and size limits, and mapping of
-    /// failures. Returns a 2xx body.
+    /// of idempotent reads and of 429s, redirects, time and size limits,
+    /// and mapping of failures. Returns a 2xx body.
     async fn send(
         &self,
         method: Method,
@@ -656,7 +661,6 @@ impl Client {
         body: Option<&serde_json::Value>,
     ) -> Result<Vec<u8>, ApiError> {
         let idempotent = method == Method::GET || method == Method::OPTIONS;
-        let attempts = if idempotent { MAX_ATTEMPTS } else { 1 };
         // One deadline for the whole call, retries included, so a retry
         // never multiplies what a person waits.
         let deadline = Instant::now() + self.inner.options.limits.request;
@@ -697,8 +701,19 @@ impl Client {
                     continue;
                 }
             }
-            // A 503 is "API not licensed" unless the server says when to come back.
-            let retryable = error.is_transient() || (error.status() == Some(503) && wait.is_some());
+            // A 429 was refused before anything was done, so any method may
+            // be sent again; other failures only for reads (a write's fate
+            // is for the caller to read back). A 503 is "API not licensed"
+            // unless the server says when to come back.
+            let throttled = error.status() == Some(429);
+            let retryable = throttled
+                || (idempotent
+                    && (error.is_transient() || (error.status() == Some(503) && wait.is_some())));
+            let attempts = if throttled && wait.is_some() {
+                MAX_THROTTLED_ATTEMPTS
+            } else {
+                MAX_ATTEMPTS
+            };
             if attempt >= attempts || !retryable {
                 return Err(error);
             }

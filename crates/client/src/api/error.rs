@@ -98,4 +98,12 @@ impl ApiError {
             ApiError::Dropped { .. } | ApiError::Timeout { .. } | ApiError::Decode { .. }
         )
     }
+
+    /// A write that failed this way may still have been applied: no
+    /// readable answer came (`maybe_sent`), or the server failed (5xx but
+    /// 503, which is "not licensed" or "come back later") possibly after
+    /// committing. Only reading the account back tells.
+    pub fn may_have_applied(&self) -> bool {
+        self.maybe_sent() || self.status().is_some_and(|s| s >= 500 && s != 503)
+    }
 }

@@ -52,10 +52,15 @@ pub struct SaveRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     Create,
+    /// Looking a create up by its user name after its answer was lost (or
+    /// finding it had no user name to look up).
+    ConfirmCreate,
     Update,
     Groups,
     Token,
     Delete,
+    /// Reading an account back after its delete's answer was lost.
+    ConfirmDelete,
 }
 
 impl Step {
@@ -64,10 +69,16 @@ impl Step {
     pub fn doing(self) -> &'static str {
         match self {
             Step::Create => "creating the account",
+            Step::ConfirmCreate => {
+                "creating the account (it may exist now: the answer was lost and it could not be looked up)"
+            }
             Step::Update => "saving the account",
             Step::Groups => "setting the groups",
             Step::Token => "generating the API token",
             Step::Delete => "deleting the account",
+            Step::ConfirmDelete => {
+                "deleting the account (it may be gone now: the answer was lost and it could not be read back)"
+            }
         }
     }
 
@@ -75,10 +86,16 @@ impl Step {
     pub fn not_done(self) -> &'static str {
         match self {
             Step::Create => "the account was not created",
+            Step::ConfirmCreate => {
+                "the account may have been created (its answer was lost, and looking it up by its user name was not possible): look for it before creating it again"
+            }
             Step::Update => "the account was not changed",
             Step::Groups => "the groups were not set",
             Step::Token => "no API token was generated",
             Step::Delete => "the account was not deleted",
+            Step::ConfirmDelete => {
+                "the account may have been deleted (the answer was lost and reading it back failed): look before deleting it again"
+            }
         }
     }
 }
@@ -125,6 +142,9 @@ pub struct Saved {
     pub token: Option<GeneratedToken>,
     /// The steps after the save that failed, in order.
     pub failures: Vec<StepFailure>,
+    /// Set when the create's answer was lost and the account was found by
+    /// its user name: what was lost with it.
+    pub answer_lost: Option<String>,
 }
 
 impl Saved {
@@ -137,8 +157,11 @@ impl Saved {
                 self.not_applied.join(", ")
             )
         });
-        let clauses: Vec<String> = not_applied
+        let clauses: Vec<String> = self
+            .answer_lost
+            .clone()
             .into_iter()
+            .chain(not_applied)
             .chain(self.failures.iter().map(ToString::to_string))
             .collect();
         (!clauses.is_empty()).then(|| clauses.join("; "))
@@ -161,11 +184,15 @@ pub fn saved_text(user: &User, created: bool, problem: Option<&str>) -> String {
 /// and what failed of them is in [`Saved::failures`].
 pub async fn save(client: &Client, request: &SaveRequest) -> Result<Saved, StepFailure> {
     let body = &request.body.0;
+    let mut answer_lost = None;
     let (user, secret_key) = match request.account {
-        None => client
-            .create_account(body)
-            .await
-            .map_err(failed(Step::Create))?,
+        None => match create_once(client, body).await? {
+            Created::Answered(user, secret_key) => (user, secret_key),
+            Created::FoundByName(user, why) => {
+                answer_lost = Some(why);
+                (user, None)
+            }
+        },
         Some(id) if !request.body.is_empty() => (
             client
                 .update_user(id, body)
@@ -193,6 +220,7 @@ pub async fn save(client: &Client, request: &SaveRequest) -> Result<Saved, StepF
         secret_key,
         token: None,
         failures: Vec::new(),
+        answer_lost,
     };
     if let Some(ids) = &request.groups {
         match client.set_groups(saved.user.id, ids).await {
@@ -217,13 +245,101 @@ pub async fn save(client: &Client, request: &SaveRequest) -> Result<Saved, StepF
     Ok(saved)
 }
 
+/// Sends of a create at most, when each answer is lost and the user name
+/// is then not found (so the account was not created).
+pub const MAX_CREATE_SENDS: u32 = 3;
+/// Wait before a create is sent again; doubled for each further send.
+const CREATE_RESEND_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How a create ended.
+#[derive(Debug, Clone)]
+pub enum Created {
+    /// The instance's answer: the account and, for an API account, its
+    /// Secret Key when the instance returns one.
+    Answered(User, Option<Secret>),
+    /// The answer was lost and the account found by its user name (why, for
+    /// the person: what only the answer held is gone).
+    FoundByName(User, String),
+}
+
+/// Creates an account without ever creating it twice: a create whose
+/// answer leaves it open (a 5xx, a dropped connection, no answer in time)
+/// is looked up by its user name before it is sent again. A 429 is sent
+/// again by the client itself (nothing was done). The caller has made sure
+/// no account of that name existed before (the form and the policy do), so
+/// one found after is this create's.
+pub async fn create_once(
+    client: &Client,
+    body: &serde_json::Value,
+) -> Result<Created, StepFailure> {
+    let user_name = body.get("userName").and_then(|v| v.as_str());
+    let mut sends = 1;
+    loop {
+        let error = match client.create_account(body).await {
+            Ok((user, secret_key)) => return Ok(Created::Answered(user, secret_key)),
+            Err(error) => error,
+        };
+        if !error.may_have_applied() {
+            return Err(failed(Step::Create)(error));
+        }
+        // A name the instance generates cannot be looked up.
+        let Some(user_name) = user_name else {
+            return Err(failed(Step::ConfirmCreate)(error));
+        };
+        match client.find_user_by_name(user_name).await {
+            Ok(Some(user)) => {
+                let answer = match error.status() {
+                    Some(_) => "the create was answered with an error",
+                    None => "the answer to the create was lost",
+                };
+                let why = format!(
+                    "{answer} ({error}) and the account was found by its user name: anything only that answer held (an API account's Secret Key) is not known"
+                );
+                tracing::info!(
+                    account_id = user.id,
+                    "created; the answer was lost or an error, found by its user name"
+                );
+                return Ok(Created::FoundByName(user, why));
+            }
+            Ok(None) if sends < MAX_CREATE_SENDS => {
+                tracing::info!(
+                    send = sends + 1,
+                    of = MAX_CREATE_SENDS,
+                    "a create's answer was lost and its user name is not found: sending it again"
+                );
+                tokio::time::sleep(CREATE_RESEND_DELAY * 2u32.pow(sends - 1)).await;
+                sends += 1;
+            }
+            // Looked up and absent: not created.
+            Ok(None) => return Err(failed(Step::Create)(error)),
+            Err(lookup) => {
+                tracing::info!(error = %sanitize(&lookup.to_string()), "looking up a create whose answer was lost failed");
+                return Err(failed(Step::ConfirmCreate)(error));
+            }
+        }
+    }
+}
+
 /// Deletes an account, moving what runs as it to the heirs in `reassign`
-/// (rule 8, checked before with `domain::run_as`).
+/// (rule 8, checked before with `domain::run_as`). A delete whose answer
+/// leaves it open is confirmed by reading the account back: gone is deleted.
 pub async fn delete(client: &Client, account: i64, reassign: Reassign) -> Result<(), StepFailure> {
-    client
+    let error = match client
         .delete_user(account, reassign.playbooks_to, reassign.jobs_to)
         .await
-        .map_err(failed(Step::Delete))
+    {
+        Ok(()) => return Ok(()),
+        Err(error) if error.may_have_applied() => error,
+        Err(error) => return Err(failed(Step::Delete)(error)),
+    };
+    match client.get_user(account, &[]).await {
+        Err(e) if e.status() == Some(404) => {
+            tracing::info!(account_id = account, "deleted; the answer was lost");
+            Ok(())
+        }
+        Ok(_) => Err(failed(Step::Delete)(error)),
+        Err(_) => Err(failed(Step::ConfirmDelete)(error)),
+    }
 }
 
 /// The question before a delete, the same in the console and on the
@@ -287,6 +403,7 @@ mod tests {
             groups_set: None,
             secret_key: None,
             token: None,
+            answer_lost: None,
             failures: vec![
                 StepFailure {
                     step: Step::Groups,

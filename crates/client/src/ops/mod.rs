@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod export;
+pub mod results;
 pub mod run;
 pub mod session;
 pub mod undo;
