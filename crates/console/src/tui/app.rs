@@ -4,6 +4,7 @@
 
 use super::columns::{self, Column};
 use super::keymap::{Keymap, Mode};
+use super::layers::Layers;
 use super::line::LineEditor;
 use super::list::{ListCursor, TypeAheadList};
 use super::registry::{self, Cmd};
@@ -121,9 +122,8 @@ impl TypeCounts {
 pub struct App {
     pub(crate) ctx: ConsoleContext,
     pub(crate) now: DateTime<Utc>,
-    pub(crate) mode: Mode,
-    /// Where help returns to.
-    help_return: Mode,
+    /// What is open over the table, the front last (`mode()` is the front).
+    pub(crate) layers: Layers,
     /// The keys in force: the defaults with the config file's `[keys]`.
     pub(crate) keymap: Keymap,
     pub(crate) ticks: u64,
@@ -228,8 +228,7 @@ impl App {
         App {
             ctx,
             now: Utc::now(),
-            mode: Mode::Table,
-            help_return: Mode::Table,
+            layers: Layers::default(),
             keymap: Keymap::default(),
             ticks: 0,
             no_color: false,
@@ -323,22 +322,13 @@ impl App {
         self
     }
 
-    /// Moves the console on from `from` to `to`, also when help is open
-    /// over `from`: Esc then returns to `to`.
-    pub(crate) fn leave_mode(&mut self, from: Mode, to: Mode) {
-        if self.mode == from {
-            self.mode = to;
-        } else if self.mode == Mode::Help && self.help_return == from {
-            self.help_return = to;
-        }
-    }
-
     pub fn should_quit(&self) -> bool {
         self.quit
     }
 
+    /// The layer in front, the one keys go to.
     pub fn mode(&self) -> Mode {
-        self.mode
+        self.layers.top()
     }
 
     /// Accounts loaded, and accounts shown.
@@ -433,14 +423,14 @@ impl App {
         self.more_right = geometry.more_right;
         self.col_scroll = self.col_scroll.min(geometry.col_scroll_max);
         if let Some((lines, height)) = geometry.text {
-            match self.mode {
+            match self.mode() {
                 Mode::Help => self.help.set_text(lines, height),
                 Mode::Detail | Mode::ResultDetail => self.detail.set_text(lines, height),
                 _ => {}
             }
         }
         if let Some(page) = geometry.list_page {
-            match (self.mode, self.journal.open.as_mut()) {
+            match (self.mode(), self.journal.open.as_mut()) {
                 (Mode::JournalRun, Some(open)) => open.cursor.set_page(page),
                 (Mode::Journal, _) => self.journal.cursor.set_page(page),
                 _ => {}
@@ -457,7 +447,7 @@ impl App {
     /// once per burst, not once per character.
     pub fn typed_char(&self, key: &KeyEvent) -> Option<char> {
         if key.kind == KeyEventKind::Release
-            || !matches!(self.mode, Mode::Filter | Mode::Command | Mode::Find)
+            || !matches!(self.mode(), Mode::Filter | Mode::Command | Mode::Find)
         {
             return None;
         }
@@ -467,7 +457,7 @@ impl App {
         let plain = !key
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-        (plain && self.keymap.lookup(self.mode, key).is_none()).then_some(c)
+        (plain && self.keymap.lookup(self.mode(), key).is_none()).then_some(c)
     }
 
     /// Text arriving in one piece: appended to the prompt (up to
@@ -475,7 +465,7 @@ impl App {
     /// confirmation that has the focus. Elsewhere a paste is ignored, so
     /// pasted text never acts as keys.
     fn type_text(&mut self, text: &str) -> Vec<Command> {
-        match self.mode {
+        match self.mode() {
             Mode::Filter | Mode::Command | Mode::Find => self.append_prompt(text),
             Mode::Form | Mode::Confirm | Mode::BulkConfirm | Mode::Pick => {
                 // More than the limit can never be taken: stop early.
@@ -493,7 +483,7 @@ impl App {
     /// Appends to the open prompt, up to [`MAX_INPUT`] characters; says so
     /// beside the prompt when some of `text` was left out.
     fn append_prompt(&mut self, text: &str) {
-        let input = match self.mode {
+        let input = match self.mode() {
             Mode::Filter => &mut self.filter_input,
             Mode::Find => &mut self.find_input,
             _ => &mut self.command_input,
@@ -512,7 +502,7 @@ impl App {
 
     /// The open prompt's text changed: the filter and the search follow it.
     fn prompt_changed(&mut self) {
-        match self.mode {
+        match self.mode() {
             Mode::Filter => self.apply_filter(),
             Mode::Find => self.find_changed(),
             _ => {}
@@ -524,7 +514,7 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
-        match self.keymap.lookup(self.mode, &key) {
+        match self.keymap.lookup(self.mode(), &key) {
             Some(cmd) => self.perform(cmd),
             None => {
                 if let KeyCode::Char(c) = key.code {
@@ -541,7 +531,7 @@ impl App {
     }
 
     pub(crate) fn type_char(&mut self, c: char) -> Vec<Command> {
-        match self.mode {
+        match self.mode() {
             Mode::Filter | Mode::Command | Mode::Find => {
                 self.append_prompt(c.encode_utf8(&mut [0; 4]))
             }
@@ -579,10 +569,10 @@ impl App {
                 self.navigate(cmd)
             }
             Cmd::Details if self.selected_user().is_some() => {
-                self.mode = Mode::Detail;
+                self.layers.push(Mode::Detail);
                 self.detail = ListCursor::default();
             }
-            Cmd::EditFilter => self.mode = Mode::Filter,
+            Cmd::EditFilter => self.layers.push(Mode::Filter),
             Cmd::ScrollLeft => self.scroll_columns(false),
             Cmd::ScrollRight => self.scroll_columns(true),
             Cmd::Find => self.open_find(),
@@ -591,7 +581,7 @@ impl App {
             Cmd::CopyUserName => self.copy_user_name(),
             Cmd::CommandPrompt => {
                 self.command_input.clear();
-                self.mode = Mode::Command;
+                self.layers.push(Mode::Command);
             }
             Cmd::Complete => self.complete_command(),
             Cmd::Org => self.open_org_picker(),
@@ -604,33 +594,32 @@ impl App {
             Cmd::Journal => return self.open_journal(),
             Cmd::Refresh => return self.refresh(),
             Cmd::Help => {
-                if self.mode != Mode::Help {
-                    self.help_return = self.mode;
+                // Help from help stays where it is.
+                if self.mode() != Mode::Help {
+                    self.layers.push(Mode::Help);
                 }
-                self.mode = Mode::Help;
-                let line = self.keymap.help_line(self.help_return, self.read_only());
-                self.help = ListCursor::at(line);
+                let from = self.layers.beneath_top();
+                self.help = ListCursor::at(self.keymap.help_line(from, self.read_only()));
             }
-            Cmd::Close => match self.mode {
+            Cmd::Close => match self.mode() {
                 Mode::OrgPicker if !self.picker.query.is_empty() => {
                     self.picker.query.clear();
                     self.settle_picker();
                 }
                 Mode::Filter => {
                     self.clear_filter();
-                    self.mode = Mode::Table;
+                    self.layers.pop();
                 }
-                Mode::Help => self.mode = self.help_return,
                 Mode::Find => {
                     self.table.select(self.find_origin);
-                    self.mode = Mode::Table;
+                    self.layers.pop();
                 }
-                _ => self.mode = Mode::Table,
+                _ => self.layers.pop(),
             },
-            Cmd::Accept => match self.mode {
-                Mode::Filter | Mode::Find => self.mode = Mode::Table,
+            Cmd::Accept => match self.mode() {
+                Mode::Filter | Mode::Find => self.layers.pop(),
                 Mode::Command => {
-                    self.mode = Mode::Table;
+                    self.layers.pop();
                     let text = self.command_input.to_string();
                     self.command_input.clear();
                     return self.run_command(&text);
@@ -639,7 +628,7 @@ impl App {
                     let Some(at) = self.picker.selected_item() else {
                         return Vec::new(); // nothing listed matches what was typed
                     };
-                    self.mode = Mode::Table;
+                    self.layers.pop();
                     if let Some(org) = self.orgs.get(at).cloned() {
                         return self.switch_org(org);
                     }
@@ -707,7 +696,7 @@ impl App {
     }
 
     fn edit_input(&mut self, cmd: Cmd) {
-        let input = match self.mode {
+        let input = match self.mode() {
             Mode::Filter => &mut self.filter_input,
             Mode::Command => &mut self.command_input,
             Mode::Find => &mut self.find_input,
@@ -719,14 +708,14 @@ impl App {
         if *input == before.as_str() {
             return; // the cursor moved: nothing to re-filter
         }
-        if self.mode == Mode::OrgPicker {
+        if self.mode() == Mode::OrgPicker {
             self.settle_picker();
         }
         self.prompt_changed();
     }
 
     fn navigate(&mut self, cmd: Cmd) {
-        match self.mode {
+        match self.mode() {
             Mode::Table => {
                 self.table.navigate(cmd);
             }
@@ -751,7 +740,7 @@ impl App {
                     list.wheel(down);
                 }
             }
-            MouseEventKind::Down(_) if self.mode == Mode::Table => {
+            MouseEventKind::Down(_) if self.mode() == Mode::Table => {
                 let area = self.table_area;
                 let inside = mouse.column >= area.x
                     && mouse.column < area.x + area.width
@@ -771,7 +760,7 @@ impl App {
     /// The list or text the mouse wheel moves in this mode, its length
     /// brought up to date.
     fn wheel_list(&mut self) -> Option<&mut ListCursor> {
-        Some(match self.mode {
+        Some(match self.mode() {
             Mode::Table => &mut self.table,
             Mode::Detail | Mode::ResultDetail => &mut self.detail,
             Mode::Help => &mut self.help,
@@ -905,7 +894,7 @@ impl App {
             let shown = self.orgs.iter().position(|o| *o == self.org).unwrap_or(0);
             let names = self.orgs.iter().map(String::as_str);
             self.picker = TypeAheadList::new(names, shown, PICKER_QUERY_MAX);
-            self.mode = Mode::OrgPicker;
+            self.layers.push(Mode::OrgPicker);
         }
     }
 

@@ -251,10 +251,10 @@ impl App {
             return None;
         }
         // A pending "stop the run?" takes any key but y as its no, help too.
-        if cmd == Cmd::Help && !(self.mode == Mode::BulkProgress && self.bulk.stop_asked) {
+        if cmd == Cmd::Help && !(self.mode() == Mode::BulkProgress && self.bulk.stop_asked) {
             return None;
         }
-        match self.mode {
+        match self.mode() {
             Mode::BulkConfirm => Some(self.bulk_confirm_key(cmd)),
             Mode::BulkProgress => {
                 self.progress_key(cmd);
@@ -263,7 +263,7 @@ impl App {
             Mode::BulkResults => Some(self.results_key(cmd)),
             Mode::ResultDetail => {
                 if cmd == Cmd::Close {
-                    self.mode = Mode::BulkResults;
+                    self.layers.pop();
                 }
                 self.detail.navigate(cmd);
                 Some(Vec::new())
@@ -465,7 +465,9 @@ impl App {
             .find(|g| pending.group_len(*g) > 0)
             .unwrap_or(Group::WillChange);
         self.bulk.pending = Some(pending);
-        self.mode = Mode::BulkConfirm;
+        // Also reached from the worker's answers (an undo's plan, a
+        // retry's read-back): it takes the place of whatever was in front.
+        self.layers.over_table(Mode::BulkConfirm);
     }
 
     /// An undo's plan is in: its accounts, as the server has them now, go
@@ -511,7 +513,7 @@ impl App {
 
     fn bulk_confirm_key(&mut self, cmd: Cmd) -> Vec<Command> {
         let Some(pending) = self.bulk.pending.as_mut() else {
-            self.mode = Mode::Table;
+            self.layers.pop();
             return Vec::new();
         };
         let step = |group: Group, by: isize| {
@@ -531,7 +533,7 @@ impl App {
             }
             Cmd::Close => {
                 self.bulk.pending = None;
-                self.mode = Mode::Table;
+                self.layers.pop();
                 self.set_info("cancelled; nothing was sent");
             }
             Cmd::Confirm => return self.confirm_run(),
@@ -547,7 +549,7 @@ impl App {
         let count = pending.preflight.will_change.len();
         if count == 0 {
             self.bulk.pending = None;
-            self.mode = Mode::Table;
+            self.layers.pop();
             self.set_info("nothing to change; nothing was sent");
             return Vec::new();
         }
@@ -597,7 +599,7 @@ impl App {
             not_allowed,
             cursor: ListCursor::default(),
         });
-        self.mode = Mode::BulkProgress;
+        self.layers.replace_top(Mode::BulkProgress);
         vec![Command::RunBulk {
             id,
             job: BulkJob {
@@ -610,11 +612,11 @@ impl App {
 
     fn progress_key(&mut self, cmd: Cmd) {
         let Some(run) = self.bulk.run.as_ref() else {
-            self.mode = Mode::Table;
+            self.layers.pop();
             return;
         };
         if run.done {
-            self.mode = Mode::BulkResults;
+            self.layers.replace_top(Mode::BulkResults);
         } else if self.bulk.stop_asked {
             // Any other key than y is a no, Esc included: a question is
             // never answered by accident.
@@ -649,7 +651,7 @@ impl App {
 
     fn results_key(&mut self, cmd: Cmd) -> Vec<Command> {
         let Some(run) = self.bulk.run.as_mut() else {
-            self.mode = Mode::Table;
+            self.layers.pop();
             return Vec::new();
         };
         run.cursor
@@ -658,11 +660,11 @@ impl App {
         match cmd {
             Cmd::Details => {
                 self.detail = ListCursor::default();
-                self.mode = Mode::ResultDetail;
+                self.layers.push(Mode::ResultDetail);
             }
             Cmd::Close => {
                 self.bulk.run = None;
-                self.mode = Mode::Table;
+                self.layers.pop();
             }
             Cmd::RetryFailed => {
                 let retry: HashSet<i64> = run
@@ -685,7 +687,7 @@ impl App {
                     .collect();
                 let action = run.action;
                 self.bulk.run = None;
-                self.mode = Mode::Table;
+                self.layers.pop();
                 if unsure.is_empty() {
                     return self.preflight_on(action, Some(&retry));
                 }
@@ -747,7 +749,8 @@ impl App {
                     self.bulk.marks.remove(id);
                 }
                 self.replace_users(updated, &deleted);
-                self.leave_mode(Mode::BulkProgress, Mode::BulkResults);
+                // Also under help: Esc from help then shows the results.
+                self.layers.replace(Mode::BulkProgress, Mode::BulkResults);
                 let text = format!("{}: {} ok, {failed} not done", action.name(), ok.len());
                 if failed > 0 {
                     self.set_error(text);
@@ -815,23 +818,23 @@ impl App {
             audit: audit::audit(&input),
             cursor: ListCursor::default(),
         });
-        self.mode = Mode::Audit;
+        self.layers.push(Mode::Audit);
     }
 
     fn audit_key(&mut self, cmd: Cmd) {
         let Some(state) = self.bulk.audit.as_mut() else {
-            self.mode = Mode::Table;
+            self.layers.pop();
             return;
         };
         state.cursor.set_len(state.audit.findings.len());
         state.cursor.navigate(cmd);
         match cmd {
-            Cmd::Close => self.mode = Mode::Table,
+            Cmd::Close => self.layers.pop(),
             Cmd::Accept => {
                 let Some(finding) = state.audit.findings.get(state.cursor.selected).cloned() else {
                     return;
                 };
-                self.mode = Mode::Table;
+                self.layers.pop();
                 self.show_finding(finding.kind, finding.account_ids);
             }
             _ => {}

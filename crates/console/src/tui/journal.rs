@@ -50,7 +50,7 @@ impl App {
             request: Some(id),
             ..JournalView::default()
         };
-        self.mode = Mode::Journal;
+        self.layers.push(Mode::Journal);
         vec![Command::LoadJournal {
             id,
             journal: self.bulk.journal.clone(),
@@ -82,16 +82,17 @@ impl App {
 
     /// Keys of the journal views; `None` when the mode is not one of them.
     pub(super) fn perform_journal(&mut self, cmd: Cmd) -> Option<Vec<Command>> {
-        if !matches!(self.mode, Mode::Journal | Mode::JournalRun) || cmd == Cmd::Help {
+        if !matches!(self.mode(), Mode::Journal | Mode::JournalRun) || cmd == Cmd::Help {
             return None;
         }
+        let mode = self.mode();
         let view = &mut self.journal;
-        match (self.mode, cmd) {
+        match (mode, cmd) {
             (Mode::JournalRun, Cmd::Close) => {
                 view.open = None;
-                self.mode = Mode::Journal;
+                self.layers.replace_top(Mode::Journal);
             }
-            (Mode::Journal, Cmd::Close) => self.mode = Mode::Table,
+            (Mode::Journal, Cmd::Close) => self.layers.pop(),
             (_, Cmd::Quit) => self.quit = true,
             (_, Cmd::UndoRun) => {
                 let Some(run_id) = view.current_run().map(|r| r.run_id.clone()) else {
@@ -110,7 +111,9 @@ impl App {
                     rows: None,
                     cursor: ListCursor::default(),
                 });
-                self.mode = Mode::JournalRun;
+                // The run is the journal view's second page, shown in place
+                // of the runs (Esc turns back to them).
+                self.layers.replace_top(Mode::JournalRun);
                 return Some(vec![Command::LoadJournalRun {
                     id,
                     journal: self.bulk.journal.clone(),

@@ -12,6 +12,7 @@ pub mod effects;
 mod form;
 mod journal;
 pub mod keymap;
+mod layers;
 mod line;
 mod list;
 pub mod registry;
