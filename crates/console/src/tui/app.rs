@@ -3,6 +3,8 @@
 //! worker, so tests drive the App without a terminal or a network.
 
 use super::columns::{self, Column};
+use super::component::{Context, Followup, RequestIds, RunSettings, StatusMessage};
+use super::journal::Journal;
 use super::keymap::{Keymap, Mode};
 use super::layers::Layers;
 use super::line::LineEditor;
@@ -59,6 +61,21 @@ pub struct Geometry {
 
 pub use super::line::MAX_INPUT;
 
+/// The [`Context`] lent to a part: built from the App's fields one by one,
+/// so the part's own field stays free to borrow beside it.
+macro_rules! context {
+    ($app:ident) => {
+        Context {
+            session: &$app.ctx,
+            runs: &$app.run_settings,
+            layers: &mut $app.layers,
+            status: &mut $app.status,
+            requests: &mut $app.requests,
+            quit: &mut $app.quit,
+        }
+    };
+}
+
 /// The most characters a list's type-ahead takes (an Organization or
 /// option name is far shorter).
 pub(crate) const PICKER_QUERY_MAX: usize = 100;
@@ -80,13 +97,6 @@ pub enum LoadState {
     Loading { total: Option<u64> },
     Done,
     Failed,
-}
-
-/// A line for the status bar.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusMessage {
-    pub text: String,
-    pub is_error: bool,
 }
 
 /// One loaded account with what sorting and filtering need, computed once
@@ -181,7 +191,7 @@ pub struct App {
     /// sound while it has not moved (`login>90d` depends on it).
     view_now: DateTime<Utc>,
 
-    next_id: RequestId,
+    pub(crate) requests: RequestIds,
     users_request: Option<RequestId>,
     orgs_request: Option<RequestId>,
     limits_request: Option<RequestId>,
@@ -191,10 +201,10 @@ pub struct App {
 
     /// Marks, bulk runs and the audit (src/tui/bulk.rs).
     pub(crate) bulk: super::bulk::BulkState,
-    /// The journal view (`:journal`).
-    pub(crate) journal: super::journal::JournalView,
-    /// The undo plan asked for (`:undo`), until it arrives.
-    pub(crate) undo_request: Option<RequestId>,
+    /// The journal view (`:journal`) and undo plans.
+    pub(crate) journal: Journal,
+    /// Where runs are journalled, and their concurrency.
+    pub(crate) run_settings: RunSettings,
     /// A filter by account ids (an audit finding the filter language cannot
     /// express), with the label the status line shows.
     pub(crate) id_filter: Option<(String, HashSet<i64>)>,
@@ -261,7 +271,7 @@ impl App {
             listed_total: None,
             status: None,
             view_now: DateTime::<Utc>::MIN_UTC,
-            next_id: 1,
+            requests: RequestIds::default(),
             users_request: None,
             orgs_request: None,
             limits_request: None,
@@ -269,7 +279,7 @@ impl App {
             forms: Default::default(),
             bulk: Default::default(),
             journal: Default::default(),
-            undo_request: None,
+            run_settings: RunSettings::default(),
             id_filter: None,
             notices: Vec::new(),
             tls_unverified: false,
@@ -361,7 +371,7 @@ impl App {
 
     /// Writes are impossible: `--read-only`, or no role of the actor writes.
     pub fn read_only(&self) -> bool {
-        self.ctx.read_only || !self.ctx.actor.can_write_anything(&self.ctx.settings)
+        self.ctx.writes_refused()
     }
 
     /// The columns this actor may see, in display order.
@@ -560,7 +570,7 @@ impl App {
         if let Some(commands) = self.perform_bulk(cmd) {
             return commands;
         }
-        if let Some(commands) = self.perform_journal(cmd) {
+        if let Some(commands) = self.journal.perform(&mut context!(self), cmd) {
             return commands;
         }
         match cmd {
@@ -591,7 +601,7 @@ impl App {
             Cmd::SortNext => self.cycle_sort(1),
             Cmd::SortPrevious => self.cycle_sort(-1),
             Cmd::SortReverse => self.set_sort(self.sort, !self.ascending),
-            Cmd::Journal => return self.open_journal(),
+            Cmd::Journal => return self.journal.open(&mut context!(self)),
             Cmd::Refresh => return self.refresh(),
             Cmd::Help => {
                 // Help from help stays where it is.
@@ -790,9 +800,16 @@ impl App {
     }
 
     pub(crate) fn next_request(&mut self) -> RequestId {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
+        self.requests.next()
+    }
+
+    /// Does what the parts asked for once they returned, in order.
+    fn follow(&mut self, followups: impl IntoIterator<Item = Followup>) {
+        for followup in followups {
+            match followup {
+                Followup::PreflightUndo(plan) => self.preflight_undo(*plan),
+            }
+        }
     }
 
     /// Starts a fresh listing of the current Organization; answers to any
@@ -949,7 +966,7 @@ impl App {
                 let run_id = Some(args.trim())
                     .filter(|a| !a.is_empty())
                     .map(str::to_string);
-                return self.start_undo(run_id);
+                return self.journal.start_undo(&mut context!(self), run_id);
             }
             Cmd::Columns => self.columns_command(args),
             Cmd::Goto => self.goto_command(args),
@@ -1066,7 +1083,8 @@ impl App {
                 self.bulk_event(event)
             }
             Event::Journal { .. } | Event::JournalRun { .. } | Event::UndoPlanned { .. } => {
-                self.journal_event(event)
+                let followup = self.journal.handle_event(&mut context!(self), event);
+                self.follow(followup)
             }
             Event::Failed { id, what, error } => {
                 let current = [self.users_request, self.orgs_request, self.limits_request];

@@ -10,8 +10,7 @@ use crate::bulk::{Cancel, Reassign, RowOutcome, RowResult};
 use crate::domain::audit::{self, Audit, AuditInput, FindingKind, DEFAULT_STALE_DAYS};
 use crate::domain::preflight::{self, BulkAction, Preflight};
 use crate::domain::User;
-use crate::journal::Journal;
-use crate::ops::run::{RunRequest, DEFAULT_BULK_CONCURRENCY};
+use crate::ops::run::RunRequest;
 use crate::ops::undo::UndoPlan;
 use crate::worker::{BulkJob, Command, Event, RequestId};
 use chrono::{DateTime, Utc};
@@ -140,6 +139,7 @@ pub(crate) struct AuditState {
     pub cursor: ListCursor,
 }
 
+#[derive(Default)]
 pub(crate) struct BulkState {
     /// Marked accounts by id, so marks survive filtering, sorting and reloads.
     pub marks: BTreeSet<i64>,
@@ -148,9 +148,6 @@ pub(crate) struct BulkState {
     pub pending: Option<Pending>,
     pub run: Option<RunState>,
     pub audit: Option<AuditState>,
-    /// Where runs are journalled; `None` refuses to run.
-    pub journal: Option<PathBuf>,
-    pub concurrency: usize,
     /// A retry waiting for its read-back: the request, the action, and the
     /// accounts to retry.
     pub retry: Option<(RequestId, BulkAction, HashSet<i64>)>,
@@ -158,23 +155,6 @@ pub(crate) struct BulkState {
     pub stop_asked: bool,
     /// The answer was yes: quit once the run has stopped.
     pub quit_when_stopped: bool,
-}
-
-impl Default for BulkState {
-    fn default() -> BulkState {
-        BulkState {
-            marks: BTreeSet::new(),
-            anchor: None,
-            pending: None,
-            run: None,
-            audit: None,
-            journal: Journal::default_path(),
-            concurrency: DEFAULT_BULK_CONCURRENCY,
-            retry: None,
-            stop_asked: false,
-            quit_when_stopped: false,
-        }
-    }
 }
 
 impl BulkState {
@@ -204,13 +184,13 @@ fn changed(action: BulkAction, user: &User) -> Option<User> {
 impl App {
     /// Journal runs to `path` instead of the default location (tests).
     pub fn with_journal(mut self, path: Option<PathBuf>) -> App {
-        self.bulk.journal = path;
+        self.run_settings.journal = path;
         self
     }
 
     /// Requests in flight at once during a bulk run (at least 1).
     pub fn with_concurrency(mut self, concurrency: usize) -> App {
-        self.bulk.concurrency = concurrency.max(1);
+        self.run_settings.concurrency = concurrency.max(1);
         self
     }
 
@@ -578,7 +558,7 @@ impl App {
         // Without one, the server refuses deleting a Run As user and that
         // row shows its message.
         request.reassign = pending.reassign;
-        request.concurrency = self.bulk.concurrency;
+        request.concurrency = self.run_settings.concurrency;
         let not_allowed = pending
             .group_lines(Group::NotAllowed)
             .into_iter()
@@ -604,7 +584,7 @@ impl App {
             id,
             job: BulkJob {
                 request,
-                journal: self.bulk.journal.clone(),
+                journal: self.run_settings.journal.clone(),
                 cancel,
             },
         }]
