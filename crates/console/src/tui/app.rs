@@ -2,8 +2,9 @@
 //! events, the clock. No IO here: `update` returns the commands for the
 //! worker, so tests drive the App without a terminal or a network.
 
+use super::bulk::Bulk;
 use super::columns::{self, Column};
-use super::component::{Context, Followup, RequestIds, RunSettings, StatusMessage};
+use super::component::{Accounts, Context, Followup, RequestIds, RunSettings, StatusMessage};
 use super::journal::Journal;
 use super::keymap::{Keymap, Mode};
 use super::layers::Layers;
@@ -13,14 +14,18 @@ use super::registry::{self, Cmd};
 use super::ConsoleContext;
 use crate::api::wire::{ext, OrgLimits};
 use crate::api::{Membership, UserQuery};
+use crate::bulk::RowResult;
+use crate::domain::audit::{FindingKind, DEFAULT_STALE_DAYS};
 use crate::domain::filter::{Filter, MatchContext};
+use crate::domain::preflight::{BulkAction, Preflight};
 use crate::domain::{AccountType, LastLoginReported, User};
 use crate::worker::{Command, Event, RequestId};
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
+use std::path::PathBuf;
 
 /// Everything that can happen to the console.
 #[derive(Debug, Clone)]
@@ -72,8 +77,92 @@ macro_rules! context {
             status: &mut $app.status,
             requests: &mut $app.requests,
             quit: &mut $app.quit,
+            now: $app.now,
+            org: &$app.org,
+            limits: &$app.limits,
+            followups: Vec::new(),
         }
     };
+}
+
+/// The loaded accounts lent to a part, from the App's fields one by one.
+macro_rules! accounts {
+    ($app:ident) => {
+        LoadedAccounts {
+            rows: &$app.rows,
+            order: &$app.order,
+            view: &$app.view,
+            selected: $app.table.selected,
+            filter_input: &$app.filter_input,
+            filtered: $app.filter.is_some(),
+        }
+    };
+}
+
+/// Calls a part with the App's [`Context`] and accounts lent, then does
+/// what the part asked for once it has returned.
+macro_rules! lend {
+    ($app:ident, |$ctx:ident, $accounts:pat_param| $call:expr) => {{
+        let mut $ctx = context!($app);
+        let $accounts = accounts!($app);
+        let out = $call;
+        let followups = $ctx.followups;
+        $app.follow(followups);
+        out
+    }};
+}
+
+/// The App's rows as a part reads them.
+struct LoadedAccounts<'a> {
+    rows: &'a [Row],
+    order: &'a [u32],
+    view: &'a [u32],
+    selected: usize,
+    filter_input: &'a LineEditor,
+    filtered: bool,
+}
+
+impl Accounts for LoadedAccounts<'_> {
+    fn selected(&self) -> Option<&User> {
+        let row = *self.view.get(self.selected)?;
+        self.rows.get(row as usize).map(|r| &r.user)
+    }
+
+    fn selected_index(&self) -> usize {
+        self.selected
+    }
+
+    fn shown_len(&self) -> usize {
+        self.view.len()
+    }
+
+    fn shown_id(&self, index: usize) -> Option<i64> {
+        let row = *self.view.get(index)?;
+        self.rows.get(row as usize).map(|r| r.user.id)
+    }
+
+    fn sorted(&self) -> Box<dyn Iterator<Item = &User> + '_> {
+        Box::new(
+            self.order
+                .iter()
+                .filter_map(|&i| self.rows.get(i as usize))
+                .map(|r| &r.user),
+        )
+    }
+
+    fn loaded(&self) -> Box<dyn Iterator<Item = &User> + '_> {
+        Box::new(self.rows.iter().map(|r| &r.user))
+    }
+
+    fn active_filter(&self) -> Option<&str> {
+        active_filter(self.filter_input, self.filtered)
+    }
+}
+
+/// The filter's text when a filter is in force.
+fn active_filter(input: &LineEditor, filtered: bool) -> Option<&str> {
+    let text = input.trim();
+    (!text.is_empty() && filtered).then_some(text)
 }
 
 /// The most characters a list's type-ahead takes (an Organization or
@@ -200,7 +289,7 @@ pub struct App {
     pub(crate) forms: super::form::Forms,
 
     /// Marks, bulk runs and the audit (src/tui/bulk.rs).
-    pub(crate) bulk: super::bulk::BulkState,
+    pub(crate) bulk: Bulk,
     /// The journal view (`:journal`) and undo plans.
     pub(crate) journal: Journal,
     /// Where runs are journalled, and their concurrency.
@@ -551,7 +640,7 @@ impl App {
                 self.picker.query.insert_char(c);
                 self.settle_picker();
             }
-            Mode::BulkProgress => self.answer_stop(c),
+            Mode::BulkProgress => lend!(self, |ctx, _| self.bulk.answer_stop(&mut ctx, c)),
             Mode::BulkConfirm => self.bulk.type_confirmation(c),
             _ => {}
         }
@@ -567,11 +656,22 @@ impl App {
         if let Some(commands) = self.perform_forms(cmd) {
             return commands;
         }
-        if let Some(commands) = self.perform_bulk(cmd) {
+        if let Some(commands) = lend!(self, |ctx, accounts| self
+            .bulk
+            .perform(&mut ctx, &accounts, cmd))
+        {
             return commands;
         }
-        if let Some(commands) = self.journal.perform(&mut context!(self), cmd) {
+        if let Some(commands) = lend!(self, |ctx, _| self.journal.perform(&mut ctx, cmd)) {
             return commands;
+        }
+        // One bulk result in full takes only its scrolling, Esc and help.
+        if self.mode() == Mode::ResultDetail && !matches!(cmd, Cmd::Help | Cmd::Quit) {
+            if cmd == Cmd::Close {
+                self.layers.pop();
+            }
+            self.detail.navigate(cmd);
+            return Vec::new();
         }
         match cmd {
             Cmd::Quit => self.quit = true,
@@ -601,7 +701,7 @@ impl App {
             Cmd::SortNext => self.cycle_sort(1),
             Cmd::SortPrevious => self.cycle_sort(-1),
             Cmd::SortReverse => self.set_sort(self.sort, !self.ascending),
-            Cmd::Journal => return self.journal.open(&mut context!(self)),
+            Cmd::Journal => return lend!(self, |ctx, _| self.journal.open(&mut ctx)),
             Cmd::Refresh => return self.refresh(),
             Cmd::Help => {
                 // Help from help stays where it is.
@@ -804,12 +904,60 @@ impl App {
     }
 
     /// Does what the parts asked for once they returned, in order.
-    fn follow(&mut self, followups: impl IntoIterator<Item = Followup>) {
+    fn follow(&mut self, followups: Vec<Followup>) {
         for followup in followups {
             match followup {
-                Followup::PreflightUndo(plan) => self.preflight_undo(*plan),
+                Followup::Select(index) => self.table.select(index),
+                Followup::ReplaceUsers { changed, deleted } => {
+                    self.replace_users(changed, &deleted)
+                }
+                Followup::ShowFinding { kind, ids } => self.show_finding(kind, ids),
+                Followup::OpenResultDetail => {
+                    self.detail = ListCursor::default();
+                    self.layers.push(Mode::ResultDetail);
+                }
+                Followup::PreflightUndo(plan) => {
+                    lend!(self, |ctx, _| self.bulk.preflight_undo(&mut ctx, *plan))
+                }
+                Followup::Preflight { action, only } => {
+                    lend!(self, |ctx, accounts| self.bulk.preflight_on(
+                        &mut ctx,
+                        &accounts,
+                        action,
+                        Some(&only)
+                    ));
+                }
+                Followup::Error(text) => self.set_error(text),
             }
         }
+    }
+
+    /// `p` and `M`: the preflight of a one-account action on the selected
+    /// account.
+    pub(super) fn preflight_selected(&mut self, action: BulkAction) -> Vec<Command> {
+        lend!(self, |ctx, accounts| self
+            .bulk
+            .preflight_selected(&mut ctx, &accounts, action))
+    }
+
+    /// Shows a finding's accounts: by its filter expression where the
+    /// language has one, else by their ids.
+    fn show_finding(&mut self, kind: FindingKind, ids: Vec<i64>) {
+        match kind.filter(DEFAULT_STALE_DAYS) {
+            Some(expression) => {
+                self.filter_input.set(&expression);
+                self.apply_filter();
+            }
+            None => {
+                self.filter_input.clear();
+                self.id_filter = Some((
+                    format!("finding: {}", kind.title()),
+                    ids.into_iter().collect(),
+                ));
+                self.apply_filter();
+            }
+        }
+        self.table.select(0);
     }
 
     /// Starts a fresh listing of the current Organization; answers to any
@@ -960,13 +1108,15 @@ impl App {
             Cmd::Org if !args.is_empty() => return self.org_command(args),
             Cmd::New if !args.is_empty() => return self.new_command(args),
             Cmd::Bulk(crate::domain::preflight::BulkAction::Delete) if !args.is_empty() => {
-                return self.start_bulk_delete(args)
+                return lend!(self, |ctx, accounts| self
+                    .bulk
+                    .start_delete(&mut ctx, &accounts, args))
             }
             Cmd::Undo => {
                 let run_id = Some(args.trim())
                     .filter(|a| !a.is_empty())
                     .map(str::to_string);
-                return self.journal.start_undo(&mut context!(self), run_id);
+                return lend!(self, |ctx, _| self.journal.start_undo(&mut ctx, run_id));
             }
             Cmd::Columns => self.columns_command(args),
             Cmd::Goto => self.goto_command(args),
@@ -1080,11 +1230,12 @@ impl App {
                 self.forms_failed(id, what, error)
             }
             Event::BulkRow { .. } | Event::BulkDone { .. } | Event::ReadBack { .. } => {
-                self.bulk_event(event)
+                lend!(self, |ctx, accounts| self
+                    .bulk
+                    .handle_event(&mut ctx, &accounts, event))
             }
             Event::Journal { .. } | Event::JournalRun { .. } | Event::UndoPlanned { .. } => {
-                let followup = self.journal.handle_event(&mut context!(self), event);
-                self.follow(followup)
+                lend!(self, |ctx, _| self.journal.handle_event(&mut ctx, event))
             }
             Event::Failed { id, what, error } => {
                 let current = [self.users_request, self.orgs_request, self.limits_request];
@@ -1441,7 +1592,39 @@ impl App {
         self.order.iter().filter_map(|&i| self.rows.get(i as usize))
     }
 
-    /// Whether a filter is in force, with its text.
+    /// Journal runs to `path` instead of the default location (tests).
+    pub fn with_journal(mut self, path: Option<PathBuf>) -> App {
+        self.run_settings.journal = path;
+        self
+    }
+
+    /// Requests in flight at once during a bulk run (at least 1).
+    pub fn with_concurrency(mut self, concurrency: usize) -> App {
+        self.run_settings.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// The marked account ids.
+    pub fn marked(&self) -> &BTreeSet<i64> {
+        &self.bulk.marks
+    }
+
+    /// The preflight awaiting confirmation, if any.
+    pub fn preflight(&self) -> Option<&Preflight> {
+        self.bulk.pending.as_ref().map(|p| &p.preflight)
+    }
+
+    /// The results of the current or last bulk run so far (until the
+    /// results view is closed).
+    pub fn bulk_results(&self) -> Option<&[RowResult]> {
+        self.bulk.run.as_ref().map(|r| r.results.as_slice())
+    }
+
+    /// Whether a bulk run is still going.
+    pub fn bulk_running(&self) -> bool {
+        self.bulk.run.as_ref().is_some_and(|r| !r.done)
+    }
+
     /// The journal view's runs, newest first, once read (`:journal`).
     pub fn journal_runs(&self) -> Option<&[crate::journal::RunSummary]> {
         self.journal.runs.as_deref()
@@ -1452,9 +1635,9 @@ impl App {
         self.journal.open.as_ref()?.rows.as_deref()
     }
 
+    /// The filter's text, when a filter is in force.
     pub fn active_filter(&self) -> Option<&str> {
-        let text = self.filter_input.trim();
-        (!text.is_empty() && self.filter.is_some()).then_some(text)
+        active_filter(&self.filter_input, self.filter.is_some())
     }
 }
 

@@ -135,8 +135,8 @@ impl Journal {
     }
 
     /// The worker's answers for the journal views and undo plans; an undo's
-    /// plan comes back for the preflight.
-    pub fn handle_event(&mut self, ctx: &mut Context, event: Event) -> Option<Followup> {
+    /// plan goes on to the preflight.
+    pub fn handle_event(&mut self, ctx: &mut Context, event: Event) {
         match event {
             Event::Journal {
                 id,
@@ -160,7 +160,9 @@ impl Journal {
                 }
             },
             Event::JournalRun { id, rows, .. } => {
-                let open = self.open.as_mut().filter(|o| o.request == id)?;
+                let Some(open) = self.open.as_mut().filter(|o| o.request == id) else {
+                    return;
+                };
                 match rows {
                     Ok(rows) => {
                         open.cursor.set_len(rows.len());
@@ -175,12 +177,11 @@ impl Journal {
             Event::UndoPlanned { id, plan } if self.undo_request == Some(id) => {
                 self.undo_request = None;
                 match plan {
-                    Ok(plan) => return Some(Followup::PreflightUndo(plan)),
+                    Ok(plan) => ctx.then(Followup::PreflightUndo(plan)),
                     Err(why) => ctx.set_error(format!("undo: {why}")),
                 }
             }
             _ => {}
         }
-        None
     }
 }
