@@ -2,22 +2,30 @@
 //! events, the clock. No IO here: `update` returns the commands for the
 //! worker, so tests drive the App without a terminal or a network.
 
+use super::bulk::Bulk;
 use super::columns::{self, Column};
+use super::component::{Accounts, Context, Followup, RequestIds, RunSettings, StatusMessage};
+use super::journal::Journal;
 use super::keymap::{Keymap, Mode};
+use super::layers::Layers;
 use super::line::LineEditor;
 use super::list::{ListCursor, TypeAheadList};
 use super::registry::{self, Cmd};
 use super::ConsoleContext;
 use crate::api::wire::{ext, OrgLimits};
 use crate::api::{Membership, UserQuery};
+use crate::bulk::RowResult;
+use crate::domain::audit::{FindingKind, DEFAULT_STALE_DAYS};
 use crate::domain::filter::{Filter, MatchContext};
+use crate::domain::preflight::{BulkAction, Preflight};
 use crate::domain::{AccountType, LastLoginReported, User};
 use crate::worker::{Command, Event, RequestId};
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
+use std::path::PathBuf;
 
 /// Everything that can happen to the console.
 #[derive(Debug, Clone)]
@@ -58,6 +66,105 @@ pub struct Geometry {
 
 pub use super::line::MAX_INPUT;
 
+/// The [`Context`] lent to a part: built from the App's fields one by one,
+/// so the part's own field stays free to borrow beside it.
+macro_rules! context {
+    ($app:ident) => {
+        Context {
+            session: &$app.ctx,
+            runs: &$app.run_settings,
+            layers: &mut $app.layers,
+            status: &mut $app.status,
+            requests: &mut $app.requests,
+            quit: &mut $app.quit,
+            now: $app.now,
+            org: &$app.org,
+            limits: &$app.limits,
+            followups: Vec::new(),
+        }
+    };
+}
+
+/// The loaded accounts lent to a part, from the App's fields one by one.
+macro_rules! accounts {
+    ($app:ident) => {
+        LoadedAccounts {
+            rows: &$app.rows,
+            order: &$app.order,
+            view: &$app.view,
+            selected: $app.table.selected,
+            filter_input: &$app.filter_input,
+            filtered: $app.filter.is_some(),
+        }
+    };
+}
+
+/// Calls a part with the App's [`Context`] and accounts lent, then does
+/// what the part asked for once it has returned.
+macro_rules! lend {
+    ($app:ident, |$ctx:ident, $accounts:pat_param| $call:expr) => {{
+        let mut $ctx = context!($app);
+        let $accounts = accounts!($app);
+        let out = $call;
+        let followups = $ctx.followups;
+        $app.follow(followups);
+        out
+    }};
+}
+
+/// The App's rows as a part reads them.
+struct LoadedAccounts<'a> {
+    rows: &'a [Row],
+    order: &'a [u32],
+    view: &'a [u32],
+    selected: usize,
+    filter_input: &'a LineEditor,
+    filtered: bool,
+}
+
+impl Accounts for LoadedAccounts<'_> {
+    fn selected(&self) -> Option<&User> {
+        let row = *self.view.get(self.selected)?;
+        self.rows.get(row as usize).map(|r| &r.user)
+    }
+
+    fn selected_index(&self) -> usize {
+        self.selected
+    }
+
+    fn shown_len(&self) -> usize {
+        self.view.len()
+    }
+
+    fn shown_id(&self, index: usize) -> Option<i64> {
+        let row = *self.view.get(index)?;
+        self.rows.get(row as usize).map(|r| r.user.id)
+    }
+
+    fn sorted(&self) -> Box<dyn Iterator<Item = &User> + '_> {
+        Box::new(
+            self.order
+                .iter()
+                .filter_map(|&i| self.rows.get(i as usize))
+                .map(|r| &r.user),
+        )
+    }
+
+    fn loaded(&self) -> Box<dyn Iterator<Item = &User> + '_> {
+        Box::new(self.rows.iter().map(|r| &r.user))
+    }
+
+    fn active_filter(&self) -> Option<&str> {
+        active_filter(self.filter_input, self.filtered)
+    }
+}
+
+/// The filter's text when a filter is in force.
+fn active_filter(input: &LineEditor, filtered: bool) -> Option<&str> {
+    let text = input.trim();
+    (!text.is_empty() && filtered).then_some(text)
+}
+
 /// The most characters a list's type-ahead takes (an Organization or
 /// option name is far shorter).
 pub(crate) const PICKER_QUERY_MAX: usize = 100;
@@ -79,13 +186,6 @@ pub enum LoadState {
     Loading { total: Option<u64> },
     Done,
     Failed,
-}
-
-/// A line for the status bar.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusMessage {
-    pub text: String,
-    pub is_error: bool,
 }
 
 /// One loaded account with what sorting and filtering need, computed once
@@ -121,9 +221,8 @@ impl TypeCounts {
 pub struct App {
     pub(crate) ctx: ConsoleContext,
     pub(crate) now: DateTime<Utc>,
-    pub(crate) mode: Mode,
-    /// Where help returns to.
-    help_return: Mode,
+    /// What is open over the table, the front last (`mode()` is the front).
+    pub(crate) layers: Layers,
     /// The keys in force: the defaults with the config file's `[keys]`.
     pub(crate) keymap: Keymap,
     pub(crate) ticks: u64,
@@ -181,7 +280,7 @@ pub struct App {
     /// sound while it has not moved (`login>90d` depends on it).
     view_now: DateTime<Utc>,
 
-    next_id: RequestId,
+    pub(crate) requests: RequestIds,
     users_request: Option<RequestId>,
     orgs_request: Option<RequestId>,
     limits_request: Option<RequestId>,
@@ -190,11 +289,11 @@ pub struct App {
     pub(crate) forms: super::form::Forms,
 
     /// Marks, bulk runs and the audit (src/tui/bulk.rs).
-    pub(crate) bulk: super::bulk::BulkState,
-    /// The journal view (`:journal`).
-    pub(crate) journal: super::journal::JournalView,
-    /// The undo plan asked for (`:undo`), until it arrives.
-    pub(crate) undo_request: Option<RequestId>,
+    pub(crate) bulk: Bulk,
+    /// The journal view (`:journal`) and undo plans.
+    pub(crate) journal: Journal,
+    /// Where runs are journalled, and their concurrency.
+    pub(crate) run_settings: RunSettings,
     /// A filter by account ids (an audit finding the filter language cannot
     /// express), with the label the status line shows.
     pub(crate) id_filter: Option<(String, HashSet<i64>)>,
@@ -228,8 +327,7 @@ impl App {
         App {
             ctx,
             now: Utc::now(),
-            mode: Mode::Table,
-            help_return: Mode::Table,
+            layers: Layers::default(),
             keymap: Keymap::default(),
             ticks: 0,
             no_color: false,
@@ -262,7 +360,7 @@ impl App {
             listed_total: None,
             status: None,
             view_now: DateTime::<Utc>::MIN_UTC,
-            next_id: 1,
+            requests: RequestIds::default(),
             users_request: None,
             orgs_request: None,
             limits_request: None,
@@ -270,7 +368,7 @@ impl App {
             forms: Default::default(),
             bulk: Default::default(),
             journal: Default::default(),
-            undo_request: None,
+            run_settings: RunSettings::default(),
             id_filter: None,
             notices: Vec::new(),
             tls_unverified: false,
@@ -323,22 +421,13 @@ impl App {
         self
     }
 
-    /// Moves the console on from `from` to `to`, also when help is open
-    /// over `from`: Esc then returns to `to`.
-    pub(crate) fn leave_mode(&mut self, from: Mode, to: Mode) {
-        if self.mode == from {
-            self.mode = to;
-        } else if self.mode == Mode::Help && self.help_return == from {
-            self.help_return = to;
-        }
-    }
-
     pub fn should_quit(&self) -> bool {
         self.quit
     }
 
+    /// The layer in front, the one keys go to.
     pub fn mode(&self) -> Mode {
-        self.mode
+        self.layers.top()
     }
 
     /// Accounts loaded, and accounts shown.
@@ -371,7 +460,7 @@ impl App {
 
     /// Writes are impossible: `--read-only`, or no role of the actor writes.
     pub fn read_only(&self) -> bool {
-        self.ctx.read_only || !self.ctx.actor.can_write_anything(&self.ctx.settings)
+        self.ctx.writes_refused()
     }
 
     /// The columns this actor may see, in display order.
@@ -433,14 +522,14 @@ impl App {
         self.more_right = geometry.more_right;
         self.col_scroll = self.col_scroll.min(geometry.col_scroll_max);
         if let Some((lines, height)) = geometry.text {
-            match self.mode {
+            match self.mode() {
                 Mode::Help => self.help.set_text(lines, height),
                 Mode::Detail | Mode::ResultDetail => self.detail.set_text(lines, height),
                 _ => {}
             }
         }
         if let Some(page) = geometry.list_page {
-            match (self.mode, self.journal.open.as_mut()) {
+            match (self.mode(), self.journal.open.as_mut()) {
                 (Mode::JournalRun, Some(open)) => open.cursor.set_page(page),
                 (Mode::Journal, _) => self.journal.cursor.set_page(page),
                 _ => {}
@@ -457,7 +546,7 @@ impl App {
     /// once per burst, not once per character.
     pub fn typed_char(&self, key: &KeyEvent) -> Option<char> {
         if key.kind == KeyEventKind::Release
-            || !matches!(self.mode, Mode::Filter | Mode::Command | Mode::Find)
+            || !matches!(self.mode(), Mode::Filter | Mode::Command | Mode::Find)
         {
             return None;
         }
@@ -467,7 +556,7 @@ impl App {
         let plain = !key
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-        (plain && self.keymap.lookup(self.mode, key).is_none()).then_some(c)
+        (plain && self.keymap.lookup(self.mode(), key).is_none()).then_some(c)
     }
 
     /// Text arriving in one piece: appended to the prompt (up to
@@ -475,7 +564,7 @@ impl App {
     /// confirmation that has the focus. Elsewhere a paste is ignored, so
     /// pasted text never acts as keys.
     fn type_text(&mut self, text: &str) -> Vec<Command> {
-        match self.mode {
+        match self.mode() {
             Mode::Filter | Mode::Command | Mode::Find => self.append_prompt(text),
             Mode::Form | Mode::Confirm | Mode::BulkConfirm | Mode::Pick => {
                 // More than the limit can never be taken: stop early.
@@ -493,7 +582,7 @@ impl App {
     /// Appends to the open prompt, up to [`MAX_INPUT`] characters; says so
     /// beside the prompt when some of `text` was left out.
     fn append_prompt(&mut self, text: &str) {
-        let input = match self.mode {
+        let input = match self.mode() {
             Mode::Filter => &mut self.filter_input,
             Mode::Find => &mut self.find_input,
             _ => &mut self.command_input,
@@ -512,7 +601,7 @@ impl App {
 
     /// The open prompt's text changed: the filter and the search follow it.
     fn prompt_changed(&mut self) {
-        match self.mode {
+        match self.mode() {
             Mode::Filter => self.apply_filter(),
             Mode::Find => self.find_changed(),
             _ => {}
@@ -524,7 +613,7 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
-        match self.keymap.lookup(self.mode, &key) {
+        match self.keymap.lookup(self.mode(), &key) {
             Some(cmd) => self.perform(cmd),
             None => {
                 if let KeyCode::Char(c) = key.code {
@@ -541,7 +630,7 @@ impl App {
     }
 
     pub(crate) fn type_char(&mut self, c: char) -> Vec<Command> {
-        match self.mode {
+        match self.mode() {
             Mode::Filter | Mode::Command | Mode::Find => {
                 self.append_prompt(c.encode_utf8(&mut [0; 4]))
             }
@@ -551,7 +640,7 @@ impl App {
                 self.picker.query.insert_char(c);
                 self.settle_picker();
             }
-            Mode::BulkProgress => self.answer_stop(c),
+            Mode::BulkProgress => lend!(self, |ctx, _| self.bulk.answer_stop(&mut ctx, c)),
             Mode::BulkConfirm => self.bulk.type_confirmation(c),
             _ => {}
         }
@@ -567,11 +656,22 @@ impl App {
         if let Some(commands) = self.perform_forms(cmd) {
             return commands;
         }
-        if let Some(commands) = self.perform_bulk(cmd) {
+        if let Some(commands) = lend!(self, |ctx, accounts| self
+            .bulk
+            .perform(&mut ctx, &accounts, cmd))
+        {
             return commands;
         }
-        if let Some(commands) = self.perform_journal(cmd) {
+        if let Some(commands) = lend!(self, |ctx, _| self.journal.perform(&mut ctx, cmd)) {
             return commands;
+        }
+        // One bulk result in full takes only its scrolling, Esc and help.
+        if self.mode() == Mode::ResultDetail && !matches!(cmd, Cmd::Help | Cmd::Quit) {
+            if cmd == Cmd::Close {
+                self.layers.pop();
+            }
+            self.detail.navigate(cmd);
+            return Vec::new();
         }
         match cmd {
             Cmd::Quit => self.quit = true,
@@ -579,10 +679,10 @@ impl App {
                 self.navigate(cmd)
             }
             Cmd::Details if self.selected_user().is_some() => {
-                self.mode = Mode::Detail;
+                self.layers.push(Mode::Detail);
                 self.detail = ListCursor::default();
             }
-            Cmd::EditFilter => self.mode = Mode::Filter,
+            Cmd::EditFilter => self.layers.push(Mode::Filter),
             Cmd::ScrollLeft => self.scroll_columns(false),
             Cmd::ScrollRight => self.scroll_columns(true),
             Cmd::Find => self.open_find(),
@@ -591,7 +691,7 @@ impl App {
             Cmd::CopyUserName => self.copy_user_name(),
             Cmd::CommandPrompt => {
                 self.command_input.clear();
-                self.mode = Mode::Command;
+                self.layers.push(Mode::Command);
             }
             Cmd::Complete => self.complete_command(),
             Cmd::Org => self.open_org_picker(),
@@ -601,36 +701,35 @@ impl App {
             Cmd::SortNext => self.cycle_sort(1),
             Cmd::SortPrevious => self.cycle_sort(-1),
             Cmd::SortReverse => self.set_sort(self.sort, !self.ascending),
-            Cmd::Journal => return self.open_journal(),
+            Cmd::Journal => return lend!(self, |ctx, _| self.journal.open(&mut ctx)),
             Cmd::Refresh => return self.refresh(),
             Cmd::Help => {
-                if self.mode != Mode::Help {
-                    self.help_return = self.mode;
+                // Help from help stays where it is.
+                if self.mode() != Mode::Help {
+                    self.layers.push(Mode::Help);
                 }
-                self.mode = Mode::Help;
-                let line = self.keymap.help_line(self.help_return, self.read_only());
-                self.help = ListCursor::at(line);
+                let from = self.layers.beneath_top();
+                self.help = ListCursor::at(self.keymap.help_line(from, self.read_only()));
             }
-            Cmd::Close => match self.mode {
+            Cmd::Close => match self.mode() {
                 Mode::OrgPicker if !self.picker.query.is_empty() => {
                     self.picker.query.clear();
                     self.settle_picker();
                 }
                 Mode::Filter => {
                     self.clear_filter();
-                    self.mode = Mode::Table;
+                    self.layers.pop();
                 }
-                Mode::Help => self.mode = self.help_return,
                 Mode::Find => {
                     self.table.select(self.find_origin);
-                    self.mode = Mode::Table;
+                    self.layers.pop();
                 }
-                _ => self.mode = Mode::Table,
+                _ => self.layers.pop(),
             },
-            Cmd::Accept => match self.mode {
-                Mode::Filter | Mode::Find => self.mode = Mode::Table,
+            Cmd::Accept => match self.mode() {
+                Mode::Filter | Mode::Find => self.layers.pop(),
                 Mode::Command => {
-                    self.mode = Mode::Table;
+                    self.layers.pop();
                     let text = self.command_input.to_string();
                     self.command_input.clear();
                     return self.run_command(&text);
@@ -639,7 +738,7 @@ impl App {
                     let Some(at) = self.picker.selected_item() else {
                         return Vec::new(); // nothing listed matches what was typed
                     };
-                    self.mode = Mode::Table;
+                    self.layers.pop();
                     if let Some(org) = self.orgs.get(at).cloned() {
                         return self.switch_org(org);
                     }
@@ -707,7 +806,7 @@ impl App {
     }
 
     fn edit_input(&mut self, cmd: Cmd) {
-        let input = match self.mode {
+        let input = match self.mode() {
             Mode::Filter => &mut self.filter_input,
             Mode::Command => &mut self.command_input,
             Mode::Find => &mut self.find_input,
@@ -719,14 +818,14 @@ impl App {
         if *input == before.as_str() {
             return; // the cursor moved: nothing to re-filter
         }
-        if self.mode == Mode::OrgPicker {
+        if self.mode() == Mode::OrgPicker {
             self.settle_picker();
         }
         self.prompt_changed();
     }
 
     fn navigate(&mut self, cmd: Cmd) {
-        match self.mode {
+        match self.mode() {
             Mode::Table => {
                 self.table.navigate(cmd);
             }
@@ -751,7 +850,7 @@ impl App {
                     list.wheel(down);
                 }
             }
-            MouseEventKind::Down(_) if self.mode == Mode::Table => {
+            MouseEventKind::Down(_) if self.mode() == Mode::Table => {
                 let area = self.table_area;
                 let inside = mouse.column >= area.x
                     && mouse.column < area.x + area.width
@@ -771,7 +870,7 @@ impl App {
     /// The list or text the mouse wheel moves in this mode, its length
     /// brought up to date.
     fn wheel_list(&mut self) -> Option<&mut ListCursor> {
-        Some(match self.mode {
+        Some(match self.mode() {
             Mode::Table => &mut self.table,
             Mode::Detail | Mode::ResultDetail => &mut self.detail,
             Mode::Help => &mut self.help,
@@ -801,9 +900,64 @@ impl App {
     }
 
     pub(crate) fn next_request(&mut self) -> RequestId {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
+        self.requests.next()
+    }
+
+    /// Does what the parts asked for once they returned, in order.
+    fn follow(&mut self, followups: Vec<Followup>) {
+        for followup in followups {
+            match followup {
+                Followup::Select(index) => self.table.select(index),
+                Followup::ReplaceUsers { changed, deleted } => {
+                    self.replace_users(changed, &deleted)
+                }
+                Followup::ShowFinding { kind, ids } => self.show_finding(kind, ids),
+                Followup::OpenResultDetail => {
+                    self.detail = ListCursor::default();
+                    self.layers.push(Mode::ResultDetail);
+                }
+                Followup::PreflightUndo(plan) => {
+                    lend!(self, |ctx, _| self.bulk.preflight_undo(&mut ctx, *plan))
+                }
+                Followup::Preflight { action, only } => {
+                    lend!(self, |ctx, accounts| self.bulk.preflight_on(
+                        &mut ctx,
+                        &accounts,
+                        action,
+                        Some(&only)
+                    ));
+                }
+                Followup::Error(text) => self.set_error(text),
+            }
+        }
+    }
+
+    /// `p` and `M`: the preflight of a one-account action on the selected
+    /// account.
+    pub(super) fn preflight_selected(&mut self, action: BulkAction) -> Vec<Command> {
+        lend!(self, |ctx, accounts| self
+            .bulk
+            .preflight_selected(&mut ctx, &accounts, action))
+    }
+
+    /// Shows a finding's accounts: by its filter expression where the
+    /// language has one, else by their ids.
+    fn show_finding(&mut self, kind: FindingKind, ids: Vec<i64>) {
+        match kind.filter(DEFAULT_STALE_DAYS) {
+            Some(expression) => {
+                self.filter_input.set(&expression);
+                self.apply_filter();
+            }
+            None => {
+                self.filter_input.clear();
+                self.id_filter = Some((
+                    format!("finding: {}", kind.title()),
+                    ids.into_iter().collect(),
+                ));
+                self.apply_filter();
+            }
+        }
+        self.table.select(0);
     }
 
     /// Starts a fresh listing of the current Organization; answers to any
@@ -905,7 +1059,7 @@ impl App {
             let shown = self.orgs.iter().position(|o| *o == self.org).unwrap_or(0);
             let names = self.orgs.iter().map(String::as_str);
             self.picker = TypeAheadList::new(names, shown, PICKER_QUERY_MAX);
-            self.mode = Mode::OrgPicker;
+            self.layers.push(Mode::OrgPicker);
         }
     }
 
@@ -954,13 +1108,15 @@ impl App {
             Cmd::Org if !args.is_empty() => return self.org_command(args),
             Cmd::New if !args.is_empty() => return self.new_command(args),
             Cmd::Bulk(crate::domain::preflight::BulkAction::Delete) if !args.is_empty() => {
-                return self.start_bulk_delete(args)
+                return lend!(self, |ctx, accounts| self
+                    .bulk
+                    .start_delete(&mut ctx, &accounts, args))
             }
             Cmd::Undo => {
                 let run_id = Some(args.trim())
                     .filter(|a| !a.is_empty())
                     .map(str::to_string);
-                return self.start_undo(run_id);
+                return lend!(self, |ctx, _| self.journal.start_undo(&mut ctx, run_id));
             }
             Cmd::Columns => self.columns_command(args),
             Cmd::Goto => self.goto_command(args),
@@ -1074,10 +1230,12 @@ impl App {
                 self.forms_failed(id, what, error)
             }
             Event::BulkRow { .. } | Event::BulkDone { .. } | Event::ReadBack { .. } => {
-                self.bulk_event(event)
+                lend!(self, |ctx, accounts| self
+                    .bulk
+                    .handle_event(&mut ctx, &accounts, event))
             }
             Event::Journal { .. } | Event::JournalRun { .. } | Event::UndoPlanned { .. } => {
-                self.journal_event(event)
+                lend!(self, |ctx, _| self.journal.handle_event(&mut ctx, event))
             }
             Event::Failed { id, what, error } => {
                 let current = [self.users_request, self.orgs_request, self.limits_request];
@@ -1434,7 +1592,39 @@ impl App {
         self.order.iter().filter_map(|&i| self.rows.get(i as usize))
     }
 
-    /// Whether a filter is in force, with its text.
+    /// Journal runs to `path` instead of the default location (tests).
+    pub fn with_journal(mut self, path: Option<PathBuf>) -> App {
+        self.run_settings.journal = path;
+        self
+    }
+
+    /// Requests in flight at once during a bulk run (at least 1).
+    pub fn with_concurrency(mut self, concurrency: usize) -> App {
+        self.run_settings.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// The marked account ids.
+    pub fn marked(&self) -> &BTreeSet<i64> {
+        &self.bulk.marks
+    }
+
+    /// The preflight awaiting confirmation, if any.
+    pub fn preflight(&self) -> Option<&Preflight> {
+        self.bulk.pending.as_ref().map(|p| &p.preflight)
+    }
+
+    /// The results of the current or last bulk run so far (until the
+    /// results view is closed).
+    pub fn bulk_results(&self) -> Option<&[RowResult]> {
+        self.bulk.run.as_ref().map(|r| r.results.as_slice())
+    }
+
+    /// Whether a bulk run is still going.
+    pub fn bulk_running(&self) -> bool {
+        self.bulk.run.as_ref().is_some_and(|r| !r.done)
+    }
+
     /// The journal view's runs, newest first, once read (`:journal`).
     pub fn journal_runs(&self) -> Option<&[crate::journal::RunSummary]> {
         self.journal.runs.as_deref()
@@ -1445,9 +1635,9 @@ impl App {
         self.journal.open.as_ref()?.rows.as_deref()
     }
 
+    /// The filter's text, when a filter is in force.
     pub fn active_filter(&self) -> Option<&str> {
-        let text = self.filter_input.trim();
-        (!text.is_empty() && self.filter.is_some()).then_some(text)
+        active_filter(&self.filter_input, self.filter.is_some())
     }
 }
 

@@ -153,7 +153,7 @@ impl App {
     pub(crate) fn open_find(&mut self) {
         self.find_input.clear();
         self.find_origin = self.table.selected;
-        self.mode = Mode::Find;
+        self.layers.push(Mode::Find);
     }
 
     /// As the search text changes: the first match from where the search

@@ -1,22 +1,21 @@
-//! Marks, bulk actions (preflight, run, results) and the audit view: the
-//! App's state for them and how keys and worker events change it.
+//! Marks, bulk actions (preflight, run, results) and the audit view: their
+//! state, and how keys and worker events change it. The App lends the
+//! rest through a [`Context`] and the loaded accounts through [`Accounts`].
 
-use super::app::App;
+use super::component::{Accounts, Context, Followup};
 use super::keymap::Mode;
 use super::line::LineEditor;
 use super::list::ListCursor;
 use super::registry::Cmd;
 use crate::bulk::{Cancel, Reassign, RowOutcome, RowResult};
-use crate::domain::audit::{self, Audit, AuditInput, FindingKind, DEFAULT_STALE_DAYS};
+use crate::domain::audit::{self, Audit, AuditInput};
 use crate::domain::preflight::{self, BulkAction, Preflight};
 use crate::domain::User;
-use crate::journal::Journal;
-use crate::ops::run::{RunRequest, DEFAULT_BULK_CONCURRENCY};
+use crate::ops::run::RunRequest;
 use crate::ops::undo::UndoPlan;
 use crate::worker::{BulkJob, Command, Event, RequestId};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::PathBuf;
 
 /// What `q` asks during a bulk run.
 pub const STOP_QUESTION: &str = "Stop the run? unfinished accounts are not sent (y/n)";
@@ -140,7 +139,8 @@ pub(crate) struct AuditState {
     pub cursor: ListCursor,
 }
 
-pub(crate) struct BulkState {
+#[derive(Default)]
+pub(crate) struct Bulk {
     /// Marked accounts by id, so marks survive filtering, sorting and reloads.
     pub marks: BTreeSet<i64>,
     /// The account last marked with Space: where `V` ranges from.
@@ -148,9 +148,6 @@ pub(crate) struct BulkState {
     pub pending: Option<Pending>,
     pub run: Option<RunState>,
     pub audit: Option<AuditState>,
-    /// Where runs are journalled; `None` refuses to run.
-    pub journal: Option<PathBuf>,
-    pub concurrency: usize,
     /// A retry waiting for its read-back: the request, the action, and the
     /// accounts to retry.
     pub retry: Option<(RequestId, BulkAction, HashSet<i64>)>,
@@ -158,34 +155,6 @@ pub(crate) struct BulkState {
     pub stop_asked: bool,
     /// The answer was yes: quit once the run has stopped.
     pub quit_when_stopped: bool,
-}
-
-impl Default for BulkState {
-    fn default() -> BulkState {
-        BulkState {
-            marks: BTreeSet::new(),
-            anchor: None,
-            pending: None,
-            run: None,
-            audit: None,
-            journal: Journal::default_path(),
-            concurrency: DEFAULT_BULK_CONCURRENCY,
-            retry: None,
-            stop_asked: false,
-            quit_when_stopped: false,
-        }
-    }
-}
-
-impl BulkState {
-    /// A character typed in the delete confirmation: only digits count.
-    pub fn type_confirmation(&mut self, c: char) {
-        if let Some(pending) = &mut self.pending {
-            if pending.action == BulkAction::Delete && c.is_ascii_digit() {
-                pending.typed.insert_char(c);
-            }
-        }
-    }
 }
 
 /// `user` with the action's change applied, as the server now has it.
@@ -201,90 +170,59 @@ fn changed(action: BulkAction, user: &User) -> Option<User> {
     serde_json::from_value(value).ok()
 }
 
-impl App {
-    /// Journal runs to `path` instead of the default location (tests).
-    pub fn with_journal(mut self, path: Option<PathBuf>) -> App {
-        self.bulk.journal = path;
-        self
-    }
-
-    /// Requests in flight at once during a bulk run (at least 1).
-    pub fn with_concurrency(mut self, concurrency: usize) -> App {
-        self.bulk.concurrency = concurrency.max(1);
-        self
-    }
-
-    /// The marked account ids.
-    pub fn marked(&self) -> &BTreeSet<i64> {
-        &self.bulk.marks
-    }
-
-    /// The preflight awaiting confirmation, if any.
-    pub fn preflight(&self) -> Option<&Preflight> {
-        self.bulk.pending.as_ref().map(|p| &p.preflight)
-    }
-
-    /// The results of the current or last bulk run so far (until the
-    /// results view is closed).
-    pub fn bulk_results(&self) -> Option<&[RowResult]> {
-        self.bulk.run.as_ref().map(|r| r.results.as_slice())
-    }
-
-    /// Whether a bulk run is still going.
-    pub fn bulk_running(&self) -> bool {
-        self.bulk.run.as_ref().is_some_and(|r| !r.done)
-    }
-
-    fn row_id(&self, view_index: usize) -> Option<i64> {
-        let row = *self.view.get(view_index)?;
-        self.rows.get(row as usize).map(|r| r.user.id)
+impl Bulk {
+    /// A character typed in the delete confirmation: only digits count.
+    pub fn type_confirmation(&mut self, c: char) {
+        if let Some(pending) = &mut self.pending {
+            if pending.action == BulkAction::Delete && c.is_ascii_digit() {
+                pending.typed.insert_char(c);
+            }
+        }
     }
 
     /// Keys of the bulk and audit modes, and the marking and bulk keys of
-    /// the table; `None` leaves the key to the rest of `perform`.
-    pub(super) fn perform_bulk(&mut self, cmd: Cmd) -> Option<Vec<Command>> {
+    /// the table; `None` leaves the key to the App.
+    pub fn perform(
+        &mut self,
+        ctx: &mut Context,
+        accounts: &dyn Accounts,
+        cmd: Cmd,
+    ) -> Option<Vec<Command>> {
         if cmd == Cmd::Quit {
             // Nothing new starts once the console is going away.
-            if let Some(run) = &self.bulk.run {
+            if let Some(run) = &self.run {
                 run.cancel.cancel();
             }
             return None;
         }
         // A pending "stop the run?" takes any key but y as its no, help too.
-        if cmd == Cmd::Help && !(self.mode == Mode::BulkProgress && self.bulk.stop_asked) {
+        if cmd == Cmd::Help && !(ctx.mode() == Mode::BulkProgress && self.stop_asked) {
             return None;
         }
-        match self.mode {
-            Mode::BulkConfirm => Some(self.bulk_confirm_key(cmd)),
+        match ctx.mode() {
+            Mode::BulkConfirm => Some(self.confirm_key(ctx, accounts, cmd)),
             Mode::BulkProgress => {
-                self.progress_key(cmd);
+                self.progress_key(ctx, cmd);
                 Some(Vec::new())
             }
-            Mode::BulkResults => Some(self.results_key(cmd)),
-            Mode::ResultDetail => {
-                if cmd == Cmd::Close {
-                    self.mode = Mode::BulkResults;
-                }
-                self.detail.navigate(cmd);
-                Some(Vec::new())
-            }
+            Mode::BulkResults => Some(self.results_key(ctx, accounts, cmd)),
             Mode::Audit => {
-                self.audit_key(cmd);
+                self.audit_key(ctx, cmd);
                 Some(Vec::new())
             }
             Mode::Table => {
                 match cmd {
                     Cmd::Mark => {
-                        self.toggle_mark();
+                        self.toggle_mark(ctx, accounts);
                     }
                     Cmd::MarkRange => {
-                        self.mark_range();
+                        self.mark_range(ctx, accounts);
                     }
-                    Cmd::MarkAllShown => self.mark_all_shown(),
-                    Cmd::InvertMarks => self.invert_marks(),
-                    Cmd::ClearMarks => self.clear_marks(),
-                    Cmd::Bulk(bulk) => return Some(self.start_bulk(bulk)),
-                    Cmd::Audit => self.open_audit(),
+                    Cmd::MarkAllShown => self.mark_all_shown(accounts),
+                    Cmd::InvertMarks => self.invert_marks(accounts),
+                    Cmd::ClearMarks => self.clear_marks(ctx),
+                    Cmd::Bulk(bulk) => return Some(self.start(ctx, accounts, bulk)),
+                    Cmd::Audit => self.open_audit(ctx, accounts),
                     _ => return None,
                 }
                 Some(Vec::new())
@@ -293,161 +231,170 @@ impl App {
         }
     }
 
-    fn toggle_mark(&mut self) -> Option<()> {
-        let id = self.row_id(self.table.selected)?;
-        if !self.bulk.marks.remove(&id) {
-            self.bulk.marks.insert(id);
-            self.bulk.anchor = Some(id);
+    fn toggle_mark(&mut self, ctx: &mut Context, accounts: &dyn Accounts) -> Option<()> {
+        let at = accounts.selected_index();
+        let id = accounts.shown_id(at)?;
+        if !self.marks.remove(&id) {
+            self.marks.insert(id);
+            self.anchor = Some(id);
         }
-        self.table.select(self.table.selected + 1);
+        ctx.then(Followup::Select(at + 1));
         Some(())
     }
 
-    fn mark_range(&mut self) -> Option<()> {
-        let cursor_id = self.row_id(self.table.selected)?;
-        let anchor_at = self
-            .bulk
-            .anchor
-            .and_then(|anchor| (0..self.view.len()).find(|&i| self.row_id(i) == Some(anchor)));
+    fn mark_range(&mut self, ctx: &mut Context, accounts: &dyn Accounts) -> Option<()> {
+        let at = accounts.selected_index();
+        let cursor_id = accounts.shown_id(at)?;
+        let anchor_at = self.anchor.and_then(|anchor| {
+            (0..accounts.shown_len()).find(|&i| accounts.shown_id(i) == Some(anchor))
+        });
         let Some(anchor_at) = anchor_at else {
             // No anchor on screen: this account becomes it.
-            self.bulk.marks.insert(cursor_id);
-            self.bulk.anchor = Some(cursor_id);
-            self.set_info("range starts here; move and press V again");
+            self.marks.insert(cursor_id);
+            self.anchor = Some(cursor_id);
+            ctx.set_info("range starts here; move and press V again");
             return Some(());
         };
-        let (from, to) = if anchor_at <= self.table.selected {
-            (anchor_at, self.table.selected)
+        let (from, to) = if anchor_at <= at {
+            (anchor_at, at)
         } else {
-            (self.table.selected, anchor_at)
+            (at, anchor_at)
         };
-        let ids: Vec<i64> = (from..=to).filter_map(|i| self.row_id(i)).collect();
-        self.bulk.marks.extend(ids);
+        self.marks
+            .extend((from..=to).filter_map(|i| accounts.shown_id(i)));
         Some(())
     }
 
-    fn mark_all_shown(&mut self) {
-        let ids: Vec<i64> = (0..self.view.len())
-            .filter_map(|i| self.row_id(i))
-            .collect();
-        self.bulk.marks.extend(ids);
+    fn mark_all_shown(&mut self, accounts: &dyn Accounts) {
+        self.marks
+            .extend((0..accounts.shown_len()).filter_map(|i| accounts.shown_id(i)));
     }
 
-    fn invert_marks(&mut self) {
-        for i in 0..self.view.len() {
-            if let Some(id) = self.row_id(i) {
-                if !self.bulk.marks.remove(&id) {
-                    self.bulk.marks.insert(id);
+    fn invert_marks(&mut self, accounts: &dyn Accounts) {
+        for i in 0..accounts.shown_len() {
+            if let Some(id) = accounts.shown_id(i) {
+                if !self.marks.remove(&id) {
+                    self.marks.insert(id);
                 }
             }
         }
     }
 
-    pub(super) fn clear_marks(&mut self) {
-        let cleared = self.bulk.marks.len();
-        self.bulk.marks.clear();
-        self.bulk.anchor = None;
-        self.set_info(format!("cleared {cleared} marks"));
+    fn clear_marks(&mut self, ctx: &mut Context) {
+        let cleared = self.marks.len();
+        self.marks.clear();
+        self.anchor = None;
+        ctx.set_info(format!("cleared {cleared} marks"));
     }
 
     /// The accounts a bulk action applies to: the marked ones that are
     /// loaded, in table order, or else the selected one.
-    fn bulk_targets(&self, only: Option<&HashSet<i64>>) -> Vec<&User> {
+    fn targets<'a>(
+        &self,
+        accounts: &'a dyn Accounts,
+        only: Option<&HashSet<i64>>,
+    ) -> Vec<&'a User> {
         let wanted = |user: &User| match only {
             Some(ids) => ids.contains(&user.id),
-            None => self.bulk.marks.contains(&user.id),
+            None => self.marks.contains(&user.id),
         };
-        if only.is_none() && self.bulk.marks.is_empty() {
-            return self.selected_user().into_iter().collect();
+        if only.is_none() && self.marks.is_empty() {
+            return accounts.selected().into_iter().collect();
         }
         // Table order (all loaded rows, not only those the filter shows):
         // a mark hidden by the filter is still a mark.
-        self.sorted_users().filter(|u| wanted(u)).collect()
+        accounts.sorted().filter(|u| wanted(u)).collect()
     }
 
     /// Preflights `action` on the marked accounts (or the selected one) and
     /// asks for confirmation. Nothing is sent yet.
-    pub(super) fn start_bulk(&mut self, action: BulkAction) -> Vec<Command> {
-        self.preflight_on(action, None)
+    pub fn start(
+        &mut self,
+        ctx: &mut Context,
+        accounts: &dyn Accounts,
+        action: BulkAction,
+    ) -> Vec<Command> {
+        self.preflight_on(ctx, accounts, action, None)
     }
 
     /// A one-account action (`p`, `M`) on the selected account, whatever is
     /// marked: the same preflight (confirm, "already", not allowed) and the
     /// same journaled run as a bulk action of one.
-    pub(super) fn preflight_selected(&mut self, action: BulkAction) -> Vec<Command> {
-        let Some(id) = self.selected_user().map(|u| u.id) else {
-            self.set_error(format!("{}: no account selected", action.name()));
+    pub fn preflight_selected(
+        &mut self,
+        ctx: &mut Context,
+        accounts: &dyn Accounts,
+        action: BulkAction,
+    ) -> Vec<Command> {
+        let Some(id) = accounts.selected().map(|u| u.id) else {
+            ctx.set_error(format!("{}: no account selected", action.name()));
             return Vec::new();
         };
-        self.preflight_on(action, Some(&HashSet::from([id])))
+        self.preflight_on(ctx, accounts, action, Some(&HashSet::from([id])))
     }
 
     /// `:delete playbooks=ACCOUNT jobs=ACCOUNT`: a bulk delete whose Run As
     /// playbooks and job apps move to the named accounts (rule 8; job apps
     /// only to an API user). ACCOUNT is a loaded account's id or user name.
-    pub(super) fn start_bulk_delete(&mut self, args: &str) -> Vec<Command> {
-        match self.parse_reassign(args) {
+    pub fn start_delete(
+        &mut self,
+        ctx: &mut Context,
+        accounts: &dyn Accounts,
+        args: &str,
+    ) -> Vec<Command> {
+        match parse_reassign(accounts, args) {
             Ok(reassign) => {
-                let commands = self.preflight_on(BulkAction::Delete, None);
-                if let Some(pending) = self.bulk.pending.as_mut() {
+                let commands = self.preflight_on(ctx, accounts, BulkAction::Delete, None);
+                if let Some(pending) = self.pending.as_mut() {
                     pending.reassign = reassign;
                 }
                 commands
             }
             Err(problem) => {
-                self.set_error(format!("delete: {problem}"));
+                ctx.set_error(format!("delete: {problem}"));
                 Vec::new()
             }
         }
     }
 
-    fn parse_reassign(&self, args: &str) -> Result<Reassign, String> {
-        use crate::domain::run_as::{self, Inheritance, Party};
-        let mut reassign = Reassign::default();
-        for word in args.split_whitespace() {
-            let (key, name) = word.split_once('=').ok_or_else(|| {
-                format!("expected playbooks=ACCOUNT or jobs=ACCOUNT, not {word:?}")
-            })?;
-            let account = self
-                .rows
-                .iter()
-                .map(|row| &row.user)
-                .find(|u| u.id.to_string() == name || u.user_name.eq_ignore_ascii_case(name))
-                .ok_or_else(|| format!("no loaded account {name:?}"))?;
-            let (what, heir) = match key {
-                "playbooks" => (Inheritance::Playbooks, &mut reassign.playbooks_to),
-                "jobs" => (Inheritance::JobApps, &mut reassign.jobs_to),
-                other => return Err(format!("unknown key {other:?} (playbooks, jobs)")),
-            };
-            run_as::heir_qualifies(what, &Party::from(account)).map_err(|r| r.to_string())?;
-            *heir = Some(account.id);
-        }
-        Ok(reassign)
-    }
-
-    fn preflight_on(&mut self, action: BulkAction, only: Option<&HashSet<i64>>) -> Vec<Command> {
-        if self.read_only() {
-            let why = if self.ctx.read_only {
+    /// The preflight of `action` on the accounts it applies to (`only`
+    /// these, else the marked or selected ones).
+    pub fn preflight_on(
+        &mut self,
+        ctx: &mut Context,
+        accounts: &dyn Accounts,
+        action: BulkAction,
+        only: Option<&HashSet<i64>>,
+    ) -> Vec<Command> {
+        if ctx.read_only() {
+            let why = if ctx.session.read_only {
                 "--read-only"
             } else {
                 "no role of this account writes"
             };
-            self.set_error(format!("read-only: {} is not sent ({why})", action.name()));
+            ctx.set_error(format!("read-only: {} is not sent ({why})", action.name()));
             return Vec::new();
         }
-        let targets: Vec<User> = self.bulk_targets(only).into_iter().cloned().collect();
+        let targets: Vec<User> = self.targets(accounts, only).into_iter().cloned().collect();
         if targets.is_empty() {
-            self.set_error(format!("{}: no account selected", action.name()));
+            ctx.set_error(format!("{}: no account selected", action.name()));
             return Vec::new();
         }
-        self.open_preflight(action, targets, None);
+        self.open_preflight(ctx, action, targets, None);
         Vec::new()
     }
 
     /// The preflight of `action` on `targets`, waiting for the answer.
-    fn open_preflight(&mut self, action: BulkAction, targets: Vec<User>, undo_of: Option<String>) {
+    fn open_preflight(
+        &mut self,
+        ctx: &mut Context,
+        action: BulkAction,
+        targets: Vec<User>,
+        undo_of: Option<String>,
+    ) {
         let refs: Vec<&User> = targets.iter().collect();
-        let preflight = preflight::preflight(&self.ctx.actor, &self.ctx.settings, action, &refs);
+        let preflight =
+            preflight::preflight(&ctx.session.actor, &ctx.session.settings, action, &refs);
         let users = targets.into_iter().map(|u| (u.id, u)).collect();
         // Open on the first group that has accounts.
         let mut pending = Pending {
@@ -464,14 +411,16 @@ impl App {
             .into_iter()
             .find(|g| pending.group_len(*g) > 0)
             .unwrap_or(Group::WillChange);
-        self.bulk.pending = Some(pending);
-        self.mode = Mode::BulkConfirm;
+        self.pending = Some(pending);
+        // Also reached from the worker's answers (an undo's plan, a
+        // retry's read-back): it takes the place of whatever was in front.
+        ctx.layers.over_table(Mode::BulkConfirm);
     }
 
     /// An undo's plan is in: its accounts, as the server has them now, go
     /// through the preflight of the inverse action like any bulk action;
     /// what the plan leaves out is said on the status line.
-    pub(super) fn preflight_undo(&mut self, plan: UndoPlan) {
+    pub fn preflight_undo(&mut self, ctx: &mut Context, plan: UndoPlan) {
         let mut left_out = Vec::new();
         if !plan.missing.is_empty() {
             left_out.push(format!("{} no longer found", plan.missing.len()));
@@ -489,10 +438,10 @@ impl App {
             } else {
                 format!(" ({})", left_out.join(", "))
             };
-            self.set_info(format!("undo of run {run}: nothing to put back{why}"));
+            ctx.set_info(format!("undo of run {run}: nothing to put back{why}"));
             return;
         }
-        self.open_preflight(plan.action, plan.users.clone(), Some(run.clone()));
+        self.open_preflight(ctx, plan.action, plan.users.clone(), Some(run.clone()));
         let note = format!(
             "undo of run {run} ({}): {}",
             plan.original.action,
@@ -503,15 +452,20 @@ impl App {
             }
         );
         if plan.unreadable.is_empty() {
-            self.set_info(note);
+            ctx.set_info(note);
         } else {
-            self.set_error(note);
+            ctx.set_error(note);
         }
     }
 
-    fn bulk_confirm_key(&mut self, cmd: Cmd) -> Vec<Command> {
-        let Some(pending) = self.bulk.pending.as_mut() else {
-            self.mode = Mode::Table;
+    fn confirm_key(
+        &mut self,
+        ctx: &mut Context,
+        accounts: &dyn Accounts,
+        cmd: Cmd,
+    ) -> Vec<Command> {
+        let Some(pending) = self.pending.as_mut() else {
+            ctx.layers.pop();
             return Vec::new();
         };
         let step = |group: Group, by: isize| {
@@ -530,38 +484,38 @@ impl App {
                 pending.typed.edit(cmd);
             }
             Cmd::Close => {
-                self.bulk.pending = None;
-                self.mode = Mode::Table;
-                self.set_info("cancelled; nothing was sent");
+                self.pending = None;
+                ctx.layers.pop();
+                ctx.set_info("cancelled; nothing was sent");
             }
-            Cmd::Confirm => return self.confirm_run(),
+            Cmd::Confirm => return self.confirm_run(ctx, accounts),
             _ => {}
         }
         Vec::new()
     }
 
-    fn confirm_run(&mut self) -> Vec<Command> {
-        let Some(pending) = self.bulk.pending.as_ref() else {
+    fn confirm_run(&mut self, ctx: &mut Context, accounts: &dyn Accounts) -> Vec<Command> {
+        let Some(pending) = self.pending.as_ref() else {
             return Vec::new();
         };
         let count = pending.preflight.will_change.len();
         if count == 0 {
-            self.bulk.pending = None;
-            self.mode = Mode::Table;
-            self.set_info("nothing to change; nothing was sent");
+            self.pending = None;
+            ctx.layers.pop();
+            ctx.set_info("nothing to change; nothing was sent");
             return Vec::new();
         }
         if pending.action == BulkAction::Delete && pending.typed != count.to_string().as_str() {
-            self.set_error(format!("type {count} and Enter to delete {count} accounts"));
+            ctx.set_error(format!("type {count} and Enter to delete {count} accounts"));
             return Vec::new();
         }
-        let Some(pending) = self.bulk.pending.take() else {
+        let Some(pending) = self.pending.take() else {
             return Vec::new();
         };
         let users: HashMap<i64, &User> = pending.users.iter().map(|(id, u)| (*id, u)).collect();
         let mut request = RunRequest::new(
-            &self.ctx.instance,
-            &self.ctx.actor.user_name,
+            &ctx.session.instance,
+            &ctx.session.actor.user_name,
             pending.action,
             &pending.preflight,
             &users,
@@ -570,99 +524,101 @@ impl App {
             // The journal chose the accounts, not the filter shown.
             request.undo_of = pending.undo_of.clone();
         } else {
-            request.filter = self.active_filter().map(str::to_string);
-            request.org = Some(self.org.clone()).filter(|org| !org.is_empty());
+            request.filter = accounts.active_filter().map(str::to_string);
+            request.org = Some(ctx.org.to_string()).filter(|org| !org.is_empty());
         }
         // Without one, the server refuses deleting a Run As user and that
         // row shows its message.
         request.reassign = pending.reassign;
-        request.concurrency = self.bulk.concurrency;
+        request.concurrency = ctx.runs.concurrency;
         let not_allowed = pending
             .group_lines(Group::NotAllowed)
             .into_iter()
             .map(|(name, reason)| (name, reason.unwrap_or_default()))
             .collect();
         let cancel = Cancel::default();
-        let id = self.next_request();
-        self.bulk.run = Some(RunState {
+        let id = ctx.requests.next();
+        self.run = Some(RunState {
             id,
             action: pending.action,
             targets: request.targets.iter().map(|u| (u.id, u.clone())).collect(),
             total: request.targets.len(),
             results: Vec::new(),
-            started: self.now,
+            started: ctx.now,
             cancel: cancel.clone(),
             done: false,
             already: pending.preflight.already.len(),
             not_allowed,
             cursor: ListCursor::default(),
         });
-        self.mode = Mode::BulkProgress;
+        ctx.layers.replace_top(Mode::BulkProgress);
         vec![Command::RunBulk {
             id,
             job: BulkJob {
                 request,
-                journal: self.bulk.journal.clone(),
+                journal: ctx.runs.journal.clone(),
                 cancel,
             },
         }]
     }
 
-    fn progress_key(&mut self, cmd: Cmd) {
-        let Some(run) = self.bulk.run.as_ref() else {
-            self.mode = Mode::Table;
+    fn progress_key(&mut self, ctx: &mut Context, cmd: Cmd) {
+        let Some(run) = self.run.as_ref() else {
+            ctx.layers.pop();
             return;
         };
         if run.done {
-            self.mode = Mode::BulkResults;
-        } else if self.bulk.stop_asked {
+            ctx.layers.replace_top(Mode::BulkResults);
+        } else if self.stop_asked {
             // Any other key than y is a no, Esc included: a question is
             // never answered by accident.
-            self.bulk.stop_asked = false;
-            self.status = None;
+            self.stop_asked = false;
+            *ctx.status = None;
         } else if cmd == Cmd::StopRun {
             run.cancel.cancel();
-            self.set_info("stopping: requests in flight finish, nothing new starts");
-        } else if cmd == Cmd::StopAndQuit && !self.bulk.quit_when_stopped {
-            self.bulk.stop_asked = true;
-            self.set_info(STOP_QUESTION);
+            ctx.set_info("stopping: requests in flight finish, nothing new starts");
+        } else if cmd == Cmd::StopAndQuit && !self.quit_when_stopped {
+            self.stop_asked = true;
+            ctx.set_info(STOP_QUESTION);
         }
     }
 
     /// The answer to [`STOP_QUESTION`]: `y` stops the run like Esc and
     /// quits once it has stopped; anything else keeps it going.
-    pub(super) fn answer_stop(&mut self, c: char) {
-        if !std::mem::take(&mut self.bulk.stop_asked) {
+    pub fn answer_stop(&mut self, ctx: &mut Context, c: char) {
+        if !std::mem::take(&mut self.stop_asked) {
             return;
         }
-        let Some(run) = self.bulk.run.as_ref().filter(|r| !r.done) else {
+        let Some(run) = self.run.as_ref().filter(|r| !r.done) else {
             return;
         };
         if c.eq_ignore_ascii_case(&'y') {
             run.cancel.cancel();
-            self.bulk.quit_when_stopped = true;
-            self.set_info("stopping: requests in flight finish, then rollcall quits");
+            self.quit_when_stopped = true;
+            ctx.set_info("stopping: requests in flight finish, then rollcall quits");
         } else {
-            self.set_info("the run goes on");
+            ctx.set_info("the run goes on");
         }
     }
 
-    fn results_key(&mut self, cmd: Cmd) -> Vec<Command> {
-        let Some(run) = self.bulk.run.as_mut() else {
-            self.mode = Mode::Table;
+    fn results_key(
+        &mut self,
+        ctx: &mut Context,
+        accounts: &dyn Accounts,
+        cmd: Cmd,
+    ) -> Vec<Command> {
+        let Some(run) = self.run.as_mut() else {
+            ctx.layers.pop();
             return Vec::new();
         };
         run.cursor
             .set_len(run.results.len() + run.not_allowed.len());
         run.cursor.navigate(cmd);
         match cmd {
-            Cmd::Details => {
-                self.detail = ListCursor::default();
-                self.mode = Mode::ResultDetail;
-            }
+            Cmd::Details => ctx.then(Followup::OpenResultDetail),
             Cmd::Close => {
-                self.bulk.run = None;
-                self.mode = Mode::Table;
+                self.run = None;
+                ctx.layers.pop();
             }
             Cmd::RetryFailed => {
                 let retry: HashSet<i64> = run
@@ -672,7 +628,7 @@ impl App {
                     .map(|r| r.id)
                     .collect();
                 if retry.is_empty() {
-                    self.set_info("nothing failed; nothing to retry");
+                    ctx.set_info("nothing failed; nothing to retry");
                     return Vec::new();
                 }
                 // Sent without a recorded answer: the server's state, not
@@ -684,14 +640,14 @@ impl App {
                     .map(|r| r.id)
                     .collect();
                 let action = run.action;
-                self.bulk.run = None;
-                self.mode = Mode::Table;
+                self.run = None;
+                ctx.layers.pop();
                 if unsure.is_empty() {
-                    return self.preflight_on(action, Some(&retry));
+                    return self.preflight_on(ctx, accounts, action, Some(&retry));
                 }
-                let id = self.next_request();
-                self.bulk.retry = Some((id, action, retry));
-                self.set_info(format!(
+                let id = ctx.requests.next();
+                self.retry = Some((id, action, retry));
+                ctx.set_info(format!(
                     "reading back {} account{} whose outcome is unknown before retrying",
                     unsure.len(),
                     if unsure.len() == 1 { "" } else { "s" }
@@ -707,12 +663,13 @@ impl App {
         Vec::new()
     }
 
-    pub(super) fn bulk_event(&mut self, event: Event) {
+    /// The worker's answers for runs and retries.
+    pub fn handle_event(&mut self, ctx: &mut Context, accounts: &dyn Accounts, event: Event) {
         if let Event::ReadBack { id, found } = event {
-            self.read_back_done(id, found);
+            self.read_back_done(ctx, accounts, id, found);
             return;
         }
-        let Some(run) = self.bulk.run.as_mut() else {
+        let Some(run) = self.run.as_mut() else {
             return;
         };
         match event {
@@ -721,9 +678,9 @@ impl App {
             }
             Event::BulkDone { id, results } if id == run.id => {
                 run.done = true;
-                self.bulk.stop_asked = false;
-                if self.bulk.quit_when_stopped {
-                    self.quit = true;
+                self.stop_asked = false;
+                if self.quit_when_stopped {
+                    *ctx.quit = true;
                 }
                 run.results = results;
                 let action = run.action;
@@ -744,15 +701,19 @@ impl App {
                 }
                 let failed = run.results.len() - ok.len();
                 for id in &ok {
-                    self.bulk.marks.remove(id);
+                    self.marks.remove(id);
                 }
-                self.replace_users(updated, &deleted);
-                self.leave_mode(Mode::BulkProgress, Mode::BulkResults);
+                ctx.then(Followup::ReplaceUsers {
+                    changed: updated,
+                    deleted,
+                });
+                // Also under help: Esc from help then shows the results.
+                ctx.layers.replace(Mode::BulkProgress, Mode::BulkResults);
                 let text = format!("{}: {} ok, {failed} not done", action.name(), ok.len());
                 if failed > 0 {
-                    self.set_error(text);
+                    ctx.set_error(text);
                 } else {
-                    self.set_info(text);
+                    ctx.set_info(text);
                 }
             }
             _ => {}
@@ -762,36 +723,50 @@ impl App {
     /// A retry's read-back is in: the table takes the server's state of
     /// those accounts (applied ones then preflight as "already"), and those
     /// that could not be read are left out of the retry.
-    fn read_back_done(&mut self, id: RequestId, found: crate::bulk::ReadBack) {
-        let Some((wanted, action, mut retry)) = self.bulk.retry.take() else {
+    fn read_back_done(
+        &mut self,
+        ctx: &mut Context,
+        accounts: &dyn Accounts,
+        id: RequestId,
+        found: crate::bulk::ReadBack,
+    ) {
+        let Some((wanted, action, mut retry)) = self.retry.take() else {
             return;
         };
         if wanted != id {
-            self.bulk.retry = Some((wanted, action, retry));
+            self.retry = Some((wanted, action, retry));
             return;
         }
         let applied: Vec<User> = found
             .applied
             .iter()
-            .filter_map(|(id, _)| self.rows.iter().find(|r| r.user.id == *id))
-            .filter_map(|r| changed(action, &r.user))
+            .filter_map(|(id, _)| accounts.loaded().find(|u| u.id == *id))
+            .filter_map(|user| changed(action, user))
             .collect();
         let mut deleted: HashSet<i64> = found.gone.iter().copied().collect();
         if action == BulkAction::Delete {
             deleted.extend(found.applied.iter().map(|(id, _)| *id));
         }
-        self.replace_users(applied, &deleted);
         for (id, _) in &found.unreadable {
             retry.remove(id);
         }
         retry.retain(|id| !deleted.contains(id));
+        ctx.then(Followup::ReplaceUsers {
+            changed: applied,
+            deleted,
+        });
         if retry.is_empty() {
-            self.set_info("read back: nothing is left to retry");
+            ctx.set_info("read back: nothing is left to retry");
             return;
         }
-        let _ = self.preflight_on(action, Some(&retry));
+        // After the table has the server's state: the retry's preflight
+        // judges that, not this run's copy.
+        ctx.then(Followup::Preflight {
+            action,
+            only: retry,
+        });
         if let Some((_, why)) = found.unreadable.first() {
-            self.set_error(format!(
+            ctx.then(Followup::Error(format!(
                 "{} account{} could not be read back and {} left out of the retry: {why}",
                 found.unreadable.len(),
                 if found.unreadable.len() == 1 { "" } else { "s" },
@@ -800,66 +775,68 @@ impl App {
                 } else {
                     "are"
                 }
-            ));
+            )));
         }
     }
 
-    pub(super) fn open_audit(&mut self) {
-        let users: Vec<User> = self.sorted_users().cloned().collect();
+    fn open_audit(&mut self, ctx: &mut Context, accounts: &dyn Accounts) {
+        let users: Vec<User> = accounts.sorted().cloned().collect();
         let input = AuditInput {
-            limits: &self.limits,
-            password_max_age_days: self.ctx.settings.password_max_age_days,
-            ..AuditInput::new(&users, self.now)
+            limits: ctx.limits,
+            password_max_age_days: ctx.session.settings.password_max_age_days,
+            ..AuditInput::new(&users, ctx.now)
         };
-        self.bulk.audit = Some(AuditState {
+        self.audit = Some(AuditState {
             audit: audit::audit(&input),
             cursor: ListCursor::default(),
         });
-        self.mode = Mode::Audit;
+        ctx.layers.push(Mode::Audit);
     }
 
-    fn audit_key(&mut self, cmd: Cmd) {
-        let Some(state) = self.bulk.audit.as_mut() else {
-            self.mode = Mode::Table;
+    fn audit_key(&mut self, ctx: &mut Context, cmd: Cmd) {
+        let Some(state) = self.audit.as_mut() else {
+            ctx.layers.pop();
             return;
         };
         state.cursor.set_len(state.audit.findings.len());
         state.cursor.navigate(cmd);
         match cmd {
-            Cmd::Close => self.mode = Mode::Table,
+            Cmd::Close => ctx.layers.pop(),
             Cmd::Accept => {
                 let Some(finding) = state.audit.findings.get(state.cursor.selected).cloned() else {
                     return;
                 };
-                self.mode = Mode::Table;
-                self.show_finding(finding.kind, finding.account_ids);
+                ctx.layers.pop();
+                ctx.then(Followup::ShowFinding {
+                    kind: finding.kind,
+                    ids: finding.account_ids,
+                });
             }
             _ => {}
         }
     }
+}
 
-    /// Shows a finding's accounts: by its filter expression where the
-    /// language has one, else by their ids.
-    fn show_finding(&mut self, kind: FindingKind, ids: Vec<i64>) {
-        match kind.filter(DEFAULT_STALE_DAYS) {
-            Some(expression) => {
-                self.filter_input.set(&expression);
-                self.apply_filter();
-            }
-            None => {
-                self.filter_input.clear();
-                self.id_filter = Some((
-                    format!("finding: {}", kind.title()),
-                    ids.into_iter().collect(),
-                ));
-                self.apply_filter();
-            }
-        }
-        self.table.select(0);
+/// Who takes over a deleted account's Run As playbooks and job apps, from
+/// `playbooks=ACCOUNT jobs=ACCOUNT`.
+fn parse_reassign(accounts: &dyn Accounts, args: &str) -> Result<Reassign, String> {
+    use crate::domain::run_as::{self, Inheritance, Party};
+    let mut reassign = Reassign::default();
+    for word in args.split_whitespace() {
+        let (key, name) = word
+            .split_once('=')
+            .ok_or_else(|| format!("expected playbooks=ACCOUNT or jobs=ACCOUNT, not {word:?}"))?;
+        let account = accounts
+            .loaded()
+            .find(|u| u.id.to_string() == name || u.user_name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| format!("no loaded account {name:?}"))?;
+        let (what, heir) = match key {
+            "playbooks" => (Inheritance::Playbooks, &mut reassign.playbooks_to),
+            "jobs" => (Inheritance::JobApps, &mut reassign.jobs_to),
+            other => return Err(format!("unknown key {other:?} (playbooks, jobs)")),
+        };
+        run_as::heir_qualifies(what, &Party::from(account)).map_err(|r| r.to_string())?;
+        *heir = Some(account.id);
     }
-
-    /// Every loaded account in table order.
-    fn sorted_users(&self) -> impl Iterator<Item = &User> {
-        self.sorted_rows().map(|r| &r.user)
-    }
+    Ok(reassign)
 }

@@ -229,8 +229,6 @@ pub(crate) struct Forms {
     pub token: Option<TokenPopup>,
     /// The user groups, once loaded.
     groups: Option<Vec<GroupRef>>,
-    /// Where the pick and confirm popups return to.
-    return_mode: Option<Mode>,
     /// Bytes for the terminal itself (OSC 52); the event loop writes them.
     pub(crate) terminal_output: Option<String>,
     account_request: Option<RequestId>,
@@ -365,7 +363,7 @@ impl App {
     /// The keys of this file's modes and the table keys that start its work;
     /// `None` leaves the key to the App.
     pub(crate) fn perform_forms(&mut self, cmd: Cmd) -> Option<Vec<Command>> {
-        let commands = match (self.mode, cmd) {
+        let commands = match (self.mode(), cmd) {
             (_, Cmd::Quit | Cmd::Help) => return None,
             (Mode::Table, Cmd::New) => {
                 self.open_chooser();
@@ -409,13 +407,13 @@ impl App {
         self.forms.chooser.set_len(self.forms.offers.len());
         let first_allowed = self.forms.offers.iter().position(|o| o.verdict.is_ok());
         self.forms.chooser.select(first_allowed.unwrap_or(0));
-        self.mode = Mode::Chooser;
+        self.layers.push(Mode::Chooser);
     }
 
     fn chooser_key(&mut self, cmd: Cmd) -> Vec<Command> {
         self.forms.chooser.navigate(cmd);
         match cmd {
-            Cmd::Close => self.mode = Mode::Table,
+            Cmd::Close => self.layers.pop(),
             Cmd::Accept => {
                 if let Some(offer) = self.forms.offers.get(self.forms.chooser.selected).cloned() {
                     return self.open_create(offer.kind);
@@ -448,7 +446,7 @@ impl App {
         }) = offer
         {
             self.set_error(format!("cannot create {}: {why}", article_name(kind)));
-            self.mode = Mode::Table;
+            self.layers.close_all();
             return Vec::new();
         }
         let mut form = AccountForm::create(&self.ctx.actor, &self.ctx.settings, kind, &self.org)
@@ -457,7 +455,8 @@ impl App {
             form.set_group_options(groups.clone());
         }
         self.forms.form = Some(FormState::new(form, None));
-        self.mode = Mode::Form;
+        // In the chooser's place (or over the table, from `:new`).
+        self.layers.over_table(Mode::Form);
         self.load_groups().into_iter().collect()
     }
 
@@ -523,14 +522,16 @@ impl App {
         }
         self.forms.form = Some(FormState::new(form, Some(user)));
         self.status = None;
-        self.mode = Mode::Form;
+        // The account arrived from the worker: the form replaces whatever
+        // is in front (the details it was asked from, help).
+        self.layers.over_table(Mode::Form);
     }
 
     // ---- the form ----
 
     fn form_key(&mut self, cmd: Cmd) -> Vec<Command> {
         let Some(state) = self.forms.form.as_mut() else {
-            self.mode = Mode::Table;
+            self.layers.pop();
             return Vec::new();
         };
         let count = state.form.fields().len();
@@ -578,18 +579,18 @@ impl App {
     fn close_form(&mut self) {
         self.forms.form = None;
         self.forms.save_request = None;
-        self.mode = Mode::Table;
+        self.layers.remove(Mode::Form);
     }
 
+    /// Opens a confirmation over what is in front (the form, the table).
     fn ask(&mut self, purpose: ConfirmFor, title: &str, message: String) {
-        self.forms.return_mode = Some(self.mode);
         self.forms.confirm = Some(Confirm {
             purpose,
             title: title.to_string(),
             message,
             input: LineEditor::default(),
         });
-        self.mode = Mode::Confirm;
+        self.layers.push(Mode::Confirm);
     }
 
     /// Sets the focused field; a refusal shows beside it.
@@ -671,14 +672,13 @@ impl App {
                 selected,
             )
         });
-        self.forms.return_mode = Some(Mode::Form);
-        self.mode = Mode::Pick;
+        self.layers.push(Mode::Pick);
     }
 
     /// A typed character for the focused text or number field, or the
     /// delete confirmation.
     pub(crate) fn form_type_char(&mut self, c: char) -> Vec<Command> {
-        if self.mode == Mode::Confirm {
+        if self.mode() == Mode::Confirm {
             if let Some(confirm) = self.forms.confirm.as_mut() {
                 if confirm.purpose == ConfirmFor::Delete
                     && !c.is_control()
@@ -857,7 +857,7 @@ impl App {
 
     fn pick_key(&mut self, cmd: Cmd) -> Vec<Command> {
         let Some(pick) = self.forms.pick.as_mut() else {
-            self.mode = self.forms.return_mode.take().unwrap_or(Mode::Table);
+            self.layers.pop();
             return Vec::new();
         };
         pick.list.cursor.navigate(cmd);
@@ -886,21 +886,20 @@ impl App {
                 }
             }
             Cmd::Close => {
+                let purpose = pick.purpose;
                 self.forms.pick = None;
-                if matches!(self.forms.return_mode, Some(Mode::Form)) {
-                    self.mode = Mode::Form;
-                } else {
+                self.layers.pop();
+                // A new owner not chosen: the delete it was for is off.
+                if !matches!(purpose, PickFor::Field(_)) {
                     self.forms.delete = None;
-                    self.mode = Mode::Table;
                     self.set_info("not deleted");
                 }
-                self.forms.return_mode = None;
             }
             Cmd::Accept => {
                 let Some(pick) = self.forms.pick.take() else {
                     return Vec::new();
                 };
-                self.forms.return_mode = None;
+                self.layers.pop();
                 return self.picked(pick);
             }
             _ => {}
@@ -921,7 +920,6 @@ impl App {
         let option = pick.selected().and_then(|at| pick.options.get(at)).cloned();
         match pick.purpose {
             PickFor::Field(_) => {
-                self.mode = Mode::Form;
                 let value = if pick.multi {
                     FieldValue::Multi(pick.chosen.iter().filter_map(|c| c.parse().ok()).collect())
                 } else {
@@ -932,7 +930,6 @@ impl App {
             }
             PickFor::PlaybookHeir | PickFor::JobHeir => {
                 let Some(flow) = self.forms.delete.as_mut() else {
-                    self.mode = Mode::Table;
                     return Vec::new();
                 };
                 let heir = option.and_then(|o| Some((o.value.parse::<i64>().ok()?, o.label)));
@@ -956,7 +953,8 @@ impl App {
         let Some(user) = self.allowed_target(PolicyAction::Delete) else {
             return Vec::new();
         };
-        self.mode = Mode::Table;
+        // From the details too: the delete's steps open over the table.
+        self.layers.close_all();
         let account_id = user.id;
         self.forms.delete = Some(DeleteFlow {
             user,
@@ -985,7 +983,7 @@ impl App {
         let needs_jobs = !run_as.job_apps.is_empty() && flow.jobs_to.is_none();
         if (needs_playbooks || needs_jobs) && !self.ctx.capabilities.has(ext::REASSIGN_ON_DELETE) {
             self.forms.delete = None;
-            self.mode = Mode::Table;
+            self.layers.close_all();
             self.set_error(format!(
                 "not deleted: it runs playbooks or job apps and this instance cannot reassign them (rollcall extension {})",
                 ext::REASSIGN_ON_DELETE
@@ -1032,27 +1030,27 @@ impl App {
                 message.push_str(&format!(" Job apps move to {heir}."));
             }
             message.push_str(" Type the account name and press Enter.");
-            self.mode = Mode::Table;
+            self.layers.close_all();
             self.ask(ConfirmFor::Delete, "Delete account", message);
             return;
         };
         options.sort_by_key(|o| o.label.to_lowercase());
         if options.is_empty() {
             self.forms.delete = None;
-            self.mode = Mode::Table;
+            self.layers.close_all();
             self.set_error(format!("not deleted: no account can take over ({title})"));
             return;
         }
         self.forms.pick = Some(Pick::new(purpose, title, options, 0));
-        self.forms.return_mode = Some(Mode::Table);
-        self.mode = Mode::Pick;
+        // Also reached from the worker's answer (what runs as the account).
+        self.layers.over_table(Mode::Pick);
     }
 
     // ---- confirmations ----
 
     fn confirm_key(&mut self, cmd: Cmd) -> Vec<Command> {
         let Some(confirm) = self.forms.confirm.as_mut() else {
-            self.mode = Mode::Table;
+            self.layers.pop();
             return Vec::new();
         };
         if confirm.input.edit(cmd) {
@@ -1062,7 +1060,7 @@ impl App {
             Cmd::Close => {
                 let purpose = confirm.purpose.clone();
                 self.forms.confirm = None;
-                self.mode = self.forms.return_mode.take().unwrap_or(Mode::Table);
+                self.layers.pop();
                 if purpose == ConfirmFor::Delete {
                     self.forms.delete = None;
                     self.set_info("not deleted");
@@ -1083,7 +1081,7 @@ impl App {
                     }
                 }
                 self.forms.confirm = None;
-                self.mode = self.forms.return_mode.take().unwrap_or(Mode::Table);
+                self.layers.pop();
                 match purpose {
                     ConfirmFor::Discard => self.close_form(),
                     ConfirmFor::Save { token } => return self.send_save(token),
@@ -1106,7 +1104,7 @@ impl App {
         );
         let id = self.next_request();
         self.forms.delete_request = Some(id);
-        self.mode = Mode::Table;
+        self.layers.close_all();
         self.set_info("deleting ...");
         vec![Command::DeleteUser {
             id,
@@ -1133,7 +1131,7 @@ impl App {
                 // by the event loop before the next key is read).
                 self.forms.token = None;
                 self.forms.terminal_output = None;
-                self.mode = Mode::Table;
+                self.layers.pop();
             }
             _ => {}
         }
@@ -1196,7 +1194,8 @@ impl App {
                 let text = account::saved_text(&user, created, problem.as_deref());
                 self.replace_user(*user);
                 self.forms.form = None;
-                self.leave_mode(Mode::Form, Mode::Table);
+                // Also under help or a confirmation: they close onto the table.
+                self.layers.remove(Mode::Form);
                 if problem.is_some() {
                     self.set_error(text);
                 } else {
@@ -1204,7 +1203,7 @@ impl App {
                 }
                 if let Some(popup) = credentials {
                     self.forms.token = Some(popup);
-                    self.mode = Mode::Token;
+                    self.layers.over_table(Mode::Token);
                 }
             }
             Event::TokenGenerated {
@@ -1221,7 +1220,7 @@ impl App {
                     .map(|r| r.user.user_name.clone())
                     .unwrap_or_else(|| format!("account {account_id}"));
                 self.forms.token = Some(TokenPopup::token(&user_name, token, expires));
-                self.mode = Mode::Token;
+                self.layers.over_table(Mode::Token);
             }
             Event::RunAs {
                 account_id, run_as, ..

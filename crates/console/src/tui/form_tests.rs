@@ -431,6 +431,33 @@ fn created_account_joins_the_table_and_counts_a_seat() {
 }
 
 #[test]
+fn a_save_ending_under_help_and_a_question_closes_the_form_beneath_them() {
+    let mut app = loaded(administrator());
+    command(&mut app, "new user");
+    fill_user(&mut app);
+    let (id, _) = save_request(&app.handle_key(ctrl('s')));
+    // While it saves: Esc asks whether to leave, and help opens over that.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::F(1));
+    assert_eq!(app.mode(), Mode::Help);
+    let user = account(40, "new.person@demo.example", "User", "Standard User");
+    app.update(Action::Worker(Event::AccountSaved {
+        id,
+        user: Box::new(user),
+        created: true,
+        problem: None,
+        secret_key: None,
+    }));
+    assert_eq!(app.mode(), Mode::Help, "help stays in front");
+    screen(&mut app, 40, 10);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode(), Mode::Confirm);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode(), Mode::Table, "the saved form is gone beneath");
+    assert!(app.account_form().is_none());
+}
+
+#[test]
 fn leaving_a_changed_form_asks_first() {
     let mut app = loaded(administrator());
     command(&mut app, "new user");

@@ -4,22 +4,25 @@
 //! `ops::undo`); the undo itself is an ordinary run, so it gets the same
 //! preflight, confirmation, journal and results as any bulk action.
 
-use super::app::App;
+use super::component::{Context, Followup};
 use super::keymap::Mode;
 use super::list::ListCursor;
 use super::registry::Cmd;
 use crate::journal::{RunRow, RunSummary};
 use crate::worker::{Command, Event, RequestId};
 
-/// The journal view: its runs, newest first, and the run opened from it.
+/// The journal view: its runs, newest first, and the run opened from it;
+/// and the undo plan asked for, until it arrives.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct JournalView {
+pub(crate) struct Journal {
     pub request: Option<RequestId>,
     /// `None` until the worker has read the journal.
     pub runs: Option<Vec<RunSummary>>,
     pub bad_lines: usize,
     pub cursor: ListCursor,
     pub open: Option<OpenRun>,
+    /// The undo plan asked for (`:undo`), until it arrives.
+    pub undo_request: Option<RequestId>,
 }
 
 /// One run's accounts, as the journal records them.
@@ -32,7 +35,7 @@ pub(crate) struct OpenRun {
     pub cursor: ListCursor,
 }
 
-impl JournalView {
+impl Journal {
     /// The run under the cursor: the opened one, else the selected one.
     pub fn current_run(&self) -> Option<&RunSummary> {
         match &self.open {
@@ -40,121 +43,124 @@ impl JournalView {
             None => self.runs.as_ref()?.get(self.cursor.selected),
         }
     }
-}
 
-impl App {
     /// `:journal`: the runs of the journal this console writes.
-    pub(super) fn open_journal(&mut self) -> Vec<Command> {
-        let id = self.next_request();
-        self.journal = JournalView {
+    pub fn open(&mut self, ctx: &mut Context) -> Vec<Command> {
+        let id = ctx.requests.next();
+        *self = Journal {
             request: Some(id),
-            ..JournalView::default()
+            // An undo asked for before stays asked for.
+            undo_request: self.undo_request,
+            ..Journal::default()
         };
-        self.mode = Mode::Journal;
+        ctx.layers.push(Mode::Journal);
         vec![Command::LoadJournal {
             id,
-            journal: self.bulk.journal.clone(),
+            journal: ctx.runs.journal.clone(),
         }]
     }
 
     /// `:undo [RUN_ID]`: plan putting back what a run changed (the newest
     /// undoable run on this instance when no id is given). The plan comes
     /// back as a preflight of the inverse action.
-    pub(super) fn start_undo(&mut self, run_id: Option<String>) -> Vec<Command> {
-        if self.read_only() {
-            self.set_error("read-only: an undo is not sent");
+    pub fn start_undo(&mut self, ctx: &mut Context, run_id: Option<String>) -> Vec<Command> {
+        if ctx.read_only() {
+            ctx.set_error("read-only: an undo is not sent");
             return Vec::new();
         }
-        let id = self.next_request();
+        let id = ctx.requests.next();
         self.undo_request = Some(id);
-        self.set_info(match &run_id {
+        ctx.set_info(match &run_id {
             Some(run) => format!("planning the undo of run {run}: reading the accounts back"),
             None => "planning the undo of the last run: reading the accounts back".to_string(),
         });
         vec![Command::PlanUndo {
             id,
-            journal: self.bulk.journal.clone(),
+            journal: ctx.runs.journal.clone(),
             run_id,
-            fields: self.listing_fields(),
-            concurrency: self.bulk.concurrency,
+            fields: ctx.listing_fields(),
+            concurrency: ctx.runs.concurrency,
         }]
     }
 
     /// Keys of the journal views; `None` when the mode is not one of them.
-    pub(super) fn perform_journal(&mut self, cmd: Cmd) -> Option<Vec<Command>> {
-        if !matches!(self.mode, Mode::Journal | Mode::JournalRun) || cmd == Cmd::Help {
+    pub fn perform(&mut self, ctx: &mut Context, cmd: Cmd) -> Option<Vec<Command>> {
+        let mode = ctx.mode();
+        if !matches!(mode, Mode::Journal | Mode::JournalRun) || cmd == Cmd::Help {
             return None;
         }
-        let view = &mut self.journal;
-        match (self.mode, cmd) {
+        match (mode, cmd) {
             (Mode::JournalRun, Cmd::Close) => {
-                view.open = None;
-                self.mode = Mode::Journal;
+                self.open = None;
+                ctx.layers.replace_top(Mode::Journal);
             }
-            (Mode::Journal, Cmd::Close) => self.mode = Mode::Table,
-            (_, Cmd::Quit) => self.quit = true,
+            (Mode::Journal, Cmd::Close) => ctx.layers.pop(),
+            (_, Cmd::Quit) => *ctx.quit = true,
             (_, Cmd::UndoRun) => {
-                let Some(run_id) = view.current_run().map(|r| r.run_id.clone()) else {
+                let Some(run_id) = self.current_run().map(|r| r.run_id.clone()) else {
                     return Some(Vec::new());
                 };
-                return Some(self.start_undo(Some(run_id)));
+                return Some(self.start_undo(ctx, Some(run_id)));
             }
             (Mode::Journal, Cmd::Details) => {
-                let Some(run) = view.current_run().cloned() else {
+                let Some(run) = self.current_run().cloned() else {
                     return Some(Vec::new());
                 };
-                let id = self.next_request();
-                self.journal.open = Some(OpenRun {
+                let id = ctx.requests.next();
+                self.open = Some(OpenRun {
                     request: id,
                     run: run.clone(),
                     rows: None,
                     cursor: ListCursor::default(),
                 });
-                self.mode = Mode::JournalRun;
+                // The run is the journal view's second page, shown in place
+                // of the runs (Esc turns back to them).
+                ctx.layers.replace_top(Mode::JournalRun);
                 return Some(vec![Command::LoadJournalRun {
                     id,
-                    journal: self.bulk.journal.clone(),
+                    journal: ctx.runs.journal.clone(),
                     run_id: run.run_id,
                 }]);
             }
             (Mode::JournalRun, _) => {
-                if let Some(open) = view.open.as_mut() {
+                if let Some(open) = self.open.as_mut() {
                     open.cursor.navigate(cmd);
                 }
             }
             (_, _) => {
-                view.cursor.navigate(cmd);
+                self.cursor.navigate(cmd);
             }
         }
         Some(Vec::new())
     }
 
-    /// The worker's answers for the journal views and undo plans.
-    pub(super) fn journal_event(&mut self, event: Event) {
+    /// The worker's answers for the journal views and undo plans; an undo's
+    /// plan goes on to the preflight.
+    pub fn handle_event(&mut self, ctx: &mut Context, event: Event) {
         match event {
             Event::Journal {
                 id,
                 runs,
                 bad_lines,
-            } if self.journal.request == Some(id) => match runs {
+            } if self.request == Some(id) => match runs {
                 Ok(runs) => {
-                    self.journal.cursor.set_len(runs.len());
-                    self.journal.runs = Some(runs);
-                    self.journal.bad_lines = bad_lines;
+                    self.cursor.set_len(runs.len());
+                    self.runs = Some(runs);
+                    self.bad_lines = bad_lines;
                     if bad_lines > 0 {
-                        self.set_error(format!(
+                        ctx.set_error(format!(
                             "{bad_lines} unreadable line{} in the journal (a crash mid-write leaves a torn last line)",
                             if bad_lines == 1 { "" } else { "s" }
                         ));
                     }
                 }
                 Err(why) => {
-                    self.journal.runs = Some(Vec::new());
-                    self.set_error(why);
+                    self.runs = Some(Vec::new());
+                    ctx.set_error(why);
                 }
             },
             Event::JournalRun { id, rows, .. } => {
-                let Some(open) = self.journal.open.as_mut().filter(|o| o.request == id) else {
+                let Some(open) = self.open.as_mut().filter(|o| o.request == id) else {
                     return;
                 };
                 match rows {
@@ -164,15 +170,15 @@ impl App {
                     }
                     Err(why) => {
                         open.rows = Some(Vec::new());
-                        self.set_error(why);
+                        ctx.set_error(why);
                     }
                 }
             }
             Event::UndoPlanned { id, plan } if self.undo_request == Some(id) => {
                 self.undo_request = None;
                 match plan {
-                    Ok(plan) => self.preflight_undo(*plan),
-                    Err(why) => self.set_error(format!("undo: {why}")),
+                    Ok(plan) => ctx.then(Followup::PreflightUndo(plan)),
+                    Err(why) => ctx.set_error(format!("undo: {why}")),
                 }
             }
             _ => {}

@@ -8,10 +8,12 @@ mod app;
 mod browse;
 mod bulk;
 mod columns;
+mod component;
 pub mod effects;
 mod form;
 mod journal;
 pub mod keymap;
+mod layers;
 mod line;
 mod list;
 pub mod registry;
@@ -27,8 +29,9 @@ mod tests;
 #[cfg(test)]
 mod form_tests;
 
-pub use app::{Action, App, Geometry, LoadState, StatusMessage, TypeCounts, MAX_INPUT};
+pub use app::{Action, App, Geometry, LoadState, TypeCounts, MAX_INPUT};
 pub use columns::Column;
+pub use component::StatusMessage;
 pub use keymap::Mode;
 pub use views::draw;
 
@@ -55,6 +58,11 @@ pub struct ConsoleContext {
 }
 
 impl ConsoleContext {
+    /// Writes are impossible: `--read-only`, or no role of the actor writes.
+    pub fn writes_refused(&self) -> bool {
+        self.read_only || !self.actor.can_write_anything(&self.settings)
+    }
+
     pub fn from_session(session: &crate::ops::session::Session) -> ConsoleContext {
         ConsoleContext {
             actor: session.actor.clone(),

@@ -874,7 +874,7 @@ fn help_opens_at_the_section_of_the_mode_it_came_from() {
     let mut app = loaded(admin());
     // Help from help stays where it is.
     for mode in Mode::ALL.into_iter().filter(|m| *m != Mode::Help) {
-        app.mode = mode;
+        app.layers.over_table(mode);
         // F1 works in every mode, text modes included.
         app.handle_key(key(KeyCode::F(1)));
         assert_eq!(app.mode(), Mode::Help, "{mode:?}");
@@ -891,7 +891,7 @@ fn help_opens_at_the_section_of_the_mode_it_came_from() {
         app.handle_key(key(KeyCode::Esc));
         assert_eq!(app.mode(), mode, "Esc goes back exactly");
     }
-    app.mode = Mode::Table;
+    app.layers.close_all();
     // ? wherever it is not text: every mode but the prompts and fields.
     let text_modes = [Mode::Find, Mode::Form, Mode::Confirm];
     for mode in Mode::ALL {

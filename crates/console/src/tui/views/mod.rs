@@ -87,36 +87,29 @@ pub fn draw(app: &App, frame: &mut Frame) -> Geometry {
     if hints > 0 {
         status::render_hints(app, frame, keys, &theme);
     }
-    match app.mode {
-        Mode::Detail => geometry.text = detail::render(app, frame, area, &theme),
-        Mode::Help => geometry.text = help::render(app, frame, area, &theme),
-        Mode::OrgPicker => picker::render(app, frame, area, &theme),
-        Mode::Chooser => form::render_chooser(app, frame, area, &theme),
-        Mode::Form => geometry.form_scroll = form::render_form(app, frame, area, &theme),
-        Mode::Pick => {
-            if app.forms.form.is_some() {
-                geometry.form_scroll = form::render_form(app, frame, area, &theme);
+    // Each layer over the one it was opened from: help over the preflight,
+    // a pick list over the form.
+    for layer in app.layers.bottom_up() {
+        match layer {
+            Mode::Detail => geometry.text = detail::render(app, frame, area, &theme),
+            Mode::Help => geometry.text = help::render(app, frame, area, &theme),
+            Mode::OrgPicker => picker::render(app, frame, area, &theme),
+            Mode::Chooser => form::render_chooser(app, frame, area, &theme),
+            Mode::Form => geometry.form_scroll = form::render_form(app, frame, area, &theme),
+            Mode::Pick => form::render_pick(app, frame, area, &theme),
+            Mode::Confirm => form::render_confirm(app, frame, area, &theme),
+            Mode::Token => form::render_token(app, frame, area, &theme),
+            Mode::BulkConfirm => bulk::render_confirm(app, frame, area, &theme),
+            Mode::BulkProgress => bulk::render_progress(app, frame, area, &theme),
+            Mode::BulkResults => bulk::render_results(app, frame, area, &theme),
+            Mode::Audit => bulk::render_audit(app, frame, area, &theme),
+            Mode::Journal => geometry.list_page = journal::render_runs(app, frame, area, &theme),
+            Mode::JournalRun => geometry.list_page = journal::render_run(app, frame, area, &theme),
+            Mode::ResultDetail => {
+                geometry.text = bulk::render_result_detail(app, frame, area, &theme)
             }
-            form::render_pick(app, frame, area, &theme);
+            Mode::Table | Mode::Filter | Mode::Command | Mode::Find => {}
         }
-        Mode::Confirm => {
-            if app.forms.form.is_some() {
-                geometry.form_scroll = form::render_form(app, frame, area, &theme);
-            }
-            form::render_confirm(app, frame, area, &theme);
-        }
-        Mode::Token => form::render_token(app, frame, area, &theme),
-        Mode::BulkConfirm => bulk::render_confirm(app, frame, area, &theme),
-        Mode::BulkProgress => bulk::render_progress(app, frame, area, &theme),
-        Mode::BulkResults => bulk::render_results(app, frame, area, &theme),
-        Mode::Audit => bulk::render_audit(app, frame, area, &theme),
-        Mode::Journal => geometry.list_page = journal::render_runs(app, frame, area, &theme),
-        Mode::JournalRun => geometry.list_page = journal::render_run(app, frame, area, &theme),
-        Mode::ResultDetail => {
-            bulk::render_results(app, frame, area, &theme);
-            geometry.text = bulk::render_result_detail(app, frame, area, &theme);
-        }
-        Mode::Table | Mode::Filter | Mode::Command | Mode::Find => {}
     }
     guard_cells(frame.buffer_mut());
     geometry

@@ -20,7 +20,7 @@ const FILTER_PROMPT: &str = "/";
 
 /// The prompt open on the status line, with what is typed in it.
 fn open_prompt(app: &App) -> Option<(&'static str, &LineEditor)> {
-    match app.mode {
+    match app.mode() {
         Mode::Filter => Some((FILTER_PROMPT, &app.filter_input)),
         Mode::Find => Some(("find: ", &app.find_input)),
         Mode::Command => Some((":", &app.command_input)),
@@ -44,7 +44,7 @@ fn parts<'a>(app: &'a App, width: u16, theme: &Theme) -> (Line<'a>, Span<'a>, Ve
             .map(|l| Line::styled(format!(" {l}"), style))
             .collect()
     };
-    match app.mode {
+    match app.mode() {
         Mode::Filter => {
             let right = match &app.prompt_note {
                 // Text cut at the prompt's limit is said where the eye is.
@@ -70,7 +70,7 @@ fn parts<'a>(app: &'a App, width: u16, theme: &Theme) -> (Line<'a>, Span<'a>, Ve
             };
             let right = match &app.prompt_note {
                 Some(note) => Span::styled(note.clone(), theme.error),
-                None if app.mode == Mode::Find && !app.view.is_empty() => {
+                None if app.mode() == Mode::Find && !app.view.is_empty() => {
                     Span::raw(format!("{}/{} ", app.table.selected + 1, app.view.len()))
                 }
                 None => Span::raw(""),
@@ -81,7 +81,7 @@ fn parts<'a>(app: &'a App, width: u16, theme: &Theme) -> (Line<'a>, Span<'a>, Ve
             ]);
             // The names Tab offered, while the prompt still holds its pick.
             let below = match &app.completion {
-                Some(c) if app.mode == Mode::Command && c.input == app.command_input.as_str() => {
+                Some(c) if app.mode() == Mode::Command && c.input == app.command_input.as_str() => {
                     wrapped(c.names.join(", "), theme.dim)
                 }
                 _ => Vec::new(),
@@ -197,8 +197,8 @@ fn progress(app: &App) -> String {
 
 /// The main keys, labelled from the keymap itself.
 pub(super) fn render_hints(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let mode = match app.mode {
-        Mode::Filter | Mode::Command | Mode::Find => app.mode,
+    let mode = match app.mode() {
+        Mode::Filter | Mode::Command | Mode::Find => app.mode(),
         _ => Mode::Table,
     };
     let wanted: &[(Cmd, &str)] = match mode {
