@@ -691,7 +691,14 @@ fn q_during_a_bulk_run_asks_then_stops_it_and_quits() {
     instance.slow(Duration::ZERO);
     pane.keys(&["y"]);
     let (status, screen) = logged.wait_exit("the shell after y");
-    assert_eq!(status, 0, "{screen}");
+    // Stopped before every account was sent: the run did not finish, and
+    // the exit status says so.
+    assert_eq!(status, 1, "{screen}");
+    assert!(
+        logged.raw().contains("the bulk run was stopped:"),
+        "{}",
+        logged.raw()
+    );
     assert_handed_back(&logged, &screen);
     assert!(!logged.raw().contains("panicked"));
     assert_journal_whole(&instance.journal());

@@ -1625,6 +1625,14 @@ impl App {
         self.bulk.run.as_ref().is_some_and(|r| !r.done)
     }
 
+    /// A run stopped on the way out (`q`, then y) with accounts it never
+    /// sent: how many of how many. The process then exits non-zero.
+    pub fn stopped_run(&self) -> Option<(usize, usize)> {
+        let run = self.bulk.run.as_ref().filter(|r| r.done)?;
+        let not_sent = run.count(|o| *o == crate::bulk::RowOutcome::NotSent);
+        (self.bulk.quit_when_stopped && not_sent > 0).then_some((not_sent, run.results.len()))
+    }
+
     /// The journal view's runs, newest first, once read (`:journal`).
     pub fn journal_runs(&self) -> Option<&[crate::journal::RunSummary]> {
         self.journal.runs.as_deref()

@@ -276,6 +276,7 @@ pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> a
         }
     }
     let run_interrupted = app.bulk_running();
+    let run_stopped = app.stopped_run();
     signal_handle.close();
     // The terminal first: the wait for the run's requests below is then
     // spent at a usable prompt, with a line saying what happens.
@@ -293,19 +294,28 @@ pub async fn run(client: Client, ctx: ConsoleContext, opts: ConsoleOptions) -> a
     worker.shutdown().await;
     restored?;
     outcome?;
-    let code = match (ended_by, run_interrupted) {
-        (Some(signal), _) => Some(128 + signal),
-        (None, true) => Some(128 + SIGINT),
-        (None, false) => None,
+    let code = match (ended_by, run_interrupted, run_stopped) {
+        (Some(signal), _, _) => Some(128 + signal),
+        (None, true, _) => Some(128 + SIGINT),
+        // Stopped on request: the run did not finish, which a script must see.
+        (None, false, Some(_)) => Some(1),
+        (None, false, None) => None,
+    };
+    let note = match run_stopped {
+        _ if run_interrupted => Some(
+            "the bulk run was interrupted; `rollcall journal` lists its unfinished accounts"
+                .to_string(),
+        ),
+        Some((not_sent, total)) => Some(format!(
+            "the bulk run was stopped: {not_sent} of {total} accounts not sent; `rollcall journal` lists them"
+        )),
+        None => None,
     };
     match code {
         None => Ok(()),
         Some(code) => Err(Interrupted {
             code: u8::try_from(code).unwrap_or(1),
-            note: run_interrupted.then(|| {
-                "the bulk run was interrupted; `rollcall journal` lists its unfinished accounts"
-                    .to_string()
-            }),
+            note,
         }
         .into()),
     }
