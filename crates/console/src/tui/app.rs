@@ -9,7 +9,7 @@ use super::journal::Journal;
 use super::keymap::{Keymap, Mode};
 use super::layers::Layers;
 use super::line::LineEditor;
-use super::list::{ListCursor, TypeAheadList};
+use super::list::{ListCursor, TypeAheadList, PICKER_QUERY_MAX};
 use super::registry::{self, Cmd};
 use super::ConsoleContext;
 use crate::api::wire::{ext, OrgLimits};
@@ -164,10 +164,6 @@ fn active_filter(input: &LineEditor, filtered: bool) -> Option<&str> {
     let text = input.trim();
     (!text.is_empty() && filtered).then_some(text)
 }
-
-/// The most characters a list's type-ahead takes (an Organization or
-/// option name is far shorter).
-pub(crate) const PICKER_QUERY_MAX: usize = 100;
 
 /// What Tab offered at the `:` prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]

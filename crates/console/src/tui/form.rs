@@ -3,10 +3,10 @@
 //! [`AccountForm`](crate::domain::form::AccountForm): this file only moves
 //! the cursor, turns keys into `set` calls, and talks to the worker.
 
-use super::app::{App, PICKER_QUERY_MAX};
+use super::app::App;
 use super::keymap::Mode;
 use super::line::{LineEditor, MAX_INPUT};
-use super::list::{ListCursor, TypeAheadList};
+use super::list::{ListCursor, TypeAheadList, PICKER_QUERY_MAX};
 use super::registry::Cmd;
 use crate::api::wire::{ext, RunAs};
 use crate::api::{ApiError, Secret};
