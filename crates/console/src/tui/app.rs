@@ -17,8 +17,9 @@ use crate::api::{Membership, UserQuery};
 use crate::bulk::RowResult;
 use crate::domain::audit::{FindingKind, DEFAULT_STALE_DAYS};
 use crate::domain::filter::{Filter, MatchContext};
+use crate::domain::form::{AccountForm, Choice};
 use crate::domain::preflight::{BulkAction, Preflight};
-use crate::domain::{AccountType, LastLoginReported, User};
+use crate::domain::{AccountType, Field, LastLoginReported, User};
 use crate::worker::{Command, Event, RequestId};
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
@@ -1629,6 +1630,36 @@ impl App {
     /// The accounts of the run opened in the journal view, once read.
     pub fn journal_rows(&self) -> Option<&[crate::journal::RunRow]> {
         self.journal.open.as_ref()?.rows.as_deref()
+    }
+
+    /// The escape sequences waiting to go to the terminal (the clipboard).
+    pub fn take_terminal_output(&mut self) -> Option<String> {
+        self.forms.take_terminal_output()
+    }
+
+    /// Whether the API token popup is open (the token lives only there).
+    pub fn token_shown(&self) -> bool {
+        self.forms.token_shown()
+    }
+
+    /// The form on screen, if any.
+    pub fn account_form(&self) -> Option<&AccountForm> {
+        self.forms.account_form()
+    }
+
+    /// The open pick list's entries and the highlighted one.
+    pub fn pick_list(&self) -> Option<(Vec<Choice>, usize)> {
+        self.forms.pick_list()
+    }
+
+    /// The field the form's cursor is on.
+    pub fn focused_field(&self) -> Option<Field> {
+        self.forms.focused_field()
+    }
+
+    /// The problems shown beside the fields, and the server's refusal.
+    pub fn form_errors(&self) -> (Vec<(Field, String)>, Option<String>) {
+        self.forms.form_errors()
     }
 
     /// The filter's text, when a filter is in force.

@@ -250,6 +250,40 @@ impl Forms {
         ]
         .contains(&Some(id))
     }
+
+    /// The escape sequences waiting to go to the terminal (the clipboard).
+    pub fn take_terminal_output(&mut self) -> Option<String> {
+        self.terminal_output.take()
+    }
+
+    /// Whether the API token popup is open (the token lives only there).
+    pub fn token_shown(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// The form on screen, if any.
+    pub fn account_form(&self) -> Option<&AccountForm> {
+        self.form.as_ref().map(|f| &f.form)
+    }
+
+    /// The open pick list's entries and the highlighted one.
+    pub fn pick_list(&self) -> Option<(Vec<Choice>, usize)> {
+        let pick = self.pick.as_ref()?;
+        Some((pick.options.clone(), pick.selected().unwrap_or(0)))
+    }
+
+    /// The field the form's cursor is on.
+    pub fn focused_field(&self) -> Option<Field> {
+        self.form.as_ref()?.focused().map(|f| f.field)
+    }
+
+    /// The problems shown beside the fields, and the server's refusal.
+    pub fn form_errors(&self) -> (Vec<(Field, String)>, Option<String>) {
+        match &self.form {
+            Some(f) => (f.errors.clone(), f.server_error.clone()),
+            None => (Vec::new(), None),
+        }
+    }
 }
 
 impl std::fmt::Debug for TokenPopup {
@@ -295,40 +329,6 @@ const TYPES: [AccountType; 4] = [
 ];
 
 impl App {
-    /// The escape sequences waiting to go to the terminal (the clipboard).
-    pub fn take_terminal_output(&mut self) -> Option<String> {
-        self.forms.terminal_output.take()
-    }
-
-    /// Whether the API token popup is open (the token lives only there).
-    pub fn token_shown(&self) -> bool {
-        self.forms.token.is_some()
-    }
-
-    /// The form on screen, if any.
-    pub fn account_form(&self) -> Option<&AccountForm> {
-        self.forms.form.as_ref().map(|f| &f.form)
-    }
-
-    /// The open pick list's entries and the highlighted one.
-    pub fn pick_list(&self) -> Option<(Vec<Choice>, usize)> {
-        let pick = self.forms.pick.as_ref()?;
-        Some((pick.options.clone(), pick.selected().unwrap_or(0)))
-    }
-
-    /// The field the form's cursor is on.
-    pub fn focused_field(&self) -> Option<Field> {
-        self.forms.form.as_ref()?.focused().map(|f| f.field)
-    }
-
-    /// The problems shown beside the fields, and the server's refusal.
-    pub fn form_errors(&self) -> (Vec<(Field, String)>, Option<String>) {
-        match &self.forms.form {
-            Some(f) => (f.errors.clone(), f.server_error.clone()),
-            None => (Vec::new(), None),
-        }
-    }
-
     /// What the Create chooser offers this actor in the current Organization.
     pub(crate) fn create_offers(&self) -> Vec<Offer> {
         let limits = self.current_limits();
