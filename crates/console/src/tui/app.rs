@@ -18,7 +18,7 @@ use crate::bulk::RowResult;
 use crate::domain::audit::{FindingKind, DEFAULT_STALE_DAYS};
 use crate::domain::filter::{Filter, MatchContext};
 use crate::domain::form::{AccountForm, Choice};
-use crate::domain::preflight::{BulkAction, Preflight};
+use crate::domain::preflight::Preflight;
 use crate::domain::{AccountType, Field, LastLoginReported, User};
 use crate::worker::{Command, Event, RequestId};
 use chrono::{DateTime, Utc};
@@ -631,8 +631,10 @@ impl App {
             Mode::Filter | Mode::Command | Mode::Find => {
                 self.append_prompt(c.encode_utf8(&mut [0; 4]))
             }
-            Mode::Form | Mode::Confirm => return self.form_type_char(c),
-            Mode::Pick => self.pick_type(c),
+            Mode::Form | Mode::Confirm => {
+                return lend!(self, |ctx, _| self.forms.type_char(&mut ctx, c))
+            }
+            Mode::Pick => self.forms.pick_type(c),
             Mode::OrgPicker if !c.is_control() => {
                 self.picker.query.insert_char(c);
                 self.settle_picker();
@@ -650,7 +652,10 @@ impl App {
             self.status = None;
         }
         self.prompt_note = None;
-        if let Some(commands) = self.perform_forms(cmd) {
+        if let Some(commands) = lend!(self, |ctx, accounts| self
+            .forms
+            .perform(&mut ctx, &accounts, cmd))
+        {
             return commands;
         }
         if let Some(commands) = lend!(self, |ctx, accounts| self
@@ -924,17 +929,28 @@ impl App {
                         Some(&only)
                     ));
                 }
+                Followup::ReplaceUser(user) => self.replace_user(*user),
+                Followup::RemoveUser(id) => self.remove_user(id),
+                Followup::CountSeats { kind, delta } => {
+                    if let Some(limits) = self.limits_mut() {
+                        limits.count(kind, delta);
+                    }
+                }
+                Followup::PreflightSelected(action) => {
+                    // A preflight sends nothing until it is confirmed.
+                    lend!(self, |ctx, accounts| self
+                        .bulk
+                        .preflight_selected(&mut ctx, &accounts, action));
+                }
                 Followup::Error(text) => self.set_error(text),
             }
         }
     }
 
-    /// `p` and `M`: the preflight of a one-account action on the selected
-    /// account.
-    pub(super) fn preflight_selected(&mut self, action: BulkAction) -> Vec<Command> {
-        lend!(self, |ctx, accounts| self
-            .bulk
-            .preflight_selected(&mut ctx, &accounts, action))
+    /// The seat limits of the Organization on screen, to count in.
+    fn limits_mut(&mut self) -> Option<&mut OrgLimits> {
+        let org = &self.org;
+        self.limits.iter_mut().find(|l| l.organization == *org)
     }
 
     /// Shows a finding's accounts: by its filter expression where the
@@ -1103,7 +1119,9 @@ impl App {
             }
             Cmd::Sort => self.sort_command(args),
             Cmd::Org if !args.is_empty() => return self.org_command(args),
-            Cmd::New if !args.is_empty() => return self.new_command(args),
+            Cmd::New if !args.is_empty() => {
+                return lend!(self, |ctx, _| self.forms.new_command(&mut ctx, args))
+            }
             Cmd::Bulk(crate::domain::preflight::BulkAction::Delete) if !args.is_empty() => {
                 return lend!(self, |ctx, accounts| self
                     .bulk
@@ -1224,7 +1242,7 @@ impl App {
                 }
             }
             Event::Failed { id, what, error } if self.forms.owns(id) => {
-                self.forms_failed(id, what, error)
+                lend!(self, |ctx, _| self.forms.failed(&mut ctx, id, what, error))
             }
             Event::BulkRow { .. } | Event::BulkDone { .. } | Event::ReadBack { .. } => {
                 lend!(self, |ctx, accounts| self
@@ -1244,7 +1262,9 @@ impl App {
                 }
                 self.set_error(format!("{what} failed: {error}"));
             }
-            other => self.handle_forms_event(other),
+            other => lend!(self, |ctx, accounts| self
+                .forms
+                .handle_event(&mut ctx, &accounts, other)),
         }
     }
 
