@@ -9,7 +9,7 @@ use super::journal::Journal;
 use super::keymap::{Keymap, Mode};
 use super::layers::Layers;
 use super::line::LineEditor;
-use super::list::{ListCursor, TypeAheadList};
+use super::list::{ListCursor, TypeAheadList, PICKER_QUERY_MAX};
 use super::registry::{self, Cmd};
 use super::ConsoleContext;
 use crate::api::wire::{ext, OrgLimits};
@@ -17,8 +17,9 @@ use crate::api::{Membership, UserQuery};
 use crate::bulk::RowResult;
 use crate::domain::audit::{FindingKind, DEFAULT_STALE_DAYS};
 use crate::domain::filter::{Filter, MatchContext};
-use crate::domain::preflight::{BulkAction, Preflight};
-use crate::domain::{AccountType, LastLoginReported, User};
+use crate::domain::form::{AccountForm, Choice};
+use crate::domain::preflight::Preflight;
+use crate::domain::{AccountType, Field, LastLoginReported, User};
 use crate::worker::{Command, Event, RequestId};
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
@@ -164,10 +165,6 @@ fn active_filter(input: &LineEditor, filtered: bool) -> Option<&str> {
     let text = input.trim();
     (!text.is_empty() && filtered).then_some(text)
 }
-
-/// The most characters a list's type-ahead takes (an Organization or
-/// option name is far shorter).
-pub(crate) const PICKER_QUERY_MAX: usize = 100;
 
 /// What Tab offered at the `:` prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -634,8 +631,10 @@ impl App {
             Mode::Filter | Mode::Command | Mode::Find => {
                 self.append_prompt(c.encode_utf8(&mut [0; 4]))
             }
-            Mode::Form | Mode::Confirm => return self.form_type_char(c),
-            Mode::Pick => self.pick_type(c),
+            Mode::Form | Mode::Confirm => {
+                return lend!(self, |ctx, _| self.forms.type_char(&mut ctx, c))
+            }
+            Mode::Pick => self.forms.pick_type(c),
             Mode::OrgPicker if !c.is_control() => {
                 self.picker.query.insert_char(c);
                 self.settle_picker();
@@ -653,7 +652,10 @@ impl App {
             self.status = None;
         }
         self.prompt_note = None;
-        if let Some(commands) = self.perform_forms(cmd) {
+        if let Some(commands) = lend!(self, |ctx, accounts| self
+            .forms
+            .perform(&mut ctx, &accounts, cmd))
+        {
             return commands;
         }
         if let Some(commands) = lend!(self, |ctx, accounts| self
@@ -927,17 +929,28 @@ impl App {
                         Some(&only)
                     ));
                 }
+                Followup::ReplaceUser(user) => self.replace_user(*user),
+                Followup::RemoveUser(id) => self.remove_user(id),
+                Followup::CountSeats { kind, delta } => {
+                    if let Some(limits) = self.limits_mut() {
+                        limits.count(kind, delta);
+                    }
+                }
+                Followup::PreflightSelected(action) => {
+                    // A preflight sends nothing until it is confirmed.
+                    lend!(self, |ctx, accounts| self
+                        .bulk
+                        .preflight_selected(&mut ctx, &accounts, action));
+                }
                 Followup::Error(text) => self.set_error(text),
             }
         }
     }
 
-    /// `p` and `M`: the preflight of a one-account action on the selected
-    /// account.
-    pub(super) fn preflight_selected(&mut self, action: BulkAction) -> Vec<Command> {
-        lend!(self, |ctx, accounts| self
-            .bulk
-            .preflight_selected(&mut ctx, &accounts, action))
+    /// The seat limits of the Organization on screen, to count in.
+    fn limits_mut(&mut self) -> Option<&mut OrgLimits> {
+        let org = &self.org;
+        self.limits.iter_mut().find(|l| l.organization == *org)
     }
 
     /// Shows a finding's accounts: by its filter expression where the
@@ -1106,7 +1119,9 @@ impl App {
             }
             Cmd::Sort => self.sort_command(args),
             Cmd::Org if !args.is_empty() => return self.org_command(args),
-            Cmd::New if !args.is_empty() => return self.new_command(args),
+            Cmd::New if !args.is_empty() => {
+                return lend!(self, |ctx, _| self.forms.new_command(&mut ctx, args))
+            }
             Cmd::Bulk(crate::domain::preflight::BulkAction::Delete) if !args.is_empty() => {
                 return lend!(self, |ctx, accounts| self
                     .bulk
@@ -1227,7 +1242,7 @@ impl App {
                 }
             }
             Event::Failed { id, what, error } if self.forms.owns(id) => {
-                self.forms_failed(id, what, error)
+                lend!(self, |ctx, _| self.forms.failed(&mut ctx, id, what, error))
             }
             Event::BulkRow { .. } | Event::BulkDone { .. } | Event::ReadBack { .. } => {
                 lend!(self, |ctx, accounts| self
@@ -1247,7 +1262,9 @@ impl App {
                 }
                 self.set_error(format!("{what} failed: {error}"));
             }
-            other => self.handle_forms_event(other),
+            other => lend!(self, |ctx, accounts| self
+                .forms
+                .handle_event(&mut ctx, &accounts, other)),
         }
     }
 
@@ -1641,6 +1658,36 @@ impl App {
     /// The accounts of the run opened in the journal view, once read.
     pub fn journal_rows(&self) -> Option<&[crate::journal::RunRow]> {
         self.journal.open.as_ref()?.rows.as_deref()
+    }
+
+    /// The escape sequences waiting to go to the terminal (the clipboard).
+    pub fn take_terminal_output(&mut self) -> Option<String> {
+        self.forms.take_terminal_output()
+    }
+
+    /// Whether the API token popup is open (the token lives only there).
+    pub fn token_shown(&self) -> bool {
+        self.forms.token_shown()
+    }
+
+    /// The form on screen, if any.
+    pub fn account_form(&self) -> Option<&AccountForm> {
+        self.forms.account_form()
+    }
+
+    /// The open pick list's entries and the highlighted one.
+    pub fn pick_list(&self) -> Option<(Vec<Choice>, usize)> {
+        self.forms.pick_list()
+    }
+
+    /// The field the form's cursor is on.
+    pub fn focused_field(&self) -> Option<Field> {
+        self.forms.focused_field()
+    }
+
+    /// The problems shown beside the fields, and the server's refusal.
+    pub fn form_errors(&self) -> (Vec<(Field, String)>, Option<String>) {
+        self.forms.form_errors()
     }
 
     /// The filter's text, when a filter is in force.

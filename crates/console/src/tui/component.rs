@@ -1,5 +1,6 @@
-//! What the App lends its parts (the journal view, marks and bulk runs):
-//! the session, the clock, and the few pieces of the App they may change.
+//! What the App lends its parts (the journal view, marks and bulk runs,
+//! the account forms): the session, the clock, and the few pieces of the
+//! App they may change.
 //! The parts take a [`Context`] instead of the App, so they do not depend
 //! on it; what they cannot do themselves they hand back as a [`Followup`].
 
@@ -9,7 +10,7 @@ use super::ConsoleContext;
 use crate::api::wire::OrgLimits;
 use crate::domain::audit::FindingKind;
 use crate::domain::preflight::BulkAction;
-use crate::domain::User;
+use crate::domain::{AccountType, User};
 use crate::journal::Journal;
 use crate::ops::run::DEFAULT_BULK_CONCURRENCY;
 use crate::ops::undo::UndoPlan;
@@ -80,7 +81,7 @@ pub(crate) struct Context<'a> {
     pub followups: Vec<Followup>,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
     /// Asks the App for `followup` once the part has returned.
     pub fn then(&mut self, followup: Followup) {
         self.followups.push(followup);
@@ -102,6 +103,11 @@ impl Context<'_> {
             text: text.into(),
             is_error: false,
         });
+    }
+
+    /// The seat limits of the Organization on screen, when reported.
+    pub fn current_limits(&self) -> Option<&'a OrgLimits> {
+        self.limits.iter().find(|l| l.organization == self.org)
     }
 
     /// Writes are impossible (see [`ConsoleContext::writes_refused`]).
@@ -156,6 +162,16 @@ pub(crate) enum Followup {
         action: BulkAction,
         only: HashSet<i64>,
     },
+    /// A saved account takes its row's place, or joins the table when new.
+    ReplaceUser(Box<User>),
+    /// A deleted account's row goes.
+    RemoveUser(i64),
+    /// The Organization on screen has `delta` more accounts of `kind`: its
+    /// seats left, where limits are reported, follow without a reload.
+    CountSeats { kind: AccountType, delta: i64 },
+    /// `p`/`M`: the preflight of a one-account action on the selected
+    /// account (marks or not), through the bulk part.
+    PreflightSelected(BulkAction),
     /// The status line says this, after what came before.
     Error(String),
 }

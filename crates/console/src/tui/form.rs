@@ -1,12 +1,14 @@
 //! Creating, editing and deleting accounts from the console, and the
 //! one-key actions on one account. The form itself is
 //! [`AccountForm`](crate::domain::form::AccountForm): this file only moves
-//! the cursor, turns keys into `set` calls, and talks to the worker.
+//! the cursor, turns keys into `set` calls, and talks to the worker. The
+//! App lends the rest through a [`Context`] and the loaded accounts through
+//! [`Accounts`]; changes to the table go back as [`Followup`]s.
 
-use super::app::{App, PICKER_QUERY_MAX};
+use super::component::{Accounts, Context, Followup};
 use super::keymap::Mode;
 use super::line::{LineEditor, MAX_INPUT};
-use super::list::{ListCursor, TypeAheadList};
+use super::list::{ListCursor, TypeAheadList, PICKER_QUERY_MAX};
 use super::registry::Cmd;
 use crate::api::wire::{ext, RunAs};
 use crate::api::{ApiError, Secret};
@@ -250,6 +252,40 @@ impl Forms {
         ]
         .contains(&Some(id))
     }
+
+    /// The escape sequences waiting to go to the terminal (the clipboard).
+    pub fn take_terminal_output(&mut self) -> Option<String> {
+        self.terminal_output.take()
+    }
+
+    /// Whether the API token popup is open (the token lives only there).
+    pub fn token_shown(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// The form on screen, if any.
+    pub fn account_form(&self) -> Option<&AccountForm> {
+        self.form.as_ref().map(|f| &f.form)
+    }
+
+    /// The open pick list's entries and the highlighted one.
+    pub fn pick_list(&self) -> Option<(Vec<Choice>, usize)> {
+        let pick = self.pick.as_ref()?;
+        Some((pick.options.clone(), pick.selected().unwrap_or(0)))
+    }
+
+    /// The field the form's cursor is on.
+    pub fn focused_field(&self) -> Option<Field> {
+        self.form.as_ref()?.focused().map(|f| f.field)
+    }
+
+    /// The problems shown beside the fields, and the server's refusal.
+    pub fn form_errors(&self) -> (Vec<(Field, String)>, Option<String>) {
+        match &self.form {
+            Some(f) => (f.errors.clone(), f.server_error.clone()),
+            None => (Vec::new(), None),
+        }
+    }
 }
 
 impl std::fmt::Debug for TokenPopup {
@@ -294,93 +330,93 @@ const TYPES: [AccountType; 4] = [
     AccountType::Taxii,
 ];
 
-impl App {
-    /// The escape sequences waiting to go to the terminal (the clipboard).
-    pub fn take_terminal_output(&mut self) -> Option<String> {
-        self.forms.terminal_output.take()
-    }
+/// What the Create chooser offers this actor in the current Organization.
+fn create_offers(ctx: &Context) -> Vec<Offer> {
+    let limits = ctx.current_limits();
+    TYPES
+        .iter()
+        .map(|&kind| {
+            let verdict = match may_create(&ctx.session.actor, &ctx.session.settings, ctx.org, kind)
+            {
+                Err(refusal) => Err(refusal.to_string()),
+                Ok(()) => match limits {
+                    Some(l) if !l.allows_create(kind) => {
+                        Err(format!("{} has no {} seats left", ctx.org, kind.name()))
+                    }
+                    Some(l) => Ok(l.remaining(kind)),
+                    None => Ok(None),
+                },
+            };
+            Offer { kind, verdict }
+        })
+        .collect()
+}
 
-    /// Whether the API token popup is open (the token lives only there).
-    pub fn token_shown(&self) -> bool {
-        self.forms.token.is_some()
+fn refuse_if_read_only(ctx: &mut Context, what: &str) -> bool {
+    if ctx.read_only() {
+        ctx.set_error(format!("read-only console: {what} is not possible"));
+        true
+    } else {
+        false
     }
+}
 
-    /// The form on screen, if any.
-    pub fn account_form(&self) -> Option<&AccountForm> {
-        self.forms.form.as_ref().map(|f| &f.form)
-    }
-
-    /// The open pick list's entries and the highlighted one.
-    pub fn pick_list(&self) -> Option<(Vec<Choice>, usize)> {
-        let pick = self.forms.pick.as_ref()?;
-        Some((pick.options.clone(), pick.selected().unwrap_or(0)))
-    }
-
-    /// The field the form's cursor is on.
-    pub fn focused_field(&self) -> Option<Field> {
-        self.forms.form.as_ref()?.focused().map(|f| f.field)
-    }
-
-    /// The problems shown beside the fields, and the server's refusal.
-    pub fn form_errors(&self) -> (Vec<(Field, String)>, Option<String>) {
-        match &self.forms.form {
-            Some(f) => (f.errors.clone(), f.server_error.clone()),
-            None => (Vec::new(), None),
+/// The selected account, if the policy allows `action` on it.
+fn allowed_target(
+    ctx: &mut Context,
+    accounts: &dyn Accounts,
+    action: PolicyAction,
+) -> Option<User> {
+    let Some(user) = accounts.selected().cloned() else {
+        ctx.set_error("no account selected");
+        return None;
+    };
+    let verdict = may(
+        &ctx.session.actor,
+        &ctx.session.settings,
+        action,
+        &target_of(&user, &ctx.session.actor),
+    );
+    match verdict {
+        Ok(()) => Some(user),
+        Err(refusal) => {
+            ctx.set_error(format!("{refusal}"));
+            None
         }
     }
+}
 
-    /// What the Create chooser offers this actor in the current Organization.
-    pub(crate) fn create_offers(&self) -> Vec<Offer> {
-        let limits = self.current_limits();
-        TYPES
-            .iter()
-            .map(|&kind| {
-                let verdict = match may_create(&self.ctx.actor, &self.ctx.settings, &self.org, kind)
-                {
-                    Err(refusal) => Err(refusal.to_string()),
-                    Ok(()) => match limits {
-                        Some(l) if !l.allows_create(kind) => {
-                            Err(format!("{} has no {} seats left", self.org, kind.name()))
-                        }
-                        Some(l) => Ok(l.remaining(kind)),
-                        None => Ok(None),
-                    },
-                };
-                Offer { kind, verdict }
-            })
-            .collect()
-    }
-
-    fn refuse_if_read_only(&mut self, what: &str) -> bool {
-        if self.read_only() {
-            self.set_error(format!("read-only console: {what} is not possible"));
-            true
-        } else {
-            false
-        }
-    }
-
+impl Forms {
     /// The keys of this file's modes and the table keys that start its work;
     /// `None` leaves the key to the App.
-    pub(crate) fn perform_forms(&mut self, cmd: Cmd) -> Option<Vec<Command>> {
-        let commands = match (self.mode(), cmd) {
+    pub fn perform(
+        &mut self,
+        ctx: &mut Context,
+        accounts: &dyn Accounts,
+        cmd: Cmd,
+    ) -> Option<Vec<Command>> {
+        let commands = match (ctx.mode(), cmd) {
             (_, Cmd::Quit | Cmd::Help) => return None,
             (Mode::Table, Cmd::New) => {
-                self.open_chooser();
+                self.open_chooser(ctx);
                 Vec::new()
             }
-            (Mode::Table | Mode::Detail, Cmd::Edit) => self.start_edit(),
-            (Mode::Table | Mode::Detail, Cmd::DeleteAccount) => self.start_delete(),
+            (Mode::Table | Mode::Detail, Cmd::Edit) => self.start_edit(ctx, accounts),
+            (Mode::Table | Mode::Detail, Cmd::DeleteAccount) => self.start_delete(ctx, accounts),
             (Mode::Table, Cmd::RequirePasswordReset) => {
-                self.preflight_selected(BulkAction::ResetPassword)
+                ctx.then(Followup::PreflightSelected(BulkAction::ResetPassword));
+                Vec::new()
             }
-            (Mode::Table, Cmd::RequireMfaReset) => self.preflight_selected(BulkAction::ResetMfa),
-            (Mode::Chooser, _) => self.chooser_key(cmd),
-            (Mode::Form, _) => self.form_key(cmd),
-            (Mode::Pick, _) => self.pick_key(cmd),
-            (Mode::Confirm, _) => self.confirm_key(cmd),
+            (Mode::Table, Cmd::RequireMfaReset) => {
+                ctx.then(Followup::PreflightSelected(BulkAction::ResetMfa));
+                Vec::new()
+            }
+            (Mode::Chooser, _) => self.chooser_key(ctx, cmd),
+            (Mode::Form, _) => self.form_key(ctx, cmd),
+            (Mode::Pick, _) => self.pick_key(ctx, accounts, cmd),
+            (Mode::Confirm, _) => self.confirm_key(ctx, cmd),
             (Mode::Token, _) => {
-                self.token_key(cmd);
+                self.token_key(ctx, cmd);
                 Vec::new()
             }
             _ => return None,
@@ -388,35 +424,34 @@ impl App {
         Some(commands)
     }
 
-    fn open_chooser(&mut self) {
-        if self.refuse_if_read_only("creating accounts") {
+    fn open_chooser(&mut self, ctx: &mut Context) {
+        if refuse_if_read_only(ctx, "creating accounts") {
             return;
         }
-        self.forms.offers = self.create_offers();
-        if self.forms.offers.iter().all(|o| o.verdict.is_err()) {
+        self.offers = create_offers(ctx);
+        if self.offers.iter().all(|o| o.verdict.is_err()) {
             let why = self
-                .forms
                 .offers
                 .first()
                 .and_then(|o| o.verdict.clone().err())
                 .unwrap_or_default();
-            self.set_error(format!("no account can be created here: {why}"));
+            ctx.set_error(format!("no account can be created here: {why}"));
             return;
         }
-        self.forms.chooser = ListCursor::default();
-        self.forms.chooser.set_len(self.forms.offers.len());
-        let first_allowed = self.forms.offers.iter().position(|o| o.verdict.is_ok());
-        self.forms.chooser.select(first_allowed.unwrap_or(0));
-        self.layers.push(Mode::Chooser);
+        self.chooser = ListCursor::default();
+        self.chooser.set_len(self.offers.len());
+        let first_allowed = self.offers.iter().position(|o| o.verdict.is_ok());
+        self.chooser.select(first_allowed.unwrap_or(0));
+        ctx.layers.push(Mode::Chooser);
     }
 
-    fn chooser_key(&mut self, cmd: Cmd) -> Vec<Command> {
-        self.forms.chooser.navigate(cmd);
+    fn chooser_key(&mut self, ctx: &mut Context, cmd: Cmd) -> Vec<Command> {
+        self.chooser.navigate(cmd);
         match cmd {
-            Cmd::Close => self.layers.pop(),
+            Cmd::Close => ctx.layers.pop(),
             Cmd::Accept => {
-                if let Some(offer) = self.forms.offers.get(self.forms.chooser.selected).cloned() {
-                    return self.open_create(offer.kind);
+                if let Some(offer) = self.offers.get(self.chooser.selected).cloned() {
+                    return self.open_create(ctx, offer.kind);
                 }
             }
             _ => {}
@@ -425,82 +460,62 @@ impl App {
     }
 
     /// `:new user|api|readonly|taxii`.
-    pub(crate) fn new_command(&mut self, args: &str) -> Vec<Command> {
+    pub fn new_command(&mut self, ctx: &mut Context, args: &str) -> Vec<Command> {
         let Some(kind) = AccountType::from_key(args.trim()) else {
-            self.set_error(format!(
+            ctx.set_error(format!(
                 ":new needs one of: {}",
                 TYPES.iter().map(|t| t.key()).collect::<Vec<_>>().join(", ")
             ));
             return Vec::new();
         };
-        if self.refuse_if_read_only("creating accounts") {
+        if refuse_if_read_only(ctx, "creating accounts") {
             return Vec::new();
         }
-        self.open_create(kind)
+        self.open_create(ctx, kind)
     }
 
-    fn open_create(&mut self, kind: AccountType) -> Vec<Command> {
-        let offer = self.create_offers().into_iter().find(|o| o.kind == kind);
+    fn open_create(&mut self, ctx: &mut Context, kind: AccountType) -> Vec<Command> {
+        let offer = create_offers(ctx).into_iter().find(|o| o.kind == kind);
         if let Some(Offer {
             verdict: Err(why), ..
         }) = offer
         {
-            self.set_error(format!("cannot create {}: {why}", article_name(kind)));
-            self.layers.close_all();
+            ctx.set_error(format!("cannot create {}: {why}", article_name(kind)));
+            ctx.layers.close_all();
             return Vec::new();
         }
-        let mut form = AccountForm::create(&self.ctx.actor, &self.ctx.settings, kind, &self.org)
-            .with_extensions(&self.ctx.capabilities.extensions);
-        if let Some(groups) = &self.forms.groups {
+        let mut form =
+            AccountForm::create(&ctx.session.actor, &ctx.session.settings, kind, ctx.org)
+                .with_extensions(&ctx.session.capabilities.extensions);
+        if let Some(groups) = &self.groups {
             form.set_group_options(groups.clone());
         }
-        self.forms.form = Some(FormState::new(form, None));
+        self.form = Some(FormState::new(form, None));
         // In the chooser's place (or over the table, from `:new`).
-        self.layers.over_table(Mode::Form);
-        self.load_groups().into_iter().collect()
+        ctx.layers.over_table(Mode::Form);
+        self.load_groups(ctx).into_iter().collect()
     }
 
-    fn load_groups(&mut self) -> Option<Command> {
-        if self.forms.groups.is_some() || !self.ctx.capabilities.has(ext::GROUP_MEMBERSHIP) {
+    fn load_groups(&mut self, ctx: &mut Context) -> Option<Command> {
+        if self.groups.is_some() || !ctx.session.capabilities.has(ext::GROUP_MEMBERSHIP) {
             return None;
         }
-        let id = self.next_request();
-        self.forms.groups_request = Some(id);
+        let id = ctx.requests.next();
+        self.groups_request = Some(id);
         Some(Command::LoadUserGroups { id })
     }
 
-    /// The selected account, if the policy allows `action` on it.
-    fn allowed_target(&mut self, action: PolicyAction) -> Option<User> {
-        let Some(user) = self.selected_user().cloned() else {
-            self.set_error("no account selected");
-            return None;
-        };
-        let verdict = may(
-            &self.ctx.actor,
-            &self.ctx.settings,
-            action,
-            &target_of(&user, &self.ctx.actor),
-        );
-        match verdict {
-            Ok(()) => Some(user),
-            Err(refusal) => {
-                self.set_error(format!("{refusal}"));
-                None
-            }
-        }
-    }
-
-    fn start_edit(&mut self) -> Vec<Command> {
-        if self.refuse_if_read_only("editing") {
+    fn start_edit(&mut self, ctx: &mut Context, accounts: &dyn Accounts) -> Vec<Command> {
+        if refuse_if_read_only(ctx, "editing") {
             return Vec::new();
         }
-        let Some(user) = self.allowed_target(PolicyAction::Edit) else {
+        let Some(user) = allowed_target(ctx, accounts, PolicyAction::Edit) else {
             return Vec::new();
         };
-        let fields = account::edit_fields(&self.ctx.capabilities);
-        let id = self.next_request();
-        self.forms.account_request = Some(id);
-        self.set_info(format!(
+        let fields = account::edit_fields(&ctx.session.capabilities);
+        let id = ctx.requests.next();
+        self.account_request = Some(id);
+        ctx.set_info(format!(
             "reading {} ...",
             super::text::sanitize(&user.user_name)
         ));
@@ -509,29 +524,29 @@ impl App {
             account_id: user.id,
             fields,
         }];
-        commands.extend(self.load_groups());
+        commands.extend(self.load_groups(ctx));
         commands
     }
 
-    fn open_edit(&mut self, user: User) {
-        let mut form = AccountForm::edit(&self.ctx.actor, &self.ctx.settings, &user)
-            .with_extensions(&self.ctx.capabilities.extensions)
-            .with_not_updatable(&self.ctx.capabilities.not_updatable);
-        if let Some(groups) = &self.forms.groups {
+    fn open_edit(&mut self, ctx: &mut Context, user: User) {
+        let mut form = AccountForm::edit(&ctx.session.actor, &ctx.session.settings, &user)
+            .with_extensions(&ctx.session.capabilities.extensions)
+            .with_not_updatable(&ctx.session.capabilities.not_updatable);
+        if let Some(groups) = &self.groups {
             form.set_group_options(groups.clone());
         }
-        self.forms.form = Some(FormState::new(form, Some(user)));
-        self.status = None;
+        self.form = Some(FormState::new(form, Some(user)));
+        *ctx.status = None;
         // The account arrived from the worker: the form replaces whatever
         // is in front (the details it was asked from, help).
-        self.layers.over_table(Mode::Form);
+        ctx.layers.over_table(Mode::Form);
     }
 
     // ---- the form ----
 
-    fn form_key(&mut self, cmd: Cmd) -> Vec<Command> {
-        let Some(state) = self.forms.form.as_mut() else {
-            self.layers.pop();
+    fn form_key(&mut self, ctx: &mut Context, cmd: Cmd) -> Vec<Command> {
+        let Some(state) = self.form.as_mut() else {
+            ctx.layers.pop();
             return Vec::new();
         };
         let count = state.form.fields().len();
@@ -544,10 +559,10 @@ impl App {
                 state.focus = (state.focus + count.max(1) - 1) % count.max(1);
                 state.cursor = None;
             }
-            Cmd::Save => return self.save(false),
-            Cmd::SaveWithToken => return self.save(true),
-            Cmd::Close => self.leave_form(),
-            Cmd::Accept | Cmd::Toggle => return self.activate_field(cmd == Cmd::Toggle),
+            Cmd::Save => return self.save(ctx, false),
+            Cmd::SaveWithToken => return self.save(ctx, true),
+            Cmd::Close => self.leave_form(ctx),
+            Cmd::Accept | Cmd::Toggle => return self.activate_field(ctx, cmd == Cmd::Toggle),
             Cmd::DeleteChar
             | Cmd::DeleteNextChar
             | Cmd::DeleteWord
@@ -563,39 +578,40 @@ impl App {
         Vec::new()
     }
 
-    fn leave_form(&mut self) {
-        let dirty = self.forms.form.as_ref().is_some_and(|f| f.form.is_dirty());
+    fn leave_form(&mut self, ctx: &mut Context) {
+        let dirty = self.form.as_ref().is_some_and(|f| f.form.is_dirty());
         if dirty {
             self.ask(
+                ctx,
                 ConfirmFor::Discard,
                 "Leave the form?",
                 "The changes will be lost. Enter leaves, Esc goes back to the form.".into(),
             );
         } else {
-            self.close_form();
+            self.close_form(ctx);
         }
     }
 
-    fn close_form(&mut self) {
-        self.forms.form = None;
-        self.forms.save_request = None;
-        self.layers.remove(Mode::Form);
+    fn close_form(&mut self, ctx: &mut Context) {
+        self.form = None;
+        self.save_request = None;
+        ctx.layers.remove(Mode::Form);
     }
 
     /// Opens a confirmation over what is in front (the form, the table).
-    fn ask(&mut self, purpose: ConfirmFor, title: &str, message: String) {
-        self.forms.confirm = Some(Confirm {
+    fn ask(&mut self, ctx: &mut Context, purpose: ConfirmFor, title: &str, message: String) {
+        self.confirm = Some(Confirm {
             purpose,
             title: title.to_string(),
             message,
             input: LineEditor::default(),
         });
-        self.layers.push(Mode::Confirm);
+        ctx.layers.push(Mode::Confirm);
     }
 
     /// Sets the focused field; a refusal shows beside it.
     fn set_focused(&mut self, value: FieldValue) {
-        let Some(state) = self.forms.form.as_mut() else {
+        let Some(state) = self.form.as_mut() else {
             return;
         };
         let Some(field) = state.focused().map(|f| f.field) else {
@@ -607,8 +623,8 @@ impl App {
         }
     }
 
-    fn activate_field(&mut self, toggle: bool) -> Vec<Command> {
-        let Some(state) = self.forms.form.as_mut() else {
+    fn activate_field(&mut self, ctx: &mut Context, toggle: bool) -> Vec<Command> {
+        let Some(state) = self.form.as_mut() else {
             return Vec::new();
         };
         let Some(field) = state.focused() else {
@@ -616,9 +632,9 @@ impl App {
         };
         match &field.value {
             FieldValue::Checkbox(on) => self.set_focused(FieldValue::Checkbox(!on)),
-            FieldValue::Choice(_) | FieldValue::Multi(_) if !toggle => self.open_field_pick(),
+            FieldValue::Choice(_) | FieldValue::Multi(_) if !toggle => self.open_field_pick(ctx),
             FieldValue::Text(_) | FieldValue::Password(_) if toggle => {
-                return self.form_type_char(' ');
+                return self.type_char(ctx, ' ');
             }
             _ if !toggle => {
                 let count = state.form.fields().len().max(1);
@@ -630,8 +646,8 @@ impl App {
         Vec::new()
     }
 
-    fn open_field_pick(&mut self) {
-        let Some(state) = self.forms.form.as_mut() else {
+    fn open_field_pick(&mut self, ctx: &mut Context) {
+        let Some(state) = self.form.as_mut() else {
             return;
         };
         let Some(field) = state.focused() else {
@@ -648,7 +664,7 @@ impl App {
             _ => return,
         };
         if field.options.is_empty() {
-            let why = if field.field == Field::Groups && self.forms.groups.is_none() {
+            let why = if field.field == Field::Groups && self.groups.is_none() {
                 "the user groups have not arrived yet"
             } else {
                 "nothing to choose from"
@@ -662,7 +678,7 @@ impl App {
             .iter()
             .position(|o| chosen.contains(&o.value))
             .unwrap_or(0);
-        self.forms.pick = Some(Pick {
+        self.pick = Some(Pick {
             multi,
             chosen,
             ..Pick::new(
@@ -672,25 +688,25 @@ impl App {
                 selected,
             )
         });
-        self.layers.push(Mode::Pick);
+        ctx.layers.push(Mode::Pick);
     }
 
     /// A typed character for the focused text or number field, or the
     /// delete confirmation.
-    pub(crate) fn form_type_char(&mut self, c: char) -> Vec<Command> {
-        if self.mode() == Mode::Confirm {
-            if let Some(confirm) = self.forms.confirm.as_mut() {
+    pub fn type_char(&mut self, ctx: &mut Context, c: char) -> Vec<Command> {
+        if ctx.mode() == Mode::Confirm {
+            if let Some(confirm) = self.confirm.as_mut() {
                 if confirm.purpose == ConfirmFor::Delete
                     && !c.is_control()
                     && confirm.input.insert_char(c)
                 {
                     // A "does not match" from an earlier Enter is stale now.
-                    self.status = None;
+                    *ctx.status = None;
                 }
             }
             return Vec::new();
         }
-        let Some(field) = self.forms.form.as_ref().and_then(|s| s.focused()) else {
+        let Some(field) = self.form.as_ref().and_then(|s| s.focused()) else {
             return Vec::new();
         };
         if c.is_control() {
@@ -720,7 +736,7 @@ impl App {
     }
 
     fn note_field_error(&mut self, field: Field, text: String) {
-        if let Some(state) = self.forms.form.as_mut() {
+        if let Some(state) = self.form.as_mut() {
             state.errors.retain(|(f, _)| *f != field);
             state.errors.push((field, text));
         }
@@ -730,7 +746,7 @@ impl App {
     /// line editor (insert at the cursor, delete, move), then stores the
     /// value and the cursor back: the form keeps the value, not the editor.
     fn edit_text(&mut self, edit: impl FnOnce(&mut LineEditor)) {
-        let Some(state) = self.forms.form.as_ref() else {
+        let Some(state) = self.form.as_ref() else {
             return;
         };
         let Some(field) = state.focused() else {
@@ -757,25 +773,25 @@ impl App {
         };
         let cursor = input.cursor();
         self.set_focused(value);
-        if let Some(state) = self.forms.form.as_mut() {
+        if let Some(state) = self.form.as_mut() {
             state.cursor = Some(cursor);
         }
     }
 
-    fn save(&mut self, token: bool) -> Vec<Command> {
-        let caps_tokens = self.ctx.capabilities.has(ext::API_TOKENS);
-        let Some(state) = self.forms.form.as_mut() else {
+    fn save(&mut self, ctx: &mut Context, token: bool) -> Vec<Command> {
+        let caps_tokens = ctx.session.capabilities.has(ext::API_TOKENS);
+        let Some(state) = self.form.as_mut() else {
             return Vec::new();
         };
         if state.saving {
             return Vec::new();
         }
         if token && state.form.kind() != AccountType::Api {
-            self.set_error("save and generate token is for API users only");
+            ctx.set_error("save and generate token is for API users only");
             return Vec::new();
         }
         if token && !caps_tokens {
-            self.set_error(format!(
+            ctx.set_error(format!(
                 "this instance does not generate API tokens (rollcall extension {})",
                 ext::API_TOKENS
             ));
@@ -785,7 +801,7 @@ impl App {
         state.server_error = None;
         if !state.errors.is_empty() {
             let n = state.errors.len();
-            self.set_error(format!(
+            ctx.set_error(format!(
                 "{n} problem{} in the form; see beside the fields",
                 if n == 1 { "" } else { "s" }
             ));
@@ -793,20 +809,20 @@ impl App {
         }
         if let Some(warning) = state.form.system_role_change_warning() {
             self.ask(
+                ctx,
                 ConfirmFor::Save { token },
                 "Change the System role?",
                 format!("{warning}. Enter saves, Esc goes back to the form."),
             );
             return Vec::new();
         }
-        self.send_save(token)
+        self.send_save(ctx, token)
     }
 
-    fn send_save(&mut self, token: bool) -> Vec<Command> {
-        let limits = self.current_limits().cloned();
-        let actor = self.ctx.actor.clone();
-        let settings = self.ctx.settings.clone();
-        let Some(state) = self.forms.form.as_mut() else {
+    fn send_save(&mut self, ctx: &mut Context, token: bool) -> Vec<Command> {
+        let limits = ctx.current_limits();
+        let session = ctx.session;
+        let Some(state) = self.form.as_mut() else {
             return Vec::new();
         };
         let form = &state.form;
@@ -817,7 +833,7 @@ impl App {
                 if let Some(Err(refusal)) = limits.map(|l| l.check_create(kind)) {
                     let why = refusal.0;
                     state.server_error = Some(why.clone());
-                    self.set_error(why);
+                    ctx.set_error(why);
                     return Vec::new();
                 }
                 (None, form.create_body(), form.group_ids())
@@ -827,11 +843,17 @@ impl App {
                 let groups = form.group_ids();
                 let empty = body.as_object().is_none_or(|m| m.is_empty());
                 if empty && groups.is_none() && !token {
-                    self.set_info("nothing to change");
+                    ctx.set_info("nothing to change");
                     return Vec::new();
                 }
-                let target = target_of(original, &actor);
-                let checked = may_update(&actor, &settings, &target, form.kind(), &body);
+                let target = target_of(original, &session.actor);
+                let checked = may_update(
+                    &session.actor,
+                    &session.settings,
+                    &target,
+                    form.kind(),
+                    &body,
+                );
                 if let Err(refusal) = checked {
                     state.server_error = Some(refusal.to_string());
                     return Vec::new();
@@ -841,9 +863,9 @@ impl App {
         };
         state.saving = true;
         state.token_requested = token;
-        let id = self.next_request();
-        self.forms.save_request = Some(id);
-        self.set_info("saving ...");
+        let id = ctx.requests.next();
+        self.save_request = Some(id);
+        ctx.set_info("saving ...");
         vec![Command::SaveAccount {
             id,
             account_id,
@@ -855,9 +877,9 @@ impl App {
 
     // ---- pick lists ----
 
-    fn pick_key(&mut self, cmd: Cmd) -> Vec<Command> {
-        let Some(pick) = self.forms.pick.as_mut() else {
-            self.layers.pop();
+    fn pick_key(&mut self, ctx: &mut Context, accounts: &dyn Accounts, cmd: Cmd) -> Vec<Command> {
+        let Some(pick) = self.pick.as_mut() else {
+            ctx.layers.pop();
             return Vec::new();
         };
         pick.list.cursor.navigate(cmd);
@@ -887,20 +909,20 @@ impl App {
             }
             Cmd::Close => {
                 let purpose = pick.purpose;
-                self.forms.pick = None;
-                self.layers.pop();
+                self.pick = None;
+                ctx.layers.pop();
                 // A new owner not chosen: the delete it was for is off.
                 if !matches!(purpose, PickFor::Field(_)) {
-                    self.forms.delete = None;
-                    self.set_info("not deleted");
+                    self.delete = None;
+                    ctx.set_info("not deleted");
                 }
             }
             Cmd::Accept => {
-                let Some(pick) = self.forms.pick.take() else {
+                let Some(pick) = self.pick.take() else {
                     return Vec::new();
                 };
-                self.layers.pop();
-                return self.picked(pick);
+                ctx.layers.pop();
+                return self.picked(ctx, accounts, pick);
             }
             _ => {}
         }
@@ -908,15 +930,15 @@ impl App {
     }
 
     /// A typed character narrows the open pick list.
-    pub(crate) fn pick_type(&mut self, c: char) {
-        if let Some(pick) = self.forms.pick.as_mut() {
+    pub fn pick_type(&mut self, c: char) {
+        if let Some(pick) = self.pick.as_mut() {
             if !c.is_control() && pick.list.query.insert_char(c) {
                 pick.settle();
             }
         }
     }
 
-    fn picked(&mut self, pick: Pick) -> Vec<Command> {
+    fn picked(&mut self, ctx: &mut Context, accounts: &dyn Accounts, pick: Pick) -> Vec<Command> {
         let option = pick.selected().and_then(|at| pick.options.get(at)).cloned();
         match pick.purpose {
             PickFor::Field(_) => {
@@ -929,7 +951,7 @@ impl App {
                 Vec::new()
             }
             PickFor::PlaybookHeir | PickFor::JobHeir => {
-                let Some(flow) = self.forms.delete.as_mut() else {
+                let Some(flow) = self.delete.as_mut() else {
                     return Vec::new();
                 };
                 let heir = option.and_then(|o| Some((o.value.parse::<i64>().ok()?, o.label)));
@@ -938,7 +960,7 @@ impl App {
                 } else {
                     flow.jobs_to = heir;
                 }
-                self.next_delete_step();
+                self.next_delete_step(ctx, accounts);
                 Vec::new()
             }
         }
@@ -946,54 +968,54 @@ impl App {
 
     // ---- delete ----
 
-    fn start_delete(&mut self) -> Vec<Command> {
-        if self.refuse_if_read_only("deleting") {
+    fn start_delete(&mut self, ctx: &mut Context, accounts: &dyn Accounts) -> Vec<Command> {
+        if refuse_if_read_only(ctx, "deleting") {
             return Vec::new();
         }
-        let Some(user) = self.allowed_target(PolicyAction::Delete) else {
+        let Some(user) = allowed_target(ctx, accounts, PolicyAction::Delete) else {
             return Vec::new();
         };
         // From the details too: the delete's steps open over the table.
-        self.layers.close_all();
+        ctx.layers.close_all();
         let account_id = user.id;
-        self.forms.delete = Some(DeleteFlow {
+        self.delete = Some(DeleteFlow {
             user,
             run_as: None,
             playbooks_to: None,
             jobs_to: None,
         });
-        if self.ctx.capabilities.has(ext::RUN_AS) {
-            let id = self.next_request();
-            self.forms.run_as_request = Some(id);
-            self.set_info("checking what runs as this account ...");
+        if ctx.session.capabilities.has(ext::RUN_AS) {
+            let id = ctx.requests.next();
+            self.run_as_request = Some(id);
+            ctx.set_info("checking what runs as this account ...");
             return vec![Command::LoadRunAs { id, account_id }];
         }
-        self.next_delete_step();
+        self.next_delete_step(ctx, accounts);
         Vec::new()
     }
 
     /// Asks for what is still missing: the playbooks' new owner, the job
     /// apps' new owner, then the typed confirmation.
-    fn next_delete_step(&mut self) {
-        let Some(flow) = self.forms.delete.clone() else {
+    fn next_delete_step(&mut self, ctx: &mut Context, accounts: &dyn Accounts) {
+        let Some(flow) = self.delete.clone() else {
             return;
         };
         let run_as = flow.run_as.clone().unwrap_or_default();
         let needs_playbooks = !run_as.active_playbooks.is_empty() && flow.playbooks_to.is_none();
         let needs_jobs = !run_as.job_apps.is_empty() && flow.jobs_to.is_none();
-        if (needs_playbooks || needs_jobs) && !self.ctx.capabilities.has(ext::REASSIGN_ON_DELETE) {
-            self.forms.delete = None;
-            self.layers.close_all();
-            self.set_error(format!(
+        if (needs_playbooks || needs_jobs) && !ctx.session.capabilities.has(ext::REASSIGN_ON_DELETE)
+        {
+            self.delete = None;
+            ctx.layers.close_all();
+            ctx.set_error(format!(
                 "not deleted: it runs playbooks or job apps and this instance cannot reassign them (rollcall extension {})",
                 ext::REASSIGN_ON_DELETE
             ));
             return;
         }
         let heirs = |what: Inheritance| -> Vec<Choice> {
-            self.rows
-                .iter()
-                .map(|r| &r.user)
+            accounts
+                .loaded()
                 .filter(|u| {
                     run_as::worth_offering(what, &Party::from(&flow.user), &Party::from(*u))
                 })
@@ -1030,27 +1052,27 @@ impl App {
                 message.push_str(&format!(" Job apps move to {heir}."));
             }
             message.push_str(" Type the account name and press Enter.");
-            self.layers.close_all();
-            self.ask(ConfirmFor::Delete, "Delete account", message);
+            ctx.layers.close_all();
+            self.ask(ctx, ConfirmFor::Delete, "Delete account", message);
             return;
         };
         options.sort_by_key(|o| o.label.to_lowercase());
         if options.is_empty() {
-            self.forms.delete = None;
-            self.layers.close_all();
-            self.set_error(format!("not deleted: no account can take over ({title})"));
+            self.delete = None;
+            ctx.layers.close_all();
+            ctx.set_error(format!("not deleted: no account can take over ({title})"));
             return;
         }
-        self.forms.pick = Some(Pick::new(purpose, title, options, 0));
+        self.pick = Some(Pick::new(purpose, title, options, 0));
         // Also reached from the worker's answer (what runs as the account).
-        self.layers.over_table(Mode::Pick);
+        ctx.layers.over_table(Mode::Pick);
     }
 
     // ---- confirmations ----
 
-    fn confirm_key(&mut self, cmd: Cmd) -> Vec<Command> {
-        let Some(confirm) = self.forms.confirm.as_mut() else {
-            self.layers.pop();
+    fn confirm_key(&mut self, ctx: &mut Context, cmd: Cmd) -> Vec<Command> {
+        let Some(confirm) = self.confirm.as_mut() else {
+            ctx.layers.pop();
             return Vec::new();
         };
         if confirm.input.edit(cmd) {
@@ -1059,33 +1081,32 @@ impl App {
         match cmd {
             Cmd::Close => {
                 let purpose = confirm.purpose.clone();
-                self.forms.confirm = None;
-                self.layers.pop();
+                self.confirm = None;
+                ctx.layers.pop();
                 if purpose == ConfirmFor::Delete {
-                    self.forms.delete = None;
-                    self.set_info("not deleted");
+                    self.delete = None;
+                    ctx.set_info("not deleted");
                 }
             }
             Cmd::Accept => {
                 let purpose = confirm.purpose.clone();
                 if purpose == ConfirmFor::Delete {
                     let expected = self
-                        .forms
                         .delete
                         .as_ref()
                         .map(|d| d.user.user_name.clone())
                         .unwrap_or_default();
                     if confirm.input.trim() != expected {
-                        self.set_error("the name typed does not match the account's");
+                        ctx.set_error("the name typed does not match the account's");
                         return Vec::new();
                     }
                 }
-                self.forms.confirm = None;
-                self.layers.pop();
+                self.confirm = None;
+                ctx.layers.pop();
                 match purpose {
-                    ConfirmFor::Discard => self.close_form(),
-                    ConfirmFor::Save { token } => return self.send_save(token),
-                    ConfirmFor::Delete => return self.send_delete(),
+                    ConfirmFor::Discard => self.close_form(ctx),
+                    ConfirmFor::Save { token } => return self.send_save(ctx, token),
+                    ConfirmFor::Delete => return self.send_delete(ctx),
                 }
             }
             _ => {}
@@ -1093,8 +1114,8 @@ impl App {
         Vec::new()
     }
 
-    fn send_delete(&mut self) -> Vec<Command> {
-        let Some(flow) = self.forms.delete.as_ref() else {
+    fn send_delete(&mut self, ctx: &mut Context) -> Vec<Command> {
+        let Some(flow) = self.delete.as_ref() else {
             return Vec::new();
         };
         let (account_id, playbooks, jobs) = (
@@ -1102,10 +1123,10 @@ impl App {
             flow.playbooks_to.as_ref().map(|h| h.0),
             flow.jobs_to.as_ref().map(|h| h.0),
         );
-        let id = self.next_request();
-        self.forms.delete_request = Some(id);
-        self.layers.close_all();
-        self.set_info("deleting ...");
+        let id = ctx.requests.next();
+        self.delete_request = Some(id);
+        ctx.layers.close_all();
+        ctx.set_info("deleting ...");
         vec![Command::DeleteUser {
             id,
             account_id,
@@ -1116,12 +1137,12 @@ impl App {
 
     // ---- the token ----
 
-    fn token_key(&mut self, cmd: Cmd) {
+    fn token_key(&mut self, ctx: &mut Context, cmd: Cmd) {
         match cmd {
             Cmd::CopyToken => {
-                if let Some(popup) = self.forms.token.as_mut() {
+                if let Some(popup) = self.token.as_mut() {
                     if let Some(secret) = &popup.secret {
-                        self.forms.terminal_output = Some(osc52(secret.expose()));
+                        self.terminal_output = Some(osc52(secret.expose()));
                         popup.copied = true;
                     }
                 }
@@ -1129,9 +1150,9 @@ impl App {
             Cmd::Close => {
                 // The only copy goes here (a pending OSC 52 has been written
                 // by the event loop before the next key is read).
-                self.forms.token = None;
-                self.forms.terminal_output = None;
-                self.layers.pop();
+                self.token = None;
+                self.terminal_output = None;
+                ctx.layers.pop();
             }
             _ => {}
         }
@@ -1139,22 +1160,22 @@ impl App {
 
     // ---- worker events ----
 
-    pub(crate) fn handle_forms_event(&mut self, event: Event) {
-        let owned = self.forms.owns(event.id());
+    pub fn handle_event(&mut self, ctx: &mut Context, accounts: &dyn Accounts, event: Event) {
+        let owned = self.owns(event.id());
         if !owned {
             return;
         }
         match event {
-            Event::Account { id, user } if Some(id) == self.forms.account_request => {
-                self.forms.account_request = None;
-                self.open_edit(*user);
+            Event::Account { id, user } if Some(id) == self.account_request => {
+                self.account_request = None;
+                self.open_edit(ctx, *user);
             }
-            Event::UserGroups { id, groups } if Some(id) == self.forms.groups_request => {
-                self.forms.groups_request = None;
-                if let Some(state) = self.forms.form.as_mut() {
+            Event::UserGroups { id, groups } if Some(id) == self.groups_request => {
+                self.groups_request = None;
+                if let Some(state) = self.form.as_mut() {
                     state.form.set_group_options(groups.clone());
                 }
-                self.forms.groups = Some(groups);
+                self.groups = Some(groups);
             }
             Event::AccountSaved {
                 user,
@@ -1165,7 +1186,7 @@ impl App {
             } => {
                 // The credentials of a new API or TAXII account, once, as
                 // the web UI shows them (a requested token follows instead).
-                let credentials = self.forms.form.as_ref().and_then(|state| {
+                let credentials = self.form.as_ref().and_then(|state| {
                     if !created {
                         return None;
                     }
@@ -1185,25 +1206,22 @@ impl App {
                         _ => None,
                     }
                 });
-                let kind = user.account_type();
-                if created {
-                    if let (Some(kind), Some(org)) = (kind, self.limits_mut()) {
-                        org.count(kind, 1);
-                    }
+                if let (true, Some(kind)) = (created, user.account_type()) {
+                    ctx.then(Followup::CountSeats { kind, delta: 1 });
                 }
                 let text = account::saved_text(&user, created, problem.as_deref());
-                self.replace_user(*user);
-                self.forms.form = None;
+                ctx.then(Followup::ReplaceUser(user));
+                self.form = None;
                 // Also under help or a confirmation: they close onto the table.
-                self.layers.remove(Mode::Form);
+                ctx.layers.remove(Mode::Form);
                 if problem.is_some() {
-                    self.set_error(text);
+                    ctx.set_error(text);
                 } else {
-                    self.set_info(text);
+                    ctx.set_info(text);
                 }
                 if let Some(popup) = credentials {
-                    self.forms.token = Some(popup);
-                    self.layers.over_table(Mode::Token);
+                    self.token = Some(popup);
+                    ctx.layers.over_table(Mode::Token);
                 }
             }
             Event::TokenGenerated {
@@ -1212,77 +1230,75 @@ impl App {
                 expires,
                 ..
             } => {
-                self.forms.save_request = None;
-                let user_name = self
-                    .rows
-                    .iter()
-                    .find(|r| r.user.id == account_id)
-                    .map(|r| r.user.user_name.clone())
+                self.save_request = None;
+                let user_name = accounts
+                    .loaded()
+                    .find(|u| u.id == account_id)
+                    .map(|u| u.user_name.clone())
                     .unwrap_or_else(|| format!("account {account_id}"));
-                self.forms.token = Some(TokenPopup::token(&user_name, token, expires));
-                self.layers.over_table(Mode::Token);
+                self.token = Some(TokenPopup::token(&user_name, token, expires));
+                ctx.layers.over_table(Mode::Token);
             }
             Event::RunAs {
                 account_id, run_as, ..
             } => {
-                self.forms.run_as_request = None;
-                match self.forms.delete.as_mut() {
+                self.run_as_request = None;
+                match self.delete.as_mut() {
                     Some(flow) if flow.user.id == account_id => {
                         flow.run_as = Some(run_as);
-                        self.status = None;
-                        self.next_delete_step();
+                        *ctx.status = None;
+                        self.next_delete_step(ctx, accounts);
                     }
                     _ => {}
                 }
             }
             Event::UserDeleted { account_id, .. } => {
-                self.forms.delete_request = None;
+                self.delete_request = None;
                 let name = self
-                    .forms
                     .delete
                     .take()
                     .map(|d| super::text::sanitize(&d.user.user_name).into_owned())
                     .unwrap_or_else(|| format!("account {account_id}"));
-                let kind = self
-                    .rows
-                    .iter()
-                    .find(|r| r.user.id == account_id)
-                    .and_then(|r| r.user.account_type());
-                if let (Some(kind), Some(org)) = (kind, self.limits_mut()) {
-                    org.count(kind, -1);
+                let kind = accounts
+                    .loaded()
+                    .find(|u| u.id == account_id)
+                    .and_then(|u| u.account_type());
+                if let Some(kind) = kind {
+                    ctx.then(Followup::CountSeats { kind, delta: -1 });
                 }
-                self.remove_user(account_id);
-                self.set_info(format!("{name} (id {account_id}) deleted"));
+                ctx.then(Followup::RemoveUser(account_id));
+                ctx.set_info(format!("{name} (id {account_id}) deleted"));
             }
             _ => {}
         }
     }
 
-    fn limits_mut(&mut self) -> Option<&mut crate::api::wire::OrgLimits> {
-        let org = self.org.clone();
-        self.limits.iter_mut().find(|l| l.organization == org)
-    }
-
     /// A failure of one of this file's requests: a refused save keeps
     /// the form and everything typed, with the server's message.
-    pub(crate) fn forms_failed(&mut self, id: RequestId, what: &'static str, error: ApiError) {
+    pub fn failed(
+        &mut self,
+        ctx: &mut Context,
+        id: RequestId,
+        what: &'static str,
+        error: ApiError,
+    ) {
         let message = format!("{what} failed: {error}");
-        if Some(id) == self.forms.save_request {
-            self.forms.save_request = None;
-            if let Some(state) = self.forms.form.as_mut() {
+        if Some(id) == self.save_request {
+            self.save_request = None;
+            if let Some(state) = self.form.as_mut() {
                 state.saving = false;
                 state.server_error = Some(error.to_string());
             }
-        } else if Some(id) == self.forms.account_request {
-            self.forms.account_request = None;
-        } else if Some(id) == self.forms.groups_request {
-            self.forms.groups_request = None;
-        } else if Some(id) == self.forms.run_as_request || Some(id) == self.forms.delete_request {
-            self.forms.run_as_request = None;
-            self.forms.delete_request = None;
-            self.forms.delete = None;
+        } else if Some(id) == self.account_request {
+            self.account_request = None;
+        } else if Some(id) == self.groups_request {
+            self.groups_request = None;
+        } else if Some(id) == self.run_as_request || Some(id) == self.delete_request {
+            self.run_as_request = None;
+            self.delete_request = None;
+            self.delete = None;
         }
-        self.set_error(message);
+        ctx.set_error(message);
     }
 }
 

@@ -11,6 +11,10 @@ use super::registry::Cmd;
 /// (and in the popup lists whose views do not say).
 pub(crate) const DEFAULT_PAGE: usize = 10;
 
+/// The most characters a list's type-ahead takes (an Organization or
+/// option name is far shorter).
+pub(crate) const PICKER_QUERY_MAX: usize = 100;
+
 /// Lines one turn of the mouse wheel moves.
 const WHEEL_STEP: usize = 3;
 
