@@ -1100,6 +1100,7 @@ mod tests {
             ok,
             message: None,
             state: None,
+            created_id: None,
         };
         journal_file.append(&entry(Phase::Intent, None)).unwrap();
         journal_file

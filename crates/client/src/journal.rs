@@ -44,6 +44,11 @@ pub struct Entry {
     /// been applied but no answer said so. Absent in older journals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<OutcomeState>,
+    /// Outcome lines of an import's creates: the new account's id (their
+    /// `accountId` is a stand-in, minus the file's line number, since no
+    /// id exists before the create). Absent elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_id: Option<i64>,
 }
 
 /// An outcome that is neither ok nor failed.
@@ -555,6 +560,7 @@ mod tests {
             ok,
             message: None,
             state: None,
+            created_id: None,
         }
     }
 
