@@ -279,6 +279,9 @@ pub fn runs_of(contents: &Contents) -> Vec<RunSummary> {
         match summaries.iter_mut().find(|s| s.run_id == header.run_id) {
             Some(summary) => {
                 summary.started = summary.started.min(header.time);
+                // The run's action, not its first row's (an import's rows
+                // are creates and updates).
+                summary.action = header.action.clone();
                 summary.header = Some(header.clone());
             }
             None => summaries.push(RunSummary {

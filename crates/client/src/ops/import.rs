@@ -213,7 +213,9 @@ pub fn plan(
     let mut plan = ImportPlan::default();
     for record in reader.records() {
         let record = record.map_err(|e| FileProblem(format!("cannot read the file: {e}")))?;
-        let line = record.position().map_or(0, |p| p.line());
+        // The reader's own line count skips comment lines; a person
+        // counts every line of the file.
+        let line = record.position().map_or(0, |p| line_at(csv_text, p.byte()));
         if record.iter().all(|cell| cell.trim().is_empty()) {
             continue;
         }
@@ -236,6 +238,29 @@ pub fn plan(
             .push(plan_row(context, line, &cells, &by_name, &mut seen));
     }
     Ok(plan)
+}
+
+/// The 1-based line of the record the reader places at byte `offset`: it
+/// places a record where it began reading, before the comment and blank
+/// lines it skipped, so those are stepped over first.
+fn line_at(text: &str, offset: u64) -> u64 {
+    let mut end = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(text.len());
+    while let Some(rest) = text.get(end..) {
+        let skipped = rest.starts_with('#') || rest.starts_with('\n') || rest.starts_with("\r\n");
+        match rest.find('\n') {
+            Some(newline) if skipped => end += newline + 1,
+            _ => break,
+        }
+    }
+    let newlines = text.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count();
+    u64::try_from(newlines)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1)
 }
 
 fn columns_of(headers: &csv::StringRecord) -> Result<Vec<Column>, FileProblem> {
@@ -917,6 +942,21 @@ mod tests {
         let uncommented = format!("{header}\n{}\n", &example[2..]);
         let planned = plan(&context(), &uncommented, &[]).unwrap();
         assert_eq!(planned.creates(), 1, "{planned:?}");
+    }
+
+    #[test]
+    fn rows_are_named_by_the_line_a_person_counts() {
+        let text = "userName,firstName\n# a comment\n\nbad name,\"Two\nLines\"\nalso bad,X\n";
+        let lines: Vec<u64> = plan(&context(), text, &[])
+            .unwrap()
+            .rows
+            .iter()
+            .map(|row| match row {
+                RowPlan::Invalid { line, .. } => *line,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(lines, vec![4, 6]);
     }
 
     #[test]
