@@ -60,7 +60,8 @@ enum Command {
     Users(UsersCommand),
     /// The action journal: every bulk run, or one run's accounts.
     Journal(commands::offboard::JournalArgs),
-    /// Put back the state before a bulk run (a disable run is undone by enabling).
+    /// Put back the state before a bulk run (a disable run is undone by enabling;
+    /// an import by deleting what it created and restoring what it changed).
     Undo(commands::offboard::UndoArgs),
     /// Read-only account audit (Markdown, CSV or JSON), or the changes between two JSON audits.
     Audit(commands::audit::AuditArgs),
@@ -97,6 +98,11 @@ enum UsersCommand {
     ResetPassword(commands::offboard::BulkArgs),
     /// Require an MFA reset of the accounts a filter selects.
     ResetMfa(commands::offboard::BulkArgs),
+    /// Write an import CSV's header (the form's --set keys) and a commented example row.
+    Template(commands::import::TemplateArgs),
+    /// Create and change accounts from a CSV file, matched by userName
+    /// (preview, confirm, journal; `rollcall undo RUN_ID` puts it back).
+    Import(commands::import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -185,6 +191,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 UsersCommand::ResetPassword(args) => {
                     let action = BulkAction::ResetPassword;
                     commands::offboard::run_bulk(&session, action, &args, &mut out).await
+                }
+                UsersCommand::Template(args) => {
+                    commands::import::template(&session, &args, &mut out)
+                }
+                UsersCommand::Import(args) => {
+                    commands::import::run(&session, &args, &mut out).await
                 }
                 UsersCommand::ResetMfa(args) => {
                     commands::offboard::run_bulk(&session, BulkAction::ResetMfa, &args, &mut out)

@@ -384,7 +384,6 @@ fn made_up_credentials(
     sets: &[String],
     password_given: bool,
 ) -> Option<MadeUpCredentials> {
-    use rand::distributions::{Alphanumeric, DistString};
     use rand::Rng;
     if !form.asks_credentials() {
         return None;
@@ -401,16 +400,7 @@ fn made_up_credentials(
         )
     });
     let password = (!session.settings.saml_enabled && !password_given && !given(Field::Password))
-        .then(|| {
-            let policy = &session.settings.password_policy;
-            let mut secret = Alphanumeric.sample_string(&mut rng, 36.max(policy.min_length));
-            // Every character class a policy may ask for, whatever was drawn.
-            secret.push_str("Aa1");
-            if policy.require_special {
-                secret.push('-');
-            }
-            secret
-        });
+        .then(|| account::random_password(&session.settings.password_policy));
     (user_name.is_some() || password.is_some()).then_some(MadeUpCredentials {
         user_name,
         password,

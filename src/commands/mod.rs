@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod connect;
+pub mod import;
 pub mod offboard;
 pub mod sandbox;
 pub mod users;

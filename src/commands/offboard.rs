@@ -178,7 +178,7 @@ pub struct RunOptions {
 }
 
 /// A read-only session sends no write: said before anything is opened.
-fn refuse_read_only(session: &Session) -> anyhow::Result<()> {
+pub(crate) fn refuse_read_only(session: &Session) -> anyhow::Result<()> {
     if session.read_only {
         bail!(
             "this session is read-only: nothing was sent (use --dry-run to see what would change)"
@@ -443,6 +443,11 @@ pub async fn undo_with(
     confirm: &mut dyn Confirm,
 ) -> anyhow::Result<()> {
     let path = journal_path(args.journal.as_deref())?;
+    // An import is undone by deleting and restoring, not by an inverse action.
+    let (_, run) = undo::read_run(&path, &args.run_id).await?;
+    if run.action == crate::ops::import::IMPORT_ACTION {
+        return super::import::undo_with(session, args, &path, out, confirm).await;
+    }
     let plan = plan_undo(session, &path, &args.run_id).await?;
     writeln!(
         out,
@@ -624,7 +629,7 @@ async fn execute_printing(
     out: &mut dyn Write,
 ) -> anyhow::Result<(RunReport, Option<i32>)> {
     let cancel = Cancel::default();
-    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<RowResult>();
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<RowResult>();
     let mut forward = move |row: &RowResult| {
         let _ = sender.send(row.clone());
     };
@@ -636,6 +641,31 @@ async fn execute_printing(
         &cancel,
         &mut forward,
     );
+    print_while_running(
+        &options.run_id,
+        run,
+        &cancel,
+        receiver,
+        write_row,
+        stop_signals,
+        out,
+    )
+    .await
+}
+
+/// Drives `run` while printing each row `rows` brings with `write_row`:
+/// the first SIGINT or SIGTERM cancels `cancel` (requests in flight
+/// finish, nothing new starts) and comes back with the result; a second
+/// stops at once. Output that goes away mid-run cancels too.
+pub(crate) async fn print_while_running<T, R>(
+    run_id: &str,
+    run: impl std::future::Future<Output = anyhow::Result<T>>,
+    cancel: &Cancel,
+    mut rows: tokio::sync::mpsc::UnboundedReceiver<R>,
+    write_row: fn(&R, &mut dyn Write) -> std::io::Result<()>,
+    stop_signals: StopSignals,
+    out: &mut dyn Write,
+) -> anyhow::Result<(T, Option<i32>)> {
     tokio::pin!(run);
     let (mut interrupts, _listeners) = stop_signals;
     let mut received: Option<i32> = None;
@@ -651,17 +681,16 @@ async fn execute_printing(
             }
         }
     };
-    let outcome: anyhow::Result<RunReport> = loop {
+    let outcome: anyhow::Result<T> = loop {
         tokio::select! {
             // Signals first: one that is already waiting stops what has
             // not started before anything more is sent.
             biased;
             Some(signal) = interrupts.recv() => {
-                tracing::info!(run_id = %options.run_id, signal, "signal received during a bulk run");
+                tracing::info!(run_id = %run_id, signal, "signal received during a bulk run");
                 if received.is_some() {
                     return Err(interrupted_by(signal, format!(
-                        "stopped at once; requests in flight show as unfinished in `rollcall journal --run {}`",
-                        options.run_id
+                        "stopped at once; requests in flight show as unfinished in `rollcall journal --run {run_id}`"
                     )));
                 }
                 received = Some(signal);
@@ -671,31 +700,29 @@ async fn execute_printing(
                     out.flush()
                 });
             }
-            Some(row) = receiver.recv() => print(&mut |out| write_row(&row, out)),
+            Some(row) = rows.recv() => print(&mut |out| write_row(&row, out)),
             report = &mut run => break report,
         }
     };
     let report = outcome?;
-    while let Ok(row) = receiver.try_recv() {
+    while let Ok(row) = rows.try_recv() {
         print(&mut |out| write_row(&row, out));
     }
     if let Some(error) = output_lost {
         bail!(
-            "the output was closed during run {} ({error}): the run was cancelled after its requests in flight; `rollcall journal --run {}` lists its accounts",
-            options.run_id,
-            options.run_id
+            "the output was closed during run {run_id} ({error}): the run was cancelled after its requests in flight; `rollcall journal --run {run_id}` lists its accounts"
         );
     }
     Ok((report, received))
 }
 
 /// Signal numbers as they arrive, and the tasks that listen for them.
-type StopSignals = (tokio::sync::mpsc::UnboundedReceiver<i32>, Vec<AbortOnDrop>);
+pub(crate) type StopSignals = (tokio::sync::mpsc::UnboundedReceiver<i32>, Vec<AbortOnDrop>);
 
 /// SIGINT and SIGTERM as messages carrying the signal's number, for as
 /// long as the returned listeners live. A handler that cannot be installed
 /// leaves its signal to its default action.
-fn listen_for_stop_signals() -> StopSignals {
+pub(crate) fn listen_for_stop_signals() -> StopSignals {
     use tokio::signal::unix::{signal, SignalKind};
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<i32>();
     let mut listeners = Vec::new();
@@ -719,7 +746,7 @@ fn listen_for_stop_signals() -> StopSignals {
 }
 
 /// Stops a spawned task when its owner goes away, on every path out.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+pub(crate) struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -727,7 +754,7 @@ impl Drop for AbortOnDrop {
     }
 }
 
-fn write_row(row: &RowResult, out: &mut dyn Write) -> std::io::Result<()> {
+pub(crate) fn write_row(row: &RowResult, out: &mut dyn Write) -> std::io::Result<()> {
     let name = sanitize(&row.user_name);
     match &row.outcome {
         RowOutcome::Ok => writeln!(out, "ok        {name} ({})", row.id),
@@ -745,7 +772,7 @@ fn write_row(row: &RowResult, out: &mut dyn Write) -> std::io::Result<()> {
     out.flush()
 }
 
-fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
     } else {
@@ -1100,6 +1127,7 @@ mod tests {
             ok,
             message: None,
             state: None,
+            created_id: None,
         };
         journal_file.append(&entry(Phase::Intent, None)).unwrap();
         journal_file

@@ -462,12 +462,14 @@ async fn run_one(
         ok: None,
         message: None,
         state: None,
+        created_id: None,
     };
     let write = AccountWrite::of_action(action, user.id, plan.reassign);
     send_journaled(client, journal.as_ref(), entry, &write, cancel).await
 }
 
-async fn write_entry(journal: &Arc<Mutex<Journal>>, entry: Entry) -> std::io::Result<()> {
+/// Appends `entry` off the async threads (a write and an fsync).
+pub async fn write_entry(journal: &Arc<Mutex<Journal>>, entry: Entry) -> std::io::Result<()> {
     let journal = journal.clone();
     tokio::task::spawn_blocking(move || {
         let mut journal = journal

@@ -44,6 +44,11 @@ pub struct Entry {
     /// been applied but no answer said so. Absent in older journals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<OutcomeState>,
+    /// Outcome lines of an import's creates: the new account's id (their
+    /// `accountId` is a stand-in, minus the file's line number, since no
+    /// id exists before the create). Absent elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_id: Option<i64>,
 }
 
 /// An outcome that is neither ok nor failed.
@@ -274,6 +279,9 @@ pub fn runs_of(contents: &Contents) -> Vec<RunSummary> {
         match summaries.iter_mut().find(|s| s.run_id == header.run_id) {
             Some(summary) => {
                 summary.started = summary.started.min(header.time);
+                // The run's action, not its first row's (an import's rows
+                // are creates and updates).
+                summary.action = header.action.clone();
                 summary.header = Some(header.clone());
             }
             None => summaries.push(RunSummary {
@@ -555,6 +563,7 @@ mod tests {
             ok,
             message: None,
             state: None,
+            created_id: None,
         }
     }
 

@@ -1367,6 +1367,90 @@ impl AccountForm {
         Value::Object(body)
     }
 
+    /// The `--set` keys of the offered fields, in the form's order: the
+    /// columns of an import template.
+    pub fn set_keys(&self) -> Vec<&'static str> {
+        self.layout()
+            .into_iter()
+            .map(|(field, _)| field_key(field))
+            .collect()
+    }
+
+    /// A field's current value as `set_from_text` reads it back ("" for
+    /// nothing chosen and for a password, which is never shown).
+    pub fn value_text(&self, field: Field) -> String {
+        match self.value(field) {
+            FieldValue::Text(text) => text,
+            FieldValue::Password(_) | FieldValue::Choice(None) | FieldValue::Number(None) => {
+                String::new()
+            }
+            FieldValue::Checkbox(b) => b.to_string(),
+            FieldValue::Choice(Some(value)) => value,
+            FieldValue::Number(Some(n)) => n.to_string(),
+            FieldValue::Multi(ids) => {
+                let names: Vec<String> = ids
+                    .iter()
+                    .map(|id| {
+                        self.groups_known
+                            .iter()
+                            .find(|g| g.id == *id)
+                            .map_or_else(|| id.to_string(), |g| g.name.clone())
+                    })
+                    .collect();
+                names.join(",")
+            }
+        }
+    }
+
+    /// Whether `text` under `key`, read as `set_from_text` reads it, is
+    /// what the field holds now (and the account said so): such a cell
+    /// asks for no change, even of a field that cannot be set here.
+    pub fn text_matches(&self, key: &str, text: &str) -> bool {
+        let Some(field) = field_for_key(key) else {
+            return false;
+        };
+        if self.unknown.contains(&FieldKey(field)) {
+            return false;
+        }
+        let inverse = key.trim().eq_ignore_ascii_case("termsAccepted");
+        let current = self.value(field);
+        let read = match &current {
+            FieldValue::Text(now) if field == Field::Email => {
+                return now.trim().eq_ignore_ascii_case(text.trim())
+            }
+            FieldValue::Text(now) => return now == text,
+            FieldValue::Password(_) => return false,
+            FieldValue::Checkbox(_) => parse_bool(text).map(|b| FieldValue::Checkbox(b != inverse)),
+            FieldValue::Number(_) => parse_optional_number(text).map(FieldValue::Number),
+            FieldValue::Choice(_) => self
+                .choice_from_text(field, text)
+                .ok()
+                .map(FieldValue::Choice),
+            FieldValue::Multi(_) => self.groups_from_text(text).ok().map(|mut ids| {
+                ids.sort_unstable();
+                ids.dedup();
+                FieldValue::Multi(ids)
+            }),
+        };
+        read.is_some_and(|read| read == current)
+    }
+
+    /// The form's values of the fields written under the keys of `body`
+    /// (an update body), as a body of their own: saved before an update,
+    /// it is the update that puts the fields back. A field the account did
+    /// not show is left out (its old value is not known).
+    pub fn values_under(&self, body: &Value) -> Value {
+        let wanted = body.as_object();
+        let mut all = Map::new();
+        for field in ALL_FIELDS {
+            if !self.unknown.contains(&FieldKey(*field)) {
+                self.put(&mut all, *field);
+            }
+        }
+        all.retain(|key, _| wanted.is_some_and(|w| w.contains_key(key)));
+        Value::Object(all)
+    }
+
     /// Writes one field under its wire name(s).
     fn put(&self, body: &mut Map<String, Value>, field: Field) {
         let v = &self.values;

@@ -1053,3 +1053,88 @@ fn dirty_tracking() {
     form.set_from_text("password", "p").unwrap();
     assert!(form.is_dirty());
 }
+
+#[test]
+fn every_value_read_back_as_text_matches_and_changes_nothing() {
+    let user = existing_user();
+    let form = AccountForm::edit(&administrator(), &settings(), &user);
+    for (field, _) in form.layout() {
+        if field == F::Password {
+            continue;
+        }
+        let key = field_key(field);
+        let text = form.value_text(field);
+        assert!(form.text_matches(key, &text), "{key}={text:?}");
+        if form.check_settable(field).is_ok() {
+            let mut again = form.clone();
+            again.set_from_text(key, &text).unwrap();
+            assert_eq!(
+                again.update_body(&user),
+                serde_json::json!({}),
+                "{key}={text:?}"
+            );
+        }
+    }
+    // Other spellings of the same value match too; other values do not.
+    assert!(form.text_matches("disabled", "no"));
+    assert!(form.text_matches("termsAccepted", "true"));
+    assert!(form.text_matches("orgRole", "standard-user"));
+    assert!(!form.text_matches("firstName", "Patricia"));
+    assert!(!form.text_matches("orgRole", "Sharing User"));
+    assert!(!form.text_matches("password", ""));
+    assert!(!form.text_matches("no-such-field", "x"));
+}
+
+#[test]
+fn a_field_the_account_did_not_show_never_matches() {
+    let user = User {
+        time_zone: None,
+        ..existing_user()
+    };
+    let form = AccountForm::edit(&administrator(), &settings(), &user);
+    assert!(!form.text_matches("timeZone", ""));
+    assert!(!form.text_matches("timeZone", "UTC"));
+}
+
+#[test]
+fn the_values_under_an_update_put_its_fields_back() {
+    let user = existing_user();
+    let before = AccountForm::edit(&administrator(), &settings(), &user);
+    let mut form = before.clone();
+    form.set_from_text("firstName", "Patricia").unwrap();
+    form.set_from_text("orgRole", "Sharing User").unwrap();
+    form.set_from_text("disabled", "true").unwrap();
+    let change = form.update_body(&user);
+    assert_eq!(
+        before.values_under(&change),
+        serde_json::json!({
+            "firstName": "Pat",
+            "ownerRoles": {DEMO: "Standard User"},
+            "disabled": false,
+        })
+    );
+    // A field the account did not show has no old value to put back.
+    let unseen = User {
+        first_name: None,
+        ..user
+    };
+    let before = AccountForm::edit(&administrator(), &settings(), &unseen);
+    assert_eq!(
+        before.values_under(&serde_json::json!({"firstName": "Pat", "disabled": true})),
+        serde_json::json!({"disabled": false})
+    );
+}
+
+#[test]
+fn the_set_keys_follow_the_layout() {
+    let form = AccountForm::create(&administrator(), &settings(), AccountType::User, DEMO);
+    let keys = form.set_keys();
+    assert_eq!(
+        &keys[..4],
+        ["userName", "password", "firstName", "lastName"]
+    );
+    assert_eq!(keys.len(), form.layout().len());
+    for key in keys {
+        assert!(field_for_key(key).is_some(), "{key}");
+    }
+}

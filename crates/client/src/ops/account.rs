@@ -245,6 +245,20 @@ pub async fn save(client: &Client, request: &SaveRequest) -> Result<Saved, StepF
     Ok(saved)
 }
 
+/// A password nobody is told: 36 random letters and digits (or the
+/// policy's minimum length), plus one character of every class a policy may
+/// ask for. Used where the admin gave none.
+pub fn random_password(policy: &crate::domain::policy::PasswordPolicy) -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    let mut secret = Alphanumeric.sample_string(&mut rand::thread_rng(), 36.max(policy.min_length));
+    // Every character class a policy may ask for, whatever was drawn.
+    secret.push_str("Aa1");
+    if policy.require_special {
+        secret.push('-');
+    }
+    secret
+}
+
 /// Sends of a create at most, when each answer is lost and the user name
 /// is then not found (so the account was not created).
 pub const MAX_CREATE_SENDS: u32 = 3;

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod export;
+pub mod import;
 pub mod results;
 pub mod run;
 pub mod session;

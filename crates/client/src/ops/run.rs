@@ -160,6 +160,15 @@ pub fn begin(
     path: Option<&Path>,
     request: &RunRequest,
 ) -> Result<Journal, Refused> {
+    begin_with(client, path, &request.header(client.activity_log()))
+}
+
+/// As [`begin`], for a run described by its header alone (an import).
+pub fn begin_with(
+    client: &Client,
+    path: Option<&Path>,
+    header: &RunHeader,
+) -> Result<Journal, Refused> {
     if client.is_read_only() {
         return Err(Refused::ReadOnly);
     }
@@ -170,7 +179,7 @@ pub fn begin(
         ));
     };
     let opened = Journal::open(path).and_then(|mut journal| {
-        journal.append_header(&request.header(client.activity_log()))?;
+        journal.append_header(header)?;
         Ok(journal)
     });
     opened.map_err(|e| Refused::Journal(format!("cannot open the journal {}: {e}", path.display())))

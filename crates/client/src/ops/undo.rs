@@ -205,3 +205,296 @@ pub async fn plan(
     }
     Ok(plan)
 }
+
+/// Reads the journal at `journal_path` and finds `run_id` in it (an exact
+/// id or a unique prefix).
+pub async fn read_run(
+    journal_path: &Path,
+    run_id: &str,
+) -> anyhow::Result<(journal::Contents, RunSummary)> {
+    let path = journal_path.to_path_buf();
+    let contents = tokio::task::spawn_blocking(move || journal::read(&path))
+        .await
+        .map_err(|e| anyhow!("reading the journal: {e}"))?
+        .with_context(|| format!("cannot read the journal {}", journal_path.display()))?;
+    let original = find_run(&journal::runs_of(&contents), run_id)?.clone();
+    Ok((contents, original))
+}
+
+/// What undoing an import would do: delete what it created, put back the
+/// fields it changed.
+#[derive(Debug, Clone, Default)]
+pub struct ImportUndoPlan {
+    pub original: Option<RunSummary>,
+    /// Accounts the run created, as the server has them now.
+    pub deletes: Vec<User>,
+    /// Accounts the run changed: the account now, and the update that puts
+    /// its fields back (the journal's `before`), and what the run set.
+    pub restores: Vec<Restore>,
+    /// Accounts of the run the server no longer shows: (id, name).
+    pub missing: Vec<(i64, String)>,
+    /// Rows whose outcome the journal does not know, and whose change the
+    /// server does not show: nothing to put back. (id or stand-in, name)
+    pub not_applied: Vec<(i64, String)>,
+    /// Could not be read back: left alone. (id, name, why)
+    pub unreadable: Vec<(i64, String, String)>,
+    /// Updates whose old values the account never showed: nothing to put
+    /// back them with. (id, name)
+    pub unknown_before: Vec<(i64, String)>,
+    /// Refused by the policy for this actor: (id, name, why).
+    pub not_allowed: Vec<(i64, String, String)>,
+}
+
+/// One update of an import to put back.
+#[derive(Debug, Clone)]
+pub struct Restore {
+    pub user: User,
+    /// The fields' values before the import: the body that restores them.
+    pub body: serde_json::Value,
+    /// What the import set: the account's state now, journaled as `before`.
+    pub set: serde_json::Value,
+}
+
+/// One row of an import as its journal lines tell it.
+struct ImportRowLines {
+    action: String,
+    account_id: i64,
+    account_name: String,
+    change: serde_json::Value,
+    before: serde_json::Value,
+    created_id: Option<i64>,
+    state: RowState,
+}
+
+fn import_rows(contents: &journal::Contents, run_id: &str) -> Vec<ImportRowLines> {
+    let mut latest: HashMap<i64, (&journal::Entry, Option<i64>)> = HashMap::new();
+    for e in contents.entries.iter().filter(|e| e.run_id == run_id) {
+        let slot = latest.entry(e.account_id).or_insert((e, None));
+        if e.phase == journal::Phase::Intent {
+            slot.0 = e;
+        }
+        if e.created_id.is_some() {
+            slot.1 = e.created_id;
+        }
+    }
+    journal::run_rows(&contents.entries, run_id)
+        .into_iter()
+        .filter_map(|row| {
+            let (intent, created_id) = latest.get(&row.account_id)?;
+            Some(ImportRowLines {
+                action: intent.action.clone(),
+                account_id: row.account_id,
+                account_name: row.account_name,
+                change: intent.change.clone(),
+                before: intent.before.clone(),
+                created_id: *created_id,
+                state: row.state,
+            })
+        })
+        .collect()
+}
+
+/// Plans undoing the import run `original`: every account it created (or
+/// may have: looked up by its name, which was free before the run) is
+/// deleted; every account it changed (or may have: read back) gets its
+/// old values back. Checked with the policy as `actor`.
+pub async fn plan_import(
+    source: &Source<'_>,
+    actor: &crate::domain::Actor,
+    settings: &crate::domain::InstanceSettings,
+    contents: &journal::Contents,
+    original: RunSummary,
+) -> anyhow::Result<ImportUndoPlan> {
+    use crate::domain::policy::{may, may_update, Action};
+    use crate::domain::preflight::target_of;
+    use crate::ops::import::{CREATE_ACTION, IMPORT_ACTION};
+    use futures::StreamExt;
+    if original.action != IMPORT_ACTION {
+        bail!(
+            "run {} was a {} run, not an import",
+            sanitize(&original.run_id),
+            sanitize(&original.action)
+        );
+    }
+    if original.instance != source.instance {
+        bail!(
+            "run {} was made on {}, but this session is connected to {}",
+            sanitize(&original.run_id),
+            sanitize(&original.instance),
+            sanitize(source.instance)
+        );
+    }
+    let rows: Vec<ImportRowLines> = import_rows(contents, &original.run_id)
+        .into_iter()
+        .filter(|r| r.state == RowState::Ok || r.state.needs_read_back())
+        .collect();
+    let client = source.client;
+    // Each row's account as the server has it now: by id, or for a create
+    // whose id is not known, by its name.
+    let now: Vec<(usize, Result<Option<User>, crate::api::ApiError>)> =
+        futures::stream::iter(rows.iter().enumerate())
+            .map(|(index, row)| async move {
+                let id = match (row.action == CREATE_ACTION, row.created_id) {
+                    (false, _) => Some(row.account_id),
+                    (true, id) => id,
+                };
+                let found = match id {
+                    Some(id) => match client.get_user(id, &source.fields).await {
+                        Ok(user) => Ok(Some(user)),
+                        Err(e) if e.status() == Some(404) => Ok(None),
+                        Err(e) => Err(e),
+                    },
+                    None => client.find_user_by_name(&row.account_name).await,
+                };
+                (index, found)
+            })
+            .buffered(source.concurrency.max(1))
+            .collect()
+            .await;
+    let mut plan = ImportUndoPlan {
+        original: Some(original),
+        ..Default::default()
+    };
+    for (index, found) in now {
+        let row = &rows[index];
+        let (id, name) = (row.account_id, row.account_name.clone());
+        let user = match found {
+            Ok(Some(user)) => user,
+            // A create whose outcome is unknown and whose name is free: not created.
+            Ok(None) if row.state != RowState::Ok && row.action == CREATE_ACTION => {
+                plan.not_applied.push((id, name));
+                continue;
+            }
+            Ok(None) => {
+                plan.missing.push((row.created_id.unwrap_or(id), name));
+                continue;
+            }
+            Err(e) => {
+                plan.unreadable.push((id, name, e.to_string()));
+                continue;
+            }
+        };
+        let target = target_of(&user, actor);
+        if row.action == CREATE_ACTION {
+            match may(actor, settings, Action::Delete, &target) {
+                Ok(()) => plan.deletes.push(user),
+                Err(refusal) => plan.not_allowed.push((user.id, name, refusal.0)),
+            }
+            continue;
+        }
+        if row.state != RowState::Ok {
+            match bulk::shows(&row.change, &user) {
+                Some(true) => {}
+                Some(false) => {
+                    plan.not_applied.push((id, name));
+                    continue;
+                }
+                None => {
+                    plan.unreadable.push((
+                        id,
+                        name,
+                        "the answer does not show the changed fields".to_string(),
+                    ));
+                    continue;
+                }
+            }
+        }
+        if row.before.as_object().is_none_or(|m| m.is_empty()) {
+            plan.unknown_before.push((id, name));
+            continue;
+        }
+        let kind = user
+            .account_type()
+            .unwrap_or(crate::domain::AccountType::User);
+        match may_update(actor, settings, &target, kind, &row.before) {
+            Ok(()) => plan.restores.push(Restore {
+                user,
+                body: row.before.clone(),
+                set: row.change.clone(),
+            }),
+            Err(refusal) => plan.not_allowed.push((id, name, refusal.0)),
+        }
+    }
+    Ok(plan)
+}
+
+/// Runs an import's undo (journaled in `journal`, opened with its header):
+/// the deletes (confirmed by reading back when their answer is lost) and
+/// the restores (read back before any resend), `concurrency` at a time.
+pub async fn execute_import_undo(
+    client: &Client,
+    journal: journal::Journal,
+    meta: &bulk::RunMeta,
+    plan: &ImportUndoPlan,
+    concurrency: usize,
+    cancel: &bulk::Cancel,
+    on_result: &mut (dyn FnMut(&bulk::RowResult) + Send),
+) -> Vec<bulk::RowResult> {
+    use futures::StreamExt;
+    let journal = std::sync::Arc::new(std::sync::Mutex::new(journal));
+    let entry = |action: &str, user: &User, change, before| journal::Entry {
+        time: chrono::Utc::now(),
+        instance: meta.instance.clone(),
+        actor: meta.actor.clone(),
+        run_id: meta.run_id.clone(),
+        phase: journal::Phase::Intent,
+        action: action.to_string(),
+        account_id: user.id,
+        account_name: user.user_name.clone(),
+        change,
+        before,
+        ok: None,
+        message: None,
+        state: None,
+        created_id: None,
+    };
+    let mut writes: Vec<(&User, journal::Entry, bulk::AccountWrite)> = Vec::new();
+    for user in &plan.deletes {
+        let before = bulk::state_before(BulkAction::Delete, user);
+        let write = bulk::AccountWrite::Delete {
+            id: user.id,
+            reassign: bulk::Reassign::default(),
+        };
+        writes.push((
+            user,
+            entry("delete", user, serde_json::json!({}), before),
+            write,
+        ));
+    }
+    for restore in &plan.restores {
+        let write = bulk::AccountWrite::Update {
+            id: restore.user.id,
+            change: restore.body.clone(),
+        };
+        let line = entry(
+            crate::ops::import::UPDATE_ACTION,
+            &restore.user,
+            restore.body.clone(),
+            restore.set.clone(),
+        );
+        writes.push((&restore.user, line, write));
+    }
+    let journal = &journal;
+    let mut stream = futures::stream::iter(writes.into_iter().enumerate())
+        .map(|(index, (user, line, write))| async move {
+            let outcome = if cancel.is_cancelled() {
+                bulk::RowOutcome::NotSent
+            } else {
+                bulk::send_journaled(client, Some(journal), line, &write, cancel).await
+            };
+            let row = bulk::RowResult {
+                id: user.id,
+                user_name: user.user_name.clone(),
+                outcome,
+            };
+            (index, row)
+        })
+        .buffer_unordered(concurrency.max(1));
+    let mut results = Vec::new();
+    while let Some((index, row)) = stream.next().await {
+        on_result(&row);
+        results.push((index, row));
+    }
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, row)| row).collect()
+}
