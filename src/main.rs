@@ -213,7 +213,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let session = connect_scripted(&cli.connect).await?;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            commands::offboard::undo(&session, &args, &mut out).await
+            commands::undo::undo(&session, &args, &mut out).await
         }
         Some(Command::Completions { shell }) => {
             let mut command = Cli::command();

@@ -6,7 +6,8 @@
 mod server_state;
 use rollcall::bulk::{Cancel, RowOutcome, RunMeta};
 use rollcall::commands::import::{self, ImportArgs, TemplateArgs};
-use rollcall::commands::offboard::{undo_with, LinePrompt, UndoArgs};
+use rollcall::commands::offboard::{LinePrompt, UndoArgs};
+use rollcall::commands::undo::undo_with;
 use rollcall::domain::AccountType;
 use rollcall::domain::User;
 use rollcall::journal::{self as jl, RowState};

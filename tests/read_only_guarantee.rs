@@ -117,7 +117,7 @@ async fn no_write_leaves_the_machine_in_read_only_mode() {
 
     // Undo of the real run.
     let undo: UndoArgs = parse(&[&run_id, "--yes", "--journal", journal_arg]);
-    assert!(rollcall::commands::offboard::undo(&reader, &undo, &mut out)
+    assert!(rollcall::commands::undo::undo(&reader, &undo, &mut out)
         .await
         .is_err());
 

@@ -6,4 +6,5 @@ pub mod connect;
 pub mod import;
 pub mod offboard;
 pub mod sandbox;
+pub mod undo;
 pub mod users;

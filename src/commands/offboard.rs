@@ -430,12 +430,8 @@ pub async fn run_bulk_delete_with(
     run_selected(session, BulkAction::Delete, &bulk, reassign, out, confirm).await
 }
 
-/// `rollcall undo RUN_ID`
-pub async fn undo(session: &Session, args: &UndoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    undo_with(session, args, out, &mut LinePrompt::stdin()).await
-}
-
-/// As `undo`, with the confirmation supplied.
+/// The undo of a bulk run (`rollcall undo` hands an import's to
+/// `commands::import`): the inverse action, through the same preflight.
 pub async fn undo_with(
     session: &Session,
     args: &UndoArgs,
@@ -443,11 +439,6 @@ pub async fn undo_with(
     confirm: &mut dyn Confirm,
 ) -> anyhow::Result<()> {
     let path = journal_path(args.journal.as_deref())?;
-    // An import is undone by deleting and restoring, not by an inverse action.
-    let (_, run) = undo::read_run(&path, &args.run_id).await?;
-    if run.action == crate::ops::import::IMPORT_ACTION {
-        return super::import::undo_with(session, args, &path, out, confirm).await;
-    }
     let plan = plan_undo(session, &path, &args.run_id).await?;
     writeln!(
         out,

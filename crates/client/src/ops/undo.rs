@@ -112,6 +112,14 @@ pub async fn plan(
             .ok_or_else(|| anyhow!("no run on this instance in the journal can be undone"))?
             .clone(),
     };
+    if original.action == crate::ops::import::IMPORT_ACTION {
+        // Deleting what an import created asks for its own typed count.
+        bail!(
+            "run {} was an import: undo it with `rollcall undo {}`",
+            sanitize(&original.run_id),
+            sanitize(&original.run_id)
+        );
+    }
     let action = BulkAction::from_name(&original.action).ok_or_else(|| {
         anyhow!(
             "run {} has an unknown action '{}'",
