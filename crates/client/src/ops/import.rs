@@ -11,7 +11,7 @@ use crate::domain::policy::{may, may_create, may_update, Action, Actor, Instance
 use crate::domain::preflight::target_of;
 use crate::domain::text::sanitize;
 use crate::domain::{AccountType, Field, SystemRole, User};
-use crate::journal::{Entry, HeaderKind, Journal, OutcomeState, Phase, RunHeader};
+use crate::journal::{Entry, Journal, OutcomeState, Phase, RunHeader};
 use crate::ops::account::{self, Created, Step};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -655,21 +655,20 @@ impl ImportRun {
     /// The journal's first line: planned = rows to send, already = the
     /// unchanged, not allowed = refused by the policy.
     pub fn header(&self, activity_log: bool) -> RunHeader {
-        RunHeader {
-            kind: HeaderKind::Run,
-            time: Utc::now(),
-            instance: self.meta.instance.clone(),
-            actor: self.meta.actor.clone(),
-            run_id: self.meta.run_id.clone(),
-            action: IMPORT_ACTION.to_string(),
-            filter: None,
-            org: Some(self.org.clone()),
-            undo_of: None,
-            planned: self.plan.to_send(),
-            already: self.plan.unchanged(),
-            not_allowed: self.plan.not_allowed(),
-            activity_log: Some(activity_log),
-        }
+        crate::ops::run::header(
+            &self.meta,
+            IMPORT_ACTION,
+            crate::ops::run::Counts {
+                planned: self.plan.to_send(),
+                already: self.plan.unchanged(),
+                not_allowed: self.plan.not_allowed(),
+            },
+            crate::ops::run::Chosen {
+                org: Some(self.org.clone()),
+                ..Default::default()
+            },
+            activity_log,
+        )
     }
 }
 

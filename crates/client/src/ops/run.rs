@@ -102,21 +102,21 @@ impl RunRequest {
 
     /// The journal's first line for this run.
     pub fn header(&self, activity_log: bool) -> RunHeader {
-        RunHeader {
-            kind: HeaderKind::Run,
-            time: Utc::now(),
-            instance: self.meta.instance.clone(),
-            actor: self.meta.actor.clone(),
-            run_id: self.meta.run_id.clone(),
-            action: self.action.name().to_string(),
-            filter: self.filter.clone(),
-            org: self.org.clone(),
-            undo_of: self.undo_of.clone(),
-            planned: self.targets.len(),
-            already: self.already,
-            not_allowed: self.not_allowed,
-            activity_log: Some(activity_log),
-        }
+        header(
+            &self.meta,
+            self.action.name(),
+            Counts {
+                planned: self.targets.len(),
+                already: self.already,
+                not_allowed: self.not_allowed,
+            },
+            Chosen {
+                filter: self.filter.clone(),
+                org: self.org.clone(),
+                undo_of: self.undo_of.clone(),
+            },
+            activity_log,
+        )
     }
 
     fn plan(&self) -> RunPlan {
@@ -138,6 +138,48 @@ impl RunRequest {
                 outcome: RowOutcome::Failed(format!("not sent: {why}")),
             })
             .collect()
+    }
+}
+
+/// A run's size as its preflight saw it: to send, already so, refused.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub planned: usize,
+    pub already: usize,
+    pub not_allowed: usize,
+}
+
+/// How a run's accounts were chosen.
+#[derive(Debug, Clone, Default)]
+pub struct Chosen {
+    pub filter: Option<String>,
+    pub org: Option<String>,
+    pub undo_of: Option<String>,
+}
+
+/// The journal's header line of a run, the same fields for every kind of
+/// run (bulk actions, undo, import).
+pub fn header(
+    meta: &RunMeta,
+    action: &str,
+    counts: Counts,
+    chosen: Chosen,
+    activity_log: bool,
+) -> RunHeader {
+    RunHeader {
+        kind: HeaderKind::Run,
+        time: Utc::now(),
+        instance: meta.instance.clone(),
+        actor: meta.actor.clone(),
+        run_id: meta.run_id.clone(),
+        action: action.to_string(),
+        filter: chosen.filter,
+        org: chosen.org,
+        undo_of: chosen.undo_of,
+        planned: counts.planned,
+        already: counts.already,
+        not_allowed: counts.not_allowed,
+        activity_log: Some(activity_log),
     }
 }
 
