@@ -622,7 +622,9 @@ fn ctrl_c_at_any_moment_of_a_console_bulk_run_leaves_a_journal_that_agrees_with_
         let logged = Logged::start(&format!("cc{attempt}"), &instance.console());
         let pane = &logged.pane;
         pane.wait_for("the accounts", loaded);
-        instance.slow(Duration::from_millis(150));
+        // Slow enough that the run (60 accounts, 2 at a time) outlasts the
+        // key's way through a loaded machine: about 12 s.
+        instance.slow(Duration::from_millis(400));
         pane.keys(&["*", "d"]);
         pane.wait_for("the preflight", |s| s.contains("Will change"));
         pane.keys(&["y"]);
