@@ -550,6 +550,21 @@ fn start_slow_run(instance: &Instance, pane: &Pane) {
     pane.wait_for("the preflight", |s| s.contains("Will change"));
     pane.keys(&["y"]);
     pane.wait_for("the run", |s| s.contains("ok 0  failed 0"));
+    // Begun, not only shown: its first intent is in the journal.
+    wait_for_journal_lines(&instance.journal(), 2);
+}
+
+/// Waits (up to 20 s) until the journal holds at least `lines` lines.
+fn wait_for_journal_lines(path: &Path, lines: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let count = std::fs::read_to_string(path).map_or(0, |t| t.lines().count());
+        if count >= lines {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the journal {} never reached {lines} lines", path.display());
 }
 
 /// Every line of the journal is JSON: nothing torn by the way out.
@@ -629,6 +644,9 @@ fn ctrl_c_at_any_moment_of_a_console_bulk_run_leaves_a_journal_that_agrees_with_
         pane.wait_for("the preflight", |s| s.contains("Will change"));
         pane.keys(&["y"]);
         pane.wait_for("the run", running);
+        // The screen shows the run before the worker has begun it: the
+        // delays count from its first request, journaled before it is sent.
+        wait_for_journal_lines(&instance.journal(), 2);
         std::thread::sleep(Duration::from_millis(delay_ms));
         pane.keys(&["C-c"]);
         let (status, screen) = logged.wait_exit(&format!("the shell after Ctrl-C ({what})"));
