@@ -4,7 +4,7 @@
 
 use super::offboard::{
     effective_concurrency, journal_path, listen_for_stop_signals, plural, print_while_running,
-    refuse_read_only, write_row, Confirm, LinePrompt, UndoArgs, JOURNAL_ENV,
+    ready_to_send, write_row, Confirm, LinePrompt, UndoArgs, JOURNAL_ENV,
 };
 use crate::bulk::{Cancel, RowOutcome, RowResult, RunMeta};
 use crate::domain::text::sanitize;
@@ -224,15 +224,9 @@ pub async fn run_with(
     let plan = plan(session, args).await?;
     write_preview(&plan, &args.file, out)?;
     let count = plan.to_send();
-    if args.dry_run {
-        writeln!(out, "Dry run: nothing sent.")?;
+    if !ready_to_send(session, args.dry_run, count, out)? {
         return Ok(());
     }
-    if count == 0 {
-        writeln!(out, "Nothing to do.")?;
-        return Ok(());
-    }
-    refuse_read_only(session)?;
     let question = format!(
         "Create {} and update {} account{}?",
         plan.creates(),
@@ -496,15 +490,9 @@ pub async fn undo_with(
         with_why(&plan.unreadable),
     )?;
     let count = plan.deletes.len() + plan.restores.len();
-    if args.dry_run {
-        writeln!(out, "Dry run: nothing sent.")?;
+    if !ready_to_send(session, args.dry_run, count, out)? {
         return Ok(());
     }
-    if count == 0 {
-        writeln!(out, "Nothing to do.")?;
-        return Ok(());
-    }
-    refuse_read_only(session)?;
     if !args.yes {
         let asked = if plan.deletes.is_empty() {
             confirm.confirm(

@@ -177,6 +177,26 @@ pub struct RunOptions {
     pub reassign: Reassign,
 }
 
+/// Whether a run goes on to its question: a dry run and an empty run end
+/// here with one line each, and a read-only session is refused.
+pub fn ready_to_send(
+    session: &Session,
+    dry_run: bool,
+    count: usize,
+    out: &mut dyn Write,
+) -> anyhow::Result<bool> {
+    if dry_run {
+        writeln!(out, "Dry run: nothing sent.")?;
+        return Ok(false);
+    }
+    if count == 0 {
+        writeln!(out, "Nothing to do.")?;
+        return Ok(false);
+    }
+    refuse_read_only(session)?;
+    Ok(true)
+}
+
 /// A read-only session sends no write: said before anything is opened.
 pub(crate) fn refuse_read_only(session: &Session) -> anyhow::Result<()> {
     if session.read_only {
@@ -516,15 +536,9 @@ async fn confirm_and_run(
     confirm: &mut dyn Confirm,
 ) -> anyhow::Result<()> {
     let count = selection.preflight.will_change.len();
-    if dry_run {
-        writeln!(out, "Dry run: nothing sent.")?;
+    if !ready_to_send(session, dry_run, count, out)? {
         return Ok(());
     }
-    if count == 0 {
-        writeln!(out, "Nothing to do.")?;
-        return Ok(());
-    }
-    refuse_read_only(session)?;
     let asked = if yes {
         true
     } else if selection.action == BulkAction::Delete {

@@ -447,25 +447,45 @@ async fn run_one(
     user: &User,
     cancel: &Cancel,
 ) -> RowOutcome {
-    let (meta, action) = (&plan.meta, plan.action);
-    let entry = Entry {
+    let action = plan.action;
+    let entry = intent(
+        &plan.meta,
+        action.name(),
+        user.id,
+        &user.user_name,
+        action.change(),
+        state_before(action, user),
+    );
+    let write = AccountWrite::of_action(action, user.id, plan.reassign);
+    send_journaled(client, journal.as_ref(), entry, &write, cancel).await
+}
+
+/// The journal's intent line for one account of a run: what is about to be
+/// sent, and the state it replaces (what undo puts back).
+pub fn intent(
+    meta: &RunMeta,
+    action: &str,
+    account_id: i64,
+    account_name: &str,
+    change: serde_json::Value,
+    before: serde_json::Value,
+) -> Entry {
+    Entry {
         time: Utc::now(),
         instance: meta.instance.clone(),
         actor: meta.actor.clone(),
         run_id: meta.run_id.clone(),
         phase: Phase::Intent,
-        action: action.name().to_string(),
-        account_id: user.id,
-        account_name: user.user_name.clone(),
-        change: action.change(),
-        before: state_before(action, user),
+        action: action.to_string(),
+        account_id,
+        account_name: account_name.to_string(),
+        change,
+        before,
         ok: None,
         message: None,
         state: None,
         created_id: None,
-    };
-    let write = AccountWrite::of_action(action, user.id, plan.reassign);
-    send_journaled(client, journal.as_ref(), entry, &write, cancel).await
+    }
 }
 
 /// Appends `entry` off the async threads (a write and an fsync).

@@ -13,7 +13,7 @@ use crate::domain::preflight::BulkAction;
 use crate::domain::{GroupRef, User};
 use crate::journal::{self, RunRow, RunSummary};
 use crate::ops::account::{self, SaveRequest};
-use crate::ops::{self, run::RunRequest, undo::UndoPlan};
+use crate::ops::{self, run::RunRequest, run::NO_JOURNAL, undo::UndoPlan};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -675,8 +675,6 @@ async fn run_bulk(
     };
     let _ = events.send(Event::BulkDone { id, results });
 }
-
-const NO_JOURNAL: &str = "no place for the journal (no data directory)";
 
 /// The journal's view and undo planning: the file is read off the async
 /// threads, undo planning is `ops::undo`'s.

@@ -11,7 +11,7 @@ use crate::domain::policy::{may, may_create, may_update, Action, Actor, Instance
 use crate::domain::preflight::target_of;
 use crate::domain::text::sanitize;
 use crate::domain::{AccountType, Field, SystemRole, User};
-use crate::journal::{Entry, Journal, OutcomeState, Phase, RunHeader};
+use crate::journal::{Journal, OutcomeState, Phase, RunHeader};
 use crate::ops::account::{self, Created, Step};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -729,7 +729,7 @@ async fn run_row(
             let outcome = if cancel.is_cancelled() {
                 RowOutcome::NotSent
             } else {
-                let entry = entry(
+                let entry = bulk::intent(
                     &run.meta,
                     UPDATE_ACTION,
                     update.user.id,
@@ -768,32 +768,6 @@ async fn run_row(
     }
 }
 
-fn entry(
-    meta: &RunMeta,
-    action: &str,
-    account_id: i64,
-    account_name: &str,
-    change: serde_json::Value,
-    before: serde_json::Value,
-) -> Entry {
-    Entry {
-        time: Utc::now(),
-        instance: meta.instance.clone(),
-        actor: meta.actor.clone(),
-        run_id: meta.run_id.clone(),
-        phase: Phase::Intent,
-        action: action.to_string(),
-        account_id,
-        account_name: account_name.to_string(),
-        change,
-        before,
-        ok: None,
-        message: None,
-        state: None,
-        created_id: None,
-    }
-}
-
 /// The journal's stand-in id of a create (no id exists before it): minus
 /// the file's line number, unique within the run.
 pub fn create_stand_in(line: u64) -> i64 {
@@ -812,7 +786,7 @@ async fn create_journaled(
     if let Some(fields) = change.as_object_mut() {
         fields.remove("password");
     }
-    let mut line = entry(
+    let mut line = bulk::intent(
         &run.meta,
         CREATE_ACTION,
         create_stand_in(create.line),

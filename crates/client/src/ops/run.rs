@@ -15,6 +15,10 @@ use std::sync::{Arc, Mutex};
 
 /// Overrides the journal's default location.
 pub const JOURNAL_ENV: &str = "ROLLCALL_JOURNAL";
+/// Why there is no journal to write or read, when no path was given and
+/// there is no data directory.
+pub const NO_JOURNAL: &str =
+    "cannot open the journal: no data directory (pass --journal PATH or set ROLLCALL_JOURNAL)";
 /// Requests in flight at once when neither the command nor the profile says.
 pub const DEFAULT_BULK_CONCURRENCY: usize = 8;
 /// The most requests in flight a run may ask for.
@@ -215,10 +219,7 @@ pub fn begin_with(
         return Err(Refused::ReadOnly);
     }
     let Some(path) = path else {
-        return Err(Refused::Journal(
-            "cannot open the journal: no data directory (pass --journal PATH or set ROLLCALL_JOURNAL)"
-                .to_string(),
-        ));
+        return Err(Refused::Journal(NO_JOURNAL.to_string()));
     };
     let opened = Journal::open(path).and_then(|mut journal| {
         journal.append_header(header)?;

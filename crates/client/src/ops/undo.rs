@@ -74,6 +74,19 @@ pub struct UndoPlan {
     pub unreadable: Vec<(i64, String, String)>,
 }
 
+/// A run is undone only through the instance it was made on.
+fn made_here(original: &RunSummary, source: &Source<'_>) -> anyhow::Result<()> {
+    if original.instance != source.instance {
+        bail!(
+            "run {} was made on {}, but this session is connected to {}",
+            sanitize(&original.run_id),
+            sanitize(&original.instance),
+            sanitize(source.instance)
+        );
+    }
+    Ok(())
+}
+
 /// Why a run's action has no inverse.
 fn cannot_undo(action: BulkAction) -> &'static str {
     match action {
@@ -135,14 +148,7 @@ pub async fn plan(
             cannot_undo(action)
         );
     };
-    if original.instance != source.instance {
-        bail!(
-            "run {} was made on {}, but this session is connected to {}",
-            sanitize(&original.run_id),
-            sanitize(&original.instance),
-            sanitize(source.instance)
-        );
-    }
+    made_here(&original, source)?;
     let rows: Vec<journal::RunRow> = journal::run_rows(&contents.entries, &original.run_id)
         .into_iter()
         .filter(|r| r.state == RowState::Ok || r.state.needs_read_back())
@@ -324,14 +330,7 @@ pub async fn plan_import(
             sanitize(&original.action)
         );
     }
-    if original.instance != source.instance {
-        bail!(
-            "run {} was made on {}, but this session is connected to {}",
-            sanitize(&original.run_id),
-            sanitize(&original.instance),
-            sanitize(source.instance)
-        );
-    }
+    made_here(&original, source)?;
     let rows: Vec<ImportRowLines> = import_rows(contents, &original.run_id)
         .into_iter()
         .filter(|r| r.state == RowState::Ok || r.state.needs_read_back())
@@ -440,21 +439,8 @@ pub async fn execute_import_undo(
 ) -> Vec<bulk::RowResult> {
     use futures::StreamExt;
     let journal = std::sync::Arc::new(std::sync::Mutex::new(journal));
-    let entry = |action: &str, user: &User, change, before| journal::Entry {
-        time: chrono::Utc::now(),
-        instance: meta.instance.clone(),
-        actor: meta.actor.clone(),
-        run_id: meta.run_id.clone(),
-        phase: journal::Phase::Intent,
-        action: action.to_string(),
-        account_id: user.id,
-        account_name: user.user_name.clone(),
-        change,
-        before,
-        ok: None,
-        message: None,
-        state: None,
-        created_id: None,
+    let entry = |action: &str, user: &User, change, before| {
+        bulk::intent(meta, action, user.id, &user.user_name, change, before)
     };
     let mut writes: Vec<(&User, journal::Entry, bulk::AccountWrite)> = Vec::new();
     for user in &plan.deletes {
