@@ -9,6 +9,7 @@ mod auth;
 pub mod db;
 mod error;
 mod handlers;
+mod page;
 pub mod tls;
 pub mod tql;
 

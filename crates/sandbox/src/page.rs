@@ -1,0 +1,425 @@
+//! A users page written straight from SQLite rows into the answer's bytes:
+//! no `UserRow`, no `User`, no JSON tree in between. Every value goes
+//! through `serde_json` (strings, numbers, times), and the fields come in
+//! `User`'s order under the same [`View`] rules as `db::into_wire`, so the
+//! bytes are those `Json(ListEnvelope<User>)` gives; the paging test holds
+//! the two to that, byte for byte.
+
+use super::db::{View, USER_COLS, USER_FROM};
+use crate::domain::roles::{AccountType, SystemRole};
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::{params_from_iter, Connection, Row};
+use std::collections::HashMap;
+
+/// `USER_COLS` positions.
+mod col {
+    pub const ID: usize = 0;
+    pub const USER_NAME: usize = 1;
+    pub const FIRST_NAME: usize = 2;
+    pub const LAST_NAME: usize = 3;
+    pub const PSEUDONYM: usize = 4;
+    pub const ORG_NAME: usize = 6;
+    pub const SYSTEM_ROLE: usize = 7;
+    pub const ORG_ROLE: usize = 8;
+    pub const DISABLED: usize = 9;
+    pub const LOCKED: usize = 10;
+    pub const PASSWORD_RESET_REQUIRED: usize = 11;
+    pub const TWO_FACTOR_RESET_REQUIRED: usize = 12;
+    pub const TERMS_ACCEPTED: usize = 13;
+    pub const TERMS_ACCEPTED_DATE: usize = 14;
+    pub const LOGOUT_INTERVAL_MINUTES: usize = 15;
+    pub const CUSTOM_TQL_TIMEOUT: usize = 16;
+    pub const TQL_TIMEOUT: usize = 17;
+    pub const UI_THEME: usize = 18;
+    pub const JOB_FUNCTION: usize = 19;
+    pub const JOB_ROLE: usize = 20;
+    pub const LAST_LOGIN: usize = 21;
+    pub const LAST_PASSWORD_CHANGE: usize = 22;
+    pub const MFA_ENABLED: usize = 23;
+    pub const TIME_ZONE: usize = 24;
+    pub const SUMMARY_EMAIL_TIME: usize = 25;
+    pub const TOKEN_EXPIRATION_DAYS: usize = 26;
+    pub const INCLUDE_IN_OBSERVATIONS: usize = 27;
+    pub const ALLOW_EXCEED_API_LINK_LIMIT: usize = 28;
+}
+
+/// The list envelope around `data` (array elements already written), with
+/// `ListEnvelope`'s field order and omissions.
+pub fn envelope(
+    data: &[u8],
+    count: Option<i64>,
+    next: Option<&str>,
+    prev: Option<&str>,
+    status: &str,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + 512);
+    out.extend_from_slice(b"{\"data\":[");
+    out.extend_from_slice(data);
+    out.push(b']');
+    int_field(&mut out, "count", count);
+    text_field(&mut out, "next", next);
+    text_field(&mut out, "prev", prev);
+    text_field(&mut out, "status", Some(status));
+    out.push(b'}');
+    out
+}
+
+/// One page's rows: which accounts were written, and whether more follow.
+pub struct Written {
+    /// Accounts written (at most the limit).
+    pub written: usize,
+    /// A row past the limit exists.
+    pub more: bool,
+    /// The last written account's id and user name (the next cursor).
+    pub last: Option<(i64, String)>,
+}
+
+/// Community roles and groups of a page's accounts, read once per page
+/// (ids as a JSON array), kept as ids sorted by account; names resolved
+/// from the small owners and groups tables.
+#[derive(Default)]
+struct Extras {
+    /// (user id, owner id, index into `roles`), by user then owner id.
+    community: Vec<(i64, i64, u32)>,
+    roles: Vec<String>,
+    owners: HashMap<i64, String>,
+    /// (user id, group id), by user.
+    memberships: Vec<(i64, i64)>,
+    groups: HashMap<i64, String>,
+}
+
+impl Extras {
+    fn fetch(conn: &Connection, ids: &[i64], view: View) -> rusqlite::Result<Extras> {
+        let mut extras = Extras::default();
+        if ids.is_empty() || !view.detail {
+            return Ok(extras);
+        }
+        let ids_json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        let mut owners = conn.prepare_cached("SELECT id, name FROM owners")?;
+        let mut rows = owners.query([])?;
+        while let Some(r) = rows.next()? {
+            extras.owners.insert(r.get(0)?, r.get(1)?);
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT user_id, owner_id, role FROM owner_roles
+             WHERE user_id IN (SELECT value FROM json_each(?1))",
+        )?;
+        let mut role_index: HashMap<String, u32> = HashMap::new();
+        let mut rows = stmt.query([&ids_json])?;
+        while let Some(r) = rows.next()? {
+            let role = r.get_ref(2)?.as_str()?;
+            let index = match role_index.get(role) {
+                Some(i) => *i,
+                None => {
+                    let i = extras.roles.len() as u32;
+                    extras.roles.push(role.to_string());
+                    role_index.insert(role.to_string(), i);
+                    i
+                }
+            };
+            extras.community.push((r.get(0)?, r.get(1)?, index));
+        }
+        extras.community.sort_unstable();
+        if view.groups {
+            let mut groups = conn.prepare_cached("SELECT id, name FROM groups")?;
+            let mut rows = groups.query([])?;
+            while let Some(r) = rows.next()? {
+                extras.groups.insert(r.get(0)?, r.get(1)?);
+            }
+            let mut stmt = conn.prepare_cached(
+                "SELECT user_id, group_id FROM user_groups
+                 WHERE user_id IN (SELECT value FROM json_each(?1))",
+            )?;
+            let mut rows = stmt.query([&ids_json])?;
+            while let Some(r) = rows.next()? {
+                extras.memberships.push((r.get(0)?, r.get(1)?));
+            }
+            extras.memberships.sort_unstable();
+        }
+        Ok(extras)
+    }
+
+    fn of<T>(list: &[(i64, T)], user: i64) -> &[(i64, T)] {
+        let from = list.partition_point(|(u, _)| *u < user);
+        let to = from + list[from..].partition_point(|(u, _)| *u == user);
+        &list[from..to]
+    }
+
+    /// `ownerRoles`: the home Organization, then the community roles,
+    /// by name, a later owner of the same name replacing the earlier
+    /// (as `OwnerRoles::insert`).
+    fn owner_roles<'a>(
+        &'a self,
+        user: i64,
+        home: &'a str,
+        home_role: &'a str,
+    ) -> Vec<(&'a str, &'a str)> {
+        let mut roles: Vec<(&str, &str)> = vec![(home, home_role)];
+        let from = self.community.partition_point(|(u, _, _)| *u < user);
+        for (u, owner, role) in &self.community[from..] {
+            if *u != user {
+                break;
+            }
+            // An owner without a name would have been dropped by the join.
+            let Some(owner) = self.owners.get(owner) else {
+                continue;
+            };
+            let role = self.roles[*role as usize].as_str();
+            match roles.binary_search_by(|(name, _)| (*name).cmp(owner.as_str())) {
+                Ok(i) => roles[i].1 = role,
+                Err(i) => roles.insert(i, (owner.as_str(), role)),
+            }
+        }
+        roles
+    }
+
+    /// `userGroups` by name (then id), as `PageExtras` reads them.
+    fn groups_of(&self, user: i64) -> Vec<(i64, &str)> {
+        let mut groups: Vec<(i64, &str)> = Self::of(&self.memberships, user)
+            .iter()
+            .filter_map(|(_, g)| self.groups.get(g).map(|name| (*g, name.as_str())))
+            .collect();
+        groups.sort_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
+        groups
+    }
+}
+
+fn text<'r>(row: &'r Row, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    match row.get_ref(i)? {
+        ValueRef::Null => Ok(None),
+        value => value.as_str().map(Some).map_err(Into::into),
+    }
+}
+
+fn flag(row: &Row, i: usize) -> rusqlite::Result<bool> {
+    row.get(i)
+}
+
+/// Writes one JSON value with `serde_json`, so its text is exactly what
+/// serializing a `User` would give.
+fn value<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    // Writing to a Vec cannot fail, and these values always serialize.
+    let _ = serde_json::to_writer(&mut *out, v);
+}
+
+fn key(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn text_field(out: &mut Vec<u8>, name: &str, v: Option<&str>) {
+    if let Some(v) = v {
+        key(out, name);
+        value(out, v);
+    }
+}
+
+/// As `db::parse_time`, without copying the text first.
+fn time_field(out: &mut Vec<u8>, name: &str, v: Option<&str>) {
+    let parsed = v.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    if let Some(t) = parsed.map(|t| t.with_timezone(&chrono::Utc)) {
+        key(out, name);
+        value(out, &t);
+    }
+}
+
+fn bool_field(out: &mut Vec<u8>, name: &str, v: bool) {
+    key(out, name);
+    out.extend_from_slice(if v { b"true" } else { b"false" });
+}
+
+fn int_field(out: &mut Vec<u8>, name: &str, v: Option<i64>) {
+    if let Some(v) = v {
+        key(out, name);
+        value(out, &v);
+    }
+}
+
+fn write_user(out: &mut Vec<u8>, row: &Row, extras: &Extras, view: View) -> rusqlite::Result<()> {
+    let id: i64 = row.get(col::ID)?;
+    let user_name = text(row, col::USER_NAME)?.unwrap_or_default();
+    let org_name = text(row, col::ORG_NAME)?.unwrap_or_default();
+    let system_role = text(row, col::SYSTEM_ROLE)?.unwrap_or_default();
+    out.extend_from_slice(b"{\"id\":");
+    value(out, &id);
+    key(out, "userName");
+    value(out, user_name);
+    text_field(out, "firstName", text(row, col::FIRST_NAME)?);
+    text_field(out, "lastName", text(row, col::LAST_NAME)?);
+    text_field(out, "pseudonym", text(row, col::PSEUDONYM)?);
+    text_field(out, "owner", Some(org_name));
+    if view.system_role {
+        text_field(out, "systemRole", Some(system_role));
+    }
+    if view.detail {
+        let org_role = text(row, col::ORG_ROLE)?.unwrap_or_default();
+        key(out, "ownerRoles");
+        out.push(b'{');
+        for (i, (owner, role)) in extras
+            .owner_roles(id, org_name, org_role)
+            .iter()
+            .enumerate()
+        {
+            if i > 0 {
+                out.push(b',');
+            }
+            value(out, *owner);
+            out.push(b':');
+            value(out, *role);
+        }
+        out.push(b'}');
+        bool_field(out, "disabled", flag(row, col::DISABLED)?);
+        bool_field(out, "locked", flag(row, col::LOCKED)?);
+        bool_field(
+            out,
+            "passwordResetRequired",
+            flag(row, col::PASSWORD_RESET_REQUIRED)?,
+        );
+        bool_field(
+            out,
+            "twoFactorResetRequired",
+            flag(row, col::TWO_FACTOR_RESET_REQUIRED)?,
+        );
+        bool_field(out, "termsAccepted", flag(row, col::TERMS_ACCEPTED)?);
+        time_field(
+            out,
+            "termsAcceptedDate",
+            text(row, col::TERMS_ACCEPTED_DATE)?,
+        );
+        int_field(
+            out,
+            "logoutIntervalMinutes",
+            row.get(col::LOGOUT_INTERVAL_MINUTES)?,
+        );
+        let custom: Option<i64> = row.get(col::CUSTOM_TQL_TIMEOUT)?;
+        int_field(out, "customTqlTimeout", Some(custom.unwrap_or(0)));
+        int_field(out, "tqlTimeout", row.get(col::TQL_TIMEOUT)?);
+        text_field(out, "uiTheme", text(row, col::UI_THEME)?);
+        text_field(out, "jobFunction", text(row, col::JOB_FUNCTION)?);
+        text_field(out, "jobRole", text(row, col::JOB_ROLE)?);
+        if !view.omit_last_login {
+            time_field(out, "lastLogin", text(row, col::LAST_LOGIN)?);
+        }
+        time_field(
+            out,
+            "lastPasswordChange",
+            text(row, col::LAST_PASSWORD_CHANGE)?,
+        );
+    }
+    if view.groups {
+        key(out, "userGroups");
+        out.push(b'[');
+        for (i, (group, name)) in extras.groups_of(id).iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"id\":");
+            value(out, group);
+            out.extend_from_slice(b",\"name\":");
+            value(out, *name);
+            out.push(b'}');
+        }
+        out.push(b']');
+    }
+    if view.mfa {
+        bool_field(out, "mfaEnabled", flag(row, col::MFA_ENABLED)?);
+    }
+    // Each setting belongs to the account types whose form offers it.
+    let kind = AccountType::of(SystemRole::parse(system_role).unwrap_or(SystemRole::User));
+    match kind {
+        AccountType::User | AccountType::ReadOnly => {
+            if view.time_zone {
+                text_field(out, "timeZone", text(row, col::TIME_ZONE)?);
+            }
+            if view.summary_email_time {
+                text_field(out, "summaryEmailTime", text(row, col::SUMMARY_EMAIL_TIME)?);
+            }
+        }
+        AccountType::Api => {
+            if view.token_expiration {
+                int_field(
+                    out,
+                    "tokenExpirationDays",
+                    row.get(col::TOKEN_EXPIRATION_DAYS)?,
+                );
+            }
+            if view.include_in_observations {
+                bool_field(
+                    out,
+                    "includeInObservations",
+                    flag(row, col::INCLUDE_IN_OBSERVATIONS)?,
+                );
+            }
+            if view.allow_exceed_api_link_limit {
+                bool_field(
+                    out,
+                    "allowExceedApiLinkLimit",
+                    flag(row, col::ALLOW_EXCEED_API_LINK_LIMIT)?,
+                );
+            }
+        }
+        AccountType::Taxii => {}
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Writes up to `limit` accounts of `SELECT … WHERE conditions ORDER BY
+/// order LIMIT limit+1 OFFSET skip` into `out` as JSON array elements
+/// (comma separated, no brackets). The page's ids are read first (from
+/// the index alone where the order allows), then its roles and groups,
+/// then the rows are written as they are stepped.
+#[allow(clippy::too_many_arguments)]
+pub fn write_users(
+    conn: &Connection,
+    conditions: &str,
+    params: &[SqlValue],
+    order: &str,
+    limit: i64,
+    skip: i64,
+    view: View,
+    out: &mut Vec<u8>,
+) -> rusqlite::Result<Written> {
+    let mut page_params = params.to_vec();
+    page_params.push(SqlValue::Integer(limit + 1));
+    page_params.push(SqlValue::Integer(skip));
+    let ids_sql =
+        format!("SELECT u.id FROM {USER_FROM} {conditions} ORDER BY {order} LIMIT ? OFFSET ?");
+    let ids: Vec<i64> = {
+        let mut stmt = conn.prepare_cached(&ids_sql)?;
+        let rows = stmt.query_map(params_from_iter(page_params.iter()), |r| r.get(0))?;
+        rows.take(limit.max(0) as usize).collect::<Result<_, _>>()?
+    };
+    let extras = Extras::fetch(conn, &ids, view)?;
+    let sql = format!(
+        "SELECT {USER_COLS} FROM {USER_FROM} {conditions} ORDER BY {order} LIMIT ? OFFSET ?"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(page_params.iter()))?;
+    let mut written = Written {
+        written: 0,
+        more: false,
+        last: None,
+    };
+    let mut last_name = String::new();
+    let mut last_id = 0;
+    while let Some(row) = rows.next()? {
+        if written.written as i64 >= limit {
+            written.more = true;
+            break;
+        }
+        if written.written > 0 {
+            out.push(b',');
+        }
+        write_user(out, row, &extras, view)?;
+        written.written += 1;
+        last_id = row.get(col::ID)?;
+        last_name.clear();
+        last_name.push_str(text(row, col::USER_NAME)?.unwrap_or_default());
+    }
+    if written.written > 0 {
+        written.last = Some((last_id, last_name));
+    }
+    Ok(written)
+}
