@@ -216,9 +216,15 @@ fn main() {
 
     println!();
     println!(
-        "== users list vs a client that only downloads the same pages (4 at a time, as rollcall)"
+        "== users list vs a client that only downloads the same pages ({} at a time, as rollcall)",
+        rollcall::api::client::DEFAULT_CONCURRENCY
     );
-    let (base_time, bytes) = runtime.block_on(download(&base, LIST_QUERY, users, 4));
+    let (base_time, bytes) = runtime.block_on(download(
+        &base,
+        LIST_QUERY,
+        users,
+        rollcall::api::client::DEFAULT_CONCURRENCY,
+    ));
     println!(
         "  download only                      {:7.3} s ({:.1} MB)",
         base_time.as_secs_f64(),

@@ -185,7 +185,9 @@ pub fn json_export<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Resul
 pub fn json_terminal_safe(json: &str) -> Cow<'_, str> {
     let escape =
         |c: char| (c.is_control() && c != '\n') || is_bidi_control(c) || is_invisible_format(c);
-    if !json.chars().any(escape) {
+    // Printable ASCII and newlines need nothing: a byte scan, the common case.
+    let plain_ascii = json.bytes().all(|b| matches!(b, b' '..=b'~' | b'\n'));
+    if plain_ascii || !json.chars().any(escape) {
         return Cow::Borrowed(json);
     }
     let mut safe = String::with_capacity(json.len() + 16);

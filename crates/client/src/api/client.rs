@@ -5,7 +5,6 @@ use super::error::ApiError;
 use super::net::{self, ClientOptions};
 use super::wire::*;
 use crate::domain::{LastLoginReported, User};
-use futures::StreamExt;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -22,7 +21,7 @@ pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
 /// The largest `resultLimit` ThreatConnect accepts.
 pub const MAX_PAGE_SIZE: u32 = 10_000;
 /// Parallel page fetches when `Connection.concurrency` is 0.
-pub const DEFAULT_CONCURRENCY: usize = 4;
+pub const DEFAULT_CONCURRENCY: usize = 8;
 /// Attempts for a GET or OPTIONS that fails transiently, or any request
 /// refused with 429 without saying when to come back.
 const MAX_ATTEMPTS: u32 = 3;
@@ -185,6 +184,51 @@ struct Inner {
     options: ClientOptions,
     /// What the admin should hear once per session (see `notices`).
     notices: Vec<String>,
+    /// Each listing's last count, by `listing_key`: how many pages to send
+    /// at once the next time.
+    listing_sizes: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+}
+
+/// A listing's identity for its size: the path and what selects entries
+/// (a filter, an owner), not the fields or the order asked for.
+fn listing_key(path: &str, params: &[(String, String)]) -> String {
+    let mut key = path.to_string();
+    for (name, value) in params {
+        if !matches!(name.as_str(), "fields" | "sorting") {
+            key.push_str(&format!("&{name}={value}"));
+        }
+    }
+    key
+}
+
+/// Pages decoded ahead of the one handed over next (see `list_paged`).
+const DECODED_AHEAD: u64 = 1;
+
+/// A page fetched on its own task; dropping it (a listing stopped or cut
+/// short) stops the request.
+struct PageTask<T>(tokio::task::JoinHandle<Result<T, ApiError>>);
+
+impl<T> Drop for PageTask<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> std::future::Future for PageTask<T> {
+    type Output = Result<T, ApiError>;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|joined| match joined {
+                Ok(page) => page,
+                Err(e) => Err(ApiError::Transport(format!(
+                    "a page's request stopped: {e}"
+                ))),
+            })
+    }
 }
 
 /// The query parameter that puts a write on ThreatConnect's Activity tab
@@ -510,6 +554,7 @@ impl Client {
                 retry_delay: Duration::from_millis(200),
                 options,
                 notices,
+                listing_sizes: Default::default(),
             }),
         })
     }
@@ -835,7 +880,9 @@ impl Client {
         if response.content_length().is_some_and(|len| len > max) {
             return Err(too_large());
         }
-        let mut body = Vec::new();
+        // Sized once from the stated length (already checked against the
+        // limit): growing by doubling would briefly hold twice a large page.
+        let mut body = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
         loop {
             let (limit, which) = within(limits.idle, Waiting::Idle, deadline);
             match tokio::time::timeout(limit, response.chunk()).await {
@@ -1023,6 +1070,19 @@ impl Client {
         ListEnvelope::decode(&bytes).map_err(|e| decode_error_in(url, &bytes, &e))
     }
 
+    /// As `get_page`, decoding only once `may_decode` says so, so that
+    /// bodies wait as bytes rather than as (larger) decoded pages.
+    async fn get_page_when<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        may_decode: impl std::future::Future<Output = ()>,
+    ) -> Result<ListEnvelope<T>, ApiError> {
+        let bytes = self.send(Method::GET, url, None).await?;
+        self.check_status(&bytes)?;
+        may_decode.await;
+        ListEnvelope::decode(&bytes).map_err(|e| decode_error_in(url, &bytes, &e))
+    }
+
     /// A `next` link re-based onto the configured origin. Instances build
     /// the link from their own idea of their name, which behind a load
     /// balancer or an alias is not the one we use; only its path and query
@@ -1051,19 +1111,28 @@ impl Client {
         Ok(url)
     }
 
-    /// Every page of a listing, handed over in offset order. With a total,
-    /// the pages after the first are fetched in parallel by offset; a page
-    /// that arrives early waits for the ones before it, and no new request
-    /// starts while `concurrency` pages are held, so memory stays bounded
-    /// by the concurrency, not the listing. Without a total, `next` is
-    /// followed.
-    async fn list_paged<T: DeserializeOwned + Send, F: FnMut(Page<T>) + ?Sized>(
+    /// Every page of a listing, handed over in offset order. Each page is
+    /// fetched and decoded on its own task, so pages decode in parallel
+    /// while earlier ones are handed over. With a total, the pages after
+    /// the first are fetched in parallel by offset; a page that arrives
+    /// early waits for the ones before it, and no new request starts while
+    /// `concurrency` pages are in flight or held, so memory stays bounded by
+    /// the concurrency, not the listing. When the size of this listing is
+    /// known from before (`listing_size`), the pages it should have go out
+    /// at once with the first, saving a round trip on a far instance; what
+    /// the first page's count then rules out is dropped unread. Without a
+    /// total, `next` is followed.
+    async fn list_paged<T, F>(
         &self,
         path: &str,
         params: &[(String, String)],
         page_size: u32,
         on_page: &mut F,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), ApiError>
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: FnMut(Page<T>) + ?Sized,
+    {
         let limit = match page_size {
             0 => DEFAULT_PAGE_SIZE,
             n => n.min(MAX_PAGE_SIZE),
@@ -1077,8 +1146,40 @@ impl Client {
             }
             all
         };
-        let first_url = self.url(path, &page_params(0, true));
-        let first: ListEnvelope<T> = self.get_page(&first_url).await?;
+        // Pages handed over so far: a page is decoded only when it is at
+        // most DECODED_AHEAD pages ahead of the one handed over next, so
+        // decoded pages held stay few while requests run further ahead.
+        let (handed_over, handed_over_rx) = tokio::sync::watch::channel(0u64);
+        let fetch = |start: u64, count: bool| {
+            let url = self.url(path, &page_params(start, count));
+            let client = self.clone();
+            let index = start / limit;
+            let mut handed_over = handed_over_rx.clone();
+            (
+                start,
+                PageTask(tokio::spawn(async move {
+                    let turn = async move {
+                        // A closed channel: the listing stopped; decode anyway.
+                        let _ = handed_over
+                            .wait_for(|done| index < done + DECODED_AHEAD)
+                            .await;
+                    };
+                    let page = client.get_page_when::<T>(&url, turn).await?;
+                    Ok((url, page))
+                })),
+            )
+        };
+        let concurrency = self.inner.concurrency.max(1) as u64;
+        let key = listing_key(path, params);
+        let first_wave = self
+            .listing_size(&key)
+            .map_or(1, |total| total.div_ceil(limit).clamp(1, concurrency));
+        let mut in_flight: std::collections::VecDeque<_> =
+            (0..first_wave).map(|i| fetch(i * limit, i == 0)).collect();
+        let Some((_, first_task)) = in_flight.pop_front() else {
+            return Ok(());
+        };
+        let (first_url, first) = first_task.await?;
         // The page's length on the wire, counting items left out unread.
         let first_len = first.data.len() as u64 + first.skipped;
         let contradiction = |url: &Url, reason: String| ApiError::Decode {
@@ -1103,8 +1204,10 @@ impl Client {
             total,
             start: 0,
         });
+        handed_over.send_replace(1);
         match total {
             Some(total) => {
+                self.remember_listing_size(&key, total);
                 // A server that caps resultLimit lower tells us its page
                 // size by the length of the first page.
                 let step = if first_len > 0 && first_len < limit {
@@ -1123,32 +1226,37 @@ impl Client {
                         ),
                     });
                 }
-                // Offsets are produced as pages are asked for, at most
-                // `concurrency` in flight or held; `buffered` hands them
-                // over in order (streamed output relies on it).
-                let starts = (1..pages).map(move |i| i * step);
-                let mut pages = futures::stream::iter(starts)
-                    .map(|start| {
-                        let url = self.url(path, &page_params(start, false));
-                        async move {
-                            let page = self.get_page::<T>(&url).await?;
-                            Ok::<_, ApiError>((url, start, page))
-                        }
-                    })
-                    .buffered(self.inner.concurrency);
-                while let Some(page) = pages.next().await {
-                    let (url, start, page) = page?;
+                let end = pages * step;
+                // Pages sent ahead at other offsets, or past the count,
+                // are dropped (their tasks stop).
+                if step != limit {
+                    in_flight.clear();
+                }
+                in_flight.retain(|(start, _)| *start < end);
+                let mut next_start = in_flight.back().map_or(step, |(start, _)| start + step);
+                loop {
+                    // Offsets are asked for as pages are handed over, at
+                    // most `concurrency` in flight or held, in order
+                    // (streamed output relies on it).
+                    while (in_flight.len() as u64) < concurrency && next_start < end {
+                        in_flight.push_back(fetch(next_start, false));
+                        next_start += step;
+                    }
+                    let Some((start, task)) = in_flight.pop_front() else {
+                        break;
+                    };
+                    let (url, page) = task.await?;
                     let len = page.data.len() as u64 + page.skipped;
                     if len > limit {
                         return Err(oversized(&url, len));
                     }
                     // A page that ends the listing more than a page before
                     // the count: accounts deleted meanwhile explain less.
-                    let end = start + len;
-                    if len < step && end.saturating_add(step) < total {
+                    let page_end = start + len;
+                    if len < step && page_end.saturating_add(step) < total {
                         return Err(contradiction(
                             &url,
-                            format!("it claims {total} entries, but its pages end at {end}"),
+                            format!("it claims {total} entries, but its pages end at {page_end}"),
                         ));
                     }
                     on_page(Page {
@@ -1156,9 +1264,11 @@ impl Client {
                         total: Some(total),
                         start,
                     });
+                    handed_over.send_modify(|done| *done += 1);
                 }
             }
             None => {
+                in_flight.clear();
                 let mut start = first_len;
                 let mut seen = HashSet::new();
                 let mut next = next;
@@ -1194,8 +1304,39 @@ impl Client {
         Ok(())
     }
 
+    /// How many entries a listing had when last counted, if it was.
+    fn listing_size(&self, key: &str) -> Option<u64> {
+        self.inner.listing_sizes.lock().ok()?.get(key).copied()
+    }
+
+    fn remember_listing_size(&self, key: &str, total: u64) {
+        if let Ok(mut sizes) = self.inner.listing_sizes.lock() {
+            sizes.insert(key.to_string(), total);
+        }
+    }
+
+    /// Counts the accounts the caller may see (one entry asked for), and
+    /// remembers it, so a full listing sends its pages at once. Sessions
+    /// ask it alongside their other opening requests: no round trip of its
+    /// own on a far instance.
+    pub async fn count_users(&self) -> Result<Option<u64>, ApiError> {
+        let params: Params = vec![
+            ("resultLimit".into(), "1".into()),
+            ("count".into(), "true".into()),
+        ];
+        let url = self.url(USERS_PATH, &params);
+        let page: ListEnvelope<serde::de::IgnoredAny> = self.get_page(&url).await?;
+        if let Some(total) = page.count {
+            self.remember_listing_size(&listing_key(USERS_PATH, &[]), total);
+        }
+        Ok(page.count)
+    }
+
     /// All of a small listing (groups, owners, roles), in order.
-    async fn list_all<T: DeserializeOwned + Send>(&self, path: &str) -> Result<Vec<T>, ApiError> {
+    async fn list_all<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path: &str,
+    ) -> Result<Vec<T>, ApiError> {
         let mut pages = Vec::new();
         self.list_paged(path, &[], MAX_PAGE_SIZE, &mut |page: Page<T>| {
             pages.push(page)

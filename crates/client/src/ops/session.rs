@@ -150,7 +150,10 @@ async fn session_on(client: Client, password_max_age_days: Option<i64>) -> anyho
     let needs_group_fields =
         !capabilities.has(groups_field) && !capabilities.extra_fields.contains(groups_field);
     let reports_settings = capabilities.has(ext::INSTANCE);
-    let (own_record, group_fields, settings) = tokio::try_join!(
+    // The accounts' count rides along (see `Client::count_users`): a full
+    // listing then asks for its pages at once. Not knowing it costs only
+    // that round trip later, so a refusal is not an error.
+    let (own_record, group_fields, settings, _) = tokio::try_join!(
         async { anyhow::Ok(client.find_user_by_name(&me.user_name).await?) },
         async {
             match needs_group_fields {
@@ -168,6 +171,7 @@ async fn session_on(client: Client, password_max_age_days: Option<i64>) -> anyho
                 false => Ok(None),
             }
         },
+        async { anyhow::Ok(client.count_users().await.ok().flatten()) },
     )?;
     if let Some(fields) = group_fields {
         capabilities.group_fields = fields;
