@@ -39,6 +39,13 @@ struct Script {
     /// Body of every answer instead of the normal one.
     garbage: bool,
     port: AtomicUsize,
+    /// When not 0, the number of accounts instead of `users` (accounts
+    /// added or deleted between a count and a listing).
+    resized: AtomicUsize,
+    /// When not 0, a first page (resultStart=0) is answered only once this
+    /// many page requests have arrived (at most 5 s; then `held_too_long`).
+    hold_first_until: AtomicUsize,
+    held_too_long: std::sync::atomic::AtomicBool,
     /// Each request as `METHOD path?query`.
     seen: Mutex<Vec<String>>,
 }
@@ -139,20 +146,39 @@ async fn answer(
         .get("resultLimit")
         .and_then(|s| s.parse().ok())
         .unwrap_or(100);
+    let hold = script.hold_first_until.load(Ordering::SeqCst);
+    if start == 0 && params.contains_key("resultStart") && hold > 0 {
+        let asked = || {
+            let seen = script.seen.lock().unwrap();
+            seen.iter().filter(|r| r.contains("resultStart=")).count()
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while asked() < hold {
+            if Instant::now() > deadline {
+                script.held_too_long.store(true, Ordering::SeqCst);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let users = match script.resized.load(Ordering::SeqCst) {
+        0 => script.users,
+        n => n,
+    };
     let start = if start > 0 {
         start.saturating_sub(script.overlap)
     } else {
         start
     };
-    let end = (start + limit).min(script.users);
+    let end = (start + limit).min(users);
     let data: Vec<_> = (start..end)
         .map(|i| json!({"id": i as i64 + 1, "userName": format!("user{i:05}")}))
         .collect();
     let mut body = json!({"data": data, "status": "Success"});
     if script.honour_count && params.get("count").map(String::as_str) == Some("true") {
-        body["count"] = json!(script.users);
+        body["count"] = json!(users);
     }
-    if end < script.users {
+    if end < users {
         let port = script.port.load(Ordering::SeqCst);
         let origin = script
             .next_origin
@@ -237,6 +263,69 @@ async fn known_total_fetches_remaining_pages_by_offset() {
         seen.iter().filter(|r| r.contains("count=true")).count() == 2,
         "only first pages count"
     );
+}
+
+/// A client that has counted the accounts sends a listing's first pages
+/// together (the first page is held until the others arrive: a client
+/// that waited for it would be held 5 s and the test would say so); when
+/// the accounts changed since the count, the new count rules: pages sent
+/// past it are dropped, pages it adds are asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counted_listing_sends_its_first_pages_at_once_and_follows_a_changed_count() {
+    let (script, base) = serve(Script {
+        users: 2_550,
+        honour_count: true,
+        ..Default::default()
+    })
+    .await;
+    let client = client(&base, SECRET);
+    assert_eq!(client.count_users().await.unwrap(), Some(2_550));
+    let query = UserQuery {
+        page_size: 500,
+        ..Default::default()
+    };
+    // Six pages of 500; concurrency 4: pages 0, 500, 1000 and 1500 at once.
+    script.hold_first_until.store(4, Ordering::SeqCst);
+    let users = client.list_users(&query).await.unwrap();
+    assert!(
+        !script.held_too_long.load(Ordering::SeqCst),
+        "the first page was answered before the next three were asked"
+    );
+    assert_each_once(&users, 2_550);
+    script.hold_first_until.store(0, Ordering::SeqCst);
+
+    // Fewer accounts than counted: the pages past the new count are dropped.
+    script.resized.store(1_200, Ordering::SeqCst);
+    let users = client.list_users(&query).await.unwrap();
+    assert_each_once(&users, 1_200);
+    // More: the first three go together, then the rest by the new count.
+    script.resized.store(4_100, Ordering::SeqCst);
+    let users = client.list_users(&query).await.unwrap();
+    assert_each_once(&users, 4_100);
+    let seen = script.seen.lock().unwrap();
+    assert_eq!(
+        seen.iter().filter(|r| r.contains("count=true")).count(),
+        4,
+        "the count, then each listing's first page"
+    );
+}
+
+/// Without a count, nothing is sent ahead: a listing of one page costs one
+/// request, not a wave of empty ones.
+#[tokio::test]
+async fn an_uncounted_listing_asks_one_page_first() {
+    let (script, base) = serve(Script {
+        users: 300,
+        honour_count: true,
+        ..Default::default()
+    })
+    .await;
+    let users = client(&base, SECRET)
+        .list_users(&UserQuery::default())
+        .await
+        .unwrap();
+    assert_each_once(&users, 300);
+    assert_eq!(script.seen.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]
