@@ -21,7 +21,7 @@ pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
 /// The largest `resultLimit` ThreatConnect accepts.
 pub const MAX_PAGE_SIZE: u32 = 10_000;
 /// Parallel page fetches when `Connection.concurrency` is 0.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+pub const DEFAULT_CONCURRENCY: usize = 10;
 /// Attempts for a GET or OPTIONS that fails transiently, or any request
 /// refused with 429 without saying when to come back.
 const MAX_ATTEMPTS: u32 = 3;
@@ -201,8 +201,12 @@ fn listing_key(path: &str, params: &[(String, String)]) -> String {
     key
 }
 
-/// Pages decoded ahead of the one handed over next (see `list_paged`).
-const DECODED_AHEAD: u64 = 1;
+/// Pages read and decoded ahead of the one handed over next (see
+/// `list_paged`).
+const DECODED_AHEAD: u64 = 2;
+
+/// What a request waits for before reading its answer's body.
+type Gate = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// A page fetched on its own task; dropping it (a listing stopped or cut
 /// short) stops the request.
@@ -705,6 +709,19 @@ impl Client {
         url: &Url,
         body: Option<&serde_json::Value>,
     ) -> Result<Vec<u8>, ApiError> {
+        self.send_gated(method, url, body, None).await
+    }
+
+    /// As `send`; a successful answer's body is read only once `gate` is
+    /// done (the time spent waiting for it is added to the deadline), so a
+    /// listing's later pages wait in the socket rather than in memory.
+    async fn send_gated(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+        mut gate: Option<Gate>,
+    ) -> Result<Vec<u8>, ApiError> {
         let idempotent = method == Method::GET || method == Method::OPTIONS;
         // One deadline for the whole call, retries included, so a retry
         // never multiplies what a person waits.
@@ -718,7 +735,7 @@ impl Client {
             // Signed afresh each attempt: the timestamp (and, after a
             // redirect, the path) must be current.
             let request = self.prepare(&method, &url, body)?;
-            let (error, wait) = match self.attempt(request, &url, deadline).await {
+            let (error, wait) = match self.attempt(request, &url, deadline, &mut gate).await {
                 Ok(Answer::Body(bytes)) => return Ok(bytes),
                 Ok(Answer::Redirect { status, location }) => {
                     url = self.redirect_target(&method, &url, status, &location)?;
@@ -802,10 +819,11 @@ impl Client {
         request: reqwest::Request,
         url: &Url,
         deadline: Instant,
+        gate: &mut Option<Gate>,
     ) -> Result<Answer, (ApiError, Option<Duration>)> {
         let method = request.method().clone();
         let started = Instant::now();
-        let (status, result) = self.exchange(request, url, deadline).await;
+        let (status, result) = self.exchange(request, url, deadline, gate).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let path = crate::domain::text::sanitize(url.path()).into_owned();
         let query_keys = query_keys(url);
@@ -825,7 +843,8 @@ impl Client {
         &self,
         request: reqwest::Request,
         url: &Url,
-        deadline: Instant,
+        mut deadline: Instant,
+        gate: &mut Option<Gate>,
     ) -> (Option<u16>, Result<Answer, (ApiError, Option<Duration>)>) {
         let limits = &self.inner.options.limits;
         let (limit, which) = within(limits.first_byte, Waiting::FirstByte, deadline);
@@ -847,6 +866,13 @@ impl Client {
             }
         }
         let wait = retry_after(response.headers());
+        if status.is_success() {
+            if let Some(gate) = gate.take() {
+                let waiting = Instant::now();
+                gate.await;
+                deadline += waiting.elapsed();
+            }
+        }
         let bytes = match self.read_body(response, url, deadline).await {
             Ok(bytes) => bytes,
             Err(e) => return (code, Err((e, None))),
@@ -1070,16 +1096,15 @@ impl Client {
         ListEnvelope::decode(&bytes).map_err(|e| decode_error_in(url, &bytes, &e))
     }
 
-    /// As `get_page`, decoding only once `may_decode` says so, so that
-    /// bodies wait as bytes rather than as (larger) decoded pages.
+    /// As `get_page`, reading the body only once `turn` is done: until
+    /// then the answer waits in the socket, not in memory.
     async fn get_page_when<T: DeserializeOwned>(
         &self,
         url: &Url,
-        may_decode: impl std::future::Future<Output = ()>,
+        turn: Gate,
     ) -> Result<ListEnvelope<T>, ApiError> {
-        let bytes = self.send(Method::GET, url, None).await?;
+        let bytes = self.send_gated(Method::GET, url, None, Some(turn)).await?;
         self.check_status(&bytes)?;
-        may_decode.await;
         ListEnvelope::decode(&bytes).map_err(|e| decode_error_in(url, &bytes, &e))
     }
 
@@ -1146,9 +1171,10 @@ impl Client {
             }
             all
         };
-        // Pages handed over so far: a page is decoded only when it is at
-        // most DECODED_AHEAD pages ahead of the one handed over next, so
-        // decoded pages held stay few while requests run further ahead.
+        // Pages handed over so far: a page's body is read (and decoded)
+        // only when it is at most DECODED_AHEAD pages ahead of the one
+        // handed over next, so pages held stay few while requests run
+        // further ahead.
         let (handed_over, handed_over_rx) = tokio::sync::watch::channel(0u64);
         let fetch = |start: u64, count: bool| {
             let url = self.url(path, &page_params(start, count));
@@ -1158,12 +1184,12 @@ impl Client {
             (
                 start,
                 PageTask(tokio::spawn(async move {
-                    let turn = async move {
-                        // A closed channel: the listing stopped; decode anyway.
+                    let turn: Gate = Box::pin(async move {
+                        // A closed channel: the listing stopped; read anyway.
                         let _ = handed_over
                             .wait_for(|done| index < done + DECODED_AHEAD)
                             .await;
-                    };
+                    });
                     let page = client.get_page_when::<T>(&url, turn).await?;
                     Ok((url, page))
                 })),
