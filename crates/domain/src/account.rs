@@ -36,7 +36,7 @@ pub struct User {
         deserialize_with = "read::pseudonym",
         skip_serializing_if = "Option::is_none"
     )]
-    pub pseudonym: Option<String>,
+    pub pseudonym: Option<Arc<str>>,
     /// The home Organization's name.
     #[serde(
         default,
@@ -117,19 +117,19 @@ pub struct User {
         deserialize_with = "read::ui_theme",
         skip_serializing_if = "Option::is_none"
     )]
-    pub ui_theme: Option<String>,
+    pub ui_theme: Option<Arc<str>>,
     #[serde(
         default,
         deserialize_with = "read::job_function",
         skip_serializing_if = "Option::is_none"
     )]
-    pub job_function: Option<String>,
+    pub job_function: Option<Arc<str>>,
     #[serde(
         default,
         deserialize_with = "read::job_role",
         skip_serializing_if = "Option::is_none"
     )]
-    pub job_role: Option<String>,
+    pub job_role: Option<Arc<str>>,
     #[serde(
         default,
         deserialize_with = "read::last_login",
@@ -210,6 +210,24 @@ mod read {
     use super::{GroupRef, OwnerRoles};
     use chrono::{DateTime, Utc};
     use serde::Deserializer;
+    use std::sync::Arc;
+
+    /// Text that many accounts share (themes, job functions and roles,
+    /// pseudonyms): interned, one copy for all of them.
+    macro_rules! shared_readers {
+        ($($name:ident = $wire:literal;)+) => {$(
+            pub fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Arc<str>>, D::Error> {
+                Ok(lenient::text(d, $wire)?.map(|text| super::intern(&text)))
+            }
+        )+};
+    }
+
+    shared_readers! {
+        pseudonym = "pseudonym";
+        ui_theme = "uiTheme";
+        job_function = "jobFunction";
+        job_role = "jobRole";
+    }
 
     macro_rules! readers {
         ($($name:ident: $kind:ident -> $ty:ty = $wire:literal;)+) => {$(
@@ -222,7 +240,6 @@ mod read {
     readers! {
         first_name: text -> String = "firstName";
         last_name: text -> String = "lastName";
-        pseudonym: text -> String = "pseudonym";
         owner: text -> String = "owner";
         system_role: text -> String = "systemRole";
         owner_roles: owner_roles -> OwnerRoles = "ownerRoles";
@@ -235,9 +252,6 @@ mod read {
         logout_interval_minutes: integer -> i64 = "logoutIntervalMinutes";
         custom_tql_timeout: tql_timeout -> TqlTimeoutWire = "customTqlTimeout";
         tql_timeout: integer -> i64 = "tqlTimeout";
-        ui_theme: text -> String = "uiTheme";
-        job_function: text -> String = "jobFunction";
-        job_role: text -> String = "jobRole";
         last_login: time -> DateTime<Utc> = "lastLogin";
         last_password_change: time -> DateTime<Utc> = "lastPasswordChange";
         password: text -> String = "password";
@@ -268,11 +282,34 @@ pub fn intern(name: &str) -> Arc<str> {
 }
 
 /// `ownerRoles`: Organization, Community or Source name to role name, in
-/// name order. A small sorted list of interned names rather than a map: an
-/// account has a handful of entries, and a B-tree node per account would
-/// dominate the console's memory with 100,000 accounts loaded.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OwnerRoles(Vec<(Arc<str>, Arc<str>)>);
+/// name order. Accounts of one Organization mostly hold the same roles, so
+/// each distinct set is kept once and shared (a set is a handful of
+/// interned names): with 100,000 accounts loaded, a list per account would
+/// be a large part of the console's memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerRoles(Arc<[(Arc<str>, Arc<str>)]>);
+
+impl Default for OwnerRoles {
+    fn default() -> Self {
+        OwnerRoles(intern_roles(Vec::new()))
+    }
+}
+
+/// The one shared copy of a set of owner roles.
+fn intern_roles(roles: Vec<(Arc<str>, Arc<str>)>) -> Arc<[(Arc<str>, Arc<str>)]> {
+    type Sets = HashSet<Arc<[(Arc<str>, Arc<str>)]>>;
+    static SETS: OnceLock<Mutex<Sets>> = OnceLock::new();
+    let sets = SETS.get_or_init(Default::default);
+    let Ok(mut sets) = sets.lock() else {
+        return Arc::from(roles);
+    };
+    if let Some(existing) = sets.get(roles.as_slice()) {
+        return existing.clone();
+    }
+    let fresh: Arc<[(Arc<str>, Arc<str>)]> = Arc::from(roles);
+    sets.insert(fresh.clone());
+    fresh
+}
 
 impl super::lenient::TextMap for OwnerRoles {
     fn insert(&mut self, owner: &str, role: &str) {
@@ -290,13 +327,12 @@ impl OwnerRoles {
 
     /// Sets the role in one owner, replacing any earlier one.
     pub fn insert(&mut self, owner: &str, role: &str) {
-        match self
-            .0
-            .binary_search_by(|(name, _)| name.as_ref().cmp(owner))
-        {
-            Ok(i) => self.0[i].1 = intern(role),
-            Err(i) => self.0.insert(i, (intern(owner), intern(role))),
+        let mut roles = self.0.to_vec();
+        match roles.binary_search_by(|(name, _)| name.as_ref().cmp(owner)) {
+            Ok(i) => roles[i].1 = intern(role),
+            Err(i) => roles.insert(i, (intern(owner), intern(role))),
         }
+        self.0 = intern_roles(roles);
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {

@@ -1324,7 +1324,7 @@ mod tests {
             user_name: spec.name.into(),
             first_name: Some(spec.first.into()),
             last_name: Some("Smith".into()),
-            pseudonym: Some(format!("{}-p", spec.first)),
+            pseudonym: Some(format!("{}-p", spec.first).into()),
             owner: Some("Demo Organization".into()),
             system_role: Some(spec.role.into()),
             owner_roles: Some(

@@ -315,7 +315,7 @@ pub fn to_wire(row: &UserRow, extras: &PageExtras, view: View) -> User {
         user_name: row.user_name.clone(),
         first_name: row.first_name.clone(),
         last_name: row.last_name.clone(),
-        pseudonym: row.pseudonym.clone(),
+        pseudonym: row.pseudonym.as_deref().map(Into::into),
         owner: Some(row.org_name.clone()),
         ..Default::default()
     };
@@ -340,9 +340,9 @@ pub fn to_wire(row: &UserRow, extras: &PageExtras, view: View) -> User {
             row.custom_tql_timeout.unwrap_or(0),
         ));
         user.tql_timeout = row.tql_timeout;
-        user.ui_theme = row.ui_theme.clone();
-        user.job_function = row.job_function.clone();
-        user.job_role = row.job_role.clone();
+        user.ui_theme = row.ui_theme.as_deref().map(Into::into);
+        user.job_function = row.job_function.as_deref().map(Into::into);
+        user.job_role = row.job_role.as_deref().map(Into::into);
         if !view.omit_last_login {
             user.last_login = parse_time(row.last_login.clone());
         }
@@ -398,7 +398,7 @@ pub fn into_wire(row: UserRow, extras: &mut PageExtras, view: View) -> User {
         user_name: row.user_name,
         first_name: row.first_name,
         last_name: row.last_name,
-        pseudonym: row.pseudonym,
+        pseudonym: row.pseudonym.map(Into::into),
         owner: Some(row.org_name),
         ..Default::default()
     };
@@ -418,9 +418,9 @@ pub fn into_wire(row: UserRow, extras: &mut PageExtras, view: View) -> User {
             row.custom_tql_timeout.unwrap_or(0),
         ));
         user.tql_timeout = row.tql_timeout;
-        user.ui_theme = row.ui_theme;
-        user.job_function = row.job_function;
-        user.job_role = row.job_role;
+        user.ui_theme = row.ui_theme.map(Into::into);
+        user.job_function = row.job_function.map(Into::into);
+        user.job_role = row.job_role.map(Into::into);
         if !view.omit_last_login {
             user.last_login = parse_time(row.last_login);
         }

@@ -129,15 +129,15 @@ pub fn write_csv_rows<W: Write>(
     for user in users {
         let status = user.status().map(|s| s.name()).unwrap_or("");
         let groups = user.group_names().map(|g| g.join("; ")).unwrap_or_default();
-        let cell = |v: &Option<String>| v.as_deref().map(csv_cell).unwrap_or_default();
+        let cell = |v: Option<&str>| v.map(csv_cell).unwrap_or_default();
         writer.write_record([
             user.id.to_string(),
             csv_cell(&user.user_name),
-            cell(&user.first_name),
-            cell(&user.last_name),
-            cell(&user.pseudonym),
-            cell(&user.owner),
-            cell(&user.system_role),
+            cell(user.first_name.as_deref()),
+            cell(user.last_name.as_deref()),
+            cell(user.pseudonym.as_deref()),
+            cell(user.owner.as_deref()),
+            cell(user.system_role.as_deref()),
             user.org_role_name().map(csv_cell).unwrap_or_default(),
             status.to_string(),
             opt_bool(user.disabled),

@@ -189,8 +189,9 @@ pub enum LoadState {
 /// as it arrives, so a keystroke or a sort never recomputes them.
 pub(crate) struct Row {
     pub user: User,
-    /// `Filter::search_text` of the account.
-    search: String,
+    /// `Filter::search_text` of the account, boxed: no spare capacity
+    /// kept per account.
+    search: Box<str>,
 }
 
 /// Account counts by type, for the header.
@@ -1210,6 +1211,16 @@ impl App {
                 }
                 self.load = LoadState::Loading { total };
                 self.listed_total = total.or(self.listed_total);
+                // Room for the whole listing at once: growing by doubling
+                // would leave up to half the rows' size unused. The count
+                // is the server's word, so the room asked for is capped.
+                if let Some(total) = total {
+                    let expected = (total as usize).min(MAX_ROWS_RESERVED);
+                    let more = expected.saturating_sub(self.rows.len()).max(users.len());
+                    if self.rows.capacity() - self.rows.len() < users.len() {
+                        self.rows.reserve_exact(more);
+                    }
+                }
                 self.add_users(users);
             }
             Event::Note { id, text } => {
@@ -1228,6 +1239,7 @@ impl App {
                     if self.tie_cache.is_none() {
                         self.tie_cache = Some(self.tie_ranks());
                     }
+                    self.rows.shrink_to_fit();
                     release_freed_memory();
                 }
             }
@@ -1276,7 +1288,7 @@ impl App {
             None => self.add_users(vec![user]),
             Some(at) => {
                 let keep = self.view.get(self.table.selected).copied();
-                let search = Filter::search_text(&user);
+                let search = Filter::search_text(&user).into_boxed_str();
                 self.rows[at] = Row { user, search };
                 self.tie_cache = None;
                 self.recount();
@@ -1338,7 +1350,7 @@ impl App {
         let first = self.rows.len();
         for user in users {
             self.counts.add(user.account_type());
-            let search = Filter::search_text(&user);
+            let search = Filter::search_text(&user).into_boxed_str();
             self.rows.push(Row { user, search });
             self.tie_cache = None;
         }
@@ -1432,7 +1444,7 @@ impl App {
             .iter()
             .flat_map(|r| r.user.user_groups.iter().flatten().map(|g| g.name.as_str()));
         let mut notes = filter.resolve_groups(groups);
-        let rows = self.rows.iter().map(|r| (&r.user, r.search.as_str()));
+        let rows = self.rows.iter().map(|r| (&r.user, &*r.search));
         let undecided = filter.undecided_indexed(rows, &self.match_context());
         notes.extend(undecided.iter().map(ToString::to_string));
         self.filter_note = (!notes.is_empty()).then(|| notes.join("; "));
@@ -1579,7 +1591,7 @@ impl App {
             }
             let row = match changed.remove(&row.user.id) {
                 Some(user) => Row {
-                    search: Filter::search_text(&user),
+                    search: Filter::search_text(&user).into_boxed_str(),
                     user,
                 },
                 None => row,
@@ -1696,7 +1708,9 @@ impl App {
     }
 }
 
-/// Every row index in the tie-break order: account name, then id.
+/// Rows reserved ahead on a listing's count (see `Event::UsersPage`).
+const MAX_ROWS_RESERVED: usize = 500_000;
+
 /// Gives the memory the listing freed (page bodies, decoding buffers, in
 /// every worker thread's arena) back to the system: glibc keeps it
 /// otherwise, and the console's resident size would stay at the listing's
@@ -1709,6 +1723,7 @@ fn release_freed_memory() {
     }
 }
 
+/// Every row index in the tie-break order: account name, then id.
 fn by_account(rows: &[Row]) -> Vec<u32> {
     let keys: Vec<String> = rows.iter().map(|r| columns::account_key(&r.user)).collect();
     let mut order: Vec<u32> = (0..rows.len() as u32).collect();

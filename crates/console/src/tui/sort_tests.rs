@@ -52,7 +52,10 @@ fn rows() -> Vec<Row> {
                 ..Default::default()
             };
             let search = Filter::search_text(&user);
-            Row { user, search }
+            Row {
+                user,
+                search: search.into(),
+            }
         })
         .collect()
 }
