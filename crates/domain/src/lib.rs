@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod audit_policy;
 pub mod ext;
 pub mod filter;
 pub mod form;
