@@ -525,7 +525,7 @@ pub async fn undo_with(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn confirm_and_run(
+pub(crate) async fn confirm_and_run(
     session: &Session,
     selection: &Selection,
     options: &RunOptions,

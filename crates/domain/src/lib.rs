@@ -12,6 +12,7 @@ pub mod policy;
 #[cfg(test)]
 mod policy_tests;
 pub mod preflight;
+pub mod review;
 pub mod role_model;
 pub mod roles;
 pub mod rq;
