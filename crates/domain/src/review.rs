@@ -320,7 +320,14 @@ pub struct Decided {
     pub reason: String,
     /// Who decided, as the sheet names them (empty: not named).
     pub reviewer: String,
+    /// When, as the sheet says it (`decided_at`, written by the console;
+    /// empty when the sheet does not say).
+    #[serde(default)]
+    pub decided_at: String,
 }
+
+/// The optional column the console writes with each decision.
+pub const DECIDED_AT: &str = "decided_at";
 
 /// Reads the decisions of one sheet. `known` maps the snapshot's account
 /// ids to their user names: a row for any other account is a problem.
@@ -414,6 +421,7 @@ pub fn decisions(
             decision,
             reason,
             reviewer: sheet.get(i, "reviewer").trim().to_string(),
+            decided_at: sheet.get(i, DECIDED_AT).trim().to_string(),
         });
     }
     (decided, problems)
@@ -579,6 +587,7 @@ mod tests {
             decision,
             reason: "r".into(),
             reviewer: String::new(),
+            decided_at: String::new(),
         };
         let (merged, problems) = merge(
             vec![

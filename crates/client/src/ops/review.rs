@@ -457,7 +457,8 @@ pub struct RecordRow {
     pub reviewer: String,
     /// Where the decision is written: `file line N`.
     pub decided_in: String,
-    /// When that sheet was last saved.
+    /// When: the sheet's `decided_at` (the console writes it), else when
+    /// the sheet was last saved.
     pub decided_at: Option<DateTime<Utc>>,
     pub run_id: Option<String>,
     /// ok, failed, unknown, unfinished, not sent, skipped, not applied,
@@ -519,7 +520,10 @@ pub fn record(review: &Review, entries: &[Entry]) -> Result<Record, Vec<Problem>
                 reason: d.reason.clone(),
                 reviewer: d.reviewer.clone(),
                 decided_in: format!("{} line {}", d.file, d.line),
-                decided_at: saved.get(d.file.as_str()).copied().flatten(),
+                decided_at: DateTime::parse_from_rfc3339(&d.decided_at)
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc))
+                    .or_else(|| saved.get(d.file.as_str()).copied().flatten()),
                 run_id: None,
                 outcome: "not applied".into(),
                 message: None,
@@ -606,7 +610,7 @@ pub fn record_markdown(record: &Record) -> String {
         out.push_str(&format!("- {decision}, {outcome}: {n}\n"));
     }
     out.push_str(
-        "\n## Decisions\n\n| account | decision | reason | reviewer | decided in | decided (sheet saved) | outcome | when | run |\n|---|---|---|---|---|---|---|---|---|\n",
+        "\n## Decisions\n\n| account | decision | reason | reviewer | decided in | decided | outcome | when | run |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in &record.rows {
         let outcome = match &r.message {
