@@ -477,3 +477,109 @@ async fn a_review_cycle_the_journal_and_the_server_agree_and_bundles_verify() {
     assert!(run.stderr.contains("manifest.json"), "{}", run.stderr);
     sb.shutdown().await;
 }
+
+/// The console's `:review` through the real entry point (keys into the App,
+/// commands to the worker, events back), saving to the files that
+/// `review apply` reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_decides_in_the_files_apply_reads() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use rollcall::domain::review::{Decision, Scope};
+    use rollcall::ops::review::{self as ops_review, StartOptions};
+    use rollcall::tui::{Action, App, ConsoleContext};
+    use rollcall::worker::{Command, Event, Worker};
+    use std::time::Duration;
+
+    let sb = sandbox(SandboxConfig::loopback(30, SECRET)).await;
+    let session = rollcall::ops::session::session_for(sb.connection("administrator"))
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rv");
+    let snapshot = ops_review::start(
+        &session,
+        &StartOptions {
+            by: Scope::Org,
+            dir: dir.clone(),
+            org: None,
+            policy: None,
+            stale_days: 90,
+            expiring_days: 14,
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let rows: usize = snapshot.sheets.iter().map(|s| s.accounts).sum();
+
+    let (worker, mut events) = Worker::spawn(session.client.clone());
+    let mut app = App::new(ConsoleContext::from_session(&session));
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(20), events.recv())
+            .await
+            .expect("an event within 20 s")
+            .expect("the worker runs")
+    };
+    let key = |c: KeyCode| KeyEvent::new(c, KeyModifiers::NONE);
+    let send_keys = |app: &mut App, keys: &[KeyCode]| -> Vec<Command> {
+        keys.iter().flat_map(|k| app.handle_key(key(*k))).collect()
+    };
+    let typed = |text: &str| text.chars().map(KeyCode::Char).collect::<Vec<_>>();
+
+    // `:review DIR` asks the worker for the sheets; its answer opens them.
+    let mut keys = typed(&format!(":review {}", dir.display()));
+    keys.push(KeyCode::Enter);
+    for command in send_keys(&mut app, &keys) {
+        assert!(worker.send(command));
+    }
+    loop {
+        let event = next().await;
+        let done = matches!(event, Event::Review { .. });
+        app.update(Action::Worker(event));
+        if done {
+            break;
+        }
+    }
+    // d with a reason on the first row, then k on every other.
+    let mut keys = vec![KeyCode::Char('d')];
+    keys.extend(typed("left the company"));
+    keys.push(KeyCode::Enter);
+    keys.extend(std::iter::repeat_n(KeyCode::Char('k'), rows - 1));
+    let mut saves = 0;
+    for command in send_keys(&mut app, &keys) {
+        if matches!(command, Command::SaveReviewSheet { .. }) {
+            saves += 1;
+        }
+        assert!(worker.send(command));
+    }
+    assert_eq!(saves, rows);
+    let mut saved = 0;
+    while saved < saves {
+        let event = next().await;
+        if let Event::ReviewSaved { result, file, .. } = &event {
+            assert!(result.is_ok(), "{file}: {result:?}");
+            saved += 1;
+        }
+        app.update(Action::Worker(event));
+    }
+    assert!(
+        app.status().is_none_or(|s| !s.is_error),
+        "{:?}",
+        app.status()
+    );
+
+    // What `review apply` reads: every row decided, the first a disable.
+    let review = ops_review::load(&dir).unwrap();
+    let decided = ops_review::decisions(&review).expect("every row decided");
+    assert_eq!(decided.len(), rows);
+    let disabled: Vec<_> = decided
+        .iter()
+        .filter(|d| d.decision == Decision::Disable)
+        .collect();
+    assert_eq!(disabled.len(), 1);
+    assert_eq!(disabled[0].reason, "left the company");
+    assert_eq!(disabled[0].reviewer, "administrator");
+    assert!(!disabled[0].decided_at.is_empty());
+    worker.send(Command::Shutdown);
+    sb.shutdown().await;
+}

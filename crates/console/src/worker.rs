@@ -365,6 +365,15 @@ async fn run(
     let mut running: HashMap<RequestId, AbortHandle> = HashMap::new();
     let mut bulks: Vec<BulkTask> = Vec::new();
     let mut listing: Option<RequestId> = None;
+    // A review's sheets are read and written one at a time, in the order
+    // asked: a later decision's save never lands before an earlier one's.
+    let (review_tx, mut review_rx) = mpsc::unbounded_channel::<Command>();
+    let review_events = events.clone();
+    let reviews = tokio::spawn(async move {
+        while let Some(command) = review_rx.recv().await {
+            review_work(command, review_events.clone()).await;
+        }
+    });
     while let Some(command) = commands.recv().await {
         running.retain(|_, task| !task.is_finished());
         bulks.retain(|bulk| !bulk.done.is_finished());
@@ -453,9 +462,7 @@ async fn run(
             }
             Command::Shutdown => break,
             Command::LoadReview { .. } | Command::SaveReviewSheet { .. } => {
-                let Some(id) = command.id() else { continue };
-                let task = tokio::spawn(review_work(command, events.clone()));
-                running.insert(id, task.abort_handle());
+                let _ = review_tx.send(command);
             }
             Command::LoadJournal { .. }
             | Command::LoadJournalRun { .. }
@@ -474,6 +481,9 @@ async fn run(
     for task in running.values() {
         task.abort();
     }
+    // Saves already asked for finish: a decision on screen is on disk.
+    drop(review_tx);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, reviews).await;
     stop_bulks(bulks, SHUTDOWN_GRACE).await;
 }
 
