@@ -294,7 +294,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 let mut connect = cli.connect.clone();
                 connect.read_only = true;
-                Some(connect_scripted(&connect).await?)
+                Some(connect_recorded(&connect, args.bundle.is_some()).await?)
             };
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
@@ -316,7 +316,7 @@ async fn audit_check(
     args.policy = commands::policy_of(connect)?;
     let mut connect = connect.clone();
     connect.read_only = true;
-    let session = connect_scripted(&connect).await?;
+    let session = connect_recorded(&connect, args.bundle.is_some()).await?;
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     commands::audit::check(&session, args, &mut stdout.lock(), &mut stderr.lock()).await
@@ -333,7 +333,16 @@ fn exit_with(code: u8) -> anyhow::Result<()> {
 /// A session for a scripted command; the session's warnings (TLS checks
 /// off, `/api` added, plain http://) go to stderr once, before any output.
 async fn connect_scripted(args: &ConnectArgs) -> anyhow::Result<ops::session::Session> {
-    let session = commands::connect::connect(args).await?;
+    connect_recorded(args, false).await
+}
+
+/// As [`connect_scripted`]; with `record`, every request is recorded from
+/// the first (for an evidence bundle's manifest).
+async fn connect_recorded(
+    args: &ConnectArgs,
+    record: bool,
+) -> anyhow::Result<ops::session::Session> {
+    let session = commands::connect::connect_with(args, record).await?;
     for notice in session.client.notices() {
         eprintln!("rollcall: warning: {notice}");
     }

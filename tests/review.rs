@@ -240,8 +240,15 @@ async fn a_review_cycle_the_journal_and_the_server_agree_and_bundles_verify() {
             && r["status"] == 200),
         "{requests:?}"
     );
+    // From the session's first request (who the actor is) on.
+    assert!(
+        requests.iter().any(|r| r["path"] == "/api/v2/whoami"),
+        "{requests:?}"
+    );
     // Only reads, and never a credential.
-    assert!(requests.iter().all(|r| r["method"] == "GET"));
+    assert!(requests
+        .iter()
+        .all(|r| r["method"] == "GET" || r["method"] == "OPTIONS"));
     assert!(!manifest.to_string().contains(SECRET));
     for name in ["audit.md", "audit.csv", "audit.json"] {
         let bytes = std::fs::read(home.path(&format!("audit-1/{name}"))).unwrap();

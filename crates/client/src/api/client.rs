@@ -530,10 +530,10 @@ impl Client {
     }
 
     /// From now on, every request this client (and its clones) sends is
-    /// recorded, each attempt apart; what was recorded before is dropped.
+    /// recorded, each attempt apart; a recording already under way goes on.
     pub fn record_requests(&self) {
         if let Ok(mut recorded) = self.inner.recorded.lock() {
-            *recorded = Some(Vec::new());
+            recorded.get_or_insert_with(Vec::new);
         }
     }
 

@@ -129,7 +129,16 @@ pub fn listing_fields(capabilities: &Capabilities) -> Vec<String> {
 
 /// Opens a session for a resolved profile.
 pub async fn open(profile: Profile) -> anyhow::Result<Session> {
+    open_with(profile, false).await
+}
+
+/// As [`open`]; with `record`, every request is recorded from the first
+/// (`Client::recorded_requests`), for an evidence bundle's manifest.
+pub async fn open_with(profile: Profile, record: bool) -> anyhow::Result<Session> {
     let client = Client::with_options(profile.connection, profile.options)?;
+    if record {
+        client.record_requests();
+    }
     let mut session = session_on(client, profile.password_max_age_days).await?;
     session.concurrency = profile.concurrency;
     Ok(session)
