@@ -331,7 +331,13 @@ async fn a_review_cycle_the_journal_and_the_server_agree_and_bundles_verify() {
         .await
         .expect("locked");
     let run = rollcall(&home, &api, &["review", "apply", "rv", "--yes"]).await;
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // The runs went through, but a decision was not carried out: exit 1.
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("1 decided account was not carried out"),
+        "{}",
+        run.stderr
+    );
     assert!(
         run.stdout
             .contains("1 account changed on the server since the snapshot, skipped")

@@ -2,6 +2,7 @@
 //! The decisions run through the same preflight, confirmation, journal
 //! and undo as every bulk run (`commands::offboard`).
 
+use super::admin::{resolve_heirs_of, AccountArg};
 use super::offboard::{self, effective_concurrency, journal_path, Confirm, RunOptions};
 use crate::bulk::{Reassign, RunMeta};
 use crate::domain::audit::{DEFAULT_EXPIRING_DAYS, DEFAULT_STALE_DAYS};
@@ -75,6 +76,13 @@ pub struct ApplyArgs {
     /// The journal file [default: journal.jsonl in rollcall's data directory].
     #[arg(long, value_name = "PATH", env = offboard::JOURNAL_ENV)]
     pub journal: Option<PathBuf>,
+    /// Deletes: the account that takes over the active playbooks of those
+    /// that run any (an id or a user name).
+    #[arg(long, value_name = "ACCOUNT")]
+    pub reassign_playbooks_to: Option<AccountArg>,
+    /// Deletes: the API user that takes over the job apps of those that run any.
+    #[arg(long, value_name = "API_ACCOUNT")]
+    pub reassign_jobs_to: Option<AccountArg>,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -205,6 +213,18 @@ pub async fn apply(
         }
     }
     let path = journal_path(args.journal.as_deref())?;
+    // A delete's new owners of Run As playbooks and job apps (rule 8),
+    // checked before anything is sent.
+    let heirs = if plan.delete.is_empty() {
+        Reassign::default()
+    } else {
+        resolve_heirs_of(
+            session,
+            args.reassign_playbooks_to.as_ref(),
+            args.reassign_jobs_to.as_ref(),
+        )
+        .await?
+    };
     for (action, decision, users) in [
         (BulkAction::Disable, Decision::Disable, plan.disable.clone()),
         (BulkAction::Delete, Decision::Delete, plan.delete.clone()),
@@ -221,7 +241,11 @@ pub async fn apply(
             filter: None,
             org: None,
             undo_of: None,
-            reassign: Reassign::default(),
+            reassign: if action == BulkAction::Delete {
+                heirs
+            } else {
+                Reassign::default()
+            },
         };
         let sends =
             !args.dry_run && !selection.preflight.will_change.is_empty() && !session.read_only;
@@ -261,6 +285,19 @@ pub async fn apply(
     }
     if plan.disable.is_empty() && plan.delete.is_empty() {
         writeln!(out, "Nothing to send.")?;
+    }
+    // A decision not carried out is not a success, for a script either.
+    let left = plan
+        .changed
+        .iter()
+        .filter(|c| c.gone || !args.force)
+        .count();
+    if left > 0 && !args.dry_run {
+        bail!(
+            "{left} decided account{} not carried out (changed since the snapshot, or gone): look at {} again, or apply with --force",
+            if left == 1 { " was" } else { "s were" },
+            if left == 1 { "it" } else { "them" }
+        );
     }
     Ok(())
 }
