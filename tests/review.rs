@@ -221,7 +221,9 @@ fn writes(sb: &Sandbox) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_review_cycle_the_journal_and_the_server_agree_and_bundles_verify() {
     let sb = sandbox(SandboxConfig::loopback(60, SECRET)).await;
-    let home = Home::new("[policy.stale_days]\nuser = 90\n");
+    let home = Home::new(
+        "[policy.stale_days]\nuser = 90\n[[policy.exempt]]\naccount = \"administrator\"\nreason = \"the sandbox's own administrator\"\n",
+    );
     let api = sb.base_url();
 
     // Evidence of the audit first: the bundle the review's record chains to.
@@ -268,6 +270,15 @@ async fn a_review_cycle_the_journal_and_the_server_agree_and_bundles_verify() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let sheet = home.path("rv/demo-organization.csv");
     let text = std::fs::read_to_string(&sheet).unwrap();
+    // The policy's exemption is shown to the reviewer, with its reason.
+    let admin_row = text
+        .lines()
+        .find(|l| l.contains(",administrator,"))
+        .expect("the administrator's row");
+    assert!(
+        admin_row.contains("exempt: the sandbox's own administrator"),
+        "{admin_row}"
+    );
     assert!(text.starts_with(
         "account_id,account,name,type,roles,status,last_login,password_age_days,groups,findings,decision,reason,reviewer\n"
     ));

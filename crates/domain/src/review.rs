@@ -172,7 +172,7 @@ pub fn sheet_row(
         last_login,
         password_age,
         csv_cell(&groups),
-        findings.join("; "),
+        csv_cell(&findings.join("; ")),
         String::new(),
         String::new(),
         String::new(),

@@ -129,10 +129,24 @@ pub async fn start(
             .unwrap_or_default(),
     };
     let found = audit::audit(&input);
-    let mut findings: HashMap<i64, Vec<&str>> = HashMap::new();
+    let mut findings: HashMap<i64, Vec<String>> = HashMap::new();
     for f in &found.findings {
         for id in &f.account_ids {
-            findings.entry(*id).or_default().push(f.kind.key());
+            findings
+                .entry(*id)
+                .or_default()
+                .push(f.kind.key().to_string());
+        }
+    }
+    // The policy's exemptions, with their reasons, for the reviewer to see.
+    if let Some(policy) = &options.policy {
+        for user in &users {
+            if let Some(e) = policy.exemption(&user.user_name) {
+                findings
+                    .entry(user.id)
+                    .or_default()
+                    .push(format!("exempt: {}", e.reason.trim()));
+            }
         }
     }
     let mut by_scope: BTreeMap<String, Vec<&User>> = BTreeMap::new();
@@ -148,7 +162,10 @@ pub async fn start(
         let rows = members
             .iter()
             .map(|u| {
-                let f = findings.get(&u.id).cloned().unwrap_or_default();
+                let f: Vec<&str> = findings
+                    .get(&u.id)
+                    .map(|f| f.iter().map(String::as_str).collect())
+                    .unwrap_or_default();
                 sheet_row(u, &f, now, reported)
             })
             .collect();
@@ -199,12 +216,17 @@ fn summary_markdown(
     scope: &str,
     file: &str,
     members: &[&User],
-    findings: &HashMap<i64, Vec<&str>>,
+    findings: &HashMap<i64, Vec<String>>,
 ) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for u in members {
         for f in findings.get(&u.id).into_iter().flatten() {
-            *counts.entry(f).or_default() += 1;
+            let key = if f.starts_with("exempt: ") {
+                "exempt"
+            } else {
+                f
+            };
+            *counts.entry(key).or_default() += 1;
         }
     }
     let mut out = format!(
@@ -234,7 +256,11 @@ fn summary_markdown(
     out.push_str("\n## Accounts with findings\n\n| account | findings |\n|---|---|\n");
     for u in members {
         if let Some(f) = findings.get(&u.id).filter(|f| !f.is_empty()) {
-            out.push_str(&format!("| {} | {} |\n", cell(&u.user_name), f.join(", ")));
+            out.push_str(&format!(
+                "| {} | {} |\n",
+                cell(&u.user_name),
+                cell(&f.join(", "))
+            ));
         }
     }
     out
