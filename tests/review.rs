@@ -165,6 +165,18 @@ async fn check_exits_1_on_violations_0_once_met_and_2_when_it_cannot_tell() {
         "{}",
         run.stderr
     );
+    // An instance that leaves lastLogin out: staleness cannot be told.
+    let no_login = sandbox(SandboxConfig::loopback(30, SECRET).omit_last_login()).await;
+    let stale_only = Home::new("[policy.stale_days]\nuser = 90\n");
+    let run = rollcall(&stale_only, &no_login.base_url(), &["audit", "--check"]).await;
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("stale.user: cannot be decided for ")
+            && run.stderr.contains("lastLogin not returned"),
+        "{}",
+        run.stderr
+    );
+    no_login.shutdown().await;
     // Unreachable: 2, one line.
     let run = rollcall(&mfa, "http://127.0.0.1:1/api", &["audit", "--check"]).await;
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
