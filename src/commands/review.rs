@@ -259,7 +259,11 @@ pub async fn apply(
                     decision,
                     time: Utc::now(),
                     actor: session.actor.user_name.clone(),
-                    journal: path.display().to_string(),
+                    // Absolute: the report may be written from elsewhere.
+                    journal: std::path::absolute(&path)
+                        .unwrap_or_else(|_| path.clone())
+                        .display()
+                        .to_string(),
                     account_ids: ids,
                     skipped: plan
                         .changed

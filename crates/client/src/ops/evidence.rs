@@ -297,10 +297,20 @@ pub fn verify(dir: &Path) -> anyhow::Result<Verification> {
     }
     result.added.sort();
     result.previous = manifest.previous.map(|link| {
-        match read_manifest(Path::new(&link.dir)) {
+        // Where it was recorded, else beside this bundle (bundles kept
+        // side by side and moved together).
+        let recorded = PathBuf::from(&link.dir);
+        let beside = recorded
+            .file_name()
+            .and_then(|name| dir.parent().map(|parent| parent.join(name)));
+        let previous = match beside {
+            Some(b) if !recorded.join(MANIFEST).exists() && b.join(MANIFEST).exists() => b,
+            _ => recorded,
+        };
+        match read_manifest(&previous) {
             Ok((_, now)) if now == link.manifest_sha256 => LinkCheck::Matches(link),
             Ok((_, now)) => LinkCheck::Differs { link, now },
-            Err(_) if !Path::new(&link.dir).join(MANIFEST).exists() => LinkCheck::NotFound(link),
+            Err(_) if !previous.join(MANIFEST).exists() => LinkCheck::NotFound(link),
             // There, but no longer a manifest: changed.
             Err(_) => LinkCheck::Differs {
                 link,
@@ -386,6 +396,14 @@ mod tests {
             verify(&second).unwrap().previous,
             Some(LinkCheck::Matches(_))
         ));
+        // Both moved together elsewhere: the link is found beside.
+        let moved = tempfile::tempdir().unwrap();
+        std::fs::rename(&first, moved.path().join("b1")).unwrap();
+        std::fs::rename(&second, moved.path().join("b2")).unwrap();
+        let v = verify(&moved.path().join("b2")).unwrap();
+        assert!(matches!(v.previous, Some(LinkCheck::Matches(_))), "{v:?}");
+        std::fs::rename(moved.path().join("b1"), &first).unwrap();
+        std::fs::rename(moved.path().join("b2"), &second).unwrap();
         // The first manifest rewritten (say, to hide a file): the second says so.
         let path = first.join(MANIFEST);
         let text = std::fs::read_to_string(&path)
