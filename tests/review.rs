@@ -272,6 +272,15 @@ async fn a_review_cycle_the_journal_and_the_server_agree_and_bundles_verify() {
         );
     }
 
+    // The report applies the policy: its rules, what breaks them, the exemption.
+    let audit_md = std::fs::read_to_string(home.path("audit-1/audit.md")).unwrap();
+    assert!(
+        audit_md.contains("## Policy")
+            && audit_md.contains("- Stale after: User 90 days, API not checked")
+            && audit_md.contains("(1): the sandbox's own administrator"),
+        "{audit_md}"
+    );
+
     // Start: one sheet per Organization.
     let run = rollcall(
         &home,

@@ -243,24 +243,45 @@ pub fn write_check(
     Ok(check.exit_code())
 }
 
-/// The policy section of the Markdown report.
-fn policy_markdown(policy: &AuditPolicy, check: &PolicyCheck) -> String {
+/// The policy section of the Markdown report: the rules in force, what
+/// breaks them, what could not be decided, and the exemptions.
+fn policy_markdown(policy: &AuditPolicy, check: &PolicyCheck, users: &[User]) -> String {
     let mut out = String::from("\n## Policy\n\n");
-    let json = serde_json::to_string(policy).unwrap_or_default();
-    out.push_str(&format!("In force: `{}`\n\n", json.replace('`', "'")));
+    let days = |d: Option<i64>| d.map_or("not checked".to_string(), |d| format!("{d} days"));
+    let s = &policy.stale_days;
+    out.push_str(&format!(
+        "- Stale after: User {}, API {}, TAXII {}, Read Only {}\n",
+        days(s.user),
+        days(s.api),
+        days(s.taxii),
+        days(s.readonly.or(s.user))
+    ));
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    out.push_str(&format!(
+        "- Privileged accounts must have MFA: {}\n- Most privileged accounts per Organization: {}\n- API accounts must have been used: {}\n\n",
+        yes_no(policy.privileged_require_mfa),
+        policy
+            .max_privileged_per_org
+            .map_or("no limit".to_string(), |n| n.to_string()),
+        yes_no(policy.api_must_be_used)
+    ));
     if check.violations.is_empty() && check.undecided.is_empty() {
         out.push_str("The instance meets the policy.\n");
     }
     for v in &check.violations {
-        out.push_str(&format!("- **{}**: {}\n", v.rule, sanitize(&v.text)));
+        out.push_str(&format!("- **{}**: {}\n", v.rule, report::md(&v.text)));
     }
     for u in &check.undecided {
-        out.push_str(&format!("- undecided: {}\n", sanitize(&u.text())));
+        out.push_str(&format!("- undecided: {}\n", report::md(&u.text())));
     }
     if !check.exempted.is_empty() {
         out.push_str("\nExempt:\n\n");
         for (id, reason) in &check.exempted {
-            out.push_str(&format!("- account {id}: {}\n", sanitize(reason)));
+            let name = users
+                .iter()
+                .find(|u| u.id == *id)
+                .map_or(String::new(), |u| report::md(&u.user_name));
+            out.push_str(&format!("- {name} ({id}): {}\n", report::md(reason)));
         }
     }
     out
@@ -317,7 +338,7 @@ pub fn render(collected: &Collected, format: AuditFormat) -> anyhow::Result<Stri
         AuditFormat::Markdown => {
             let mut text = report::markdown(header, audit, users);
             if let Some((policy, check)) = policy {
-                text.push_str(&policy_markdown(policy, check));
+                text.push_str(&policy_markdown(policy, check, users));
             }
             text
         }
