@@ -274,6 +274,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     commands::review::start(&session, &args, policy, &mut stdout.lock()).await
                 }
                 commands::review::ReviewCommand::Apply(args) => {
+                    // The sheets first: their problems need no connection.
+                    commands::review::read_decisions(&args.dir, &mut stdout.lock())?;
                     let session = connect_scripted(&cli.connect).await?;
                     let mut confirm = commands::offboard::LinePrompt::stdin();
                     commands::review::apply(&session, &args, &mut stdout.lock(), &mut confirm).await

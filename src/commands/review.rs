@@ -152,16 +152,16 @@ pub async fn start(
     Ok(())
 }
 
-/// `review apply`, with the confirmation supplied.
-pub async fn apply(
-    session: &Session,
-    args: &ApplyArgs,
+/// A review's sheets and their decisions, read before any connection:
+/// every problem is written to `out` by file, line and column, and then
+/// refused in one line.
+pub fn read_decisions(
+    dir: &std::path::Path,
     out: &mut dyn Write,
-    confirm: &mut dyn Confirm,
-) -> anyhow::Result<()> {
-    let review = ops_review::load(&args.dir)?;
-    let decided = match ops_review::decisions(&review) {
-        Ok(decided) => decided,
+) -> anyhow::Result<(ops_review::Review, Vec<crate::domain::review::Decided>)> {
+    let review = ops_review::load(dir)?;
+    match ops_review::decisions(&review) {
+        Ok(decided) => Ok((review, decided)),
         Err(problems) => {
             for p in &problems {
                 writeln!(out, "{}", sanitize(&p.to_string()))?;
@@ -173,7 +173,17 @@ pub async fn apply(
                 if problems.len() == 1 { "" } else { "s" }
             );
         }
-    };
+    }
+}
+
+/// `review apply`, with the confirmation supplied.
+pub async fn apply(
+    session: &Session,
+    args: &ApplyArgs,
+    out: &mut dyn Write,
+    confirm: &mut dyn Confirm,
+) -> anyhow::Result<()> {
+    let (review, decided) = read_decisions(&args.dir, out)?;
     let count = |d: Decision| decided.iter().filter(|x| x.decision == d).count();
     writeln!(
         out,
