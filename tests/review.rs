@@ -408,13 +408,18 @@ async fn a_review_cycle_the_journal_and_the_server_agree_and_bundles_verify() {
     assert_eq!(all.len(), 2, "{by_run:?}");
     assert!(all.contains(&(to_disable, "ok")) && all.contains(&(to_delete, "ok")));
     assert!(!entries.iter().any(|e| e.account_id == changed));
-    // The runs are ordinary runs: `rollcall journal` lists them.
+    // The runs are ordinary runs: `rollcall journal` lists them, each
+    // naming the review it carries out.
     let run = rollcall(&home, &api, &["journal"]).await;
     for r in &applied {
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.contains(r["runId"].as_str().unwrap()))
+            .unwrap_or_else(|| panic!("{}", run.stdout));
         assert!(
-            run.stdout.contains(r["runId"].as_str().unwrap()),
-            "{}",
-            run.stdout
+            line.ends_with(&format!("review {}", home.path("rv").display())),
+            "{line}"
         );
     }
 

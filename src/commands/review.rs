@@ -251,6 +251,13 @@ pub async fn apply(
             filter: None,
             org: None,
             undo_of: None,
+            // Absolute: the journal names the review wherever it is read.
+            review: Some(
+                std::path::absolute(&args.dir)
+                    .unwrap_or_else(|_| args.dir.clone())
+                    .display()
+                    .to_string(),
+            ),
             reassign: if action == BulkAction::Delete {
                 heirs
             } else {
