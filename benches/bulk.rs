@@ -47,6 +47,7 @@ async fn one_run(concurrency: usize, journalled: bool) -> anyhow::Result<(Durati
             filter: None,
             org: None,
             undo_of: None,
+            review: None,
             reassign: Default::default(),
         };
         execute_run(

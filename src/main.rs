@@ -63,8 +63,15 @@ enum Command {
     /// Put back the state before a bulk run (a disable run is undone by enabling;
     /// an import by deleting what it created and restoring what it changed).
     Undo(commands::offboard::UndoArgs),
-    /// Read-only account audit (Markdown, CSV or JSON), or the changes between two JSON audits.
+    /// Read-only account audit (Markdown, CSV or JSON), or the changes between two JSON audits;
+    /// `--check` holds the instance to the config file's [policy] (exit 0, 1 or 2).
     Audit(commands::audit::AuditArgs),
+    /// Access reviews: freeze a snapshot for reviewers, apply their decisions, write the record.
+    #[command(subcommand)]
+    Review(commands::review::ReviewCommand),
+    /// Check an evidence bundle (`audit --bundle`, `review report --bundle`):
+    /// "intact", or each file that changed (exit 1).
+    Verify(commands::verify::VerifyArgs),
     /// Print a shell completion script, e.g. `rollcall completions bash > ~/.local/share/bash-completion/completions/rollcall`.
     Completions {
         #[arg(value_name = "SHELL")]
@@ -125,6 +132,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`rollcall users list | head`) is the reader's choice, not an error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<commands::ExitStatus>().is_some() => {
+            ExitCode::from(e.downcast_ref::<commands::ExitStatus>().map_or(1, |s| s.0))
+        }
         Err(e) => match e.downcast::<rollcall::tui::Interrupted>() {
             // The console ended on a signal or mid-run: the status says so.
             Ok(interrupted) => {
@@ -232,7 +242,53 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             clap_mangen::Man::new(Cli::command()).render(&mut out)?;
             write_stdout(&out)
         }
-        Some(Command::Audit(args)) => {
+        Some(Command::Audit(mut args)) if args.check => {
+            // Whatever stops the check is exit 2, said in one line.
+            let code = match audit_check(&cli.connect, &mut args).await {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!(
+                        "rollcall: cannot check: {}",
+                        rollcall::domain::text::sanitize_lines(&format!("{e:#}"))
+                    );
+                    2
+                }
+            };
+            exit_with(code)
+        }
+        Some(Command::Verify(args)) => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            let code = commands::verify::run(&args, &mut out)?;
+            exit_with(code)
+        }
+        Some(Command::Review(review)) => {
+            let stdout = std::io::stdout();
+            match review {
+                commands::review::ReviewCommand::Start(args) => {
+                    let policy = commands::policy_of(&cli.connect)?;
+                    // A review's start only reads.
+                    let mut connect = cli.connect.clone();
+                    connect.read_only = true;
+                    let session = connect_scripted(&connect).await?;
+                    commands::review::start(&session, &args, policy, &mut stdout.lock()).await
+                }
+                commands::review::ReviewCommand::Apply(args) => {
+                    // The sheets first: their problems need no connection.
+                    commands::review::read_decisions(&args.dir, &mut stdout.lock())?;
+                    let session = connect_scripted(&cli.connect).await?;
+                    let mut confirm = commands::offboard::LinePrompt::stdin();
+                    commands::review::apply(&session, &args, &mut stdout.lock(), &mut confirm).await
+                }
+                commands::review::ReviewCommand::Report(args) => {
+                    commands::review::report(&args, &mut stdout.lock())
+                }
+            }
+        }
+        Some(Command::Audit(mut args)) => {
+            if args.diff.is_none() {
+                args.policy = commands::policy_of(&cli.connect)?;
+            }
             // An audit only reads: the connection is read-only whatever the
             // profile says, and --diff contacts no instance at all.
             let session = if args.diff.is_some() {
@@ -240,7 +296,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 let mut connect = cli.connect.clone();
                 connect.read_only = true;
-                Some(connect_scripted(&connect).await?)
+                Some(connect_recorded(&connect, args.bundle.is_some()).await?)
             };
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
@@ -254,10 +310,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `audit --check`: the policy, a read-only session, the check.
+async fn audit_check(
+    connect: &ConnectArgs,
+    args: &mut commands::audit::AuditArgs,
+) -> anyhow::Result<u8> {
+    args.policy = commands::policy_of(connect)?;
+    let mut connect = connect.clone();
+    connect.read_only = true;
+    let session = connect_recorded(&connect, args.bundle.is_some()).await?;
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    commands::audit::check(&session, args, &mut stdout.lock(), &mut stderr.lock()).await
+}
+
+/// Ok for 0, else the status alone.
+fn exit_with(code: u8) -> anyhow::Result<()> {
+    match code {
+        0 => Ok(()),
+        code => Err(commands::ExitStatus(code).into()),
+    }
+}
+
 /// A session for a scripted command; the session's warnings (TLS checks
 /// off, `/api` added, plain http://) go to stderr once, before any output.
 async fn connect_scripted(args: &ConnectArgs) -> anyhow::Result<ops::session::Session> {
-    let session = commands::connect::connect(args).await?;
+    connect_recorded(args, false).await
+}
+
+/// As [`connect_scripted`]; with `record`, every request is recorded from
+/// the first (for an evidence bundle's manifest).
+async fn connect_recorded(
+    args: &ConnectArgs,
+    record: bool,
+) -> anyhow::Result<ops::session::Session> {
+    let session = commands::connect::connect_with(args, record).await?;
     for notice in session.client.notices() {
         eprintln!("rollcall: warning: {notice}");
     }

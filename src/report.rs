@@ -60,7 +60,7 @@ fn timestamp(t: DateTime<Utc>) -> String {
 }
 
 /// Sanitized, then with Markdown's inline syntax escaped, for a table cell.
-fn md(text: &str) -> String {
+pub(crate) fn md(text: &str) -> String {
     let mut out = String::new();
     for c in sanitize(text).chars() {
         if matches!(

@@ -49,6 +49,7 @@ fn options(concurrency: usize) -> RunOptions {
         filter: None,
         org: None,
         undo_of: None,
+        review: None,
         reassign: Default::default(),
     }
 }

@@ -92,5 +92,26 @@ async fn server_names_in_errors_and_json_exports_are_shown_escaped() {
         let value: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
         assert!(value.to_string().contains('\u{7f}'), "{args:?}");
     }
+
+    // An access review by group names the hostile group escaped, and its
+    // files hold no raw escape either.
+    let review = dir.path().join("rv");
+    let review_arg = review.display().to_string();
+    let (ok, stdout, stderr) = rollcall(
+        &sb,
+        home,
+        &["review", "start", "--by", "group", "--out", &review_arg],
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("Clip\\e]52;c;UFdORUQ=\\x07"), "{stdout}");
+    assert_eq!(raw_escapes(&stdout), Vec::<char>::new(), "{stdout:?}");
+    for entry in std::fs::read_dir(&review).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "csv" || e == "md") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(raw_escapes(&text), Vec::<char>::new(), "{path:?}");
+        }
+    }
     sb.shutdown().await;
 }

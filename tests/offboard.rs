@@ -41,6 +41,7 @@ fn options(concurrency: usize, filter: Option<&str>) -> RunOptions {
         filter: filter.map(String::from),
         org: None,
         undo_of: None,
+        review: None,
         reassign: Default::default(),
     }
 }

@@ -44,6 +44,7 @@ fn options(concurrency: usize, filter: &str) -> RunOptions {
         filter: Some(filter.into()),
         org: None,
         undo_of: None,
+        review: None,
         reassign: Default::default(),
     }
 }

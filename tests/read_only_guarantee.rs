@@ -291,6 +291,7 @@ async fn the_console_sends_no_write_in_read_only_mode() {
                     filter: None,
                     org: None,
                     undo_of: None,
+                    review: None,
                     reassign: Reassign::default(),
                     concurrency: 8,
                 },

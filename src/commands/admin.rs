@@ -582,7 +582,14 @@ async fn resolve_heir(
 }
 
 fn refuse_reassign_without_extension(session: &Session, args: &DeleteArgs) -> anyhow::Result<()> {
-    let reassigning = args.reassign_playbooks_to.is_some() || args.reassign_jobs_to.is_some();
+    refuse_reassign_without(
+        session,
+        args.reassign_playbooks_to.is_some() || args.reassign_jobs_to.is_some(),
+    )
+}
+
+/// Reassigning needs the instance's extension: said before anything is sent.
+fn refuse_reassign_without(session: &Session, reassigning: bool) -> anyhow::Result<()> {
     if reassigning && !session.capabilities.has(ext::REASSIGN_ON_DELETE) {
         bail!(
             "this instance does not support reassigning playbooks or job apps on delete (rollcall extension {})",
@@ -597,19 +604,26 @@ fn refuse_reassign_without_extension(session: &Session, args: &DeleteArgs) -> an
 /// it may from a given one (not itself, same Organization) is the
 /// instance's to say per account.
 pub async fn resolve_heirs(session: &Session, args: &DeleteArgs) -> anyhow::Result<Reassign> {
-    refuse_reassign_without_extension(session, args)?;
+    resolve_heirs_of(
+        session,
+        args.reassign_playbooks_to.as_ref(),
+        args.reassign_jobs_to.as_ref(),
+    )
+    .await
+}
+
+/// As [`resolve_heirs`], from the two flags' values (a review's deletes
+/// take the same flags).
+pub async fn resolve_heirs_of(
+    session: &Session,
+    playbooks_to: Option<&AccountArg>,
+    jobs_to: Option<&AccountArg>,
+) -> anyhow::Result<Reassign> {
+    refuse_reassign_without(session, playbooks_to.is_some() || jobs_to.is_some())?;
     let mut reassign = Reassign::default();
     let heirs = [
-        (
-            Inheritance::Playbooks,
-            args.reassign_playbooks_to.as_ref(),
-            PLAYBOOKS_FLAG,
-        ),
-        (
-            Inheritance::JobApps,
-            args.reassign_jobs_to.as_ref(),
-            JOBS_FLAG,
-        ),
+        (Inheritance::Playbooks, playbooks_to, PLAYBOOKS_FLAG),
+        (Inheritance::JobApps, jobs_to, JOBS_FLAG),
     ];
     for (what, heir, flag) in heirs {
         let Some(heir) = resolve_heir(session, heir, flag).await? else {

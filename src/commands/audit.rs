@@ -2,17 +2,23 @@
 //! see, as Markdown, CSV or JSON; `--diff OLD.json NEW.json` compares two
 //! JSON reports without contacting any instance.
 //!
+//! `--check` holds the instance to the config file's `[policy]` (one line
+//! per broken rule; exit 0, 1 or 2), and `--bundle DIR` writes the reports
+//! with an evidence manifest (`ops::evidence`).
+//!
 //! An audit runs only on a read-only session, so the client's guard refuses
 //! any write before it is built: nothing in or below this command can turn
 //! an audit into a change.
 
 use crate::api::wire::ext;
-use crate::api::UserQuery;
+use crate::api::RecordedRequest;
 use crate::domain::audit::{
     self, AuditInput, AuditSnapshot, DEFAULT_EXPIRING_DAYS, DEFAULT_STALE_DAYS,
 };
+use crate::domain::audit_policy::{self, AuditPolicy, PolicyCheck};
 use crate::domain::text::{json_export, sanitize};
 use crate::domain::{LastLoginReported, User};
+use crate::ops::evidence::{self, BundleInfo};
 use crate::ops::session::Session;
 use crate::report::{self, ReportActor, ReportHeader};
 use anyhow::{bail, Context};
@@ -49,6 +55,22 @@ pub struct AuditArgs {
     /// Compare two JSON reports (from `--format json`); contacts no instance.
     #[arg(long, num_args = 2, value_names = ["OLD.json", "NEW.json"])]
     pub diff: Option<Vec<PathBuf>>,
+    /// Check the instance against the config file's [policy]: one line per
+    /// broken rule with its count; exit 0 (meets it), 1 (does not) or 2
+    /// (could not tell: unreachable, or data a rule needs not returned).
+    #[arg(long, conflicts_with_all = ["diff", "out"])]
+    pub check: bool,
+    /// Write the reports (Markdown, CSV, JSON) into DIR, a new or empty
+    /// directory, with a manifest: instance, actor, time, version, policy,
+    /// the requests made and the SHA-256 of every file (`rollcall verify DIR`).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["diff", "out"])]
+    pub bundle: Option<PathBuf>,
+    /// With --bundle: record the previous bundle's manifest hash (it must verify intact).
+    #[arg(long, value_name = "PREVIOUS_DIR", requires = "bundle")]
+    pub chain: Option<PathBuf>,
+    /// The config file's [policy], filled in by the caller.
+    #[arg(skip)]
+    pub policy: Option<AuditPolicy>,
 }
 
 impl Default for AuditArgs {
@@ -60,6 +82,10 @@ impl Default for AuditArgs {
             stale_days: DEFAULT_STALE_DAYS,
             expiring_days: DEFAULT_EXPIRING_DAYS,
             diff: None,
+            check: false,
+            bundle: None,
+            chain: None,
+            policy: None,
         }
     }
 }
@@ -70,6 +96,10 @@ pub struct Collected {
     pub header: ReportHeader,
     pub users: Vec<User>,
     pub audit: audit::Audit,
+    /// The policy in force and what checking it found.
+    pub policy: Option<(AuditPolicy, PolicyCheck)>,
+    /// Every request the audit sent, in order.
+    pub requests: Vec<RecordedRequest>,
 }
 
 /// Runs the audit (or the diff) and writes the report to `--out` or `out`.
@@ -86,6 +116,16 @@ pub async fn run(
                 "an audit needs a connection to an instance (only --diff works offline)",
             )?;
             let collected = collect(session, args, Utc::now()).await?;
+            if let Some(dir) = &args.bundle {
+                let hash = write_bundle(&collected, dir, args.chain.as_deref())?;
+                writeln!(
+                    out,
+                    "Bundle {}: {} files, manifest SHA-256 {hash}",
+                    dir.display(),
+                    BUNDLE_FILES.len()
+                )?;
+                return Ok(());
+            }
             render(&collected, args.format)?
         }
     };
@@ -100,6 +140,21 @@ pub async fn run(
     Ok(())
 }
 
+/// `--check` (with `--bundle`, the bundle too): the exit status of
+/// [`write_check`].
+pub async fn check(
+    session: &Session,
+    args: &AuditArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    let collected = collect(session, args, Utc::now()).await?;
+    if let Some(dir) = &args.bundle {
+        write_bundle(&collected, dir, args.chain.as_deref())?;
+    }
+    write_check(&collected, out, err)
+}
+
 /// Reads every account (and the limits, where advertised) and computes the
 /// findings as of `now`. Refuses a session that could write.
 pub async fn collect(
@@ -110,22 +165,8 @@ pub async fn collect(
     if !session.read_only || !session.client.is_read_only() {
         bail!("an audit runs only on a read-only connection (connect with --read-only)");
     }
-    let query = UserQuery {
-        fields: extension_fields(session),
-        owner: args.org.clone(),
-        ..Default::default()
-    };
-    // On a plain instance the groups come from the user groups.
-    let membership = session.membership(&query.fields).await?;
-    let mut users = session
-        .client
-        .list_users(&query)
-        .await
-        .context("listing accounts")?;
-    if let Some(m) = &membership {
-        m.fill(&mut users);
-    }
-    users.sort_by_cached_key(|u| (u.user_name.to_lowercase(), u.id));
+    session.client.record_requests();
+    let users = session.read_accounts(args.org.as_deref()).await?;
     let mut limits = if session.capabilities.has(ext::LIMITS) {
         session
             .client
@@ -149,8 +190,17 @@ pub async fn collect(
             .capabilities
             .last_login_advertised()
             .or(LastLoginReported::seen_in(&users)),
+        stale_by_type: args
+            .policy
+            .as_ref()
+            .map(|p| p.stale_days)
+            .unwrap_or_default(),
     };
     let audit = audit::audit(&input);
+    let policy = args.policy.clone().map(|policy| {
+        let check = audit_policy::check(&policy, &audit, &users, input.last_login.is_returned());
+        (policy, check)
+    });
     let header = ReportHeader {
         instance: session.instance.clone(),
         actor: ReportActor::from(&session.actor),
@@ -163,16 +213,117 @@ pub async fn collect(
         header,
         users,
         audit,
+        policy,
+        requests: session.client.recorded_requests(),
     })
 }
 
-/// The extension fields the findings use, where the instance offers them.
-fn extension_fields(session: &Session) -> Vec<String> {
-    [ext::USER_GROUPS_FIELD, ext::MFA_FIELD]
+/// `--check`: one line per broken rule on `out`, nothing when the
+/// instance meets the policy; what could not be decided goes to `err`.
+/// Returns the exit status: 0 meets it, 1 does not, 2 could not tell.
+pub fn write_check(
+    collected: &Collected,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    let Some((_, check)) = &collected.policy else {
+        writeln!(
+            err,
+            "rollcall: cannot check: the config file has no [policy] with a rule (see config.example.toml)"
+        )?;
+        return Ok(2);
+    };
+    for v in &check.violations {
+        writeln!(out, "{}: {}", v.rule, sanitize(&v.text))?;
+    }
+    for u in &check.undecided {
+        writeln!(err, "rollcall: cannot check: {}", sanitize(&u.text()))?;
+    }
+    out.flush()?;
+    Ok(check.exit_code())
+}
+
+/// The policy section of the Markdown report: the rules in force, what
+/// breaks them, what could not be decided, and the exemptions.
+fn policy_markdown(policy: &AuditPolicy, check: &PolicyCheck, users: &[User]) -> String {
+    let mut out = String::from("\n## Policy\n\n");
+    let days = |d: Option<i64>| d.map_or("not checked".to_string(), |d| format!("{d} days"));
+    let s = &policy.stale_days;
+    out.push_str(&format!(
+        "- Stale after: User {}, API {}, TAXII {}, Read Only {}\n",
+        days(s.user),
+        days(s.api),
+        days(s.taxii),
+        days(s.readonly.or(s.user))
+    ));
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    out.push_str(&format!(
+        "- Privileged accounts must have MFA: {}\n- Most privileged accounts per Organization: {}\n- API accounts must have been used: {}\n\n",
+        yes_no(policy.privileged_require_mfa),
+        policy
+            .max_privileged_per_org
+            .map_or("no limit".to_string(), |n| n.to_string()),
+        yes_no(policy.api_must_be_used)
+    ));
+    if check.violations.is_empty() && check.undecided.is_empty() {
+        out.push_str("The instance meets the policy.\n");
+    }
+    for v in &check.violations {
+        out.push_str(&format!("- **{}**: {}\n", v.rule, report::md(&v.text)));
+    }
+    for u in &check.undecided {
+        out.push_str(&format!("- undecided: {}\n", report::md(&u.text())));
+    }
+    if !check.exempted.is_empty() {
+        out.push_str("\nExempt:\n\n");
+        for (id, reason) in &check.exempted {
+            let name = users
+                .iter()
+                .find(|u| u.id == *id)
+                .map_or(String::new(), |u| report::md(&u.user_name));
+            out.push_str(&format!("- {name} ({id}): {}\n", report::md(reason)));
+        }
+    }
+    out
+}
+
+/// The files an audit bundle holds besides its manifest.
+pub const BUNDLE_FILES: [(&str, AuditFormat); 3] = [
+    ("audit.md", AuditFormat::Markdown),
+    ("audit.csv", AuditFormat::Csv),
+    ("audit.json", AuditFormat::Json),
+];
+
+/// Writes the three reports and the manifest into `dir`; returns the
+/// manifest's SHA-256.
+pub fn write_bundle(
+    collected: &Collected,
+    dir: &Path,
+    chain: Option<&Path>,
+) -> anyhow::Result<String> {
+    let previous = chain.map(evidence::chain_link).transpose()?;
+    let mut files = Vec::new();
+    for (name, format) in BUNDLE_FILES {
+        files.push((name.to_string(), render(collected, format)?.into_bytes()));
+    }
+    let header = &collected.header;
+    let info = BundleInfo {
+        contents: "audit".into(),
+        instance: header.instance.clone(),
+        actor: header.actor.user_name.clone(),
+        generated: header.generated,
+        policy: collected.policy.as_ref().map(|(p, _)| p.clone()),
+        thresholds: [
+            ("staleDays", serde_json::json!(header.stale_days)),
+            ("expiringDays", serde_json::json!(header.expiring_days)),
+            ("organization", serde_json::json!(header.organization)),
+        ]
         .into_iter()
-        .filter(|f| session.capabilities.has(f) || session.capabilities.extra_fields.contains(*f))
-        .map(String::from)
-        .collect()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+        requests: collected.requests.clone(),
+    };
+    evidence::write_bundle(dir, info, &files, previous)
 }
 
 pub fn render(collected: &Collected, format: AuditFormat) -> anyhow::Result<String> {
@@ -180,11 +331,26 @@ pub fn render(collected: &Collected, format: AuditFormat) -> anyhow::Result<Stri
         header,
         users,
         audit,
+        policy,
+        ..
     } = collected;
     Ok(match format {
-        AuditFormat::Markdown => report::markdown(header, audit, users),
+        AuditFormat::Markdown => {
+            let mut text = report::markdown(header, audit, users);
+            if let Some((policy, check)) = policy {
+                text.push_str(&policy_markdown(policy, check, users));
+            }
+            text
+        }
         AuditFormat::Csv => report::csv(header, audit, users),
-        AuditFormat::Json => json_export(&report::json(header, audit, users))?,
+        AuditFormat::Json => {
+            let mut value = report::json(header, audit, users);
+            if let (Some((policy, check)), Some(map)) = (policy, value.as_object_mut()) {
+                map.insert("policy".into(), serde_json::to_value(policy)?);
+                map.insert("policyCheck".into(), serde_json::to_value(check)?);
+            }
+            json_export(&value)?
+        }
     })
 }
 
@@ -209,38 +375,9 @@ fn diff_report(paths: &[PathBuf], format: AuditFormat) -> anyhow::Result<String>
     })
 }
 
-/// Writes a temporary file beside `path`, then renames it over `path`, so
-/// a reader never sees half a report and a failure leaves the old one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("--out must name a file"))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(
-        ".tmp-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    let temp = dir.join(temp_name);
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
+/// Reports are written through a temporary file and a rename (one
+/// implementation, with the evidence bundles').
+pub use crate::ops::evidence::write_atomically;
 
 #[cfg(test)]
 mod tests {

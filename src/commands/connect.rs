@@ -20,10 +20,16 @@ pub struct ConnectArgs {
 
 /// Resolves the profile and opens a session.
 pub async fn connect(args: &ConnectArgs) -> anyhow::Result<Session> {
+    connect_with(args, false).await
+}
+
+/// As [`connect`]; with `record`, every request the session sends is
+/// recorded from the first (an evidence bundle lists them).
+pub async fn connect_with(args: &ConnectArgs, record: bool) -> anyhow::Result<Session> {
     let profile = config::resolve(&Selection {
         profile: args.profile.clone(),
         config: args.config.clone(),
         read_only: args.read_only,
     })?;
-    session::open(profile).await
+    session::open_with(profile, record).await
 }

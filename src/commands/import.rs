@@ -535,6 +535,7 @@ pub async fn undo_with(
         filter: None,
         org: None,
         undo_of: Some(original.run_id.clone()),
+        review: None,
         planned: count,
         already: plan.not_applied.len(),
         not_allowed: plan.not_allowed.len(),

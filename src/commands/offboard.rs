@@ -173,6 +173,8 @@ pub struct RunOptions {
     pub filter: Option<String>,
     pub org: Option<String>,
     pub undo_of: Option<String>,
+    /// The access review whose decisions the run carries out.
+    pub review: Option<String>,
     /// A delete's new owners of Run As playbooks and job apps (rule 8).
     pub reassign: Reassign,
 }
@@ -221,6 +223,7 @@ pub fn run_request(session: &Session, selection: &Selection, options: &RunOption
     request.filter = options.filter.clone();
     request.org = options.org.clone();
     request.undo_of = options.undo_of.clone();
+    request.review = options.review.clone();
     request.reassign = options.reassign;
     request.concurrency = options.concurrency.max(1);
     request
@@ -410,6 +413,7 @@ async fn run_selected(
         filter: Some(args.filter.clone()),
         org: args.org.clone(),
         undo_of: None,
+        review: None,
         reassign,
     };
     let path = journal_path(args.journal.as_deref())?;
@@ -500,6 +504,7 @@ pub async fn undo_with(
         filter: None,
         org: None,
         undo_of: Some(plan.original.run_id.clone()),
+        review: None,
         reassign: Reassign::default(),
     };
     confirm_and_run(
@@ -525,7 +530,7 @@ pub async fn undo_with(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn confirm_and_run(
+pub(crate) async fn confirm_and_run(
     session: &Session,
     selection: &Selection,
     options: &RunOptions,
@@ -911,10 +916,11 @@ fn write_runs(runs: &[RunSummary], out: &mut dyn Write) -> anyhow::Result<()> {
         .iter()
         .map(|r| {
             let note = match r.header.as_ref() {
-                Some(h) => match (&h.undo_of, &h.filter) {
-                    (Some(undone), _) => format!("undoes {}", sanitize(undone)),
-                    (None, Some(filter)) => format!("filter {}", sanitize(filter)),
-                    (None, None) => String::new(),
+                Some(h) => match (&h.undo_of, &h.review, &h.filter) {
+                    (Some(undone), _, _) => format!("undoes {}", sanitize(undone)),
+                    (None, Some(review), _) => format!("review {}", sanitize(review)),
+                    (None, None, Some(filter)) => format!("filter {}", sanitize(filter)),
+                    (None, None, None) => String::new(),
                 },
                 None => String::new(),
             };
@@ -979,6 +985,9 @@ fn write_run(
         }
         if let Some(undone) = &h.undo_of {
             writeln!(out, "  undoes run {}", sanitize(undone))?;
+        }
+        if let Some(review) = &h.review {
+            writeln!(out, "  carries out the access review {}", sanitize(review))?;
         }
         writeln!(
             out,

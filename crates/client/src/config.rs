@@ -8,6 +8,7 @@
 use crate::api::client::{parse_api_path, DEFAULT_CONCURRENCY};
 use crate::api::net::TokenRefresh;
 use crate::api::{CaFile, ClientOptions, Connection, Credentials, Limits, ProxySetting, Secret};
+use crate::domain::audit_policy::AuditPolicy;
 use anyhow::{anyhow, bail, Context};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -54,6 +55,9 @@ pub struct ConfigFile {
     /// the other commands do not look at it.
     #[serde(default)]
     pub keys: toml::Table,
+    /// `[policy]`: what the audit's `--check` holds the instance to.
+    #[serde(default)]
+    pub policy: Option<AuditPolicy>,
 }
 
 /// `[console]`: the table's columns and the saved views.
@@ -249,6 +253,17 @@ impl fmt::Debug for ProfileConfig {
 
 impl ConfigFile {
     pub fn parse(text: &str, origin: &Path) -> anyhow::Result<Self> {
+        let file: ConfigFile = Self::parse_toml(text, origin)?;
+        if let Some(policy) = &file.policy {
+            let problems = policy.problems();
+            if !problems.is_empty() {
+                bail!("{}: {}", origin.display(), problems.join("; "));
+            }
+        }
+        Ok(file)
+    }
+
+    fn parse_toml(text: &str, origin: &Path) -> anyhow::Result<Self> {
         toml::from_str(text).map_err(|e| {
             // toml's messages span several lines; keep the first.
             let message = e
@@ -283,6 +298,13 @@ impl ConfigFile {
             self.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
         }
     }
+}
+
+/// The `[policy]` of the config file at `path`: `Ok(None)` when the file
+/// or the table is absent; a policy with a problem is refused with each
+/// problem named.
+pub fn load_policy(path: &Path) -> anyhow::Result<Option<AuditPolicy>> {
+    Ok(ConfigFile::load(path)?.and_then(|f| f.policy))
 }
 
 /// What the command line chose.
@@ -1173,6 +1195,62 @@ token = "t"
         std::fs::write(&path, "not = [valid").unwrap();
         assert!(console.save(&path).is_err());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "not = [valid");
+    }
+
+    #[test]
+    fn policy_table_parses_and_each_problem_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = write(
+            &dir,
+            r#"
+[policy]
+privileged_require_mfa = true
+max_privileged_per_org = 3
+api_must_be_used = true
+[policy.stale_days]
+user = 90
+api = 30
+[[policy.exempt]]
+account = "breakglass@example.com"
+reason = "break-glass account, sealed envelope"
+"#,
+        );
+        let policy = load_policy(&good).unwrap().expect("a policy");
+        assert_eq!(policy.stale_days.user, Some(90));
+        assert_eq!(policy.stale_days.api, Some(30));
+        assert_eq!(policy.stale_days.taxii, None);
+        assert!(policy.privileged_require_mfa && policy.api_must_be_used);
+        assert_eq!(policy.max_privileged_per_org, Some(3));
+        assert_eq!(
+            policy.exempt[0].reason,
+            "break-glass account, sealed envelope"
+        );
+        // No [policy]: none.
+        let none = write(&dir, "[console]\n");
+        assert_eq!(load_policy(&none).unwrap(), None);
+        // An unknown key: the file and its line.
+        let typo = write(&dir, "[policy]\nstale_dayz = 3\n");
+        let err = load_policy(&typo).unwrap_err().to_string();
+        assert!(err.contains(":2:") && err.contains("stale_dayz"), "{err}");
+        // A wrong type.
+        let wrong = write(&dir, "[policy.stale_days]\nuser = \"ninety\"\n");
+        let err = load_policy(&wrong).unwrap_err().to_string();
+        assert!(err.contains(":2:"), "{err}");
+        // An exemption without a reason, a threshold out of range: both named.
+        let bad = write(
+            &dir,
+            "[policy.stale_days]\nuser = 0\n[[policy.exempt]]\naccount = \"svc\"\nreason = \"\"\n",
+        );
+        let err = load_policy(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("policy.stale_days.user = 0")
+                && err.contains("policy.exempt #1 (svc): a reason is required"),
+            "{err}"
+        );
+        // A reason-less exemption is a missing key, named with its line.
+        let missing = write(&dir, "[[policy.exempt]]\naccount = \"svc\"\n");
+        let err = load_policy(&missing).unwrap_err().to_string();
+        assert!(err.contains("reason"), "{err}");
     }
 
     #[test]

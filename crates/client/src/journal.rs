@@ -80,6 +80,9 @@ pub struct RunHeader {
     /// The run this one undoes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undo_of: Option<String>,
+    /// The access review (its directory) whose decisions this run carries out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
     /// Accounts the preflight said will change (the run's intended size).
     pub planned: usize,
     /// Accounts already in the state the action sets (not sent).
@@ -772,6 +775,7 @@ mod tests {
             filter: Some("status:disabled".into()),
             org: None,
             undo_of: undo_of.map(String::from),
+            review: None,
             planned,
             already: 2,
             not_allowed: 1,

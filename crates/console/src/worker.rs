@@ -10,6 +10,7 @@ use crate::api::wire::{OrgLimits, Owner, RunAs, TokenRequest};
 use crate::api::{ApiError, Client, Membership, Page, Secret, UserQuery};
 use crate::bulk::{self, Cancel, Reassign, RowResult};
 use crate::domain::preflight::BulkAction;
+use crate::domain::review::Sheet;
 use crate::domain::{GroupRef, User};
 use crate::journal::{self, RunRow, RunSummary};
 use crate::ops::account::{self, SaveRequest};
@@ -106,6 +107,16 @@ pub enum Command {
         action: BulkAction,
         ids: Vec<i64>,
     },
+    /// An access review's sheets (`ops::review::load`), answered by `Review`.
+    LoadReview { id: RequestId, dir: PathBuf },
+    /// Writes one sheet of a review back (atomically), answered by
+    /// `ReviewSaved`.
+    SaveReviewSheet {
+        id: RequestId,
+        dir: PathBuf,
+        file: String,
+        sheet: Sheet,
+    },
 }
 
 /// A bulk run for the worker: the run (ops' one description of it), where
@@ -150,7 +161,9 @@ impl Command {
             | Command::ReadBack { id, .. }
             | Command::LoadJournal { id, .. }
             | Command::LoadJournalRun { id, .. }
-            | Command::PlanUndo { id, .. } => Some(*id),
+            | Command::PlanUndo { id, .. }
+            | Command::LoadReview { id, .. }
+            | Command::SaveReviewSheet { id, .. } => Some(*id),
             Command::Shutdown => None,
         }
     }
@@ -258,6 +271,17 @@ pub enum Event {
         id: RequestId,
         plan: Result<Box<UndoPlan>, String>,
     },
+    /// A review's sheets by file name, as read from `dir`.
+    Review {
+        id: RequestId,
+        dir: PathBuf,
+        sheets: Result<Vec<(String, Sheet)>, String>,
+    },
+    ReviewSaved {
+        id: RequestId,
+        file: String,
+        result: Result<(), String>,
+    },
 }
 
 impl Event {
@@ -280,7 +304,9 @@ impl Event {
             | Event::ReadBack { id, .. }
             | Event::Journal { id, .. }
             | Event::JournalRun { id, .. }
-            | Event::UndoPlanned { id, .. } => *id,
+            | Event::UndoPlanned { id, .. }
+            | Event::Review { id, .. }
+            | Event::ReviewSaved { id, .. } => *id,
         }
     }
 }
@@ -339,6 +365,15 @@ async fn run(
     let mut running: HashMap<RequestId, AbortHandle> = HashMap::new();
     let mut bulks: Vec<BulkTask> = Vec::new();
     let mut listing: Option<RequestId> = None;
+    // A review's sheets are read and written one at a time, in the order
+    // asked: a later decision's save never lands before an earlier one's.
+    let (review_tx, mut review_rx) = mpsc::unbounded_channel::<Command>();
+    let review_events = events.clone();
+    let reviews = tokio::spawn(async move {
+        while let Some(command) = review_rx.recv().await {
+            review_work(command, review_events.clone()).await;
+        }
+    });
     while let Some(command) = commands.recv().await {
         running.retain(|_, task| !task.is_finished());
         bulks.retain(|bulk| !bulk.done.is_finished());
@@ -426,6 +461,9 @@ async fn run(
                 });
             }
             Command::Shutdown => break,
+            Command::LoadReview { .. } | Command::SaveReviewSheet { .. } => {
+                let _ = review_tx.send(command);
+            }
             Command::LoadJournal { .. }
             | Command::LoadJournalRun { .. }
             | Command::PlanUndo { .. } => {
@@ -443,6 +481,9 @@ async fn run(
     for task in running.values() {
         task.abort();
     }
+    // Saves already asked for finish: a decision on screen is on disk.
+    drop(review_tx);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, reviews).await;
     stop_bulks(bulks, SHUTDOWN_GRACE).await;
 }
 
@@ -674,6 +715,39 @@ async fn run_bulk(
         }
     };
     let _ = events.send(Event::BulkDone { id, results });
+}
+
+/// An access review's sheets, read and written off the async threads
+/// through `ops::review`.
+async fn review_work(command: Command, events: mpsc::UnboundedSender<Event>) {
+    let event = match command {
+        Command::LoadReview { id, dir } => {
+            let at = dir.clone();
+            let sheets = tokio::task::spawn_blocking(move || ops::review::load(&at))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| format!("{e:#}")))
+                .map(|review| review.sheets);
+            Event::Review { id, dir, sheets }
+        }
+        Command::SaveReviewSheet {
+            id,
+            dir,
+            file,
+            mut sheet,
+        } => {
+            let name = file.clone();
+            let result = tokio::task::spawn_blocking(move || {
+                ops::review::save_sheet(&dir, &name, &mut sheet)
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| format!("{e:#}")));
+            Event::ReviewSaved { id, file, result }
+        }
+        _ => return,
+    };
+    let _ = events.send(event);
 }
 
 /// The journal's view and undo planning: the file is read off the async

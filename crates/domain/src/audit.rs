@@ -24,6 +24,52 @@ pub struct AuditInput<'a> {
     pub password_max_age_days: Option<i64>,
     /// Whether an absent last login means "never" (see [`LastLoginReported`]).
     pub last_login: LastLoginReported,
+    /// A policy's stale thresholds per account type; a type it leaves out
+    /// uses `stale_days`.
+    pub stale_by_type: StaleDays,
+}
+
+/// Days without a login before an account is stale, per account type
+/// (`[policy.stale_days]`); `None`: the audit's `--stale-days`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaleDays {
+    #[serde(default)]
+    pub user: Option<i64>,
+    #[serde(default)]
+    pub api: Option<i64>,
+    #[serde(default)]
+    pub taxii: Option<i64>,
+    /// Read Only Users; absent: the `user` threshold.
+    #[serde(default)]
+    pub readonly: Option<i64>,
+}
+
+impl StaleDays {
+    /// The threshold a policy sets for `kind`, if it sets one.
+    pub fn get(&self, kind: AccountType) -> Option<i64> {
+        match kind {
+            AccountType::User => self.user,
+            AccountType::Api => self.api,
+            AccountType::Taxii => self.taxii,
+            AccountType::ReadOnly => self.readonly.or(self.user),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == StaleDays::default()
+    }
+
+    /// The threshold for an account of type `kind` (`None`: the type was
+    /// not returned), with `default` where the policy sets none; `None`
+    /// when it depends on a type that is unknown.
+    pub fn threshold(&self, kind: Option<AccountType>, default: i64) -> Option<i64> {
+        match kind {
+            Some(kind) => Some(self.get(kind).unwrap_or(default)),
+            None if self.is_empty() => Some(default),
+            None => None,
+        }
+    }
 }
 
 impl<'a> AuditInput<'a> {
@@ -38,6 +84,7 @@ impl<'a> AuditInput<'a> {
             expiring_days: DEFAULT_EXPIRING_DAYS,
             password_max_age_days: None,
             last_login: LastLoginReported::seen_in(users),
+            stale_by_type: StaleDays::default(),
         }
     }
 }
@@ -58,10 +105,14 @@ pub enum FindingKind {
     ApiUsers,
     PendingPasswordReset,
     PendingMfaReset,
+    /// Privileged (as [`FindingKind::Privileged`]), enabled, and without MFA.
+    PrivilegedWithoutMfa,
+    /// API accounts that have never logged in: a token nobody uses.
+    ApiNeverUsed,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 10] = [
+    pub const ALL: [FindingKind; 12] = [
         FindingKind::NeverLoggedIn,
         FindingKind::StaleLogin,
         FindingKind::PasswordExpired,
@@ -72,6 +123,8 @@ impl FindingKind {
         FindingKind::ApiUsers,
         FindingKind::PendingPasswordReset,
         FindingKind::PendingMfaReset,
+        FindingKind::PrivilegedWithoutMfa,
+        FindingKind::ApiNeverUsed,
     ];
 
     pub fn title(self) -> &'static str {
@@ -86,6 +139,8 @@ impl FindingKind {
             FindingKind::ApiUsers => "API users",
             FindingKind::PendingPasswordReset => "Password reset pending",
             FindingKind::PendingMfaReset => "MFA reset pending",
+            FindingKind::PrivilegedWithoutMfa => "Privileged without MFA",
+            FindingKind::ApiNeverUsed => "API accounts never used",
         }
     }
 
@@ -102,6 +157,8 @@ impl FindingKind {
             FindingKind::ApiUsers => "api_users",
             FindingKind::PendingPasswordReset => "pending_password_reset",
             FindingKind::PendingMfaReset => "pending_mfa_reset",
+            FindingKind::PrivilegedWithoutMfa => "privileged_without_mfa",
+            FindingKind::ApiNeverUsed => "api_never_used",
         }
     }
 
@@ -122,7 +179,9 @@ impl FindingKind {
             | FindingKind::DisabledWithAccess
             | FindingKind::Privileged
             | FindingKind::PendingPasswordReset
-            | FindingKind::PendingMfaReset => None,
+            | FindingKind::PendingMfaReset
+            | FindingKind::PrivilegedWithoutMfa
+            | FindingKind::ApiNeverUsed => None,
         }
     }
 }
@@ -229,14 +288,21 @@ fn judge(kind: FindingKind, user: &User, input: &AuditInput) -> Judgement {
             Some(Some(_)) => Judgement::No,
             None => Judgement::Unknown,
         },
-        FindingKind::StaleLogin => match user.days_since_login(now, input.last_login) {
-            Some(Some(days)) if days > input.stale_days => Judgement::Yes(Some(format!(
-                "{days} days ({})",
-                last_login_text(user, now, input.last_login)
-            ))),
-            Some(_) => Judgement::No,
-            None => Judgement::Unknown,
-        },
+        FindingKind::StaleLogin => {
+            let since = user.days_since_login(now, input.last_login);
+            let threshold = input
+                .stale_by_type
+                .threshold(user.account_type(), input.stale_days);
+            match (since, threshold) {
+                (Some(None), _) => Judgement::No,
+                (Some(Some(days)), Some(limit)) if days > limit => Judgement::Yes(Some(format!(
+                    "{days} days ({})",
+                    last_login_text(user, now, input.last_login)
+                ))),
+                (Some(Some(_)), Some(_)) => Judgement::No,
+                _ => Judgement::Unknown,
+            }
+        }
         FindingKind::PasswordExpired | FindingKind::PasswordExpiring => {
             if has_no_password(user) {
                 return Judgement::No;
@@ -261,18 +327,37 @@ fn judge(kind: FindingKind, user: &User, input: &AuditInput) -> Judgement {
             None => Judgement::Unknown,
         },
         FindingKind::DisabledWithAccess => disabled_with_access(user),
-        FindingKind::Privileged => {
-            let by_system = system_role(user).map(|r| r.map(|r| r.is_administrative()));
-            let by_org = org_role(user).map(|r| r.map(|r| r == OrgRole::OrganizationAdministrator));
-            match (by_system, by_org) {
-                (Some(Ok(true)), _) | (_, Some(Ok(true))) => Judgement::Yes(Some(format!(
+        FindingKind::Privileged => match is_privileged(user) {
+            Some(true) => Judgement::Yes(Some(format!(
+                "last login {}",
+                last_login_text(user, now, input.last_login)
+            ))),
+            Some(false) => Judgement::No,
+            None => Judgement::Unknown,
+        },
+        FindingKind::PrivilegedWithoutMfa => match (is_privileged(user), user.disabled) {
+            (Some(false), _) | (_, Some(true)) => Judgement::No,
+            (None, _) | (_, None) => Judgement::Unknown,
+            (Some(true), Some(false)) => match user.mfa_enabled {
+                Some(false) => Judgement::Yes(Some(format!(
                     "last login {}",
                     last_login_text(user, now, input.last_login)
                 ))),
-                (Some(Ok(false)), Some(Ok(false))) => Judgement::No,
-                _ => Judgement::Unknown,
+                Some(true) => Judgement::No,
+                None => Judgement::Unknown,
+            },
+        },
+        FindingKind::ApiNeverUsed => match system_role(user) {
+            Some(Ok(role)) if AccountType::of(role) == AccountType::Api => {
+                match user.days_since_login(now, input.last_login) {
+                    Some(None) => Judgement::Yes(None),
+                    Some(Some(_)) => Judgement::No,
+                    None => Judgement::Unknown,
+                }
             }
-        }
+            Some(Ok(_)) => Judgement::No,
+            Some(Err(())) | None => Judgement::Unknown,
+        },
         FindingKind::ApiUsers => match system_role(user) {
             Some(Ok(role)) if AccountType::of(role) == AccountType::Api => {
                 Judgement::Yes(Some(format!(
@@ -285,6 +370,19 @@ fn judge(kind: FindingKind, user: &User, input: &AuditInput) -> Judgement {
         },
         FindingKind::PendingPasswordReset => yes_if(user.password_reset_required),
         FindingKind::PendingMfaReset => yes_if(user.two_factor_reset_required),
+    }
+}
+
+/// Privileged: an administrative System role, or Organization
+/// Administrator of its home Organization; `None` when the roles returned
+/// cannot say.
+pub fn is_privileged(user: &User) -> Option<bool> {
+    let by_system = system_role(user).map(|r| r.map(|r| r.is_administrative()));
+    let by_org = org_role(user).map(|r| r.map(|r| r == OrgRole::OrganizationAdministrator));
+    match (by_system, by_org) {
+        (Some(Ok(true)), _) | (_, Some(Ok(true))) => Some(true),
+        (Some(Ok(false)), Some(Ok(false))) => Some(false),
+        _ => None,
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod audit_policy;
 pub mod ext;
 pub mod filter;
 pub mod form;
@@ -11,6 +12,7 @@ pub mod policy;
 #[cfg(test)]
 mod policy_tests;
 pub mod preflight;
+pub mod review;
 pub mod role_model;
 pub mod roles;
 pub mod rq;

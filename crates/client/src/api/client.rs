@@ -187,6 +187,8 @@ struct Inner {
     /// Each listing's last count, by `listing_key`: how many pages to send
     /// at once the next time.
     listing_sizes: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    /// Requests recorded since `record_requests` (evidence bundles).
+    recorded: std::sync::Mutex<Option<Vec<RecordedRequest>>>,
 }
 
 /// A listing's identity for its size: the path and what selects entries
@@ -233,6 +235,18 @@ impl<T> std::future::Future for PageTask<T> {
                 ))),
             })
     }
+}
+
+/// One request as an evidence bundle lists it: method, path and query
+/// (signatures and tokens travel in headers, which are never recorded),
+/// and the status of its answer (`None`: no answer came).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    pub status: Option<u16>,
 }
 
 /// The query parameter that puts a write on ThreatConnect's Activity tab
@@ -559,8 +573,26 @@ impl Client {
                 options,
                 notices,
                 listing_sizes: Default::default(),
+                recorded: std::sync::Mutex::new(None),
             }),
         })
+    }
+
+    /// From now on, every request this client (and its clones) sends is
+    /// recorded, each attempt apart; a recording already under way goes on.
+    pub fn record_requests(&self) {
+        if let Ok(mut recorded) = self.inner.recorded.lock() {
+            recorded.get_or_insert_with(Vec::new);
+        }
+    }
+
+    /// The requests recorded since [`Client::record_requests`], in the
+    /// order their answers came; empty when nothing is being recorded.
+    pub fn recorded_requests(&self) -> Vec<RecordedRequest> {
+        match self.inner.recorded.lock() {
+            Ok(recorded) => recorded.clone().unwrap_or_default(),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// The credentials requests are signed with now.
@@ -827,6 +859,18 @@ impl Client {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let path = crate::domain::text::sanitize(url.path()).into_owned();
         let query_keys = query_keys(url);
+        if let Ok(mut recorded) = self.inner.recorded.lock() {
+            if let Some(list) = recorded.as_mut() {
+                list.push(RecordedRequest {
+                    method: method.to_string(),
+                    path: path.clone(),
+                    query: url
+                        .query()
+                        .map(|q| crate::domain::text::sanitize(q).into_owned()),
+                    status,
+                });
+            }
+        }
         match &result {
             // No answer, or one that could not be read: what went wrong.
             Err((error, _)) if error.status().is_none() => tracing::info!(

@@ -3,9 +3,11 @@
 //! commands are thin drivers over it.
 
 pub mod account;
+pub mod evidence;
 pub mod export;
 pub mod import;
 pub mod results;
+pub mod review;
 pub mod run;
 pub mod session;
 pub mod undo;

@@ -61,6 +61,8 @@ pub struct RunRequest {
     pub org: Option<String>,
     /// The run this one undoes.
     pub undo_of: Option<String>,
+    /// The access review whose decisions it carries out (its directory).
+    pub review: Option<String>,
     /// A delete's new owners of Run As playbooks and job apps (rule 8).
     pub reassign: Reassign,
     /// Requests in flight at once (at least 1).
@@ -95,6 +97,7 @@ impl RunRequest {
             filter: None,
             org: None,
             undo_of: None,
+            review: None,
             reassign: Reassign::default(),
             concurrency: DEFAULT_BULK_CONCURRENCY,
         }
@@ -118,6 +121,7 @@ impl RunRequest {
                 filter: self.filter.clone(),
                 org: self.org.clone(),
                 undo_of: self.undo_of.clone(),
+                review: self.review.clone(),
             },
             activity_log,
         )
@@ -159,6 +163,8 @@ pub struct Chosen {
     pub filter: Option<String>,
     pub org: Option<String>,
     pub undo_of: Option<String>,
+    /// The access review whose decisions the run carries out.
+    pub review: Option<String>,
 }
 
 /// The journal's header line of a run, the same fields for every kind of
@@ -180,6 +186,7 @@ pub fn header(
         filter: chosen.filter,
         org: chosen.org,
         undo_of: chosen.undo_of,
+        review: chosen.review,
         planned: counts.planned,
         already: counts.already,
         not_allowed: counts.not_allowed,

@@ -44,6 +44,32 @@ impl Session {
     /// Group membership for a listing asked with `fields`, read from the
     /// user groups when the listing itself does not carry it (a plain
     /// instance); `None` when neither says.
+    /// Every account the actor may see (of `org` only, when given), with
+    /// the extension fields the instance offers and the groups filled in,
+    /// sorted by user name: what an audit and a review read.
+    pub async fn read_accounts(
+        &self,
+        org: Option<&str>,
+    ) -> anyhow::Result<Vec<crate::domain::User>> {
+        let query = crate::api::UserQuery {
+            fields: self.extension_fields(),
+            owner: org.map(str::to_string),
+            ..Default::default()
+        };
+        // On a plain instance the groups come from the user groups.
+        let membership = self.membership(&query.fields).await?;
+        let mut users = self
+            .client
+            .list_users(&query)
+            .await
+            .context("listing accounts")?;
+        if let Some(m) = &membership {
+            m.fill(&mut users);
+        }
+        users.sort_by_cached_key(|u| (u.user_name.to_lowercase(), u.id));
+        Ok(users)
+    }
+
     pub async fn membership(&self, fields: &[String]) -> anyhow::Result<Option<Membership>> {
         if !Membership::applies(&self.capabilities, fields) {
             return Ok(None);
@@ -103,7 +129,16 @@ pub fn listing_fields(capabilities: &Capabilities) -> Vec<String> {
 
 /// Opens a session for a resolved profile.
 pub async fn open(profile: Profile) -> anyhow::Result<Session> {
+    open_with(profile, false).await
+}
+
+/// As [`open`]; with `record`, every request is recorded from the first
+/// (`Client::recorded_requests`), for an evidence bundle's manifest.
+pub async fn open_with(profile: Profile, record: bool) -> anyhow::Result<Session> {
     let client = Client::with_options(profile.connection, profile.options)?;
+    if record {
+        client.record_requests();
+    }
     let mut session = session_on(client, profile.password_max_age_days).await?;
     session.concurrency = profile.concurrency;
     Ok(session)

@@ -11,6 +11,7 @@ use super::layers::Layers;
 use super::line::LineEditor;
 use super::list::{ListCursor, TypeAheadList, PICKER_QUERY_MAX};
 use super::registry::{self, Cmd};
+use super::review::Review;
 use super::ConsoleContext;
 use crate::api::wire::{ext, OrgLimits};
 use crate::api::{Membership, UserQuery};
@@ -290,6 +291,8 @@ pub struct App {
     pub(crate) bulk: Bulk,
     /// The journal view (`:journal`) and undo plans.
     pub(crate) journal: Journal,
+    /// The access review view (`:review DIR`).
+    pub(crate) review: Review,
     /// Where runs are journalled, and their concurrency.
     pub(crate) run_settings: RunSettings,
     /// A filter by account ids (an audit finding the filter language cannot
@@ -366,6 +369,7 @@ impl App {
             forms: Default::default(),
             bulk: Default::default(),
             journal: Default::default(),
+            review: Default::default(),
             run_settings: RunSettings::default(),
             id_filter: None,
             notices: Vec::new(),
@@ -530,6 +534,7 @@ impl App {
             match (self.mode(), self.journal.open.as_mut()) {
                 (Mode::JournalRun, Some(open)) => open.cursor.set_page(page),
                 (Mode::Journal, _) => self.journal.cursor.set_page(page),
+                (Mode::Review | Mode::ReviewReason, _) => self.review.cursor.set_page(page),
                 _ => {}
             }
         }
@@ -564,7 +569,7 @@ impl App {
     fn type_text(&mut self, text: &str) -> Vec<Command> {
         match self.mode() {
             Mode::Filter | Mode::Command | Mode::Find => self.append_prompt(text),
-            Mode::Form | Mode::Confirm | Mode::BulkConfirm | Mode::Pick => {
+            Mode::Form | Mode::Confirm | Mode::BulkConfirm | Mode::Pick | Mode::ReviewReason => {
                 // More than the limit can never be taken: stop early.
                 let mut commands = Vec::new();
                 for c in text.chars().take(MAX_INPUT + 1) {
@@ -642,6 +647,7 @@ impl App {
             }
             Mode::BulkProgress => lend!(self, |ctx, _| self.bulk.answer_stop(&mut ctx, c)),
             Mode::BulkConfirm => self.bulk.type_confirmation(c),
+            Mode::ReviewReason => lend!(self, |ctx, _| self.review.type_char(&mut ctx, c)),
             _ => {}
         }
         Vec::new()
@@ -666,6 +672,9 @@ impl App {
             return commands;
         }
         if let Some(commands) = lend!(self, |ctx, _| self.journal.perform(&mut ctx, cmd)) {
+            return commands;
+        }
+        if let Some(commands) = lend!(self, |ctx, _| self.review.perform(&mut ctx, cmd)) {
             return commands;
         }
         // One bulk result in full takes only its scrolling, Esc and help.
@@ -882,6 +891,7 @@ impl App {
             Mode::Pick => &mut self.forms.pick.as_mut()?.list.cursor,
             Mode::Journal => &mut self.journal.cursor,
             Mode::JournalRun => &mut self.journal.open.as_mut()?.cursor,
+            Mode::Review => &mut self.review.cursor,
             Mode::BulkConfirm => {
                 let pending = self.bulk.pending.as_mut()?;
                 pending.scroll.set_len(pending.group_len(pending.group));
@@ -1134,6 +1144,7 @@ impl App {
                     .map(str::to_string);
                 return lend!(self, |ctx, _| self.journal.start_undo(&mut ctx, run_id));
             }
+            Cmd::Review => return lend!(self, |ctx, _| self.review.open(&mut ctx, args)),
             Cmd::Columns => self.columns_command(args),
             Cmd::Goto => self.goto_command(args),
             Cmd::Find => self.find_command(args),
@@ -1263,6 +1274,9 @@ impl App {
             }
             Event::Journal { .. } | Event::JournalRun { .. } | Event::UndoPlanned { .. } => {
                 lend!(self, |ctx, _| self.journal.handle_event(&mut ctx, event))
+            }
+            Event::Review { .. } | Event::ReviewSaved { .. } => {
+                lend!(self, |ctx, _| self.review.handle_event(&mut ctx, event))
             }
             Event::Failed { id, what, error } => {
                 let current = [self.users_request, self.orgs_request, self.limits_request];

@@ -41,6 +41,10 @@ pub enum Mode {
     Journal,
     /// One run's accounts, from the journal view.
     JournalRun,
+    /// An access review's accounts and their decisions (`:review DIR`).
+    Review,
+    /// The reason of a disable or delete decision, being typed.
+    ReviewReason,
 }
 
 /// Where a binding holds: in every mode, or in one.
@@ -411,6 +415,19 @@ mod defaults {
     ], NAV, &[
         bind("?", Help),
     ]];
+    /// `k` decides keep here, so only the arrows move.
+    pub const REVIEW: &[&[Row]] = &[&[
+        bind("k", DecideKeep),
+        bind("d", DecideDisable),
+        bind("x", DecideDelete),
+        bind("Esc q", Close).says("Back to the table"),
+    ], ARROWS, &[
+        bind("?", Help),
+    ]];
+    pub const REVIEW_REASON: &[&[Row]] = &[&[
+        bind("Enter", Accept).says("Save the decision with this reason"),
+        bind("Esc", Close).says("Cancel: the decision stays as it was"),
+    ], EDIT];
 }
 
 /// What a section of keys is called and holds by default.
@@ -440,7 +457,7 @@ const fn section(
 }
 
 impl Mode {
-    pub const ALL: [Mode; 19] = [
+    pub const ALL: [Mode; 21] = [
         Mode::Table,
         Mode::Filter,
         Mode::Command,
@@ -460,13 +477,15 @@ impl Mode {
         Mode::Audit,
         Mode::Journal,
         Mode::JournalRun,
+        Mode::Review,
+        Mode::ReviewReason,
     ];
 }
 
 impl Scope {
     /// Every section, in the order help shows them.
-    pub const ALL: [Scope; 20] = {
-        let mut all = [Scope::Everywhere; 20];
+    pub const ALL: [Scope; 22] = {
+        let mut all = [Scope::Everywhere; 22];
         let mut i = 0;
         while i < Mode::ALL.len() {
             all[i + 1] = Scope::In(Mode::ALL[i]);
@@ -500,6 +519,8 @@ impl Scope {
             Scope::In(Audit) => section("audit", "Audit", None, AUDIT),
             Scope::In(Journal) => section("journal", "Journal", Some(Cmd::Journal), JOURNAL),
             Scope::In(JournalRun) => section("journal-run", "One run of the journal", None, JOURNAL_RUN),
+            Scope::In(Review) => section("review", "Access review", None, REVIEW),
+            Scope::In(ReviewReason) => section("review-reason", "Access review: the reason", None, REVIEW_REASON),
         }
     }
 

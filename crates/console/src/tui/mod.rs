@@ -17,12 +17,15 @@ mod layers;
 mod line;
 mod list;
 pub mod registry;
+mod review;
 mod terminal;
 mod text;
 mod views;
 
 #[cfg(test)]
 mod bulk_tests;
+#[cfg(test)]
+mod review_tests;
 #[cfg(test)]
 mod tests;
 

@@ -29,6 +29,11 @@ pub enum Cmd {
     Journal,
     Undo,
     UndoRun,
+    /// An access review's sheets (`:review DIR`).
+    Review,
+    DecideKeep,
+    DecideDisable,
+    DecideDelete,
     Up,
     Down,
     PageUp,
@@ -169,6 +174,10 @@ registry! {
     Journal                => "journal",               "",     P, Args::None,                                    R, "The journal: runs, then a run's accounts";
     Undo                   => "undo",                  "",     P, Optional("[RUN_ID]"),                          W, "Put back a run (default: the last one)";
     UndoRun                => "undo-run",              "",     K, Args::None,                                    W, "Undo this run (its preflight first)";
+    Review                 => "review",                "",     P, Required("DIR"),                               R, "Decide an access review's accounts";
+    DecideKeep             => "decide-keep",           "",     K, Args::None,                                    R, "Decide: keep the account";
+    DecideDisable          => "decide-disable",        "",     K, Args::None,                                    R, "Decide: disable it (asks why)";
+    DecideDelete           => "decide-delete",         "",     K, Args::None,                                    R, "Decide: delete it (asks why)";
     Up                     => "up",                    "",     K, Args::None,                                    R, "Previous line";
     Down                   => "down",                  "",     K, Args::None,                                    R, "Next line";
     PageUp                 => "page-up",               "",     K, Args::None,                                    R, "Page up";
@@ -366,9 +375,9 @@ mod tests {
         assert_eq!(completions("ref", false), ["refresh"]);
         assert_eq!(
             completions("RE", false),
-            ["refresh", "reset-mfa", "reset-password"]
+            ["refresh", "reset-mfa", "reset-password", "review"]
         );
-        assert_eq!(completions("re", true), ["refresh"]);
+        assert_eq!(completions("re", true), ["refresh", "review"]);
         assert_eq!(common_prefix(&["reset-mfa", "reset-password"]), "reset-");
         assert_eq!(common_prefix(&["refresh", "reset-mfa"]), "re");
         assert_eq!(common_prefix(&[]), "");

@@ -865,6 +865,13 @@ fn tab_leaves_out_write_commands_when_read_only() {
     ctx.read_only = true;
     let mut app = loaded(ctx);
     type_keys(&mut app, ":re");
+    // refresh and review read; reset-password and reset-mfa are left out.
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.command_input, "re");
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.command_input, "refresh");
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.command_input, "review");
     app.handle_key(key(KeyCode::Tab));
     assert_eq!(app.command_input, "refresh");
 }
@@ -893,7 +900,7 @@ fn help_opens_at_the_section_of_the_mode_it_came_from() {
     }
     app.layers.close_all();
     // ? wherever it is not text: every mode but the prompts and fields.
-    let text_modes = [Mode::Find, Mode::Form, Mode::Confirm];
+    let text_modes = [Mode::Find, Mode::Form, Mode::Confirm, Mode::ReviewReason];
     for mode in Mode::ALL {
         let opens = app.keymap.lookup(mode, &key(KeyCode::Char('?'))) == Some(Cmd::Help);
         let closes = mode == Mode::Help;

@@ -8,6 +8,7 @@ mod header;
 mod help;
 mod journal;
 mod picker;
+mod review;
 mod status;
 mod table;
 
@@ -105,6 +106,8 @@ pub fn draw(app: &App, frame: &mut Frame) -> Geometry {
             Mode::Audit => bulk::render_audit(app, frame, area, &theme),
             Mode::Journal => geometry.list_page = journal::render_runs(app, frame, area, &theme),
             Mode::JournalRun => geometry.list_page = journal::render_run(app, frame, area, &theme),
+            Mode::Review => geometry.list_page = review::render(app, frame, area, &theme),
+            Mode::ReviewReason => review::render_reason(app, frame, area, &theme),
             Mode::ResultDetail => {
                 geometry.text = bulk::render_result_detail(app, frame, area, &theme)
             }
