@@ -539,6 +539,7 @@ pub async fn undo_with(
         already: plan.not_applied.len(),
         not_allowed: plan.not_allowed.len(),
         activity_log: Some(session.client.activity_log()),
+        offboard: None,
     };
     let journal = crate::ops::run::begin_with(&session.client, Some(path), &header)?;
     let concurrency = effective_concurrency(session, args.concurrency);

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod export;
 pub mod import;
+pub mod offboard;
 pub mod results;
 pub mod run;
 pub mod session;
