@@ -133,6 +133,13 @@ pub async fn plan(
             sanitize(&original.run_id)
         );
     }
+    if original.action == crate::ops::offboard::OFFBOARD_ACTION {
+        bail!(
+            "run {} was an offboarding run: undo it with `rollcall undo {}`",
+            sanitize(&original.run_id),
+            sanitize(&original.run_id)
+        );
+    }
     let action = BulkAction::from_name(&original.action).ok_or_else(|| {
         anyhow!(
             "run {} has an unknown action '{}'",
