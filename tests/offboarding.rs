@@ -636,3 +636,72 @@ async fn bad_input_is_one_clear_line_and_nothing_is_sent() {
     );
     assert!(!journal.exists());
 }
+
+/// The console's worker is a thin driver of the same workflow: its plan and
+/// its run, over real HTTP, journaled like the command line's.
+#[tokio::test]
+async fn the_console_worker_plans_and_runs_the_same_checklist() {
+    use rollcall::worker::{Command, Event, OffboardAsk, OffboardJob, Worker};
+    use std::time::Duration;
+    let sb = sandbox(SandboxConfig::loopback(60, SECRET)).await;
+    let session = session(&sb).await;
+    let client = admin(&sb);
+    let idle = grouped_idle_user(&client, &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let (worker, mut events) = Worker::spawn(session.client.clone());
+    async fn next(events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Event {
+        tokio::time::timeout(Duration::from_secs(20), events.recv())
+            .await
+            .expect("an event within 20 s")
+            .expect("the worker is running")
+    }
+    worker.send(Command::PlanOffboard {
+        id: 1,
+        ask: Box::new(OffboardAsk {
+            ids: vec![idle.id],
+            playbooks_to: None,
+            jobs_to: None,
+            delete: false,
+            actor: session.actor.clone(),
+            settings: session.settings.clone(),
+            capabilities: session.capabilities.clone(),
+            concurrency: 2,
+        }),
+    });
+    let Event::OffboardPlanned { id: 1, plan } = next(&mut events).await else {
+        panic!("the plan first");
+    };
+    let plan = plan.unwrap();
+    assert_eq!(plan.to_send(), 2, "{plan:?}");
+    let run = OffboardRun::new(&session, *plan, 2);
+    let run_id = run.meta.run_id.clone();
+    worker.send(Command::RunOffboard {
+        id: 2,
+        job: Box::new(OffboardJob {
+            run,
+            journal: Some(journal.clone()),
+            cancel: Cancel::default(),
+        }),
+    });
+    let mut steps = 0;
+    let lists = loop {
+        match next(&mut events).await {
+            Event::OffboardStep { id: 2, .. } => steps += 1,
+            Event::OffboardDone { id: 2, lists } => break lists.unwrap(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(steps, 5, "every step of the one account");
+    assert_eq!(lists[0].state(Step::Disable).unwrap().word(), "done");
+    let now = read(&client, idle.id).await.unwrap();
+    assert_eq!(now.disabled, Some(true));
+    assert_eq!(now.user_groups, Some(vec![]));
+    let actions: Vec<String> = entries(&journal, &run_id)
+        .iter()
+        .filter(|e| e.phase == Phase::Outcome)
+        .map(|e| e.action.clone())
+        .collect();
+    assert_eq!(actions, ["remove-groups", "disable"]);
+    worker.send(Command::Shutdown);
+}

@@ -106,7 +106,65 @@ pub enum Command {
         action: BulkAction,
         ids: Vec<i64>,
     },
+    /// Read the accounts and what runs as them and plan each one's
+    /// offboarding checklist (`ops::offboard::plan`), answered by
+    /// `OffboardPlanned`.
+    PlanOffboard {
+        id: RequestId,
+        ask: Box<OffboardAsk>,
+    },
+    /// Run an offboarding plan (`ops::offboard::execute`): one
+    /// `OffboardStep` per step as it ends, then `OffboardDone`. Stopped
+    /// with the job's `Cancel`.
+    RunOffboard {
+        id: RequestId,
+        job: Box<OffboardJob>,
+    },
 }
+
+/// What an offboarding plan is asked for: the accounts, the heirs as the
+/// person named them, the delete, and who is asking (the plan judges each
+/// step by the actor's rights).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffboardAsk {
+    pub ids: Vec<i64>,
+    /// Id or user name.
+    pub playbooks_to: Option<String>,
+    pub jobs_to: Option<String>,
+    pub delete: bool,
+    pub actor: crate::domain::Actor,
+    pub settings: crate::domain::InstanceSettings,
+    pub capabilities: crate::api::Capabilities,
+    pub concurrency: usize,
+}
+
+/// An offboarding run for the worker: the run, its journal, its stop.
+#[derive(Debug, Clone)]
+pub struct OffboardJob {
+    pub run: ops::offboard::OffboardRun,
+    /// Where the journal goes; `None` refuses the run (no journal, no writes).
+    pub journal: Option<PathBuf>,
+    pub cancel: Cancel,
+}
+
+/// Two jobs are the same run of the same accounts (for command assertions).
+impl PartialEq for OffboardJob {
+    fn eq(&self, other: &OffboardJob) -> bool {
+        let ids = |job: &OffboardJob| {
+            job.run
+                .plan
+                .accounts
+                .iter()
+                .map(|p| p.account.id)
+                .collect::<Vec<_>>()
+        };
+        self.run.meta.run_id == other.run.meta.run_id
+            && self.journal == other.journal
+            && ids(self) == ids(other)
+    }
+}
+
+impl Eq for OffboardJob {}
 
 /// A bulk run for the worker: the run (ops' one description of it), where
 /// it is journaled, and how it is stopped.
@@ -150,7 +208,9 @@ impl Command {
             | Command::ReadBack { id, .. }
             | Command::LoadJournal { id, .. }
             | Command::LoadJournalRun { id, .. }
-            | Command::PlanUndo { id, .. } => Some(*id),
+            | Command::PlanUndo { id, .. }
+            | Command::PlanOffboard { id, .. }
+            | Command::RunOffboard { id, .. } => Some(*id),
             Command::Shutdown => None,
         }
     }
@@ -258,6 +318,22 @@ pub enum Event {
         id: RequestId,
         plan: Result<Box<UndoPlan>, String>,
     },
+    /// An offboarding plan, or why there is none.
+    OffboardPlanned {
+        id: RequestId,
+        plan: Result<Box<ops::offboard::OffboardPlan>, String>,
+    },
+    /// One step of one account ended (or was planned not to send).
+    OffboardStep {
+        id: RequestId,
+        event: ops::offboard::StepEvent,
+    },
+    /// The offboarding run is over: each account's checklist as it ended,
+    /// or why it did not start.
+    OffboardDone {
+        id: RequestId,
+        lists: Result<Vec<crate::domain::offboard::Checklist>, String>,
+    },
 }
 
 impl Event {
@@ -280,7 +356,10 @@ impl Event {
             | Event::ReadBack { id, .. }
             | Event::Journal { id, .. }
             | Event::JournalRun { id, .. }
-            | Event::UndoPlanned { id, .. } => *id,
+            | Event::UndoPlanned { id, .. }
+            | Event::OffboardPlanned { id, .. }
+            | Event::OffboardStep { id, .. }
+            | Event::OffboardDone { id, .. } => *id,
         }
     }
 }
@@ -424,6 +503,31 @@ async fn run(
                     abort,
                     done,
                 });
+            }
+            Command::RunOffboard { id, job } => {
+                // As a bulk run: on a blocking thread driving the runtime,
+                // stopped through its Cancel.
+                let (client, events) = (client.clone(), events.clone());
+                let handle = tokio::runtime::Handle::current();
+                let cancel = job.cancel.clone();
+                let (abort, aborted) = oneshot::channel::<()>();
+                let done = tokio::task::spawn_blocking(move || {
+                    handle.block_on(async move {
+                        tokio::select! {
+                            () = run_offboard(client, id, *job, events) => {}
+                            _ = aborted => {}
+                        }
+                    });
+                });
+                bulks.push(BulkTask {
+                    cancel,
+                    abort,
+                    done,
+                });
+            }
+            Command::PlanOffboard { id, ask } => {
+                let task = tokio::spawn(plan_offboard(client.clone(), id, *ask, events.clone()));
+                running.insert(id, task.abort_handle());
             }
             Command::Shutdown => break,
             Command::LoadJournal { .. }
@@ -632,6 +736,94 @@ async fn load_users(
         },
     };
     let _ = events.send(event);
+}
+
+/// A session for the operations layer from the worker's client and what
+/// the console knows of the actor and the instance.
+fn session_of(client: &Client, ask: &OffboardAsk) -> ops::session::Session {
+    ops::session::Session {
+        client: client.clone(),
+        actor: ask.actor.clone(),
+        capabilities: ask.capabilities.clone(),
+        settings: ask.settings.clone(),
+        instance: client.api_path().to_string(),
+        read_only: client.is_read_only(),
+        concurrency: Some(ask.concurrency),
+    }
+}
+
+/// How the console names an heir (rule 8's sentence).
+fn console_heir(what: crate::domain::run_as::Inheritance) -> String {
+    match what {
+        crate::domain::run_as::Inheritance::Playbooks => {
+            "with :offboard playbooks=ACCOUNT".to_string()
+        }
+        crate::domain::run_as::Inheritance::JobApps => {
+            "with :offboard jobs=API_ACCOUNT".to_string()
+        }
+    }
+}
+
+async fn plan_offboard(
+    client: Client,
+    id: RequestId,
+    ask: OffboardAsk,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let session = session_of(&client, &ask);
+    let heirs = ops::offboard::resolve_heirs(
+        &session,
+        ask.playbooks_to.as_deref(),
+        ask.jobs_to.as_deref(),
+        ("playbooks=", "jobs="),
+    )
+    .await;
+    let plan = match heirs {
+        Ok(heirs) => Ok(Box::new(
+            ops::offboard::plan(
+                &session,
+                &ask.ids,
+                heirs,
+                ask.delete,
+                console_heir,
+                ask.concurrency,
+            )
+            .await,
+        )),
+        Err(e) => Err(format!("{e:#}")),
+    };
+    let _ = events.send(Event::OffboardPlanned { id, plan });
+}
+
+async fn run_offboard(
+    client: Client,
+    id: RequestId,
+    job: OffboardJob,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let begun = {
+        let (client, journal, run) = (client.clone(), job.journal.clone(), job.run.clone());
+        tokio::task::spawn_blocking(move || ops::offboard::begin(&client, journal.as_deref(), &run))
+            .await
+            .unwrap_or_else(|e| Err(ops::run::Refused::Journal(e.to_string())))
+    };
+    let lists = match begun {
+        Ok(journal) => {
+            let step_events = events.clone();
+            let mut on_step = move |event: &ops::offboard::StepEvent| {
+                let _ = step_events.send(Event::OffboardStep {
+                    id,
+                    event: event.clone(),
+                });
+            };
+            Ok(ops::offboard::execute(&client, journal, &job.run, &job.cancel, &mut on_step).await)
+        }
+        Err(refused) => {
+            tracing::warn!(run_id = %job.run.meta.run_id, reason = %refused, "offboarding run not started");
+            Err(refused.to_string())
+        }
+    };
+    let _ = events.send(Event::OffboardDone { id, lists });
 }
 
 async fn run_bulk(

@@ -141,7 +141,7 @@ impl StepState {
             | StepState::Failed(s)
             | StepState::Unknown(s)
             | StepState::Held(s) => s,
-            StepState::NotAsked => "no --delete: the account is kept, disabled",
+            StepState::NotAsked => "deleting was not asked for: the account is kept, disabled",
             StepState::NotRun => {
                 "the run stopped before this step: `rollcall resume RUN_ID` finishes it"
             }

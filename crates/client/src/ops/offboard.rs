@@ -46,7 +46,7 @@ pub fn abilities(capabilities: &Capabilities) -> Abilities {
 }
 
 /// Who takes over what runs as the accounts (rule 8).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Heirs {
     pub playbooks_to: Option<User>,
     pub jobs_to: Option<User>,
@@ -63,7 +63,7 @@ impl Heirs {
 
 /// One account of a run: as the server had it when planned, what runs as
 /// it, and its checklist.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Planned {
     pub account: User,
     pub run_as: Option<Result<RunAs, String>>,
@@ -71,7 +71,7 @@ pub struct Planned {
 }
 
 /// What an offboarding run will do, account by account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OffboardPlan {
     pub accounts: Vec<Planned>,
     /// Accounts asked for that the server does not show: (id, why).
@@ -248,7 +248,7 @@ pub async fn plan(
 
 /// One step of one account as it ends (or as planned, for a step that
 /// sends nothing): what the faces show as progress.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StepEvent {
     pub account_id: i64,
     pub user_name: String,
@@ -282,15 +282,32 @@ pub struct OffboardRun {
 
 impl OffboardRun {
     pub fn new(session: &Session, plan: OffboardPlan, concurrency: usize) -> OffboardRun {
+        OffboardRun::on(
+            &session.instance,
+            &session.actor.user_name,
+            plan,
+            concurrency,
+        )
+    }
+
+    /// A new run (fresh id) of `plan` on `instance` (its base URL) by `actor`.
+    pub fn on(instance: &str, actor: &str, plan: OffboardPlan, concurrency: usize) -> OffboardRun {
         OffboardRun {
             meta: RunMeta {
                 run_id: RunMeta::new_run_id(),
-                instance: session.instance.clone(),
-                actor: session.actor.user_name.clone(),
+                instance: instance.to_string(),
+                actor: actor.to_string(),
             },
             plan,
             concurrency: concurrency.max(1),
             filter: None,
+        }
+    }
+
+    /// The accounts' checklists as they change: by the run's events.
+    pub fn apply(lists: &mut [Checklist], event: &StepEvent) {
+        if let Some(list) = lists.iter_mut().find(|l| l.id == event.account_id) {
+            list.set(event.step, event.state.clone());
         }
     }
 

@@ -289,6 +289,8 @@ pub struct App {
     pub(crate) bulk: Bulk,
     /// The journal view (`:journal`) and undo plans.
     pub(crate) journal: Journal,
+    /// Offboarding: its preview and run (`O`, `:offboard`).
+    pub(crate) offboarding: super::offboarding::Offboarding,
     /// Where runs are journalled, and their concurrency.
     pub(crate) run_settings: RunSettings,
     /// A filter by account ids (an audit finding the filter language cannot
@@ -365,6 +367,7 @@ impl App {
             forms: Default::default(),
             bulk: Default::default(),
             journal: Default::default(),
+            offboarding: Default::default(),
             run_settings: RunSettings::default(),
             id_filter: None,
             notices: Vec::new(),
@@ -522,6 +525,7 @@ impl App {
             match self.mode() {
                 Mode::Help => self.help.set_text(lines, height),
                 Mode::Detail | Mode::ResultDetail => self.detail.set_text(lines, height),
+                Mode::Offboard => self.offboarding.cursor.set_text(lines, height),
                 _ => {}
             }
         }
@@ -563,7 +567,7 @@ impl App {
     fn type_text(&mut self, text: &str) -> Vec<Command> {
         match self.mode() {
             Mode::Filter | Mode::Command | Mode::Find => self.append_prompt(text),
-            Mode::Form | Mode::Confirm | Mode::BulkConfirm | Mode::Pick => {
+            Mode::Form | Mode::Confirm | Mode::BulkConfirm | Mode::Pick | Mode::Offboard => {
                 // More than the limit can never be taken: stop early.
                 let mut commands = Vec::new();
                 for c in text.chars().take(MAX_INPUT + 1) {
@@ -641,6 +645,7 @@ impl App {
             }
             Mode::BulkProgress => lend!(self, |ctx, _| self.bulk.answer_stop(&mut ctx, c)),
             Mode::BulkConfirm => self.bulk.type_confirmation(c),
+            Mode::Offboard => self.offboarding.type_char(c),
             _ => {}
         }
         Vec::new()
@@ -665,6 +670,9 @@ impl App {
             return commands;
         }
         if let Some(commands) = lend!(self, |ctx, _| self.journal.perform(&mut ctx, cmd)) {
+            return commands;
+        }
+        if let Some(commands) = lend!(self, |ctx, _| self.offboarding.perform(&mut ctx, cmd)) {
             return commands;
         }
         // One bulk result in full takes only its scrolling, Esc and help.
@@ -704,6 +712,7 @@ impl App {
             Cmd::SortPrevious => self.cycle_sort(-1),
             Cmd::SortReverse => self.set_sort(self.sort, !self.ascending),
             Cmd::Journal => return lend!(self, |ctx, _| self.journal.open(&mut ctx)),
+            Cmd::Offboard if self.mode() == Mode::Table => return self.start_offboard(""),
             Cmd::Refresh => return self.refresh(),
             Cmd::Help => {
                 // Help from help stays where it is.
@@ -1127,6 +1136,7 @@ impl App {
                     .bulk
                     .start_delete(&mut ctx, &accounts, args))
             }
+            Cmd::Offboard => return self.start_offboard(args),
             Cmd::Undo => {
                 let run_id = Some(args.trim())
                     .filter(|a| !a.is_empty())
@@ -1142,6 +1152,17 @@ impl App {
             _ => return self.perform(cmd),
         }
         Vec::new()
+    }
+
+    /// `O` / `:offboard [...]`: the offboarding plan of the marked accounts
+    /// (or the selected one).
+    fn start_offboard(&mut self, args: &str) -> Vec<Command> {
+        lend!(self, |ctx, accounts| self.offboarding.start(
+            &mut ctx,
+            &accounts,
+            &self.bulk.marks,
+            args
+        ))
     }
 
     fn sort_command(&mut self, args: &str) {
@@ -1251,6 +1272,13 @@ impl App {
             }
             Event::Journal { .. } | Event::JournalRun { .. } | Event::UndoPlanned { .. } => {
                 lend!(self, |ctx, _| self.journal.handle_event(&mut ctx, event))
+            }
+            Event::OffboardPlanned { .. }
+            | Event::OffboardStep { .. }
+            | Event::OffboardDone { .. } => {
+                lend!(self, |ctx, accounts| self
+                    .offboarding
+                    .handle_event(&mut ctx, &accounts, event))
             }
             Event::Failed { id, what, error } => {
                 let current = [self.users_request, self.orgs_request, self.limits_request];

@@ -855,3 +855,224 @@ fn journal_view_80x24_and_40x10() {
     app.handle_key(key(KeyCode::Esc));
     assert_eq!(app.mode(), Mode::Table);
 }
+
+// ---- offboarding ----
+
+fn offboard_plan(ids: &[i64], delete: bool) -> crate::ops::offboard::OffboardPlan {
+    use crate::domain::offboard::{self as rules, Abilities, Asked, Facts};
+    use crate::domain::run_as::{RunAs, RunAsItem};
+    use crate::ops::offboard::{Heirs, OffboardPlan, Planned};
+    let abilities = Abilities {
+        run_as_visible: true,
+        move_run_as: true,
+        reassign_on_delete: true,
+        group_membership: true,
+    };
+    let ctx = admin();
+    let mut planned = Vec::new();
+    for id in ids {
+        let mut user = accounts().into_iter().find(|u| u.id == *id).unwrap();
+        user.user_groups = Some(vec![crate::domain::GroupRef {
+            id: 1,
+            name: "SOC Analysts".into(),
+        }]);
+        // Dave runs a playbook and nobody was named to take it over.
+        let run_as: Option<Result<RunAs, String>> = Some(Ok(if *id == 5 {
+            RunAs {
+                active_playbooks: vec![RunAsItem {
+                    id: 1,
+                    name: "Phishing Triage".into(),
+                }],
+                ..RunAs::default()
+            }
+        } else {
+            RunAs::default()
+        }));
+        let checklist = rules::plan(
+            &ctx.actor,
+            &ctx.settings,
+            abilities,
+            Facts {
+                account: &user,
+                run_as: run_as.as_ref(),
+            },
+            Asked {
+                playbooks_to: None,
+                jobs_to: None,
+                delete,
+            },
+            &|what| match what {
+                crate::domain::run_as::Inheritance::Playbooks => {
+                    "with :offboard playbooks=ACCOUNT".into()
+                }
+                crate::domain::run_as::Inheritance::JobApps => {
+                    "with :offboard jobs=API_ACCOUNT".into()
+                }
+            },
+        );
+        planned.push(Planned {
+            account: user,
+            run_as,
+            checklist,
+        });
+    }
+    OffboardPlan {
+        accounts: planned,
+        missing: Vec::new(),
+        heirs: Heirs::default(),
+        delete,
+        abilities,
+    }
+}
+
+/// `O` (or `:offboard ARGS`) on dave and erin, answered with their plan.
+fn offboard_preview(app: &mut App, args: Option<&str>, delete: bool) -> u64 {
+    type_keys(app, "jjj  ");
+    let commands = match args {
+        None => type_keys(app, "O"),
+        Some(args) => command(app, &format!("offboard {args}")),
+    };
+    let Some(Command::PlanOffboard { id, ask }) = commands.first().cloned() else {
+        panic!("a PlanOffboard command: {commands:?}");
+    };
+    assert_eq!(ask.ids, [5, 6], "the marked accounts, in table order");
+    assert_eq!(ask.delete, delete);
+    assert_eq!(app.mode(), Mode::Offboard);
+    app.update(Action::Worker(Event::OffboardPlanned {
+        id,
+        plan: Ok(Box::new(offboard_plan(&[5, 6], delete))),
+    }));
+    id
+}
+
+fn offboard_job(commands: &[Command]) -> (u64, crate::worker::OffboardJob) {
+    commands
+        .iter()
+        .find_map(|c| match c {
+            Command::RunOffboard { id, job } => Some((*id, (**job).clone())),
+            _ => None,
+        })
+        .expect("a RunOffboard command")
+}
+
+#[test]
+fn offboard_preview_80x24_and_40x10() {
+    let mut app = loaded(admin()).with_no_color(true);
+    offboard_preview(&mut app, None, false);
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("Offboard 2 accounts"), "{text}");
+    assert!(
+        text.contains("blocked: dave@demo.example is the Run As"),
+        "{text}"
+    );
+    assert!(
+        text.contains("to do: remove from 1 group: SOC Analysts"),
+        "{text}"
+    );
+    insta::assert_snapshot!("offboard_preview_80x24", text);
+    insta::assert_snapshot!("offboard_preview_40x10", screen(&mut app, 40, 10));
+    // Scrolling reaches the last step of the last account.
+    app.handle_key(key(KeyCode::End));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("not asked"), "{text}");
+}
+
+#[test]
+fn offboard_runs_on_yes_and_follows_each_step_to_its_end() {
+    let mut app = loaded(admin());
+    offboard_preview(&mut app, None, false);
+    let commands = type_keys(&mut app, "y");
+    let (id, job) = offboard_job(&commands);
+    assert_eq!(job.journal, journal());
+    let ids: Vec<i64> = job.run.plan.accounts.iter().map(|p| p.account.id).collect();
+    assert_eq!(ids, [5, 6]);
+    let step = |account_id: i64, step, state| Event::OffboardStep {
+        id,
+        event: crate::ops::offboard::StepEvent {
+            account_id,
+            user_name: format!("{account_id}"),
+            step,
+            state,
+        },
+    };
+    use crate::domain::offboard::{Step, StepState};
+    app.update(Action::Worker(step(
+        6,
+        Step::Disable,
+        StepState::Done("disable the account".into()),
+    )));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("running: each step ends below"), "{text}");
+    assert!(text.contains("done: disable the account"), "{text}");
+    let mut lists = job.run.plan.checklists();
+    for list in &mut lists {
+        list.set(Step::Groups, StepState::Done("removed".into()));
+        list.set(Step::Disable, StepState::Done("disabled".into()));
+    }
+    app.update(Action::Worker(Event::OffboardDone {
+        id,
+        lists: Ok(lists),
+    }));
+    let text = screen(&mut app, 80, 24);
+    assert!(
+        text.contains("2 accounts: 1 with every step done"),
+        "{text}"
+    );
+    // The table follows: both disabled now.
+    for id in [5, 6] {
+        let row = app.rows.iter().find(|r| r.user.id == id).unwrap();
+        assert_eq!(row.user.disabled, Some(true));
+    }
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.mode(), Mode::Table);
+}
+
+#[test]
+fn offboard_with_delete_needs_the_count_typed() {
+    let mut app = loaded(admin());
+    offboard_preview(&mut app, Some("delete"), true);
+    // Erin's delete is to do; dave's is blocked by what runs as him.
+    assert!(type_keys(&mut app, "y").is_empty());
+    let status = app.status().expect("a status");
+    assert!(
+        status.is_error && status.text.starts_with("type 1 and Enter"),
+        "{}",
+        status.text
+    );
+    type_keys(&mut app, "1");
+    assert!(screen(&mut app, 80, 24).contains("Type 1 to delete for good, then Enter: 1_"));
+    let commands = app.handle_key(key(KeyCode::Enter));
+    let (_, job) = offboard_job(&commands);
+    assert!(job.run.plan.delete);
+}
+
+#[test]
+fn offboard_escape_sends_nothing_and_bad_words_are_refused() {
+    let mut app = loaded(admin());
+    offboard_preview(&mut app, None, false);
+    assert!(app.handle_key(key(KeyCode::Esc)).is_empty());
+    assert_eq!(app.mode(), Mode::Table);
+    // Esc while the plan is read cancels the reading.
+    let commands = type_keys(&mut app, "O");
+    let Some(Command::PlanOffboard { id, .. }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    assert_eq!(app.handle_key(key(KeyCode::Esc)), [Command::Cancel { id }]);
+    assert!(command(&mut app, "offboard purge").is_empty());
+    assert!(app
+        .status()
+        .unwrap()
+        .text
+        .contains("expected playbooks=ACCOUNT"));
+    let mut app = loaded(context(
+        SystemRole::Administrator,
+        OrgRole::OrganizationAdministrator,
+        true,
+    ));
+    assert!(type_keys(&mut app, "O").is_empty());
+    assert!(app
+        .status()
+        .unwrap()
+        .text
+        .starts_with("read-only: offboarding"));
+}

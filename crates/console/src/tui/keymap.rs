@@ -41,6 +41,8 @@ pub enum Mode {
     Journal,
     /// One run's accounts, from the journal view.
     JournalRun,
+    /// Offboarding: the preview of every step, then the run.
+    Offboard,
 }
 
 /// Where a binding holds: in every mode, or in one.
@@ -297,6 +299,7 @@ mod defaults {
         bind("x Delete", DeleteAccount),
         bind("p", RequirePasswordReset),
         bind("M", RequireMfaReset),
+        bind("O", Offboard),
     ]];
     // The filter language and the commands have no use for `?`.
     pub const FILTER: &[&[Row]] = &[&[
@@ -405,6 +408,13 @@ mod defaults {
     ], NAV, &[
         bind("?", Help),
     ]];
+    pub const OFFBOARD: &[&[Row]] = &[&[
+        bind("y Enter", Confirm).says("Run it (delete: type the count first)"),
+        bind("Esc q", Close).says("Cancel; in a run: stop; then: close"),
+    ], NAV, &[
+        bind("Backspace", DeleteChar).says("Delete a typed digit"),
+        bind("?", Help),
+    ]];
     pub const JOURNAL_RUN: &[&[Row]] = &[&[
         bind("u", UndoRun),
         bind("Esc q", Close).says("Back to the runs"),
@@ -440,7 +450,7 @@ const fn section(
 }
 
 impl Mode {
-    pub const ALL: [Mode; 19] = [
+    pub const ALL: [Mode; 20] = [
         Mode::Table,
         Mode::Filter,
         Mode::Command,
@@ -460,13 +470,14 @@ impl Mode {
         Mode::Audit,
         Mode::Journal,
         Mode::JournalRun,
+        Mode::Offboard,
     ];
 }
 
 impl Scope {
     /// Every section, in the order help shows them.
-    pub const ALL: [Scope; 20] = {
-        let mut all = [Scope::Everywhere; 20];
+    pub const ALL: [Scope; 21] = {
+        let mut all = [Scope::Everywhere; 21];
         let mut i = 0;
         while i < Mode::ALL.len() {
             all[i + 1] = Scope::In(Mode::ALL[i]);
@@ -500,6 +511,7 @@ impl Scope {
             Scope::In(Audit) => section("audit", "Audit", None, AUDIT),
             Scope::In(Journal) => section("journal", "Journal", Some(Cmd::Journal), JOURNAL),
             Scope::In(JournalRun) => section("journal-run", "One run of the journal", None, JOURNAL_RUN),
+            Scope::In(Offboard) => section("offboard", "Offboarding", Some(Cmd::Offboard), OFFBOARD),
         }
     }
 

@@ -7,6 +7,7 @@ mod form;
 mod header;
 mod help;
 mod journal;
+mod offboard;
 mod picker;
 mod status;
 mod table;
@@ -108,6 +109,7 @@ pub fn draw(app: &App, frame: &mut Frame) -> Geometry {
             Mode::ResultDetail => {
                 geometry.text = bulk::render_result_detail(app, frame, area, &theme)
             }
+            Mode::Offboard => geometry.text = offboard::render(app, frame, area, &theme),
             Mode::Table | Mode::Filter | Mode::Command | Mode::Find => {}
         }
     }
