@@ -1118,6 +1118,14 @@ impl App {
             ));
             return Vec::new();
         };
+        // Over a run's results only `:export` (and quitting, help) make sense.
+        if self.mode() != Mode::Table && !matches!(cmd, Cmd::Export | Cmd::Quit | Cmd::Help) {
+            self.set_error(format!(
+                ":{} works from the accounts table; here :export FILE.csv|FILE.json writes the run's results",
+                cmd.name()
+            ));
+            return Vec::new();
+        }
         match cmd {
             Cmd::Filter => {
                 self.filter_input.set(args);

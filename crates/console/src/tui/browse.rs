@@ -308,6 +308,29 @@ impl App {
             ));
             return;
         };
+        // In a run's results: the run's results, as `rollcall journal
+        // --run RUN_ID --format csv|json` gives them.
+        let run_id = match self.mode() {
+            Mode::BulkResults => self.bulk.run.as_ref().map(|r| r.run_id.clone()),
+            Mode::JournalRun => self.journal.open.as_ref().map(|o| o.run.run_id.clone()),
+            Mode::Offboard => match self.offboarding.ended_run() {
+                Some(run_id) => Some(run_id.to_string()),
+                None => {
+                    self.set_error(":export takes the results once the run has ended");
+                    return;
+                }
+            },
+            _ => None,
+        };
+        if let Some(run_id) = run_id {
+            self.effects.push(Effect::ExportResults {
+                path,
+                format,
+                journal: self.run_settings.journal.clone(),
+                run_id,
+            });
+            return;
+        }
         let users: Vec<User> = if self.bulk.marks.is_empty() {
             self.view
                 .iter()

@@ -96,6 +96,8 @@ impl Pending {
 #[derive(Debug, Clone)]
 pub(crate) struct RunState {
     pub id: RequestId,
+    /// The run's id in the journal (`:export` of the results reads it).
+    pub run_id: String,
     pub action: BulkAction,
     /// The accounts sent, by id, as they were before the run.
     pub targets: HashMap<i64, User>,
@@ -197,6 +199,10 @@ impl Bulk {
         }
         // A pending "stop the run?" takes any key but y as its no, help too.
         if cmd == Cmd::Help && !(ctx.mode() == Mode::BulkProgress && self.stop_asked) {
+            return None;
+        }
+        // The results take `:export FILE` (the App's command prompt).
+        if cmd == Cmd::CommandPrompt && ctx.mode() == Mode::BulkResults {
             return None;
         }
         match ctx.mode() {
@@ -540,6 +546,7 @@ impl Bulk {
         let id = ctx.requests.next();
         self.run = Some(RunState {
             id,
+            run_id: request.meta.run_id.clone(),
             action: pending.action,
             targets: request.targets.iter().map(|u| (u.id, u.clone())).collect(),
             total: request.targets.len(),

@@ -1023,6 +1023,16 @@ fn offboard_runs_on_yes_and_follows_each_step_to_its_end() {
         let row = app.rows.iter().find(|r| r.user.id == id).unwrap();
         assert_eq!(row.user.disabled, Some(true));
     }
+    // The run's results, as `rollcall journal --run RUN_ID --format csv`.
+    command(&mut app, "export /tmp/offboard-results.csv");
+    let effects = app.take_effects();
+    match effects.as_slice() {
+        [super::effects::Effect::ExportResults { run_id, .. }] => {
+            assert_eq!(run_id, &job.run.meta.run_id)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(app.mode(), Mode::Offboard);
     app.handle_key(key(KeyCode::Esc));
     assert_eq!(app.mode(), Mode::Table);
 }
@@ -1050,6 +1060,14 @@ fn offboard_with_delete_needs_the_count_typed() {
 fn offboard_escape_sends_nothing_and_bad_words_are_refused() {
     let mut app = loaded(admin());
     offboard_preview(&mut app, None, false);
+    // Nothing to export before the run.
+    command(&mut app, "export /tmp/nothing.csv");
+    assert!(app.take_effects().is_empty());
+    assert!(app
+        .status()
+        .unwrap()
+        .text
+        .contains("once the run has ended"));
     assert!(app.handle_key(key(KeyCode::Esc)).is_empty());
     assert_eq!(app.mode(), Mode::Table);
     // Esc while the plan is read cancels the reading.
@@ -1075,4 +1093,121 @@ fn offboard_escape_sends_nothing_and_bad_words_are_refused() {
         .unwrap()
         .text
         .starts_with("read-only: offboarding"));
+}
+
+// ---- :export of a run's results ----
+
+/// Writes what a run of `action` on `ids` leaves in the journal: each
+/// account's intent and outcome (the last one failed).
+fn journal_of_run(path: &std::path::Path, run_id: &str, action: &str, ids: &[i64]) {
+    use crate::journal::{Entry, Journal, Phase};
+    let mut journal = Journal::open(path).unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let mut entry = Entry {
+            time: now(),
+            instance: "http://127.0.0.1:1/api".into(),
+            actor: "admin@demo.example".into(),
+            run_id: run_id.into(),
+            phase: Phase::Intent,
+            action: action.into(),
+            account_id: *id,
+            account_name: format!("=user{id}"),
+            change: serde_json::json!({"disabled": true}),
+            before: serde_json::json!({"disabled": false}),
+            ok: None,
+            message: None,
+            state: None,
+            created_id: None,
+        };
+        journal.append(&entry).unwrap();
+        entry.phase = Phase::Outcome;
+        let last = i + 1 == ids.len();
+        entry.ok = Some(!last);
+        entry.message = last.then(|| "refused, \"no\"".to_string());
+        journal.append(&entry).unwrap();
+    }
+}
+
+/// What `rollcall journal --run RUN_ID --format csv|json` writes.
+fn journal_format(path: &std::path::Path, run_id: &str, csv: bool) -> String {
+    let contents = crate::journal::read(path).unwrap();
+    let rows = crate::journal::action_results(&contents.entries, run_id);
+    let mut out = Vec::new();
+    if csv {
+        crate::ops::results::write_csv(&rows, &mut out).unwrap();
+    } else {
+        crate::ops::results::write_json(&rows, &mut out).unwrap();
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn export_in_the_results_writes_the_runs_results_as_the_journal_command_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_path = dir.path().join("journal.jsonl");
+    let mut app = App::new(admin())
+        .with_now(now())
+        .with_journal(Some(journal_path.clone()));
+    let commands = app.start();
+    load(&mut app, &commands, accounts());
+    type_keys(&mut app, "jjjj  ");
+    let commands = type_keys(&mut app, "dy");
+    let (id, job) = run_job(&commands);
+    let run_id = job.request.meta.run_id.clone();
+    // The worker's run, as the journal has it.
+    journal_of_run(&journal_path, &run_id, "disable", &[6, 7]);
+    app.update(Action::Worker(Event::BulkDone {
+        id,
+        results: vec![
+            row(6, "erin", RowOutcome::Ok),
+            row(7, "frank", RowOutcome::Failed("refused".into())),
+        ],
+    }));
+    assert_eq!(app.mode(), Mode::BulkResults);
+    for (file, csv) in [("results.csv", true), ("results.json", false)] {
+        let out = dir.path().join(file);
+        let commands = command(&mut app, &format!("export {}", out.display()));
+        assert!(commands.is_empty());
+        assert_eq!(app.mode(), Mode::BulkResults, "the results stay open");
+        let effects = app.take_effects();
+        assert_eq!(effects.len(), 1);
+        let said = super::effects::perform(&effects[0], None).unwrap();
+        assert_eq!(
+            said,
+            format!("exported 2 results of run {run_id} to {}", out.display())
+        );
+        let written = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(written, journal_format(&journal_path, &run_id, csv));
+    }
+    let csv = std::fs::read_to_string(dir.path().join("results.csv")).unwrap();
+    assert!(csv.contains(",disable,6,'=user6,ok,"), "{csv}");
+    assert!(csv.contains(",failed,\"refused, \"\"no\"\"\""), "{csv}");
+    // Only :export is taken over the results.
+    assert!(command(&mut app, "filter bob").is_empty());
+    assert!(app
+        .status()
+        .unwrap()
+        .text
+        .starts_with(":filter works from the accounts table"));
+    assert_eq!(app.mode(), Mode::BulkResults);
+    // A run the journal does not have says so.
+    app.handle_key(key(KeyCode::Esc));
+    let mut app = App::new(admin())
+        .with_now(now())
+        .with_journal(Some(dir.path().join("empty.jsonl")));
+    let commands = app.start();
+    load(&mut app, &commands, accounts());
+    let commands = type_keys(&mut app, "jjjjdy");
+    let (id, _) = run_job(&commands);
+    app.update(Action::Worker(Event::BulkDone {
+        id,
+        results: vec![row(6, "erin", RowOutcome::Ok)],
+    }));
+    command(
+        &mut app,
+        &format!("export {}", dir.path().join("x.csv").display()),
+    );
+    let effects = app.take_effects();
+    let error = super::effects::perform(&effects[0], None).unwrap_err();
+    assert!(error.contains("has no results of run"), "{error}");
 }

@@ -86,7 +86,10 @@ impl Journal {
     /// Keys of the journal views; `None` when the mode is not one of them.
     pub fn perform(&mut self, ctx: &mut Context, cmd: Cmd) -> Option<Vec<Command>> {
         let mode = ctx.mode();
-        if !matches!(mode, Mode::Journal | Mode::JournalRun) || cmd == Cmd::Help {
+        if !matches!(mode, Mode::Journal | Mode::JournalRun)
+            || cmd == Cmd::Help
+            || (cmd == Cmd::CommandPrompt && mode == Mode::JournalRun)
+        {
             return None;
         }
         match (mode, cmd) {

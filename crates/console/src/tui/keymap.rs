@@ -386,6 +386,7 @@ mod defaults {
     pub const BULK_RESULTS: &[&[Row]] = &[&[
         bind("Esc q", Close).says("Back to the table"),
         bind("r", RetryFailed),
+        bind(":", CommandPrompt).says(":export FILE.csv|FILE.json (the run's results)"),
     ], NAV, &[
         bind("Enter", Details).says("The whole message of this result"),
         bind("?", Help),
@@ -411,12 +412,14 @@ mod defaults {
     pub const OFFBOARD: &[&[Row]] = &[&[
         bind("y Enter", Confirm).says("Run it (delete: type the count first)"),
         bind("Esc q", Close).says("Cancel; in a run: stop; then: close"),
+        bind(":", CommandPrompt).says(":export FILE.csv|FILE.json (after the run)"),
     ], NAV, &[
         bind("Backspace", DeleteChar).says("Delete a typed digit"),
         bind("?", Help),
     ]];
     pub const JOURNAL_RUN: &[&[Row]] = &[&[
         bind("u", UndoRun),
+        bind(":", CommandPrompt).says(":export FILE.csv|FILE.json (the run's results)"),
         bind("Esc q", Close).says("Back to the runs"),
     ], NAV, &[
         bind("?", Help),

@@ -91,6 +91,18 @@ pub(crate) fn parse_words(args: &str) -> Result<OffboardWords, String> {
 }
 
 impl Offboarding {
+    /// The run whose results are on screen, once it has ended.
+    pub fn ended_run(&self) -> Option<&str> {
+        match &self.stage {
+            Stage::Running {
+                run_id,
+                ended: Some(Ok(())),
+                ..
+            } => Some(run_id),
+            _ => None,
+        }
+    }
+
     /// `O` or `:offboard [...]`: asks the worker for the plan of the marked
     /// accounts (or the selected one). Nothing is sent to the server but
     /// reads.
@@ -169,7 +181,7 @@ impl Offboarding {
 
     /// Keys of the offboarding view; `None` when it is not in front.
     pub fn perform(&mut self, ctx: &mut Context, cmd: Cmd) -> Option<Vec<Command>> {
-        if ctx.mode() != Mode::Offboard || cmd == Cmd::Help {
+        if ctx.mode() != Mode::Offboard || matches!(cmd, Cmd::Help | Cmd::CommandPrompt) {
             return None;
         }
         // The view sets the cursor's length and page from what it drew.
