@@ -494,3 +494,131 @@ async fn five_hundred_rows_under_faults_end_as_the_server_says() {
     }
     sb.shutdown().await;
 }
+
+/// The console's worker drives the same import and the same undo, over
+/// real HTTP, journaled like the command line's.
+#[tokio::test]
+async fn the_console_worker_imports_and_undoes_an_import() {
+    use rollcall::bulk::RowOutcome;
+    use rollcall::worker::{Asker, Command, Event, ImportAsk, ImportJob, ImportUndoJob, Worker};
+    use std::time::Duration;
+    async fn next(events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Event {
+        tokio::time::timeout(Duration::from_secs(20), events.recv())
+            .await
+            .expect("an event within 20 s")
+            .expect("the worker is running")
+    }
+    let sb = sandbox(30).await;
+    let admin = session(&sb, "administrator").await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let file = dir.path().join("new.csv");
+    std::fs::write(
+        &file,
+        "type,userName,firstName,lastName\nuser,worker.one@example.com,Worker,One\nuser,worker.two@example.com,Worker,Two\n",
+    )
+    .unwrap();
+    let asker = Asker {
+        actor: admin.actor.clone(),
+        settings: admin.settings.clone(),
+        capabilities: admin.capabilities.clone(),
+        concurrency: 2,
+    };
+    let (worker, mut events) = Worker::spawn(admin.client.clone());
+    worker.send(Command::PlanImport {
+        id: 1,
+        ask: Box::new(ImportAsk {
+            path: file.clone(),
+            org: None,
+            asker: asker.clone(),
+        }),
+    });
+    let Event::ImportPlanned {
+        id: 1, plan, org, ..
+    } = next(&mut events).await
+    else {
+        panic!("the plan first");
+    };
+    let plan = plan.unwrap();
+    assert_eq!((plan.creates(), plan.updates()), (2, 0));
+    let meta = RunMeta {
+        run_id: RunMeta::new_run_id(),
+        instance: admin.instance.clone(),
+        actor: admin.actor.user_name.clone(),
+    };
+    worker.send(Command::RunImport {
+        id: 2,
+        job: Box::new(ImportJob {
+            meta: meta.clone(),
+            org,
+            plan: *plan,
+            concurrency: 2,
+            journal: Some(journal.clone()),
+            cancel: Cancel::default(),
+        }),
+    });
+    let results = loop {
+        match next(&mut events).await {
+            Event::BulkRow { id: 2, .. } => {}
+            Event::BulkDone { id: 2, results } => break results,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(
+        results.iter().all(|r| r.outcome == RowOutcome::Ok),
+        "{results:?}"
+    );
+    let state = server_state(&sb).await;
+    assert_eq!(named(&state, "worker.one@example.com").len(), 1);
+    assert_eq!(named(&state, "worker.two@example.com").len(), 1);
+
+    worker.send(Command::PlanUndo {
+        id: 3,
+        journal: Some(journal.clone()),
+        run_id: Some(meta.run_id.clone()),
+        fields: Vec::new(),
+        concurrency: 2,
+        asker: Box::new(asker),
+    });
+    let Event::ImportUndoPlanned { id: 3, plan } = next(&mut events).await else {
+        panic!("an import's own undo plan");
+    };
+    let plan = plan.unwrap();
+    assert_eq!(plan.deletes.len(), 2);
+    let undo = RunMeta {
+        run_id: RunMeta::new_run_id(),
+        ..meta.clone()
+    };
+    worker.send(Command::RunImportUndo {
+        id: 4,
+        job: Box::new(ImportUndoJob {
+            meta: undo.clone(),
+            plan: *plan,
+            concurrency: 2,
+            journal: Some(journal.clone()),
+            cancel: Cancel::default(),
+        }),
+    });
+    let results = loop {
+        match next(&mut events).await {
+            Event::BulkRow { id: 4, .. } => {}
+            Event::BulkDone { id: 4, results } => break results,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(
+        results.iter().all(|r| r.outcome == RowOutcome::Ok),
+        "{results:?}"
+    );
+    let state = server_state(&sb).await;
+    assert!(named(&state, "worker.one@example.com").is_empty());
+    assert!(named(&state, "worker.two@example.com").is_empty());
+    let contents = jl::read(&journal).unwrap();
+    let runs = jl::runs_of(&contents);
+    let undo_run = runs.iter().find(|r| r.run_id == undo.run_id).unwrap();
+    assert_eq!(
+        undo_run.header.as_ref().unwrap().undo_of.as_deref(),
+        Some(meta.run_id.as_str())
+    );
+    worker.send(Command::Shutdown);
+}

@@ -99,7 +99,7 @@ pub fn write_template(template: &Template, out: &mut dyn Write) -> anyhow::Resul
 }
 
 /// What one row of the file comes to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RowPlan {
     Create(CreateRow),
     Update(Box<UpdateRow>),
@@ -122,7 +122,7 @@ pub enum RowPlan {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateRow {
     pub line: u64,
     pub user_name: String,
@@ -135,7 +135,7 @@ pub struct CreateRow {
     pub token: Option<crate::api::wire::TokenRequest>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateRow {
     pub line: u64,
     /// The account as it was read before the run.
@@ -147,7 +147,7 @@ pub struct UpdateRow {
 }
 
 /// Every row of a file, in file order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportPlan {
     pub rows: Vec<RowPlan>,
 }
@@ -730,6 +730,25 @@ pub struct ImportRowResult {
     /// The account's id: the updated one, or the created one when known.
     pub account_id: Option<i64>,
     pub outcome: RowOutcome,
+}
+
+impl ImportRowResult {
+    /// The row as a run's result ("line 14, create pat@example.com"), for
+    /// the tallies and the console's progress and results.
+    pub fn as_row(&self) -> bulk::RowResult {
+        bulk::RowResult {
+            id: self
+                .account_id
+                .unwrap_or_else(|| create_stand_in(self.line)),
+            user_name: format!(
+                "line {}, {} {}",
+                self.line,
+                self.action.name(),
+                self.user_name
+            ),
+            outcome: self.outcome.clone(),
+        }
+    }
 }
 
 /// Where generated API tokens go: a CSV file readable by its owner only.

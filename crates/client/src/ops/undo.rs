@@ -244,7 +244,7 @@ pub async fn read_run(
 
 /// What undoing an import would do: delete what it created, put back the
 /// fields it changed.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportUndoPlan {
     pub original: Option<RunSummary>,
     /// Accounts the run created, as the server has them now.
@@ -267,7 +267,7 @@ pub struct ImportUndoPlan {
 }
 
 /// One update of an import to put back.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Restore {
     pub user: User,
     /// The fields' values before the import: the body that restores them.

@@ -526,6 +526,11 @@ impl App {
                 Mode::Help => self.help.set_text(lines, height),
                 Mode::Detail | Mode::ResultDetail => self.detail.set_text(lines, height),
                 Mode::Offboard => self.offboarding.cursor.set_text(lines, height),
+                Mode::ImportConfirm => {
+                    if let Some(pending) = self.bulk.import.as_mut() {
+                        pending.scroll.set_text(lines, height);
+                    }
+                }
                 _ => {}
             }
         }
@@ -567,7 +572,12 @@ impl App {
     fn type_text(&mut self, text: &str) -> Vec<Command> {
         match self.mode() {
             Mode::Filter | Mode::Command | Mode::Find => self.append_prompt(text),
-            Mode::Form | Mode::Confirm | Mode::BulkConfirm | Mode::Pick | Mode::Offboard => {
+            Mode::Form
+            | Mode::Confirm
+            | Mode::BulkConfirm
+            | Mode::Pick
+            | Mode::Offboard
+            | Mode::ImportConfirm => {
                 // More than the limit can never be taken: stop early.
                 let mut commands = Vec::new();
                 for c in text.chars().take(MAX_INPUT + 1) {
@@ -646,6 +656,7 @@ impl App {
             Mode::BulkProgress => lend!(self, |ctx, _| self.bulk.answer_stop(&mut ctx, c)),
             Mode::BulkConfirm => self.bulk.type_confirmation(c),
             Mode::Offboard => self.offboarding.type_char(c),
+            Mode::ImportConfirm => self.bulk.type_import_confirmation(c),
             _ => {}
         }
         Vec::new()
@@ -930,6 +941,9 @@ impl App {
                 Followup::PreflightUndo(plan) => {
                     lend!(self, |ctx, _| self.bulk.preflight_undo(&mut ctx, *plan))
                 }
+                Followup::PreviewImportUndo(plan) => {
+                    lend!(self, |ctx, _| self.bulk.preview_import_undo(&mut ctx, plan))
+                }
                 Followup::Preflight { action, only } => {
                     lend!(self, |ctx, accounts| self.bulk.preflight_on(
                         &mut ctx,
@@ -1145,6 +1159,7 @@ impl App {
                     .start_delete(&mut ctx, &accounts, args))
             }
             Cmd::Offboard => return self.start_offboard(args),
+            Cmd::Import => return lend!(self, |ctx, _| self.bulk.start_import(&mut ctx, args)),
             Cmd::Undo => {
                 let run_id = Some(args.trim())
                     .filter(|a| !a.is_empty())
@@ -1273,12 +1288,18 @@ impl App {
             Event::Failed { id, what, error } if self.forms.owns(id) => {
                 lend!(self, |ctx, _| self.forms.failed(&mut ctx, id, what, error))
             }
-            Event::BulkRow { .. } | Event::BulkDone { .. } | Event::ReadBack { .. } => {
+            Event::BulkRow { .. }
+            | Event::BulkDone { .. }
+            | Event::ReadBack { .. }
+            | Event::ImportPlanned { .. } => {
                 lend!(self, |ctx, accounts| self
                     .bulk
                     .handle_event(&mut ctx, &accounts, event))
             }
-            Event::Journal { .. } | Event::JournalRun { .. } | Event::UndoPlanned { .. } => {
+            Event::Journal { .. }
+            | Event::JournalRun { .. }
+            | Event::UndoPlanned { .. }
+            | Event::ImportUndoPlanned { .. } => {
                 lend!(self, |ctx, _| self.journal.handle_event(&mut ctx, event))
             }
             Event::OffboardPlanned { .. }

@@ -1211,3 +1211,187 @@ fn export_in_the_results_writes_the_runs_results_as_the_journal_command_does() {
     let error = super::effects::perform(&effects[0], None).unwrap_err();
     assert!(error.contains("has no results of run"), "{error}");
 }
+
+// ---- :import and the undo of an import ----
+
+fn import_plan() -> crate::ops::import::ImportPlan {
+    let ctx = admin();
+    let context = crate::ops::import::ImportContext {
+        actor: ctx.actor.clone(),
+        settings: ctx.settings.clone(),
+        extensions: Default::default(),
+        not_updatable: Default::default(),
+        org: ORG.into(),
+        generate_tokens: false,
+    };
+    let csv = "type,userName,password,firstName,lastName,disabled\n\
+               user,new.one@demo.example,,New,One,\n\
+               ,erin@demo.example,,Erin,Renamed,\n\
+               ,frank@demo.example,,frank,Tester,false\n\
+               user,not-an-address,,Bad,Mail,\n";
+    crate::ops::import::plan(&context, csv, &accounts()).unwrap()
+}
+
+#[test]
+fn import_previews_as_the_command_line_then_runs_as_a_bulk_run() {
+    let mut app = loaded(admin()).with_no_color(true);
+    let commands = command(&mut app, "import ~/people.csv");
+    let Some(Command::PlanImport { id, ask }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    assert!(ask.path.ends_with("people.csv"), "{:?}", ask.path);
+    assert_eq!(ask.org.as_deref(), Some(ORG));
+    let plan = import_plan();
+    let lines = crate::ops::import::preview_lines(&plan, "people.csv");
+    app.update(Action::Worker(Event::ImportPlanned {
+        id,
+        file: "people.csv".into(),
+        org: ORG.into(),
+        plan: Ok(Box::new(plan.clone())),
+    }));
+    assert_eq!(app.mode(), Mode::ImportConfirm);
+    let text = screen(&mut app, 80, 24);
+    // The command line's own lines.
+    for line in &lines[..6] {
+        assert!(text.contains(line.as_str()), "{line}\n{text}");
+    }
+    assert!(
+        text.contains("line 5, userName: E-Mail must look like"),
+        "{text}"
+    );
+    insta::assert_snapshot!("import_preview_80x24", text);
+    insta::assert_snapshot!("import_preview_40x10", screen(&mut app, 40, 10));
+    let commands = type_keys(&mut app, "y");
+    let Some(Command::RunImport { id, job }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    assert_eq!(job.plan, plan);
+    assert_eq!(job.journal, journal());
+    assert_eq!(app.mode(), Mode::BulkProgress);
+    app.update(Action::Worker(Event::BulkRow {
+        id,
+        result: row(-2, "line 2, create new.one", RowOutcome::Ok),
+    }));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("Import 2 accounts: 1 of 2"), "{text}");
+    app.update(Action::Worker(Event::BulkDone {
+        id,
+        results: vec![
+            row(-2, "line 2, create new.one", RowOutcome::Ok),
+            row(
+                6,
+                "line 3, update erin",
+                RowOutcome::Failed("refused".into()),
+            ),
+        ],
+    }));
+    assert_eq!(app.mode(), Mode::BulkResults);
+    let text = screen(&mut app, 80, 24);
+    assert!(
+        text.contains("import: 1 ok, 1 failed, 0 not sent"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Unchanged: 1; not allowed: 1 (not sent)"),
+        "{text}"
+    );
+    insta::assert_snapshot!("import_results_80x24", text);
+    // A retry of an import is the same file again.
+    assert!(type_keys(&mut app, "r").is_empty());
+    assert!(app
+        .status()
+        .unwrap()
+        .text
+        .contains(":import FILE.csv again"));
+}
+
+#[test]
+fn import_undo_is_previewed_and_its_deletions_are_typed() {
+    let mut app = loaded(admin()).with_no_color(true);
+    let commands = command(&mut app, "undo 20261205T100000-00a1");
+    let Some(Command::PlanUndo { id, asker, .. }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    assert_eq!(asker.actor, admin().actor);
+    let original = summary("20261205T100000-00a1", "import", 3, 0);
+    let plan = crate::ops::undo::ImportUndoPlan {
+        original: Some(original),
+        deletes: vec![accounts()[4].clone(), accounts()[5].clone()],
+        restores: vec![crate::ops::undo::Restore {
+            user: accounts()[3].clone(),
+            body: serde_json::json!({"lastName": "Tester"}),
+            set: serde_json::json!({"lastName": "Renamed"}),
+        }],
+        missing: vec![(9, "gone@demo.example".into())],
+        ..Default::default()
+    };
+    app.update(Action::Worker(Event::ImportUndoPlanned {
+        id,
+        plan: Ok(Box::new(plan.clone())),
+    }));
+    assert_eq!(app.mode(), Mode::ImportConfirm);
+    let text = screen(&mut app, 80, 24);
+    for line in crate::ops::undo::import_undo_lines(&plan) {
+        assert!(
+            text.contains(line.trim()) || line.len() > 76,
+            "{line}\n{text}"
+        );
+    }
+    insta::assert_snapshot!("import_undo_preview_80x24", text);
+    insta::assert_snapshot!("import_undo_preview_40x10", screen(&mut app, 40, 10));
+    // A y is not enough to delete: the count is typed.
+    assert!(type_keys(&mut app, "y").is_empty());
+    assert!(app.status().unwrap().text.starts_with("type 2 and Enter"));
+    type_keys(&mut app, "2");
+    let commands = app.handle_key(key(KeyCode::Enter));
+    let Some(Command::RunImportUndo { job, .. }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    assert_eq!(job.plan, plan);
+    assert_eq!(app.mode(), Mode::BulkProgress);
+    let text = screen(&mut app, 80, 24);
+    assert!(
+        text.contains("Undo the import of 3 accounts: 0 of 3"),
+        "{text}"
+    );
+}
+
+#[test]
+fn import_needs_a_file_and_esc_sends_nothing() {
+    let mut app = loaded(admin());
+    assert!(command(&mut app, "import").is_empty());
+    let commands = command(&mut app, "import people.csv");
+    let Some(Command::PlanImport { id, .. }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    app.update(Action::Worker(Event::ImportPlanned {
+        id,
+        file: "people.csv".into(),
+        org: ORG.into(),
+        plan: Err("cannot read people.csv: No such file".into()),
+    }));
+    assert_eq!(app.mode(), Mode::Table);
+    assert!(app
+        .status()
+        .unwrap()
+        .text
+        .contains("cannot read people.csv"));
+    let commands = command(&mut app, "import people.csv");
+    let Some(Command::PlanImport { id, .. }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    app.update(Action::Worker(Event::ImportPlanned {
+        id,
+        file: "people.csv".into(),
+        org: ORG.into(),
+        plan: Ok(Box::new(import_plan())),
+    }));
+    assert!(app.handle_key(key(KeyCode::Esc)).is_empty());
+    assert_eq!(app.mode(), Mode::Table);
+    let mut app = loaded(context(
+        SystemRole::Administrator,
+        OrgRole::OrganizationAdministrator,
+        true,
+    ));
+    assert!(command(&mut app, "import people.csv").is_empty());
+}

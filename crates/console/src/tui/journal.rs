@@ -80,6 +80,7 @@ impl Journal {
             run_id,
             fields: ctx.listing_fields(),
             concurrency: ctx.runs.concurrency,
+            asker: Box::new(ctx.asker()),
         }]
     }
 
@@ -175,6 +176,13 @@ impl Journal {
                         open.rows = Some(Vec::new());
                         ctx.set_error(why);
                     }
+                }
+            }
+            Event::ImportUndoPlanned { id, plan } if self.undo_request == Some(id) => {
+                self.undo_request = None;
+                match plan {
+                    Ok(plan) => ctx.then(Followup::PreviewImportUndo(plan)),
+                    Err(why) => ctx.set_error(format!("undo: {why}")),
                 }
             }
             Event::UndoPlanned { id, plan } if self.undo_request == Some(id) => {

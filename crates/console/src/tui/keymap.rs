@@ -43,6 +43,8 @@ pub enum Mode {
     JournalRun,
     /// Offboarding: the preview of every step, then the run.
     Offboard,
+    /// The preview of an import (or of an import's undo).
+    ImportConfirm,
 }
 
 /// Where a binding holds: in every mode, or in one.
@@ -409,6 +411,13 @@ mod defaults {
     ], NAV, &[
         bind("?", Help),
     ]];
+    pub const IMPORT_CONFIRM: &[&[Row]] = &[&[
+        bind("y Enter", Confirm).says("Run it (deletions: type their count first)"),
+        bind("Esc q", Close).says("Cancel, nothing is sent"),
+    ], NAV, &[
+        bind("Backspace", DeleteChar).says("Delete a typed digit"),
+        bind("?", Help),
+    ]];
     pub const OFFBOARD: &[&[Row]] = &[&[
         bind("y Enter", Confirm).says("Run it (delete: type the count first)"),
         bind("Esc q", Close).says("Cancel; in a run: stop; then: close"),
@@ -453,7 +462,7 @@ const fn section(
 }
 
 impl Mode {
-    pub const ALL: [Mode; 20] = [
+    pub const ALL: [Mode; 21] = [
         Mode::Table,
         Mode::Filter,
         Mode::Command,
@@ -474,13 +483,14 @@ impl Mode {
         Mode::Journal,
         Mode::JournalRun,
         Mode::Offboard,
+        Mode::ImportConfirm,
     ];
 }
 
 impl Scope {
     /// Every section, in the order help shows them.
-    pub const ALL: [Scope; 21] = {
-        let mut all = [Scope::Everywhere; 21];
+    pub const ALL: [Scope; 22] = {
+        let mut all = [Scope::Everywhere; 22];
         let mut i = 0;
         while i < Mode::ALL.len() {
             all[i + 1] = Scope::In(Mode::ALL[i]);
@@ -515,6 +525,7 @@ impl Scope {
             Scope::In(Journal) => section("journal", "Journal", Some(Cmd::Journal), JOURNAL),
             Scope::In(JournalRun) => section("journal-run", "One run of the journal", None, JOURNAL_RUN),
             Scope::In(Offboard) => section("offboard", "Offboarding", Some(Cmd::Offboard), OFFBOARD),
+            Scope::In(ImportConfirm) => section("import", "Import preview", None, IMPORT_CONFIRM),
         }
     }
 

@@ -110,6 +110,9 @@ pub fn draw(app: &App, frame: &mut Frame) -> Geometry {
                 geometry.text = bulk::render_result_detail(app, frame, area, &theme)
             }
             Mode::Offboard => geometry.text = offboard::render(app, frame, area, &theme),
+            Mode::ImportConfirm => {
+                geometry.text = bulk::render_import_confirm(app, frame, area, &theme)
+            }
             Mode::Table | Mode::Filter | Mode::Command | Mode::Find => {}
         }
     }
