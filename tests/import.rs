@@ -622,3 +622,67 @@ async fn the_console_worker_imports_and_undoes_an_import() {
     );
     worker.send(Command::Shutdown);
 }
+
+/// `--generate-tokens FILE`: each new API user's token goes to FILE, mode
+/// 0600 (an existing file is narrowed too), and nowhere else: not the
+/// journal, not the output. Each token authenticates as its account.
+#[tokio::test]
+async fn generated_tokens_go_only_to_a_0600_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = sandbox(30).await;
+    let mut admin = session(&sb, "administrator").await;
+    // As an instance where API users are named by their creator (the
+    // sandbox takes a given name): an import can create them, and find
+    // them again.
+    admin
+        .capabilities
+        .extensions
+        .remove(rollcall::api::wire::ext::GENERATED_USER_NAMES);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let file = dir.path().join("feeds.csv");
+    std::fs::write(
+        &file,
+        "type,userName,firstName,lastName\napi,feed-one,Feed,One\napi,feed-two,Feed,Two\nuser,pat.token@example.com,Pat,Token\n",
+    )
+    .unwrap();
+    // Wrong already: a new file is created 0600, an old one narrowed.
+    let tokens = dir.path().join("tokens.csv");
+    std::fs::write(&tokens, "old contents\n").unwrap();
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut args = args(&file, &journal);
+    args.generate_tokens = Some(tokens.clone());
+    // Only API users get tokens: the user row is created without one.
+    let (result, out) = import_text(&admin, &args).await;
+    result.unwrap_or_else(|e| panic!("{e:#}\n{out}"));
+    let mode = std::fs::metadata(&tokens).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    let text = std::fs::read_to_string(&tokens).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["userName", "accountId", "token", "expires"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2, "{text}\n{out}");
+    assert!(!text.contains("old contents"));
+    let journal_text = std::fs::read_to_string(&journal).unwrap();
+    for row in &rows {
+        let token = &row[2];
+        assert!(token.len() >= 20, "{token:?}");
+        assert!(!journal_text.contains(token), "a token reached the journal");
+        assert!(!out.contains(token), "a token reached the output");
+        // The token is the account's.
+        let client = rollcall::api::Client::new(rollcall::api::Connection {
+            api_path: sb.base_url(),
+            credentials: rollcall::api::Credentials::Token(rollcall::api::Secret::new(
+                token.to_string(),
+            )),
+            read_only: true,
+            concurrency: 1,
+        })
+        .unwrap();
+        let me = client.whoami().await.unwrap();
+        assert_eq!(me.user_name, row[0].to_string());
+    }
+}
