@@ -705,3 +705,118 @@ async fn the_console_worker_plans_and_runs_the_same_checklist() {
     assert_eq!(actions, ["remove-groups", "disable"]);
     worker.send(Command::Shutdown);
 }
+
+/// Ctrl-C during `rollcall offboard` (the real binary): the steps in flight
+/// finish and are journaled, nothing new starts, the exit is 130 and names
+/// `rollcall resume`; resuming then finishes every account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_an_offboarding_run_and_resume_finishes_it() {
+    use rollcall::sandbox::Faults;
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+    let sb = sandbox(SandboxConfig::loopback(60, SECRET)).await;
+    let session = session(&sb).await;
+    let client = admin(&sb);
+    let mut leavers: Vec<User> = Vec::new();
+    for _ in 0..8 {
+        let not: Vec<i64> = leavers.iter().map(|u| u.id).collect();
+        leavers.push(grouped_idle_user(&client, &not).await);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let refs: Vec<&User> = leavers.iter().collect();
+    let file = accounts_file(dir.path(), &refs);
+    sb.set_faults(Faults {
+        latency: Duration::from_millis(80),
+        ..Default::default()
+    });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["offboard", "--yes", "--concurrency", "1", "--accounts"])
+        .arg(&file)
+        .arg("--journal")
+        .arg(&journal)
+        .env("TC_API_PATH", sb.base_url())
+        .env("TC_API_ACCESS_ID", "administrator")
+        .env("TC_API_SECRET_KEY", SECRET)
+        .env_remove("TC_TOKEN")
+        .env_remove("RUST_LOG")
+        .env_remove("ROLLCALL_LOG")
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("XDG_DATA_HOME", dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("stdout piped");
+    let pid = child.id() as libc::pid_t;
+    // Signal once the first step has ended (a step line names a step).
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut seen = Vec::new();
+        for line in lines.by_ref() {
+            let Ok(line) = line else { break };
+            let stepped = line.contains(" Groups: done");
+            seen.push(line);
+            if stepped {
+                break;
+            }
+        }
+        // SAFETY: kill(2) on our own child, not yet reaped (the wait
+        // comes after this task), so the pid is still its.
+        let sent = unsafe { libc::kill(pid, libc::SIGINT) };
+        seen.extend(lines.map_while(Result::ok));
+        (sent, seen)
+    });
+    let (sent, seen) = tokio::time::timeout(Duration::from_secs(60), reader)
+        .await
+        .expect("the run ends within a minute")
+        .unwrap();
+    assert_eq!(sent, 0);
+    let output = child.wait_with_output().expect("the binary ends");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let shown = format!("stdout:\n{}\nstderr:\n{stderr}", seen.join("\n"));
+    sb.set_faults(Faults::default());
+    assert_eq!(output.status.code(), Some(130), "{shown}");
+    assert!(stderr.contains("rollcall resume"), "{shown}");
+    assert!(!stderr.contains("panicked"), "{shown}");
+    let run_id = run_id_in(&seen.join("\n"));
+    // Cut short: some account is not yet disabled.
+    let mut left = 0;
+    for user in &leavers {
+        if read(&client, user.id).await.unwrap().disabled != Some(true) {
+            left += 1;
+        }
+    }
+    assert!(left > 0, "the run was stopped before its end: {shown}");
+    // Nothing in flight was left without an outcome.
+    let lines = entries(&journal, &run_id);
+    let intents = lines.iter().filter(|e| e.phase == Phase::Intent).count();
+    let outcomes = lines.iter().filter(|e| e.phase == Phase::Outcome).count();
+    assert_eq!(intents, outcomes, "{shown}");
+
+    let resume_args = ResumeArgs {
+        run_id: run_id.clone(),
+        journal: Some(journal.clone()),
+        yes: true,
+        output: ReportArgs {
+            report: Some(dir.path().join("report.md")),
+            csv: Some(dir.path().join("report.csv")),
+        },
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    let result = resume_with(&session, &resume_args, &mut out, &mut answering("")).await;
+    let text = String::from_utf8(out).unwrap();
+    result.unwrap_or_else(|e| panic!("{e:#}\n{text}"));
+    for user in &leavers {
+        let now = read(&client, user.id).await.unwrap();
+        assert_eq!(now.disabled, Some(true), "{}", user.user_name);
+        assert_eq!(now.user_groups, Some(vec![]), "{}", user.user_name);
+    }
+    let csv = std::fs::read_to_string(dir.path().join("report.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + leavers.len(), "{csv}");
+    assert!(!csv.contains("not run"), "{csv}");
+}
