@@ -820,3 +820,199 @@ async fn sigint_stops_an_offboarding_run_and_resume_finishes_it() {
     assert_eq!(csv.lines().count(), 1 + leavers.len(), "{csv}");
     assert!(!csv.contains("not run"), "{csv}");
 }
+
+/// Home Users in a group that nothing runs as, at most `n`.
+async fn grouped_idle_users(client: &Client, n: usize) -> Vec<User> {
+    let mut found = Vec::new();
+    for user in home_accounts(client, "User").await {
+        if found.len() == n {
+            break;
+        }
+        let run_as = client.run_as(user.id).await.unwrap();
+        if user.user_groups.as_ref().is_some_and(|g| !g.is_empty())
+            && run_as.active_playbooks.is_empty()
+            && run_as.job_apps.is_empty()
+        {
+            found.push(user);
+        }
+    }
+    found
+}
+
+/// Under 500s, dropped connections, answers lost after the change was
+/// applied and a rate limit, every step ends done, failed or unknown, and
+/// no step is done in the journal that the server does not show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_faults_no_step_is_done_in_the_journal_that_is_not_so() {
+    use rollcall::sandbox::Faults;
+    let sb = sandbox(SandboxConfig::loopback(120, SECRET)).await;
+    let session = session(&sb).await;
+    let client = admin(&sb);
+    let leavers = grouped_idle_users(&client, 20).await;
+    assert!(leavers.len() >= 10, "only {} seeded", leavers.len());
+    let ids: Vec<i64> = leavers.iter().map(|u| u.id).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let plan = offboard::plan(&session, &ids, Heirs::default(), true, name_an_heir, 4).await;
+    assert_eq!(plan.accounts.len(), ids.len());
+    let run = OffboardRun::new(&session, plan, 4);
+    let run_id = run.meta.run_id.clone();
+    let opened = offboard::begin(&session.client, Some(&journal), &run).unwrap();
+    sb.set_faults(Faults {
+        error_rate: 0.10,
+        drop_rate: 0.05,
+        lost_answer_rate: 0.05,
+        rate_limit_per_second: 300,
+        seed: 14,
+        ..Default::default()
+    });
+    let lists = offboard::execute(
+        &session.client,
+        opened,
+        &run,
+        &Cancel::default(),
+        &mut |_| {},
+    )
+    .await;
+    sb.set_faults(Faults::default());
+    let contents = jl::read(&journal).unwrap();
+    let results = jl::action_results(&contents.entries, &run_id);
+    // The faults were met: some write's answer was lost or refused, and
+    // read back or sent again.
+    let intents = contents
+        .entries
+        .iter()
+        .filter(|e| e.run_id == run_id && e.phase == Phase::Intent)
+        .count();
+    let met = contents.entries.iter().any(|e| {
+        e.run_id == run_id
+            && e.message
+                .as_deref()
+                .is_some_and(|m| m.contains("the answer was lost") || m.contains("sending again"))
+    });
+    assert!(
+        met || intents > results.len(),
+        "no fault was met: {results:?}"
+    );
+    for list in &lists {
+        for (step, state) in &list.steps {
+            assert!(
+                !matches!(state, StepState::Do(_) | StepState::NotRun),
+                "{} {step:?} left {state:?}",
+                list.user_name
+            );
+        }
+        let now = read(&client, list.id).await;
+        let journaled = |step: Step| {
+            results
+                .iter()
+                .find(|r| r.account_id == list.id && r.action == step.action())
+                .map(|r| r.outcome)
+        };
+        let ok = Some(jl::ResultOutcome::Ok);
+        if journaled(Step::Delete) == ok {
+            assert!(
+                now.is_none(),
+                "{} deleted in the journal only",
+                list.user_name
+            );
+            continue;
+        }
+        // Held or failed deletes: the account is still there.
+        let Some(now) = now else {
+            assert_eq!(
+                journaled(Step::Delete),
+                Some(jl::ResultOutcome::Unknown),
+                "{} gone without a journaled delete",
+                list.user_name
+            );
+            continue;
+        };
+        if journaled(Step::Groups) == ok {
+            assert_eq!(now.user_groups, Some(vec![]), "{}", list.user_name);
+        }
+        if journaled(Step::Disable) == ok {
+            assert_eq!(now.disabled, Some(true), "{}", list.user_name);
+        }
+        // And the other way: a change on the server is journaled ok or unknown.
+        if now.disabled == Some(true) {
+            assert!(
+                matches!(
+                    journaled(Step::Disable),
+                    Some(jl::ResultOutcome::Ok | jl::ResultOutcome::Unknown)
+                ),
+                "{} disabled but journaled {:?}",
+                list.user_name,
+                journaled(Step::Disable)
+            );
+        }
+        // A delete went only after every earlier step succeeded.
+        assert_ne!(
+            list.state(Step::Delete).map(StepState::word),
+            Some("done"),
+            "{} still there though its delete is done",
+            list.user_name
+        );
+    }
+}
+
+/// The sandbox's `moveRunAs` extension checks rule 8 as a delete does, and
+/// a plain instance has no such endpoint.
+#[tokio::test]
+async fn the_sandbox_moves_run_as_only_to_a_qualified_heir() {
+    use rollcall::api::wire::RunAsMove;
+    let sb = sandbox(SandboxConfig::loopback(60, SECRET)).await;
+    let client = admin(&sb);
+    let jobs = running_as(&client, "Api User").await;
+    let user = grouped_idle_user(&client, &[]).await;
+    let refused = client
+        .move_run_as(
+            jobs.id,
+            RunAsMove {
+                jobs_to: Some(user.id),
+                playbooks_to: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), Some(400));
+    assert!(
+        refused
+            .to_string()
+            .contains("job apps must run as an API user"),
+        "{refused}"
+    );
+    let itself = client
+        .move_run_as(
+            jobs.id,
+            RunAsMove {
+                jobs_to: Some(jobs.id),
+                playbooks_to: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(itself.status(), Some(400));
+    assert!(
+        itself
+            .to_string()
+            .contains("job apps cannot move to the account they run as"),
+        "{itself}"
+    );
+    assert!(
+        !client.run_as(jobs.id).await.unwrap().job_apps.is_empty(),
+        "nothing moved"
+    );
+    let plain = sandbox(SandboxConfig::loopback(20, SECRET).plain()).await;
+    let missing = admin(&plain)
+        .move_run_as(
+            1,
+            RunAsMove {
+                jobs_to: Some(2),
+                playbooks_to: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(missing.status(), Some(404));
+}
