@@ -202,7 +202,10 @@ async fn a_full_run_moves_removes_disables_and_journals_each_step_in_order() {
         )),
         "{preview}"
     );
-    assert!(preview.contains("  Delete      not asked"), "{preview}");
+    assert!(
+        preview.contains("  Delete      kept: deleting was not asked for"),
+        "{preview}"
+    );
     assert!(!journal.exists() || jl::read(&journal).unwrap().entries.is_empty());
 
     args.dry_run = false;
@@ -279,7 +282,7 @@ async fn a_full_run_moves_removes_disables_and_journals_each_step_in_order() {
     assert!(md.contains("| Account | ID | Run As | Groups | API tokens | Disable | Delete |"));
     assert!(
         md.contains(&format!(
-            "| {} | {} | done | done | nothing to do | done | not asked |",
+            "| {} | {} | done | done | nothing to do | done | kept |",
             runner.user_name, runner.id
         )),
         "{md}"
@@ -290,7 +293,7 @@ async fn a_full_run_moves_removes_disables_and_journals_each_step_in_order() {
     };
     assert!(
         md.contains(&format!(
-            "| {} | {} | done | {jobs_groups} | not possible | done | not asked |",
+            "| {} | {} | done | {jobs_groups} | not possible | done | kept |",
             jobs.user_name, jobs.id
         )),
         "{md}"
@@ -469,7 +472,7 @@ async fn resume_finishes_what_a_stopped_run_left_and_reads_back_what_it_lost() {
     let md = std::fs::read_to_string(dir.path().join("resumed.md")).unwrap();
     assert!(
         md.contains(&format!(
-            "| {} | {} | nothing to do | nothing to do | nothing to do | done | not asked |",
+            "| {} | {} | nothing to do | nothing to do | nothing to do | done | kept |",
             leavers[0].user_name, ids[0]
         )),
         "{md}"
@@ -571,6 +574,8 @@ async fn undo_puts_back_groups_and_enables_and_lists_what_it_cannot() {
         "{text}"
     );
     assert!(text.contains("Nothing to do."), "{text}");
+    // Listed once: as deleted, not again as gone.
+    assert!(!text.contains("No longer on the server"), "{text}");
 }
 
 #[tokio::test]

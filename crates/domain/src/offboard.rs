@@ -121,7 +121,7 @@ impl StepState {
             StepState::Nothing(_) => "nothing to do",
             StepState::NotPossible(_) => "not possible",
             StepState::Blocked(_) => "blocked",
-            StepState::NotAsked => "not asked",
+            StepState::NotAsked => "kept",
             StepState::Done(_) => "done",
             StepState::Failed(_) => "failed",
             StepState::Unknown(_) => "unknown",
@@ -141,7 +141,7 @@ impl StepState {
             | StepState::Failed(s)
             | StepState::Unknown(s)
             | StepState::Held(s) => s,
-            StepState::NotAsked => "deleting was not asked for: the account is kept, disabled",
+            StepState::NotAsked => "deleting was not asked for",
             StepState::NotRun => {
                 "the run stopped before this step: `rollcall resume RUN_ID` finishes it"
             }
@@ -168,6 +168,25 @@ impl StepState {
             StepState::Do(_) | StepState::Unknown(_) | StepState::NotRun
         )
     }
+}
+
+/// A step's "to do" text as done: "move 2 job apps (...) to X" becomes
+/// "moved 2 job apps (...) to X", "disable the account" "disabled".
+pub fn done_text(what: &str) -> String {
+    const DELETE: &str = "delete the account, once every step above succeeded";
+    if let Some(rest) = what.strip_prefix(DELETE) {
+        return format!("deleted{rest}");
+    }
+    for (to_do, done) in [
+        ("move ", "moved "),
+        ("remove from ", "removed from "),
+        ("disable the account", "disabled"),
+    ] {
+        if let Some(rest) = what.strip_prefix(to_do) {
+            return format!("{done}{rest}");
+        }
+    }
+    what.to_string()
 }
 
 /// What this instance offers for offboarding (its advertised extensions).
@@ -542,13 +561,7 @@ mod tests {
         );
         assert_eq!(
             words(&list),
-            [
-                "nothing to do",
-                "to do",
-                "nothing to do",
-                "to do",
-                "not asked"
-            ]
+            ["nothing to do", "to do", "nothing to do", "to do", "kept"]
         );
         assert_eq!(
             list.state(Step::Groups).unwrap().detail(),
@@ -670,7 +683,7 @@ mod tests {
                 "not possible",
                 "not possible",
                 "to do",
-                "not asked"
+                "kept"
             ]
         );
         assert_eq!(
@@ -761,6 +774,26 @@ mod tests {
             StepState::NotPossible(NO_GROUP_EDITS.to_string()),
         );
         assert_eq!(may_delete(&list), Ok(()), "not possible here is no blocker");
+    }
+
+    #[test]
+    fn a_step_done_says_so_in_the_past() {
+        assert_eq!(
+            done_text("move 1 job app (Feed Sync) to svc"),
+            "moved 1 job app (Feed Sync) to svc"
+        );
+        assert_eq!(
+            done_text("remove from 1 group: SOC"),
+            "removed from 1 group: SOC"
+        );
+        assert_eq!(done_text("disable the account"), "disabled");
+        assert_eq!(
+            done_text(
+                "delete the account, once every step above succeeded, moving 1 job app (F) to svc"
+            ),
+            "deleted, moving 1 job app (F) to svc"
+        );
+        assert_eq!(done_text("something else"), "something else");
     }
 
     #[test]

@@ -491,7 +491,7 @@ async fn run_account(
                         match bulk::send_journaled(client, Some(journal), entry, &write, cancel)
                             .await
                         {
-                            RowOutcome::Ok => StepState::Done(what),
+                            RowOutcome::Ok => StepState::Done(rules::done_text(&what)),
                             RowOutcome::Failed(why) => StepState::Failed(why),
                             RowOutcome::Unknown(why) | RowOutcome::Unjournaled(why) => {
                                 StepState::Unknown(why)
@@ -880,7 +880,12 @@ pub async fn plan_undo(
             slot.insert(session.client.get_user(r.account_id, &fields).await);
         }
     }
-    let mut missing_seen = std::collections::HashSet::new();
+    // A deleted account is listed once, as what cannot be undone.
+    let mut missing_seen: std::collections::HashSet<i64> = results
+        .iter()
+        .filter(|r| r.action == Step::Delete.action() && r.outcome == ResultOutcome::Ok)
+        .map(|r| r.account_id)
+        .collect();
     for r in &results {
         let Some(step) = Step::from_action(&r.action) else {
             continue;
@@ -1109,7 +1114,7 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("| Account | ID | Run As | Groups | API tokens | Disable | Delete |"));
         assert!(text.contains(
-            "| pat\\|x@example.com | 7 | nothing to do | done | nothing to do | done | not asked |"
+            "| pat\\|x@example.com | 7 | nothing to do | done | nothing to do | done | kept |"
         ));
         assert!(
             text.contains("| =svc | 8 | not possible | failed | not possible | not run | held |")

@@ -974,7 +974,7 @@ fn offboard_preview_80x24_and_40x10() {
     // Scrolling reaches the last step of the last account.
     app.handle_key(key(KeyCode::End));
     let text = screen(&mut app, 80, 24);
-    assert!(text.contains("not asked"), "{text}");
+    assert!(text.contains("kept: deleting was not asked for"), "{text}");
 }
 
 #[test]
@@ -999,11 +999,11 @@ fn offboard_runs_on_yes_and_follows_each_step_to_its_end() {
     app.update(Action::Worker(step(
         6,
         Step::Disable,
-        StepState::Done("disable the account".into()),
+        StepState::Done("disabled".into()),
     )));
     let text = screen(&mut app, 80, 24);
     assert!(text.contains("running: each step ends below"), "{text}");
-    assert!(text.contains("done: disable the account"), "{text}");
+    assert!(text.contains("Disable     done: disabled"), "{text}");
     let mut lists = job.run.plan.checklists();
     for list in &mut lists {
         list.set(Step::Groups, StepState::Done("removed".into()));
