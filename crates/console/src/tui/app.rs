@@ -1694,9 +1694,9 @@ impl App {
         self.bulk.run.as_ref().map(|r| r.results.as_slice())
     }
 
-    /// Whether a bulk run is still going.
+    /// Whether a bulk run (or an offboarding run) is still going.
     pub fn bulk_running(&self) -> bool {
-        self.bulk.run.as_ref().is_some_and(|r| !r.done)
+        self.bulk.run.as_ref().is_some_and(|r| !r.done) || self.offboarding.running()
     }
 
     /// A run stopped on the way out (`q`, then y) with accounts it never

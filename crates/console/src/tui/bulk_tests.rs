@@ -986,6 +986,8 @@ fn offboard_runs_on_yes_and_follows_each_step_to_its_end() {
     assert_eq!(job.journal, journal());
     let ids: Vec<i64> = job.run.plan.accounts.iter().map(|p| p.account.id).collect();
     assert_eq!(ids, [5, 6]);
+    // Quitting now would interrupt a run (the exit says so).
+    assert!(app.bulk_running());
     let step = |account_id: i64, step, state| Event::OffboardStep {
         id,
         event: crate::ops::offboard::StepEvent {

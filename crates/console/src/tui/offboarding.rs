@@ -91,6 +91,11 @@ pub(crate) fn parse_words(args: &str) -> Result<OffboardWords, String> {
 }
 
 impl Offboarding {
+    /// Whether an offboarding run is still going.
+    pub fn running(&self) -> bool {
+        matches!(self.stage, Stage::Running { ended: None, .. })
+    }
+
     /// The run whose results are on screen, once it has ended.
     pub fn ended_run(&self) -> Option<&str> {
         match &self.stage {
