@@ -302,9 +302,30 @@ impl App {
                 .unwrap_or_else(|| PathBuf::from(file)),
             None => PathBuf::from(file),
         };
+        // An ended offboarding run: FILE.md is its report.
+        let markdown = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("md"));
+        if markdown && self.mode() == Mode::Offboard {
+            let Some(run_id) = self.offboarding.ended_run().map(str::to_string) else {
+                self.set_error(":export takes the results once the run has ended");
+                return;
+            };
+            self.effects.push(Effect::OffboardReport {
+                path,
+                run_id,
+                lists: self.offboarding.lists(),
+            });
+            return;
+        }
         let Some(format) = ExportFormat::of(&path) else {
+            let also = if self.mode() == Mode::Offboard {
+                ", or .md for the report"
+            } else {
+                ""
+            };
             self.set_error(format!(
-                "{file}: the name must end in .csv or .json (the format)"
+                "{file}: the name must end in .csv or .json (the format){also}"
             ));
             return;
         };

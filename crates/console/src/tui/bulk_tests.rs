@@ -1011,6 +1011,7 @@ fn offboard_runs_on_yes_and_follows_each_step_to_its_end() {
         list.set(Step::Groups, StepState::Done("removed".into()));
         list.set(Step::Disable, StepState::Done("disabled".into()));
     }
+    let lists_done = lists.clone();
     app.update(Action::Worker(Event::OffboardDone {
         id,
         lists: Ok(lists),
@@ -1035,6 +1036,16 @@ fn offboard_runs_on_yes_and_follows_each_step_to_its_end() {
         other => panic!("{other:?}"),
     }
     assert_eq!(app.mode(), Mode::Offboard);
+    // FILE.md: the run's report, as `rollcall offboard --report` writes it.
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.md");
+    command(&mut app, &format!("export {}", report.display()));
+    let effects = app.take_effects();
+    let said = super::effects::perform(&effects[0], None).unwrap();
+    assert!(said.starts_with("wrote the report of run"), "{said}");
+    let mut wanted = Vec::new();
+    crate::ops::offboard::write_markdown(&job.run.meta.run_id, &lists_done, &mut wanted).unwrap();
+    assert_eq!(std::fs::read(&report).unwrap(), wanted);
     app.handle_key(key(KeyCode::Esc));
     assert_eq!(app.mode(), Mode::Table);
 }

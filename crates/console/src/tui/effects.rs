@@ -29,6 +29,13 @@ pub enum Effect {
         journal: Option<PathBuf>,
         run_id: String,
     },
+    /// Write an offboarding run's report as Markdown (one row per account,
+    /// a column per step), as `rollcall offboard --report` does.
+    OffboardReport {
+        path: PathBuf,
+        run_id: String,
+        lists: Vec<crate::domain::offboard::Checklist>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +90,18 @@ pub fn perform(effect: &Effect, config_path: Option<&Path>) -> Result<String, St
             journal,
             run_id,
         } => export_results(path, *format, journal.as_deref(), run_id),
+        Effect::OffboardReport {
+            path,
+            run_id,
+            lists,
+        } => {
+            let mut bytes: Vec<u8> = Vec::new();
+            crate::ops::offboard::write_markdown(run_id, lists, &mut bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|()| std::fs::write(path, bytes).map_err(|e| e.to_string()))
+                .map(|()| format!("wrote the report of run {run_id} to {}", path.display()))
+                .map_err(|e| format!("cannot write the report to {}: {e}", path.display()))
+        }
     }
 }
 

@@ -421,7 +421,7 @@ mod defaults {
     pub const OFFBOARD: &[&[Row]] = &[&[
         bind("y Enter", Confirm).says("Run it (delete: type the count first)"),
         bind("Esc q", Close).says("Cancel; in a run: stop; then: close"),
-        bind(":", CommandPrompt).says(":export FILE.csv|FILE.json (after the run)"),
+        bind(":", CommandPrompt).says(":export FILE.md|.csv|.json after the run"),
     ], NAV, &[
         bind("Backspace", DeleteChar).says("Delete a typed digit"),
         bind("?", Help),

@@ -91,6 +91,15 @@ pub(crate) fn parse_words(args: &str) -> Result<OffboardWords, String> {
 }
 
 impl Offboarding {
+    /// The checklists on screen.
+    pub fn lists(&self) -> Vec<Checklist> {
+        match &self.stage {
+            Stage::Preview { plan } => plan.checklists(),
+            Stage::Running { lists, .. } => lists.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether an offboarding run is still going.
     pub fn running(&self) -> bool {
         matches!(self.stage, Stage::Running { ended: None, .. })
