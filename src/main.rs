@@ -61,8 +61,16 @@ enum Command {
     /// The action journal: every bulk run, or one run's accounts.
     Journal(commands::offboard::JournalArgs),
     /// Put back the state before a bulk run (a disable run is undone by enabling;
-    /// an import by deleting what it created and restoring what it changed).
+    /// an import by deleting what it created and restoring what it changed;
+    /// an offboarding run by putting back group memberships and enabling).
     Undo(commands::offboard::UndoArgs),
+    /// Offboard people: per account, move what runs as it (rule 8), remove
+    /// its group memberships, revoke its API tokens where the instance can,
+    /// disable it, and with --delete delete it; journaled step by step, with
+    /// a Markdown and CSV report.
+    Offboard(commands::offboarding::OffboardArgs),
+    /// Finish the steps of an offboarding run that a crash or Ctrl-C left undone.
+    Resume(commands::offboarding::ResumeArgs),
     /// Read-only account audit (Markdown, CSV or JSON), or the changes between two JSON audits;
     /// `--check` holds the instance to the config file's [policy] (exit 0, 1 or 2).
     Audit(commands::audit::AuditArgs),
@@ -224,6 +232,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             commands::undo::undo(&session, &args, &mut out).await
+        }
+        Some(Command::Offboard(args)) => {
+            let session = connect_scripted(&cli.connect).await?;
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            commands::offboarding::offboard(&session, &args, &mut out).await
+        }
+        Some(Command::Resume(args)) => {
+            let session = connect_scripted(&cli.connect).await?;
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            commands::offboarding::resume(&session, &args, &mut out).await
         }
         Some(Command::Completions { shell }) => {
             let mut command = Cli::command();

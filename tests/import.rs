@@ -494,3 +494,195 @@ async fn five_hundred_rows_under_faults_end_as_the_server_says() {
     }
     sb.shutdown().await;
 }
+
+/// The console's worker drives the same import and the same undo, over
+/// real HTTP, journaled like the command line's.
+#[tokio::test]
+async fn the_console_worker_imports_and_undoes_an_import() {
+    use rollcall::bulk::RowOutcome;
+    use rollcall::worker::{Asker, Command, Event, ImportAsk, ImportJob, ImportUndoJob, Worker};
+    use std::time::Duration;
+    async fn next(events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Event {
+        tokio::time::timeout(Duration::from_secs(20), events.recv())
+            .await
+            .expect("an event within 20 s")
+            .expect("the worker is running")
+    }
+    let sb = sandbox(30).await;
+    let admin = session(&sb, "administrator").await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let file = dir.path().join("new.csv");
+    std::fs::write(
+        &file,
+        "type,userName,firstName,lastName\nuser,worker.one@example.com,Worker,One\nuser,worker.two@example.com,Worker,Two\n",
+    )
+    .unwrap();
+    let asker = Asker {
+        actor: admin.actor.clone(),
+        settings: admin.settings.clone(),
+        capabilities: admin.capabilities.clone(),
+        concurrency: 2,
+    };
+    let (worker, mut events) = Worker::spawn(admin.client.clone());
+    worker.send(Command::PlanImport {
+        id: 1,
+        ask: Box::new(ImportAsk {
+            path: file.clone(),
+            org: None,
+            asker: asker.clone(),
+        }),
+    });
+    let Event::ImportPlanned {
+        id: 1, plan, org, ..
+    } = next(&mut events).await
+    else {
+        panic!("the plan first");
+    };
+    let plan = plan.unwrap();
+    assert_eq!((plan.creates(), plan.updates()), (2, 0));
+    let meta = RunMeta {
+        run_id: RunMeta::new_run_id(),
+        instance: admin.instance.clone(),
+        actor: admin.actor.user_name.clone(),
+    };
+    worker.send(Command::RunImport {
+        id: 2,
+        job: Box::new(ImportJob {
+            meta: meta.clone(),
+            org,
+            plan: *plan,
+            concurrency: 2,
+            journal: Some(journal.clone()),
+            cancel: Cancel::default(),
+        }),
+    });
+    let results = loop {
+        match next(&mut events).await {
+            Event::BulkRow { id: 2, .. } => {}
+            Event::BulkDone { id: 2, results } => break results,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(
+        results.iter().all(|r| r.outcome == RowOutcome::Ok),
+        "{results:?}"
+    );
+    let state = server_state(&sb).await;
+    assert_eq!(named(&state, "worker.one@example.com").len(), 1);
+    assert_eq!(named(&state, "worker.two@example.com").len(), 1);
+
+    worker.send(Command::PlanUndo {
+        id: 3,
+        journal: Some(journal.clone()),
+        run_id: Some(meta.run_id.clone()),
+        fields: Vec::new(),
+        concurrency: 2,
+        asker: Box::new(asker),
+    });
+    let Event::ImportUndoPlanned { id: 3, plan } = next(&mut events).await else {
+        panic!("an import's own undo plan");
+    };
+    let plan = plan.unwrap();
+    assert_eq!(plan.deletes.len(), 2);
+    let undo = RunMeta {
+        run_id: RunMeta::new_run_id(),
+        ..meta.clone()
+    };
+    worker.send(Command::RunImportUndo {
+        id: 4,
+        job: Box::new(ImportUndoJob {
+            meta: undo.clone(),
+            plan: *plan,
+            concurrency: 2,
+            journal: Some(journal.clone()),
+            cancel: Cancel::default(),
+        }),
+    });
+    let results = loop {
+        match next(&mut events).await {
+            Event::BulkRow { id: 4, .. } => {}
+            Event::BulkDone { id: 4, results } => break results,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(
+        results.iter().all(|r| r.outcome == RowOutcome::Ok),
+        "{results:?}"
+    );
+    let state = server_state(&sb).await;
+    assert!(named(&state, "worker.one@example.com").is_empty());
+    assert!(named(&state, "worker.two@example.com").is_empty());
+    let contents = jl::read(&journal).unwrap();
+    let runs = jl::runs_of(&contents);
+    let undo_run = runs.iter().find(|r| r.run_id == undo.run_id).unwrap();
+    assert_eq!(
+        undo_run.header.as_ref().unwrap().undo_of.as_deref(),
+        Some(meta.run_id.as_str())
+    );
+    worker.send(Command::Shutdown);
+}
+
+/// `--generate-tokens FILE`: each new API user's token goes to FILE, mode
+/// 0600 (an existing file is narrowed too), and nowhere else: not the
+/// journal, not the output. Each token authenticates as its account.
+#[tokio::test]
+async fn generated_tokens_go_only_to_a_0600_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = sandbox(30).await;
+    let mut admin = session(&sb, "administrator").await;
+    // As an instance where API users are named by their creator (the
+    // sandbox takes a given name): an import can create them, and find
+    // them again.
+    admin
+        .capabilities
+        .extensions
+        .remove(rollcall::api::wire::ext::GENERATED_USER_NAMES);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let file = dir.path().join("feeds.csv");
+    std::fs::write(
+        &file,
+        "type,userName,firstName,lastName\napi,feed-one,Feed,One\napi,feed-two,Feed,Two\nuser,pat.token@example.com,Pat,Token\n",
+    )
+    .unwrap();
+    // Wrong already: a new file is created 0600, an old one narrowed.
+    let tokens = dir.path().join("tokens.csv");
+    std::fs::write(&tokens, "old contents\n").unwrap();
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut args = args(&file, &journal);
+    args.generate_tokens = Some(tokens.clone());
+    // Only API users get tokens: the user row is created without one.
+    let (result, out) = import_text(&admin, &args).await;
+    result.unwrap_or_else(|e| panic!("{e:#}\n{out}"));
+    let mode = std::fs::metadata(&tokens).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    let text = std::fs::read_to_string(&tokens).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["userName", "accountId", "token", "expires"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2, "{text}\n{out}");
+    assert!(!text.contains("old contents"));
+    let journal_text = std::fs::read_to_string(&journal).unwrap();
+    for row in &rows {
+        let token = &row[2];
+        assert!(token.len() >= 20, "{token:?}");
+        assert!(!journal_text.contains(token), "a token reached the journal");
+        assert!(!out.contains(token), "a token reached the output");
+        // The token is the account's.
+        let client = rollcall::api::Client::new(rollcall::api::Connection {
+            api_path: sb.base_url(),
+            credentials: rollcall::api::Credentials::Token(rollcall::api::Secret::new(
+                token.to_string(),
+            )),
+            read_only: true,
+            concurrency: 1,
+        })
+        .unwrap();
+        let me = client.whoami().await.unwrap();
+        assert_eq!(me.user_name, row[0].to_string());
+    }
+}

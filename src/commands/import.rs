@@ -9,16 +9,11 @@ use super::offboard::{
 use crate::bulk::{Cancel, RowOutcome, RowResult, RunMeta};
 use crate::domain::text::sanitize;
 use crate::domain::AccountType;
-use crate::journal::{HeaderKind, RunHeader};
-use crate::ops::account::edit_fields;
-use crate::ops::import::{
-    self, ImportContext, ImportPlan, ImportRowResult, ImportRun, RowPlan, TokenFile,
-    UNDO_IMPORT_ACTION,
-};
+use crate::ops::import::{self, ImportContext, ImportPlan, ImportRowResult, ImportRun, TokenFile};
 use crate::ops::run::MAX_CONCURRENCY;
 use crate::ops::session::Session;
 use crate::ops::undo::{self, ImportUndoPlan};
-use anyhow::{anyhow, bail, Context};
+use anyhow::{bail, Context};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -75,14 +70,7 @@ pub struct ImportArgs {
 }
 
 fn context(session: &Session, org: Option<&str>, generate_tokens: bool) -> ImportContext {
-    ImportContext {
-        actor: session.actor.clone(),
-        settings: session.settings.clone(),
-        extensions: session.capabilities.extensions.clone(),
-        not_updatable: session.capabilities.not_updatable.clone(),
-        org: org.map_or_else(|| session.actor.home_org.clone(), str::to_string),
-        generate_tokens,
-    }
+    import::context(session, org, generate_tokens)
 }
 
 /// `rollcall users template --type TYPE`
@@ -94,109 +82,21 @@ pub fn template(session: &Session, args: &TemplateArgs, out: &mut dyn Write) -> 
 /// Reads `args.file` and plans every row against the accounts on the
 /// server now. Nothing is sent.
 pub async fn plan(session: &Session, args: &ImportArgs) -> anyhow::Result<ImportPlan> {
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let context = context(session, args.org.as_deref(), args.generate_tokens.is_some());
-    let query = crate::api::UserQuery {
-        fields: edit_fields(&session.capabilities),
-        ..Default::default()
-    };
-    let existing = session
-        .client
-        .list_users(&query)
-        .await
-        .context("reading the accounts to match the rows against")?;
-    import::plan(&context, &text, &existing).map_err(|problem| {
-        anyhow!(
-            "{}: {}",
-            sanitize(&args.file.display().to_string()),
-            sanitize(&problem.0)
-        )
-    })
+    import::plan_file(
+        session,
+        &args.file,
+        args.org.as_deref(),
+        args.generate_tokens.is_some(),
+    )
+    .await
 }
 
 /// The preview: the counts, then each invalid and refused row by line, then
 /// what will be created and updated.
 pub fn write_preview(plan: &ImportPlan, file: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
-    writeln!(
-        out,
-        "Import of {}: {} row{}",
-        sanitize(&file.display().to_string()),
-        plan.rows.len(),
-        plural(plan.rows.len())
-    )?;
-    writeln!(out, "  create: {}", plan.creates())?;
-    writeln!(out, "  update: {}", plan.updates())?;
-    writeln!(out, "  unchanged: {}", plan.unchanged())?;
-    writeln!(out, "  invalid: {}", plan.invalid())?;
-    writeln!(out, "  not allowed: {}", plan.not_allowed())?;
-    let section = |out: &mut dyn Write, title: &str, lines: Vec<String>| -> std::io::Result<()> {
-        if !lines.is_empty() {
-            writeln!(out, "{title}:")?;
-            for line in lines {
-                writeln!(out, "  {line}")?;
-            }
-        }
-        Ok(())
-    };
-    let mut invalid = Vec::new();
-    let mut refused = Vec::new();
-    let mut creates = Vec::new();
-    let mut updates = Vec::new();
-    for row in &plan.rows {
-        match row {
-            RowPlan::Invalid { line, problems } => {
-                for (column, why) in problems {
-                    invalid.push(format!(
-                        "line {line}, {}: {}",
-                        sanitize(column),
-                        sanitize(why)
-                    ));
-                }
-            }
-            RowPlan::NotAllowed {
-                line,
-                user_name,
-                reason,
-            } => refused.push(format!(
-                "line {line}, {}: {}",
-                sanitize(user_name),
-                sanitize(reason)
-            )),
-            RowPlan::Create(create) => {
-                let password = if create.password_made_up {
-                    "; no password given: a random one nobody is told, reset required at first login"
-                } else {
-                    ""
-                };
-                creates.push(format!(
-                    "line {}, {} ({}){password}",
-                    create.line,
-                    sanitize(&create.user_name),
-                    create.kind.name()
-                ))
-            }
-            RowPlan::Update(update) => {
-                let fields: Vec<&str> = update
-                    .change
-                    .as_object()
-                    .map(|m| m.keys().map(String::as_str).collect())
-                    .unwrap_or_default();
-                updates.push(format!(
-                    "line {}, {} (id {}): {}",
-                    update.line,
-                    sanitize(&update.user.user_name),
-                    update.user.id,
-                    fields.join(", ")
-                ))
-            }
-            RowPlan::Unchanged { .. } => {}
-        }
+    for line in import::preview_lines(plan, &file.display().to_string()) {
+        writeln!(out, "{line}")?;
     }
-    section(out, "Invalid (not sent)", invalid)?;
-    section(out, "Not allowed (not sent)", refused)?;
-    section(out, "Will create", creates)?;
-    section(out, "Will update", updates)?;
     out.flush()?;
     Ok(())
 }
@@ -381,21 +281,8 @@ pub async fn plan_undo(
     journal_path: &Path,
     run_id: &str,
 ) -> anyhow::Result<ImportUndoPlan> {
-    let (contents, original) = undo::read_run(journal_path, run_id).await?;
-    let source = undo::Source {
-        client: &session.client,
-        instance: &session.instance,
-        fields: edit_fields(&session.capabilities),
-        concurrency: effective_concurrency(session, None),
-    };
-    undo::plan_import(
-        &source,
-        &session.actor,
-        &session.settings,
-        &contents,
-        original,
-    )
-    .await
+    let concurrency = effective_concurrency(session, None);
+    undo::plan_import_run(session, journal_path, run_id, concurrency).await
 }
 
 /// `rollcall undo RUN_ID` of an import: delete what it created (after the
@@ -408,87 +295,12 @@ pub async fn undo_with(
     confirm: &mut dyn Confirm,
 ) -> anyhow::Result<()> {
     let plan = plan_undo(session, path, &args.run_id).await?;
-    let original = plan
-        .original
-        .as_ref()
-        .ok_or_else(|| anyhow!("the undo plan names no run"))?;
-    writeln!(
-        out,
-        "Undo of import run {} ({} succeeded): delete {} account{} it created, put back the fields of {} it changed",
-        sanitize(&original.run_id),
-        original.succeeded,
-        plan.deletes.len(),
-        plural(plan.deletes.len()),
-        plan.restores.len()
-    )?;
-    let list = |out: &mut dyn Write, title: &str, rows: Vec<String>| -> std::io::Result<()> {
-        if !rows.is_empty() {
-            writeln!(out, "{title}:")?;
-            for row in rows {
-                writeln!(out, "  {row}")?;
-            }
-        }
-        Ok(())
-    };
-    let named = |rows: &[(i64, String)]| -> Vec<String> {
-        rows.iter()
-            .map(|(id, name)| format!("{} ({id})", sanitize(name)))
-            .collect()
-    };
-    let with_why = |rows: &[(i64, String, String)]| -> Vec<String> {
-        rows.iter()
-            .map(|(id, name, why)| format!("{} ({id}): {}", sanitize(name), sanitize(why)))
-            .collect()
-    };
-    list(
-        out,
-        "Will delete",
-        plan.deletes
-            .iter()
-            .map(|u| format!("{} ({})", sanitize(&u.user_name), u.id))
-            .collect(),
-    )?;
-    list(
-        out,
-        "Will put back",
-        plan.restores
-            .iter()
-            .map(|r| {
-                let fields: Vec<&str> = r
-                    .body
-                    .as_object()
-                    .map(|m| m.keys().map(String::as_str).collect())
-                    .unwrap_or_default();
-                format!(
-                    "{} ({}): {}",
-                    sanitize(&r.user.user_name),
-                    r.user.id,
-                    fields.join(", ")
-                )
-            })
-            .collect(),
-    )?;
-    list(
-        out,
-        "No longer on the server (left alone)",
-        named(&plan.missing),
-    )?;
-    list(
-        out,
-        "Outcome unknown, and the server shows no change (nothing to put back)",
-        named(&plan.not_applied),
-    )?;
-    list(
-        out,
-        "Old values never shown by the account (cannot be put back)",
-        named(&plan.unknown_before),
-    )?;
-    list(out, "Not allowed (left alone)", with_why(&plan.not_allowed))?;
-    list(
-        out,
-        "Could not be read back (left alone)",
-        with_why(&plan.unreadable),
-    )?;
+    if plan.original.is_none() {
+        bail!("the undo plan names no run");
+    }
+    for line in undo::import_undo_lines(&plan) {
+        writeln!(out, "{line}")?;
+    }
     let count = plan.deletes.len() + plan.restores.len();
     if !ready_to_send(session, args.dry_run, count, out)? {
         return Ok(());
@@ -525,22 +337,7 @@ pub async fn undo_with(
         instance: session.instance.clone(),
         actor: session.actor.user_name.clone(),
     };
-    let header = RunHeader {
-        kind: HeaderKind::Run,
-        time: chrono::Utc::now(),
-        instance: meta.instance.clone(),
-        actor: meta.actor.clone(),
-        run_id: meta.run_id.clone(),
-        action: UNDO_IMPORT_ACTION.to_string(),
-        filter: None,
-        org: None,
-        undo_of: Some(original.run_id.clone()),
-        review: None,
-        planned: count,
-        already: plan.not_applied.len(),
-        not_allowed: plan.not_allowed.len(),
-        activity_log: Some(session.client.activity_log()),
-    };
+    let header = undo::import_undo_header(&meta, &plan, session.client.activity_log());
     let journal = crate::ops::run::begin_with(&session.client, Some(path), &header)?;
     let concurrency = effective_concurrency(session, args.concurrency);
     let stop_signals = listen_for_stop_signals();

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod connect;
 pub mod import;
 pub mod offboard;
+pub mod offboarding;
 pub mod review;
 pub mod sandbox;
 pub mod undo;

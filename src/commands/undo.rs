@@ -1,6 +1,7 @@
 //! `rollcall undo RUN_ID`: a bulk run is undone by its inverse action
 //! (`commands::offboard`), an import by deleting what it created and
-//! restoring what it changed (`commands::import`).
+//! restoring what it changed (`commands::import`), an offboarding run by
+//! putting back groups and enabling (`commands::offboarding`).
 
 use super::offboard::{self, journal_path, Confirm, LinePrompt, UndoArgs};
 use crate::ops::session::Session;
@@ -23,6 +24,9 @@ pub async fn undo_with(
     let (_, run) = undo::read_run(&path, &args.run_id).await?;
     if run.action == crate::ops::import::IMPORT_ACTION {
         return super::import::undo_with(session, args, &path, out, confirm).await;
+    }
+    if run.action == crate::ops::offboard::OFFBOARD_ACTION {
+        return super::offboarding::undo_with(session, args, &path, out, confirm).await;
     }
     offboard::undo_with(session, args, out, confirm).await
 }

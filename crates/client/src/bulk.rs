@@ -236,6 +236,11 @@ pub enum AccountWrite {
     Update { id: i64, change: serde_json::Value },
     /// Delete account `id`, moving what runs as it (rule 8).
     Delete { id: i64, reassign: Reassign },
+    /// Put account `id` in exactly these user groups (extension
+    /// `groupMembership`).
+    Groups { id: i64, group_ids: Vec<i64> },
+    /// Move what runs as account `id` to the heirs (extension `moveRunAs`).
+    MoveRunAs { id: i64, to: Reassign },
 }
 
 impl AccountWrite {
@@ -252,7 +257,47 @@ impl AccountWrite {
 
     fn id(&self) -> i64 {
         match self {
-            AccountWrite::Update { id, .. } | AccountWrite::Delete { id, .. } => *id,
+            AccountWrite::Update { id, .. }
+            | AccountWrite::Delete { id, .. }
+            | AccountWrite::Groups { id, .. }
+            | AccountWrite::MoveRunAs { id, .. } => *id,
+        }
+    }
+
+    /// Whether the server's state now shows this write: `None` when reading
+    /// it back does not tell (or failed: the error).
+    async fn shown(&self, client: &Client) -> Result<Option<bool>, ApiError> {
+        use crate::api::wire::ext::USER_GROUPS_FIELD;
+        match self {
+            AccountWrite::Update { id, change } => match client.get_user(*id, &[]).await {
+                Ok(user) => Ok(shows(change, &user)),
+                Err(e) => Err(e),
+            },
+            AccountWrite::Delete { id, .. } => match client.get_user(*id, &[]).await {
+                // Still there: not deleted.
+                Ok(_) => Ok(Some(false)),
+                Err(e) if e.status() == Some(404) => Ok(Some(true)),
+                Err(e) => Err(e),
+            },
+            AccountWrite::Groups { id, group_ids } => {
+                let user = client
+                    .get_user(*id, &[USER_GROUPS_FIELD.to_string()])
+                    .await?;
+                Ok(user.user_groups.map(|groups| {
+                    let mut now: Vec<i64> = groups.iter().map(|g| g.id).collect();
+                    let mut wanted = group_ids.clone();
+                    now.sort_unstable();
+                    wanted.sort_unstable();
+                    now == wanted
+                }))
+            }
+            AccountWrite::MoveRunAs { id, to } => {
+                let run_as = client.run_as(*id).await?;
+                Ok(Some(
+                    (to.playbooks_to.is_none() || run_as.active_playbooks.is_empty())
+                        && (to.jobs_to.is_none() || run_as.job_apps.is_empty()),
+                ))
+            }
         }
     }
 }
@@ -282,6 +327,36 @@ pub async fn send_once(client: &Client, write: &AccountWrite) -> Sent {
             .delete_user(*id, reassign.playbooks_to, reassign.jobs_to)
             .await
             .map(|()| None),
+        AccountWrite::Groups { id, group_ids } => {
+            client.set_groups(*id, group_ids).await.map(|()| None)
+        }
+        AccountWrite::MoveRunAs { id, to } => {
+            let body = crate::api::wire::RunAsMove {
+                playbooks_to: to.playbooks_to,
+                jobs_to: to.jobs_to,
+            };
+            match client.move_run_as(*id, body).await {
+                // What the answer says still runs as it, for the heirs named.
+                Ok(left) => {
+                    let stuck: Vec<String> = [
+                        (to.playbooks_to, &left.active_playbooks, "active playbooks"),
+                        (to.jobs_to, &left.job_apps, "job apps"),
+                    ]
+                    .into_iter()
+                    .filter(|(heir, items, _)| heir.is_some() && !items.is_empty())
+                    .map(|(_, items, what)| format!("{} {what}", items.len()))
+                    .collect();
+                    if !stuck.is_empty() {
+                        return Sent::Failed(format!(
+                            "not applied: {} still run as it",
+                            stuck.join(" and ")
+                        ));
+                    }
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            }
+        }
     };
     match (answer, write) {
         // A 200 whose account does not carry the change was not applied.
@@ -299,15 +374,12 @@ pub async fn send_once(client: &Client, write: &AccountWrite) -> Sent {
 async fn confirm(client: &Client, write: &AccountWrite, error: &ApiError) -> Sent {
     let mut why = String::new();
     for attempt in 1..=READ_BACK_TRIES {
-        let shown = match (client.get_user(write.id(), &[]).await, write) {
-            (Ok(user), AccountWrite::Update { change, .. }) => shows(change, &user),
-            // Still there: not deleted.
-            (Ok(_), AccountWrite::Delete { .. }) => Some(false),
-            (Err(e), AccountWrite::Delete { .. }) if e.status() == Some(404) => Some(true),
-            (Err(e), AccountWrite::Update { .. }) if e.status() == Some(404) => {
+        let shown = match write.shown(client).await {
+            Ok(shown) => shown,
+            Err(e) if e.status() == Some(404) => {
                 return Sent::Failed(format!("the account is no longer on the server ({error})"));
             }
-            (Err(e), _) => {
+            Err(e) => {
                 why = e.to_string();
                 // Another read helps only after a failure that may pass.
                 if !e.is_transient() {

@@ -94,6 +94,23 @@ pub struct RunHeader {
     /// before rollcall asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_log: Option<bool>,
+    /// An offboarding run's accounts and options, so that `rollcall resume`
+    /// can finish it. Absent on other runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offboard: Option<OffboardSpec>,
+}
+
+/// What an offboarding run was asked to do, as its header records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct OffboardSpec {
+    /// The accounts, in the run's order.
+    pub accounts: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playbooks_to: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs_to: Option<i64>,
+    pub delete: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -780,6 +797,7 @@ mod tests {
             already: 2,
             not_allowed: 1,
             activity_log: Some(true),
+            offboard: None,
         }
     }
 

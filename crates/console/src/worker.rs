@@ -99,6 +99,9 @@ pub enum Command {
         /// The extra fields the listing asks for.
         fields: Vec<String>,
         concurrency: usize,
+        /// Who asks: an import's undo is judged by the policy as them
+        /// (answered by `ImportUndoPlanned`).
+        asker: Box<Asker>,
     },
     /// GET each account and judge whether `action`'s change is on it (the
     /// rows of a run whose outcome is unknown), answered by `ReadBack`.
@@ -117,7 +120,152 @@ pub enum Command {
         file: String,
         sheet: Sheet,
     },
+    /// Read the accounts and what runs as them and plan each one's
+    /// offboarding checklist (`ops::offboard::plan`), answered by
+    /// `OffboardPlanned`.
+    PlanOffboard {
+        id: RequestId,
+        ask: Box<OffboardAsk>,
+    },
+    /// Run an offboarding plan (`ops::offboard::execute`): one
+    /// `OffboardStep` per step as it ends, then `OffboardDone`. Stopped
+    /// with the job's `Cancel`.
+    RunOffboard {
+        id: RequestId,
+        job: Box<OffboardJob>,
+    },
+    /// Read a CSV file and the accounts and plan the import
+    /// (`ops::import::plan_file`), answered by `ImportPlanned`.
+    PlanImport { id: RequestId, ask: Box<ImportAsk> },
+    /// Run an import plan (`ops::import::execute`): a `BulkRow` per row as
+    /// it ends, then `BulkDone`, as a bulk run.
+    RunImport { id: RequestId, job: Box<ImportJob> },
+    /// Run an import's undo (`ops::undo::execute_import_undo`): `BulkRow`s,
+    /// then `BulkDone`.
+    RunImportUndo {
+        id: RequestId,
+        job: Box<ImportUndoJob>,
+    },
 }
+
+/// Who asks for a plan the policy judges, as the console knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asker {
+    pub actor: crate::domain::Actor,
+    pub settings: crate::domain::InstanceSettings,
+    pub capabilities: crate::api::Capabilities,
+    pub concurrency: usize,
+}
+
+impl Asker {
+    /// A session for the operations layer, on the worker's client.
+    fn session(&self, client: &Client) -> ops::session::Session {
+        ops::session::Session {
+            client: client.clone(),
+            actor: self.actor.clone(),
+            capabilities: self.capabilities.clone(),
+            settings: self.settings.clone(),
+            instance: client.api_path().to_string(),
+            read_only: client.is_read_only(),
+            concurrency: Some(self.concurrency),
+        }
+    }
+}
+
+/// A CSV file to import, into an Organization (default: the actor's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportAsk {
+    pub path: PathBuf,
+    pub org: Option<String>,
+    pub asker: Asker,
+}
+
+/// An import run for the worker (no API tokens: the console generates
+/// none for an import).
+#[derive(Debug, Clone)]
+pub struct ImportJob {
+    pub meta: bulk::RunMeta,
+    pub org: String,
+    pub plan: ops::import::ImportPlan,
+    pub concurrency: usize,
+    pub journal: Option<PathBuf>,
+    pub cancel: Cancel,
+}
+
+/// An import's undo for the worker.
+#[derive(Debug, Clone)]
+pub struct ImportUndoJob {
+    pub meta: bulk::RunMeta,
+    pub plan: ops::undo::ImportUndoPlan,
+    pub concurrency: usize,
+    pub journal: Option<PathBuf>,
+    pub cancel: Cancel,
+}
+
+/// Two jobs are the same run of the same plan (for command assertions).
+impl PartialEq for ImportJob {
+    fn eq(&self, other: &ImportJob) -> bool {
+        self.meta.run_id == other.meta.run_id
+            && self.journal == other.journal
+            && self.plan == other.plan
+    }
+}
+
+impl Eq for ImportJob {}
+
+impl PartialEq for ImportUndoJob {
+    fn eq(&self, other: &ImportUndoJob) -> bool {
+        self.meta.run_id == other.meta.run_id
+            && self.journal == other.journal
+            && self.plan == other.plan
+    }
+}
+
+impl Eq for ImportUndoJob {}
+
+/// What an offboarding plan is asked for: the accounts, the heirs as the
+/// person named them, the delete, and who is asking (the plan judges each
+/// step by the actor's rights).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffboardAsk {
+    pub ids: Vec<i64>,
+    /// Id or user name.
+    pub playbooks_to: Option<String>,
+    pub jobs_to: Option<String>,
+    pub delete: bool,
+    pub actor: crate::domain::Actor,
+    pub settings: crate::domain::InstanceSettings,
+    pub capabilities: crate::api::Capabilities,
+    pub concurrency: usize,
+}
+
+/// An offboarding run for the worker: the run, its journal, its stop.
+#[derive(Debug, Clone)]
+pub struct OffboardJob {
+    pub run: ops::offboard::OffboardRun,
+    /// Where the journal goes; `None` refuses the run (no journal, no writes).
+    pub journal: Option<PathBuf>,
+    pub cancel: Cancel,
+}
+
+/// Two jobs are the same run of the same accounts (for command assertions).
+impl PartialEq for OffboardJob {
+    fn eq(&self, other: &OffboardJob) -> bool {
+        let ids = |job: &OffboardJob| {
+            job.run
+                .plan
+                .accounts
+                .iter()
+                .map(|p| p.account.id)
+                .collect::<Vec<_>>()
+        };
+        self.run.meta.run_id == other.run.meta.run_id
+            && self.journal == other.journal
+            && ids(self) == ids(other)
+    }
+}
+
+impl Eq for OffboardJob {}
 
 /// A bulk run for the worker: the run (ops' one description of it), where
 /// it is journaled, and how it is stopped.
@@ -163,7 +311,12 @@ impl Command {
             | Command::LoadJournalRun { id, .. }
             | Command::PlanUndo { id, .. }
             | Command::LoadReview { id, .. }
-            | Command::SaveReviewSheet { id, .. } => Some(*id),
+            | Command::SaveReviewSheet { id, .. }
+            | Command::PlanOffboard { id, .. }
+            | Command::RunOffboard { id, .. }
+            | Command::PlanImport { id, .. }
+            | Command::RunImport { id, .. }
+            | Command::RunImportUndo { id, .. } => Some(*id),
             Command::Shutdown => None,
         }
     }
@@ -282,6 +435,35 @@ pub enum Event {
         file: String,
         result: Result<(), String>,
     },
+    /// An import's plan (the file's name for the preview, the
+    /// Organization it creates in), or why there is none.
+    ImportPlanned {
+        id: RequestId,
+        file: String,
+        org: String,
+        plan: Result<Box<ops::import::ImportPlan>, String>,
+    },
+    /// The plan of an import run's undo (`PlanUndo` of an import run).
+    ImportUndoPlanned {
+        id: RequestId,
+        plan: Result<Box<ops::undo::ImportUndoPlan>, String>,
+    },
+    /// An offboarding plan, or why there is none.
+    OffboardPlanned {
+        id: RequestId,
+        plan: Result<Box<ops::offboard::OffboardPlan>, String>,
+    },
+    /// One step of one account ended (or was planned not to send).
+    OffboardStep {
+        id: RequestId,
+        event: ops::offboard::StepEvent,
+    },
+    /// The offboarding run is over: each account's checklist as it ended,
+    /// or why it did not start.
+    OffboardDone {
+        id: RequestId,
+        lists: Result<Vec<crate::domain::offboard::Checklist>, String>,
+    },
 }
 
 impl Event {
@@ -306,7 +488,12 @@ impl Event {
             | Event::JournalRun { id, .. }
             | Event::UndoPlanned { id, .. }
             | Event::Review { id, .. }
-            | Event::ReviewSaved { id, .. } => *id,
+            | Event::ReviewSaved { id, .. }
+            | Event::OffboardPlanned { id, .. }
+            | Event::ImportPlanned { id, .. }
+            | Event::ImportUndoPlanned { id, .. }
+            | Event::OffboardStep { id, .. }
+            | Event::OffboardDone { id, .. } => *id,
         }
     }
 }
@@ -460,15 +647,87 @@ async fn run(
                     done,
                 });
             }
-            Command::Shutdown => break,
             Command::LoadReview { .. } | Command::SaveReviewSheet { .. } => {
                 let _ = review_tx.send(command);
             }
-            Command::LoadJournal { .. }
-            | Command::LoadJournalRun { .. }
-            | Command::PlanUndo { .. } => {
+            Command::RunOffboard { id, job } => {
+                // As a bulk run: on a blocking thread driving the runtime,
+                // stopped through its Cancel.
+                let (client, events) = (client.clone(), events.clone());
+                let handle = tokio::runtime::Handle::current();
+                let cancel = job.cancel.clone();
+                let (abort, aborted) = oneshot::channel::<()>();
+                let done = tokio::task::spawn_blocking(move || {
+                    handle.block_on(async move {
+                        tokio::select! {
+                            () = run_offboard(client, id, *job, events) => {}
+                            _ = aborted => {}
+                        }
+                    });
+                });
+                bulks.push(BulkTask {
+                    cancel,
+                    abort,
+                    done,
+                });
+            }
+            Command::PlanImport { id, ask } => {
+                let task = tokio::spawn(plan_import(client.clone(), id, *ask, events.clone()));
+                running.insert(id, task.abort_handle());
+            }
+            Command::RunImport { .. } | Command::RunImportUndo { .. } => {
                 let Some(id) = command.id() else { continue };
-                let task = tokio::spawn(journal_work(client.clone(), command, events.clone()));
+                let (client, events) = (client.clone(), events.clone());
+                let handle = tokio::runtime::Handle::current();
+                let cancel = match &command {
+                    Command::RunImport { job, .. } => job.cancel.clone(),
+                    Command::RunImportUndo { job, .. } => job.cancel.clone(),
+                    _ => continue,
+                };
+                let (abort, aborted) = oneshot::channel::<()>();
+                let done = tokio::task::spawn_blocking(move || {
+                    handle.block_on(async move {
+                        tokio::select! {
+                            () = run_import(client, id, command, events) => {}
+                            _ = aborted => {}
+                        }
+                    });
+                });
+                bulks.push(BulkTask {
+                    cancel,
+                    abort,
+                    done,
+                });
+            }
+            Command::PlanOffboard { id, ask } => {
+                let task = tokio::spawn(plan_offboard(client.clone(), id, *ask, events.clone()));
+                running.insert(id, task.abort_handle());
+            }
+            Command::Shutdown => break,
+            Command::PlanUndo { .. } => {
+                // An import's undo plan reads accounts through a stream
+                // whose future is not provably Send: on a blocking thread
+                // driving the runtime, dropped at shutdown like a run.
+                let (client, events) = (client.clone(), events.clone());
+                let handle = tokio::runtime::Handle::current();
+                let (abort, aborted) = oneshot::channel::<()>();
+                let done = tokio::task::spawn_blocking(move || {
+                    handle.block_on(async move {
+                        tokio::select! {
+                            () = plan_undo(client, command, events) => {}
+                            _ = aborted => {}
+                        }
+                    });
+                });
+                bulks.push(BulkTask {
+                    cancel: Cancel::default(),
+                    abort,
+                    done,
+                });
+            }
+            Command::LoadJournal { .. } | Command::LoadJournalRun { .. } => {
+                let Some(id) = command.id() else { continue };
+                let task = tokio::spawn(journal_work(command, events.clone()));
                 running.insert(id, task.abort_handle());
             }
             other => {
@@ -675,6 +934,207 @@ async fn load_users(
     let _ = events.send(event);
 }
 
+async fn plan_import(
+    client: Client,
+    id: RequestId,
+    ask: ImportAsk,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let session = ask.asker.session(&client);
+    let org = ask
+        .org
+        .clone()
+        .unwrap_or_else(|| session.actor.home_org.clone());
+    let plan = ops::import::plan_file(&session, &ask.path, ask.org.as_deref(), false)
+        .await
+        .map(Box::new)
+        .map_err(|e| format!("{e:#}"));
+    let _ = events.send(Event::ImportPlanned {
+        id,
+        file: ask.path.display().to_string(),
+        org,
+        plan,
+    });
+}
+
+/// An import or an import's undo, journaled like every run: a `BulkRow` per
+/// row, then `BulkDone`.
+async fn run_import(
+    client: Client,
+    id: RequestId,
+    command: Command,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    enum Work {
+        Import(Box<ops::import::ImportRun>, Cancel),
+        Undo(Box<ImportUndoJob>),
+    }
+    let (work, journal_path) = match command {
+        Command::RunImport { job, .. } => {
+            let job = *job;
+            let run = ops::import::ImportRun {
+                meta: job.meta,
+                org: job.org,
+                plan: job.plan,
+                concurrency: job.concurrency,
+                tokens: None,
+            };
+            (Work::Import(Box::new(run), job.cancel), job.journal)
+        }
+        Command::RunImportUndo { job, .. } => {
+            let journal = job.journal.clone();
+            (Work::Undo(job), journal)
+        }
+        _ => return,
+    };
+    let (header, meta) = match &work {
+        Work::Import(run, _) => (run.header(client.activity_log()), run.meta.clone()),
+        Work::Undo(job) => (
+            ops::undo::import_undo_header(&job.meta, &job.plan, client.activity_log()),
+            job.meta.clone(),
+        ),
+    };
+    let begun = {
+        let client = client.clone();
+        tokio::task::spawn_blocking(move || {
+            ops::run::begin_with(&client, journal_path.as_deref(), &header)
+        })
+        .await
+        .unwrap_or_else(|e| Err(ops::run::Refused::Journal(e.to_string())))
+    };
+    let journal = match begun {
+        Ok(journal) => journal,
+        Err(refused) => {
+            tracing::warn!(run_id = %meta.run_id, reason = %refused, "import run not started");
+            let results = vec![RowResult {
+                id: 0,
+                user_name: "the run".to_string(),
+                outcome: bulk::RowOutcome::Failed(format!("not sent: {refused}")),
+            }];
+            let _ = events.send(Event::BulkDone { id, results });
+            return;
+        }
+    };
+    let row_events = events.clone();
+    let mut on_row = move |row: &RowResult| {
+        let _ = row_events.send(Event::BulkRow {
+            id,
+            result: row.clone(),
+        });
+    };
+    let results = match work {
+        Work::Import(run, cancel) => {
+            let mut on_result = |row: &ops::import::ImportRowResult| on_row(&row.as_row());
+            ops::import::execute(&client, journal, &run, &cancel, &mut on_result)
+                .await
+                .iter()
+                .map(ops::import::ImportRowResult::as_row)
+                .collect()
+        }
+        Work::Undo(job) => {
+            ops::undo::execute_import_undo(
+                &client,
+                journal,
+                &job.meta,
+                &job.plan,
+                job.concurrency,
+                &job.cancel,
+                &mut on_row,
+            )
+            .await
+        }
+    };
+    let _ = events.send(Event::BulkDone { id, results });
+}
+
+/// A session for the operations layer from the worker's client and what
+/// the console knows of the actor and the instance.
+fn session_of(client: &Client, ask: &OffboardAsk) -> ops::session::Session {
+    ops::session::Session {
+        client: client.clone(),
+        actor: ask.actor.clone(),
+        capabilities: ask.capabilities.clone(),
+        settings: ask.settings.clone(),
+        instance: client.api_path().to_string(),
+        read_only: client.is_read_only(),
+        concurrency: Some(ask.concurrency),
+    }
+}
+
+/// How the console names an heir (rule 8's sentence).
+fn console_heir(what: crate::domain::run_as::Inheritance) -> String {
+    match what {
+        crate::domain::run_as::Inheritance::Playbooks => {
+            "with :offboard playbooks=ACCOUNT".to_string()
+        }
+        crate::domain::run_as::Inheritance::JobApps => {
+            "with :offboard jobs=API_ACCOUNT".to_string()
+        }
+    }
+}
+
+async fn plan_offboard(
+    client: Client,
+    id: RequestId,
+    ask: OffboardAsk,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let session = session_of(&client, &ask);
+    let heirs = ops::offboard::resolve_heirs(
+        &session,
+        ask.playbooks_to.as_deref(),
+        ask.jobs_to.as_deref(),
+        ("playbooks=", "jobs="),
+    )
+    .await;
+    let plan = match heirs {
+        Ok(heirs) => Ok(Box::new(
+            ops::offboard::plan(
+                &session,
+                &ask.ids,
+                heirs,
+                ask.delete,
+                console_heir,
+                ask.concurrency,
+            )
+            .await,
+        )),
+        Err(e) => Err(format!("{e:#}")),
+    };
+    let _ = events.send(Event::OffboardPlanned { id, plan });
+}
+
+async fn run_offboard(
+    client: Client,
+    id: RequestId,
+    job: OffboardJob,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let begun = {
+        let (client, journal, run) = (client.clone(), job.journal.clone(), job.run.clone());
+        tokio::task::spawn_blocking(move || ops::offboard::begin(&client, journal.as_deref(), &run))
+            .await
+            .unwrap_or_else(|e| Err(ops::run::Refused::Journal(e.to_string())))
+    };
+    let lists = match begun {
+        Ok(journal) => {
+            let step_events = events.clone();
+            let mut on_step = move |event: &ops::offboard::StepEvent| {
+                let _ = step_events.send(Event::OffboardStep {
+                    id,
+                    event: event.clone(),
+                });
+            };
+            Ok(ops::offboard::execute(&client, journal, &job.run, &job.cancel, &mut on_step).await)
+        }
+        Err(refused) => {
+            tracing::warn!(run_id = %job.run.meta.run_id, reason = %refused, "offboarding run not started");
+            Err(refused.to_string())
+        }
+    };
+    let _ = events.send(Event::OffboardDone { id, lists });
+}
+
 async fn run_bulk(
     client: Client,
     id: RequestId,
@@ -752,7 +1212,53 @@ async fn review_work(command: Command, events: mpsc::UnboundedSender<Event>) {
 
 /// The journal's view and undo planning: the file is read off the async
 /// threads, undo planning is `ops::undo`'s.
-async fn journal_work(client: Client, command: Command, events: mpsc::UnboundedSender<Event>) {
+/// `PlanUndo`: an import run's own plan, else the inverse action's.
+async fn plan_undo(client: Client, command: Command, events: mpsc::UnboundedSender<Event>) {
+    let Command::PlanUndo {
+        id,
+        journal,
+        run_id,
+        fields,
+        concurrency,
+        asker,
+    } = command
+    else {
+        return;
+    };
+    // An import's undo deletes what it created: its own plan.
+    if let (Some(path), Some(run_id)) = (journal.as_ref(), run_id.as_deref()) {
+        let is_import = ops::undo::read_run(path, run_id)
+            .await
+            .is_ok_and(|(_, run)| run.action == ops::import::IMPORT_ACTION);
+        if is_import {
+            let session = asker.session(&client);
+            let plan = ops::undo::plan_import_run(&session, path, run_id, concurrency)
+                .await
+                .map(Box::new)
+                .map_err(|e| format!("{e:#}"));
+            let _ = events.send(Event::ImportUndoPlanned { id, plan });
+            return;
+        }
+    }
+    let plan = match journal {
+        None => Err(NO_JOURNAL.to_string()),
+        Some(path) => {
+            let source = ops::undo::Source {
+                client: &client,
+                instance: client.api_path(),
+                fields,
+                concurrency,
+            };
+            ops::undo::plan(&source, &path, run_id.as_deref())
+                .await
+                .map(Box::new)
+                .map_err(|e| format!("{e:#}"))
+        }
+    };
+    let _ = events.send(Event::UndoPlanned { id, plan });
+}
+
+async fn journal_work(command: Command, events: mpsc::UnboundedSender<Event>) {
     let read = |path: Option<PathBuf>| async move {
         let path = path.ok_or_else(|| NO_JOURNAL.to_string())?;
         let shown = path.display().to_string();
@@ -787,30 +1293,6 @@ async fn journal_work(client: Client, command: Command, events: mpsc::UnboundedS
                 .await
                 .map(|contents| journal::run_rows(&contents.entries, &run_id));
             Event::JournalRun { id, run_id, rows }
-        }
-        Command::PlanUndo {
-            id,
-            journal,
-            run_id,
-            fields,
-            concurrency,
-        } => {
-            let plan = match journal {
-                None => Err(NO_JOURNAL.to_string()),
-                Some(path) => {
-                    let source = ops::undo::Source {
-                        client: &client,
-                        instance: client.api_path(),
-                        fields,
-                        concurrency,
-                    };
-                    ops::undo::plan(&source, &path, run_id.as_deref())
-                        .await
-                        .map(Box::new)
-                        .map_err(|e| format!("{e:#}"))
-                }
-            };
-            Event::UndoPlanned { id, plan }
         }
         _ => return,
     };

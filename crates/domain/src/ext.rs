@@ -9,6 +9,8 @@ pub const MFA_FIELD: &str = "mfaEnabled";
 pub const GROUP_MEMBERSHIP: &str = "groupMembership";
 pub const RUN_AS: &str = "runAs";
 pub const REASSIGN_ON_DELETE: &str = "reassignOnDelete";
+/// `PUT …/users/{id}/runAs`: move what runs as an account without deleting it.
+pub const MOVE_RUN_AS: &str = "moveRunAs";
 pub const API_TOKENS: &str = "apiTokens";
 pub const TIME_ZONE_FIELD: &str = "timeZone";
 pub const SUMMARY_EMAIL_TIME_FIELD: &str = "summaryEmailTime";
@@ -27,6 +29,7 @@ pub const ALL: &[&str] = &[
     GROUP_MEMBERSHIP,
     RUN_AS,
     REASSIGN_ON_DELETE,
+    MOVE_RUN_AS,
     API_TOKENS,
     TIME_ZONE_FIELD,
     SUMMARY_EMAIL_TIME_FIELD,

@@ -8,6 +8,7 @@ pub mod filter;
 pub mod form;
 pub mod lenient;
 pub mod limits;
+pub mod offboard;
 pub mod policy;
 #[cfg(test)]
 mod policy_tests;

@@ -118,7 +118,7 @@ impl<'a> From<&'a User> for Party<'a> {
 /// Why an account may not take over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeirRefusal {
-    /// The account being deleted was named as its own heir.
+    /// The account that is left (deleted or offboarded) was named as its own heir.
     Itself { what: Inheritance },
     OtherOrganization {
         what: Inheritance,
@@ -138,11 +138,7 @@ impl fmt::Display for HeirRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HeirRefusal::Itself { what } => {
-                write!(
-                    f,
-                    "{} cannot move to the account being deleted",
-                    what.name()
-                )
+                write!(f, "{} cannot move to the account they run as", what.name())
             }
             HeirRefusal::OtherOrganization { what, heir, org } => write!(
                 f,
@@ -377,7 +373,7 @@ mod tests {
         assert_eq!(
             explained(check_reassignment(&me, &runs_both(), Some(&me), None)),
             [
-                "active playbooks cannot move to the account being deleted",
+                "active playbooks cannot move to the account they run as",
                 "pat@example.com is the Run As user of 1 job app (Feed Sync): choose an API user with --jobs",
             ]
         );

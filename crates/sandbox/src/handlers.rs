@@ -111,7 +111,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
             .route(&ext("/instance"), get(ext_instance))
             .route(&ext("/limits"), get(ext_limits))
             .route(&ext("/users/{id}/groups"), put(ext_set_groups))
-            .route(&ext("/users/{id}/runAs"), get(ext_run_as))
+            .route(
+                &ext("/users/{id}/runAs"),
+                get(ext_run_as).put(ext_move_run_as),
+            )
             .route(&ext("/users/{id}/token"), post(ext_token));
     }
     router
@@ -2156,6 +2159,55 @@ async fn ext_run_as(State(s): St, Extension(Caller(me)): Who, Path(id): Path<Str
         })
         .await?;
     one(run_as, None)
+}
+
+/// `PUT …/users/{id}/runAs` (extension `moveRunAs`): the Playbook
+/// Designer's Run As setting, for every active playbook (to
+/// `playbooksTo`) and job app (to `jobsTo`) of the account at once. Each
+/// heir must be able to take over (rule 8); answers what still runs as it.
+async fn ext_move_run_as(
+    State(s): St,
+    Extension(Caller(me)): Who,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let id = parse_id(&id)?;
+    let to: RunAsMove = serde_json::from_slice(&body).map_err(|e| {
+        ApiErr::bad(format!(
+            "expected {{\"playbooksTo\":ID,\"jobsTo\":ID}}: {e}"
+        ))
+    })?;
+    if to.playbooks_to.is_none() && to.jobs_to.is_none() {
+        return Err(ApiErr::bad("name playbooksTo or jobsTo"));
+    }
+    let settings = s.settings.clone();
+    let run_as = s
+        .db(move |conn| {
+            let actor = me.actor();
+            let row = load_target(conn, id)?;
+            may(&actor, &settings, Action::Edit, &target_of(&row)).map_err(ApiErr::refused)?;
+            let tx = conn.transaction().map_err(ApiErr::db)?;
+            for (what, heir_id, param) in [
+                (Inheritance::Playbooks, to.playbooks_to, "playbooksTo"),
+                (Inheritance::JobApps, to.jobs_to, "jobsTo"),
+            ] {
+                let Some(heir_id) = heir_id else { continue };
+                let heir = db::load_user(&tx, heir_id)
+                    .map_err(ApiErr::db)?
+                    .ok_or_else(|| ApiErr::bad(format!("{param}: no user with id {heir_id}")))?;
+                run_as::may_inherit(what, &party(&row), &party(&heir))
+                    .map_err(|r| ApiErr::bad(r.to_string()))?;
+                let sql = match what {
+                    Inheritance::Playbooks => "UPDATE run_as SET user_id = ?1 WHERE user_id = ?2 AND kind = 'playbook' AND active = 1",
+                    Inheritance::JobApps => "UPDATE run_as SET user_id = ?1 WHERE user_id = ?2 AND kind = 'job'",
+                };
+                tx.execute(sql, params![heir.id, id]).map_err(ApiErr::db)?;
+            }
+            tx.commit().map_err(ApiErr::db)?;
+            run_as_of(conn, id)
+        })
+        .await?;
+    one(run_as, Some("Updated"))
 }
 
 async fn ext_token(

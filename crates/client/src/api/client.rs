@@ -1666,6 +1666,14 @@ impl Client {
             .await
     }
 
+    /// Moves what runs as account `id` to the heirs in `to` (extension
+    /// `moveRunAs`); answers what still runs as it.
+    pub async fn move_run_as(&self, id: i64, to: RunAsMove) -> Result<RunAs, ApiError> {
+        let body = serde_json::to_value(to).map_err(|e| ApiError::Config(e.to_string()))?;
+        let path = format!("{EXT_PREFIX}/users/{id}/runAs");
+        self.call_ext(Method::PUT, &path, Some(&body)).await
+    }
+
     pub async fn set_groups(&self, id: i64, group_ids: &[i64]) -> Result<(), ApiError> {
         let body = serde_json::to_value(GroupMembership {
             group_ids: group_ids.to_vec(),

@@ -304,6 +304,18 @@ pub struct GroupMembership {
     pub group_ids: Vec<i64>,
 }
 
+/// Body of `PUT {EXT_PREFIX}/users/{id}/runAs` (extension `moveRunAs`):
+/// who takes over the account's active playbooks and its job apps, as the
+/// Playbook Designer's Run As setting does one playbook at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RunAsMove {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playbooks_to: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs_to: Option<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenRequest {

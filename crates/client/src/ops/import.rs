@@ -99,7 +99,7 @@ pub fn write_template(template: &Template, out: &mut dyn Write) -> anyhow::Resul
 }
 
 /// What one row of the file comes to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RowPlan {
     Create(CreateRow),
     Update(Box<UpdateRow>),
@@ -122,7 +122,7 @@ pub enum RowPlan {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateRow {
     pub line: u64,
     pub user_name: String,
@@ -135,7 +135,7 @@ pub struct CreateRow {
     pub token: Option<crate::api::wire::TokenRequest>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateRow {
     pub line: u64,
     /// The account as it was read before the run.
@@ -147,7 +147,7 @@ pub struct UpdateRow {
 }
 
 /// Every row of a file, in file order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportPlan {
     pub rows: Vec<RowPlan>,
 }
@@ -567,6 +567,140 @@ fn article(name: &str) -> String {
     format!("{} {name}", if vowel { "an" } else { "a" })
 }
 
+/// Who imports where, from a session: the form's and the policy's inputs.
+pub fn context(
+    session: &crate::ops::session::Session,
+    org: Option<&str>,
+    generate_tokens: bool,
+) -> ImportContext {
+    ImportContext {
+        actor: session.actor.clone(),
+        settings: session.settings.clone(),
+        extensions: session.capabilities.extensions.clone(),
+        not_updatable: session.capabilities.not_updatable.clone(),
+        org: org.map_or_else(|| session.actor.home_org.clone(), str::to_string),
+        generate_tokens,
+    }
+}
+
+/// Reads the file at `path` and plans every row against the accounts on
+/// the server now (read with the edit form's fields). Nothing is sent.
+pub async fn plan_file(
+    session: &crate::ops::session::Session,
+    path: &Path,
+    org: Option<&str>,
+    generate_tokens: bool,
+) -> anyhow::Result<ImportPlan> {
+    use anyhow::Context as _;
+    let file = path.to_path_buf();
+    let text = tokio::task::spawn_blocking(move || std::fs::read_to_string(file))
+        .await
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let context = context(session, org, generate_tokens);
+    let query = crate::api::UserQuery {
+        fields: account::edit_fields(&session.capabilities),
+        ..Default::default()
+    };
+    let existing = session
+        .client
+        .list_users(&query)
+        .await
+        .context("reading the accounts to match the rows against")?;
+    plan(&context, &text, &existing).map_err(|problem| {
+        anyhow::anyhow!(
+            "{}: {}",
+            sanitize(&path.display().to_string()),
+            sanitize(&problem.0)
+        )
+    })
+}
+
+/// The preview, the same for both faces: the counts, then each invalid and
+/// refused row by line and column, then what will be created and updated.
+pub fn preview_lines(plan: &ImportPlan, file: &str) -> Vec<String> {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut out = vec![
+        format!(
+            "Import of {}: {} row{}",
+            sanitize(file),
+            plan.rows.len(),
+            plural(plan.rows.len())
+        ),
+        format!("  create: {}", plan.creates()),
+        format!("  update: {}", plan.updates()),
+        format!("  unchanged: {}", plan.unchanged()),
+        format!("  invalid: {}", plan.invalid()),
+        format!("  not allowed: {}", plan.not_allowed()),
+    ];
+    let mut invalid = Vec::new();
+    let mut refused = Vec::new();
+    let mut creates = Vec::new();
+    let mut updates = Vec::new();
+    for row in &plan.rows {
+        match row {
+            RowPlan::Invalid { line, problems } => {
+                for (column, why) in problems {
+                    invalid.push(format!(
+                        "line {line}, {}: {}",
+                        sanitize(column),
+                        sanitize(why)
+                    ));
+                }
+            }
+            RowPlan::NotAllowed {
+                line,
+                user_name,
+                reason,
+            } => refused.push(format!(
+                "line {line}, {}: {}",
+                sanitize(user_name),
+                sanitize(reason)
+            )),
+            RowPlan::Create(create) => {
+                let password = if create.password_made_up {
+                    "; no password given: a random one nobody is told, reset required at first login"
+                } else {
+                    ""
+                };
+                creates.push(format!(
+                    "line {}, {} ({}){password}",
+                    create.line,
+                    sanitize(&create.user_name),
+                    create.kind.name()
+                ))
+            }
+            RowPlan::Update(update) => {
+                let fields: Vec<&str> = update
+                    .change
+                    .as_object()
+                    .map(|m| m.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                updates.push(format!(
+                    "line {}, {} (id {}): {}",
+                    update.line,
+                    sanitize(&update.user.user_name),
+                    update.user.id,
+                    fields.join(", ")
+                ))
+            }
+            RowPlan::Unchanged { .. } => {}
+        }
+    }
+    for (title, lines) in [
+        ("Invalid (not sent)", invalid),
+        ("Not allowed (not sent)", refused),
+        ("Will create", creates),
+        ("Will update", updates),
+    ] {
+        if !lines.is_empty() {
+            out.push(format!("{title}:"));
+            out.extend(lines.into_iter().map(|l| format!("  {l}")));
+        }
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------
 // The run
 // ---------------------------------------------------------------------------
@@ -596,6 +730,25 @@ pub struct ImportRowResult {
     /// The account's id: the updated one, or the created one when known.
     pub account_id: Option<i64>,
     pub outcome: RowOutcome,
+}
+
+impl ImportRowResult {
+    /// The row as a run's result ("line 14, create pat@example.com"), for
+    /// the tallies and the console's progress and results.
+    pub fn as_row(&self) -> bulk::RowResult {
+        bulk::RowResult {
+            id: self
+                .account_id
+                .unwrap_or_else(|| create_stand_in(self.line)),
+            user_name: format!(
+                "line {}, {} {}",
+                self.line,
+                self.action.name(),
+                self.user_name
+            ),
+            outcome: self.outcome.clone(),
+        }
+    }
 }
 
 /// Where generated API tokens go: a CSV file readable by its owner only.

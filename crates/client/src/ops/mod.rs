@@ -6,6 +6,7 @@ pub mod account;
 pub mod evidence;
 pub mod export;
 pub mod import;
+pub mod offboard;
 pub mod results;
 pub mod review;
 pub mod run;

@@ -191,6 +191,7 @@ pub fn header(
         already: counts.already,
         not_allowed: counts.not_allowed,
         activity_log: Some(activity_log),
+        offboard: None,
     }
 }
 

@@ -133,6 +133,13 @@ pub async fn plan(
             sanitize(&original.run_id)
         );
     }
+    if original.action == crate::ops::offboard::OFFBOARD_ACTION {
+        bail!(
+            "run {} was an offboarding run: undo it with `rollcall undo {}`",
+            sanitize(&original.run_id),
+            sanitize(&original.run_id)
+        );
+    }
     let action = BulkAction::from_name(&original.action).ok_or_else(|| {
         anyhow!(
             "run {} has an unknown action '{}'",
@@ -237,7 +244,7 @@ pub async fn read_run(
 
 /// What undoing an import would do: delete what it created, put back the
 /// fields it changed.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportUndoPlan {
     pub original: Option<RunSummary>,
     /// Accounts the run created, as the server has them now.
@@ -260,7 +267,7 @@ pub struct ImportUndoPlan {
 }
 
 /// One update of an import to put back.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Restore {
     pub user: User,
     /// The fields' values before the import: the body that restores them.
@@ -423,6 +430,130 @@ pub async fn plan_import(
         }
     }
     Ok(plan)
+}
+
+/// Plans undoing import run `run_id` of the journal at `journal_path` as
+/// `session`'s actor (see [`plan_import`]).
+pub async fn plan_import_run(
+    session: &crate::ops::session::Session,
+    journal_path: &Path,
+    run_id: &str,
+    concurrency: usize,
+) -> anyhow::Result<ImportUndoPlan> {
+    let (contents, original) = read_run(journal_path, run_id).await?;
+    let source = Source {
+        client: &session.client,
+        instance: &session.instance,
+        fields: crate::ops::account::edit_fields(&session.capabilities),
+        concurrency,
+    };
+    plan_import(
+        &source,
+        &session.actor,
+        &session.settings,
+        &contents,
+        original,
+    )
+    .await
+}
+
+/// What an import's undo will do and what it leaves alone, the same for
+/// both faces: a heading, then each list that has rows.
+pub fn import_undo_lines(plan: &ImportUndoPlan) -> Vec<String> {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut out = Vec::new();
+    if let Some(original) = &plan.original {
+        out.push(format!(
+            "Undo of import run {} ({} succeeded): delete {} account{} it created, put back the fields of {} it changed",
+            sanitize(&original.run_id),
+            original.succeeded,
+            plan.deletes.len(),
+            plural(plan.deletes.len()),
+            plan.restores.len()
+        ));
+    }
+    let named = |rows: &[(i64, String)]| -> Vec<String> {
+        rows.iter()
+            .map(|(id, name)| format!("{} ({id})", sanitize(name)))
+            .collect()
+    };
+    let with_why = |rows: &[(i64, String, String)]| -> Vec<String> {
+        rows.iter()
+            .map(|(id, name, why)| format!("{} ({id}): {}", sanitize(name), sanitize(why)))
+            .collect()
+    };
+    let lists = [
+        (
+            "Will delete",
+            plan.deletes
+                .iter()
+                .map(|u| format!("{} ({})", sanitize(&u.user_name), u.id))
+                .collect(),
+        ),
+        (
+            "Will put back",
+            plan.restores
+                .iter()
+                .map(|r| {
+                    let fields: Vec<&str> = r
+                        .body
+                        .as_object()
+                        .map(|m| m.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    format!(
+                        "{} ({}): {}",
+                        sanitize(&r.user.user_name),
+                        r.user.id,
+                        fields.join(", ")
+                    )
+                })
+                .collect(),
+        ),
+        ("No longer on the server (left alone)", named(&plan.missing)),
+        (
+            "Outcome unknown, and the server shows no change (nothing to put back)",
+            named(&plan.not_applied),
+        ),
+        (
+            "Old values never shown by the account (cannot be put back)",
+            named(&plan.unknown_before),
+        ),
+        ("Not allowed (left alone)", with_why(&plan.not_allowed)),
+        (
+            "Could not be read back (left alone)",
+            with_why(&plan.unreadable),
+        ),
+    ];
+    for (title, rows) in lists {
+        let rows: Vec<String> = rows;
+        if !rows.is_empty() {
+            out.push(format!("{title}:"));
+            out.extend(rows.into_iter().map(|r| format!("  {r}")));
+        }
+    }
+    out
+}
+
+/// The journal header of an import's undo.
+pub fn import_undo_header(
+    meta: &bulk::RunMeta,
+    plan: &ImportUndoPlan,
+    activity_log: bool,
+) -> journal::RunHeader {
+    crate::ops::run::header(
+        meta,
+        crate::ops::import::UNDO_IMPORT_ACTION,
+        crate::ops::run::Counts {
+            planned: plan.deletes.len() + plan.restores.len(),
+            already: plan.not_applied.len(),
+            not_allowed: plan.not_allowed.len(),
+        },
+        crate::ops::run::Chosen {
+            undo_of: plan.original.as_ref().map(|o| o.run_id.clone()),
+            ..Default::default()
+        },
+        activity_log,
+    )
 }
 
 /// Runs an import's undo (journaled in `journal`, opened with its header):

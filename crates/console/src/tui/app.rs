@@ -293,6 +293,8 @@ pub struct App {
     pub(crate) journal: Journal,
     /// The access review view (`:review DIR`).
     pub(crate) review: Review,
+    /// Offboarding: its preview and run (`O`, `:offboard`).
+    pub(crate) offboarding: super::offboarding::Offboarding,
     /// Where runs are journalled, and their concurrency.
     pub(crate) run_settings: RunSettings,
     /// A filter by account ids (an audit finding the filter language cannot
@@ -370,6 +372,7 @@ impl App {
             bulk: Default::default(),
             journal: Default::default(),
             review: Default::default(),
+            offboarding: Default::default(),
             run_settings: RunSettings::default(),
             id_filter: None,
             notices: Vec::new(),
@@ -527,6 +530,12 @@ impl App {
             match self.mode() {
                 Mode::Help => self.help.set_text(lines, height),
                 Mode::Detail | Mode::ResultDetail => self.detail.set_text(lines, height),
+                Mode::Offboard => self.offboarding.cursor.set_text(lines, height),
+                Mode::ImportConfirm => {
+                    if let Some(pending) = self.bulk.import.as_mut() {
+                        pending.scroll.set_text(lines, height);
+                    }
+                }
                 _ => {}
             }
         }
@@ -569,7 +578,13 @@ impl App {
     fn type_text(&mut self, text: &str) -> Vec<Command> {
         match self.mode() {
             Mode::Filter | Mode::Command | Mode::Find => self.append_prompt(text),
-            Mode::Form | Mode::Confirm | Mode::BulkConfirm | Mode::Pick | Mode::ReviewReason => {
+            Mode::Form
+            | Mode::Confirm
+            | Mode::BulkConfirm
+            | Mode::Pick
+            | Mode::ReviewReason
+            | Mode::Offboard
+            | Mode::ImportConfirm => {
                 // More than the limit can never be taken: stop early.
                 let mut commands = Vec::new();
                 for c in text.chars().take(MAX_INPUT + 1) {
@@ -648,6 +663,8 @@ impl App {
             Mode::BulkProgress => lend!(self, |ctx, _| self.bulk.answer_stop(&mut ctx, c)),
             Mode::BulkConfirm => self.bulk.type_confirmation(c),
             Mode::ReviewReason => lend!(self, |ctx, _| self.review.type_char(&mut ctx, c)),
+            Mode::Offboard => self.offboarding.type_char(c),
+            Mode::ImportConfirm => self.bulk.type_import_confirmation(c),
             _ => {}
         }
         Vec::new()
@@ -675,6 +692,9 @@ impl App {
             return commands;
         }
         if let Some(commands) = lend!(self, |ctx, _| self.review.perform(&mut ctx, cmd)) {
+            return commands;
+        }
+        if let Some(commands) = lend!(self, |ctx, _| self.offboarding.perform(&mut ctx, cmd)) {
             return commands;
         }
         // One bulk result in full takes only its scrolling, Esc and help.
@@ -714,6 +734,7 @@ impl App {
             Cmd::SortPrevious => self.cycle_sort(-1),
             Cmd::SortReverse => self.set_sort(self.sort, !self.ascending),
             Cmd::Journal => return lend!(self, |ctx, _| self.journal.open(&mut ctx)),
+            Cmd::Offboard if self.mode() == Mode::Table => return self.start_offboard(""),
             Cmd::Refresh => return self.refresh(),
             Cmd::Help => {
                 // Help from help stays where it is.
@@ -932,6 +953,9 @@ impl App {
                 Followup::PreflightUndo(plan) => {
                     lend!(self, |ctx, _| self.bulk.preflight_undo(&mut ctx, *plan))
                 }
+                Followup::PreviewImportUndo(plan) => {
+                    lend!(self, |ctx, _| self.bulk.preview_import_undo(&mut ctx, plan))
+                }
                 Followup::Preflight { action, only } => {
                     lend!(self, |ctx, accounts| self.bulk.preflight_on(
                         &mut ctx,
@@ -1120,6 +1144,14 @@ impl App {
             ));
             return Vec::new();
         };
+        // Over a run's results only `:export` (and quitting, help) make sense.
+        if self.mode() != Mode::Table && !matches!(cmd, Cmd::Export | Cmd::Quit | Cmd::Help) {
+            self.set_error(format!(
+                ":{} works from the accounts table; here :export FILE.csv|FILE.json writes the run's results",
+                cmd.name()
+            ));
+            return Vec::new();
+        }
         match cmd {
             Cmd::Filter => {
                 self.filter_input.set(args);
@@ -1138,6 +1170,8 @@ impl App {
                     .bulk
                     .start_delete(&mut ctx, &accounts, args))
             }
+            Cmd::Offboard => return self.start_offboard(args),
+            Cmd::Import => return lend!(self, |ctx, _| self.bulk.start_import(&mut ctx, args)),
             Cmd::Undo => {
                 let run_id = Some(args.trim())
                     .filter(|a| !a.is_empty())
@@ -1154,6 +1188,17 @@ impl App {
             _ => return self.perform(cmd),
         }
         Vec::new()
+    }
+
+    /// `O` / `:offboard [...]`: the offboarding plan of the marked accounts
+    /// (or the selected one).
+    fn start_offboard(&mut self, args: &str) -> Vec<Command> {
+        lend!(self, |ctx, accounts| self.offboarding.start(
+            &mut ctx,
+            &accounts,
+            &self.bulk.marks,
+            args
+        ))
     }
 
     fn sort_command(&mut self, args: &str) {
@@ -1267,16 +1312,29 @@ impl App {
             Event::Failed { id, what, error } if self.forms.owns(id) => {
                 lend!(self, |ctx, _| self.forms.failed(&mut ctx, id, what, error))
             }
-            Event::BulkRow { .. } | Event::BulkDone { .. } | Event::ReadBack { .. } => {
+            Event::BulkRow { .. }
+            | Event::BulkDone { .. }
+            | Event::ReadBack { .. }
+            | Event::ImportPlanned { .. } => {
                 lend!(self, |ctx, accounts| self
                     .bulk
                     .handle_event(&mut ctx, &accounts, event))
             }
-            Event::Journal { .. } | Event::JournalRun { .. } | Event::UndoPlanned { .. } => {
+            Event::Journal { .. }
+            | Event::JournalRun { .. }
+            | Event::UndoPlanned { .. }
+            | Event::ImportUndoPlanned { .. } => {
                 lend!(self, |ctx, _| self.journal.handle_event(&mut ctx, event))
             }
             Event::Review { .. } | Event::ReviewSaved { .. } => {
                 lend!(self, |ctx, _| self.review.handle_event(&mut ctx, event))
+            }
+            Event::OffboardPlanned { .. }
+            | Event::OffboardStep { .. }
+            | Event::OffboardDone { .. } => {
+                lend!(self, |ctx, accounts| self
+                    .offboarding
+                    .handle_event(&mut ctx, &accounts, event))
             }
             Event::Failed { id, what, error } => {
                 let current = [self.users_request, self.orgs_request, self.limits_request];
@@ -1663,9 +1721,9 @@ impl App {
         self.bulk.run.as_ref().map(|r| r.results.as_slice())
     }
 
-    /// Whether a bulk run is still going.
+    /// Whether a bulk run (or an offboarding run) is still going.
     pub fn bulk_running(&self) -> bool {
-        self.bulk.run.as_ref().is_some_and(|r| !r.done)
+        self.bulk.run.as_ref().is_some_and(|r| !r.done) || self.offboarding.running()
     }
 
     /// A run stopped on the way out (`q`, then y) with accounts it never

@@ -302,12 +302,56 @@ impl App {
                 .unwrap_or_else(|| PathBuf::from(file)),
             None => PathBuf::from(file),
         };
+        // An ended offboarding run: FILE.md is its report.
+        let markdown = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("md"));
+        if markdown && self.mode() == Mode::Offboard {
+            let Some(run_id) = self.offboarding.ended_run().map(str::to_string) else {
+                self.set_error(":export takes the results once the run has ended");
+                return;
+            };
+            self.effects.push(Effect::OffboardReport {
+                path,
+                run_id,
+                lists: self.offboarding.lists(),
+            });
+            return;
+        }
         let Some(format) = ExportFormat::of(&path) else {
+            let also = if self.mode() == Mode::Offboard {
+                ", or .md for the report"
+            } else {
+                ""
+            };
             self.set_error(format!(
-                "{file}: the name must end in .csv or .json (the format)"
+                "{file}: the name must end in .csv or .json (the format){also}"
             ));
             return;
         };
+        // In a run's results: the run's results, as `rollcall journal
+        // --run RUN_ID --format csv|json` gives them.
+        let run_id = match self.mode() {
+            Mode::BulkResults => self.bulk.run.as_ref().map(|r| r.run_id.clone()),
+            Mode::JournalRun => self.journal.open.as_ref().map(|o| o.run.run_id.clone()),
+            Mode::Offboard => match self.offboarding.ended_run() {
+                Some(run_id) => Some(run_id.to_string()),
+                None => {
+                    self.set_error(":export takes the results once the run has ended");
+                    return;
+                }
+            },
+            _ => None,
+        };
+        if let Some(run_id) = run_id {
+            self.effects.push(Effect::ExportResults {
+                path,
+                format,
+                journal: self.run_settings.journal.clone(),
+                run_id,
+            });
+            return;
+        }
         let users: Vec<User> = if self.bulk.marks.is_empty() {
             self.view
                 .iter()

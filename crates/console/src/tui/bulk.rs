@@ -92,11 +92,60 @@ impl Pending {
     }
 }
 
-/// A bulk run, from the moment it is sent until the results are closed.
+/// What a run shown in the progress and results views is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunKind {
+    Bulk(BulkAction),
+    /// `:import FILE.csv`.
+    Import,
+    /// The undo of an import run.
+    UndoImport,
+}
+
+impl RunKind {
+    /// The bulk action, for what only a bulk run has (retry, the table's update).
+    pub fn action(self) -> Option<BulkAction> {
+        match self {
+            RunKind::Bulk(action) => Some(action),
+            _ => None,
+        }
+    }
+
+    /// The progress title's verb.
+    pub fn verb(self) -> &'static str {
+        match self {
+            RunKind::Bulk(action) => action.verb(),
+            RunKind::Import => "Import",
+            RunKind::UndoImport => "Undo the import of",
+        }
+    }
+
+    /// The results title's name, as the journal names the run.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunKind::Bulk(action) => action.name(),
+            RunKind::Import => crate::ops::import::IMPORT_ACTION,
+            RunKind::UndoImport => crate::ops::import::UNDO_IMPORT_ACTION,
+        }
+    }
+
+    /// What the results call the rows the run did not need to send.
+    pub fn already_title(self) -> String {
+        match self {
+            RunKind::Bulk(action) => action.already_title(),
+            RunKind::Import => "Unchanged".to_string(),
+            RunKind::UndoImport => "Nothing to put back".to_string(),
+        }
+    }
+}
+
+/// A run, from the moment it is sent until the results are closed.
 #[derive(Debug, Clone)]
 pub(crate) struct RunState {
     pub id: RequestId,
-    pub action: BulkAction,
+    /// The run's id in the journal (`:export` of the results reads it).
+    pub run_id: String,
+    pub kind: RunKind,
     /// The accounts sent, by id, as they were before the run.
     pub targets: HashMap<i64, User>,
     pub total: usize,
@@ -155,6 +204,34 @@ pub(crate) struct Bulk {
     pub stop_asked: bool,
     /// The answer was yes: quit once the run has stopped.
     pub quit_when_stopped: bool,
+    /// `:import FILE.csv` asked for its plan (the request).
+    pub import_request: Option<RequestId>,
+    /// An import's (or an import undo's) preview, waiting for the answer.
+    pub import: Option<ImportPending>,
+}
+
+/// What an import preview would run.
+#[derive(Debug, Clone)]
+pub(crate) enum ImportJobPlan {
+    Import {
+        plan: Box<crate::ops::import::ImportPlan>,
+        org: String,
+    },
+    Undo(Box<crate::ops::undo::ImportUndoPlan>),
+}
+
+/// The preview of an import or of an import's undo: the same lines the
+/// command line prints, then a yes (deletions: their count typed).
+#[derive(Debug, Clone)]
+pub(crate) struct ImportPending {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub to_send: usize,
+    pub deletes: usize,
+    /// The first line on screen.
+    pub scroll: ListCursor,
+    pub typed: LineEditor,
+    pub job: ImportJobPlan,
 }
 
 /// `user` with the action's change applied, as the server now has it.
@@ -199,7 +276,12 @@ impl Bulk {
         if cmd == Cmd::Help && !(ctx.mode() == Mode::BulkProgress && self.stop_asked) {
             return None;
         }
+        // The results take `:export FILE` (the App's command prompt).
+        if cmd == Cmd::CommandPrompt && ctx.mode() == Mode::BulkResults {
+            return None;
+        }
         match ctx.mode() {
+            Mode::ImportConfirm => Some(self.import_key(ctx, cmd)),
             Mode::BulkConfirm => Some(self.confirm_key(ctx, accounts, cmd)),
             Mode::BulkProgress => {
                 self.progress_key(ctx, cmd);
@@ -417,6 +499,215 @@ impl Bulk {
         ctx.layers.over_table(Mode::BulkConfirm);
     }
 
+    /// `:import FILE.csv`: the worker reads the file and the accounts and
+    /// plans every row; nothing is sent before the preview's answer.
+    pub fn start_import(&mut self, ctx: &mut Context, file: &str) -> Vec<Command> {
+        if ctx.read_only() {
+            ctx.set_error("read-only: an import is not sent");
+            return Vec::new();
+        }
+        let file = file.trim();
+        if file.is_empty() {
+            ctx.set_error(":import needs a CSV file (rollcall users template writes one)");
+            return Vec::new();
+        }
+        let path = match file.strip_prefix("~/") {
+            Some(rest) => std::env::var_os("HOME")
+                .map(|home| std::path::PathBuf::from(home).join(rest))
+                .unwrap_or_else(|| file.into()),
+            None => file.into(),
+        };
+        let id = ctx.requests.next();
+        self.import_request = Some(id);
+        ctx.set_info(format!(
+            "reading {} and the accounts to match it against",
+            crate::domain::text::sanitize(file)
+        ));
+        let org = Some(ctx.org.to_string()).filter(|org| !org.is_empty());
+        vec![Command::PlanImport {
+            id,
+            ask: Box::new(crate::worker::ImportAsk {
+                path,
+                org,
+                asker: ctx.asker(),
+            }),
+        }]
+    }
+
+    /// Opens an import's (or an import undo's) preview over the table.
+    fn open_import(&mut self, ctx: &mut Context, pending: ImportPending) {
+        // The preview says it all; the "reading ..." note is done.
+        *ctx.status = None;
+        self.import = Some(pending);
+        ctx.layers.over_table(Mode::ImportConfirm);
+    }
+
+    /// An import undo's plan is in: its preview, the deletions typed.
+    pub fn preview_import_undo(
+        &mut self,
+        ctx: &mut Context,
+        plan: Box<crate::ops::undo::ImportUndoPlan>,
+    ) {
+        let run = plan
+            .original
+            .as_ref()
+            .map(|o| o.run_id.clone())
+            .unwrap_or_default();
+        let pending = ImportPending {
+            title: format!(" Undo import run {} ", crate::domain::text::sanitize(&run)),
+            lines: crate::ops::undo::import_undo_lines(&plan),
+            to_send: plan.deletes.len() + plan.restores.len(),
+            deletes: plan.deletes.len(),
+            scroll: ListCursor::default(),
+            typed: LineEditor::new(COUNT_DIGITS),
+            job: ImportJobPlan::Undo(plan),
+        };
+        self.open_import(ctx, pending);
+    }
+
+    /// A digit typed in an import's preview: the count of deletions.
+    pub fn type_import_confirmation(&mut self, c: char) {
+        if let Some(pending) = &mut self.import {
+            if pending.deletes > 0 && c.is_ascii_digit() {
+                pending.typed.insert_char(c);
+            }
+        }
+    }
+
+    fn import_key(&mut self, ctx: &mut Context, cmd: Cmd) -> Vec<Command> {
+        let Some(pending) = self.import.as_mut() else {
+            ctx.layers.pop();
+            return Vec::new();
+        };
+        pending.scroll.navigate(cmd);
+        match cmd {
+            Cmd::DeleteChar => {
+                pending.typed.edit(cmd);
+            }
+            Cmd::Close => {
+                self.import = None;
+                ctx.layers.pop();
+                ctx.set_info("cancelled; nothing was sent");
+            }
+            Cmd::Confirm => return self.confirm_import(ctx),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn confirm_import(&mut self, ctx: &mut Context) -> Vec<Command> {
+        let Some(pending) = self.import.as_ref() else {
+            return Vec::new();
+        };
+        if pending.to_send == 0 {
+            self.import = None;
+            ctx.layers.pop();
+            ctx.set_info("nothing to send; nothing was sent");
+            return Vec::new();
+        }
+        if pending.deletes > 0 && pending.typed != pending.deletes.to_string().as_str() {
+            ctx.set_error(format!(
+                "type {0} and Enter to delete {0} account{1} for good",
+                pending.deletes,
+                if pending.deletes == 1 { "" } else { "s" }
+            ));
+            return Vec::new();
+        }
+        let Some(pending) = self.import.take() else {
+            return Vec::new();
+        };
+        let meta = crate::bulk::RunMeta {
+            run_id: crate::bulk::RunMeta::new_run_id(),
+            instance: ctx.session.instance.clone(),
+            actor: ctx.session.actor.user_name.clone(),
+        };
+        let id = ctx.requests.next();
+        let cancel = Cancel::default();
+        let (kind, already, not_allowed, command) = match pending.job {
+            ImportJobPlan::Import { plan, org } => {
+                let not_allowed = plan
+                    .rows
+                    .iter()
+                    .filter_map(|row| match row {
+                        crate::ops::import::RowPlan::Invalid { line, problems } => Some((
+                            format!("line {line}"),
+                            problems
+                                .iter()
+                                .map(|(column, why)| format!("{column}: {why}"))
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        )),
+                        crate::ops::import::RowPlan::NotAllowed {
+                            line,
+                            user_name,
+                            reason,
+                        } => Some((format!("line {line}, {user_name}"), reason.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                let already = plan.unchanged();
+                let job = crate::worker::ImportJob {
+                    meta: meta.clone(),
+                    org,
+                    plan: *plan,
+                    concurrency: ctx.runs.concurrency,
+                    journal: ctx.runs.journal.clone(),
+                    cancel: cancel.clone(),
+                };
+                (
+                    RunKind::Import,
+                    already,
+                    not_allowed,
+                    Command::RunImport {
+                        id,
+                        job: Box::new(job),
+                    },
+                )
+            }
+            ImportJobPlan::Undo(plan) => {
+                let not_allowed = plan
+                    .not_allowed
+                    .iter()
+                    .chain(plan.unreadable.iter())
+                    .map(|(_, name, why)| (name.clone(), why.clone()))
+                    .collect();
+                let already = plan.not_applied.len();
+                let job = crate::worker::ImportUndoJob {
+                    meta: meta.clone(),
+                    plan: *plan,
+                    concurrency: ctx.runs.concurrency,
+                    journal: ctx.runs.journal.clone(),
+                    cancel: cancel.clone(),
+                };
+                (
+                    RunKind::UndoImport,
+                    already,
+                    not_allowed,
+                    Command::RunImportUndo {
+                        id,
+                        job: Box::new(job),
+                    },
+                )
+            }
+        };
+        self.run = Some(RunState {
+            id,
+            run_id: meta.run_id.clone(),
+            kind,
+            targets: HashMap::new(),
+            total: pending.to_send,
+            results: Vec::new(),
+            started: ctx.now,
+            cancel,
+            done: false,
+            already,
+            not_allowed,
+            cursor: ListCursor::default(),
+        });
+        ctx.layers.replace_top(Mode::BulkProgress);
+        vec![command]
+    }
+
     /// An undo's plan is in: its accounts, as the server has them now, go
     /// through the preflight of the inverse action like any bulk action;
     /// what the plan leaves out is said on the status line.
@@ -540,7 +831,8 @@ impl Bulk {
         let id = ctx.requests.next();
         self.run = Some(RunState {
             id,
-            action: pending.action,
+            run_id: request.meta.run_id.clone(),
+            kind: RunKind::Bulk(pending.action),
             targets: request.targets.iter().map(|u| (u.id, u.clone())).collect(),
             total: request.targets.len(),
             results: Vec::new(),
@@ -639,7 +931,12 @@ impl Bulk {
                     .filter(|r| r.outcome.needs_read_back())
                     .map(|r| r.id)
                     .collect();
-                let action = run.action;
+                let Some(action) = run.kind.action() else {
+                    ctx.set_info(
+                        "an import is retried by running :import FILE.csv again: it reads every account afresh",
+                    );
+                    return Vec::new();
+                };
                 self.run = None;
                 ctx.layers.pop();
                 if unsure.is_empty() {
@@ -669,6 +966,37 @@ impl Bulk {
             self.read_back_done(ctx, accounts, id, found);
             return;
         }
+        if let Event::ImportPlanned {
+            id,
+            file,
+            org,
+            plan,
+        } = event
+        {
+            if self.import_request != Some(id) {
+                return;
+            }
+            self.import_request = None;
+            match plan {
+                Ok(plan) => {
+                    *ctx.status = None;
+                    let pending = ImportPending {
+                        title: format!(" Import into {} ", crate::domain::text::sanitize(&org)),
+                        lines: crate::ops::import::preview_lines(&plan, &file),
+                        to_send: plan.to_send(),
+                        deletes: 0,
+                        scroll: ListCursor::default(),
+                        typed: LineEditor::new(COUNT_DIGITS),
+                        job: ImportJobPlan::Import { plan, org },
+                    };
+                    self.open_import(ctx, pending);
+                }
+                Err(why) => {
+                    ctx.set_error(format!("import: {}", crate::domain::text::sanitize(&why)))
+                }
+            }
+            return;
+        }
         let Some(run) = self.run.as_mut() else {
             return;
         };
@@ -683,7 +1011,23 @@ impl Bulk {
                     *ctx.quit = true;
                 }
                 run.results = results;
-                let action = run.action;
+                let Some(action) = run.kind.action() else {
+                    // An import: the accounts it made or changed come with
+                    // the next listing.
+                    let ok = run.count(|o| *o == RowOutcome::Ok);
+                    let failed = run.results.len() - ok;
+                    ctx.layers.replace(Mode::BulkProgress, Mode::BulkResults);
+                    let text = format!(
+                        "{}: {ok} ok, {failed} not done; r in the table reloads the accounts",
+                        run.kind.name()
+                    );
+                    if failed > 0 {
+                        ctx.set_error(text);
+                    } else {
+                        ctx.set_info(text);
+                    }
+                    return;
+                };
                 let ok: Vec<i64> = run
                     .results
                     .iter()

@@ -855,3 +855,556 @@ fn journal_view_80x24_and_40x10() {
     app.handle_key(key(KeyCode::Esc));
     assert_eq!(app.mode(), Mode::Table);
 }
+
+// ---- offboarding ----
+
+fn offboard_plan(ids: &[i64], delete: bool) -> crate::ops::offboard::OffboardPlan {
+    use crate::domain::offboard::{self as rules, Abilities, Asked, Facts};
+    use crate::domain::run_as::{RunAs, RunAsItem};
+    use crate::ops::offboard::{Heirs, OffboardPlan, Planned};
+    let abilities = Abilities {
+        run_as_visible: true,
+        move_run_as: true,
+        reassign_on_delete: true,
+        group_membership: true,
+    };
+    let ctx = admin();
+    let mut planned = Vec::new();
+    for id in ids {
+        let mut user = accounts().into_iter().find(|u| u.id == *id).unwrap();
+        user.user_groups = Some(vec![crate::domain::GroupRef {
+            id: 1,
+            name: "SOC Analysts".into(),
+        }]);
+        // Dave runs a playbook and nobody was named to take it over.
+        let run_as: Option<Result<RunAs, String>> = Some(Ok(if *id == 5 {
+            RunAs {
+                active_playbooks: vec![RunAsItem {
+                    id: 1,
+                    name: "Phishing Triage".into(),
+                }],
+                ..RunAs::default()
+            }
+        } else {
+            RunAs::default()
+        }));
+        let checklist = rules::plan(
+            &ctx.actor,
+            &ctx.settings,
+            abilities,
+            Facts {
+                account: &user,
+                run_as: run_as.as_ref(),
+            },
+            Asked {
+                playbooks_to: None,
+                jobs_to: None,
+                delete,
+            },
+            &|what| match what {
+                crate::domain::run_as::Inheritance::Playbooks => {
+                    "with :offboard playbooks=ACCOUNT".into()
+                }
+                crate::domain::run_as::Inheritance::JobApps => {
+                    "with :offboard jobs=API_ACCOUNT".into()
+                }
+            },
+        );
+        planned.push(Planned {
+            account: user,
+            run_as,
+            checklist,
+        });
+    }
+    OffboardPlan {
+        accounts: planned,
+        missing: Vec::new(),
+        heirs: Heirs::default(),
+        delete,
+        abilities,
+    }
+}
+
+/// `O` (or `:offboard ARGS`) on dave and erin, answered with their plan.
+fn offboard_preview(app: &mut App, args: Option<&str>, delete: bool) -> u64 {
+    type_keys(app, "jjj  ");
+    let commands = match args {
+        None => type_keys(app, "O"),
+        Some(args) => command(app, &format!("offboard {args}")),
+    };
+    let Some(Command::PlanOffboard { id, ask }) = commands.first().cloned() else {
+        panic!("a PlanOffboard command: {commands:?}");
+    };
+    assert_eq!(ask.ids, [5, 6], "the marked accounts, in table order");
+    assert_eq!(ask.delete, delete);
+    assert_eq!(app.mode(), Mode::Offboard);
+    app.update(Action::Worker(Event::OffboardPlanned {
+        id,
+        plan: Ok(Box::new(offboard_plan(&[5, 6], delete))),
+    }));
+    id
+}
+
+fn offboard_job(commands: &[Command]) -> (u64, crate::worker::OffboardJob) {
+    commands
+        .iter()
+        .find_map(|c| match c {
+            Command::RunOffboard { id, job } => Some((*id, (**job).clone())),
+            _ => None,
+        })
+        .expect("a RunOffboard command")
+}
+
+#[test]
+fn offboard_preview_80x24_and_40x10() {
+    let mut app = loaded(admin()).with_no_color(true);
+    offboard_preview(&mut app, None, false);
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("Offboard 2 accounts"), "{text}");
+    assert!(
+        text.contains("blocked: dave@demo.example is the Run As"),
+        "{text}"
+    );
+    assert!(
+        text.contains("to do: remove from 1 group: SOC Analysts"),
+        "{text}"
+    );
+    insta::assert_snapshot!("offboard_preview_80x24", text);
+    insta::assert_snapshot!("offboard_preview_40x10", screen(&mut app, 40, 10));
+    // Scrolling reaches the last step of the last account.
+    app.handle_key(key(KeyCode::End));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("kept: deleting was not asked for"), "{text}");
+}
+
+#[test]
+fn offboard_runs_on_yes_and_follows_each_step_to_its_end() {
+    let mut app = loaded(admin());
+    offboard_preview(&mut app, None, false);
+    let commands = type_keys(&mut app, "y");
+    let (id, job) = offboard_job(&commands);
+    assert_eq!(job.journal, journal());
+    let ids: Vec<i64> = job.run.plan.accounts.iter().map(|p| p.account.id).collect();
+    assert_eq!(ids, [5, 6]);
+    // Quitting now would interrupt a run (the exit says so).
+    assert!(app.bulk_running());
+    let step = |account_id: i64, step, state| Event::OffboardStep {
+        id,
+        event: crate::ops::offboard::StepEvent {
+            account_id,
+            user_name: format!("{account_id}"),
+            step,
+            state,
+        },
+    };
+    use crate::domain::offboard::{Step, StepState};
+    app.update(Action::Worker(step(
+        6,
+        Step::Disable,
+        StepState::Done("disabled".into()),
+    )));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("running: each step ends below"), "{text}");
+    assert!(text.contains("Disable     done: disabled"), "{text}");
+    let mut lists = job.run.plan.checklists();
+    for list in &mut lists {
+        list.set(Step::Groups, StepState::Done("removed".into()));
+        list.set(Step::Disable, StepState::Done("disabled".into()));
+    }
+    let lists_done = lists.clone();
+    app.update(Action::Worker(Event::OffboardDone {
+        id,
+        lists: Ok(lists),
+    }));
+    let text = screen(&mut app, 80, 24);
+    assert!(
+        text.contains("2 accounts: 1 with every step done"),
+        "{text}"
+    );
+    // The table follows: both disabled now.
+    for id in [5, 6] {
+        let row = app.rows.iter().find(|r| r.user.id == id).unwrap();
+        assert_eq!(row.user.disabled, Some(true));
+    }
+    // The run's results, as `rollcall journal --run RUN_ID --format csv`.
+    command(&mut app, "export /tmp/offboard-results.csv");
+    let effects = app.take_effects();
+    match effects.as_slice() {
+        [super::effects::Effect::ExportResults { run_id, .. }] => {
+            assert_eq!(run_id, &job.run.meta.run_id)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(app.mode(), Mode::Offboard);
+    // FILE.md: the run's report, as `rollcall offboard --report` writes it.
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.md");
+    command(&mut app, &format!("export {}", report.display()));
+    let effects = app.take_effects();
+    let said = super::effects::perform(&effects[0], None).unwrap();
+    assert!(said.starts_with("wrote the report of run"), "{said}");
+    let mut wanted = Vec::new();
+    crate::ops::offboard::write_markdown(&job.run.meta.run_id, &lists_done, &mut wanted).unwrap();
+    assert_eq!(std::fs::read(&report).unwrap(), wanted);
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.mode(), Mode::Table);
+}
+
+#[test]
+fn offboard_with_delete_needs_the_count_typed() {
+    let mut app = loaded(admin());
+    offboard_preview(&mut app, Some("delete"), true);
+    // Erin's delete is to do; dave's is blocked by what runs as him.
+    assert!(type_keys(&mut app, "y").is_empty());
+    let status = app.status().expect("a status");
+    assert!(
+        status.is_error && status.text.starts_with("type 1 and Enter"),
+        "{}",
+        status.text
+    );
+    type_keys(&mut app, "1");
+    assert!(screen(&mut app, 80, 24).contains("Type 1 to delete for good, then Enter: 1_"));
+    let commands = app.handle_key(key(KeyCode::Enter));
+    let (_, job) = offboard_job(&commands);
+    assert!(job.run.plan.delete);
+}
+
+#[test]
+fn offboard_escape_sends_nothing_and_bad_words_are_refused() {
+    let mut app = loaded(admin());
+    offboard_preview(&mut app, None, false);
+    // Nothing to export before the run.
+    command(&mut app, "export /tmp/nothing.csv");
+    assert!(app.take_effects().is_empty());
+    assert!(app
+        .status()
+        .unwrap()
+        .text
+        .contains("once the run has ended"));
+    assert!(app.handle_key(key(KeyCode::Esc)).is_empty());
+    assert_eq!(app.mode(), Mode::Table);
+    // Esc while the plan is read cancels the reading.
+    let commands = type_keys(&mut app, "O");
+    let Some(Command::PlanOffboard { id, .. }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    assert_eq!(app.handle_key(key(KeyCode::Esc)), [Command::Cancel { id }]);
+    assert!(command(&mut app, "offboard purge").is_empty());
+    assert!(app
+        .status()
+        .unwrap()
+        .text
+        .contains("expected playbooks=ACCOUNT"));
+    let mut app = loaded(context(
+        SystemRole::Administrator,
+        OrgRole::OrganizationAdministrator,
+        true,
+    ));
+    assert!(type_keys(&mut app, "O").is_empty());
+    assert!(app
+        .status()
+        .unwrap()
+        .text
+        .starts_with("read-only: offboarding"));
+}
+
+// ---- :export of a run's results ----
+
+/// Writes what a run of `action` on `ids` leaves in the journal: each
+/// account's intent and outcome (the last one failed).
+fn journal_of_run(path: &std::path::Path, run_id: &str, action: &str, ids: &[i64]) {
+    use crate::journal::{Entry, Journal, Phase};
+    let mut journal = Journal::open(path).unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let mut entry = Entry {
+            time: now(),
+            instance: "http://127.0.0.1:1/api".into(),
+            actor: "admin@demo.example".into(),
+            run_id: run_id.into(),
+            phase: Phase::Intent,
+            action: action.into(),
+            account_id: *id,
+            account_name: format!("=user{id}"),
+            change: serde_json::json!({"disabled": true}),
+            before: serde_json::json!({"disabled": false}),
+            ok: None,
+            message: None,
+            state: None,
+            created_id: None,
+        };
+        journal.append(&entry).unwrap();
+        entry.phase = Phase::Outcome;
+        let last = i + 1 == ids.len();
+        entry.ok = Some(!last);
+        entry.message = last.then(|| "refused, \"no\"".to_string());
+        journal.append(&entry).unwrap();
+    }
+}
+
+/// What `rollcall journal --run RUN_ID --format csv|json` writes.
+fn journal_format(path: &std::path::Path, run_id: &str, csv: bool) -> String {
+    let contents = crate::journal::read(path).unwrap();
+    let rows = crate::journal::action_results(&contents.entries, run_id);
+    let mut out = Vec::new();
+    if csv {
+        crate::ops::results::write_csv(&rows, &mut out).unwrap();
+    } else {
+        crate::ops::results::write_json(&rows, &mut out).unwrap();
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn export_in_the_results_writes_the_runs_results_as_the_journal_command_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_path = dir.path().join("journal.jsonl");
+    let mut app = App::new(admin())
+        .with_now(now())
+        .with_journal(Some(journal_path.clone()));
+    let commands = app.start();
+    load(&mut app, &commands, accounts());
+    type_keys(&mut app, "jjjj  ");
+    let commands = type_keys(&mut app, "dy");
+    let (id, job) = run_job(&commands);
+    let run_id = job.request.meta.run_id.clone();
+    // The worker's run, as the journal has it.
+    journal_of_run(&journal_path, &run_id, "disable", &[6, 7]);
+    app.update(Action::Worker(Event::BulkDone {
+        id,
+        results: vec![
+            row(6, "erin", RowOutcome::Ok),
+            row(7, "frank", RowOutcome::Failed("refused".into())),
+        ],
+    }));
+    assert_eq!(app.mode(), Mode::BulkResults);
+    for (file, csv) in [("results.csv", true), ("results.json", false)] {
+        let out = dir.path().join(file);
+        let commands = command(&mut app, &format!("export {}", out.display()));
+        assert!(commands.is_empty());
+        assert_eq!(app.mode(), Mode::BulkResults, "the results stay open");
+        let effects = app.take_effects();
+        assert_eq!(effects.len(), 1);
+        let said = super::effects::perform(&effects[0], None).unwrap();
+        assert_eq!(
+            said,
+            format!("exported 2 results of run {run_id} to {}", out.display())
+        );
+        let written = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(written, journal_format(&journal_path, &run_id, csv));
+    }
+    let csv = std::fs::read_to_string(dir.path().join("results.csv")).unwrap();
+    assert!(csv.contains(",disable,6,'=user6,ok,"), "{csv}");
+    assert!(csv.contains(",failed,\"refused, \"\"no\"\"\""), "{csv}");
+    // Only :export is taken over the results.
+    assert!(command(&mut app, "filter bob").is_empty());
+    assert!(app
+        .status()
+        .unwrap()
+        .text
+        .starts_with(":filter works from the accounts table"));
+    assert_eq!(app.mode(), Mode::BulkResults);
+    // A run the journal does not have says so.
+    app.handle_key(key(KeyCode::Esc));
+    let mut app = App::new(admin())
+        .with_now(now())
+        .with_journal(Some(dir.path().join("empty.jsonl")));
+    let commands = app.start();
+    load(&mut app, &commands, accounts());
+    let commands = type_keys(&mut app, "jjjjdy");
+    let (id, _) = run_job(&commands);
+    app.update(Action::Worker(Event::BulkDone {
+        id,
+        results: vec![row(6, "erin", RowOutcome::Ok)],
+    }));
+    command(
+        &mut app,
+        &format!("export {}", dir.path().join("x.csv").display()),
+    );
+    let effects = app.take_effects();
+    let error = super::effects::perform(&effects[0], None).unwrap_err();
+    assert!(error.contains("has no results of run"), "{error}");
+}
+
+// ---- :import and the undo of an import ----
+
+fn import_plan() -> crate::ops::import::ImportPlan {
+    let ctx = admin();
+    let context = crate::ops::import::ImportContext {
+        actor: ctx.actor.clone(),
+        settings: ctx.settings.clone(),
+        extensions: Default::default(),
+        not_updatable: Default::default(),
+        org: ORG.into(),
+        generate_tokens: false,
+    };
+    let csv = "type,userName,password,firstName,lastName,disabled\n\
+               user,new.one@demo.example,,New,One,\n\
+               ,erin@demo.example,,Erin,Renamed,\n\
+               ,frank@demo.example,,frank,Tester,false\n\
+               user,not-an-address,,Bad,Mail,\n";
+    crate::ops::import::plan(&context, csv, &accounts()).unwrap()
+}
+
+#[test]
+fn import_previews_as_the_command_line_then_runs_as_a_bulk_run() {
+    let mut app = loaded(admin()).with_no_color(true);
+    let commands = command(&mut app, "import ~/people.csv");
+    let Some(Command::PlanImport { id, ask }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    assert!(ask.path.ends_with("people.csv"), "{:?}", ask.path);
+    assert_eq!(ask.org.as_deref(), Some(ORG));
+    let plan = import_plan();
+    let lines = crate::ops::import::preview_lines(&plan, "people.csv");
+    app.update(Action::Worker(Event::ImportPlanned {
+        id,
+        file: "people.csv".into(),
+        org: ORG.into(),
+        plan: Ok(Box::new(plan.clone())),
+    }));
+    assert_eq!(app.mode(), Mode::ImportConfirm);
+    let text = screen(&mut app, 80, 24);
+    // The command line's own lines.
+    for line in &lines[..6] {
+        assert!(text.contains(line.as_str()), "{line}\n{text}");
+    }
+    assert!(
+        text.contains("line 5, userName: E-Mail must look like"),
+        "{text}"
+    );
+    insta::assert_snapshot!("import_preview_80x24", text);
+    insta::assert_snapshot!("import_preview_40x10", screen(&mut app, 40, 10));
+    let commands = type_keys(&mut app, "y");
+    let Some(Command::RunImport { id, job }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    assert_eq!(job.plan, plan);
+    assert_eq!(job.journal, journal());
+    assert_eq!(app.mode(), Mode::BulkProgress);
+    app.update(Action::Worker(Event::BulkRow {
+        id,
+        result: row(-2, "line 2, create new.one", RowOutcome::Ok),
+    }));
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("Import 2 accounts: 1 of 2"), "{text}");
+    app.update(Action::Worker(Event::BulkDone {
+        id,
+        results: vec![
+            row(-2, "line 2, create new.one", RowOutcome::Ok),
+            row(
+                6,
+                "line 3, update erin",
+                RowOutcome::Failed("refused".into()),
+            ),
+        ],
+    }));
+    assert_eq!(app.mode(), Mode::BulkResults);
+    let text = screen(&mut app, 80, 24);
+    assert!(
+        text.contains("import: 1 ok, 1 failed, 0 not sent"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Unchanged: 1; not allowed: 1 (not sent)"),
+        "{text}"
+    );
+    insta::assert_snapshot!("import_results_80x24", text);
+    // A retry of an import is the same file again.
+    assert!(type_keys(&mut app, "r").is_empty());
+    assert!(app
+        .status()
+        .unwrap()
+        .text
+        .contains(":import FILE.csv again"));
+}
+
+#[test]
+fn import_undo_is_previewed_and_its_deletions_are_typed() {
+    let mut app = loaded(admin()).with_no_color(true);
+    let commands = command(&mut app, "undo 20261205T100000-00a1");
+    let Some(Command::PlanUndo { id, asker, .. }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    assert_eq!(asker.actor, admin().actor);
+    let original = summary("20261205T100000-00a1", "import", 3, 0);
+    let plan = crate::ops::undo::ImportUndoPlan {
+        original: Some(original),
+        deletes: vec![accounts()[4].clone(), accounts()[5].clone()],
+        restores: vec![crate::ops::undo::Restore {
+            user: accounts()[3].clone(),
+            body: serde_json::json!({"lastName": "Tester"}),
+            set: serde_json::json!({"lastName": "Renamed"}),
+        }],
+        missing: vec![(9, "gone@demo.example".into())],
+        ..Default::default()
+    };
+    app.update(Action::Worker(Event::ImportUndoPlanned {
+        id,
+        plan: Ok(Box::new(plan.clone())),
+    }));
+    assert_eq!(app.mode(), Mode::ImportConfirm);
+    let text = screen(&mut app, 80, 24);
+    for line in crate::ops::undo::import_undo_lines(&plan) {
+        assert!(
+            text.contains(line.trim()) || line.len() > 76,
+            "{line}\n{text}"
+        );
+    }
+    insta::assert_snapshot!("import_undo_preview_80x24", text);
+    insta::assert_snapshot!("import_undo_preview_40x10", screen(&mut app, 40, 10));
+    // A y is not enough to delete: the count is typed.
+    assert!(type_keys(&mut app, "y").is_empty());
+    assert!(app.status().unwrap().text.starts_with("type 2 and Enter"));
+    type_keys(&mut app, "2");
+    let commands = app.handle_key(key(KeyCode::Enter));
+    let Some(Command::RunImportUndo { job, .. }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    assert_eq!(job.plan, plan);
+    assert_eq!(app.mode(), Mode::BulkProgress);
+    let text = screen(&mut app, 80, 24);
+    assert!(
+        text.contains("Undo the import of 3 accounts: 0 of 3"),
+        "{text}"
+    );
+}
+
+#[test]
+fn import_needs_a_file_and_esc_sends_nothing() {
+    let mut app = loaded(admin());
+    assert!(command(&mut app, "import").is_empty());
+    let commands = command(&mut app, "import people.csv");
+    let Some(Command::PlanImport { id, .. }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    app.update(Action::Worker(Event::ImportPlanned {
+        id,
+        file: "people.csv".into(),
+        org: ORG.into(),
+        plan: Err("cannot read people.csv: No such file".into()),
+    }));
+    assert_eq!(app.mode(), Mode::Table);
+    assert!(app
+        .status()
+        .unwrap()
+        .text
+        .contains("cannot read people.csv"));
+    let commands = command(&mut app, "import people.csv");
+    let Some(Command::PlanImport { id, .. }) = commands.first().cloned() else {
+        panic!("{commands:?}");
+    };
+    app.update(Action::Worker(Event::ImportPlanned {
+        id,
+        file: "people.csv".into(),
+        org: ORG.into(),
+        plan: Ok(Box::new(import_plan())),
+    }));
+    assert!(app.handle_key(key(KeyCode::Esc)).is_empty());
+    assert_eq!(app.mode(), Mode::Table);
+    let mut app = loaded(context(
+        SystemRole::Administrator,
+        OrgRole::OrganizationAdministrator,
+        true,
+    ));
+    assert!(command(&mut app, "import people.csv").is_empty());
+}

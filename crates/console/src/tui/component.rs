@@ -115,6 +115,16 @@ impl<'a> Context<'a> {
         self.session.writes_refused()
     }
 
+    /// Who asks, for the plans the worker judges by the policy.
+    pub fn asker(&self) -> crate::worker::Asker {
+        crate::worker::Asker {
+            actor: self.session.actor.clone(),
+            settings: self.session.settings.clone(),
+            capabilities: self.session.capabilities.clone(),
+            concurrency: self.runs.concurrency,
+        }
+    }
+
     /// The extension fields a listing asks for here.
     pub fn listing_fields(&self) -> Vec<String> {
         crate::ops::session::listing_fields(&self.session.capabilities)
@@ -156,6 +166,8 @@ pub(crate) enum Followup {
     OpenResultDetail,
     /// An undo's plan goes through the preflight of its action.
     PreflightUndo(Box<UndoPlan>),
+    /// An import's undo plan is previewed (its deletions typed to confirm).
+    PreviewImportUndo(Box<crate::ops::undo::ImportUndoPlan>),
     /// The preflight of `action` on these accounts, as the table has them
     /// by then.
     Preflight {

@@ -20,6 +20,22 @@ pub enum Effect {
         password_max_age_days: Option<i64>,
         now: DateTime<Utc>,
     },
+    /// Write one run's results, as `rollcall journal --run RUN_ID --format
+    /// csv|json` gives them (`ops::results`), read from the journal.
+    ExportResults {
+        path: PathBuf,
+        format: ExportFormat,
+        /// The journal the run was written to.
+        journal: Option<PathBuf>,
+        run_id: String,
+    },
+    /// Write an offboarding run's report as Markdown (one row per account,
+    /// a column per step), as `rollcall offboard --report` does.
+    OffboardReport {
+        path: PathBuf,
+        run_id: String,
+        lists: Vec<crate::domain::offboard::Checklist>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +84,62 @@ pub fn perform(effect: &Effect, config_path: Option<&Path>) -> Result<String, St
                 format!("exported {} {noun} to {}", users.len(), path.display())
             })
             .map_err(|e| format!("cannot export to {}: {e}", path.display())),
+        Effect::ExportResults {
+            path,
+            format,
+            journal,
+            run_id,
+        } => export_results(path, *format, journal.as_deref(), run_id),
+        Effect::OffboardReport {
+            path,
+            run_id,
+            lists,
+        } => {
+            let mut bytes: Vec<u8> = Vec::new();
+            crate::ops::offboard::write_markdown(run_id, lists, &mut bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|()| std::fs::write(path, bytes).map_err(|e| e.to_string()))
+                .map(|()| format!("wrote the report of run {run_id} to {}", path.display()))
+                .map_err(|e| format!("cannot write the report to {}: {e}", path.display()))
+        }
     }
+}
+
+/// One run's results (one row per account and action, its outcome and
+/// message), read from `journal`, written as `rollcall journal --format`.
+fn export_results(
+    path: &Path,
+    format: ExportFormat,
+    journal: Option<&Path>,
+    run_id: &str,
+) -> Result<String, String> {
+    let Some(journal) = journal else {
+        return Err(crate::ops::run::NO_JOURNAL.to_string());
+    };
+    let contents = crate::journal::read(journal)
+        .map_err(|e| format!("cannot read the journal {}: {e}", journal.display()))?;
+    let rows = crate::journal::action_results(&contents.entries, run_id);
+    if rows.is_empty() {
+        return Err(format!(
+            "the journal {} has no results of run {run_id}",
+            journal.display()
+        ));
+    }
+    let mut bytes: Vec<u8> = Vec::new();
+    let written = match format {
+        ExportFormat::Csv => crate::ops::results::write_csv(&rows, &mut bytes),
+        ExportFormat::Json => crate::ops::results::write_json(&rows, &mut bytes),
+    };
+    written
+        .map_err(|e| e.to_string())
+        .and_then(|()| std::fs::write(path, bytes).map_err(|e| e.to_string()))
+        .map_err(|e| format!("cannot export to {}: {e}", path.display()))?;
+    Ok(format!(
+        "exported {} result{} of run {run_id} to {}",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" },
+        path.display()
+    ))
 }
 
 /// The same columns and names as `users list --format csv|json`. This is

@@ -80,13 +80,17 @@ impl Journal {
             run_id,
             fields: ctx.listing_fields(),
             concurrency: ctx.runs.concurrency,
+            asker: Box::new(ctx.asker()),
         }]
     }
 
     /// Keys of the journal views; `None` when the mode is not one of them.
     pub fn perform(&mut self, ctx: &mut Context, cmd: Cmd) -> Option<Vec<Command>> {
         let mode = ctx.mode();
-        if !matches!(mode, Mode::Journal | Mode::JournalRun) || cmd == Cmd::Help {
+        if !matches!(mode, Mode::Journal | Mode::JournalRun)
+            || cmd == Cmd::Help
+            || (cmd == Cmd::CommandPrompt && mode == Mode::JournalRun)
+        {
             return None;
         }
         match (mode, cmd) {
@@ -172,6 +176,13 @@ impl Journal {
                         open.rows = Some(Vec::new());
                         ctx.set_error(why);
                     }
+                }
+            }
+            Event::ImportUndoPlanned { id, plan } if self.undo_request == Some(id) => {
+                self.undo_request = None;
+                match plan {
+                    Ok(plan) => ctx.then(Followup::PreviewImportUndo(plan)),
+                    Err(why) => ctx.set_error(format!("undo: {why}")),
                 }
             }
             Event::UndoPlanned { id, plan } if self.undo_request == Some(id) => {

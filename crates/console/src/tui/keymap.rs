@@ -45,6 +45,10 @@ pub enum Mode {
     Review,
     /// The reason of a disable or delete decision, being typed.
     ReviewReason,
+    /// Offboarding: the preview of every step, then the run.
+    Offboard,
+    /// The preview of an import (or of an import's undo).
+    ImportConfirm,
 }
 
 /// Where a binding holds: in every mode, or in one.
@@ -301,6 +305,7 @@ mod defaults {
         bind("x Delete", DeleteAccount),
         bind("p", RequirePasswordReset),
         bind("M", RequireMfaReset),
+        bind("O", Offboard),
     ]];
     // The filter language and the commands have no use for `?`.
     pub const FILTER: &[&[Row]] = &[&[
@@ -387,6 +392,7 @@ mod defaults {
     pub const BULK_RESULTS: &[&[Row]] = &[&[
         bind("Esc q", Close).says("Back to the table"),
         bind("r", RetryFailed),
+        bind(":", CommandPrompt).says(":export FILE.csv|FILE.json (the run's results)"),
     ], NAV, &[
         bind("Enter", Details).says("The whole message of this result"),
         bind("?", Help),
@@ -409,8 +415,24 @@ mod defaults {
     ], NAV, &[
         bind("?", Help),
     ]];
+    pub const IMPORT_CONFIRM: &[&[Row]] = &[&[
+        bind("y Enter", Confirm).says("Run it (deletions: type their count first)"),
+        bind("Esc q", Close).says("Cancel, nothing is sent"),
+    ], NAV, &[
+        bind("Backspace", DeleteChar).says("Delete a typed digit"),
+        bind("?", Help),
+    ]];
+    pub const OFFBOARD: &[&[Row]] = &[&[
+        bind("y Enter", Confirm).says("Run it (delete: type the count first)"),
+        bind("Esc q", Close).says("Cancel; in a run: stop; then: close"),
+        bind(":", CommandPrompt).says(":export FILE.md|.csv|.json after the run"),
+    ], NAV, &[
+        bind("Backspace", DeleteChar).says("Delete a typed digit"),
+        bind("?", Help),
+    ]];
     pub const JOURNAL_RUN: &[&[Row]] = &[&[
         bind("u", UndoRun),
+        bind(":", CommandPrompt).says(":export FILE.csv|FILE.json (the run's results)"),
         bind("Esc q", Close).says("Back to the runs"),
     ], NAV, &[
         bind("?", Help),
@@ -457,7 +479,7 @@ const fn section(
 }
 
 impl Mode {
-    pub const ALL: [Mode; 21] = [
+    pub const ALL: [Mode; 23] = [
         Mode::Table,
         Mode::Filter,
         Mode::Command,
@@ -479,13 +501,15 @@ impl Mode {
         Mode::JournalRun,
         Mode::Review,
         Mode::ReviewReason,
+        Mode::Offboard,
+        Mode::ImportConfirm,
     ];
 }
 
 impl Scope {
     /// Every section, in the order help shows them.
-    pub const ALL: [Scope; 22] = {
-        let mut all = [Scope::Everywhere; 22];
+    pub const ALL: [Scope; Mode::ALL.len() + 1] = {
+        let mut all = [Scope::Everywhere; Mode::ALL.len() + 1];
         let mut i = 0;
         while i < Mode::ALL.len() {
             all[i + 1] = Scope::In(Mode::ALL[i]);
@@ -521,6 +545,8 @@ impl Scope {
             Scope::In(JournalRun) => section("journal-run", "One run of the journal", None, JOURNAL_RUN),
             Scope::In(Review) => section("review", "Access review", None, REVIEW),
             Scope::In(ReviewReason) => section("review-reason", "Access review: the reason", None, REVIEW_REASON),
+            Scope::In(Offboard) => section("offboard", "Offboarding", Some(Cmd::Offboard), OFFBOARD),
+            Scope::In(ImportConfirm) => section("import", "Import preview", None, IMPORT_CONFIRM),
         }
     }
 

@@ -16,6 +16,7 @@ pub mod keymap;
 mod layers;
 mod line;
 mod list;
+mod offboarding;
 pub mod registry;
 mod review;
 mod terminal;

@@ -24,6 +24,10 @@ pub enum Cmd {
     New,
     /// A bulk action on the marked accounts (or the selected one).
     Bulk(BulkAction),
+    /// Offboard the marked accounts (or the selected one): the checklist.
+    Offboard,
+    /// Import accounts from a CSV file (preview, then a run).
+    Import,
     ClearMarks,
     Audit,
     Journal,
@@ -169,6 +173,8 @@ registry! {
     Bulk(ResetPassword)    => "reset-password",        "",     P, Args::None,                                    W, "Require a new password at next login";
     Bulk(ResetMfa)         => "reset-mfa",             "",     P, Args::None,                                    W, "Require MFA to be set up again";
     Bulk(Delete)           => "delete",                "",     P, Optional("[playbooks=ACCOUNT jobs=ACCOUNT]"),  W, "Delete the marked accounts (type the count)";
+    Offboard               => "offboard",              "",     P, Optional("[playbooks=ACCOUNT jobs=API_ACCOUNT delete]"), W, "Offboard the marked accounts (or this one)";
+    Import                 => "import",                "",     P, Required("FILE.csv"),                          W, "Create and change accounts from a CSV file";
     ClearMarks             => "clear",                 "",     P, Args::None,                                    R, "Clear all marks";
     Audit                  => "audit",                 "",     P, Args::None,                                    R, "Audit findings";
     Journal                => "journal",               "",     P, Args::None,                                    R, "The journal: runs, then a run's accounts";

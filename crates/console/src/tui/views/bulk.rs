@@ -173,7 +173,7 @@ pub(super) fn render_progress(app: &App, frame: &mut Frame, area: Rect, theme: &
         .title(Span::styled(
             format!(
                 " {} {} {}: {done} of {} ",
-                run.action.verb(),
+                run.kind.verb(),
                 run.total,
                 plural(run.total),
                 run.total
@@ -289,7 +289,7 @@ pub(super) fn render_results(app: &App, frame: &mut Frame, area: Rect, theme: &T
         .title(Span::styled(
             format!(
                 " {}: {ok} ok, {failed} failed{unknown}, {not_sent} not sent ",
-                run.action.name()
+                run.kind.name()
             ),
             theme.title,
         ))
@@ -309,7 +309,7 @@ pub(super) fn render_results(app: &App, frame: &mut Frame, area: Rect, theme: &T
     let summary = Line::styled(
         format!(
             " {}: {}; not allowed: {} (not sent)",
-            run.action.already_title(),
+            run.kind.already_title(),
             run.already,
             run.not_allowed.len()
         ),
@@ -471,4 +471,60 @@ fn unknown_part(run: &crate::tui::bulk::RunState, label: fn(usize, &str) -> Stri
         text.push_str(&label(unjournaled, "sent but not journaled"));
     }
     text
+}
+
+/// The preview of an import or of an import's undo: the lines the command
+/// line prints, scrolled; returns its lines and the lines a page holds.
+pub(super) fn render_import_confirm(
+    app: &App,
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+) -> Option<(usize, usize)> {
+    let pending = app.bulk.import.as_ref()?;
+    let room = popup_room(area);
+    let outer = popup(room, 78, (pending.lines.len() as u16).saturating_add(4));
+    let width = usize::from(outer.width.saturating_sub(2)).max(8);
+    let mut lines: Vec<Line> = Vec::new();
+    if pending.deletes > 0 {
+        let ask = format!(
+            "Type {} to delete for good, then Enter: {}_",
+            pending.deletes,
+            pending.typed.as_str()
+        );
+        for part in wrap(&ask, width) {
+            lines.push(Line::styled(part, theme.error));
+        }
+    } else if pending.to_send == 0 {
+        lines.push(Line::raw("Nothing to send."));
+    }
+    for line in &pending.lines {
+        let indent = line.len() - line.trim_start().len();
+        for (i, part) in wrap(line, width.saturating_sub(indent + 2).max(8))
+            .into_iter()
+            .enumerate()
+        {
+            let pad = if i == 0 { indent } else { indent + 2 };
+            lines.push(Line::raw(format!("{}{part}", " ".repeat(pad))));
+        }
+    }
+    let height = usize::from(outer.height.saturating_sub(2));
+    let top = super::text_scroll(&pending.scroll, lines.len(), height);
+    let hint = key_hints(
+        &app.keymap,
+        Mode::ImportConfirm,
+        &[
+            (&[Cmd::Confirm], "run"),
+            (&[Cmd::Close], "cancel"),
+            (&[Cmd::Down], "scroll"),
+        ],
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(pending.title.clone(), theme.title))
+        .title_bottom(Line::from(hint).right_aligned());
+    let count = lines.len();
+    frame.render_widget(Clear, outer);
+    frame.render_widget(Paragraph::new(lines).block(block).scroll((top, 0)), outer);
+    Some((count, height))
 }

@@ -7,6 +7,7 @@ mod form;
 mod header;
 mod help;
 mod journal;
+mod offboard;
 mod picker;
 mod review;
 mod status;
@@ -110,6 +111,10 @@ pub fn draw(app: &App, frame: &mut Frame) -> Geometry {
             Mode::ReviewReason => review::render_reason(app, frame, area, &theme),
             Mode::ResultDetail => {
                 geometry.text = bulk::render_result_detail(app, frame, area, &theme)
+            }
+            Mode::Offboard => geometry.text = offboard::render(app, frame, area, &theme),
+            Mode::ImportConfirm => {
+                geometry.text = bulk::render_import_confirm(app, frame, area, &theme)
             }
             Mode::Table | Mode::Filter | Mode::Command | Mode::Find => {}
         }
