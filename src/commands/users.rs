@@ -578,6 +578,7 @@ mod tests {
                 id: 12,
                 user_name: "evil\u{1b}[2J\u{9b}31m".into(),
                 first_name: Some("Bad\u{7}".into()),
+                pseudonym: Some("rtl\u{202e}txt\u{7f}\u{200b}ö".into()),
                 owner: Some("Demo Organization".into()),
                 ..Default::default()
             },

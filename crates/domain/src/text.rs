@@ -172,10 +172,112 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 /// A JSON export (pretty, ending in a newline) that is safe on a terminal:
 /// the one way every command writes JSON for people and tools.
 pub fn json_export<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
-    let text = serde_json::to_string_pretty(value)?;
-    let mut safe = json_terminal_safe(&text).into_owned();
-    safe.push('\n');
-    Ok(safe)
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, SafePretty::at_depth(0));
+    value.serialize(&mut serializer)?;
+    out.push(b'\n');
+    String::from_utf8(out).map_err(serde::ser::Error::custom)
+}
+
+/// serde_json's pretty layout (two spaces per level) starting `depth`
+/// levels in, with every string made safe to print as
+/// [`json_terminal_safe`] does: the one JSON writer of exports, so an
+/// array written element by element (a streamed listing) is byte for byte
+/// the array written whole, with no second pass over the text.
+pub struct SafePretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl SafePretty {
+    pub fn at_depth(depth: usize) -> Self {
+        SafePretty {
+            depth,
+            has_value: false,
+        }
+    }
+
+    fn indent<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        for _ in 0..self.depth {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for SafePretty {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            self.indent(w)?;
+        }
+        w.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(w)
+    }
+
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            self.indent(w)?;
+        }
+        w.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(w)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    /// serde_json has escaped C0 controls, quotes and backslashes; what
+    /// it leaves (DEL, C1 controls, bidirectional and invisible format
+    /// characters) is escaped here.
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        w.write_all(json_terminal_safe(fragment).as_bytes())
+    }
 }
 
 /// JSON text safe to print: serde_json escapes C0 controls; C1 controls,
@@ -269,6 +371,21 @@ mod tests {
             lines.concat().replace(' ', ""),
             sanitize(text).replace(' ', "")
         );
+    }
+
+    #[test]
+    fn the_export_formatter_writes_what_pretty_printing_then_escaping_wrote() {
+        let value = serde_json::json!({
+            "a": ["x\u{9b}31m", {"b\u{202e}": "c\u{7f}d\u{200b}", "e": []}, {}],
+            "f": "plain ö \u{1b}[2J",
+            "g": [1, 2.5, null, true],
+        });
+        let before = format!(
+            "{}\n",
+            json_terminal_safe(&serde_json::to_string_pretty(&value).unwrap())
+        );
+        assert_eq!(json_export(&value).unwrap(), before);
+        assert!(!before.contains('\u{202e}') && before.contains("\\u202e"));
     }
 
     #[test]

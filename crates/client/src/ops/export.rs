@@ -16,45 +16,31 @@ pub fn write_json(users: &[User], out: &mut dyn Write) -> anyhow::Result<()> {
 }
 
 /// A JSON array written element by element, byte for byte what
-/// [`write_json`] writes for the same accounts.
+/// [`write_json`] writes for the same accounts: each element goes straight
+/// to the output through the one export formatter, one level in.
 pub struct JsonArray<W: Write> {
     out: W,
     written: usize,
-    /// One element's text, reused.
-    element: Vec<u8>,
 }
 
 impl<W: Write> JsonArray<W> {
     pub fn new(out: W) -> Self {
-        JsonArray {
-            out,
-            written: 0,
-            element: Vec::new(),
-        }
+        JsonArray { out, written: 0 }
     }
 
     pub fn write_all(&mut self, users: &[User]) -> anyhow::Result<()> {
+        use serde::Serialize;
         for user in users {
-            self.element.clear();
-            serde_json::to_writer_pretty(&mut self.element, user)?;
-            let text = std::str::from_utf8(&self.element)?;
-            // The same escaping as `json_export`, borrowed when nothing needs it.
-            let text = crate::domain::text::json_terminal_safe(text);
             self.out.write_all(if self.written == 0 {
                 b"[\n  "
             } else {
                 b",\n  "
             })?;
-            // `to_string_pretty` of an array: each element on its own
-            // lines, indented two spaces (JSON strings hold no raw newline).
-            let mut lines = text.as_bytes().split(|b| *b == b'\n');
-            if let Some(first) = lines.next() {
-                self.out.write_all(first)?;
-            }
-            for line in lines {
-                self.out.write_all(b"\n  ")?;
-                self.out.write_all(line)?;
-            }
+            let mut serializer = serde_json::Serializer::with_formatter(
+                &mut self.out,
+                crate::domain::text::SafePretty::at_depth(1),
+            );
+            user.serialize(&mut serializer)?;
             self.written += 1;
         }
         Ok(())
