@@ -4,11 +4,13 @@
 //! Non-administrators receive only the basic fields, so every field but `id`
 //! and `userName` is optional: absent means unknown, never false or zero.
 
+use super::lenient::TextMap;
 pub use super::lenient::TqlTimeoutWire;
 use super::roles::{AccountType, OrgRole, SystemRole};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// A user object with ThreatConnect's own JSON field names.
@@ -267,18 +269,57 @@ mod read {
 
 /// Interns a name that many accounts share (Organization, Community and
 /// role names), so 100,000 accounts hold one copy of each, not 100,000.
+/// Each thread keeps the names it has seen in front of the shared set, so
+/// pages decoded on several threads do not queue on its lock.
 pub fn intern(name: &str) -> Arc<str> {
-    static NAMES: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
-    let names = NAMES.get_or_init(Default::default);
-    let Ok(mut names) = names.lock() else {
-        return Arc::from(name);
-    };
-    if let Some(existing) = names.get(name) {
-        return existing.clone();
+    type Names = HashSet<Arc<str>, BuildHasherDefault<Fnv>>;
+    static NAMES: OnceLock<Mutex<Names>> = OnceLock::new();
+    thread_local! {
+        static SEEN: std::cell::RefCell<Names> = Default::default();
     }
-    let fresh: Arc<str> = Arc::from(name);
-    names.insert(fresh.clone());
-    fresh
+    if let Some(seen) = SEEN.with(|seen| seen.borrow().get(name).cloned()) {
+        return seen;
+    }
+    let shared = {
+        let names = NAMES.get_or_init(Default::default);
+        match names.lock() {
+            Ok(mut names) => match names.get(name) {
+                Some(existing) => existing.clone(),
+                None => {
+                    let fresh: Arc<str> = Arc::from(name);
+                    names.insert(fresh.clone());
+                    fresh
+                }
+            },
+            Err(_) => Arc::from(name),
+        }
+    };
+    SEEN.with(|seen| seen.borrow_mut().insert(shared.clone()));
+    shared
+}
+
+/// FNV-1a: the interning sets hash short names and pointers, where
+/// SipHash's resistance to chosen keys buys nothing and costs the most.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
 }
 
 /// `ownerRoles`: Organization, Community or Source name to role name, in
@@ -291,29 +332,39 @@ pub struct OwnerRoles(Arc<[(Arc<str>, Arc<str>)]>);
 
 impl Default for OwnerRoles {
     fn default() -> Self {
-        OwnerRoles(intern_roles(Vec::new()))
+        OwnerRoles::from_entries(std::iter::empty())
     }
 }
 
-/// The one shared copy of a set of owner roles.
-fn intern_roles(roles: Vec<(Arc<str>, Arc<str>)>) -> Arc<[(Arc<str>, Arc<str>)]> {
-    type Sets = HashSet<Arc<[(Arc<str>, Arc<str>)]>>;
+type RoleSet = Arc<[(Arc<str>, Arc<str>)]>;
+
+/// The one shared copy of a set of owner roles. Its names are interned, so
+/// a set is known by the addresses of its names.
+fn intern_roles(roles: Vec<(Arc<str>, Arc<str>)>) -> RoleSet {
+    type Sets = HashMap<Vec<usize>, RoleSet, BuildHasherDefault<Fnv>>;
     static SETS: OnceLock<Mutex<Sets>> = OnceLock::new();
+    let key: Vec<usize> = roles
+        .iter()
+        .flat_map(|(owner, role)| [owner.as_ptr() as usize, role.as_ptr() as usize])
+        .collect();
     let sets = SETS.get_or_init(Default::default);
     let Ok(mut sets) = sets.lock() else {
         return Arc::from(roles);
     };
-    if let Some(existing) = sets.get(roles.as_slice()) {
-        return existing.clone();
-    }
-    let fresh: Arc<[(Arc<str>, Arc<str>)]> = Arc::from(roles);
-    sets.insert(fresh.clone());
-    fresh
+    sets.entry(key).or_insert_with(|| Arc::from(roles)).clone()
 }
 
-impl super::lenient::TextMap for OwnerRoles {
-    fn insert(&mut self, owner: &str, role: &str) {
-        OwnerRoles::insert(self, owner, role);
+impl TextMap for OwnerRoles {
+    /// A later entry for the same owner replaces an earlier one.
+    fn from_entries<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut roles: Vec<(Arc<str>, Arc<str>)> = Vec::new();
+        for (owner, role) in entries {
+            match roles.binary_search_by(|(name, _)| name.as_ref().cmp(owner)) {
+                Ok(i) => roles[i].1 = intern(role),
+                Err(i) => roles.insert(i, (intern(owner), intern(role))),
+            }
+        }
+        OwnerRoles(intern_roles(roles))
     }
 }
 
@@ -327,12 +378,9 @@ impl OwnerRoles {
 
     /// Sets the role in one owner, replacing any earlier one.
     pub fn insert(&mut self, owner: &str, role: &str) {
-        let mut roles = self.0.to_vec();
-        match roles.binary_search_by(|(name, _)| name.as_ref().cmp(owner)) {
-            Ok(i) => roles[i].1 = intern(role),
-            Err(i) => roles.insert(i, (intern(owner), intern(role))),
-        }
-        self.0 = intern_roles(roles);
+        let current = self.0.clone();
+        let entries = current.iter().map(|(o, r)| (o.as_ref(), r.as_ref()));
+        *self = OwnerRoles::from_entries(entries.chain([(owner, role)]));
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -350,11 +398,8 @@ impl OwnerRoles {
 
 impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for OwnerRoles {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
-        let mut roles = OwnerRoles::default();
-        for (owner, role) in pairs {
-            roles.insert(owner.as_ref(), role.as_ref());
-        }
-        roles
+        let pairs: Vec<(K, V)> = pairs.into_iter().collect();
+        OwnerRoles::from_entries(pairs.iter().map(|(o, r)| (o.as_ref(), r.as_ref())))
     }
 }
 
@@ -608,6 +653,28 @@ impl User {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn equal_owner_role_sets_are_one_shared_copy_and_later_entries_replace() {
+        let read = |json: &str| {
+            serde_json::from_str::<User>(json)
+                .unwrap()
+                .owner_roles
+                .unwrap()
+        };
+        let a =
+            read(r#"{"id":1,"userName":"a","ownerRoles":{"Org":"Standard User","C":"Editor"}}"#);
+        let b =
+            read(r#"{"id":2,"userName":"b","ownerRoles":{"C":"Editor","Org":"Standard User"}}"#);
+        assert!(Arc::ptr_eq(&a.0, &b.0));
+        let c = read(r#"{"id":3,"userName":"c","ownerRoles":{"C":"Editor","C":"Viewer"}}"#);
+        assert_eq!(c.iter().collect::<Vec<_>>(), vec![("C", "Viewer")]);
+        let mut d = a.clone();
+        d.insert("Org", "Organization Administrator");
+        assert_eq!(d.get("Org"), Some("Organization Administrator"));
+        assert_eq!(a.get("Org"), Some("Standard User"));
+    }
+
     use super::*;
     use chrono::TimeZone;
 

@@ -267,9 +267,9 @@ pub fn user_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 }
 
 /// What a map of text to text is read into (`ownerRoles`: owner name to
-/// role name).
-pub trait TextMap: Default {
-    fn insert(&mut self, key: &str, value: &str);
+/// role name), from its entries in the order read.
+pub trait TextMap: Sized {
+    fn from_entries<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>) -> Self;
 }
 
 /// `ownerRoles`: a map of owner name to role name; any entry that is not
@@ -294,15 +294,16 @@ pub fn owner_roles<'de, D: Deserializer<'de>, M: TextMap>(
             d.deserialize_any(self)
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut roles = M::default();
+            let mut entries: Vec<(Cow<'de, str>, Cow<'de, str>)> = Vec::new();
             let mut readable = true;
             while let Some(owner) = map.next_key::<Cow<'de, str>>()? {
                 match map.next_value_seed(ScalarSeed)? {
-                    Scalar::Str(role) => roles.insert(&owner, &role),
+                    Scalar::Str(role) => entries.push((owner, role)),
                     _ => readable = false,
                 }
             }
-            Ok(Some(readable.then_some(roles)))
+            let entries = entries.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
+            Ok(Some(readable.then(|| M::from_entries(entries))))
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             while seq.next_element::<IgnoredAny>()?.is_some() {}

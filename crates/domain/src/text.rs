@@ -276,6 +276,11 @@ impl serde_json::ser::Formatter for SafePretty {
         w: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
+        // A fragment holds no C0 control (serde escaped them): ASCII below
+        // DEL needs nothing, the common case.
+        if fragment.bytes().all(|b| b < 0x7f) {
+            return w.write_all(fragment.as_bytes());
+        }
         w.write_all(json_terminal_safe(fragment).as_bytes())
     }
 }
