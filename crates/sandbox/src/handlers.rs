@@ -525,10 +525,13 @@ fn listing_count(
     where_sql: &[String],
     params: &[SqlValue],
 ) -> Result<i64, ApiErr> {
-    let sql = format!(
-        "SELECT count(*) FROM {USER_FROM} {}",
-        where_clause(where_sql)
-    );
+    // As `page::write_users`: the owners join only for an owner filter.
+    let from = if where_sql.iter().any(|w| w.contains("o.")) {
+        USER_FROM
+    } else {
+        "users u"
+    };
+    let sql = format!("SELECT count(*) FROM {from} {}", where_clause(where_sql));
     let mut stmt = conn.prepare_cached(&sql).map_err(ApiErr::db)?;
     stmt.query_row(params_from_iter(params.iter()), |r| r.get::<_, i64>(0))
         .map_err(ApiErr::db)

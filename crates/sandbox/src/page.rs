@@ -18,6 +18,7 @@ mod col {
     pub const FIRST_NAME: usize = 2;
     pub const LAST_NAME: usize = 3;
     pub const PSEUDONYM: usize = 4;
+    pub const ORG_ID: usize = 5;
     pub const ORG_NAME: usize = 6;
     pub const SYSTEM_ROLE: usize = 7;
     pub const ORG_ROLE: usize = 8;
@@ -91,15 +92,17 @@ struct Extras {
 impl Extras {
     fn fetch(conn: &Connection, ids: &[i64], view: View) -> rusqlite::Result<Extras> {
         let mut extras = Extras::default();
-        if ids.is_empty() || !view.detail {
-            return Ok(extras);
-        }
-        let ids_json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        // Owners are few: every name at once, for the Community roles and
+        // for the home Organization when the page was read without a join.
         let mut owners = conn.prepare_cached("SELECT id, name FROM owners")?;
         let mut rows = owners.query([])?;
         while let Some(r) = rows.next()? {
             extras.owners.insert(r.get(0)?, r.get(1)?);
         }
+        if ids.is_empty() || !view.detail {
+            return Ok(extras);
+        }
+        let ids_json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
         let mut stmt = conn.prepare_cached(
             "SELECT user_id, owner_id, role FROM owner_roles
              WHERE user_id IN (SELECT value FROM json_each(?1))",
@@ -239,7 +242,13 @@ fn int_field(out: &mut Vec<u8>, name: &str, v: Option<i64>) {
 fn write_user(out: &mut Vec<u8>, row: &Row, extras: &Extras, view: View) -> rusqlite::Result<()> {
     let id: i64 = row.get(col::ID)?;
     let user_name = text(row, col::USER_NAME)?.unwrap_or_default();
-    let org_name = text(row, col::ORG_NAME)?.unwrap_or_default();
+    let org_name = match text(row, col::ORG_NAME)? {
+        Some(name) => name,
+        None => {
+            let org_id: i64 = row.get(col::ORG_ID)?;
+            extras.owners.get(&org_id).map_or("", String::as_str)
+        }
+    };
     let system_role = text(row, col::SYSTEM_ROLE)?.unwrap_or_default();
     out.extend_from_slice(b"{\"id\":");
     value(out, &id);
@@ -384,17 +393,24 @@ pub fn write_users(
     let mut page_params = params.to_vec();
     page_params.push(SqlValue::Integer(limit + 1));
     page_params.push(SqlValue::Integer(skip));
-    let ids_sql =
-        format!("SELECT u.id FROM {USER_FROM} {conditions} ORDER BY {order} LIMIT ? OFFSET ?");
+    // The owners join only where the page is chosen or ordered by the
+    // owner: otherwise every row would pay a lookup of a name the few
+    // owners' table gives at once (every account's Organization exists:
+    // owners are never deleted).
+    let joined = conditions.contains("o.") || order.contains("o.");
+    let (from, cols) = if joined {
+        (USER_FROM, USER_COLS.to_string())
+    } else {
+        ("users u", USER_COLS.replacen("o.name", "NULL", 1))
+    };
+    let ids_sql = format!("SELECT u.id FROM {from} {conditions} ORDER BY {order} LIMIT ? OFFSET ?");
     let ids: Vec<i64> = {
         let mut stmt = conn.prepare_cached(&ids_sql)?;
         let rows = stmt.query_map(params_from_iter(page_params.iter()), |r| r.get(0))?;
         rows.take(limit.max(0) as usize).collect::<Result<_, _>>()?
     };
     let extras = Extras::fetch(conn, &ids, view)?;
-    let sql = format!(
-        "SELECT {USER_COLS} FROM {USER_FROM} {conditions} ORDER BY {order} LIMIT ? OFFSET ?"
-    );
+    let sql = format!("SELECT {cols} FROM {from} {conditions} ORDER BY {order} LIMIT ? OFFSET ?");
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(page_params.iter()))?;
     let mut written = Written {
