@@ -477,7 +477,8 @@ async fn users_page(
                 .await?;
             let next = more.then(|| link(start.saturating_add(limit)));
             let prev = (start > 0).then(|| link((start - limit).max(0)));
-            let body = page::envelope(&data, count, next.as_deref(), prev.as_deref(), SUCCESS);
+            let mut body = data;
+            page::end_envelope(&mut body, count, next.as_deref(), prev.as_deref(), SUCCESS);
             Ok((
                 [(
                     axum::http::header::CONTENT_TYPE,
@@ -568,6 +569,7 @@ fn keyset_page(
     };
     // A page of 10,000 is about 7 MB of JSON.
     let mut data = Vec::with_capacity((limit.clamp(0, 10_000) as usize) * 720);
+    data.extend_from_slice(page::ENVELOPE_START);
     let written = page::write_users(
         conn,
         &where_clause(&conditions),
@@ -2353,6 +2355,20 @@ mod paging_tests {
                 c.execute(
                     "UPDATE users SET user_name = 'aaa-' || user_name WHERE id % 7 = 0",
                     [],
+                )
+                .map_err(ApiErr::db)
+            })
+            .await
+            .unwrap();
+            same_answers(&s, &me, query, 100).await;
+            // Times stored in other forms than serializing gives (offsets,
+            // fractions, text that is no time): the same answers still.
+            s.db(|c| {
+                c.execute_batch(
+                    "UPDATE users SET last_login = '2024-03-01T10:00:00.5+02:00' WHERE id % 5 = 0;
+                     UPDATE users SET terms_accepted_date = 'not a time' WHERE id % 6 = 0;
+                     UPDATE users SET last_password_change = '2024-03-01T10:00:00+00:00' WHERE id % 4 = 0;
+                     UPDATE users SET last_login = '2024-03-01T10:00:00.000Z' WHERE id % 9 = 0;",
                 )
                 .map_err(ApiErr::db)
             })

@@ -44,25 +44,24 @@ mod col {
     pub const ALLOW_EXCEED_API_LINK_LIMIT: usize = 28;
 }
 
-/// The list envelope around `data` (array elements already written), with
-/// `ListEnvelope`'s field order and omissions.
-pub fn envelope(
-    data: &[u8],
+/// The start of a list envelope, before its `data` array's elements.
+pub const ENVELOPE_START: &[u8] = b"{\"data\":[";
+
+/// Ends a list envelope begun with [`ENVELOPE_START`] and the array's
+/// elements, in place: `ListEnvelope`'s field order and omissions.
+pub fn end_envelope(
+    out: &mut Vec<u8>,
     count: Option<i64>,
     next: Option<&str>,
     prev: Option<&str>,
     status: &str,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + 512);
-    out.extend_from_slice(b"{\"data\":[");
-    out.extend_from_slice(data);
+) {
     out.push(b']');
-    int_field(&mut out, "count", count);
-    text_field(&mut out, "next", next);
-    text_field(&mut out, "prev", prev);
-    text_field(&mut out, "status", Some(status));
+    int_field(out, "count", count);
+    text_field(out, "next", next);
+    text_field(out, "prev", prev);
+    text_field(out, "status", Some(status));
     out.push(b'}');
-    out
 }
 
 /// One page's rows: which accounts were written, and whether more follow.
@@ -218,12 +217,27 @@ fn text_field(out: &mut Vec<u8>, name: &str, v: Option<&str>) {
     }
 }
 
-/// As `db::parse_time`, without copying the text first.
+/// As `db::parse_time`, without copying the text first. A stored time
+/// already in the form serializing gives (whole seconds, UTC, `Z`) is
+/// written as it is; any other is parsed and written by `serde_json`.
 fn time_field(out: &mut Vec<u8>, name: &str, v: Option<&str>) {
-    let parsed = v.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-    if let Some(t) = parsed.map(|t| t.with_timezone(&chrono::Utc)) {
-        key(out, name);
-        value(out, &t);
+    let Some(text) = v else {
+        return;
+    };
+    let Ok(parsed) = chrono::DateTime::parse_from_rfc3339(text) else {
+        return;
+    };
+    key(out, name);
+    let canonical = text.len() == 20
+        && text.ends_with('Z')
+        && parsed.offset().local_minus_utc() == 0
+        && parsed.timestamp_subsec_nanos() == 0;
+    if canonical {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        value(out, &parsed.with_timezone(&chrono::Utc));
     }
 }
 
