@@ -460,7 +460,7 @@ async fn users_page(
     let link = move |at: i64| format!("{origin}/api{USERS_PATH}?{}", with_start(&raw, at));
     match paging {
         Paging::Keyset => {
-            let (data, more, count) = s
+            let (page, count) = s
                 .db(move |conn| {
                     keyset_page(
                         conn,
@@ -475,10 +475,20 @@ async fn users_page(
                     )
                 })
                 .await?;
-            let next = more.then(|| link(start.saturating_add(limit)));
+            let next = page.more.then(|| link(start.saturating_add(limit)));
             let prev = (start > 0).then(|| link((start - limit).max(0)));
-            let mut body = data;
-            page::end_envelope(&mut body, count, next.as_deref(), prev.as_deref(), SUCCESS);
+            // Written as JSON off the database's lock (and off the async
+            // threads): pages asked for together are written in parallel.
+            let body = tokio::task::spawn_blocking(move || {
+                // A page of 10,000 is about 7 MB of JSON.
+                let mut body = Vec::with_capacity(page.written * 720 + 512);
+                body.extend_from_slice(page::ENVELOPE_START);
+                page.write(view, &mut body).map_err(ApiErr::db)?;
+                page::end_envelope(&mut body, count, next.as_deref(), prev.as_deref(), SUCCESS);
+                Ok::<_, ApiErr>(body)
+            })
+            .await
+            .map_err(|e| ApiErr::internal(format!("page task failed: {e}")))??;
             Ok((
                 [(
                     axum::http::header::CONTENT_TYPE,
@@ -540,7 +550,7 @@ fn listing_count(
 
 /// A page read from the nearest cursor (skipping only the accounts between
 /// it and `start`), the cursor of the next page remembered, and the rows
-/// written straight into the answer's bytes (`page::write_users`).
+/// copied out for writing after the lock (`page::read_users`).
 #[allow(clippy::too_many_arguments)]
 fn keyset_page(
     conn: &mut Connection,
@@ -552,7 +562,7 @@ fn keyset_page(
     limit: i64,
     want_count: bool,
     view: View,
-) -> Result<(Vec<u8>, bool, Option<i64>), ApiErr> {
+) -> Result<(page::PageData, Option<i64>), ApiErr> {
     let column = keyset_column(order);
     let changes = conn.total_changes();
     let listing = format!("{}|{params:?}|{order}", where_sql.join(" AND "));
@@ -567,10 +577,7 @@ fn keyset_page(
         }
         _ => start,
     };
-    // A page of 10,000 is about 7 MB of JSON.
-    let mut data = Vec::with_capacity((limit.clamp(0, 10_000) as usize) * 720);
-    data.extend_from_slice(page::ENVELOPE_START);
-    let written = page::write_users(
+    let page = page::read_users(
         conn,
         &where_clause(&conditions),
         &page_params,
@@ -578,22 +585,21 @@ fn keyset_page(
         limit,
         skip,
         view,
-        &mut data,
     )
     .map_err(ApiErr::db)?;
-    if let (Some(column), Some((id, user_name))) = (column, written.last) {
+    if let (Some(column), Some((id, user_name))) = (column, page.last.clone()) {
         let key = match column {
             "u.id" => SqlValue::Integer(id),
             _ => SqlValue::Text(user_name),
         };
-        cursors.remember(&listing, changes, start + written.written as i64, key);
+        cursors.remember(&listing, changes, start + page.written as i64, key);
     }
     let count = if want_count {
         Some(listing_count(conn, where_sql, params)?)
     } else {
         None
     };
-    Ok((data, written.more, count))
+    Ok((page, count))
 }
 
 /// The page as it was read before cursors: `OFFSET` and copies. The test

@@ -64,16 +64,6 @@ pub fn end_envelope(
     out.push(b'}');
 }
 
-/// One page's rows: which accounts were written, and whether more follow.
-pub struct Written {
-    /// Accounts written (at most the limit).
-    pub written: usize,
-    /// A row past the limit exists.
-    pub more: bool,
-    /// The last written account's id and user name (the next cursor).
-    pub last: Option<(i64, String)>,
-}
-
 /// Community roles and groups of a page's accounts, read once per page
 /// (ids as a JSON array), kept as ids sorted by account; names resolved
 /// from the small owners and groups tables.
@@ -186,15 +176,102 @@ impl Extras {
     }
 }
 
-fn text<'r>(row: &'r Row, i: usize) -> rusqlite::Result<Option<&'r str>> {
-    match row.get_ref(i)? {
-        ValueRef::Null => Ok(None),
-        value => value.as_str().map(Some).map_err(Into::into),
+/// A row's values by column, as `write_user` reads them: straight from
+/// SQLite, or from a page copied out of it ([`PageRows`]).
+trait Cells {
+    fn text(&self, i: usize) -> rusqlite::Result<Option<&str>>;
+    fn int(&self, i: usize) -> rusqlite::Result<Option<i64>>;
+    fn flag(&self, i: usize) -> rusqlite::Result<bool>;
+}
+
+/// One value of a copied row: text is a span of the page's bytes.
+#[derive(Clone, Copy)]
+enum Cell {
+    Null,
+    Int(i64),
+    Text {
+        start: usize,
+        len: usize,
+    },
+    /// A real or a blob: no column of a user is one.
+    Other,
+}
+
+/// A page's rows copied out of SQLite (values only, text in one buffer),
+/// so that writing them as JSON needs no database and no lock.
+#[derive(Default)]
+pub struct PageRows {
+    bytes: Vec<u8>,
+    cells: Vec<Cell>,
+    width: usize,
+}
+
+impl PageRows {
+    fn push(&mut self, row: &Row) -> rusqlite::Result<()> {
+        for i in 0..self.width {
+            let cell = match row.get_ref(i)? {
+                ValueRef::Null => Cell::Null,
+                ValueRef::Integer(n) => Cell::Int(n),
+                ValueRef::Text(text) => {
+                    let start = self.bytes.len();
+                    self.bytes.extend_from_slice(text);
+                    Cell::Text {
+                        start,
+                        len: text.len(),
+                    }
+                }
+                ValueRef::Real(_) | ValueRef::Blob(_) => Cell::Other,
+            };
+            self.cells.push(cell);
+        }
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.cells.len().checked_div(self.width).unwrap_or(0)
     }
 }
 
-fn flag(row: &Row, i: usize) -> rusqlite::Result<bool> {
-    row.get(i)
+struct CopiedRow<'a> {
+    page: &'a PageRows,
+    row: usize,
+}
+
+impl CopiedRow<'_> {
+    fn cell(&self, i: usize) -> Cell {
+        self.page.cells[self.row * self.page.width + i]
+    }
+
+    fn wrong_type(i: usize) -> rusqlite::Error {
+        rusqlite::Error::InvalidColumnType(i, String::new(), rusqlite::types::Type::Null)
+    }
+}
+
+impl Cells for CopiedRow<'_> {
+    fn text(&self, i: usize) -> rusqlite::Result<Option<&str>> {
+        match self.cell(i) {
+            Cell::Null => Ok(None),
+            Cell::Text { start, len } => std::str::from_utf8(&self.page.bytes[start..start + len])
+                .map(Some)
+                .map_err(rusqlite::Error::Utf8Error),
+            _ => Err(Self::wrong_type(i)),
+        }
+    }
+
+    fn int(&self, i: usize) -> rusqlite::Result<Option<i64>> {
+        match self.cell(i) {
+            Cell::Null => Ok(None),
+            Cell::Int(n) => Ok(Some(n)),
+            _ => Err(Self::wrong_type(i)),
+        }
+    }
+
+    fn flag(&self, i: usize) -> rusqlite::Result<bool> {
+        match self.cell(i) {
+            Cell::Int(n) => Ok(n != 0),
+            _ => Err(Self::wrong_type(i)),
+        }
+    }
 }
 
 /// Writes one JSON value with `serde_json`, so its text is exactly what
@@ -253,30 +330,35 @@ fn int_field(out: &mut Vec<u8>, name: &str, v: Option<i64>) {
     }
 }
 
-fn write_user(out: &mut Vec<u8>, row: &Row, extras: &Extras, view: View) -> rusqlite::Result<()> {
-    let id: i64 = row.get(col::ID)?;
-    let user_name = text(row, col::USER_NAME)?.unwrap_or_default();
-    let org_name = match text(row, col::ORG_NAME)? {
+fn write_user<C: Cells>(
+    out: &mut Vec<u8>,
+    row: &C,
+    extras: &Extras,
+    view: View,
+) -> rusqlite::Result<()> {
+    let id: i64 = row.int(col::ID)?.unwrap_or_default();
+    let user_name = row.text(col::USER_NAME)?.unwrap_or_default();
+    let org_name = match row.text(col::ORG_NAME)? {
         Some(name) => name,
         None => {
-            let org_id: i64 = row.get(col::ORG_ID)?;
+            let org_id: i64 = row.int(col::ORG_ID)?.unwrap_or_default();
             extras.owners.get(&org_id).map_or("", String::as_str)
         }
     };
-    let system_role = text(row, col::SYSTEM_ROLE)?.unwrap_or_default();
+    let system_role = row.text(col::SYSTEM_ROLE)?.unwrap_or_default();
     out.extend_from_slice(b"{\"id\":");
     value(out, &id);
     key(out, "userName");
     value(out, user_name);
-    text_field(out, "firstName", text(row, col::FIRST_NAME)?);
-    text_field(out, "lastName", text(row, col::LAST_NAME)?);
-    text_field(out, "pseudonym", text(row, col::PSEUDONYM)?);
+    text_field(out, "firstName", row.text(col::FIRST_NAME)?);
+    text_field(out, "lastName", row.text(col::LAST_NAME)?);
+    text_field(out, "pseudonym", row.text(col::PSEUDONYM)?);
     text_field(out, "owner", Some(org_name));
     if view.system_role {
         text_field(out, "systemRole", Some(system_role));
     }
     if view.detail {
-        let org_role = text(row, col::ORG_ROLE)?.unwrap_or_default();
+        let org_role = row.text(col::ORG_ROLE)?.unwrap_or_default();
         key(out, "ownerRoles");
         out.push(b'{');
         for (i, (owner, role)) in extras
@@ -292,42 +374,42 @@ fn write_user(out: &mut Vec<u8>, row: &Row, extras: &Extras, view: View) -> rusq
             value(out, *role);
         }
         out.push(b'}');
-        bool_field(out, "disabled", flag(row, col::DISABLED)?);
-        bool_field(out, "locked", flag(row, col::LOCKED)?);
+        bool_field(out, "disabled", row.flag(col::DISABLED)?);
+        bool_field(out, "locked", row.flag(col::LOCKED)?);
         bool_field(
             out,
             "passwordResetRequired",
-            flag(row, col::PASSWORD_RESET_REQUIRED)?,
+            row.flag(col::PASSWORD_RESET_REQUIRED)?,
         );
         bool_field(
             out,
             "twoFactorResetRequired",
-            flag(row, col::TWO_FACTOR_RESET_REQUIRED)?,
+            row.flag(col::TWO_FACTOR_RESET_REQUIRED)?,
         );
-        bool_field(out, "termsAccepted", flag(row, col::TERMS_ACCEPTED)?);
+        bool_field(out, "termsAccepted", row.flag(col::TERMS_ACCEPTED)?);
         time_field(
             out,
             "termsAcceptedDate",
-            text(row, col::TERMS_ACCEPTED_DATE)?,
+            row.text(col::TERMS_ACCEPTED_DATE)?,
         );
         int_field(
             out,
             "logoutIntervalMinutes",
-            row.get(col::LOGOUT_INTERVAL_MINUTES)?,
+            row.int(col::LOGOUT_INTERVAL_MINUTES)?,
         );
-        let custom: Option<i64> = row.get(col::CUSTOM_TQL_TIMEOUT)?;
+        let custom: Option<i64> = row.int(col::CUSTOM_TQL_TIMEOUT)?;
         int_field(out, "customTqlTimeout", Some(custom.unwrap_or(0)));
-        int_field(out, "tqlTimeout", row.get(col::TQL_TIMEOUT)?);
-        text_field(out, "uiTheme", text(row, col::UI_THEME)?);
-        text_field(out, "jobFunction", text(row, col::JOB_FUNCTION)?);
-        text_field(out, "jobRole", text(row, col::JOB_ROLE)?);
+        int_field(out, "tqlTimeout", row.int(col::TQL_TIMEOUT)?);
+        text_field(out, "uiTheme", row.text(col::UI_THEME)?);
+        text_field(out, "jobFunction", row.text(col::JOB_FUNCTION)?);
+        text_field(out, "jobRole", row.text(col::JOB_ROLE)?);
         if !view.omit_last_login {
-            time_field(out, "lastLogin", text(row, col::LAST_LOGIN)?);
+            time_field(out, "lastLogin", row.text(col::LAST_LOGIN)?);
         }
         time_field(
             out,
             "lastPasswordChange",
-            text(row, col::LAST_PASSWORD_CHANGE)?,
+            row.text(col::LAST_PASSWORD_CHANGE)?,
         );
     }
     if view.groups {
@@ -346,17 +428,17 @@ fn write_user(out: &mut Vec<u8>, row: &Row, extras: &Extras, view: View) -> rusq
         out.push(b']');
     }
     if view.mfa {
-        bool_field(out, "mfaEnabled", flag(row, col::MFA_ENABLED)?);
+        bool_field(out, "mfaEnabled", row.flag(col::MFA_ENABLED)?);
     }
     // Each setting belongs to the account types whose form offers it.
     let kind = AccountType::of(SystemRole::parse(system_role).unwrap_or(SystemRole::User));
     match kind {
         AccountType::User | AccountType::ReadOnly => {
             if view.time_zone {
-                text_field(out, "timeZone", text(row, col::TIME_ZONE)?);
+                text_field(out, "timeZone", row.text(col::TIME_ZONE)?);
             }
             if view.summary_email_time {
-                text_field(out, "summaryEmailTime", text(row, col::SUMMARY_EMAIL_TIME)?);
+                text_field(out, "summaryEmailTime", row.text(col::SUMMARY_EMAIL_TIME)?);
             }
         }
         AccountType::Api => {
@@ -364,21 +446,21 @@ fn write_user(out: &mut Vec<u8>, row: &Row, extras: &Extras, view: View) -> rusq
                 int_field(
                     out,
                     "tokenExpirationDays",
-                    row.get(col::TOKEN_EXPIRATION_DAYS)?,
+                    row.int(col::TOKEN_EXPIRATION_DAYS)?,
                 );
             }
             if view.include_in_observations {
                 bool_field(
                     out,
                     "includeInObservations",
-                    flag(row, col::INCLUDE_IN_OBSERVATIONS)?,
+                    row.flag(col::INCLUDE_IN_OBSERVATIONS)?,
                 );
             }
             if view.allow_exceed_api_link_limit {
                 bool_field(
                     out,
                     "allowExceedApiLinkLimit",
-                    flag(row, col::ALLOW_EXCEED_API_LINK_LIMIT)?,
+                    row.flag(col::ALLOW_EXCEED_API_LINK_LIMIT)?,
                 );
             }
         }
@@ -388,13 +470,42 @@ fn write_user(out: &mut Vec<u8>, row: &Row, extras: &Extras, view: View) -> rusq
     Ok(())
 }
 
-/// Writes up to `limit` accounts of `SELECT … WHERE conditions ORDER BY
-/// order LIMIT limit+1 OFFSET skip` into `out` as JSON array elements
-/// (comma separated, no brackets). The page's ids are read first (from
-/// the index alone where the order allows), then its roles and groups,
-/// then the rows are written as they are stepped.
+/// A page read out of the database: its rows, their roles and groups, and
+/// where it ends; written as JSON by [`PageData::write`] after the lock.
+pub struct PageData {
+    rows: PageRows,
+    extras: Extras,
+    /// Accounts on the page (at most the limit).
+    pub written: usize,
+    /// A row past the limit exists.
+    pub more: bool,
+    /// The last account's id and user name (the next cursor).
+    pub last: Option<(i64, String)>,
+}
+
+impl PageData {
+    /// The accounts as JSON array elements (comma separated, no brackets).
+    pub fn write(&self, view: View, out: &mut Vec<u8>) -> rusqlite::Result<()> {
+        for row in 0..self.rows.len() {
+            if row > 0 {
+                out.push(b',');
+            }
+            let row = CopiedRow {
+                page: &self.rows,
+                row,
+            };
+            write_user(out, &row, &self.extras, view)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads up to `limit` accounts of `SELECT … WHERE conditions ORDER BY
+/// order LIMIT limit+1 OFFSET skip`: the page's ids first (from the index
+/// alone where the order allows), then its roles and groups, then its rows,
+/// copied out as they are stepped.
 #[allow(clippy::too_many_arguments)]
-pub fn write_users(
+pub fn read_users(
     conn: &Connection,
     conditions: &str,
     params: &[SqlValue],
@@ -402,8 +513,7 @@ pub fn write_users(
     limit: i64,
     skip: i64,
     view: View,
-    out: &mut Vec<u8>,
-) -> rusqlite::Result<Written> {
+) -> rusqlite::Result<PageData> {
     let mut page_params = params.to_vec();
     page_params.push(SqlValue::Integer(limit + 1));
     page_params.push(SqlValue::Integer(skip));
@@ -426,8 +536,14 @@ pub fn write_users(
     let extras = Extras::fetch(conn, &ids, view)?;
     let sql = format!("SELECT {cols} FROM {from} {conditions} ORDER BY {order} LIMIT ? OFFSET ?");
     let mut stmt = conn.prepare_cached(&sql)?;
+    let width = stmt.column_count();
     let mut rows = stmt.query(params_from_iter(page_params.iter()))?;
-    let mut written = Written {
+    let mut page = PageData {
+        rows: PageRows {
+            width,
+            ..Default::default()
+        },
+        extras,
         written: 0,
         more: false,
         last: None,
@@ -435,21 +551,18 @@ pub fn write_users(
     let mut last_name = String::new();
     let mut last_id = 0;
     while let Some(row) = rows.next()? {
-        if written.written as i64 >= limit {
-            written.more = true;
+        if page.written as i64 >= limit {
+            page.more = true;
             break;
         }
-        if written.written > 0 {
-            out.push(b',');
-        }
-        write_user(out, row, &extras, view)?;
-        written.written += 1;
+        page.rows.push(row)?;
+        page.written += 1;
         last_id = row.get(col::ID)?;
         last_name.clear();
-        last_name.push_str(text(row, col::USER_NAME)?.unwrap_or_default());
+        last_name.push_str(row.get_ref(col::USER_NAME)?.as_str().unwrap_or_default());
     }
-    if written.written > 0 {
-        written.last = Some((last_id, last_name));
+    if page.written > 0 {
+        page.last = Some((last_id, last_name));
     }
-    Ok(written)
+    Ok(page)
 }
