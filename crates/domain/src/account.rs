@@ -93,6 +93,7 @@ pub struct User {
     #[serde(
         default,
         deserialize_with = "read::terms_accepted_date",
+        serialize_with = "write::time",
         skip_serializing_if = "Option::is_none"
     )]
     pub terms_accepted_date: Option<DateTime<Utc>>,
@@ -135,12 +136,14 @@ pub struct User {
     #[serde(
         default,
         deserialize_with = "read::last_login",
+        serialize_with = "write::time",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_login: Option<DateTime<Utc>>,
     #[serde(
         default,
         deserialize_with = "read::last_password_change",
+        serialize_with = "write::time",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_password_change: Option<DateTime<Utc>>,
@@ -204,6 +207,38 @@ pub struct User {
         skip_serializing_if = "Option::is_none"
     )]
     pub allow_exceed_api_link_limit: Option<bool>,
+}
+
+/// Times written as chrono writes them (RFC 3339, `Z`, fractions only when
+/// there are some), whole-second times without going through `Display`
+/// character by character: a listing writes three per account.
+mod write {
+    use chrono::{DateTime, Datelike, Timelike, Utc};
+    use serde::Serializer;
+
+    pub fn time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        let Some(t) = t else {
+            return s.serialize_none();
+        };
+        if t.nanosecond() != 0 || !(0..=9999).contains(&t.year()) {
+            return serde::Serialize::serialize(t, s);
+        }
+        let mut text = *b"0000-00-00T00:00:00Z";
+        let mut put = |at: usize, width: usize, mut n: u32| {
+            for i in (at..at + width).rev() {
+                text[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        };
+        put(0, 4, t.year() as u32);
+        put(5, 2, t.month());
+        put(8, 2, t.day());
+        put(11, 2, t.hour());
+        put(14, 2, t.minute());
+        put(17, 2, t.second());
+        // Only ASCII digits and separators were written.
+        s.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
+    }
 }
 
 /// One lenient reader per field, each naming its wire field for the note.
@@ -343,15 +378,28 @@ type RoleSet = Arc<[(Arc<str>, Arc<str>)]>;
 fn intern_roles(roles: Vec<(Arc<str>, Arc<str>)>) -> RoleSet {
     type Sets = HashMap<Vec<usize>, RoleSet, BuildHasherDefault<Fnv>>;
     static SETS: OnceLock<Mutex<Sets>> = OnceLock::new();
+    thread_local! {
+        // As for names: the sets this thread has seen, before the lock.
+        static SEEN: std::cell::RefCell<Sets> = Default::default();
+    }
     let key: Vec<usize> = roles
         .iter()
         .flat_map(|(owner, role)| [owner.as_ptr() as usize, role.as_ptr() as usize])
         .collect();
-    let sets = SETS.get_or_init(Default::default);
-    let Ok(mut sets) = sets.lock() else {
-        return Arc::from(roles);
+    if let Some(seen) = SEEN.with(|seen| seen.borrow().get(&key).cloned()) {
+        return seen;
+    }
+    let shared = {
+        let sets = SETS.get_or_init(Default::default);
+        let Ok(mut sets) = sets.lock() else {
+            return Arc::from(roles);
+        };
+        sets.entry(key.clone())
+            .or_insert_with(|| Arc::from(roles))
+            .clone()
     };
-    sets.entry(key).or_insert_with(|| Arc::from(roles)).clone()
+    SEEN.with(|seen| seen.borrow_mut().insert(key, shared.clone()));
+    shared
 }
 
 impl TextMap for OwnerRoles {
@@ -653,6 +701,26 @@ impl User {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn times_are_written_as_chrono_writes_them() {
+        use chrono::TimeZone;
+        let times = [
+            Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+            Utc.with_ymd_and_hms(999, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(2024, 2, 29, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2024, 2, 29, 0, 0, 0).unwrap() + chrono::Duration::milliseconds(5),
+            Utc.with_ymd_and_hms(2024, 2, 29, 0, 0, 0).unwrap() + chrono::Duration::nanoseconds(7),
+        ];
+        for t in times {
+            let user = User {
+                last_login: Some(t),
+                ..Default::default()
+            };
+            let written = serde_json::to_value(&user).unwrap()["lastLogin"].clone();
+            assert_eq!(written, serde_json::to_value(t).unwrap(), "{t:?}");
+        }
+    }
 
     #[test]
     fn equal_owner_role_sets_are_one_shared_copy_and_later_entries_replace() {

@@ -1136,8 +1136,23 @@ impl Client {
 
     async fn get_page<T: DeserializeOwned>(&self, url: &Url) -> Result<ListEnvelope<T>, ApiError> {
         let bytes = self.send(Method::GET, url, None).await?;
-        self.check_status(&bytes)?;
-        ListEnvelope::decode(&bytes).map_err(|e| decode_error_in(url, &bytes, &e))
+        self.decode_page(url, &bytes)
+    }
+
+    /// A page's answer, read once: the envelope carries `status`, so only
+    /// a page that is not a success is read again for the refusal's words.
+    fn decode_page<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        bytes: &[u8],
+    ) -> Result<ListEnvelope<T>, ApiError> {
+        match ListEnvelope::decode(bytes) {
+            Ok(page) if page.status == SUCCESS => Ok(page),
+            decoded => {
+                self.check_status(bytes)?;
+                decoded.map_err(|e| decode_error_in(url, bytes, &e))
+            }
+        }
     }
 
     /// As `get_page`, reading the body only once `turn` is done: until
@@ -1148,8 +1163,7 @@ impl Client {
         turn: Gate,
     ) -> Result<ListEnvelope<T>, ApiError> {
         let bytes = self.send_gated(Method::GET, url, None, Some(turn)).await?;
-        self.check_status(&bytes)?;
-        ListEnvelope::decode(&bytes).map_err(|e| decode_error_in(url, &bytes, &e))
+        self.decode_page(url, &bytes)
     }
 
     /// A `next` link re-based onto the configured origin. Instances build
