@@ -190,9 +190,27 @@ pub enum LoadState {
 /// as it arrives, so a keystroke or a sort never recomputes them.
 pub(crate) struct Row {
     pub user: User,
-    /// `Filter::search_text` of the account, boxed: no spare capacity
-    /// kept per account.
-    search: Box<str>,
+    /// Where `Filter::search_text` of the account lies in
+    /// `App::search_texts`.
+    search: SearchSpan,
+}
+
+/// A row's search text within `App::search_texts`: every row's text in one
+/// buffer, so a keystroke's scan over 100,000 accounts reads memory in
+/// order instead of one allocation per account.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SearchSpan {
+    start: u32,
+    len: u32,
+}
+
+impl SearchSpan {
+    pub(crate) fn of(self, texts: &str) -> &str {
+        let start = self.start as usize;
+        texts
+            .get(start..start + self.len as usize)
+            .unwrap_or_default()
+    }
 }
 
 /// Account counts by type, for the header.
@@ -228,6 +246,9 @@ pub struct App {
     pub(crate) no_color: bool,
 
     pub(crate) rows: Vec<Row>,
+    /// The rows' search texts, end to end (see `SearchSpan`); rewritten
+    /// when a listing starts again.
+    pub(crate) search_texts: String,
     /// Every row index, in sort order.
     order: Vec<u32>,
     /// The rows shown: `order` narrowed by the filter.
@@ -335,6 +356,7 @@ impl App {
             ticks: 0,
             no_color: false,
             rows: Vec::new(),
+            search_texts: String::new(),
             order: Vec::new(),
             view: Vec::new(),
             counts: TypeCounts::default(),
@@ -1014,6 +1036,7 @@ impl App {
         let id = self.next_request();
         self.users_request = Some(id);
         self.rows.clear();
+        self.search_texts.clear();
         self.tie_cache = None;
         self.order.clear();
         self.view.clear();
@@ -1360,7 +1383,7 @@ impl App {
             None => self.add_users(vec![user]),
             Some(at) => {
                 let keep = self.view.get(self.table.selected).copied();
-                let search = Filter::search_text(&user).into_boxed_str();
+                let search = self.add_search_text(&user);
                 self.rows[at] = Row { user, search };
                 self.tie_cache = None;
                 self.recount();
@@ -1412,6 +1435,16 @@ impl App {
 
     /// Appends a page: sorts just the new rows and merges them into the
     /// order and the view, so a page costs O(n), not a full sort.
+    /// Appends the account's search text to `search_texts`.
+    fn add_search_text(&mut self, user: &User) -> SearchSpan {
+        let start = self.search_texts.len();
+        self.search_texts.push_str(&Filter::search_text(user));
+        SearchSpan {
+            start: start as u32,
+            len: (self.search_texts.len() - start) as u32,
+        }
+    }
+
     fn add_users(&mut self, users: Vec<User>) {
         let reported = self.last_login.or(LastLoginReported::seen_in(&users));
         if reported != self.last_login {
@@ -1422,13 +1455,13 @@ impl App {
         let first = self.rows.len();
         for user in users {
             self.counts.add(user.account_type());
-            let search = Filter::search_text(&user).into_boxed_str();
+            let search = self.add_search_text(&user);
             self.rows.push(Row { user, search });
             self.tie_cache = None;
         }
         let mut fresh: Vec<u32> = (first as u32..self.rows.len() as u32).collect();
         let (column, ascending) = (self.sort, self.ascending);
-        let rows = &self.rows;
+        let (rows, texts) = (&self.rows, &self.search_texts);
         let cmp = |a: &u32, b: &u32| ordering(rows, column, ascending, *a, *b);
         fresh.sort_by(cmp);
         let shown: Vec<u32> = match (&self.filter, &self.id_filter) {
@@ -1439,7 +1472,7 @@ impl App {
                     .copied()
                     .filter(|&i| {
                         let row = &rows[i as usize];
-                        filter.matches_indexed(&row.user, &row.search, &ctx)
+                        filter.matches_indexed(&row.user, row.search.of(texts), &ctx)
                     })
                     .collect()
             }
@@ -1516,7 +1549,8 @@ impl App {
             .iter()
             .flat_map(|r| r.user.user_groups.iter().flatten().map(|g| g.name.as_str()));
         let mut notes = filter.resolve_groups(groups);
-        let rows = self.rows.iter().map(|r| (&r.user, &*r.search));
+        let texts = &self.search_texts;
+        let rows = self.rows.iter().map(|r| (&r.user, r.search.of(texts)));
         let undecided = filter.undecided_indexed(rows, &self.match_context());
         notes.extend(undecided.iter().map(ToString::to_string));
         self.filter_note = (!notes.is_empty()).then(|| notes.join("; "));
@@ -1537,10 +1571,10 @@ impl App {
         let keep = self.view.get(self.table.selected).copied();
         if let Some(filter) = &self.filter {
             let ctx = self.match_context();
-            let rows = &self.rows;
+            let (rows, texts) = (&self.rows, &self.search_texts);
             self.view.retain(|&i| {
                 let row = &rows[i as usize];
-                filter.matches_indexed(&row.user, &row.search, &ctx)
+                filter.matches_indexed(&row.user, row.search.of(texts), &ctx)
             });
         }
         self.restore_selection(keep);
@@ -1568,10 +1602,11 @@ impl App {
                 let ctx = self.match_context();
                 // Match in memory order (cache-friendly), then keep the
                 // sorted order: far faster than probing rows in sort order.
+                let texts = &self.search_texts;
                 let matched: Vec<bool> = self
                     .rows
                     .iter()
-                    .map(|row| filter.matches_indexed(&row.user, &row.search, &ctx))
+                    .map(|row| filter.matches_indexed(&row.user, row.search.of(texts), &ctx))
                     .collect();
                 self.view.clear();
                 self.view
@@ -1663,7 +1698,7 @@ impl App {
             }
             let row = match changed.remove(&row.user.id) {
                 Some(user) => Row {
-                    search: Filter::search_text(&user).into_boxed_str(),
+                    search: self.add_search_text(&user),
                     user,
                 },
                 None => row,
