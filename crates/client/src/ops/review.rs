@@ -326,12 +326,14 @@ pub fn decisions(review: &Review) -> Result<Vec<Decided>, Vec<Problem>> {
     let known = review.snapshot.known();
     let mut all = Vec::new();
     let mut problems = Vec::new();
+    let mut rowed = std::collections::BTreeSet::new();
     for (file, sheet) in &review.sheets {
         let (decided, mut found) = review::decisions(file, sheet, &known);
         all.extend(decided);
         problems.append(&mut found);
+        rowed.extend(sheet.account_ids());
     }
-    let (merged, mut found) = review::merge(all, &known);
+    let (merged, mut found) = review::merge(all, &known, &rowed);
     problems.append(&mut found);
     if problems.is_empty() {
         Ok(merged)
