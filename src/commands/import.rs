@@ -76,7 +76,11 @@ fn context(session: &Session, org: Option<&str>, generate_tokens: bool) -> Impor
 /// `rollcall users template --type TYPE`
 pub fn template(session: &Session, args: &TemplateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let context = context(session, args.org.as_deref(), false);
-    import::write_template(&import::template(&context, args.kind), out)
+    let template = import::template(&context, args.kind);
+    if let Some(note) = &template.note {
+        eprintln!("note: {note}");
+    }
+    import::write_template(&template, out)
 }
 
 /// Reads `args.file` and plans every row against the accounts on the

@@ -114,6 +114,8 @@ pub struct ResumeArgs {
 async fn accounts_in(session: &Session, path: &Path) -> anyhow::Result<Vec<i64>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // A file saved by a spreadsheet or Notepad may start with a BOM.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut ids = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let line = line.trim();

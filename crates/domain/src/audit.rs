@@ -32,7 +32,10 @@ pub struct AuditInput<'a> {
 /// Days without a login before an account is stale, per account type
 /// (`[policy.stale_days]`); `None`: the audit's `--stale-days`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of days per account type ([policy.stale_days] user = 90, api = 30, ...)"
+)]
 pub struct StaleDays {
     #[serde(default)]
     pub user: Option<i64>,
