@@ -389,6 +389,27 @@ async fn a_review_cycle_the_journal_and_the_server_agree_and_bundles_verify() {
     let c = client.get_user(changed, &[]).await.unwrap();
     assert_eq!(c.disabled, Some(false));
 
+    // Applied again: what the review's own runs did is neither a change
+    // since the snapshot nor sent again; only the changed one is left.
+    let before = writes(&sb);
+    let again = rollcall(&home, &api, &["review", "apply", "rv", "--yes"]).await;
+    assert_eq!(again.code, 1, "{}{}", again.stdout, again.stderr);
+    assert!(
+        again
+            .stdout
+            .contains("2 decisions carried out already by this review's runs")
+            && again
+                .stdout
+                .contains("1 account changed on the server since the snapshot")
+            && again
+                .stderr
+                .contains("1 decided account was not carried out"),
+        "{}{}",
+        again.stdout,
+        again.stderr
+    );
+    assert_eq!(writes(&sb), before);
+
     // The journal: the review's two runs, each account ok, nothing else.
     let applied: Vec<Value> =
         serde_json::from_slice(&std::fs::read(home.path("rv/applied.json")).unwrap()).unwrap();
@@ -496,6 +517,23 @@ async fn a_review_cycle_the_journal_and_the_server_agree_and_bundles_verify() {
     );
     assert!(run.stdout.contains("NOT intact"));
     assert!(!run.stdout.contains("review-report.md"), "{}", run.stdout);
+
+    // A report of the previous bundle edited, its manifest left alone:
+    // the link matches, but the chain is broken there, and verify says so.
+    let report = home.path("audit-1/audit.md");
+    let edited = std::fs::read_to_string(&report).unwrap() + "\nnothing to see\n";
+    std::fs::write(&report, edited).unwrap();
+    let run = rollcall(&home, &api, &["verify", "record-1"]).await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("its manifest matches, but that bundle is NOT intact")
+            && run
+                .stdout
+                .contains("audit-1/audit.md: changed (in the previous bundle of the chain)"),
+        "{}",
+        run.stdout
+    );
 
     // The previous bundle's manifest rewritten: the chain notices.
     let path = home.path("audit-1/manifest.json");

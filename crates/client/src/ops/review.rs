@@ -367,6 +367,9 @@ pub struct ApplyPlan {
     /// `disable` / `delete`).
     pub changed: Vec<Changed>,
     pub forced: bool,
+    /// Carried out already, by an earlier run of this review (the account
+    /// is now as decided: disabled, or gone): (account id, that run's id).
+    pub done: Vec<(i64, String)>,
 }
 
 /// Reads every account afresh and sorts the decisions: keep (nothing to
@@ -386,19 +389,37 @@ pub async fn plan(
         .map(|u| (u.id, u))
         .collect();
     let then: HashMap<i64, &User> = review.snapshot.users.iter().map(|u| (u.id, u)).collect();
+    let runs = applied(&review.dir)?;
     let mut plan = ApplyPlan {
         keep: 0,
         disable: Vec::new(),
         delete: Vec::new(),
         changed: Vec::new(),
         forced: force,
+        done: Vec::new(),
     };
     for d in decided {
         if d.decision == Decision::Keep {
             plan.keep += 1;
             continue;
         }
-        let Some(now) = current.get(&d.account_id) else {
+        // Applied again: what this review's own runs already did is not a
+        // change since the snapshot, nor anything left to do.
+        let now = current.get(&d.account_id);
+        let as_decided = match d.decision {
+            Decision::Delete => now.is_none(),
+            Decision::Disable => now.is_some_and(|u| u.disabled == Some(true)),
+            Decision::Keep => false,
+        };
+        let by = runs
+            .iter()
+            .rev()
+            .find(|r| r.decision == d.decision && r.account_ids.contains(&d.account_id));
+        if let (true, Some(run)) = (as_decided, by) {
+            plan.done.push((d.account_id, run.run_id.clone()));
+            continue;
+        }
+        let Some(now) = now else {
             plan.changed.push(Changed {
                 account_id: d.account_id,
                 account: d.account.clone(),
