@@ -208,6 +208,7 @@ pub async fn collect(
         generated: now,
         stale_days: args.stale_days,
         expiring_days: args.expiring_days,
+        stale_by_type: input.stale_by_type,
     };
     Ok(Collected {
         header,

@@ -63,6 +63,47 @@ impl StaleDays {
         *self == StaleDays::default()
     }
 
+    /// The days the "No recent login" finding uses per account type, in
+    /// words ("User 90, API 30, TAXII 180, Read Only 90 days"); `None`
+    /// when no type has its own (then `default` holds for all).
+    pub fn describe(&self, default: i64) -> Option<String> {
+        if self.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = AccountType::ALL
+            .iter()
+            .map(|&kind| {
+                let label = match kind {
+                    AccountType::User => "User",
+                    AccountType::Api => "API",
+                    AccountType::Taxii => "TAXII",
+                    AccountType::ReadOnly => "Read Only",
+                };
+                format!("{label} {}", self.get(kind).unwrap_or(default))
+            })
+            .collect();
+        Some(format!("{} days", parts.join(", ")))
+    }
+
+    /// The console filter that selects what the "No recent login" finding
+    /// does: `login>Nd`, or one `type:T login>Nd` per type, joined by `or`.
+    pub fn filter(&self, default: i64) -> String {
+        if self.is_empty() {
+            return format!("login>{default}d");
+        }
+        AccountType::ALL
+            .iter()
+            .map(|&kind| {
+                format!(
+                    "type:{} login>{}d",
+                    kind.key(),
+                    self.get(kind).unwrap_or(default)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+
     /// The threshold for an account of type `kind` (`None`: the type was
     /// not returned), with `default` where the policy sets none; `None`
     /// when it depends on a type that is unknown.
