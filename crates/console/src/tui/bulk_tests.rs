@@ -1322,7 +1322,7 @@ fn import_previews_as_the_command_line_then_runs_as_a_bulk_run() {
         "{text}"
     );
     assert!(
-        text.contains("Unchanged: 1; not allowed: 1 (not sent)"),
+        text.contains("Unchanged: 1; invalid or not allowed: 1 (not sent)"),
         "{text}"
     );
     insta::assert_snapshot!("import_results_80x24", text);
