@@ -389,6 +389,28 @@ async fn a_review_cycle_the_journal_and_the_server_agree_and_bundles_verify() {
     let c = client.get_user(changed, &[]).await.unwrap();
     assert_eq!(c.disabled, Some(false));
 
+    // Another instance (the same seed, so the same ids for other people):
+    // refused before anything is read or sent.
+    let other = sandbox(SandboxConfig::loopback(60, SECRET)).await;
+    let other_writes = writes(&other);
+    let elsewhere = rollcall(
+        &home,
+        &other.base_url(),
+        &["review", "apply", "rv", "--yes"],
+    )
+    .await;
+    assert_ne!(elsewhere.code, 0);
+    assert!(
+        elsewhere
+            .stderr
+            .contains("a review is applied only to the instance it was started on")
+            && elsewhere.stderr.lines().count() == 1,
+        "{}",
+        elsewhere.stderr
+    );
+    assert_eq!(writes(&other), other_writes);
+    other.shutdown().await;
+
     // Applied again: what the review's own runs did is neither a change
     // since the snapshot nor sent again; only the changed one is left.
     let before = writes(&sb);

@@ -382,6 +382,16 @@ pub async fn plan(
     decided: &[Decided],
     force: bool,
 ) -> anyhow::Result<ApplyPlan> {
+    // The decisions name accounts by their ids on the instance the review
+    // was started on; on another, the same ids are other people.
+    if review.snapshot.instance != session.instance {
+        anyhow::bail!(
+            "{} was started on {}, and you are connected to {}: a review is applied only to the instance it was started on",
+            review.dir.display(),
+            sanitize(&review.snapshot.instance),
+            sanitize(&session.instance)
+        );
+    }
     let current: HashMap<i64, User> = session
         .read_accounts(review.snapshot.organization.as_deref())
         .await?
