@@ -3,14 +3,13 @@
 //! the preview and the progress, and ask.
 
 use super::offboard::{
-    effective_concurrency, journal_path, listen_for_stop_signals, plural, print_while_running,
-    ready_to_send, write_row, Confirm, LinePrompt, UndoArgs, JOURNAL_ENV,
+    effective_concurrency, journal_path, listen_for_stop_signals, parse_concurrency, plural,
+    print_while_running, ready_to_send, write_row, Confirm, LinePrompt, UndoArgs, JOURNAL_ENV,
 };
 use crate::bulk::{Cancel, RowOutcome, RowResult, RunMeta};
 use crate::domain::text::sanitize;
 use crate::domain::AccountType;
 use crate::ops::import::{self, ImportContext, ImportPlan, ImportRowResult, ImportRun, TokenFile};
-use crate::ops::run::MAX_CONCURRENCY;
 use crate::ops::session::Session;
 use crate::ops::undo::{self, ImportUndoPlan};
 use anyhow::{bail, Context};
@@ -21,13 +20,6 @@ use std::sync::Mutex;
 fn parse_kind(text: &str) -> Result<AccountType, String> {
     AccountType::from_key(text)
         .ok_or_else(|| format!("unknown account type {text:?}; use user, api, readonly or taxii"))
-}
-
-fn parse_concurrency(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
-        _ => Err(format!("expected a number from 1 to {MAX_CONCURRENCY}")),
-    }
 }
 
 /// `users template`.

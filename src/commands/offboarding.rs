@@ -3,8 +3,9 @@
 //! accounts, print the preview and the progress, ask, and write the report.
 
 use super::offboard::{
-    effective_concurrency, journal_path, listen_for_stop_signals, plural, print_while_running,
-    ready_to_send, select, write_row, Confirm, LinePrompt, UndoArgs, JOURNAL_ENV,
+    effective_concurrency, journal_path, listen_for_stop_signals, parse_concurrency, plural,
+    print_while_running, ready_to_send, select, write_row, Confirm, LinePrompt, UndoArgs,
+    JOURNAL_ENV,
 };
 use crate::bulk::{Cancel, RowOutcome, RowResult, RunMeta};
 use crate::domain::offboard::{Checklist, StepState};
@@ -12,19 +13,11 @@ use crate::domain::preflight::BulkAction;
 use crate::domain::run_as::Inheritance;
 use crate::domain::text::sanitize;
 use crate::ops::offboard::{self, OffboardPlan, OffboardRun, OffboardUndoPlan, StepEvent};
-use crate::ops::run::MAX_CONCURRENCY;
 use crate::ops::session::Session;
 use crate::ops::undo;
 use anyhow::{anyhow, bail, Context};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-fn parse_concurrency(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
-        _ => Err(format!("expected a number from 1 to {MAX_CONCURRENCY}")),
-    }
-}
 
 const PLAYBOOKS_FLAG: &str = "--playbooks-to";
 const JOBS_FLAG: &str = "--jobs-to";
@@ -100,6 +93,7 @@ pub struct ResumeArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Accounts worked on at once [default: the profile's concurrency, else 8].
     #[arg(long, value_name = "N", value_parser = parse_concurrency)]
     pub concurrency: Option<usize>,
     /// The journal file [default: journal.jsonl in rollcall's data directory].
