@@ -204,15 +204,34 @@ pub async fn offboard_with(
     let mut run = OffboardRun::new(session, plan, concurrency);
     run.filter = args.filter.clone();
     let path = journal_path(args.journal.as_deref())?;
+    // An account asked for that could not be read is not offboarded: the
+    // exit says so, whatever becomes of the others.
+    let left_out = run.plan.missing.len();
     if !ready_to_send(session, args.dry_run, run.plan.to_send(), out)? {
-        return Ok(());
+        return match left_out {
+            n if n > 0 && !args.dry_run => Err(left_out_error(n)),
+            _ => Ok(()),
+        };
     }
     if !asked(&run.plan, args.yes, out, confirm)? {
         writeln!(out, "Nothing sent.")?;
         return Ok(());
     }
     let journal = offboard::begin(&session.client, Some(&path), &run)?;
-    execute(session, journal, &run, &path, &args.output, out).await
+    execute(session, journal, &run, &path, &args.output, out).await?;
+    if left_out > 0 {
+        return Err(left_out_error(left_out));
+    }
+    Ok(())
+}
+
+fn left_out_error(n: usize) -> anyhow::Error {
+    anyhow!(
+        "{n} account{} left out, not offboarded: {} could not be read (each named above as 'Left out'); offboard {} again",
+        plural(n),
+        if n == 1 { "it" } else { "they" },
+        if n == 1 { "it" } else { "them" }
+    )
 }
 
 fn asked(
