@@ -152,6 +152,20 @@ async fn check_exits_1_on_violations_0_once_met_and_2_when_it_cannot_tell() {
     }
     let run = rollcall(&home, &sb.base_url(), &["audit", "--check"]).await;
     assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.stderr);
+    // A misspelt Organization returns no account: that is not compliance.
+    let run = rollcall(
+        &home,
+        &sb.base_url(),
+        &["audit", "--check", "--org", "Demo Organisation"],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("no account returned in Organization Demo Organisation"),
+        "{}",
+        run.stderr
+    );
 
     // A rule that needs MFA on an instance that does not return it: 2, and
     // the missing field is named.

@@ -234,6 +234,19 @@ pub fn write_check(
         )?;
         return Ok(2);
     };
+    // No account at all (a misspelt --org, or a scope the actor cannot
+    // see): nothing was held to the policy, which is not meeting it.
+    if collected.users.is_empty() {
+        let scope = match &collected.header.organization {
+            Some(org) => format!(" in Organization {}", sanitize(org)),
+            None => String::new(),
+        };
+        writeln!(
+            err,
+            "rollcall: cannot check: no account returned{scope}, so nothing was held to the policy (is the name right?)"
+        )?;
+        return Ok(2);
+    }
     for v in &check.violations {
         writeln!(out, "{}: {}", v.rule, sanitize(&v.text))?;
     }
