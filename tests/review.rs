@@ -152,6 +152,29 @@ async fn check_exits_1_on_violations_0_once_met_and_2_when_it_cannot_tell() {
     }
     let run = rollcall(&home, &sb.base_url(), &["audit", "--check"]).await;
     assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.stderr);
+    // Nor is there anything to review there.
+    let run = rollcall(
+        &home,
+        &sb.base_url(),
+        &[
+            "review",
+            "start",
+            "--by",
+            "org",
+            "--org",
+            "Demo Organisation",
+            "--out",
+            "nobody",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("no account returned in Organization Demo Organisation: nothing to review"),
+        "{}",
+        run.stderr
+    );
     // A misspelt Organization returns no account: that is not compliance.
     let run = rollcall(
         &home,

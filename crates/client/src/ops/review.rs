@@ -110,6 +110,16 @@ pub async fn start(
 ) -> anyhow::Result<Snapshot> {
     empty_dir(&options.dir)?;
     let users = session.read_accounts(options.org.as_deref()).await?;
+    if users.is_empty() {
+        bail!(
+            "no account returned{}: nothing to review (is the name right?)",
+            options
+                .org
+                .as_deref()
+                .map(|org| format!(" in Organization {}", sanitize(org)))
+                .unwrap_or_default()
+        );
+    }
     let reported = session
         .capabilities
         .last_login_advertised()
