@@ -631,6 +631,12 @@ pub fn record(review: &Review, entries: &[Entry]) -> Result<Record, Vec<Problem>
                     return row;
                 }
             }
+            // No run of this review handled it: say what that can mean
+            // rather than leave "not applied" bare.
+            row.message = Some(
+                "no run of this review sent it: not applied yet, or when applied it had changed since the snapshot (skipped) or was already so, with nothing else of its decision to send"
+                    .into(),
+            );
             row
         })
         .collect();
