@@ -393,9 +393,13 @@ pub async fn resume_with(
         plural(run.plan.accounts.len())
     )?;
     write_preview(&run.plan, out)?;
+    let left_out = run.plan.missing.len();
     if !ready_to_send(session, args.dry_run, run.plan.to_send(), out)? {
         if !args.dry_run {
             report(&run.meta.run_id, &run.plan.checklists(), &args.output, out)?;
+            if left_out > 0 {
+                return Err(left_out_error(left_out));
+            }
         }
         return Ok(());
     }
@@ -404,7 +408,11 @@ pub async fn resume_with(
         return Ok(());
     }
     let journal = offboard::reopen(&session.client, &path)?;
-    execute(session, journal, &run, &path, &args.output, out).await
+    execute(session, journal, &run, &path, &args.output, out).await?;
+    if left_out > 0 {
+        return Err(left_out_error(left_out));
+    }
+    Ok(())
 }
 
 /// The undo of an offboarding run (`rollcall undo` hands it here): groups
