@@ -728,5 +728,32 @@ async fn the_console_decides_in_the_files_apply_reads() {
     assert_eq!(disabled[0].reviewer, "administrator");
     assert!(!disabled[0].decided_at.is_empty());
     worker.send(Command::Shutdown);
+
+    // A console on another instance does not open it: the sheets' ids
+    // are this instance's accounts.
+    let other = sandbox(SandboxConfig::loopback(30, SECRET)).await;
+    let elsewhere = rollcall::ops::session::session_for(other.connection("administrator"))
+        .await
+        .unwrap();
+    let (worker, mut events) = Worker::spawn(elsewhere.client.clone());
+    let id: rollcall::worker::RequestId = 1;
+    assert!(worker.send(Command::LoadReview {
+        id,
+        dir: dir.clone()
+    }));
+    let event = tokio::time::timeout(Duration::from_secs(20), events.recv())
+        .await
+        .expect("an answer")
+        .expect("the worker runs");
+    match event {
+        Event::Review {
+            sheets: Err(why), ..
+        } => {
+            assert!(why.contains("was started on"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    worker.send(Command::Shutdown);
+    other.shutdown().await;
     sb.shutdown().await;
 }
