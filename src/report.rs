@@ -6,7 +6,9 @@
 //! a terminal or opened in a spreadsheet); JSON keeps it as returned, since
 //! its escaping already makes control characters harmless.
 
-use crate::domain::audit::{Audit, AuditDiff, AuditSnapshot, Finding, RoleKind};
+use crate::domain::audit::{
+    Audit, AuditDiff, AuditSnapshot, Finding, FindingKind, RoleKind, StaleDays,
+};
 use crate::domain::text::{csv_cell, sanitize};
 use crate::domain::{Actor, User};
 use anyhow::Context;
@@ -53,6 +55,10 @@ pub struct ReportHeader {
     pub generated: DateTime<Utc>,
     pub stale_days: i64,
     pub expiring_days: i64,
+    /// The `[policy.stale_days]` in force: "No recent login" then uses
+    /// each type's own threshold (`stale_days` for a type it leaves out).
+    #[serde(skip_serializing_if = "StaleDays::is_empty")]
+    pub stale_by_type: StaleDays,
 }
 
 fn timestamp(t: DateTime<Utc>) -> String {
@@ -142,9 +148,16 @@ pub fn markdown(header: &ReportHeader, audit: &Audit, users: &[User]) -> String 
     out.push_str(&format!("- Scope: {}\n", scope_line(header)));
     out.push_str(&format!("- Accounts returned: {}\n", users.len()));
     out.push_str(&format!("- Generated: {}\n", timestamp(header.generated)));
+    let stale = header
+        .stale_by_type
+        .describe(header.stale_days)
+        .map_or_else(
+            || format!("{} days", header.stale_days),
+            |per_type| format!("{per_type} (the policy)"),
+        );
     out.push_str(&format!(
-        "- Thresholds: no login for more than {} days; passwords expiring within {} days\n",
-        header.stale_days, header.expiring_days
+        "- Thresholds: no login for more than {stale}; passwords expiring within {} days\n",
+        header.expiring_days
     ));
     out.push_str(
         "\nRead only: nothing was changed. \"Unknown\" counts accounts whose data the \
@@ -193,18 +206,27 @@ pub fn markdown(header: &ReportHeader, audit: &Audit, users: &[User]) -> String 
     }
 
     for f in &audit.findings {
-        markdown_finding(&mut out, f, &dir, header.stale_days);
+        markdown_finding(&mut out, f, &dir, header);
     }
     out
 }
 
-fn markdown_finding(out: &mut String, f: &Finding, dir: &Directory, stale_days: i64) {
+/// The console filter that selects a finding's accounts, as the audit
+/// judged them (per account type where the policy sets stale days).
+fn finding_filter(kind: FindingKind, header: &ReportHeader) -> Option<String> {
+    match kind {
+        FindingKind::StaleLogin => Some(header.stale_by_type.filter(header.stale_days)),
+        other => other.filter(header.stale_days),
+    }
+}
+
+fn markdown_finding(out: &mut String, f: &Finding, dir: &Directory, header: &ReportHeader) {
     out.push_str(&format!(
         "\n## {} ({})\n\n",
         f.kind.title(),
         f.account_ids.len()
     ));
-    if let Some(filter) = f.kind.filter(stale_days) {
+    if let Some(filter) = finding_filter(f.kind, header) {
         out.push_str(&format!("Console filter: `{filter}`\n\n"));
     }
     if f.account_ids.is_empty() {
@@ -264,11 +286,11 @@ pub fn csv(_header: &ReportHeader, audit: &Audit, users: &[User]) -> String {
     write_rows(&rows)
 }
 
-fn finding_json(f: &Finding, stale_days: i64) -> serde_json::Value {
+fn finding_json(f: &Finding, header: &ReportHeader) -> serde_json::Value {
     json!({
         "kind": f.kind,
         "title": f.kind.title(),
-        "filter": f.kind.filter(stale_days),
+        "filter": finding_filter(f.kind, header),
         "count": f.account_ids.len(),
         "unknownCount": f.unknown_ids.len(),
         "accountIds": f.account_ids,
@@ -287,7 +309,7 @@ pub fn json(header: &ReportHeader, audit: &Audit, users: &[User]) -> serde_json:
         "findings": audit
             .findings
             .iter()
-            .map(|f| finding_json(f, header.stale_days))
+            .map(|f| finding_json(f, header))
             .collect::<Vec<_>>(),
         "seats": audit.seats,
         "readOnlyNotCounted": audit.read_only_not_counted,
@@ -482,7 +504,7 @@ fn join_ids(ids: &[i64]) -> String {
 mod tests {
     use super::*;
     use crate::domain::account::GroupRef;
-    use crate::domain::audit::{audit, diff, AuditInput, FindingKind};
+    use crate::domain::audit::{audit, diff, AuditInput};
     use crate::domain::limits::OrgLimits;
     use chrono::{Duration, TimeZone};
 
@@ -643,6 +665,7 @@ mod tests {
             generated: generated(),
             stale_days: 90,
             expiring_days: 14,
+            stale_by_type: StaleDays::default(),
         }
     }
 
@@ -652,6 +675,38 @@ mod tests {
             password_max_age_days: Some(90),
             ..AuditInput::new(users, generated())
         })
+    }
+
+    #[test]
+    fn per_type_stale_days_are_stated_and_filtered_as_judged() {
+        let users = users();
+        let stale_by_type = StaleDays {
+            user: Some(90),
+            api: Some(30),
+            ..StaleDays::default()
+        };
+        let header = ReportHeader {
+            stale_by_type,
+            ..header()
+        };
+        let audit = audit(&AuditInput {
+            stale_by_type,
+            ..AuditInput::new(&users, generated())
+        });
+        let text = markdown(&header, &audit, &users);
+        assert!(
+            text.contains("- Thresholds: no login for more than User 90, API 30, TAXII 90, Read Only 90 days (the policy);"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Console filter: `type:user login>90d or type:api login>30d or type:taxii login>90d or type:readonly login>90d`"),
+            "{text}"
+        );
+        let value = json(&header, &audit, &users);
+        assert_eq!(value["header"]["staleByType"]["api"], 30);
+        // Without a policy, the header reads as before.
+        let value = json(&self::header(), &audit, &users);
+        assert!(value["header"].get("staleByType").is_none());
     }
 
     #[test]

@@ -119,16 +119,42 @@ async fn templates_list_the_form_keys_of_each_type() {
             .contains(",Read Only User,"),
         "{readonly}"
     );
-    // The sandbox makes up API and TAXII names: no userName on those forms.
+    // The sandbox makes up API and TAXII names: no userName on those
+    // forms, but the rows are matched by it, so the column is there (the
+    // file updates existing accounts), and the note says new ones cannot
+    // be created this way.
     let api = template(AccountType::Api);
     assert!(
-        api.starts_with("type,firstName,lastName,systemRole,orgRole,tokenExpirationDays,disabled,includeInObservations,allowExceedApiLinkLimit,tqlTimeout\n# api,"),
+        api.starts_with("type,userName,firstName,lastName,systemRole,orgRole,tokenExpirationDays,disabled,includeInObservations,allowExceedApiLinkLimit,tqlTimeout\n# api,svc-feed-01,"),
         "{api}"
     );
     let taxii = template(AccountType::Taxii);
     assert!(
-        taxii.starts_with("type,firstName,lastName,orgRole,disabled\n# taxii,"),
+        taxii.starts_with("type,userName,firstName,lastName,orgRole,disabled\n# taxii,"),
         "{taxii}"
+    );
+    let context = rollcall::ops::import::context(&admin, None, false);
+    let made_up = rollcall::ops::import::template(&context, AccountType::Api);
+    assert!(
+        made_up
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("cannot create them")),
+        "{:?}",
+        made_up.note
+    );
+    assert_eq!(
+        rollcall::ops::import::template(&context, AccountType::User).note,
+        None
+    );
+    // The API template, uncommented, is read (not refused as a file with
+    // no userName column) and its row named with why it cannot be created.
+    let uncommented = api.replacen("# ", "", 1);
+    let plan = rollcall::ops::import::plan(&context, &uncommented, &[]).unwrap();
+    let text = format!("{:?}", plan.rows);
+    assert!(
+        plan.invalid() == 1 && text.contains("makes up the names"),
+        "{text}"
     );
     sb.shutdown().await;
 }

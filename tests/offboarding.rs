@@ -107,13 +107,18 @@ async fn running_as(client: &Client, role: &str) -> User {
 
 fn accounts_file(dir: &Path, accounts: &[&User]) -> PathBuf {
     let path = dir.join("leavers.txt");
-    let mut text = String::from("# leavers\n\n");
+    // As Notepad or a spreadsheet saves it: a BOM before the first
+    // account, CRLF line ends, a comment and a blank line after it.
+    let mut text = String::from("\u{feff}");
     for (i, user) in accounts.iter().enumerate() {
         // By user name and by id, both accepted.
         if i % 2 == 0 {
-            text.push_str(&format!("{}\n", user.user_name));
+            text.push_str(&format!("{}\r\n", user.user_name));
         } else {
-            text.push_str(&format!("{}\n", user.id));
+            text.push_str(&format!("{}\r\n", user.id));
+        }
+        if i == 0 {
+            text.push_str("# leavers\r\n\r\n");
         }
     }
     std::fs::write(&path, text).unwrap();

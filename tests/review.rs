@@ -152,6 +152,43 @@ async fn check_exits_1_on_violations_0_once_met_and_2_when_it_cannot_tell() {
     }
     let run = rollcall(&home, &sb.base_url(), &["audit", "--check"]).await;
     assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.stderr);
+    // Nor is there anything to review there.
+    let run = rollcall(
+        &home,
+        &sb.base_url(),
+        &[
+            "review",
+            "start",
+            "--by",
+            "org",
+            "--org",
+            "Demo Organisation",
+            "--out",
+            "nobody",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("no account returned in Organization Demo Organisation: nothing to review"),
+        "{}",
+        run.stderr
+    );
+    // A misspelt Organization returns no account: that is not compliance.
+    let run = rollcall(
+        &home,
+        &sb.base_url(),
+        &["audit", "--check", "--org", "Demo Organisation"],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("no account returned in Organization Demo Organisation"),
+        "{}",
+        run.stderr
+    );
 
     // A rule that needs MFA on an instance that does not return it: 2, and
     // the missing field is named.
@@ -389,6 +426,49 @@ async fn a_review_cycle_the_journal_and_the_server_agree_and_bundles_verify() {
     let c = client.get_user(changed, &[]).await.unwrap();
     assert_eq!(c.disabled, Some(false));
 
+    // Another instance (the same seed, so the same ids for other people):
+    // refused before anything is read or sent.
+    let other = sandbox(SandboxConfig::loopback(60, SECRET)).await;
+    let other_writes = writes(&other);
+    let elsewhere = rollcall(
+        &home,
+        &other.base_url(),
+        &["review", "apply", "rv", "--yes"],
+    )
+    .await;
+    assert_ne!(elsewhere.code, 0);
+    assert!(
+        elsewhere
+            .stderr
+            .contains("a review is applied only to the instance it was started on")
+            && elsewhere.stderr.lines().count() == 1,
+        "{}",
+        elsewhere.stderr
+    );
+    assert_eq!(writes(&other), other_writes);
+    other.shutdown().await;
+
+    // Applied again: what the review's own runs did is neither a change
+    // since the snapshot nor sent again; only the changed one is left.
+    let before = writes(&sb);
+    let again = rollcall(&home, &api, &["review", "apply", "rv", "--yes"]).await;
+    assert_eq!(again.code, 1, "{}{}", again.stdout, again.stderr);
+    assert!(
+        again
+            .stdout
+            .contains("2 decisions carried out already by this review's runs")
+            && again
+                .stdout
+                .contains("1 account changed on the server since the snapshot")
+            && again
+                .stderr
+                .contains("1 decided account was not carried out"),
+        "{}{}",
+        again.stdout,
+        again.stderr
+    );
+    assert_eq!(writes(&sb), before);
+
     // The journal: the review's two runs, each account ok, nothing else.
     let applied: Vec<Value> =
         serde_json::from_slice(&std::fs::read(home.path("rv/applied.json")).unwrap()).unwrap();
@@ -496,6 +576,23 @@ async fn a_review_cycle_the_journal_and_the_server_agree_and_bundles_verify() {
     );
     assert!(run.stdout.contains("NOT intact"));
     assert!(!run.stdout.contains("review-report.md"), "{}", run.stdout);
+
+    // A report of the previous bundle edited, its manifest left alone:
+    // the link matches, but the chain is broken there, and verify says so.
+    let report = home.path("audit-1/audit.md");
+    let edited = std::fs::read_to_string(&report).unwrap() + "\nnothing to see\n";
+    std::fs::write(&report, edited).unwrap();
+    let run = rollcall(&home, &api, &["verify", "record-1"]).await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("its manifest matches, but that bundle is NOT intact")
+            && run
+                .stdout
+                .contains("audit-1/audit.md: changed (in the previous bundle of the chain)"),
+        "{}",
+        run.stdout
+    );
 
     // The previous bundle's manifest rewritten: the chain notices.
     let path = home.path("audit-1/manifest.json");
@@ -631,5 +728,32 @@ async fn the_console_decides_in_the_files_apply_reads() {
     assert_eq!(disabled[0].reviewer, "administrator");
     assert!(!disabled[0].decided_at.is_empty());
     worker.send(Command::Shutdown);
+
+    // A console on another instance does not open it: the sheets' ids
+    // are this instance's accounts.
+    let other = sandbox(SandboxConfig::loopback(30, SECRET)).await;
+    let elsewhere = rollcall::ops::session::session_for(other.connection("administrator"))
+        .await
+        .unwrap();
+    let (worker, mut events) = Worker::spawn(elsewhere.client.clone());
+    let id: rollcall::worker::RequestId = 1;
+    assert!(worker.send(Command::LoadReview {
+        id,
+        dir: dir.clone()
+    }));
+    let event = tokio::time::timeout(Duration::from_secs(20), events.recv())
+        .await
+        .expect("an answer")
+        .expect("the worker runs");
+    match event {
+        Event::Review {
+            sheets: Err(why), ..
+        } => {
+            assert!(why.contains("was started on"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    worker.send(Command::Shutdown);
+    other.shutdown().await;
     sb.shutdown().await;
 }

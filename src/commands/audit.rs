@@ -208,6 +208,7 @@ pub async fn collect(
         generated: now,
         stale_days: args.stale_days,
         expiring_days: args.expiring_days,
+        stale_by_type: input.stale_by_type,
     };
     Ok(Collected {
         header,
@@ -233,6 +234,19 @@ pub fn write_check(
         )?;
         return Ok(2);
     };
+    // No account at all (a misspelt --org, or a scope the actor cannot
+    // see): nothing was held to the policy, which is not meeting it.
+    if collected.users.is_empty() {
+        let scope = match &collected.header.organization {
+            Some(org) => format!(" in Organization {}", sanitize(org)),
+            None => String::new(),
+        };
+        writeln!(
+            err,
+            "rollcall: cannot check: no account returned{scope}, so nothing was held to the policy (is the name right?)"
+        )?;
+        return Ok(2);
+    }
     for v in &check.violations {
         writeln!(out, "{}: {}", v.rule, sanitize(&v.text))?;
     }

@@ -3,14 +3,13 @@
 //! the preview and the progress, and ask.
 
 use super::offboard::{
-    effective_concurrency, journal_path, listen_for_stop_signals, plural, print_while_running,
-    ready_to_send, write_row, Confirm, LinePrompt, UndoArgs, JOURNAL_ENV,
+    effective_concurrency, journal_path, listen_for_stop_signals, parse_concurrency, plural,
+    print_while_running, ready_to_send, write_row, Confirm, LinePrompt, UndoArgs, JOURNAL_ENV,
 };
 use crate::bulk::{Cancel, RowOutcome, RowResult, RunMeta};
 use crate::domain::text::sanitize;
 use crate::domain::AccountType;
 use crate::ops::import::{self, ImportContext, ImportPlan, ImportRowResult, ImportRun, TokenFile};
-use crate::ops::run::MAX_CONCURRENCY;
 use crate::ops::session::Session;
 use crate::ops::undo::{self, ImportUndoPlan};
 use anyhow::{bail, Context};
@@ -21,13 +20,6 @@ use std::sync::Mutex;
 fn parse_kind(text: &str) -> Result<AccountType, String> {
     AccountType::from_key(text)
         .ok_or_else(|| format!("unknown account type {text:?}; use user, api, readonly or taxii"))
-}
-
-fn parse_concurrency(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
-        _ => Err(format!("expected a number from 1 to {MAX_CONCURRENCY}")),
-    }
 }
 
 /// `users template`.
@@ -76,7 +68,11 @@ fn context(session: &Session, org: Option<&str>, generate_tokens: bool) -> Impor
 /// `rollcall users template --type TYPE`
 pub fn template(session: &Session, args: &TemplateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let context = context(session, args.org.as_deref(), false);
-    import::write_template(&import::template(&context, args.kind), out)
+    let template = import::template(&context, args.kind);
+    if let Some(note) = &template.note {
+        eprintln!("note: {note}");
+    }
+    import::write_template(&template, out)
 }
 
 /// Reads `args.file` and plans every row against the accounts on the

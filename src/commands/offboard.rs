@@ -22,7 +22,8 @@ use crate::ops::run::{self as ops_run, RunRequest, MAX_CONCURRENCY};
 pub use crate::ops::run::{journal_path, RunReport, JOURNAL_ENV};
 use crate::ops::undo;
 
-fn parse_concurrency(text: &str) -> Result<usize, String> {
+/// `--concurrency N`: 1 to MAX_CONCURRENCY (every command that takes it).
+pub(crate) fn parse_concurrency(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
         _ => Err(format!("expected a number from 1 to {MAX_CONCURRENCY}")),

@@ -3,8 +3,9 @@
 //! accounts, print the preview and the progress, ask, and write the report.
 
 use super::offboard::{
-    effective_concurrency, journal_path, listen_for_stop_signals, plural, print_while_running,
-    ready_to_send, select, write_row, Confirm, LinePrompt, UndoArgs, JOURNAL_ENV,
+    effective_concurrency, journal_path, listen_for_stop_signals, parse_concurrency, plural,
+    print_while_running, ready_to_send, select, write_row, Confirm, LinePrompt, UndoArgs,
+    JOURNAL_ENV,
 };
 use crate::bulk::{Cancel, RowOutcome, RowResult, RunMeta};
 use crate::domain::offboard::{Checklist, StepState};
@@ -12,19 +13,11 @@ use crate::domain::preflight::BulkAction;
 use crate::domain::run_as::Inheritance;
 use crate::domain::text::sanitize;
 use crate::ops::offboard::{self, OffboardPlan, OffboardRun, OffboardUndoPlan, StepEvent};
-use crate::ops::run::MAX_CONCURRENCY;
 use crate::ops::session::Session;
 use crate::ops::undo;
 use anyhow::{anyhow, bail, Context};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-fn parse_concurrency(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
-        _ => Err(format!("expected a number from 1 to {MAX_CONCURRENCY}")),
-    }
-}
 
 const PLAYBOOKS_FLAG: &str = "--playbooks-to";
 const JOBS_FLAG: &str = "--jobs-to";
@@ -100,6 +93,7 @@ pub struct ResumeArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Accounts worked on at once [default: the profile's concurrency, else 8].
     #[arg(long, value_name = "N", value_parser = parse_concurrency)]
     pub concurrency: Option<usize>,
     /// The journal file [default: journal.jsonl in rollcall's data directory].
@@ -114,6 +108,8 @@ pub struct ResumeArgs {
 async fn accounts_in(session: &Session, path: &Path) -> anyhow::Result<Vec<i64>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // A file saved by a spreadsheet or Notepad may start with a BOM.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut ids = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -208,15 +204,34 @@ pub async fn offboard_with(
     let mut run = OffboardRun::new(session, plan, concurrency);
     run.filter = args.filter.clone();
     let path = journal_path(args.journal.as_deref())?;
+    // An account asked for that could not be read is not offboarded: the
+    // exit says so, whatever becomes of the others.
+    let left_out = run.plan.missing.len();
     if !ready_to_send(session, args.dry_run, run.plan.to_send(), out)? {
-        return Ok(());
+        return match left_out {
+            n if n > 0 && !args.dry_run => Err(left_out_error(n)),
+            _ => Ok(()),
+        };
     }
     if !asked(&run.plan, args.yes, out, confirm)? {
         writeln!(out, "Nothing sent.")?;
         return Ok(());
     }
     let journal = offboard::begin(&session.client, Some(&path), &run)?;
-    execute(session, journal, &run, &path, &args.output, out).await
+    execute(session, journal, &run, &path, &args.output, out).await?;
+    if left_out > 0 {
+        return Err(left_out_error(left_out));
+    }
+    Ok(())
+}
+
+fn left_out_error(n: usize) -> anyhow::Error {
+    anyhow!(
+        "{n} account{} left out, not offboarded: {} could not be read (each named above as 'Left out'); offboard {} again",
+        plural(n),
+        if n == 1 { "it" } else { "they" },
+        if n == 1 { "it" } else { "them" }
+    )
 }
 
 fn asked(
@@ -378,9 +393,13 @@ pub async fn resume_with(
         plural(run.plan.accounts.len())
     )?;
     write_preview(&run.plan, out)?;
+    let left_out = run.plan.missing.len();
     if !ready_to_send(session, args.dry_run, run.plan.to_send(), out)? {
         if !args.dry_run {
             report(&run.meta.run_id, &run.plan.checklists(), &args.output, out)?;
+            if left_out > 0 {
+                return Err(left_out_error(left_out));
+            }
         }
         return Ok(());
     }
@@ -389,7 +408,11 @@ pub async fn resume_with(
         return Ok(());
     }
     let journal = offboard::reopen(&session.client, &path)?;
-    execute(session, journal, &run, &path, &args.output, out).await
+    execute(session, journal, &run, &path, &args.output, out).await?;
+    if left_out > 0 {
+        return Err(left_out_error(left_out));
+    }
+    Ok(())
 }
 
 /// The undo of an offboarding run (`rollcall undo` hands it here): groups

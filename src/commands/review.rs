@@ -195,6 +195,19 @@ pub async fn apply(
         count(Decision::Delete)
     )?;
     let plan = ops_review::plan(session, &review, &decided, args.force).await?;
+    if !plan.done.is_empty() {
+        writeln!(
+            out,
+            "{} decision{} carried out already by this review's runs (left alone): {}",
+            plan.done.len(),
+            if plan.done.len() == 1 { "" } else { "s" },
+            plan.done
+                .iter()
+                .map(|(id, run)| format!("{id} (run {run})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
     if !plan.changed.is_empty() {
         let skipped = if args.force {
             "sent as decided (--force), except those gone"

@@ -30,6 +30,12 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
             sanitize(&link.dir),
             link.manifest_sha256
         )?,
+        Some(LinkCheck::PreviousNotIntact { link, .. }) => writeln!(
+            out,
+            "chained to {} (manifest SHA-256 {}): its manifest matches, but that bundle is NOT intact",
+            sanitize(&link.dir),
+            link.manifest_sha256
+        )?,
         Some(LinkCheck::Differs { .. }) | None => {}
     }
     if check.is_intact() {
@@ -40,8 +46,8 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
         )?;
         return Ok(0);
     }
-    for problem in check.problems() {
-        writeln!(out, "{dir}/{}", sanitize(&problem))?;
+    for problem in check.problems_in(&dir) {
+        writeln!(out, "{}", sanitize(&problem))?;
     }
     writeln!(out, "{dir}: NOT intact")?;
     Ok(1)

@@ -1236,6 +1236,19 @@ reason = "break-glass account, sealed envelope"
         let wrong = write(&dir, "[policy.stale_days]\nuser = \"ninety\"\n");
         let err = load_policy(&wrong).unwrap_err().to_string();
         assert!(err.contains(":2:"), "{err}");
+        // A table written as a value: what is wanted, not a Rust type.
+        let flat = write(&dir, "[policy]\nstale_days = 5\n");
+        let err = load_policy(&flat).unwrap_err().to_string();
+        assert!(
+            err.contains("a table of days per account type") && !err.contains("StaleDays"),
+            "{err}"
+        );
+        let flat = write(&dir, "[policy]\nexempt = [\"svc\"]\n");
+        let err = load_policy(&flat).unwrap_err().to_string();
+        assert!(
+            err.contains("account = \"NAME\" and reason") && !err.contains("Exemption"),
+            "{err}"
+        );
         // An exemption without a reason, a threshold out of range: both named.
         let bad = write(
             &dir,

@@ -397,6 +397,10 @@ pub struct ActionResult {
     pub instance: String,
     pub actor: String,
     pub action: String,
+    /// The account's id; for a create that made no account (failed,
+    /// unknown, unfinished), the journal's stand-in, below zero, which the
+    /// exports leave empty (`null`): no id exists.
+    #[serde(serialize_with = "serialize_account_id")]
     pub account_id: i64,
     pub account_name: String,
     pub outcome: ResultOutcome,
@@ -431,6 +435,13 @@ impl ResultOutcome {
 /// The time as both CSV and JSON give it: RFC 3339, UTC, milliseconds.
 pub fn result_time(time: &DateTime<Utc>) -> String {
     time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn serialize_account_id<S: serde::Serializer>(id: &i64, s: S) -> Result<S::Ok, S::Error> {
+    match *id {
+        id if id > 0 => s.serialize_i64(id),
+        _ => s.serialize_none(),
+    }
 }
 
 fn serialize_time<S: serde::Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -485,6 +496,11 @@ pub fn action_results(entries: &[Entry], run_id: &str) -> Vec<ActionResult> {
         };
         let row = &mut rows[i];
         (row.time, row.outcome, row.message) = (e.time, outcome, message);
+        // A create is journaled under a stand-in (no id exists before it);
+        // once made, the row names the account by its new id.
+        if let Some(id) = e.created_id.filter(|_| e.phase == Phase::Outcome) {
+            row.account_id = id;
+        }
     }
     rows
 }
@@ -770,6 +786,39 @@ mod tests {
             action_results(&entries[..3], "r1")[0].outcome,
             ResultOutcome::Failed
         );
+    }
+
+    #[test]
+    fn a_create_is_named_by_the_id_it_made_and_none_when_it_made_none() {
+        let create = |id: i64, phase, ok| Entry {
+            action: "create".into(),
+            ..entry("r1", id, phase, ok)
+        };
+        let mut made = create(-2, Phase::Outcome, Some(true));
+        made.created_id = Some(308);
+        let entries = vec![
+            create(-2, Phase::Intent, None),
+            create(-3, Phase::Intent, None),
+            made,
+        ];
+        let rows = action_results(&entries, "r1");
+        let ids: Vec<(i64, ResultOutcome)> =
+            rows.iter().map(|r| (r.account_id, r.outcome)).collect();
+        assert_eq!(
+            ids,
+            [(308, ResultOutcome::Ok), (-3, ResultOutcome::Unfinished)]
+        );
+        // For tools: the id made, and no made-up id for the other.
+        let mut csv_out = Vec::new();
+        crate::ops::results::write_csv(&rows, &mut csv_out).unwrap();
+        let text = String::from_utf8(csv_out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].contains(",create,308,user-2,ok,"), "{text}");
+        assert!(lines[2].contains(",create,,user-3,unfinished,"), "{text}");
+        let json: serde_json::Value =
+            serde_json::from_str(&crate::domain::text::json_export(&rows).unwrap()).unwrap();
+        assert_eq!(json[0]["account_id"], 308);
+        assert!(json[1]["account_id"].is_null(), "{json}");
     }
 
     #[test]

@@ -556,9 +556,10 @@ async fn run(
     // asked: a later decision's save never lands before an earlier one's.
     let (review_tx, mut review_rx) = mpsc::unbounded_channel::<Command>();
     let review_events = events.clone();
+    let instance = client.api_path().to_string();
     let reviews = tokio::spawn(async move {
         while let Some(command) = review_rx.recv().await {
-            review_work(command, review_events.clone()).await;
+            review_work(command, &instance, review_events.clone()).await;
         }
     });
     while let Some(command) = commands.recv().await {
@@ -1179,7 +1180,7 @@ async fn run_bulk(
 
 /// An access review's sheets, read and written off the async threads
 /// through `ops::review`.
-async fn review_work(command: Command, events: mpsc::UnboundedSender<Event>) {
+async fn review_work(command: Command, instance: &str, events: mpsc::UnboundedSender<Event>) {
     let event = match command {
         Command::LoadReview { id, dir } => {
             let at = dir.clone();
@@ -1187,7 +1188,21 @@ async fn review_work(command: Command, events: mpsc::UnboundedSender<Event>) {
                 .await
                 .map_err(|e| e.to_string())
                 .and_then(|r| r.map_err(|e| format!("{e:#}")))
-                .map(|review| review.sheets);
+                .and_then(|review| {
+                    // Its sheets name accounts by their ids on the instance
+                    // it was started on; decided here, they would be
+                    // judged against other people.
+                    if review.snapshot.instance == instance {
+                        Ok(review.sheets)
+                    } else {
+                        Err(format!(
+                            "{} was started on {}, and this console is on {}: decide it in a console on that instance",
+                            crate::domain::text::sanitize(&dir.display().to_string()),
+                            crate::domain::text::sanitize(&review.snapshot.instance),
+                            instance
+                        ))
+                    }
+                });
             Event::Review { id, dir, sheets }
         }
         Command::SaveReviewSheet {

@@ -32,7 +32,10 @@ pub struct AuditInput<'a> {
 /// Days without a login before an account is stale, per account type
 /// (`[policy.stale_days]`); `None`: the audit's `--stale-days`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of days per account type ([policy.stale_days] user = 90, api = 30, ...)"
+)]
 pub struct StaleDays {
     #[serde(default)]
     pub user: Option<i64>,
@@ -58,6 +61,47 @@ impl StaleDays {
 
     pub fn is_empty(&self) -> bool {
         *self == StaleDays::default()
+    }
+
+    /// The days the "No recent login" finding uses per account type, in
+    /// words ("User 90, API 30, TAXII 180, Read Only 90 days"); `None`
+    /// when no type has its own (then `default` holds for all).
+    pub fn describe(&self, default: i64) -> Option<String> {
+        if self.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = AccountType::ALL
+            .iter()
+            .map(|&kind| {
+                let label = match kind {
+                    AccountType::User => "User",
+                    AccountType::Api => "API",
+                    AccountType::Taxii => "TAXII",
+                    AccountType::ReadOnly => "Read Only",
+                };
+                format!("{label} {}", self.get(kind).unwrap_or(default))
+            })
+            .collect();
+        Some(format!("{} days", parts.join(", ")))
+    }
+
+    /// The console filter that selects what the "No recent login" finding
+    /// does: `login>Nd`, or one `type:T login>Nd` per type, joined by `or`.
+    pub fn filter(&self, default: i64) -> String {
+        if self.is_empty() {
+            return format!("login>{default}d");
+        }
+        AccountType::ALL
+            .iter()
+            .map(|&kind| {
+                format!(
+                    "type:{} login>{}d",
+                    kind.key(),
+                    self.get(kind).unwrap_or(default)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" or ")
     }
 
     /// The threshold for an account of type `kind` (`None`: the type was

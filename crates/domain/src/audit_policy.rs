@@ -15,7 +15,7 @@ pub const MAX_DAYS: i64 = 36_500;
 
 /// `[policy]` as written in the config file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a [policy] table")]
 pub struct AuditPolicy {
     /// `[policy.stale_days]`: days without a login before an account is
     /// stale, per account type (`user`, `api`, `taxii`, `readonly`). A
@@ -40,7 +40,10 @@ pub struct AuditPolicy {
 /// An account the policy's rules leave alone (a break-glass account, a
 /// service account), and why.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an exemption: account = \"NAME\" and reason = \"WHY\""
+)]
 pub struct Exemption {
     /// The account's user name (compared without regard to case).
     pub account: String,

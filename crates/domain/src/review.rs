@@ -7,7 +7,7 @@ use super::account::{LastLoginReported, User};
 use super::text::csv_cell;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A sheet's columns, in order. Reviewers fill `decision`, `reason` and,
 /// optionally, `reviewer`; the rest describes the account as frozen.
@@ -238,17 +238,34 @@ impl Sheet {
         Ok(Sheet { header, rows })
     }
 
-    /// The CSV text, header first; lines are renumbered as written.
+    /// The CSV text, header first; lines are renumbered as written. Every
+    /// row is written, each with at least the header's cells (a column
+    /// `set` added to one row, or a row a spreadsheet saved short, is
+    /// padded with empty cells), so no row is ever lost on a save.
     pub fn to_csv(&mut self) -> String {
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        // Writing to memory does not fail.
+        let mut writer = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Vec::new());
+        let width = self.header.len();
+        // A flexible writer into memory does not fail.
         let _ = writer.write_record(&self.header);
         for (i, row) in self.rows.iter_mut().enumerate() {
+            if row.cells.len() < width {
+                row.cells.resize(width, String::new());
+            }
             let _ = writer.write_record(&row.cells);
             row.line = i as u64 + 2;
         }
         let bytes = writer.into_inner().unwrap_or_default();
         String::from_utf8(bytes).unwrap_or_default()
+    }
+
+    /// The account ids its rows name (rows whose id does not read as one
+    /// are left out).
+    pub fn account_ids(&self) -> BTreeSet<i64> {
+        (0..self.rows.len())
+            .filter_map(|r| self.get(r, "account_id").trim().parse().ok())
+            .collect()
     }
 
     /// The index of column `name`.
@@ -303,6 +320,8 @@ impl std::fmt::Display for Problem {
                 "{}: line {}, column {n} ({name}): {}",
                 self.file, self.line, self.message
             ),
+            // Not on one line of one file (an account no sheet has).
+            None if self.line == 0 => write!(f, "{}: {}", self.file, self.message),
             None => write!(f, "{}: line {}: {}", self.file, self.line, self.message),
         }
     }
@@ -429,8 +448,14 @@ pub fn decisions(
 
 /// Joins the decisions of every sheet: an account decided in several
 /// sheets (`--by group`) must be decided the same way; a snapshot account
-/// no sheet decides is a problem too.
-pub fn merge(all: Vec<Decided>, known: &BTreeMap<i64, String>) -> (Vec<Decided>, Vec<Problem>) {
+/// with no row in any sheet is a problem too. `rowed` holds the accounts
+/// that have a row somewhere (decided or not): a row whose decision is
+/// missing or wrong is already named where it is, not again here.
+pub fn merge(
+    all: Vec<Decided>,
+    known: &BTreeMap<i64, String>,
+    rowed: &BTreeSet<i64>,
+) -> (Vec<Decided>, Vec<Problem>) {
     let mut by_id: BTreeMap<i64, Decided> = BTreeMap::new();
     let mut problems = Vec::new();
     for d in all {
@@ -455,7 +480,7 @@ pub fn merge(all: Vec<Decided>, known: &BTreeMap<i64, String>) -> (Vec<Decided>,
         }
     }
     for (id, name) in known {
-        if !by_id.contains_key(id) {
+        if !by_id.contains_key(id) && !rowed.contains(id) {
             problems.push(Problem {
                 file: "(every sheet)".into(),
                 line: 0,
@@ -597,6 +622,7 @@ mod tests {
                 d("ir.csv", 2, Decision::Disable),
             ],
             &known(),
+            &BTreeSet::from([1, 2]),
         );
         assert_eq!(merged.len(), 2);
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
@@ -604,9 +630,17 @@ mod tests {
             text,
             vec![
                 "ir.csv: line 2: ann@example.com is decided delete here and keep in soc.csv line 2",
-                "(every sheet): line 0: cat@example.com (3) has no row in any sheet",
+                "(every sheet): cat@example.com (3) has no row in any sheet",
             ]
         );
+        // An account with a row whose decision is missing is named there
+        // (by `decisions`), not a second time as having no row.
+        let (_, problems) = merge(
+            vec![d("soc.csv", 1, Decision::Keep)],
+            &known(),
+            &BTreeSet::from([1, 2, 3]),
+        );
+        assert!(problems.is_empty(), "{problems:?}");
     }
 
     #[test]
@@ -619,6 +653,34 @@ mod tests {
         assert_eq!(back.get(0, "decision"), "keep");
         assert_eq!(back.get(0, "decided_at"), "2026-11-25T12:00:00Z");
         assert_eq!(back.rows[0].line, 2);
+    }
+
+    #[test]
+    fn a_column_added_to_one_row_keeps_every_other_row_on_save() {
+        // The console adds decided_at to the row it decides: the rows
+        // around it (shorter now than the header) are written whole.
+        let mut s = sheet(&[
+            "1,ann@example.com,,User,,OK,,,,,,,",
+            "2,bob@example.com,,User,,OK,,,,,,,",
+            "3,cat@example.com,,User,,OK,,,,,,,",
+        ]);
+        s.set(1, "decision", "keep");
+        s.set(1, DECIDED_AT, "2026-11-25T12:00:00Z");
+        let back = Sheet::parse(&s.to_csv()).unwrap();
+        assert_eq!(back.rows.len(), 3);
+        let ids: Vec<&str> = (0..3).map(|r| back.get(r, "account_id")).collect();
+        assert_eq!(ids, ["1", "2", "3"]);
+        assert_eq!(back.get(1, DECIDED_AT), "2026-11-25T12:00:00Z");
+        assert_eq!(back.get(2, "decision"), "");
+        assert!(back.rows.iter().all(|r| r.cells.len() == back.header.len()));
+        // A row saved short by a spreadsheet is padded, not dropped.
+        let mut short = sheet(&[
+            "1,ann@example.com",
+            "2,bob@example.com,,User,,OK,,,,,keep,,",
+        ]);
+        let back = Sheet::parse(&short.to_csv()).unwrap();
+        assert_eq!(back.rows.len(), 2);
+        assert_eq!(back.get(1, "decision"), "keep");
     }
 
     #[test]

@@ -216,6 +216,12 @@ pub enum LinkCheck {
     Differs { link: ChainLink, now: String },
     /// Not where it was (moved or removed): the link cannot be checked here.
     NotFound(ChainLink),
+    /// Its manifest has the recorded hash, but the files it lists (or its
+    /// own chain) no longer match it: the chain's evidence is broken there.
+    PreviousNotIntact {
+        link: ChainLink,
+        problems: Vec<String>,
+    },
 }
 
 impl Verification {
@@ -225,24 +231,44 @@ impl Verification {
         self.changed.is_empty()
             && self.missing.is_empty()
             && self.added.is_empty()
-            && !matches!(self.previous, Some(LinkCheck::Differs { .. }))
+            && !matches!(
+                self.previous,
+                Some(LinkCheck::Differs { .. } | LinkCheck::PreviousNotIntact { .. })
+            )
     }
 
-    /// One line per problem, each naming its file.
+    /// One line per problem, each naming its file (those of this bundle
+    /// by their names in it, those of the chain by their paths).
     pub fn problems(&self) -> Vec<String> {
+        self.problems_in("")
+    }
+
+    /// As `problems`, with this bundle's own files named under `dir/`.
+    pub fn problems_in(&self, dir: &str) -> Vec<String> {
+        let at = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
         let mut lines = Vec::new();
-        lines.extend(self.changed.iter().map(|f| format!("{f}: changed")));
-        lines.extend(self.missing.iter().map(|f| format!("{f}: missing")));
+        lines.extend(self.changed.iter().map(|f| format!("{at}{f}: changed")));
+        lines.extend(self.missing.iter().map(|f| format!("{at}{f}: missing")));
         lines.extend(
             self.added
                 .iter()
-                .map(|f| format!("{f}: not in the manifest")),
+                .map(|f| format!("{at}{f}: not in the manifest")),
         );
-        if let Some(LinkCheck::Differs { link, now }) = &self.previous {
-            lines.push(format!(
+        match &self.previous {
+            Some(LinkCheck::Differs { link, now }) => lines.push(format!(
                 "{}/{MANIFEST}: the previous bundle's manifest changed (recorded {}, now {now})",
                 link.dir, link.manifest_sha256
-            ));
+            )),
+            Some(LinkCheck::PreviousNotIntact { link, problems }) => lines.extend(
+                problems
+                    .iter()
+                    .map(|p| format!("{}/{p} (in the previous bundle of the chain)", link.dir)),
+            ),
+            _ => {}
         }
         lines
     }
@@ -308,7 +334,20 @@ pub fn verify(dir: &Path) -> anyhow::Result<Verification> {
             _ => recorded,
         };
         match read_manifest(&previous) {
-            Ok((_, now)) if now == link.manifest_sha256 => LinkCheck::Matches(link),
+            // The link holds; the bundle it names is checked in turn (its
+            // files, and its own link), so a chain is only as intact as
+            // every bundle in it.
+            Ok((_, now)) if now == link.manifest_sha256 => match verify(&previous) {
+                Ok(check) if !check.is_intact() => LinkCheck::PreviousNotIntact {
+                    link,
+                    problems: check.problems(),
+                },
+                Ok(_) => LinkCheck::Matches(link),
+                Err(e) => LinkCheck::PreviousNotIntact {
+                    link,
+                    problems: vec![format!("{MANIFEST}: {e}")],
+                },
+            },
             Ok((_, now)) => LinkCheck::Differs { link, now },
             Err(_) if !previous.join(MANIFEST).exists() => LinkCheck::NotFound(link),
             // There, but no longer a manifest: changed.
@@ -404,6 +443,21 @@ mod tests {
         assert!(matches!(v.previous, Some(LinkCheck::Matches(_))), "{v:?}");
         std::fs::rename(moved.path().join("b1"), &first).unwrap();
         std::fs::rename(moved.path().join("b2"), &second).unwrap();
+        // A file of the first bundle edited, its manifest left alone: the
+        // link still matches, but the second is not intact through it.
+        let original = std::fs::read(first.join("audit.md")).unwrap();
+        std::fs::write(first.join("audit.md"), b"# Audit (edited)\n").unwrap();
+        let v = verify(&second).unwrap();
+        assert!(!v.is_intact());
+        assert_eq!(
+            v.problems(),
+            vec![format!(
+                "{}/audit.md: changed (in the previous bundle of the chain)",
+                first.display()
+            )]
+        );
+        std::fs::write(first.join("audit.md"), original).unwrap();
+        assert!(verify(&second).unwrap().is_intact());
         // The first manifest rewritten (say, to hide a file): the second says so.
         let path = first.join(MANIFEST);
         let text = std::fs::read_to_string(&path)

@@ -54,6 +54,10 @@ pub struct ImportContext {
 pub struct Template {
     pub header: Vec<String>,
     pub example: Vec<String>,
+    /// What the file cannot do on this instance (said beside the template,
+    /// not in it): new accounts of a type whose names the instance makes
+    /// up cannot be created by an import.
+    pub note: Option<String>,
 }
 
 /// The template for `kind`: the type column, then the `--set` keys of the
@@ -80,7 +84,24 @@ pub fn template(context: &ImportContext, kind: AccountType) -> Template {
             other => form.value_text(other),
         });
     }
-    Template { header, example }
+    // Rows are matched by userName, so the column is always there; where
+    // the instance makes up the names of new accounts of this type, the
+    // file can only update existing ones, and the note says so.
+    let mut note = None;
+    if !header.iter().any(|h| h == field_key(Field::Email)) {
+        header.insert(1, field_key(Field::Email).to_string());
+        example.insert(1, "svc-feed-01".to_string());
+        note = Some(format!(
+            "this instance makes up the names of new {} accounts: an import updates existing ones (matched by userName) but cannot create them; `rollcall users create --type {}` does",
+            kind.name(),
+            kind.key()
+        ));
+    }
+    Template {
+        header,
+        example,
+        note,
+    }
 }
 
 /// The template as CSV: the header, then the example commented out with
@@ -196,6 +217,12 @@ pub fn plan(
     csv_text: &str,
     existing: &[User],
 ) -> Result<ImportPlan, FileProblem> {
+    if csv_text.trim_start_matches('\u{feff}').trim().is_empty() {
+        return Err(FileProblem(
+            "the file is empty; `rollcall users template --type TYPE` writes a header to start from"
+                .to_string(),
+        ));
+    }
     let mut reader = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
         .flexible(true)
@@ -1089,6 +1116,8 @@ mod tests {
     fn the_file_must_name_fields_and_the_user_name() {
         let problem = |text: &str| plan(&context(), text, &[]).unwrap_err().0;
         assert!(problem("firstName\nPat\n").contains("no userName column"));
+        assert!(problem("").contains("the file is empty"));
+        assert!(problem("\u{feff}\r\n").contains("the file is empty"));
         assert!(problem("userName,colour\na@example.com,red\n").contains("column 2"));
         assert!(problem("userName,groups\na@example.com,SOC\n").contains("group memberships"));
         assert!(problem("userName,email\na@example.com,b@example.com\n").contains("second time"));

@@ -636,7 +636,7 @@ pub async fn plan_resume(
             if let Some((ResultOutcome::Ok, message)) = journaled.get(&(planned.account.id, step)) {
                 let why = message
                     .clone()
-                    .unwrap_or_else(|| "done by the run before it stopped".to_string());
+                    .unwrap_or_else(|| format!("done by run {}", original.run_id));
                 planned.checklist.set(step, StepState::Done(why));
             }
         }

@@ -30,7 +30,12 @@ pub fn write_csv(rows: &[ActionResult], out: &mut dyn Write) -> anyhow::Result<(
             csv_cell(&row.instance),
             csv_cell(&row.actor),
             csv_cell(&row.action),
-            row.account_id.to_string(),
+            // A create that made no account has no id (see ActionResult).
+            if row.account_id > 0 {
+                row.account_id.to_string()
+            } else {
+                String::new()
+            },
             csv_cell(&row.account_name),
             row.outcome.name().to_string(),
             row.message.as_deref().map(csv_cell).unwrap_or_default(),

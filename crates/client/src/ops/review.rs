@@ -110,6 +110,16 @@ pub async fn start(
 ) -> anyhow::Result<Snapshot> {
     empty_dir(&options.dir)?;
     let users = session.read_accounts(options.org.as_deref()).await?;
+    if users.is_empty() {
+        bail!(
+            "no account returned{}: nothing to review (is the name right?)",
+            options
+                .org
+                .as_deref()
+                .map(|org| format!(" in Organization {}", sanitize(org)))
+                .unwrap_or_default()
+        );
+    }
     let reported = session
         .capabilities
         .last_login_advertised()
@@ -326,12 +336,14 @@ pub fn decisions(review: &Review) -> Result<Vec<Decided>, Vec<Problem>> {
     let known = review.snapshot.known();
     let mut all = Vec::new();
     let mut problems = Vec::new();
+    let mut rowed = std::collections::BTreeSet::new();
     for (file, sheet) in &review.sheets {
         let (decided, mut found) = review::decisions(file, sheet, &known);
         all.extend(decided);
         problems.append(&mut found);
+        rowed.extend(sheet.account_ids());
     }
-    let (merged, mut found) = review::merge(all, &known);
+    let (merged, mut found) = review::merge(all, &known, &rowed);
     problems.append(&mut found);
     if problems.is_empty() {
         Ok(merged)
@@ -365,6 +377,9 @@ pub struct ApplyPlan {
     /// `disable` / `delete`).
     pub changed: Vec<Changed>,
     pub forced: bool,
+    /// Carried out already, by an earlier run of this review (the account
+    /// is now as decided: disabled, or gone): (account id, that run's id).
+    pub done: Vec<(i64, String)>,
 }
 
 /// Reads every account afresh and sorts the decisions: keep (nothing to
@@ -377,6 +392,16 @@ pub async fn plan(
     decided: &[Decided],
     force: bool,
 ) -> anyhow::Result<ApplyPlan> {
+    // The decisions name accounts by their ids on the instance the review
+    // was started on; on another, the same ids are other people.
+    if review.snapshot.instance != session.instance {
+        anyhow::bail!(
+            "{} was started on {}, and you are connected to {}: a review is applied only to the instance it was started on",
+            review.dir.display(),
+            sanitize(&review.snapshot.instance),
+            sanitize(&session.instance)
+        );
+    }
     let current: HashMap<i64, User> = session
         .read_accounts(review.snapshot.organization.as_deref())
         .await?
@@ -384,19 +409,37 @@ pub async fn plan(
         .map(|u| (u.id, u))
         .collect();
     let then: HashMap<i64, &User> = review.snapshot.users.iter().map(|u| (u.id, u)).collect();
+    let runs = applied(&review.dir)?;
     let mut plan = ApplyPlan {
         keep: 0,
         disable: Vec::new(),
         delete: Vec::new(),
         changed: Vec::new(),
         forced: force,
+        done: Vec::new(),
     };
     for d in decided {
         if d.decision == Decision::Keep {
             plan.keep += 1;
             continue;
         }
-        let Some(now) = current.get(&d.account_id) else {
+        // Applied again: what this review's own runs already did is not a
+        // change since the snapshot, nor anything left to do.
+        let now = current.get(&d.account_id);
+        let as_decided = match d.decision {
+            Decision::Delete => now.is_none(),
+            Decision::Disable => now.is_some_and(|u| u.disabled == Some(true)),
+            Decision::Keep => false,
+        };
+        let by = runs
+            .iter()
+            .rev()
+            .find(|r| r.decision == d.decision && r.account_ids.contains(&d.account_id));
+        if let (true, Some(run)) = (as_decided, by) {
+            plan.done.push((d.account_id, run.run_id.clone()));
+            continue;
+        }
+        let Some(now) = now else {
             plan.changed.push(Changed {
                 account_id: d.account_id,
                 account: d.account.clone(),
@@ -588,6 +631,12 @@ pub fn record(review: &Review, entries: &[Entry]) -> Result<Record, Vec<Problem>
                     return row;
                 }
             }
+            // No run of this review handled it: say what that can mean
+            // rather than leave "not applied" bare.
+            row.message = Some(
+                "no run of this review sent it: not applied yet, or when applied it had changed since the snapshot (skipped) or was already so, with nothing else of its decision to send"
+                    .into(),
+            );
             row
         })
         .collect();

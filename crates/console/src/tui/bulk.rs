@@ -137,6 +137,15 @@ impl RunKind {
             RunKind::UndoImport => "Nothing to put back".to_string(),
         }
     }
+
+    /// What the rows left out before sending are called in the summary:
+    /// an import leaves out invalid rows as well as refused ones.
+    pub fn refused_title(self) -> &'static str {
+        match self {
+            RunKind::Import => "invalid or not allowed",
+            RunKind::Bulk(_) | RunKind::UndoImport => "not allowed",
+        }
+    }
 }
 
 /// A run, from the moment it is sent until the results are closed.

@@ -1081,6 +1081,23 @@ fn offboard_escape_sends_nothing_and_bad_words_are_refused() {
         .unwrap()
         .text
         .contains("once the run has ended"));
+    // The view takes the whole height, yet the answer to a `:` command is
+    // in sight, at 80x24 and at 40x10 ...
+    for (width, height) in [(80, 24), (40, 10)] {
+        let text = screen(&mut app, width, height);
+        assert!(text.contains("Error: "), "{width}x{height}:\n{text}");
+    }
+    // ... and so is the command as it is typed.
+    type_keys(&mut app, ":export /tmp/x.md");
+    for (width, height) in [(80, 24), (40, 10)] {
+        let text = screen(&mut app, width, height);
+        assert!(
+            text.contains(":export /tmp/x.md"),
+            "{width}x{height}:\n{text}"
+        );
+    }
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.mode(), Mode::Offboard);
     assert!(app.handle_key(key(KeyCode::Esc)).is_empty());
     assert_eq!(app.mode(), Mode::Table);
     // Esc while the plan is read cancels the reading.
@@ -1305,7 +1322,7 @@ fn import_previews_as_the_command_line_then_runs_as_a_bulk_run() {
         "{text}"
     );
     assert!(
-        text.contains("Unchanged: 1; not allowed: 1 (not sent)"),
+        text.contains("Unchanged: 1; invalid or not allowed: 1 (not sent)"),
         "{text}"
     );
     insta::assert_snapshot!("import_results_80x24", text);

@@ -308,9 +308,10 @@ pub(super) fn render_results(app: &App, frame: &mut Frame, area: Rect, theme: &T
     let inner = block.inner(outer);
     let summary = Line::styled(
         format!(
-            " {}: {}; not allowed: {} (not sent)",
+            " {}: {}; {}: {} (not sent)",
             run.kind.already_title(),
             run.already,
+            run.kind.refused_title(),
             run.not_allowed.len()
         ),
         theme.dim,

@@ -119,6 +119,16 @@ pub fn draw(app: &App, frame: &mut Frame) -> Geometry {
             Mode::Table | Mode::Filter | Mode::Command | Mode::Find => {}
         }
     }
+    // A `:` typed over a view (`:export` in the results, the offboarding
+    // view) is drawn over it, so nothing is typed blind.
+    let over_a_view = app
+        .layers
+        .bottom_up()
+        .any(|m| !matches!(m, Mode::Table | Mode::Filter | Mode::Command | Mode::Find));
+    if over_a_view && status::prompt_is_open(app) {
+        frame.render_widget(ratatui::widgets::Clear, bottom);
+        status::render(app, frame, bottom, &theme);
+    }
     guard_cells(frame.buffer_mut());
     geometry
 }

@@ -48,7 +48,26 @@ pub(super) fn render(
     let keymap = &app.keymap;
     let hints = |wanted: &[(&[Cmd], &str)]| key_hints(keymap, Mode::Offboard, wanted);
     let room = popup_room(area);
-    let outer = popup(room, 78, room.height);
+    // The view takes the whole height, but for the status line when it
+    // holds a message (the answer to `:export`, an error), kept in sight.
+    let height = if app.status.is_some() {
+        // As `draw` lays the status lines out, above the key hints.
+        let hints = u16::from(area.height >= 16);
+        let max = area
+            .height
+            .saturating_sub(super::header::height(app, area) + hints + 2);
+        let status = super::status::height(app, area, max, theme);
+        area.height
+            .saturating_sub(hints + status + room.y.saturating_sub(area.y))
+            .clamp(3, room.height)
+    } else {
+        room.height
+    };
+    // At the top, so the status lines below stay clear.
+    let outer = Rect {
+        y: room.y,
+        ..popup(room, 78, height)
+    };
     let inner_width = usize::from(outer.width.saturating_sub(2));
     let (title, summary, hint, lists) = match &view.stage {
         Stage::Closed => return None,

@@ -26,16 +26,21 @@ pub(super) fn render(app: &App, frame: &mut Frame, area: Rect, theme: &Theme) ->
         Some(_) => format!(" Review {dir}: {decided} of {total} decided "),
         None => format!(" Review {dir} "),
     };
-    let hints = key_hints(
+    let decide: [(&[Cmd], &str); 3] = [
+        (&[Cmd::DecideKeep], "keep"),
+        (&[Cmd::DecideDisable], "disable"),
+        (&[Cmd::DecideDelete], "delete"),
+    ];
+    let mut hints = key_hints(
         &app.keymap,
         Mode::Review,
-        &[
-            (&[Cmd::DecideKeep], "keep"),
-            (&[Cmd::DecideDisable], "disable"),
-            (&[Cmd::DecideDelete], "delete"),
-            (&[Cmd::Close], "close"),
-        ],
+        &[decide[0], decide[1], decide[2], (&[Cmd::Close], "close")],
     );
+    // Where the border cannot hold them all, the three decisions keep
+    // their keys (a hint cut at the left lost `k`); help lists Esc.
+    if hints.chars().count() + 2 > usize::from(outer.width) {
+        hints = key_hints(&app.keymap, Mode::Review, &decide);
+    }
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.title))

@@ -28,6 +28,11 @@ fn open_prompt(app: &App) -> Option<(&'static str, &LineEditor)> {
     }
 }
 
+/// Whether a prompt (`/`, `:` or find) is open on the status line.
+pub(super) fn prompt_is_open(app: &App) -> bool {
+    open_prompt(app).is_some()
+}
+
 /// The status line, and under it as many lines as a long message needs
 /// (wrapped, never cut), at most `max`.
 pub(super) fn height(app: &App, area: Rect, max: u16, theme: &Theme) -> u16 {
