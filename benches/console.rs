@@ -21,6 +21,30 @@ pub const SECRET: &str = "bench-secret";
 
 pub struct SandboxProcess(Child);
 
+impl SandboxProcess {
+    /// CPU seconds (user and system) the sandbox process has used so far.
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(self.0.id() as i32)
+    }
+}
+
+/// A process's CPU seconds (user and system) so far, from /proc.
+pub fn cpu_seconds(pid: i32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command (which may hold spaces), 1-based 14 and 15.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<f64>().ok()))
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks / per_second.max(1.0)
+}
+
 impl Drop for SandboxProcess {
     fn drop(&mut self) {
         let _ = self.0.kill();
