@@ -540,6 +540,36 @@ struct BulkTask {
     done: JoinHandle<()>,
 }
 
+impl BulkTask {
+    /// Runs the future `run` makes on a blocking thread driving the same
+    /// runtime: the runs' futures (`bulk::execute`'s stream closure, an
+    /// import undo's account stream) are not provably Send, a rustc
+    /// limitation. A run is stopped through `cancel`, never aborted
+    /// mid-request; only shutting down out of time drops it, and with it
+    /// its requests in flight.
+    fn spawn<F, Fut>(cancel: Cancel, run: F) -> BulkTask
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let handle = tokio::runtime::Handle::current();
+        let (abort, aborted) = oneshot::channel::<()>();
+        let done = tokio::task::spawn_blocking(move || {
+            handle.block_on(async move {
+                tokio::select! {
+                    () = run() => {}
+                    _ = aborted => {}
+                }
+            });
+        });
+        BulkTask {
+            cancel,
+            abort,
+            done,
+        }
+    }
+}
+
 /// How long `Command::Shutdown` lets the requests in flight of a bulk run
 /// finish: long enough for a healthy answer, short enough to wait for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -624,53 +654,21 @@ async fn run(
                 }
             }
             Command::RunBulk { id, job } => {
-                // `bulk::execute`'s future is not provably Send (a rustc
-                // limitation with its stream closure), so it runs on a
-                // blocking thread driving the same runtime. It is stopped
-                // through the job's Cancel, never aborted mid-request.
                 let (client, events) = (client.clone(), events.clone());
-                let handle = tokio::runtime::Handle::current();
                 let cancel = job.cancel.clone();
-                let (abort, aborted) = oneshot::channel::<()>();
-                let done = tokio::task::spawn_blocking(move || {
-                    handle.block_on(async move {
-                        tokio::select! {
-                            () = run_bulk(client, id, job, events) => {}
-                            // Shutting down and out of time: dropping the
-                            // run drops its requests in flight.
-                            _ = aborted => {}
-                        }
-                    });
-                });
-                bulks.push(BulkTask {
-                    cancel,
-                    abort,
-                    done,
-                });
+                bulks.push(BulkTask::spawn(cancel, move || {
+                    run_bulk(client, id, job, events)
+                }));
             }
             Command::LoadReview { .. } | Command::SaveReviewSheet { .. } => {
                 let _ = review_tx.send(command);
             }
             Command::RunOffboard { id, job } => {
-                // As a bulk run: on a blocking thread driving the runtime,
-                // stopped through its Cancel.
                 let (client, events) = (client.clone(), events.clone());
-                let handle = tokio::runtime::Handle::current();
                 let cancel = job.cancel.clone();
-                let (abort, aborted) = oneshot::channel::<()>();
-                let done = tokio::task::spawn_blocking(move || {
-                    handle.block_on(async move {
-                        tokio::select! {
-                            () = run_offboard(client, id, *job, events) => {}
-                            _ = aborted => {}
-                        }
-                    });
-                });
-                bulks.push(BulkTask {
-                    cancel,
-                    abort,
-                    done,
-                });
+                bulks.push(BulkTask::spawn(cancel, move || {
+                    run_offboard(client, id, *job, events)
+                }));
             }
             Command::PlanImport { id, ask } => {
                 let task = tokio::spawn(plan_import(client.clone(), id, *ask, events.clone()));
@@ -679,26 +677,14 @@ async fn run(
             Command::RunImport { .. } | Command::RunImportUndo { .. } => {
                 let Some(id) = command.id() else { continue };
                 let (client, events) = (client.clone(), events.clone());
-                let handle = tokio::runtime::Handle::current();
                 let cancel = match &command {
                     Command::RunImport { job, .. } => job.cancel.clone(),
                     Command::RunImportUndo { job, .. } => job.cancel.clone(),
                     _ => continue,
                 };
-                let (abort, aborted) = oneshot::channel::<()>();
-                let done = tokio::task::spawn_blocking(move || {
-                    handle.block_on(async move {
-                        tokio::select! {
-                            () = run_import(client, id, command, events) => {}
-                            _ = aborted => {}
-                        }
-                    });
-                });
-                bulks.push(BulkTask {
-                    cancel,
-                    abort,
-                    done,
-                });
+                bulks.push(BulkTask::spawn(cancel, move || {
+                    run_import(client, id, command, events)
+                }));
             }
             Command::PlanOffboard { id, ask } => {
                 let task = tokio::spawn(plan_offboard(client.clone(), id, *ask, events.clone()));
@@ -707,24 +693,12 @@ async fn run(
             Command::Shutdown => break,
             Command::PlanUndo { .. } => {
                 // An import's undo plan reads accounts through a stream
-                // whose future is not provably Send: on a blocking thread
-                // driving the runtime, dropped at shutdown like a run.
+                // whose future is not provably Send: run like a run, and
+                // dropped at shutdown like one.
                 let (client, events) = (client.clone(), events.clone());
-                let handle = tokio::runtime::Handle::current();
-                let (abort, aborted) = oneshot::channel::<()>();
-                let done = tokio::task::spawn_blocking(move || {
-                    handle.block_on(async move {
-                        tokio::select! {
-                            () = plan_undo(client, command, events) => {}
-                            _ = aborted => {}
-                        }
-                    });
-                });
-                bulks.push(BulkTask {
-                    cancel: Cancel::default(),
-                    abort,
-                    done,
-                });
+                bulks.push(BulkTask::spawn(Cancel::default(), move || {
+                    plan_undo(client, command, events)
+                }));
             }
             Command::LoadJournal { .. } | Command::LoadJournalRun { .. } => {
                 let Some(id) = command.id() else { continue };
@@ -997,11 +971,8 @@ async fn run_import(
     };
     let begun = {
         let client = client.clone();
-        tokio::task::spawn_blocking(move || {
-            ops::run::begin_with(&client, journal_path.as_deref(), &header)
-        })
-        .await
-        .unwrap_or_else(|e| Err(ops::run::Refused::Journal(e.to_string())))
+        begin_off_thread(move || ops::run::begin_with(&client, journal_path.as_deref(), &header))
+            .await
     };
     let journal = match begun {
         Ok(journal) => journal,
@@ -1105,6 +1076,15 @@ async fn plan_offboard(
     let _ = events.send(Event::OffboardPlanned { id, plan });
 }
 
+/// Opens a run's journal (a file and an fsync) off the async threads.
+async fn begin_off_thread<T: Send + 'static>(
+    begin: impl FnOnce() -> Result<T, ops::run::Refused> + Send + 'static,
+) -> Result<T, ops::run::Refused> {
+    tokio::task::spawn_blocking(begin)
+        .await
+        .unwrap_or_else(|e| Err(ops::run::Refused::Journal(e.to_string())))
+}
+
 async fn run_offboard(
     client: Client,
     id: RequestId,
@@ -1113,9 +1093,7 @@ async fn run_offboard(
 ) {
     let begun = {
         let (client, journal, run) = (client.clone(), job.journal.clone(), job.run.clone());
-        tokio::task::spawn_blocking(move || ops::offboard::begin(&client, journal.as_deref(), &run))
-            .await
-            .unwrap_or_else(|e| Err(ops::run::Refused::Journal(e.to_string())))
+        begin_off_thread(move || ops::offboard::begin(&client, journal.as_deref(), &run)).await
     };
     let lists = match begun {
         Ok(journal) => {
@@ -1146,9 +1124,7 @@ async fn run_bulk(
     // file and an fsync. No journal, no writes.
     let begun = {
         let (client, journal, request) = (client.clone(), job.journal.clone(), job.request.clone());
-        tokio::task::spawn_blocking(move || ops::run::begin(&client, journal.as_deref(), &request))
-            .await
-            .unwrap_or_else(|e| Err(ops::run::Refused::Journal(e.to_string())))
+        begin_off_thread(move || ops::run::begin(&client, journal.as_deref(), &request)).await
     };
     let results = match begun {
         Ok(journal) => {
