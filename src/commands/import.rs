@@ -3,8 +3,8 @@
 //! the preview and the progress, and ask.
 
 use super::offboard::{
-    effective_concurrency, journal_path, listen_for_stop_signals, parse_concurrency, plural,
-    print_while_running, ready_to_send, write_row, Confirm, LinePrompt, UndoArgs, JOURNAL_ENV,
+    drive_run, effective_concurrency, journal_path, listen_for_stop_signals, parse_concurrency,
+    plural, print_while_running, ready_to_send, Confirm, LinePrompt, UndoArgs, JOURNAL_ENV,
 };
 use crate::bulk::{Cancel, RowOutcome, RowResult, RunMeta};
 use crate::domain::text::sanitize;
@@ -334,50 +334,28 @@ pub async fn undo_with(
         actor: session.actor.user_name.clone(),
     };
     let header = undo::import_undo_header(&meta, &plan, session.client.activity_log());
-    let journal = crate::ops::run::begin_with(&session.client, Some(path), &header)?;
     let concurrency = effective_concurrency(session, args.concurrency);
-    let stop_signals = listen_for_stop_signals();
-    writeln!(
-        out,
-        "Run {} ({concurrency} at a time), journal {}",
-        meta.run_id,
-        path.display()
-    )?;
-    out.flush()?;
-    let cancel = Cancel::default();
-    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<RowResult>();
-    let mut forward = move |row: &RowResult| {
-        let _ = sender.send(row.clone());
-    };
-    let running = async {
-        Ok(undo::execute_import_undo(
-            &session.client,
-            journal,
-            &meta,
-            &plan,
-            concurrency,
-            &cancel,
-            &mut forward,
-        )
-        .await)
-    };
-    let (rows, signal) = print_while_running(
+    let (rows, signal) = drive_run(
+        session,
+        path,
         &meta.run_id,
-        running,
-        &cancel,
-        receiver,
-        write_row,
-        stop_signals,
+        &header,
+        &format!("{concurrency} at a time"),
         out,
+        async |journal, cancel, forward| {
+            undo::execute_import_undo(
+                &session.client,
+                journal,
+                &meta,
+                &plan,
+                concurrency,
+                cancel,
+                forward,
+            )
+            .await
+        },
     )
     .await?;
-    writeln!(
-        out,
-        "Run {}: {}",
-        meta.run_id,
-        crate::ops::run::tally(&rows)
-    )?;
-    out.flush()?;
     finish(&meta.run_id, &rows, signal)?;
     if !plan.unreadable.is_empty() {
         bail!(

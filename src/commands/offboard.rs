@@ -664,6 +664,45 @@ async fn execute_printing(
     .await
 }
 
+/// A journaled run that is not a bulk run (an import's undo, an
+/// offboarding's undo): opens the journal at `path` with `header`, says
+/// the run began (`what`: how it runs), runs `execute` while printing each
+/// row as it ends, and prints the tally. Returns the rows and the stop
+/// signal that came, if one did.
+pub(crate) async fn drive_run(
+    session: &Session,
+    path: &Path,
+    run_id: &str,
+    header: &journal::RunHeader,
+    what: &str,
+    out: &mut dyn Write,
+    execute: impl AsyncFnOnce(Journal, &Cancel, &mut (dyn FnMut(&RowResult) + Send)) -> Vec<RowResult>,
+) -> anyhow::Result<(Vec<RowResult>, Option<i32>)> {
+    let journal = crate::ops::run::begin_with(&session.client, Some(path), header)?;
+    let stop_signals = listen_for_stop_signals();
+    writeln!(out, "Run {run_id} ({what}), journal {}", path.display())?;
+    out.flush()?;
+    let cancel = Cancel::default();
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<RowResult>();
+    let mut forward = move |row: &RowResult| {
+        let _ = sender.send(row.clone());
+    };
+    let running = async { Ok(execute(journal, &cancel, &mut forward).await) };
+    let (rows, signal) = print_while_running(
+        run_id,
+        running,
+        &cancel,
+        receiver,
+        write_row,
+        stop_signals,
+        out,
+    )
+    .await?;
+    writeln!(out, "Run {run_id}: {}", crate::ops::run::tally(&rows))?;
+    out.flush()?;
+    Ok((rows, signal))
+}
+
 /// Drives `run` while printing each row `rows` brings with `write_row`:
 /// the first SIGINT or SIGTERM cancels `cancel` (requests in flight
 /// finish, nothing new starts) and comes back with the result; a second

@@ -3,11 +3,10 @@
 //! accounts, print the preview and the progress, ask, and write the report.
 
 use super::offboard::{
-    effective_concurrency, journal_path, listen_for_stop_signals, parse_concurrency, plural,
-    print_while_running, ready_to_send, select, write_row, Confirm, LinePrompt, UndoArgs,
-    JOURNAL_ENV,
+    drive_run, effective_concurrency, journal_path, listen_for_stop_signals, parse_concurrency,
+    plural, print_while_running, ready_to_send, select, Confirm, LinePrompt, UndoArgs, JOURNAL_ENV,
 };
-use crate::bulk::{Cancel, RowOutcome, RowResult, RunMeta};
+use crate::bulk::{Cancel, RowOutcome, RunMeta};
 use crate::domain::offboard::{Checklist, StepState};
 use crate::domain::preflight::BulkAction;
 use crate::domain::run_as::Inheritance;
@@ -449,50 +448,28 @@ pub async fn undo_with(
         actor: session.actor.user_name.clone(),
     };
     let header = offboard::undo_header(&meta, &plan, session.client.activity_log());
-    let journal = crate::ops::run::begin_with(&session.client, Some(path), &header)?;
     let concurrency = effective_concurrency(session, args.concurrency);
-    let stop_signals = listen_for_stop_signals();
-    writeln!(
-        out,
-        "Run {} (undo), journal {}",
-        meta.run_id,
-        path.display()
-    )?;
-    out.flush()?;
-    let cancel = Cancel::default();
-    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<RowResult>();
-    let mut forward = move |row: &RowResult| {
-        let _ = sender.send(row.clone());
-    };
-    let running = async {
-        Ok(offboard::execute_undo(
-            &session.client,
-            journal,
-            &meta,
-            &plan,
-            concurrency,
-            &cancel,
-            &mut forward,
-        )
-        .await)
-    };
-    let (rows, signal) = print_while_running(
+    let (rows, signal) = drive_run(
+        session,
+        path,
         &meta.run_id,
-        running,
-        &cancel,
-        receiver,
-        write_row,
-        stop_signals,
+        &header,
+        "undo",
         out,
+        async |journal, cancel, forward| {
+            offboard::execute_undo(
+                &session.client,
+                journal,
+                &meta,
+                &plan,
+                concurrency,
+                cancel,
+                forward,
+            )
+            .await
+        },
     )
     .await?;
-    writeln!(
-        out,
-        "Run {}: {}",
-        meta.run_id,
-        crate::ops::run::tally(&rows)
-    )?;
-    out.flush()?;
     let not_ok = rows.iter().filter(|r| r.outcome != RowOutcome::Ok).count();
     if let Some(signal) = signal.filter(|_| not_ok > 0) {
         return Err(crate::tui::Interrupted {
