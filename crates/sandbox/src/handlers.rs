@@ -3,7 +3,7 @@
 //! maps its refusals to HTTP (401 permission, 400 bad input, 404 unknown).
 
 use super::auth::{self, Caller};
-use super::db::{self, PageExtras, UserRow, View, USER_FROM};
+use super::db::{self, PageExtras, UserRow, View};
 use super::error::ApiErr;
 use super::page;
 use super::tql::{self, Visibility};
@@ -536,12 +536,8 @@ fn listing_count(
     where_sql: &[String],
     params: &[SqlValue],
 ) -> Result<i64, ApiErr> {
-    // As `page::write_users`: the owners join only for an owner filter.
-    let from = if where_sql.iter().any(|w| w.contains("o.")) {
-        USER_FROM
-    } else {
-        "users u"
-    };
+    let clauses: Vec<&str> = where_sql.iter().map(String::as_str).collect();
+    let from = page::users_from(&clauses);
     let sql = format!("SELECT count(*) FROM {from} {}", where_clause(where_sql));
     let mut stmt = conn.prepare_cached(&sql).map_err(ApiErr::db)?;
     stmt.query_row(params_from_iter(params.iter()), |r| r.get::<_, i64>(0))
@@ -618,8 +614,9 @@ fn reference_page(
 ) -> Result<UsersPage, ApiErr> {
     let where_clause = where_clause(where_sql);
     let sql = format!(
-        "SELECT {} FROM {USER_FROM} {where_clause} ORDER BY {order} LIMIT ? OFFSET ?",
-        db::USER_COLS
+        "SELECT {} FROM {} {where_clause} ORDER BY {order} LIMIT ? OFFSET ?",
+        db::USER_COLS,
+        db::USER_FROM
     );
     let mut page_params = params.to_vec();
     page_params.push(SqlValue::Integer(limit + 1));
@@ -633,7 +630,7 @@ fn reference_page(
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let count = if want_count {
-        let sql = format!("SELECT count(*) FROM {USER_FROM} {where_clause}");
+        let sql = format!("SELECT count(*) FROM {} {where_clause}", db::USER_FROM);
         Some(
             conn.query_row(&sql, params_from_iter(params.iter()), |r| {
                 r.get::<_, i64>(0)

@@ -470,6 +470,18 @@ fn write_user<C: Cells>(
     Ok(())
 }
 
+/// What a users query reads from: the owners joined only where the query
+/// chooses or orders by the owner (its SQL names `o.`); otherwise every row
+/// would pay a lookup of a name the few owners' table gives at once (every
+/// account's Organization exists: owners are never deleted).
+pub fn users_from(clauses: &[&str]) -> &'static str {
+    if clauses.iter().any(|c| c.contains("o.")) {
+        USER_FROM
+    } else {
+        "users u"
+    }
+}
+
 /// A page read out of the database: its rows, their roles and groups, and
 /// where it ends; written as JSON by [`PageData::write`] after the lock.
 pub struct PageData {
@@ -517,15 +529,11 @@ pub fn read_users(
     let mut page_params = params.to_vec();
     page_params.push(SqlValue::Integer(limit + 1));
     page_params.push(SqlValue::Integer(skip));
-    // The owners join only where the page is chosen or ordered by the
-    // owner: otherwise every row would pay a lookup of a name the few
-    // owners' table gives at once (every account's Organization exists:
-    // owners are never deleted).
-    let joined = conditions.contains("o.") || order.contains("o.");
-    let (from, cols) = if joined {
-        (USER_FROM, USER_COLS.to_string())
+    let from = users_from(&[conditions, order]);
+    let cols = if from == USER_FROM {
+        USER_COLS.to_string()
     } else {
-        ("users u", USER_COLS.replacen("o.name", "NULL", 1))
+        USER_COLS.replacen("o.name", "NULL", 1)
     };
     let ids_sql = format!("SELECT u.id FROM {from} {conditions} ORDER BY {order} LIMIT ? OFFSET ?");
     let ids: Vec<i64> = {
