@@ -111,6 +111,10 @@ pub struct ConsoleFigures {
     pub loaded: Duration,
     pub key_med: f64,
     pub key_max: f64,
+    /// The slowest keystroke of every round, as typed.
+    pub key_raw_max: f64,
+    /// The filter as typed up to the slowest keystroke.
+    pub slowest_key: String,
     pub keystrokes: usize,
     pub matched: usize,
     pub draw_med: f64,
@@ -131,7 +135,7 @@ impl ConsoleFigures {
             ms(f.first_rows)
         );
         println!("whole listing loaded               {:8.1} ms", ms(f.loaded));
-        println!("filter keystroke median / slowest  {:8.2} / {:.2} ms ({} keystrokes, last query matched {})", f.key_med, f.key_max, f.keystrokes, f.matched);
+        println!("filter keystroke median / slowest  {:8.2} / {:.2} ms ({} keystrokes, each its best of 3 rounds; slowest as typed {:.2} ms; slowest at {:?}; last query matched {})", f.key_med, f.key_max, f.keystrokes, f.key_raw_max, f.slowest_key, f.matched);
         println!(
             "frame draw 80x24 median / slowest  {:8.2} / {:.2} ms",
             f.draw_med, f.draw_max
@@ -264,25 +268,49 @@ pub fn measure(users: usize) -> ConsoleFigures {
             big_draws.push(t.elapsed());
         }
 
-        // Filter keystrokes: a free word, then a structured query.
-        let mut keystrokes = Vec::new();
-        for query in ["/smith", "/status:locked login>90d type:user"] {
-            app.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
-            for c in query.chars() {
-                let t = Instant::now();
-                app.handle_key(key(c));
-                if c != '/' {
-                    keystrokes.push(t.elapsed());
+        // Filter keystrokes: a free word, then a structured query, typed
+        // three times; each keystroke's best time is its cost (a slower
+        // one was this shared machine taking the core away), and the
+        // slowest of those is the figure. The slowest of all is printed.
+        const ROUNDS: usize = 3;
+        let queries = ["/smith", "/status:locked login>90d type:user"];
+        let mut rounds: Vec<Vec<Duration>> = Vec::new();
+        for _ in 0..ROUNDS {
+            let mut keystrokes = Vec::new();
+            for query in queries {
+                app.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+                for c in query.chars() {
+                    let t = Instant::now();
+                    app.handle_key(key(c));
+                    if c != '/' {
+                        keystrokes.push(t.elapsed());
+                    }
                 }
+                let t = Instant::now();
+                terminal
+                    .draw(|f| {
+                        draw(&app, f);
+                    })
+                    .expect("draw");
+                draw_times.push(t.elapsed());
             }
-            let t = Instant::now();
-            terminal
-                .draw(|f| {
-                    draw(&app, f);
-                })
-                .expect("draw");
-            draw_times.push(t.elapsed());
+            rounds.push(keystrokes);
         }
+        let mut keystrokes: Vec<Duration> = (0..rounds[0].len())
+            .map(|k| rounds.iter().map(|r| r[k]).min().unwrap_or_default())
+            .collect();
+        let key_raw_max = rounds.iter().flatten().max().copied().unwrap_or_default();
+        // Which keystroke is the slowest: the filter typed up to it.
+        let typed: Vec<String> = queries
+            .iter()
+            .flat_map(|q| (2..=q.len()).map(move |n| q[..n].to_string()))
+            .collect();
+        let slowest_key = keystrokes
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, t)| **t)
+            .and_then(|(i, _)| typed.get(i).cloned())
+            .unwrap_or_default();
         let matched = app.counts().1;
 
         // Sorting by another column and back.
@@ -305,6 +333,8 @@ pub fn measure(users: usize) -> ConsoleFigures {
             loaded,
             key_med,
             key_max,
+            key_raw_max: ms(key_raw_max),
+            slowest_key,
             keystrokes: keystrokes.len(),
             matched,
             draw_med,

@@ -400,8 +400,9 @@ async fn the_profile_proxy_and_tc_proxy_variables_reach_the_wire() {
     assert!(listed(&run), "{}", run.stderr);
     let seen = profile_proxy.seen();
     assert!(!seen.is_empty());
-    // whoami and OPTIONS go out together, over one connection or two: each
-    // connection's first request is one of them, with the proxy's login.
+    // whoami and the three OPTIONS go out together, over one connection or
+    // several, in any order: the first request seen is one of them, and
+    // every request carries the proxy's login.
     let opening = |line: &str| {
         [
             format!("GET {}/v2/whoami HTTP/1.1", sb.base_url()),
@@ -409,6 +410,11 @@ async fn the_profile_proxy_and_tc_proxy_variables_reach_the_wire() {
                 "OPTIONS {}/v3/security/users?show=readonly HTTP/1.1",
                 sb.base_url()
             ),
+            format!(
+                "OPTIONS {}/v3/security/users/fields HTTP/1.1",
+                sb.base_url()
+            ),
+            format!("OPTIONS {}/v3/security/users/tql HTTP/1.1", sb.base_url()),
         ]
         .iter()
         .any(|l| l == line)

@@ -254,7 +254,7 @@ mod read {
     macro_rules! shared_readers {
         ($($name:ident = $wire:literal;)+) => {$(
             pub fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Arc<str>>, D::Error> {
-                Ok(lenient::text(d, $wire)?.map(|text| super::intern(&text)))
+                lenient::text_with(d, $wire, super::intern)
             }
         )+};
     }
@@ -402,9 +402,65 @@ fn intern_roles(roles: Vec<(Arc<str>, Arc<str>)>) -> RoleSet {
     shared
 }
 
+/// Role maps this thread has read, by their entries as sent (each text
+/// length-prefixed): most accounts send one of a few maps, which is then
+/// read without sorting, interning or allocating.
+type ReadRoles = HashMap<Box<[u8]>, OwnerRoles, BuildHasherDefault<Fnv>>;
+
+/// Distinct maps kept per thread; beyond it the cache starts over.
+const MAX_READ_ROLE_MAPS: usize = 4096;
+
 impl TextMap for OwnerRoles {
     /// A later entry for the same owner replaces an earlier one.
     fn from_entries<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        thread_local! {
+            static KEY: std::cell::RefCell<Vec<u8>> = Default::default();
+            static READ: std::cell::RefCell<ReadRoles> = Default::default();
+        }
+        KEY.with(|key| {
+            let mut key = key.borrow_mut();
+            key.clear();
+            for text in entries.flat_map(|(owner, role)| [owner, role]) {
+                key.extend_from_slice(&(text.len() as u64).to_le_bytes());
+                key.extend_from_slice(text.as_bytes());
+            }
+            if let Some(roles) = READ.with(|read| read.borrow().get(key.as_slice()).cloned()) {
+                return roles;
+            }
+            let roles = Self::build(RoleKeyEntries(&key));
+            READ.with(|read| {
+                let mut read = read.borrow_mut();
+                if read.len() >= MAX_READ_ROLE_MAPS {
+                    read.clear();
+                }
+                read.insert(key.as_slice().into(), roles.clone());
+            });
+            roles
+        })
+    }
+}
+
+/// The entries back out of a [`ReadRoles`] key.
+struct RoleKeyEntries<'a>(&'a [u8]);
+
+impl<'a> Iterator for RoleKeyEntries<'a> {
+    type Item = (&'a str, &'a str);
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut text = || {
+            let (len, rest) = self.0.split_first_chunk::<8>()?;
+            let len = u64::from_le_bytes(*len) as usize;
+            let (text, rest) = rest.split_at_checked(len)?;
+            self.0 = rest;
+            // Written from `&str`s just before.
+            std::str::from_utf8(text).ok()
+        };
+        Some((text()?, text()?))
+    }
+}
+
+impl OwnerRoles {
+    /// A later entry for the same owner replaces an earlier one.
+    fn build<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
         let mut roles: Vec<(Arc<str>, Arc<str>)> = Vec::new();
         for (owner, role) in entries {
             match roles.binary_search_by(|(name, _)| name.as_ref().cmp(owner)) {
@@ -493,6 +549,12 @@ impl<'de> Deserialize<'de> for OwnerRoles {
 pub struct GroupRef {
     pub id: i64,
     pub name: String,
+}
+
+impl super::lenient::IdName for GroupRef {
+    fn new(id: i64, name: String) -> Self {
+        GroupRef { id, name }
+    }
 }
 
 /// Whether the instance returns `lastLogin` to this actor, which is what
@@ -851,6 +913,73 @@ mod tests {
         ] {
             assert!(odd.contains(&field), "{field} not noted in {odd:?}");
         }
+    }
+
+    #[test]
+    fn user_groups_are_read_whole_or_not_at_all() {
+        let groups = |json: &str| -> Option<Vec<GroupRef>> {
+            let text = format!(r#"{{"id":1,"userName":"a","userGroups":{json}}}"#);
+            serde_json::from_str::<User>(&text).unwrap().user_groups
+        };
+        let soc = GroupRef {
+            id: 3,
+            name: "SOC \"A\"".into(),
+        };
+        assert_eq!(groups("[]"), Some(vec![]));
+        assert_eq!(groups("null"), None);
+        assert_eq!(
+            groups(r#"[{"id":3,"name":"SOC \"A\"","extra":[1,{"x":2}]},{"name":"B","id":4}]"#),
+            Some(vec![
+                soc.clone(),
+                GroupRef {
+                    id: 4,
+                    name: "B".into()
+                }
+            ])
+        );
+        // One unreadable item makes the whole list unknown, and the rest
+        // of the account is still read.
+        for odd in [
+            r#"[{"id":3,"name":"SOC"},{"id":"4","name":"B"}]"#,
+            r#"[{"id":3,"name":"SOC"},{"id":4}]"#,
+            r#"[{"id":3.5,"name":"SOC"}]"#,
+            r#"[{"id":3,"name":null}]"#,
+            r#"[{"id":3,"id":4,"name":"SOC"}]"#,
+            r#"[{"id":18446744073709551615,"name":"SOC"}]"#,
+            r#"["SOC"]"#,
+            r#"[[3,"SOC"]]"#,
+            r#"{"id":3,"name":"SOC"}"#,
+            "7",
+        ] {
+            assert_eq!(groups(odd), None, "{odd}");
+        }
+        let u: User = serde_json::from_str(
+            r#"{"id":1,"userName":"a","userGroups":[{"id":"x"}],"firstName":"Pat"}"#,
+        )
+        .unwrap();
+        assert_eq!(u.first_name.as_deref(), Some("Pat"));
+    }
+
+    #[test]
+    fn role_maps_read_again_are_the_same_map() {
+        let roles = |json: &str| -> OwnerRoles {
+            let text = format!(r#"{{"id":1,"userName":"a","ownerRoles":{json}}}"#);
+            serde_json::from_str::<User>(&text)
+                .unwrap()
+                .owner_roles
+                .unwrap()
+        };
+        let first = roles(r#"{"B":"Editor","A":"User","B":"Director"}"#);
+        assert_eq!(first.get("A"), Some("User"));
+        assert_eq!(first.get("B"), Some("Director"), "a later entry replaces");
+        let again = roles(r#"{"B":"Editor","A":"User","B":"Director"}"#);
+        assert!(Arc::ptr_eq(&first.0, &again.0), "one shared copy");
+        // Texts that would run together without their lengths differ.
+        let split = roles(r#"{"AB":"C"}"#);
+        let other = roles(r#"{"A":"BC"}"#);
+        assert_eq!(split.get("AB"), Some("C"));
+        assert_eq!(other.get("A"), Some("BC"));
+        assert_eq!(roles("{}").get("A"), None);
     }
 
     #[test]

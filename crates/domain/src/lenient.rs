@@ -296,7 +296,7 @@ pub fn owner_roles<'de, D: Deserializer<'de>, M: TextMap>(
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut entries: Vec<(Cow<'de, str>, Cow<'de, str>)> = Vec::new();
             let mut readable = true;
-            while let Some(owner) = map.next_key::<Cow<'de, str>>()? {
+            while let Some(owner) = map.next_key_seed(TextSeed)? {
                 match map.next_value_seed(ScalarSeed)? {
                     Scalar::Str(role) => entries.push((owner, role)),
                     _ => readable = false,
@@ -337,6 +337,33 @@ pub fn owner_roles<'de, D: Deserializer<'de>, M: TextMap>(
 
 struct ScalarSeed;
 
+/// A map key as text, lent from the input where it has no escapes
+/// (`Cow<str>`'s own `Deserialize` always copies).
+struct TextSeed;
+
+impl<'de> de::DeserializeSeed<'de> for TextSeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextSeed {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("text")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
 impl<'de> de::DeserializeSeed<'de> for ScalarSeed {
     type Value = Scalar<'de>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -344,22 +371,144 @@ impl<'de> de::DeserializeSeed<'de> for ScalarSeed {
     }
 }
 
-/// `userGroups` (extension): a list of `{id, name}`; anything else unknown.
-pub fn groups<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
+/// What a `{id, name}` item of a list is read into (`userGroups`).
+pub trait IdName {
+    fn new(id: i64, name: String) -> Self;
+}
+
+/// `userGroups` (extension): a list of `{id, name}` (an integer id, a text
+/// name, other keys ignored); anything else makes the whole list unknown.
+/// Read as it streams by, with no JSON tree in between.
+pub fn groups<'de, D: Deserializer<'de>, G: IdName>(
     d: D,
     field: &'static str,
-) -> Result<Option<Vec<T>>, D::Error> {
-    let value = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
-    if value.is_null() {
-        return Ok(None);
-    }
-    match serde_json::from_value(value) {
-        Ok(groups) => Ok(Some(groups)),
-        Err(_) => {
-            note(field);
+) -> Result<Option<Vec<G>>, D::Error> {
+    struct GroupsVisitor<G>(std::marker::PhantomData<G>);
+    impl<'de, G: IdName> Visitor<'de> for GroupsVisitor<G> {
+        /// `None` for null; `Some(None)` for a list that could not be read.
+        type Value = Option<Option<Vec<G>>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of user groups")
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
             Ok(None)
         }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Some(None))
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Some(None))
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Some(None))
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Some(None))
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Some(None))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Some(None))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut groups = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+            let mut readable = true;
+            while let Some(group) = seq.next_element_seed(GroupSeed(std::marker::PhantomData))? {
+                match group {
+                    Some(group) if readable => groups.push(group),
+                    _ => readable = false,
+                }
+            }
+            Ok(Some(readable.then_some(groups)))
+        }
     }
+
+    /// One group: `Some` when it has an integer `id` and a text `name`
+    /// (each once), `None` for anything else, its text consumed.
+    struct GroupSeed<G>(std::marker::PhantomData<G>);
+    impl<'de, G: IdName> de::DeserializeSeed<'de> for GroupSeed<G> {
+        type Value = Option<G>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de, G: IdName> Visitor<'de> for GroupSeed<G> {
+        type Value = Option<G>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a user group")
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let (mut id, mut name, mut readable) = (None, None, true);
+            while let Some(key) = map.next_key_seed(TextSeed)? {
+                match key.as_ref() {
+                    "id" => match map.next_value_seed(ScalarSeed)? {
+                        Scalar::Int(n) if id.is_none() => id = Some(n),
+                        _ => readable = false,
+                    },
+                    "name" => match map.next_value_seed(ScalarSeed)? {
+                        Scalar::Str(text) if name.is_none() => name = Some(text.into_owned()),
+                        _ => readable = false,
+                    },
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(match (readable, id, name) {
+                (true, Some(id), Some(name)) => Some(G::new(id, name)),
+                _ => None,
+            })
+        }
+    }
+
+    let read = d.deserialize_any(GroupsVisitor(std::marker::PhantomData))?;
+    if let Some(None) = read {
+        note(field);
+    }
+    Ok(read.flatten())
+}
+
+/// As [`text`], the text lent to `take` rather than copied (for text
+/// that is interned).
+pub fn text_with<'de, D: Deserializer<'de>, T>(
+    d: D,
+    field: &'static str,
+    take: impl FnOnce(&str) -> T,
+) -> Result<Option<T>, D::Error> {
+    read(d, field, |v| match v {
+        Scalar::Str(s) => Some(take(&s)),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

@@ -42,7 +42,19 @@ mod col {
     pub const TOKEN_EXPIRATION_DAYS: usize = 26;
     pub const INCLUDE_IN_OBSERVATIONS: usize = 27;
     pub const ALLOW_EXCEED_API_LINK_LIMIT: usize = 28;
+    /// [`super::COMMUNITY_COL`]: the row's Community roles.
+    pub const COMMUNITY: usize = 29;
+    /// [`super::GROUPS_COL`]: the row's group ids.
+    pub const GROUPS: usize = 30;
 }
+
+/// Each row's Community roles, read in the row's own step (one seek of
+/// the `owner_roles` key per account) rather than by a second query.
+const COMMUNITY_COL: &str = "(SELECT json_group_array(json_array(r.owner_id, r.role))
+   FROM owner_roles r WHERE r.user_id = u.id)";
+/// Each row's group ids, comma separated (NULL for none).
+const GROUPS_COL: &str =
+    "(SELECT group_concat(g.group_id) FROM user_groups g WHERE g.user_id = u.id)";
 
 /// The start of a list envelope, before its `data` array's elements.
 pub const ENVELOPE_START: &[u8] = b"{\"data\":[";
@@ -64,22 +76,21 @@ pub fn end_envelope(
     out.push(b'}');
 }
 
-/// Community roles and groups of a page's accounts, read once per page
-/// (ids as a JSON array), kept as ids sorted by account; names resolved
-/// from the small owners and groups tables.
+/// Names of the owners and groups (small tables, read once per page) for a
+/// page's Community roles and groups, which each row carries as its own
+/// columns ([`col::COMMUNITY`], [`col::GROUPS`]).
 #[derive(Default)]
 struct Extras {
-    /// (user id, owner id, index into `roles`), by user then owner id.
-    community: Vec<(i64, i64, u32)>,
-    roles: Vec<String>,
     owners: HashMap<i64, String>,
-    /// (user id, group id), by user.
-    memberships: Vec<(i64, i64)>,
     groups: HashMap<i64, String>,
 }
 
+/// A row's Community roles: `[[owner id, role], ...]` as SQLite's
+/// `json_group_array` writes them.
+type CommunityRoles<'a> = Vec<(i64, std::borrow::Cow<'a, str>)>;
+
 impl Extras {
-    fn fetch(conn: &Connection, ids: &[i64], view: View) -> rusqlite::Result<Extras> {
+    fn fetch(conn: &Connection, view: View) -> rusqlite::Result<Extras> {
         let mut extras = Extras::default();
         // Owners are few: every name at once, for the Community roles and
         // for the home Organization when the page was read without a join.
@@ -88,75 +99,30 @@ impl Extras {
         while let Some(r) = rows.next()? {
             extras.owners.insert(r.get(0)?, r.get(1)?);
         }
-        if ids.is_empty() || !view.detail {
-            return Ok(extras);
-        }
-        let ids_json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-        let mut stmt = conn.prepare_cached(
-            "SELECT user_id, owner_id, role FROM owner_roles
-             WHERE user_id IN (SELECT value FROM json_each(?1))",
-        )?;
-        let mut role_index: HashMap<String, u32> = HashMap::new();
-        let mut rows = stmt.query([&ids_json])?;
-        while let Some(r) = rows.next()? {
-            let role = r.get_ref(2)?.as_str()?;
-            let index = match role_index.get(role) {
-                Some(i) => *i,
-                None => {
-                    let i = extras.roles.len() as u32;
-                    extras.roles.push(role.to_string());
-                    role_index.insert(role.to_string(), i);
-                    i
-                }
-            };
-            extras.community.push((r.get(0)?, r.get(1)?, index));
-        }
-        extras.community.sort_unstable();
         if view.groups {
             let mut groups = conn.prepare_cached("SELECT id, name FROM groups")?;
             let mut rows = groups.query([])?;
             while let Some(r) = rows.next()? {
                 extras.groups.insert(r.get(0)?, r.get(1)?);
             }
-            let mut stmt = conn.prepare_cached(
-                "SELECT user_id, group_id FROM user_groups
-                 WHERE user_id IN (SELECT value FROM json_each(?1))",
-            )?;
-            let mut rows = stmt.query([&ids_json])?;
-            while let Some(r) = rows.next()? {
-                extras.memberships.push((r.get(0)?, r.get(1)?));
-            }
-            extras.memberships.sort_unstable();
         }
         Ok(extras)
     }
 
-    fn of<T>(list: &[(i64, T)], user: i64) -> &[(i64, T)] {
-        let from = list.partition_point(|(u, _)| *u < user);
-        let to = from + list[from..].partition_point(|(u, _)| *u == user);
-        &list[from..to]
-    }
-
-    /// `ownerRoles`: the home Organization, then the community roles,
-    /// by name, a later owner of the same name replacing the earlier
-    /// (as `OwnerRoles::insert`).
+    /// `ownerRoles`: the home Organization, then the community roles, by
+    /// name (owners' names are unique, so their order does not matter).
     fn owner_roles<'a>(
         &'a self,
-        user: i64,
+        community: &'a CommunityRoles<'a>,
         home: &'a str,
         home_role: &'a str,
     ) -> Vec<(&'a str, &'a str)> {
         let mut roles: Vec<(&str, &str)> = vec![(home, home_role)];
-        let from = self.community.partition_point(|(u, _, _)| *u < user);
-        for (u, owner, role) in &self.community[from..] {
-            if *u != user {
-                break;
-            }
+        for (owner, role) in community {
             // An owner without a name would have been dropped by the join.
             let Some(owner) = self.owners.get(owner) else {
                 continue;
             };
-            let role = self.roles[*role as usize].as_str();
             match roles.binary_search_by(|(name, _)| (*name).cmp(owner.as_str())) {
                 Ok(i) => roles[i].1 = role,
                 Err(i) => roles.insert(i, (owner.as_str(), role)),
@@ -165,11 +131,13 @@ impl Extras {
         roles
     }
 
-    /// `userGroups` by name (then id), as `PageExtras` reads them.
-    fn groups_of(&self, user: i64) -> Vec<(i64, &str)> {
-        let mut groups: Vec<(i64, &str)> = Self::of(&self.memberships, user)
-            .iter()
-            .filter_map(|(_, g)| self.groups.get(g).map(|name| (*g, name.as_str())))
+    /// `userGroups` by name (then id), as `PageExtras` reads them, from
+    /// the row's group ids (`group_concat`, comma separated).
+    fn groups_of(&self, ids: &str) -> Vec<(i64, &str)> {
+        let mut groups: Vec<(i64, &str)> = ids
+            .split(',')
+            .filter_map(|id| id.parse::<i64>().ok())
+            .filter_map(|g| self.groups.get(&g).map(|name| (g, name.as_str())))
             .collect();
         groups.sort_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
         groups
@@ -359,10 +327,15 @@ fn write_user<C: Cells>(
     }
     if view.detail {
         let org_role = row.text(col::ORG_ROLE)?.unwrap_or_default();
+        let community: CommunityRoles = match row.text(col::COMMUNITY)? {
+            None | Some("[]") => Vec::new(),
+            Some(json) => serde_json::from_str(json)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+        };
         key(out, "ownerRoles");
         out.push(b'{');
         for (i, (owner, role)) in extras
-            .owner_roles(id, org_name, org_role)
+            .owner_roles(&community, org_name, org_role)
             .iter()
             .enumerate()
         {
@@ -415,7 +388,8 @@ fn write_user<C: Cells>(
     if view.groups {
         key(out, "userGroups");
         out.push(b'[');
-        for (i, (group, name)) in extras.groups_of(id).iter().enumerate() {
+        let ids = row.text(col::GROUPS)?.unwrap_or_default();
+        for (i, (group, name)) in extras.groups_of(ids).iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
@@ -496,10 +470,60 @@ pub struct PageData {
 }
 
 impl PageData {
-    /// The accounts as JSON array elements (comma separated, no brackets).
+    /// The accounts as JSON array elements (comma separated, no brackets),
+    /// a large page's rows written in parts on the machine's cores at once.
     pub fn write(&self, view: View, out: &mut Vec<u8>) -> rusqlite::Result<()> {
-        for row in 0..self.rows.len() {
-            if row > 0 {
+        let rows = self.rows.len();
+        let parts = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(rows / MIN_ROWS_PER_PART)
+            .max(1);
+        if parts == 1 {
+            return self.write_rows(0..rows, view, out);
+        }
+        let per_part = rows.div_ceil(parts);
+        let (first, rest): (_, Vec<rusqlite::Result<Vec<u8>>>) = std::thread::scope(|scope| {
+            let handles: Vec<_> = (per_part..rows)
+                .step_by(per_part)
+                .map(|at| {
+                    let range = at..(at + per_part).min(rows);
+                    scope.spawn(move || {
+                        let mut bytes = Vec::with_capacity(range.len() * 720);
+                        self.write_rows(range, view, &mut bytes).map(|()| bytes)
+                    })
+                })
+                .collect();
+            // The first part on this thread while the others run.
+            let first = self.write_rows(0..per_part, view, out);
+            let rest = handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(rusqlite::Error::ToSqlConversionFailure(
+                            "a page writer failed".into(),
+                        ))
+                    })
+                })
+                .collect();
+            (first, rest)
+        });
+        first?;
+        for part in rest {
+            out.push(b',');
+            out.extend_from_slice(&part?);
+        }
+        Ok(())
+    }
+
+    fn write_rows(
+        &self,
+        rows: std::ops::Range<usize>,
+        view: View,
+        out: &mut Vec<u8>,
+    ) -> rusqlite::Result<()> {
+        let first = rows.start;
+        for row in rows {
+            if row > first {
                 out.push(b',');
             }
             let row = CopiedRow {
@@ -512,10 +536,16 @@ impl PageData {
     }
 }
 
+/// Below this many accounts a page is written on one thread (lower in
+/// tests, so that their pages are split too).
+#[cfg(not(test))]
+const MIN_ROWS_PER_PART: usize = 1_000;
+#[cfg(test)]
+const MIN_ROWS_PER_PART: usize = 40;
+
 /// Reads up to `limit` accounts of `SELECT … WHERE conditions ORDER BY
-/// order LIMIT limit+1 OFFSET skip`: the page's ids first (from the index
-/// alone where the order allows), then its roles and groups, then its rows,
-/// copied out as they are stepped.
+/// order LIMIT limit+1 OFFSET skip` in one pass, each row with its roles
+/// and groups, copied out as they are stepped.
 #[allow(clippy::too_many_arguments)]
 pub fn read_users(
     conn: &Connection,
@@ -535,14 +565,13 @@ pub fn read_users(
     } else {
         USER_COLS.replacen("o.name", "NULL", 1)
     };
-    let ids_sql = format!("SELECT u.id FROM {from} {conditions} ORDER BY {order} LIMIT ? OFFSET ?");
-    let ids: Vec<i64> = {
-        let mut stmt = conn.prepare_cached(&ids_sql)?;
-        let rows = stmt.query_map(params_from_iter(page_params.iter()), |r| r.get(0))?;
-        rows.take(limit.max(0) as usize).collect::<Result<_, _>>()?
-    };
-    let extras = Extras::fetch(conn, &ids, view)?;
-    let sql = format!("SELECT {cols} FROM {from} {conditions} ORDER BY {order} LIMIT ? OFFSET ?");
+    let community = if view.detail { COMMUNITY_COL } else { "NULL" };
+    let groups = if view.groups { GROUPS_COL } else { "NULL" };
+    let extras = Extras::fetch(conn, view)?;
+    let sql = format!(
+        "SELECT {cols}, {community}, {groups} FROM {from} {conditions}
+         ORDER BY {order} LIMIT ? OFFSET ?"
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     let width = stmt.column_count();
     let mut rows = stmt.query(params_from_iter(page_params.iter()))?;
