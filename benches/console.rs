@@ -247,26 +247,19 @@ pub fn measure(users: usize) -> ConsoleFigures {
         let rss_peak = rss_kib("VmHWM:");
 
         // Frame draws.
-        let mut draw_times = Vec::new();
-        for _ in 0..50 {
+        let timed_draw = |terminal: &mut Terminal<TestBackend>, app: &App| {
             let t = Instant::now();
             terminal
                 .draw(|f| {
-                    draw(&app, f);
+                    draw(app, f);
                 })
                 .expect("draw");
-            draw_times.push(t.elapsed());
-        }
+            t.elapsed()
+        };
+        let mut draw_times: Vec<Duration> =
+            (0..50).map(|_| timed_draw(&mut terminal, &app)).collect();
         let mut big = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
-        let mut big_draws = Vec::new();
-        for _ in 0..50 {
-            let t = Instant::now();
-            big.draw(|f| {
-                draw(&app, f);
-            })
-            .expect("draw");
-            big_draws.push(t.elapsed());
-        }
+        let mut big_draws: Vec<Duration> = (0..50).map(|_| timed_draw(&mut big, &app)).collect();
 
         // Filter keystrokes: a free word, then a structured query, typed
         // three times; each keystroke's best time is its cost (a slower
@@ -286,13 +279,7 @@ pub fn measure(users: usize) -> ConsoleFigures {
                         keystrokes.push(t.elapsed());
                     }
                 }
-                let t = Instant::now();
-                terminal
-                    .draw(|f| {
-                        draw(&app, f);
-                    })
-                    .expect("draw");
-                draw_times.push(t.elapsed());
+                draw_times.push(timed_draw(&mut terminal, &app));
             }
             rounds.push(keystrokes);
         }
