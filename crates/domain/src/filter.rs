@@ -1205,41 +1205,77 @@ impl Filter {
         ctx: &MatchContext,
     ) -> Vec<Undecided> {
         let mut found: Vec<Undecided> = Vec::new();
-        // Words and ids are always decided: nothing to look for.
-        if !self.any_term(&|t| !matches!(t, Term::Word(_) | Term::Id(_))) {
+        if !self.may_be_undecided() {
             return found;
         }
         let terms = self.terms();
         for (user, text) in rows {
-            if self.truth(user, text, ctx) != Truth::Unknown {
-                continue;
-            }
-            // Unknown terms never involve words, so no text is needed.
-            let mut seen: Vec<(&'static str, Cause)> = Vec::new();
-            for term in &terms {
-                if term.truth(user, "", ctx) != Truth::Unknown {
-                    continue;
-                }
-                if let Some(cause) = term.cause(user, ctx) {
-                    if !seen.contains(&(term.key(), cause)) {
-                        seen.push((term.key(), cause));
-                    }
-                }
-            }
-            for (key, cause) in seen {
-                match found.iter_mut().find(|u| u.key == key && u.cause == cause) {
-                    Some(entry) => entry.accounts += 1,
-                    None => found.push(Undecided {
-                        key,
-                        cause,
-                        accounts: 1,
-                    }),
-                }
+            if self.truth(user, text, ctx) == Truth::Unknown {
+                tally_undecided(&terms, user, ctx, &mut found);
             }
         }
         found
     }
 
+    /// Whether some account could be undecided: words and ids are always
+    /// decided, so a filter of only those has nothing to look for.
+    pub fn may_be_undecided(&self) -> bool {
+        self.any_term(&|t| !matches!(t, Term::Word(_) | Term::Id(_)))
+    }
+
+    /// In one pass over the rows: whether each matches (as
+    /// [`Filter::matches_indexed`]) and what the filter cannot decide (as
+    /// [`Filter::undecided_indexed`]).
+    pub fn judge_indexed<'a>(
+        &self,
+        rows: impl IntoIterator<Item = (&'a User, &'a str)>,
+        ctx: &MatchContext,
+    ) -> (Vec<bool>, Vec<Undecided>) {
+        let mut found: Vec<Undecided> = Vec::new();
+        let terms = self.terms();
+        let matched = rows
+            .into_iter()
+            .map(|(user, text)| match self.truth(user, Some(text), ctx) {
+                Truth::Yes => true,
+                Truth::No => false,
+                Truth::Unknown => {
+                    tally_undecided(&terms, user, ctx, &mut found);
+                    false
+                }
+            })
+            .collect();
+        (matched, found)
+    }
+}
+
+/// Counts an account the filter cannot decide under each (key, cause) of
+/// its unknown terms, once per pair.
+fn tally_undecided(terms: &[&Term], user: &User, ctx: &MatchContext, found: &mut Vec<Undecided>) {
+    // Unknown terms never involve words, so no text is needed.
+    let mut seen: Vec<(&'static str, Cause)> = Vec::new();
+    for term in terms {
+        if term.truth(user, "", ctx) != Truth::Unknown {
+            continue;
+        }
+        if let Some(cause) = term.cause(user, ctx) {
+            if !seen.contains(&(term.key(), cause)) {
+                seen.push((term.key(), cause));
+            }
+        }
+    }
+    for (key, cause) in seen {
+        match found.iter_mut().find(|u| u.key == key && u.cause == cause) {
+            Some(entry) => entry.accounts += 1,
+            None => found.push(Undecided {
+                key,
+                cause,
+                accounts: 1,
+            }),
+        }
+    }
+}
+
+impl Filter {
     /// The part of the filter expressible as TQL on this instance, or
     /// `None`. Its matches include every account `matches` takes, and the
     /// caller still applies `matches` locally, so the answer never changes.
@@ -1806,6 +1842,48 @@ mod tests {
         }
         out.truncate(n);
         out
+    }
+
+    #[test]
+    fn judging_in_one_pass_agrees_with_matching_and_undecided() {
+        let mut rows = users();
+        rows.extend(hidden_roles(5));
+        for u in rows.iter_mut().step_by(3) {
+            u.last_login = None;
+            u.mfa_enabled = None;
+        }
+        let texts: Vec<String> = rows.iter().map(Filter::search_text).collect();
+        let no_logins = MatchContext {
+            last_login: LastLoginReported::NotSeen,
+            ..ctx()
+        };
+        for ctx in [ctx(), no_logins] {
+            for text in [
+                "john",
+                "type:user",
+                "role:admin status:locked",
+                "role:admin or status:locked",
+                "-type:api login>90d",
+                "mfa:off john",
+                "status:ok -mfa:on",
+            ] {
+                let filter = Filter::parse(text).unwrap();
+                let indexed = || rows.iter().zip(texts.iter().map(String::as_str));
+                let (matched, undecided) = filter.judge_indexed(indexed(), &ctx);
+                let want: Vec<bool> = indexed()
+                    .map(|(u, t)| filter.matches_indexed(u, t, &ctx))
+                    .collect();
+                assert_eq!(matched, want, "{text}");
+                assert_eq!(
+                    undecided,
+                    filter.undecided_indexed(indexed(), &ctx),
+                    "{text}"
+                );
+                if !filter.may_be_undecided() {
+                    assert!(undecided.is_empty(), "{text}");
+                }
+            }
+        }
     }
 
     #[test]

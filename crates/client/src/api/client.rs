@@ -203,12 +203,11 @@ fn listing_key(path: &str, params: &[(String, String)]) -> String {
     key
 }
 
-/// Pages read and decoded ahead of the one handed over next (see
-/// `list_paged`). Pages asked for together arrive in any order (the first
-/// may come last); five ahead lets most be decoded while it is awaited,
-/// for about 25 MB more at the peak than two (`cargo bench --bench
-/// listing`: 57 -> 80 MB of 100 for 100,000 accounts).
-const DECODED_AHEAD: u64 = 5;
+/// Pages read and decoded ahead of the one handed over next, at most (see
+/// `list_paged`): pages asked for together arrive in any order (the first
+/// may come last), and whichever come are decoded while it is awaited, up
+/// to this many held. Each held page of 10,000 accounts is about 6 MB.
+const PAGES_HELD: usize = 4;
 
 /// What a request waits for before reading its answer's body.
 type Gate = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
@@ -1232,27 +1231,39 @@ impl Client {
             }
             all
         };
-        // Pages handed over so far: a page's body is read (and decoded)
-        // only when it is at most DECODED_AHEAD pages ahead of the one
-        // handed over next, so pages held stay few while requests run
-        // further ahead.
+        // Pages handed over so far. A page's body is read (and decoded) when
+        // it is the one handed over next, or when it takes one of
+        // PAGES_HELD places, kept until it is handed over: pages are
+        // decoded in the order they arrive while few are held, and the
+        // rest wait in their sockets, not in memory.
         let (handed_over, handed_over_rx) = tokio::sync::watch::channel(0u64);
+        let places = Arc::new(tokio::sync::Semaphore::new(PAGES_HELD));
         let fetch = |start: u64, count: bool| {
             let url = self.url(path, &page_params(start, count));
             let client = self.clone();
             let index = start / limit;
             let mut handed_over = handed_over_rx.clone();
+            let places = Arc::clone(&places);
+            let place = Arc::new(std::sync::Mutex::new(None));
+            let taken = Arc::clone(&place);
             (
                 start,
                 PageTask(tokio::spawn(async move {
                     let turn: Gate = Box::pin(async move {
-                        // A closed channel: the listing stopped; read anyway.
-                        let _ = handed_over
-                            .wait_for(|done| index < done + DECODED_AHEAD)
-                            .await;
+                        tokio::select! {
+                            biased;
+                            // A closed channel: the listing stopped; read anyway.
+                            _ = handed_over.wait_for(|done| index <= *done) => {}
+                            held = places.acquire_owned() => {
+                                if let (Ok(held), Ok(mut place)) = (held, taken.lock()) {
+                                    *place = Some(held);
+                                }
+                            }
+                        }
                     });
                     let page = client.get_page_when::<T>(&url, turn).await?;
-                    Ok((url, page))
+                    // The place is given back when the page is handed over.
+                    Ok((url, page, place))
                 })),
             )
         };
@@ -1266,7 +1277,7 @@ impl Client {
         let Some((_, first_task)) = in_flight.pop_front() else {
             return Ok(());
         };
-        let (first_url, first) = first_task.await?;
+        let (first_url, first, _) = first_task.await?;
         // The page's length on the wire, counting items left out unread.
         let first_len = first.data.len() as u64 + first.skipped;
         let contradiction = |url: &Url, reason: String| ApiError::Decode {
@@ -1332,7 +1343,7 @@ impl Client {
                     let Some((start, task)) = in_flight.pop_front() else {
                         break;
                     };
-                    let (url, page) = task.await?;
+                    let (url, page, _place) = task.await?;
                     let len = page.data.len() as u64 + page.skipped;
                     if len > limit {
                         return Err(oversized(&url, len));

@@ -84,7 +84,12 @@ impl<T: serde::de::DeserializeOwned> ListEnvelope<T> {
     /// account without a usable `id`) is left out and noted, rather than
     /// failing the page; field-level oddities are handled by the item type.
     pub fn decode(body: &[u8]) -> Result<Self, serde_json::Error> {
-        let first_error = match serde_json::from_slice(body) {
+        // UTF-8 checked once for the whole body, not string by string.
+        let whole = match std::str::from_utf8(body) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(body),
+        };
+        let first_error = match whole {
             Ok(page) => return Ok(page),
             Err(e) => e,
         };

@@ -1515,11 +1515,11 @@ impl App {
                 // A term over a field this listing does not carry (mfa: on
                 // a plain instance) would show "no account matches", a
                 // wrong answer: say why instead, keeping the last good view.
-                Ok(filter) if self.unanswerable(&filter).is_some() => {
+                Ok((filter, _)) if self.unanswerable(&filter).is_some() => {
                     self.filter_error = self.unanswerable(&filter).map(String::from);
                     return;
                 }
-                Ok(filter) => {
+                Ok((filter, judged)) => {
                     // Typing one more letter only narrows: scan the rows
                     // shown, not all of them.
                     let narrows = self.filter_error.is_none()
@@ -1528,9 +1528,11 @@ impl App {
                     self.filter = Some(filter);
                     self.filter_error = None;
                     if narrows {
-                        self.narrow_view();
+                        self.narrow_view(judged.as_deref());
                         return;
                     }
+                    self.rebuild_view_judged(judged);
+                    return;
                 }
                 Err(error) => {
                     self.filter_error = Some(error.0);
@@ -1542,19 +1544,25 @@ impl App {
     }
 
     /// `filter` with `group:` resolved against the loaded groups, noting
-    /// that and what the filter cannot decide (the domain's words).
-    fn noted(&mut self, mut filter: Filter) -> Filter {
+    /// that and what the filter cannot decide (the domain's words). When
+    /// finding that takes a pass over every row, the same pass judges each
+    /// row: whether it matches, by row index, comes back with the filter.
+    fn noted(&mut self, mut filter: Filter) -> (Filter, Option<Vec<bool>>) {
         let groups = self
             .rows
             .iter()
             .flat_map(|r| r.user.user_groups.iter().flatten().map(|g| g.name.as_str()));
         let mut notes = filter.resolve_groups(groups);
-        let texts = &self.search_texts;
-        let rows = self.rows.iter().map(|r| (&r.user, r.search.of(texts)));
-        let undecided = filter.undecided_indexed(rows, &self.match_context());
-        notes.extend(undecided.iter().map(ToString::to_string));
+        let mut judged = None;
+        if filter.may_be_undecided() {
+            let texts = &self.search_texts;
+            let rows = self.rows.iter().map(|r| (&r.user, r.search.of(texts)));
+            let (matched, undecided) = filter.judge_indexed(rows, &self.match_context());
+            notes.extend(undecided.iter().map(ToString::to_string));
+            judged = Some(matched);
+        }
         self.filter_note = (!notes.is_empty()).then(|| notes.join("; "));
-        filter
+        (filter, judged)
     }
 
     /// Why `filter` cannot be answered from this listing's fields.
@@ -1566,10 +1574,13 @@ impl App {
         filter.unanswerable(mfa, groups)
     }
 
-    /// Keeps the shown rows the (narrower) filter still matches.
-    fn narrow_view(&mut self) {
+    /// Keeps the shown rows the (narrower) filter still matches (`judged`:
+    /// already known for every row).
+    fn narrow_view(&mut self, judged: Option<&[bool]>) {
         let keep = self.view.get(self.table.selected).copied();
-        if let Some(filter) = &self.filter {
+        if let Some(judged) = judged {
+            self.view.retain(|&i| judged[i as usize]);
+        } else if let Some(filter) = &self.filter {
             let ctx = self.match_context();
             let (rows, texts) = (&self.rows, &self.search_texts);
             self.view.retain(|&i| {
@@ -1582,6 +1593,12 @@ impl App {
 
     /// One pass over the sorted order.
     pub(crate) fn rebuild_view(&mut self) {
+        self.rebuild_view_judged(None);
+    }
+
+    /// As `rebuild_view`, with whether each row matches the filter already
+    /// known (`judged`, by row index) or worked out here.
+    fn rebuild_view_judged(&mut self, judged: Option<Vec<bool>>) {
         self.view_now = self.now;
         let keep = self.view.get(self.table.selected).copied();
         match &self.filter {
@@ -1603,11 +1620,12 @@ impl App {
                 // Match in memory order (cache-friendly), then keep the
                 // sorted order: far faster than probing rows in sort order.
                 let texts = &self.search_texts;
-                let matched: Vec<bool> = self
-                    .rows
-                    .iter()
-                    .map(|row| filter.matches_indexed(&row.user, row.search.of(texts), &ctx))
-                    .collect();
+                let matched: Vec<bool> = judged.unwrap_or_else(|| {
+                    self.rows
+                        .iter()
+                        .map(|row| filter.matches_indexed(&row.user, row.search.of(texts), &ctx))
+                        .collect()
+                });
                 self.view.clear();
                 self.view
                     .extend(self.order.iter().copied().filter(|&i| matched[i as usize]));
