@@ -120,6 +120,11 @@ pub struct StreamSummary {
 /// streams in the server's order, so it cannot be sorted locally.
 pub const STREAM_SORTING: &str = "userName asc";
 
+/// Bytes of streamed output gathered per write: a listing of 100,000
+/// accounts is 17 MB of CSV or 94 MB of JSON, thousands of writes at the
+/// default 8 KB.
+const STREAM_BUFFER: usize = 1 << 20;
+
 /// How `users list --format csv|json` pages: the largest pages, in the
 /// order output streams in.
 const STREAM_PAGING: Paging<'static> = Paging {
@@ -310,7 +315,10 @@ pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> an
             write_table(&users, session, now, last_login, out)?;
         }
         Format::Csv => {
-            let mut csv_out = csv::Writer::from_writer(std::io::BufWriter::new(&mut *out));
+            let mut csv_out = csv::Writer::from_writer(std::io::BufWriter::with_capacity(
+                STREAM_BUFFER,
+                &mut *out,
+            ));
             // The header goes out with the first page, so a listing refused
             // before any page writes nothing.
             let mut header = false;
@@ -343,7 +351,8 @@ pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> an
         }
         Format::Json => {
             // Elements are small writes: buffered, not a syscall each.
-            let mut json = JsonArray::new(std::io::BufWriter::new(&mut *out));
+            let mut json =
+                JsonArray::new(std::io::BufWriter::with_capacity(STREAM_BUFFER, &mut *out));
             stream_listing(
                 session,
                 org,
