@@ -474,6 +474,71 @@ async fn overlapping_offset_pages_yield_each_account_once() {
     assert_eq!(dropped, 3);
 }
 
+/// Pages turned on their own tasks (`list_users_mapped`) come in offset
+/// order with the repeats an unstable order causes; a rendered page's
+/// `fresh` rows leave them out, so the output is byte for byte the
+/// deduplicated listing's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rendered_pages_leave_out_accounts_an_earlier_page_gave() {
+    use rollcall::ops::export::{write_csv_with, write_json, JsonArray, RenderedPage};
+    let (_script, base) = serve(Script {
+        users: 250,
+        honour_count: true,
+        overlap: 3,
+        ..Default::default()
+    })
+    .await;
+    let query = UserQuery {
+        page_size: 100,
+        ..Default::default()
+    };
+    let client = client(&base, SECRET);
+    let now = chrono::Utc::now();
+    let render = Arc::new(move |users: Vec<rollcall::domain::User>| {
+        (
+            users.iter().map(|u| u.id).collect::<Vec<_>>(),
+            RenderedPage::csv(&users, Some(90), now).unwrap(),
+            RenderedPage::json(&users).unwrap(),
+        )
+    });
+    let mut ids = Vec::new();
+    let mut starts = Vec::new();
+    let (mut csv, mut csv_seen) = (Vec::new(), std::collections::HashSet::new());
+    let mut json_bytes = Vec::new();
+    let mut json = JsonArray::new(&mut json_bytes);
+    let mut json_seen = std::collections::HashSet::new();
+    client
+        .list_users_mapped(&query, render, &mut |page| {
+            let (page_ids, rendered_csv, rendered_json) = page.value;
+            starts.push(page.start);
+            ids.extend(page_ids);
+            for row in rendered_csv.fresh(&mut csv_seen) {
+                csv.extend_from_slice(row);
+            }
+            json.write_rendered(&rendered_json, &mut json_seen).unwrap();
+        })
+        .await
+        .unwrap();
+    assert_eq!(starts, [0, 100, 200], "in offset order");
+    assert_eq!(ids.len(), 253, "the repeats are not dropped before the map");
+    let users = client.list_users(&query).await.unwrap();
+    assert_each_once(&users, 250);
+    let mut want_csv = Vec::new();
+    write_csv_with(&users, Some(90), now, &mut want_csv).unwrap();
+    let header_end = want_csv.iter().position(|b| *b == b'\n').unwrap() + 1;
+    assert_eq!(
+        String::from_utf8_lossy(&csv),
+        String::from_utf8_lossy(&want_csv[header_end..])
+    );
+    json.finish().unwrap();
+    let mut want_json = Vec::new();
+    write_json(&users, &mut want_json).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&json_bytes),
+        String::from_utf8_lossy(&want_json)
+    );
+}
+
 #[tokio::test]
 async fn retry_after_is_honoured() {
     let (script, base) = serve(Script {

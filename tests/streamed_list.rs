@@ -4,9 +4,12 @@
 //! over in order.
 
 use rollcall::api::{Connection, Credentials, Secret};
-use rollcall::commands::users::{fetch_listing, stream_listing, Paging, STREAM_SORTING};
+use rollcall::commands::users::{
+    fetch_listing, stream_listing, stream_rendered, Paging, STREAM_SORTING,
+};
 use rollcall::domain::filter::Filter;
 use rollcall::domain::User;
+use rollcall::ops::export::{write_csv_with, write_json, JsonArray, RenderedPage};
 use rollcall::ops::session::{session_for, Session};
 use rollcall::sandbox::{Faults, Sandbox, SandboxConfig};
 use std::collections::BTreeSet;
@@ -104,6 +107,85 @@ async fn streamed_pages_hold_every_account_once_in_server_order_for_every_filter
                 assert!(!users.is_empty());
             }
         }
+        sb.shutdown().await;
+    }
+}
+
+/// Without a filter, `users list --format csv|json` writes each page on its
+/// own task as it arrives: the bytes are those the accounts path writes,
+/// plain and extended (groups filled in from the user groups on a plain
+/// instance), with pages finishing in any order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rendered_pages_write_what_the_accounts_path_writes() {
+    for plain in [false, true] {
+        let mut cfg = SandboxConfig::loopback(700, SECRET);
+        cfg.plain = plain;
+        let sb = Sandbox::start(cfg).await.unwrap();
+        let admin = session(&sb).await;
+        sb.set_faults(Faults {
+            latency: std::time::Duration::from_millis(2),
+            ..Default::default()
+        });
+        let now = chrono::Utc::now();
+        let paging = Paging {
+            sorting: Some(STREAM_SORTING),
+            page_size: 50,
+        };
+        let users: Vec<User> = streamed(&admin, "", 50)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(users.len(), 706);
+        if plain {
+            assert!(users
+                .iter()
+                .any(|u| u.user_groups.as_ref().is_some_and(|g| !g.is_empty())));
+        }
+        let max_age = admin.settings.password_max_age_days;
+        let mut want_csv = Vec::new();
+        write_csv_with(&users, max_age, now, &mut want_csv).unwrap();
+        let mut want_json = Vec::new();
+        write_json(&users, &mut want_json).unwrap();
+
+        let mut csv = rollcall::ops::export::csv_header().unwrap();
+        stream_rendered(
+            &admin,
+            None,
+            paging,
+            &mut |_| {},
+            move |users| RenderedPage::csv(users, max_age, now),
+            &mut |page, seen| {
+                page.fresh(seen).for_each(|row| csv.extend_from_slice(row));
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&csv),
+            String::from_utf8_lossy(&want_csv),
+            "csv (plain: {plain})"
+        );
+
+        let mut json_bytes = Vec::new();
+        let mut json = JsonArray::new(&mut json_bytes);
+        stream_rendered(
+            &admin,
+            None,
+            paging,
+            &mut |_| {},
+            RenderedPage::json,
+            &mut |page, seen| json.write_rendered(page, seen),
+        )
+        .await
+        .unwrap();
+        json.finish().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&json_bytes),
+            String::from_utf8_lossy(&want_json),
+            "json (plain: {plain})"
+        );
         sb.shutdown().await;
     }
 }

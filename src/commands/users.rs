@@ -6,11 +6,14 @@ use crate::api::{ApiError, UserQuery};
 use crate::domain::filter::{Filter, MatchContext, Undecided};
 use crate::domain::text::sanitize;
 use crate::domain::{LastLoginReported, PasswordExpiry, User};
-pub use crate::ops::export::{write_csv_rows, write_csv_with, write_json, JsonArray, CSV_HEADER};
+pub use crate::ops::export::{
+    csv_header, write_csv_rows, write_csv_with, write_json, JsonArray, RenderedPage, CSV_HEADER,
+};
 use crate::ops::session::Session;
 use anyhow::{anyhow, bail};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::io::Write;
 use unicode_width::UnicodeWidthStr;
 
@@ -206,6 +209,61 @@ impl PageRules<'_> {
     }
 }
 
+/// Every account, each page written as output by `render` on its own task
+/// as soon as it is decoded (pages arrive in any order), then handed to
+/// `write` in the order asked for (`paging`) with the ids written so far:
+/// `write` leaves out what an earlier page already gave (`RenderedPage::
+/// fresh`), as the accounts path drops repeated accounts. Group membership
+/// is filled in first where the listing does not carry it. Memory holds a
+/// few rendered pages, not the instance.
+pub async fn stream_rendered<R>(
+    session: &Session,
+    org: Option<&str>,
+    paging: Paging<'_>,
+    note: &mut (dyn FnMut(String) + Send),
+    render: R,
+    write: &mut dyn FnMut(&RenderedPage, &mut HashSet<i64>) -> anyhow::Result<()>,
+) -> anyhow::Result<()>
+where
+    R: Fn(&[User]) -> anyhow::Result<RenderedPage> + Send + Sync + 'static,
+{
+    let fields = session.extension_fields();
+    let membership = session.membership(&fields).await?;
+    let query = UserQuery {
+        fields,
+        tql: None,
+        owner: org.map(String::from),
+        sorting: paging.sorting.map(String::from),
+        page_size: paging.page_size,
+    };
+    let map = std::sync::Arc::new(move |mut users: Vec<User>| {
+        if let Some(membership) = &membership {
+            membership.fill(&mut users);
+        }
+        render(&users)
+    });
+    let mut seen = HashSet::new();
+    // A failed write (a closed pipe) stops the output; the listing ends.
+    let mut failed = None;
+    session
+        .client
+        .list_users_mapped(&query, map, &mut |page| {
+            if failed.is_none() {
+                if let Err(e) = page.value.and_then(|rendered| write(&rendered, &mut seen)) {
+                    failed = Some(e);
+                }
+            }
+        })
+        .await?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    for odd in crate::domain::lenient::take_odd_fields() {
+        note(odd.to_string());
+    }
+    Ok(())
+}
+
 /// Lists page by page, handing each page's matching accounts to `sink` as
 /// it arrives, in the order asked for (`paging`), so memory does not grow with the instance. Fetches
 /// with a TQL pre-filter where the instance supports it and filters
@@ -313,6 +371,52 @@ pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> an
                 users, last_login, ..
             } = fetch_listing(session, org, &filter, now, &mut note).await?;
             write_table(&users, session, now, last_login, out)?;
+        }
+        // Without a filter, each page is written as output on its own task
+        // as it arrives; with one, the filter's rules need the pages in
+        // order (the last-login evidence, what it cannot decide).
+        Format::Csv if filter.is_empty() => {
+            let max_age = session.settings.password_max_age_days;
+            let mut out = std::io::BufWriter::with_capacity(STREAM_BUFFER, &mut *out);
+            // The header goes out with the first page, as below.
+            let mut header = false;
+            let mut write_header = |out: &mut dyn Write| -> anyhow::Result<()> {
+                if !std::mem::replace(&mut header, true) {
+                    out.write_all(&csv_header()?)?;
+                }
+                Ok(())
+            };
+            stream_rendered(
+                session,
+                org,
+                STREAM_PAGING,
+                &mut note,
+                move |users| RenderedPage::csv(users, max_age, now),
+                &mut |page, seen| {
+                    write_header(&mut out)?;
+                    for row in page.fresh(seen) {
+                        out.write_all(row)?;
+                    }
+                    Ok(())
+                },
+            )
+            .await?;
+            write_header(&mut out)?;
+            out.flush()?;
+        }
+        Format::Json if filter.is_empty() => {
+            let mut json =
+                JsonArray::new(std::io::BufWriter::with_capacity(STREAM_BUFFER, &mut *out));
+            stream_rendered(
+                session,
+                org,
+                STREAM_PAGING,
+                &mut note,
+                RenderedPage::json,
+                &mut |page, seen| json.write_rendered(page, seen),
+            )
+            .await?;
+            json.finish()?;
         }
         Format::Csv => {
             let mut csv_out = csv::Writer::from_writer(std::io::BufWriter::with_capacity(

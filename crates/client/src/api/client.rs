@@ -101,6 +101,35 @@ pub struct UserQuery {
 
 /// One page of a listing.
 #[derive(Clone, Debug)]
+/// A page of a listing turned by a caller's map (see
+/// `Client::list_users_mapped`).
+pub struct Mapped<R> {
+    pub value: R,
+    /// Total when the server reported it (`count=true`).
+    pub total: Option<u64>,
+    pub start: u64,
+}
+
+/// A page as decoded on its own task: its length on the wire (counting
+/// items left out unread), its count and `next`, its items turned.
+struct Fetched<R> {
+    len: u64,
+    count: Option<u64>,
+    next: Option<String>,
+    value: R,
+}
+
+impl<R> Fetched<R> {
+    fn of<T>(page: ListEnvelope<T>, map: &dyn Fn(Vec<T>) -> R) -> Self {
+        Fetched {
+            len: page.data.len() as u64 + page.skipped,
+            count: page.count,
+            next: page.next,
+            value: map(page.data),
+        }
+    }
+}
+
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Total when the server reported it (`count=true`).
@@ -1218,6 +1247,36 @@ impl Client {
         T: DeserializeOwned + Send + 'static,
         F: FnMut(Page<T>) + ?Sized,
     {
+        let keep = Arc::new(|items: Vec<T>| items);
+        self.list_paged_mapped(path, params, page_size, keep, &mut |page: Mapped<
+            Vec<T>,
+        >| {
+            on_page(Page {
+                items: page.value,
+                total: page.total,
+                start: page.start,
+            })
+        })
+        .await
+    }
+
+    /// As `list_paged`, each page's items turned by `map` on the page's own
+    /// task as soon as it is decoded (in parallel, in no order), then
+    /// handed over in offset order.
+    async fn list_paged_mapped<T, R, M, F>(
+        &self,
+        path: &str,
+        params: &[(String, String)],
+        page_size: u32,
+        map: Arc<M>,
+        on_page: &mut F,
+    ) -> Result<(), ApiError>
+    where
+        T: DeserializeOwned + Send + 'static,
+        R: Send + 'static,
+        M: Fn(Vec<T>) -> R + Send + Sync + 'static,
+        F: FnMut(Mapped<R>) + ?Sized,
+    {
         let limit = match page_size {
             0 => DEFAULT_PAGE_SIZE,
             n => n.min(MAX_PAGE_SIZE),
@@ -1244,6 +1303,7 @@ impl Client {
             let index = start / limit;
             let mut handed_over = handed_over_rx.clone();
             let places = Arc::clone(&places);
+            let map = Arc::clone(&map);
             let place = Arc::new(std::sync::Mutex::new(None));
             let taken = Arc::clone(&place);
             (
@@ -1262,8 +1322,9 @@ impl Client {
                         }
                     });
                     let page = client.get_page_when::<T>(&url, turn).await?;
+                    let fetched = Fetched::of(page, &*map);
                     // The place is given back when the page is handed over.
-                    Ok((url, page, place))
+                    Ok((url, fetched, place))
                 })),
             )
         };
@@ -1278,8 +1339,7 @@ impl Client {
             return Ok(());
         };
         let (first_url, first, _) = first_task.await?;
-        // The page's length on the wire, counting items left out unread.
-        let first_len = first.data.len() as u64 + first.skipped;
+        let first_len = first.len;
         let contradiction = |url: &Url, reason: String| ApiError::Decode {
             url: display_url(url),
             reason: format!("{reason}; its answers contradict each other, stopped"),
@@ -1297,8 +1357,8 @@ impl Client {
         }
         let total = first.count;
         let next = first.next.clone();
-        on_page(Page {
-            items: first.data,
+        on_page(Mapped {
+            value: first.value,
             total,
             start: 0,
         });
@@ -1344,7 +1404,7 @@ impl Client {
                         break;
                     };
                     let (url, page, _place) = task.await?;
-                    let len = page.data.len() as u64 + page.skipped;
+                    let len = page.len;
                     if len > limit {
                         return Err(oversized(&url, len));
                     }
@@ -1357,8 +1417,8 @@ impl Client {
                             format!("it claims {total} entries, but its pages end at {page_end}"),
                         ));
                     }
-                    on_page(Page {
-                        items: page.data,
+                    on_page(Mapped {
+                        value: page.value,
                         total: Some(total),
                         start,
                     });
@@ -1390,8 +1450,8 @@ impl Client {
                         return Err(oversized(&url, len));
                     }
                     next = page.next;
-                    on_page(Page {
-                        items: page.data,
+                    on_page(Mapped {
+                        value: map(page.data),
                         total: None,
                         start,
                     });
@@ -1486,11 +1546,7 @@ impl Client {
         query: &UserQuery,
         on_page: &mut F,
     ) -> Result<usize, ApiError> {
-        let mut query = query.clone();
-        if query.sorting.as_deref().is_none_or(|s| s.trim().is_empty()) {
-            query.sorting = Some(DEFAULT_SORTING.to_string());
-        }
-        let params = Self::user_query_params(&query);
+        let params = Self::listing_params(query);
         let mut seen = HashSet::new();
         let mut dropped = 0;
         self.list_paged(USERS_PATH, &params, query.page_size, &mut |page: Page<
@@ -1500,6 +1556,38 @@ impl Client {
         })
         .await?;
         Ok(dropped)
+    }
+
+    /// Every page of a user listing in offset order, each page's accounts
+    /// turned by `map` on the page's own task as soon as they are decoded
+    /// (pages decode in parallel, in the order they arrive). Unlike
+    /// `list_users_with`, accounts a page repeats from an earlier one are
+    /// not dropped here (`map` cannot know them): the caller drops them by
+    /// id.
+    pub async fn list_users_mapped<R, M, F>(
+        &self,
+        query: &UserQuery,
+        map: Arc<M>,
+        on_page: &mut F,
+    ) -> Result<(), ApiError>
+    where
+        R: Send + 'static,
+        M: Fn(Vec<User>) -> R + Send + Sync + 'static,
+        F: FnMut(Mapped<R>) + ?Sized,
+    {
+        let params = Self::listing_params(query);
+        self.list_paged_mapped(USERS_PATH, &params, query.page_size, map, on_page)
+            .await
+    }
+
+    /// A user listing's parameters, in one stable order (the default one
+    /// when the query names none).
+    fn listing_params(query: &UserQuery) -> Vec<(String, String)> {
+        let mut query = query.clone();
+        if query.sorting.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            query.sorting = Some(DEFAULT_SORTING.to_string());
+        }
+        Self::user_query_params(&query)
     }
 
     pub async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, ApiError> {

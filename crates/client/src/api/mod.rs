@@ -8,7 +8,7 @@ pub mod net;
 pub mod wire;
 
 pub use auth::{Credentials, Secret};
-pub use client::{Capabilities, Client, Connection, Page, RecordedRequest, UserQuery};
+pub use client::{Capabilities, Client, Connection, Mapped, Page, RecordedRequest, UserQuery};
 pub use error::ApiError;
 pub use membership::Membership;
 pub use net::{CaFile, ClientOptions, Limits, ProxySetting};

@@ -15,6 +15,93 @@ pub fn write_json(users: &[User], out: &mut dyn Write) -> anyhow::Result<()> {
     json.finish()
 }
 
+/// What comes before the first element of a JSON array, and before each
+/// of the others.
+const FIRST_ELEMENT: &[u8] = b"[\n  ";
+const NEXT_ELEMENT: &[u8] = b",\n  ";
+
+/// One account as an element of the exported array: the one export
+/// formatter, one level in.
+fn write_json_element<W: Write>(out: &mut W, user: &User) -> anyhow::Result<()> {
+    use serde::Serialize;
+    let mut serializer =
+        serde_json::Serializer::with_formatter(out, crate::domain::text::SafePretty::at_depth(1));
+    user.serialize(&mut serializer)?;
+    Ok(())
+}
+
+/// A page of accounts written as output on its own task, ahead of its turn
+/// (`users list` streams pages in order as they come): each account's
+/// bytes by id, so that accounts an earlier page already gave are still
+/// left out when it is written.
+pub struct RenderedPage {
+    bytes: Vec<u8>,
+    /// Each account's id and where its bytes end.
+    rows: Vec<(i64, usize)>,
+}
+
+impl RenderedPage {
+    /// CSV rows without the header, as [`write_csv_rows`] writes them.
+    pub fn csv(
+        users: &[User],
+        password_max_age_days: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Self> {
+        let mut writer = csv::Writer::from_writer(Vec::with_capacity(users.len() * 200));
+        let mut rows = Vec::with_capacity(users.len());
+        for user in users {
+            write_csv_rows(
+                &mut writer,
+                std::slice::from_ref(user),
+                password_max_age_days,
+                now,
+            )?;
+            writer.flush()?;
+            rows.push((user.id, writer.get_ref().len()));
+        }
+        let bytes = writer
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+        Ok(RenderedPage { bytes, rows })
+    }
+
+    /// JSON array elements, each with the separator before it that
+    /// [`JsonArray`] writes between elements.
+    pub fn json(users: &[User]) -> anyhow::Result<Self> {
+        let mut bytes = Vec::with_capacity(users.len() * 960);
+        let mut rows = Vec::with_capacity(users.len());
+        for user in users {
+            bytes.extend_from_slice(NEXT_ELEMENT);
+            write_json_element(&mut bytes, user)?;
+            rows.push((user.id, bytes.len()));
+        }
+        Ok(RenderedPage { bytes, rows })
+    }
+
+    /// Each account's bytes, in order, for the accounts `seen` does not
+    /// hold yet; `seen` gains them.
+    pub fn fresh<'a>(
+        &'a self,
+        seen: &'a mut std::collections::HashSet<i64>,
+    ) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let starts = std::iter::once(0).chain(self.rows.iter().map(|(_, end)| *end));
+        self.rows
+            .iter()
+            .zip(starts)
+            .filter(move |((id, _), _)| seen.insert(*id))
+            .map(|((_, end), start)| &self.bytes[start..*end])
+    }
+}
+
+/// The CSV header line, as [`write_csv`] writes it.
+pub fn csv_header() -> anyhow::Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(CSV_HEADER)?;
+    writer
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("{}", e.error()))
+}
+
 /// A JSON array written element by element, byte for byte what
 /// [`write_json`] writes for the same accounts: each element goes straight
 /// to the output through the one export formatter, one level in.
@@ -29,18 +116,32 @@ impl<W: Write> JsonArray<W> {
     }
 
     pub fn write_all(&mut self, users: &[User]) -> anyhow::Result<()> {
-        use serde::Serialize;
         for user in users {
             self.out.write_all(if self.written == 0 {
-                b"[\n  "
+                FIRST_ELEMENT
             } else {
-                b",\n  "
+                NEXT_ELEMENT
             })?;
-            let mut serializer = serde_json::Serializer::with_formatter(
-                &mut self.out,
-                crate::domain::text::SafePretty::at_depth(1),
-            );
-            user.serialize(&mut serializer)?;
+            write_json_element(&mut self.out, user)?;
+            self.written += 1;
+        }
+        Ok(())
+    }
+
+    /// The accounts of a page rendered ahead ([`RenderedPage::json`]) that
+    /// `seen` does not hold yet (it gains them), as `write_all` writes them.
+    pub fn write_rendered(
+        &mut self,
+        page: &RenderedPage,
+        seen: &mut std::collections::HashSet<i64>,
+    ) -> anyhow::Result<()> {
+        for element in page.fresh(seen) {
+            if self.written == 0 {
+                self.out.write_all(FIRST_ELEMENT)?;
+                self.out.write_all(&element[NEXT_ELEMENT.len()..])?;
+            } else {
+                self.out.write_all(element)?;
+            }
             self.written += 1;
         }
         Ok(())
