@@ -508,7 +508,7 @@ async fn rendered_pages_leave_out_accounts_an_earlier_page_gave() {
     let mut json = JsonArray::new(&mut json_bytes);
     let mut json_seen = std::collections::HashSet::new();
     client
-        .list_users_mapped(&query, render, &mut |page| {
+        .list_users_mapped(&query, (render, 2), &mut |page| {
             let (page_ids, rendered_csv, rendered_json) = page.value;
             starts.push(page.start);
             ids.extend(page_ids);

@@ -155,6 +155,7 @@ async fn rendered_pages_write_what_the_accounts_path_writes() {
             paging,
             &mut |_| {},
             move |users| RenderedPage::csv(users, max_age, now),
+            2,
             &mut |page, seen| {
                 page.fresh(seen).for_each(|row| csv.extend_from_slice(row));
                 Ok(())
@@ -176,6 +177,7 @@ async fn rendered_pages_write_what_the_accounts_path_writes() {
             paging,
             &mut |_| {},
             RenderedPage::json,
+            1,
             &mut |page, seen| json.write_rendered(page, seen),
         )
         .await

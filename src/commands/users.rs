@@ -128,6 +128,12 @@ pub const STREAM_SORTING: &str = "userName asc";
 /// default 8 KB.
 const STREAM_BUFFER: usize = 1 << 20;
 
+/// Rendered pages that may wait for their turn: a page of 10,000 accounts
+/// is about 2 MB as CSV (all of a listing's pages in flight may wait) and
+/// 9 MB as JSON.
+const CSV_PAGES_HELD: usize = 10;
+const JSON_PAGES_HELD: usize = 3;
+
 /// How `users list --format csv|json` pages: the largest pages, in the
 /// order output streams in.
 const STREAM_PAGING: Paging<'static> = Paging {
@@ -214,14 +220,17 @@ impl PageRules<'_> {
 /// `write` in the order asked for (`paging`) with the ids written so far:
 /// `write` leaves out what an earlier page already gave (`RenderedPage::
 /// fresh`), as the accounts path drops repeated accounts. Group membership
-/// is filled in first where the listing does not carry it. Memory holds a
-/// few rendered pages, not the instance.
+/// is filled in first where the listing does not carry it. At most `held`
+/// rendered pages wait for their turn: memory holds those, not the
+/// instance.
+#[allow(clippy::too_many_arguments)]
 pub async fn stream_rendered<R>(
     session: &Session,
     org: Option<&str>,
     paging: Paging<'_>,
     note: &mut (dyn FnMut(String) + Send),
     render: R,
+    held: usize,
     write: &mut dyn FnMut(&RenderedPage, &mut HashSet<i64>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()>
 where
@@ -247,7 +256,7 @@ where
     let mut failed = None;
     session
         .client
-        .list_users_mapped(&query, map, &mut |page| {
+        .list_users_mapped(&query, (map, held), &mut |page| {
             if failed.is_none() {
                 if let Err(e) = page.value.and_then(|rendered| write(&rendered, &mut seen)) {
                     failed = Some(e);
@@ -392,6 +401,7 @@ pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> an
                 STREAM_PAGING,
                 &mut note,
                 move |users| RenderedPage::csv(users, max_age, now),
+                CSV_PAGES_HELD,
                 &mut |page, seen| {
                     write_header(&mut out)?;
                     for row in page.fresh(seen) {
@@ -413,6 +423,7 @@ pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> an
                 STREAM_PAGING,
                 &mut note,
                 RenderedPage::json,
+                JSON_PAGES_HELD,
                 &mut |page, seen| json.write_rendered(page, seen),
             )
             .await?;

@@ -236,7 +236,7 @@ fn listing_key(path: &str, params: &[(String, String)]) -> String {
 /// `list_paged`): pages asked for together arrive in any order (the first
 /// may come last), and whichever come are decoded while it is awaited, up
 /// to this many held. Each held page of 10,000 accounts is about 6 MB.
-const PAGES_HELD: usize = 4;
+pub const PAGES_HELD: usize = 4;
 
 /// What a request waits for before reading its answer's body.
 type Gate = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
@@ -1247,7 +1247,7 @@ impl Client {
         T: DeserializeOwned + Send + 'static,
         F: FnMut(Page<T>) + ?Sized,
     {
-        let keep = Arc::new(|items: Vec<T>| items);
+        let keep = (Arc::new(|items: Vec<T>| items), PAGES_HELD);
         self.list_paged_mapped(path, params, page_size, keep, &mut |page: Mapped<
             Vec<T>,
         >| {
@@ -1262,13 +1262,14 @@ impl Client {
 
     /// As `list_paged`, each page's items turned by `map` on the page's own
     /// task as soon as it is decoded (in parallel, in no order), then
-    /// handed over in offset order.
+    /// handed over in offset order, at most `held` turned pages waiting for
+    /// their turn.
     async fn list_paged_mapped<T, R, M, F>(
         &self,
         path: &str,
         params: &[(String, String)],
         page_size: u32,
-        map: Arc<M>,
+        (map, held): (Arc<M>, usize),
         on_page: &mut F,
     ) -> Result<(), ApiError>
     where
@@ -1291,12 +1292,12 @@ impl Client {
             all
         };
         // Pages handed over so far. A page's body is read (and decoded) when
-        // it is the one handed over next, or when it takes one of
-        // PAGES_HELD places, kept until it is handed over: pages are
+        // it is the one handed over next, or when it takes one of `held`
+        // places, kept until it is handed over: pages are
         // decoded in the order they arrive while few are held, and the
         // rest wait in their sockets, not in memory.
         let (handed_over, handed_over_rx) = tokio::sync::watch::channel(0u64);
-        let places = Arc::new(tokio::sync::Semaphore::new(PAGES_HELD));
+        let places = Arc::new(tokio::sync::Semaphore::new(held.max(1)));
         let fetch = |start: u64, count: bool| {
             let url = self.url(path, &page_params(start, count));
             let client = self.clone();
@@ -1564,10 +1565,13 @@ impl Client {
     /// `list_users_with`, accounts a page repeats from an earlier one are
     /// not dropped here (`map` cannot know them): the caller drops them by
     /// id.
+    /// `held`: how many turned pages may wait for their turn (pages that
+    /// arrive before one ahead of them); the other answers wait in their
+    /// sockets. Size it by what `map` returns.
     pub async fn list_users_mapped<R, M, F>(
         &self,
         query: &UserQuery,
-        map: Arc<M>,
+        (map, held): (Arc<M>, usize),
         on_page: &mut F,
     ) -> Result<(), ApiError>
     where
@@ -1576,7 +1580,7 @@ impl Client {
         F: FnMut(Mapped<R>) + ?Sized,
     {
         let params = Self::listing_params(query);
-        self.list_paged_mapped(USERS_PATH, &params, query.page_size, map, on_page)
+        self.list_paged_mapped(USERS_PATH, &params, query.page_size, (map, held), on_page)
             .await
     }
 
