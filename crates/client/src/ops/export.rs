@@ -30,7 +30,7 @@ fn write_json_element<W: Write>(out: &mut W, user: &User) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// A page of accounts written as output on its own task, ahead of its turn
+/// A page of accounts written as CSV on its own task, ahead of its turn
 /// (`users list` streams pages in order as they come): each account's
 /// bytes by id, so that accounts an earlier page already gave are still
 /// left out when it is written.
@@ -62,19 +62,6 @@ impl RenderedPage {
         let bytes = writer
             .into_inner()
             .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
-        Ok(RenderedPage { bytes, rows })
-    }
-
-    /// JSON array elements, each with the separator before it that
-    /// [`JsonArray`] writes between elements.
-    pub fn json(users: &[User]) -> anyhow::Result<Self> {
-        let mut bytes = Vec::with_capacity(users.len() * 960);
-        let mut rows = Vec::with_capacity(users.len());
-        for user in users {
-            bytes.extend_from_slice(NEXT_ELEMENT);
-            write_json_element(&mut bytes, user)?;
-            rows.push((user.id, bytes.len()));
-        }
         Ok(RenderedPage { bytes, rows })
     }
 
@@ -123,25 +110,6 @@ impl<W: Write> JsonArray<W> {
                 NEXT_ELEMENT
             })?;
             write_json_element(&mut self.out, user)?;
-            self.written += 1;
-        }
-        Ok(())
-    }
-
-    /// The accounts of a page rendered ahead ([`RenderedPage::json`]) that
-    /// `seen` does not hold yet (it gains them), as `write_all` writes them.
-    pub fn write_rendered(
-        &mut self,
-        page: &RenderedPage,
-        seen: &mut std::collections::HashSet<i64>,
-    ) -> anyhow::Result<()> {
-        for element in page.fresh(seen) {
-            if self.written == 0 {
-                self.out.write_all(FIRST_ELEMENT)?;
-                self.out.write_all(&element[NEXT_ELEMENT.len()..])?;
-            } else {
-                self.out.write_all(element)?;
-            }
             self.written += 1;
         }
         Ok(())
