@@ -452,8 +452,8 @@ async fn next_links_naming_another_origin_are_rebased_and_signed_for_ours() {
     );
 }
 
-#[tokio::test]
-async fn overlapping_offset_pages_yield_each_account_once() {
+/// 250 accounts in pages of 100 whose offset pages start 3 accounts early.
+async fn overlapping_listing() -> (String, UserQuery) {
     let (_script, base) = serve(Script {
         users: 250,
         honour_count: true,
@@ -465,6 +465,12 @@ async fn overlapping_offset_pages_yield_each_account_once() {
         page_size: 100,
         ..Default::default()
     };
+    (base, query)
+}
+
+#[tokio::test]
+async fn overlapping_offset_pages_yield_each_account_once() {
+    let (base, query) = overlapping_listing().await;
     let (users, dropped) = client(&base, SECRET)
         .list_users_counted(&query)
         .await
@@ -481,17 +487,7 @@ async fn overlapping_offset_pages_yield_each_account_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rendered_pages_leave_out_accounts_an_earlier_page_gave() {
     use rollcall::ops::export::{write_csv_with, RenderedPage};
-    let (_script, base) = serve(Script {
-        users: 250,
-        honour_count: true,
-        overlap: 3,
-        ..Default::default()
-    })
-    .await;
-    let query = UserQuery {
-        page_size: 100,
-        ..Default::default()
-    };
+    let (base, query) = overlapping_listing().await;
     let client = client(&base, SECRET);
     let now = chrono::Utc::now();
     let render = Arc::new(move |users: Vec<rollcall::domain::User>| {

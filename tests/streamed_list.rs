@@ -54,6 +54,21 @@ async fn streamed(session: &Session, filter: &str, page_size: u32) -> Vec<Vec<Us
     pages
 }
 
+/// A sandbox of 706 accounts (plain or extended) and an Administrator's
+/// session. Latency jitter is not offered; a per-request delay still lets
+/// parallel pages finish in any order on two threads.
+async fn jittery_sandbox(plain: bool) -> (Sandbox, Session) {
+    let mut cfg = SandboxConfig::loopback(700, SECRET);
+    cfg.plain = plain;
+    let sb = Sandbox::start(cfg).await.unwrap();
+    let admin = session(&sb).await;
+    sb.set_faults(Faults {
+        latency: std::time::Duration::from_millis(2),
+        ..Default::default()
+    });
+    (sb, admin)
+}
+
 fn names(users: &[User]) -> BTreeSet<String> {
     users.iter().map(|u| u.user_name.clone()).collect()
 }
@@ -61,16 +76,7 @@ fn names(users: &[User]) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streamed_pages_hold_every_account_once_in_server_order_for_every_filter() {
     for plain in [false, true] {
-        let mut cfg = SandboxConfig::loopback(700, SECRET);
-        cfg.plain = plain;
-        let sb = Sandbox::start(cfg).await.unwrap();
-        let admin = session(&sb).await;
-        // Latency jitter is not offered; a per-request delay still lets the
-        // four parallel pages finish in any order on two threads.
-        sb.set_faults(Faults {
-            latency: std::time::Duration::from_millis(2),
-            ..Default::default()
-        });
+        let (sb, admin) = jittery_sandbox(plain).await;
         for filter in [
             "",
             "status:disabled",
@@ -118,14 +124,7 @@ async fn streamed_pages_hold_every_account_once_in_server_order_for_every_filter
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rendered_csv_pages_write_what_the_accounts_path_writes() {
     for plain in [false, true] {
-        let mut cfg = SandboxConfig::loopback(700, SECRET);
-        cfg.plain = plain;
-        let sb = Sandbox::start(cfg).await.unwrap();
-        let admin = session(&sb).await;
-        sb.set_faults(Faults {
-            latency: std::time::Duration::from_millis(2),
-            ..Default::default()
-        });
+        let (sb, admin) = jittery_sandbox(plain).await;
         let now = chrono::Utc::now();
         let paging = Paging {
             sorting: Some(STREAM_SORTING),
