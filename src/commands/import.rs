@@ -143,11 +143,7 @@ pub async fn run_with(
         })
         .transpose()?;
     let run = ImportRun {
-        meta: RunMeta {
-            run_id: RunMeta::new_run_id(),
-            instance: session.instance.clone(),
-            actor: session.actor.user_name.clone(),
-        },
+        meta: RunMeta::start(&session.instance, &session.actor.user_name),
         org: context(session, args.org.as_deref(), false).org,
         plan,
         concurrency: effective_concurrency(session, args.concurrency),
@@ -328,11 +324,7 @@ pub async fn undo_with(
             return Ok(());
         }
     }
-    let meta = RunMeta {
-        run_id: RunMeta::new_run_id(),
-        instance: session.instance.clone(),
-        actor: session.actor.user_name.clone(),
-    };
+    let meta = RunMeta::start(&session.instance, &session.actor.user_name);
     let header = undo::import_undo_header(&meta, &plan, session.client.activity_log());
     let concurrency = effective_concurrency(session, args.concurrency);
     let (rows, signal) = drive_run(

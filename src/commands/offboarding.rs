@@ -442,11 +442,7 @@ pub async fn undo_with(
             return Ok(());
         }
     }
-    let meta = RunMeta {
-        run_id: RunMeta::new_run_id(),
-        instance: session.instance.clone(),
-        actor: session.actor.user_name.clone(),
-    };
+    let meta = RunMeta::start(&session.instance, &session.actor.user_name);
     let header = offboard::undo_header(&meta, &plan, session.client.activity_log());
     let concurrency = effective_concurrency(session, args.concurrency);
     let (rows, signal) = drive_run(

@@ -32,6 +32,15 @@ pub struct RunPlan {
 }
 
 impl RunMeta {
+    /// A new run on `instance` by `actor`, with a new run id.
+    pub fn start(instance: &str, actor: &str) -> Self {
+        RunMeta {
+            run_id: Self::new_run_id(),
+            instance: instance.to_string(),
+            actor: actor.to_string(),
+        }
+    }
+
     /// A new run id: time-ordered and unique enough for one admin's journal.
     pub fn new_run_id() -> String {
         let now = Utc::now();

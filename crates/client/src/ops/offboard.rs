@@ -293,11 +293,7 @@ impl OffboardRun {
     /// A new run (fresh id) of `plan` on `instance` (its base URL) by `actor`.
     pub fn on(instance: &str, actor: &str, plan: OffboardPlan, concurrency: usize) -> OffboardRun {
         OffboardRun {
-            meta: RunMeta {
-                run_id: RunMeta::new_run_id(),
-                instance: instance.to_string(),
-                actor: actor.to_string(),
-            },
+            meta: RunMeta::start(instance, actor),
             plan,
             concurrency: concurrency.max(1),
             filter: None,

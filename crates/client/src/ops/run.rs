@@ -85,11 +85,7 @@ impl RunRequest {
             .filter_map(|id| users.get(id).map(|u| (*u).clone()))
             .collect();
         RunRequest {
-            meta: RunMeta {
-                run_id: RunMeta::new_run_id(),
-                instance: instance.to_string(),
-                actor: actor.to_string(),
-            },
+            meta: RunMeta::start(instance, actor),
             action,
             targets,
             already: preflight.already.len(),

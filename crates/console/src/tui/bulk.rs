@@ -625,11 +625,7 @@ impl Bulk {
         let Some(pending) = self.import.take() else {
             return Vec::new();
         };
-        let meta = crate::bulk::RunMeta {
-            run_id: crate::bulk::RunMeta::new_run_id(),
-            instance: ctx.session.instance.clone(),
-            actor: ctx.session.actor.user_name.clone(),
-        };
+        let meta = crate::bulk::RunMeta::start(&ctx.session.instance, &ctx.session.actor.user_name);
         let id = ctx.requests.next();
         let cancel = Cancel::default();
         let (kind, already, not_allowed, command) = match pending.job {
