@@ -638,7 +638,23 @@ const ADDED_USER_COLUMNS: &[(&str, &str)] = &[
     ("token_expiration_days", "INTEGER"),
     ("include_in_observations", "INTEGER NOT NULL DEFAULT 0"),
     ("allow_exceed_api_link_limit", "INTEGER NOT NULL DEFAULT 0"),
+    (COMMUNITY_ROLES_COLUMN, "TEXT"),
+    (GROUP_IDS_COLUMN, "TEXT"),
 ];
+
+/// Each account's Community roles, `[[owner id, role], ...]`, kept on its
+/// own row by [`keep_on_the_row`] so that a page reads them in the row's
+/// own step instead of seeking `owner_roles` once per account.
+pub const COMMUNITY_ROLES_COLUMN: &str = "community_roles";
+/// Each account's group ids, comma separated (NULL for none), kept alike.
+pub const GROUP_IDS_COLUMN: &str = "group_ids";
+
+/// What a user's row keeps of its roles and groups, recomputed whole from
+/// the tables they live in. `users` names the row (`users.id`).
+const COMMUNITY_ROLES_OF_ROW: &str = "(SELECT json_group_array(json_array(r.owner_id, r.role))
+   FROM owner_roles r WHERE r.user_id = users.id)";
+const GROUP_IDS_OF_ROW: &str =
+    "(SELECT group_concat(g.group_id) FROM user_groups g WHERE g.user_id = users.id)";
 
 /// The web-UI-only settings of seeded accounts, derived from the id (no
 /// random draws, so the rest of the seed stays as it was).
@@ -660,6 +676,66 @@ fn seed_settings(tx: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The tables whose rows a user's row keeps, and where it keeps them.
+const KEPT: [(&str, &str, &str); 2] = [
+    (
+        "owner_roles",
+        COMMUNITY_ROLES_COLUMN,
+        COMMUNITY_ROLES_OF_ROW,
+    ),
+    ("user_groups", GROUP_IDS_COLUMN, GROUP_IDS_OF_ROW),
+];
+/// Each write to a kept table, and the user rows it changes.
+const KEPT_EVENTS: [(&str, &str); 3] = [
+    ("INSERT", "NEW.user_id"),
+    ("DELETE", "OLD.user_id"),
+    ("UPDATE", "OLD.user_id, NEW.user_id"),
+];
+
+/// Triggers that keep [`COMMUNITY_ROLES_COLUMN`] and [`GROUP_IDS_COLUMN`]
+/// equal to their tables on every write, whoever makes it: the database
+/// holds the rule, not each handler.
+fn keep_on_the_row(conn: &Connection) -> rusqlite::Result<()> {
+    let mut sql = format!(
+        "CREATE TRIGGER IF NOT EXISTS users_insert AFTER INSERT ON users BEGIN
+           UPDATE users SET {COMMUNITY_ROLES_COLUMN} = {COMMUNITY_ROLES_OF_ROW},
+             {GROUP_IDS_COLUMN} = {GROUP_IDS_OF_ROW} WHERE id = NEW.id;
+         END;\n"
+    );
+    for (table, column, value) in KEPT {
+        for (event, ids) in KEPT_EVENTS {
+            sql.push_str(&format!(
+                "CREATE TRIGGER IF NOT EXISTS {table}_{event} AFTER {event} ON {table} BEGIN
+                   UPDATE users SET {column} = {value} WHERE id IN ({ids});
+                 END;\n"
+            ));
+        }
+    }
+    conn.execute_batch(&sql)
+}
+
+/// Stops keeping roles and groups on the rows, for a bulk load (a seed)
+/// that then calls [`keep_on_the_row_again`]: one pass over the users
+/// instead of one update per role and membership.
+fn stop_keeping_on_the_row(conn: &Connection) -> rusqlite::Result<()> {
+    let mut sql = String::from("DROP TRIGGER IF EXISTS users_insert;\n");
+    for (table, _, _) in KEPT {
+        for (event, _) in KEPT_EVENTS {
+            sql.push_str(&format!("DROP TRIGGER IF EXISTS {table}_{event};\n"));
+        }
+    }
+    conn.execute_batch(&sql)
+}
+
+/// Every row learns what it keeps, then the triggers keep it.
+fn keep_on_the_row_again(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!(
+        "UPDATE users SET {COMMUNITY_ROLES_COLUMN} = {COMMUNITY_ROLES_OF_ROW},
+           {GROUP_IDS_COLUMN} = {GROUP_IDS_OF_ROW}"
+    ))?;
+    keep_on_the_row(conn)
+}
+
 pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(SCHEMA)?;
     let existing: Vec<String> = conn
@@ -671,7 +747,11 @@ pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
             conn.execute_batch(&format!("ALTER TABLE users ADD COLUMN {column} {kind}"))?;
         }
     }
-    Ok(())
+    match existing.iter().any(|c| c == COMMUNITY_ROLES_COLUMN) {
+        true => keep_on_the_row(conn),
+        // A file from before the triggers: its rows learn what they keep.
+        false => keep_on_the_row_again(conn),
+    }
 }
 
 /// An account-info e-mail the sandbox queued instead of sending.
@@ -756,6 +836,7 @@ pub fn seed(
 ) -> rusqlite::Result<SeedSummary> {
     let mut rng = StdRng::seed_from_u64(seed);
     let tx = conn.transaction()?;
+    stop_keeping_on_the_row(&tx)?;
     {
         let mut owner = tx.prepare(
             "INSERT INTO owners(id, name, kind, user_limit, api_limit, taxii_limit) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1053,6 +1134,7 @@ pub fn seed(
         }
     }
     seed_settings(&tx)?;
+    keep_on_the_row_again(&tx)?;
     tx.commit()?;
     Ok(SeedSummary {
         users: n_users + ACTORS.len(),
@@ -1090,6 +1172,46 @@ mod tests {
         let row = load_user(&conn, 1).unwrap().unwrap();
         assert_eq!(row.time_zone, None);
         assert!(!row.include_in_observations && !row.allow_exceed_api_link_limit);
+    }
+
+    /// A file written before rows kept their roles and groups: opening it
+    /// fills them in, and later writes keep them.
+    #[test]
+    fn an_older_database_file_learns_the_roles_and_groups_its_rows_keep() {
+        let kept = |conn: &Connection| -> Vec<(i64, Option<String>, Option<String>)> {
+            conn.prepare(&format!(
+                "SELECT id, {COMMUNITY_ROLES_COLUMN}, {GROUP_IDS_COLUMN} FROM users ORDER BY id"
+            ))
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+        };
+        let mut conn = Connection::open_in_memory().unwrap();
+        create_schema(&conn).unwrap();
+        seed(&mut conn, 40, 7, "k", Utc::now()).unwrap();
+        let seeded = kept(&conn);
+        assert!(seeded
+            .iter()
+            .any(|(_, roles, _)| roles.as_deref().is_some_and(|r| r.len() > 2)));
+        assert!(seeded.iter().any(|(_, _, groups)| groups.is_some()));
+        stop_keeping_on_the_row(&conn).unwrap();
+        conn.execute_batch(&format!(
+            "ALTER TABLE users DROP COLUMN {COMMUNITY_ROLES_COLUMN};
+             ALTER TABLE users DROP COLUMN {GROUP_IDS_COLUMN};"
+        ))
+        .unwrap();
+        create_schema(&conn).unwrap();
+        assert_eq!(kept(&conn), seeded);
+        conn.execute("DELETE FROM user_groups WHERE user_id = 1", [])
+            .unwrap();
+        conn.execute(
+            "INSERT INTO user_groups(user_id, group_id) VALUES (1, 2)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(kept(&conn)[0].2.as_deref(), Some("2"));
     }
 
     #[test]

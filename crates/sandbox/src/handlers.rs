@@ -2384,4 +2384,49 @@ mod paging_tests {
             sb.shutdown().await;
         }
     }
+
+    /// Roles and groups are read from what each user's row keeps of them:
+    /// after every kind of write to their tables, the pages still answer
+    /// what reading the tables themselves answers.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn roles_and_groups_kept_on_the_row_follow_every_write() {
+        let sb = Sandbox::start(SandboxConfig::loopback(400, "k"))
+            .await
+            .unwrap();
+        let s = Arc::clone(&sb.shared);
+        let me = s
+            .db(|c| Ok(db::load_user_by_name(c, "administrator").unwrap().unwrap()))
+            .await
+            .unwrap();
+        let query = "fields=userGroups&fields=mfaEnabled&sorting=userName+asc";
+        let writes = [
+            "UPDATE owner_roles SET role = 'Editor' WHERE user_id % 3 = 0",
+            "DELETE FROM owner_roles WHERE user_id % 5 = 0 AND owner_id = 11",
+            "DELETE FROM owner_roles WHERE user_id % 7 = 0",
+            "UPDATE owner_roles SET user_id = user_id + 1 WHERE user_id % 11 = 0
+               AND NOT EXISTS (SELECT 1 FROM owner_roles o
+                 WHERE o.user_id = owner_roles.user_id + 1 AND o.owner_id = owner_roles.owner_id)",
+            "INSERT OR IGNORE INTO user_groups(user_id, group_id)
+               SELECT id, 1 + id % 3 FROM users WHERE id % 4 = 0",
+            "DELETE FROM user_groups WHERE user_id % 6 = 0",
+            "UPDATE OR IGNORE user_groups SET group_id = 2 WHERE user_id % 9 = 0",
+            "DELETE FROM users WHERE id % 13 = 0",
+            "INSERT INTO users(id, user_name, org_id, system_role, org_role, disabled, locked,
+               password_reset_required, two_factor_reset_required, terms_accepted, mfa_enabled)
+             VALUES (100000, 'zz-new', 1, 'Standard User', 'Standard User', 0, 0, 0, 0, 0, 0)",
+            "INSERT INTO owner_roles(user_id, owner_id, role) VALUES (100000, 10, 'Commenter')",
+            "INSERT INTO user_groups(user_id, group_id) VALUES (100000, 3)",
+        ];
+        let mut changed = 0;
+        for write in writes {
+            changed += s
+                .db(move |c| c.execute(write, []).map_err(ApiErr::db))
+                .await
+                .unwrap();
+            same_answers(&s, &me, query, 60).await;
+            same_answers(&s, &me, "", 60).await;
+        }
+        assert!(changed > 100, "{changed}");
+        sb.shutdown().await;
+    }
 }

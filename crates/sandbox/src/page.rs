@@ -5,7 +5,7 @@
 //! bytes are those `Json(ListEnvelope<User>)` gives; the paging test holds
 //! the two to that, byte for byte.
 
-use super::db::{View, USER_COLS, USER_FROM};
+use super::db::{View, COMMUNITY_ROLES_COLUMN, GROUP_IDS_COLUMN, USER_COLS, USER_FROM};
 use crate::domain::roles::{AccountType, SystemRole};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{params_from_iter, Connection, Row};
@@ -42,19 +42,11 @@ mod col {
     pub const TOKEN_EXPIRATION_DAYS: usize = 26;
     pub const INCLUDE_IN_OBSERVATIONS: usize = 27;
     pub const ALLOW_EXCEED_API_LINK_LIMIT: usize = 28;
-    /// [`super::COMMUNITY_COL`]: the row's Community roles.
+    /// The row's Community roles (`db::COMMUNITY_ROLES_COLUMN`).
     pub const COMMUNITY: usize = 29;
-    /// [`super::GROUPS_COL`]: the row's group ids.
+    /// The row's group ids (`db::GROUP_IDS_COLUMN`).
     pub const GROUPS: usize = 30;
 }
-
-/// Each row's Community roles, read in the row's own step (one seek of
-/// the `owner_roles` key per account) rather than by a second query.
-const COMMUNITY_COL: &str = "(SELECT json_group_array(json_array(r.owner_id, r.role))
-   FROM owner_roles r WHERE r.user_id = u.id)";
-/// Each row's group ids, comma separated (NULL for none).
-const GROUPS_COL: &str =
-    "(SELECT group_concat(g.group_id) FROM user_groups g WHERE g.user_id = u.id)";
 
 /// The start of a list envelope, before its `data` array's elements.
 pub const ENVELOPE_START: &[u8] = b"{\"data\":[";
@@ -565,8 +557,15 @@ pub fn read_users(
     } else {
         USER_COLS.replacen("o.name", "NULL", 1)
     };
-    let community = if view.detail { COMMUNITY_COL } else { "NULL" };
-    let groups = if view.groups { GROUPS_COL } else { "NULL" };
+    // Each row's Community roles and group ids, as the row keeps them.
+    let community = match view.detail {
+        true => format!("u.{COMMUNITY_ROLES_COLUMN}"),
+        false => "NULL".into(),
+    };
+    let groups = match view.groups {
+        true => format!("u.{GROUP_IDS_COLUMN}"),
+        false => "NULL".into(),
+    };
     let extras = Extras::fetch(conn, view)?;
     let sql = format!(
         "SELECT {cols}, {community}, {groups} FROM {from} {conditions}
