@@ -55,14 +55,49 @@ impl Drop for SandboxProcess {
 /// A sandbox process with `users` accounts (and `extra` flags, e.g.
 /// `--latency 300`), and its base URL.
 pub fn start_sandbox(users: usize, extra: &[&str]) -> (SandboxProcess, String) {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
+    start_sandbox_on(users, extra, None)
+}
+
+/// Keeps the calling thread (and the threads it starts after) on one CPU.
+pub fn pin_to_cpu(cpu: usize) -> std::io::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET writes inside
+    // it; sched_setaffinity(0) only changes the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        match libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        }
+    }
+}
+
+/// A command that runs on `cpu` alone, when one is given.
+pub fn on_cpu(command: &mut std::process::Command, cpu: Option<usize>) {
+    use std::os::unix::process::CommandExt;
+    if let Some(cpu) = cpu {
+        // SAFETY: between fork and exec only the affinity syscall runs.
+        unsafe {
+            command.pre_exec(move || pin_to_cpu(cpu));
+        }
+    }
+}
+
+/// As [`start_sandbox`], the sandbox kept on `cpu` when one is given.
+pub fn start_sandbox_on(
+    users: usize,
+    extra: &[&str],
+    cpu: Option<usize>,
+) -> (SandboxProcess, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"));
+    command
         .args(["sandbox", "--listen", "127.0.0.1:0", "--secret-key", SECRET])
         .args(["--seed-users", &users.to_string()])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the sandbox binary");
+        .stderr(Stdio::inherit());
+    on_cpu(&mut command, cpu);
+    let mut child = command.spawn().expect("start the sandbox binary");
     let stdout = child.stdout.take().expect("sandbox stdout");
     let mut lines = BufReader::new(stdout).lines();
     let url = loop {

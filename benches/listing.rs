@@ -16,7 +16,7 @@
 #[allow(dead_code)]
 mod console;
 
-use console::{ms, start_sandbox, SECRET};
+use console::{ms, on_cpu, pin_to_cpu, start_sandbox, start_sandbox_on, SandboxProcess, SECRET};
 use rollcall::api::Credentials;
 use rollcall::api::Secret;
 use std::process::Stdio;
@@ -107,12 +107,14 @@ async fn follow_next(base: &str) -> (Duration, usize) {
 /// child's peak resident memory in MB, and the bytes it wrote.
 // Reaped with waitpid below, which clippy does not see.
 #[allow(clippy::zombie_processes)]
-fn users_list(base: &str, format: &str) -> (Duration, f64, u64, f64) {
+fn users_list(base: &str, format: &str, cpu: Option<usize>) -> (Duration, f64, u64, f64) {
     let home = tempfile::tempdir().expect("temp dir");
     let out_path = home.path().join("out");
     let out = std::fs::File::create(&out_path).expect("output file");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"));
+    on_cpu(&mut command, cpu);
     let started = Instant::now();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
+    let child = command
         .args(["users", "list", "--format", format])
         .env("TC_API_PATH", base)
         .env("TC_API_ACCESS_ID", "administrator")
@@ -162,6 +164,102 @@ fn vm_hwm_kib(pid: libc::pid_t) -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// [`download`] on a runtime of its own, on `cpu` alone when one is given.
+fn download_on(cpu: Option<usize>, base: &str, query: &str, users: u64) -> (Duration, usize) {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                if let Some(cpu) = cpu {
+                    pin_to_cpu(cpu).expect("pin to a CPU");
+                }
+                // Its worker threads start here, so they keep the CPU.
+                tokio::runtime::Runtime::new()
+                    .expect("tokio runtime")
+                    .block_on(download(
+                        base,
+                        query,
+                        users,
+                        rollcall::api::client::DEFAULT_CONCURRENCY,
+                    ))
+            })
+            .join()
+            .expect("download thread")
+    })
+}
+
+/// `users list --format json|csv` against a client that only downloads
+/// the same pages, in rounds of all three back to back (so each side
+/// meets the same moments of this shared machine), medians compared.
+/// With `client_cpu`, both clients run on that CPU alone.
+fn compare_with_download(
+    sandbox: &SandboxProcess,
+    base: &str,
+    users: u64,
+    client_cpu: Option<usize>,
+) {
+    let mut base_times = Vec::new();
+    let mut base_cpu = Vec::new();
+    let mut bytes = 0;
+    let mut runs: [Vec<ListRun>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..ROUNDS {
+        let before = sandbox.cpu_seconds();
+        let (t, b) = download_on(client_cpu, base, LIST_QUERY, users);
+        base_times.push(t.as_secs_f64());
+        base_cpu.push(sandbox.cpu_seconds() - before);
+        bytes = b;
+        for (i, format) in ["json", "csv"].into_iter().enumerate() {
+            let before = sandbox.cpu_seconds();
+            let (wall, rss, written, cpu) = users_list(base, format, client_cpu);
+            runs[i].push((
+                wall.as_secs_f64(),
+                rss,
+                written,
+                cpu,
+                sandbox.cpu_seconds() - before,
+            ));
+        }
+    }
+    let base_time = median(&mut base_times.clone());
+    println!(
+        "  download only                      {base_time:7.3} s ({:.1} MB; the sandbox used {:.2} s of CPU; median of {ROUNDS}: {})",
+        bytes as f64 / 1e6,
+        median(&mut base_cpu),
+        spread(&base_times)
+    );
+    for (i, format) in ["json", "csv"].into_iter().enumerate() {
+        let walls: Vec<f64> = runs[i].iter().map(|r| r.0).collect();
+        let wall = median(&mut walls.clone());
+        let rss = runs[i].iter().map(|r| r.1).fold(0.0, f64::max);
+        let written = runs[i][0].2;
+        let cpu = median(&mut runs[i].iter().map(|r| r.3).collect::<Vec<_>>());
+        let sandbox_cpu = median(&mut runs[i].iter().map(|r| r.4).collect::<Vec<_>>());
+        let ratio = wall / base_time;
+        println!(
+            "  users list --format {format:<5}         {wall:7.3} s  ratio {ratio:.2}x  target <= 1.25x  {}; peak RSS {rss:.1} MB  target <= 100 MB  {} ({:.1} MB written; median of {ROUNDS}: {})",
+            verdict(ratio <= 1.25),
+            verdict(rss <= 100.0),
+            written as f64 / 1e6,
+            spread(&walls)
+        );
+        match client_cpu {
+            // Both processes share this machine's cores: with C s of
+            // client CPU and S of sandbox CPU on N cores, no client does
+            // better than (S + C) / N while the download alone needs S / N.
+            None => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+                println!(
+                    "    CPU: rollcall {cpu:.2} s, sandbox {sandbox_cpu:.2} s; on {cores} cores the wall cannot beat {:.3} s (ratio {:.2}x)",
+                    (cpu + sandbox_cpu) / cores,
+                    ((cpu + sandbox_cpu) / cores / base_time).max(1.0)
+                );
+            }
+            Some(_) => println!(
+                "    CPU: rollcall {cpu:.2} s, sandbox {sandbox_cpu:.2} s, each on its own core"
+            ),
+        }
+    }
 }
 
 /// One `users list` run: wall s, peak RSS MB, bytes written, its CPU s,
@@ -271,68 +369,20 @@ fn main() {
         "== users list vs a client that only downloads the same pages ({} at a time, as rollcall)",
         rollcall::api::client::DEFAULT_CONCURRENCY
     );
-    // Rounds of all three back to back, so each side meets the same
-    // moments of this shared machine; medians compared.
-    let mut base_times = Vec::new();
-    let mut base_cpu = Vec::new();
-    let mut bytes = 0;
-    let mut runs: [Vec<ListRun>; 2] = [Vec::new(), Vec::new()];
-    for _ in 0..ROUNDS {
-        let before = sandbox.cpu_seconds();
-        let (t, b) = runtime.block_on(download(
-            &base,
-            LIST_QUERY,
-            users,
-            rollcall::api::client::DEFAULT_CONCURRENCY,
-        ));
-        base_times.push(t.as_secs_f64());
-        base_cpu.push(sandbox.cpu_seconds() - before);
-        bytes = b;
-        for (i, format) in ["json", "csv"].into_iter().enumerate() {
-            let before = sandbox.cpu_seconds();
-            let (wall, rss, written, cpu) = users_list(&base, format);
-            runs[i].push((
-                wall.as_secs_f64(),
-                rss,
-                written,
-                cpu,
-                sandbox.cpu_seconds() - before,
-            ));
-        }
-    }
-    let base_time = median(&mut base_times.clone());
-    println!(
-        "  download only                      {base_time:7.3} s ({:.1} MB; the sandbox used {:.2} s of CPU; median of {ROUNDS}: {})",
-        bytes as f64 / 1e6,
-        median(&mut base_cpu),
-        spread(&base_times)
-    );
-    for (i, format) in ["json", "csv"].into_iter().enumerate() {
-        let walls: Vec<f64> = runs[i].iter().map(|r| r.0).collect();
-        let wall = median(&mut walls.clone());
-        let rss = runs[i].iter().map(|r| r.1).fold(0.0, f64::max);
-        let written = runs[i][0].2;
-        let cpu = median(&mut runs[i].iter().map(|r| r.3).collect::<Vec<_>>());
-        let sandbox_cpu = median(&mut runs[i].iter().map(|r| r.4).collect::<Vec<_>>());
-        let ratio = wall / base_time;
-        println!(
-            "  users list --format {format:<5}         {wall:7.3} s  ratio {ratio:.2}x  target <= 1.25x  {}; peak RSS {rss:.1} MB  target <= 100 MB  {} ({:.1} MB written; median of {ROUNDS}: {})",
-            verdict(ratio <= 1.25),
-            verdict(rss <= 100.0),
-            written as f64 / 1e6,
-            spread(&walls)
-        );
-        // Both processes share this machine's cores: with C s of client
-        // CPU and S of sandbox CPU on N cores, no client does better than
-        // (S + C) / N while the download alone needs S / N.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-        println!(
-            "    CPU: rollcall {cpu:.2} s, sandbox {sandbox_cpu:.2} s; on {cores} cores the wall cannot beat {:.3} s (ratio {:.2}x)",
-            (cpu + sandbox_cpu) / cores,
-            ((cpu + sandbox_cpu) / cores / base_time).max(1.0)
-        );
-    }
+    compare_with_download(&sandbox, &base, users, None);
     drop(sandbox);
+
+    // A real instance is another machine: its work does not take the
+    // client's CPU. Here the sandbox gets one core and both clients the
+    // other, so the comparison is of the clients, not of who wins a core.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores >= 2 {
+        println!();
+        println!("== the same, the sandbox on CPU 0 and each client on CPU 1 (as an instance on another machine)");
+        let (pinned, pinned_base) = start_sandbox_on(users as usize, &[], Some(0));
+        compare_with_download(&pinned, &pinned_base, users, Some(1));
+        drop(pinned);
+    }
 
     println!();
     println!("== 300 ms latency per answer: users list vs a sequential next-link follower (pages of {PAGE})");
@@ -341,7 +391,7 @@ fn main() {
     let mut walls = Vec::new();
     let mut listings = Vec::new();
     for _ in 0..ROUNDS {
-        walls.push(users_list(&slow_base, "csv").0.as_secs_f64());
+        walls.push(users_list(&slow_base, "csv", None).0.as_secs_f64());
         listings.push(runtime.block_on(listing_alone(&slow_base, seq_accounts)));
     }
     println!(
