@@ -172,7 +172,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Sandbox(args)) => commands::sandbox::run(args).await,
         Some(Command::Users(users)) => {
-            let session = connect_scripted(&cli.connect).await?;
+            let ahead = match &users {
+                UsersCommand::List(args) => commands::users::listing_ahead(args),
+                _ => None,
+            };
+            let session = connect_ahead(&cli.connect, ahead.as_ref()).await?;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             match users {
@@ -358,6 +362,16 @@ async fn connect_scripted(args: &ConnectArgs) -> anyhow::Result<ops::session::Se
     connect_recorded(args, false).await
 }
 
+/// As [`connect_scripted`], for a command that lists `ahead` right after.
+async fn connect_ahead(
+    args: &ConnectArgs,
+    ahead: Option<&ops::ahead::ListingAhead>,
+) -> anyhow::Result<ops::session::Session> {
+    let session = commands::connect::connect_ahead(args, false, ahead).await?;
+    told_on_connecting(&session);
+    Ok(session)
+}
+
 /// As [`connect_scripted`]; with `record`, every request is recorded from
 /// the first (for an evidence bundle's manifest).
 async fn connect_recorded(
@@ -365,6 +379,12 @@ async fn connect_recorded(
     record: bool,
 ) -> anyhow::Result<ops::session::Session> {
     let session = commands::connect::connect_with(args, record).await?;
+    told_on_connecting(&session);
+    Ok(session)
+}
+
+/// What a scripted command's admin hears once connected.
+fn told_on_connecting(session: &ops::session::Session) {
     for notice in session.client.notices() {
         eprintln!("rollcall: warning: {notice}");
     }
@@ -374,7 +394,6 @@ async fn connect_recorded(
             rollcall::domain::text::sanitize(&note)
         );
     }
-    Ok(session)
 }
 
 /// The console on a fresh embedded sandbox, as one of its seeded admins.

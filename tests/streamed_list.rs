@@ -169,3 +169,122 @@ async fn rendered_csv_pages_write_what_the_accounts_path_writes() {
         sb.shutdown().await;
     }
 }
+
+/// `users list`'s listing opened with its pages sent ahead: first with no
+/// hint (pages go out once the first round has answered), then with the
+/// hint that run left (with the first requests), then with a hint that no
+/// longer holds (another caller, other fields). Every time: the same
+/// accounts as a listing that sent nothing ahead, no page asked for twice,
+/// nothing sent ahead left waiting once the listing ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_sent_ahead_are_taken_once_and_give_the_same_listing() {
+    use rollcall::ops::ahead::{ListingAhead, ListingHint};
+    for plain in [false, true] {
+        let (sb, admin) = jittery_sandbox(plain).await;
+        let want = names(&streamed(&admin, "", 50).await.concat());
+        assert_eq!(want.len(), 706);
+        let hints = tempfile::tempdir().unwrap();
+        let ahead = ListingAhead {
+            owner: None,
+            sorting: Some(STREAM_SORTING.to_string()),
+            page_size: 50,
+            hint_dir: Some(hints.path().to_path_buf()),
+        };
+        let profile = rollcall::config::Profile {
+            name: "test".into(),
+            connection: Connection {
+                api_path: sb.base_url(),
+                credentials: Credentials::Hmac {
+                    access_id: "administrator".into(),
+                    secret_key: Secret::new(SECRET),
+                },
+                read_only: true,
+                concurrency: 4,
+            },
+            password_max_age_days: None,
+            concurrency: None,
+            options: Default::default(),
+        };
+        let stale = ListingHint {
+            fields: vec!["mfaEnabled".into()],
+            pages: 3,
+            user_name: "someone-else".into(),
+            reports_settings: !plain,
+        };
+        for round in ["no hint", "its own hint", "a stale hint"] {
+            if round == "a stale hint" {
+                let file = std::fs::read_dir(hints.path()).unwrap().next().unwrap();
+                std::fs::write(file.unwrap().path(), serde_json::to_vec(&stale).unwrap()).unwrap();
+            }
+            let gets_before = sb.requests().get;
+            let session = rollcall::ops::session::open_ahead(profile.clone(), true, Some(&ahead))
+                .await
+                .expect("session opens");
+            let users = streamed(&session, "", 50).await.concat();
+            assert_eq!(users.len(), 706, "{round} (plain: {plain})");
+            assert_eq!(names(&users), want, "{round} (plain: {plain})");
+            assert_eq!(session.client.prefetched_pages(), 0, "{round}");
+            let asked: Vec<String> = session
+                .client
+                .recorded_requests()
+                .into_iter()
+                .filter(|r| r.method == "GET" && r.path.ends_with("/security/users"))
+                .map(|r| r.query.unwrap_or_default())
+                .collect();
+            // The stale hint's pages (other fields) are never taken; a plain
+            // instance refuses them outright (an unknown field).
+            let (stale_pages, pages): (Vec<&String>, Vec<&String>) = asked
+                .iter()
+                .filter(|q| q.contains("resultLimit=50"))
+                .partition(|q| q.starts_with("fields=mfaEnabled&"));
+            let distinct: BTreeSet<&&String> = pages.iter().collect();
+            assert_eq!(
+                distinct.len(),
+                pages.len(),
+                "{round}: a page asked twice: {pages:?}"
+            );
+            // 706 accounts in pages of 50: each taken once.
+            assert_eq!(pages.len(), 15, "{round} (plain: {plain}): {pages:?}");
+            // What the server saw beyond what was taken: only the stale
+            // hint's three pages (other fields), dropped unread.
+            let recorded_gets = session
+                .client
+                .recorded_requests()
+                .iter()
+                .filter(|r| r.method == "GET")
+                .count() as u64;
+            let unused = if round == "a stale hint" {
+                3 - stale_pages.len() as u64
+            } else {
+                0
+            };
+            assert_eq!(
+                sb.requests().get - gets_before,
+                recorded_gets + unused,
+                "{round} (plain: {plain})"
+            );
+            // Who the caller is: looked up once, even when a stale hint
+            // looked up someone else first.
+            let lookups = asked.iter().filter(|q| q.contains("tql=")).count();
+            let expected = if round == "a stale hint" { 2 } else { 1 };
+            assert_eq!(lookups, expected, "{round}: {asked:?}");
+            session.remember_listing(&ahead);
+            let kept: ListingHint = serde_json::from_slice(
+                &std::fs::read(
+                    std::fs::read_dir(hints.path())
+                        .unwrap()
+                        .next()
+                        .unwrap()
+                        .unwrap()
+                        .path(),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            assert_eq!(kept.pages, 15);
+            assert_eq!(kept.user_name, "administrator");
+            assert_eq!(kept.fields, session.extension_fields());
+        }
+        sb.shutdown().await;
+    }
+}

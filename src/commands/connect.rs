@@ -2,6 +2,7 @@
 //! in the operations layer (`ops::session`).
 
 use crate::config::{self, Selection};
+use crate::ops::ahead::ListingAhead;
 use crate::ops::session::{self, Session};
 use std::path::PathBuf;
 
@@ -26,10 +27,20 @@ pub async fn connect(args: &ConnectArgs) -> anyhow::Result<Session> {
 /// As [`connect`]; with `record`, every request the session sends is
 /// recorded from the first (an evidence bundle lists them).
 pub async fn connect_with(args: &ConnectArgs, record: bool) -> anyhow::Result<Session> {
+    connect_ahead(args, record, None).await
+}
+
+/// As [`connect_with`], for a command that lists `ahead` right after
+/// connecting (its pages go out with the opening's requests).
+pub async fn connect_ahead(
+    args: &ConnectArgs,
+    record: bool,
+    ahead: Option<&ListingAhead>,
+) -> anyhow::Result<Session> {
     let profile = config::resolve(&Selection {
         profile: args.profile.clone(),
         config: args.config.clone(),
         read_only: args.read_only,
     })?;
-    session::open_with(profile, record).await
+    session::open_ahead(profile, record, ahead).await
 }

@@ -6,6 +6,7 @@ use crate::api::{ApiError, UserQuery};
 use crate::domain::filter::{Filter, MatchContext, Undecided};
 use crate::domain::text::sanitize;
 use crate::domain::{LastLoginReported, PasswordExpiry, User};
+use crate::ops::ahead::ListingAhead;
 pub use crate::ops::export::{
     csv_header, write_csv_rows, write_csv_with, write_json, JsonArray, RenderedPage, CSV_HEADER,
 };
@@ -365,7 +366,34 @@ pub async fn stream_listing<S: PageSink + ?Sized>(
     })
 }
 
+/// The listing `users list` asks for right after connecting, when its
+/// pages can go out ahead (see `ops::ahead`): streamed output without a
+/// filter (a filter's TQL needs the instance's answers first).
+pub fn listing_ahead(args: &ListArgs) -> Option<ListingAhead> {
+    let streamed = matches!(args.format, Format::Csv | Format::Json);
+    let unfiltered = args.filter.as_deref().is_none_or(|f| f.trim().is_empty());
+    (streamed && unfiltered).then(|| ListingAhead {
+        owner: args.org.clone(),
+        sorting: STREAM_PAGING.sorting.map(String::from),
+        page_size: STREAM_PAGING.page_size,
+        hint_dir: None,
+    })
+}
+
 pub async fn list(session: &Session, args: &ListArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    list_streamed(session, args, out).await?;
+    // What this listing learnt lets the next one's pages go out at once.
+    if let Some(ahead) = listing_ahead(args) {
+        session.remember_listing(&ahead);
+    }
+    Ok(())
+}
+
+async fn list_streamed(
+    session: &Session,
+    args: &ListArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let filter = Filter::parse(args.filter.as_deref().unwrap_or(""))
         .map_err(|e| anyhow!("--filter: {e}"))?;
     let now = Utc::now();

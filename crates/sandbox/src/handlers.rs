@@ -460,6 +460,17 @@ async fn users_page(
     let link = move |at: i64| format!("{origin}/api{USERS_PATH}?{}", with_start(&raw, at));
     match paging {
         Paging::Keyset => {
+            // A page of a few rows (a count, a lookup by name) holds the
+            // database no longer than other requests do.
+            let turn = match limit > SMALL_PAGE {
+                true => Some(
+                    s.page_reads
+                        .acquire()
+                        .await
+                        .map_err(|_| ApiErr::internal("page reads closed"))?,
+                ),
+                false => None,
+            };
             let (page, count) = s
                 .db(move |conn| {
                     keyset_page(
@@ -475,6 +486,7 @@ async fn users_page(
                     )
                 })
                 .await?;
+            drop(turn);
             let next = page.more.then(|| link(start.saturating_add(limit)));
             let prev = (start > 0).then(|| link((start - limit).max(0)));
             // Written as JSON off the database's lock (and off the async
@@ -543,6 +555,10 @@ fn listing_count(
     stmt.query_row(params_from_iter(params.iter()), |r| r.get::<_, i64>(0))
         .map_err(ApiErr::db)
 }
+
+/// Pages of at most this many rows do not queue with listings' pages
+/// (`Shared::page_reads`).
+const SMALL_PAGE: i64 = 100;
 
 /// A page read from the nearest cursor (skipping only the accounts between
 /// it and `start`), the cursor of the next page remembered, and the rows

@@ -239,6 +239,12 @@ pub(crate) struct Shared {
     rate_window: Mutex<(std::time::Instant, u32)>,
     /// Where users pages begin (keyset paging).
     pub(crate) cursors: handlers::Cursors,
+    /// Users pages read the database one at a time, each for tens of
+    /// milliseconds, and queue here rather than at the database itself, so
+    /// that other requests (signatures, who am I) wait behind one page at
+    /// most: as on an instance whose database serves many connections,
+    /// a listing's pages do not hold up a session opening beside them.
+    pub(crate) page_reads: tokio::sync::Semaphore,
     /// When the sandbox started; seeded dates are relative to it.
     #[allow(dead_code)]
     pub(crate) started: DateTime<Utc>,
@@ -426,6 +432,7 @@ impl Sandbox {
             fault_sequence: AtomicU64::new(0),
             rate_window: Mutex::new((std::time::Instant::now(), 0)),
             cursors: handlers::Cursors::default(),
+            page_reads: tokio::sync::Semaphore::new(1),
             started,
             addr,
             plain: cfg.plain,

@@ -216,6 +216,8 @@ struct Inner {
     /// Each listing's last count, by `listing_key`: how many pages to send
     /// at once the next time.
     listing_sizes: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    /// Pages of a listing sent ahead of it (`prefetch_users`), by URL.
+    prefetched: std::sync::Mutex<std::collections::HashMap<String, Prefetched>>,
     /// Requests recorded since `record_requests` (evidence bundles).
     recorded: std::sync::Mutex<Option<Vec<RecordedRequest>>>,
 }
@@ -230,6 +232,37 @@ fn listing_key(path: &str, params: &[(String, String)]) -> String {
         }
     }
     key
+}
+
+/// A page asked for before its listing began (`Client::prefetch_users`):
+/// its answer's head may come meanwhile, its body waits in the socket
+/// until the listing that takes it sends the page's turn.
+struct Prefetched {
+    /// The listing it belongs to (`listing_key`): what drops it unused.
+    key: String,
+    turn: tokio::sync::oneshot::Sender<Gate>,
+    answer: PageTask<Vec<u8>>,
+}
+
+/// `resultLimit` for a listing's `page_size` (0: the default).
+fn page_limit(page_size: u32) -> u64 {
+    match page_size {
+        0 => DEFAULT_PAGE_SIZE,
+        n => n.min(MAX_PAGE_SIZE),
+    }
+    .into()
+}
+
+/// Drops, when a listing ends, the pages sent ahead for it that it did
+/// not take (a plan that guessed more pages, or other fields).
+struct DropPrefetched<'a>(&'a Client, &'a str);
+
+impl Drop for DropPrefetched<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut sent) = self.0.inner.prefetched.lock() {
+            sent.retain(|_, page| page.key != self.1);
+        }
+    }
 }
 
 /// Pages read and decoded ahead of the one handed over next, at most (see
@@ -604,6 +637,7 @@ impl Client {
                 options,
                 notices,
                 listing_sizes: Default::default(),
+                prefetched: Default::default(),
                 recorded: std::sync::Mutex::new(None),
             }),
         })
@@ -681,6 +715,15 @@ impl Client {
     /// The base URL, ending in `/api`.
     pub fn api_path(&self) -> &str {
         &self.inner.api_path
+    }
+
+    /// Who signs the requests, as far as the client can say before the
+    /// instance does: the access id, or `token` for a token's holder.
+    pub fn caller_id(&self) -> String {
+        match self.inner.credentials.read().as_deref() {
+            Ok(Credentials::Hmac { access_id, .. }) => access_id.clone(),
+            _ => "token".to_string(),
+        }
     }
 
     pub fn is_read_only(&self) -> bool {
@@ -1193,7 +1236,23 @@ impl Client {
         url: &Url,
         turn: Gate,
     ) -> Result<ListEnvelope<T>, ApiError> {
-        let bytes = self.send_gated(Method::GET, url, None, Some(turn)).await?;
+        let prefetched = self
+            .inner
+            .prefetched
+            .lock()
+            .ok()
+            .and_then(|mut sent| sent.remove(url.as_str()));
+        let bytes = match prefetched {
+            // Sent ahead: it reads its body when this page's turn comes (a
+            // request that already failed has no turn to wait for).
+            Some(Prefetched {
+                turn: gate, answer, ..
+            }) => {
+                let _ = gate.send(turn);
+                answer.await?
+            }
+            None => self.send_gated(Method::GET, url, None, Some(turn)).await?,
+        };
         self.decode_page(url, &bytes)
     }
 
@@ -1278,19 +1337,11 @@ impl Client {
         M: Fn(Vec<T>) -> R + Send + Sync + 'static,
         F: FnMut(Mapped<R>) + ?Sized,
     {
-        let limit = match page_size {
-            0 => DEFAULT_PAGE_SIZE,
-            n => n.min(MAX_PAGE_SIZE),
-        } as u64;
-        let page_params = |start: u64, count: bool| -> Params {
-            let mut all: Params = params.to_vec();
-            all.push(("resultStart".into(), start.to_string()));
-            all.push(("resultLimit".into(), limit.to_string()));
-            if count {
-                all.push(("count".into(), "true".into()));
-            }
-            all
-        };
+        let limit = page_limit(page_size);
+        let key = listing_key(path, params);
+        // Pages sent ahead that this listing does not take are dropped
+        // with it (their requests stop).
+        let _unused = DropPrefetched(self, &key);
         // Pages handed over so far. A page's body is read (and decoded) when
         // it is the one handed over next, or when it takes one of `held`
         // places, kept until it is handed over: pages are
@@ -1299,7 +1350,7 @@ impl Client {
         let (handed_over, handed_over_rx) = tokio::sync::watch::channel(0u64);
         let places = Arc::new(tokio::sync::Semaphore::new(held.max(1)));
         let fetch = |start: u64, count: bool| {
-            let url = self.url(path, &page_params(start, count));
+            let url = self.page_url(path, params, limit, start, count);
             let client = self.clone();
             let index = start / limit;
             let mut handed_over = handed_over_rx.clone();
@@ -1330,10 +1381,7 @@ impl Client {
             )
         };
         let concurrency = self.inner.concurrency.max(1) as u64;
-        let key = listing_key(path, params);
-        let first_wave = self
-            .listing_size(&key)
-            .map_or(1, |total| total.div_ceil(limit).clamp(1, concurrency));
+        let first_wave = self.first_wave(&key, limit);
         let mut in_flight: std::collections::VecDeque<_> =
             (0..first_wave).map(|i| fetch(i * limit, i == 0)).collect();
         let Some((_, first_task)) = in_flight.pop_front() else {
@@ -1472,6 +1520,97 @@ impl Client {
         if let Ok(mut sizes) = self.inner.listing_sizes.lock() {
             sizes.insert(key.to_string(), total);
         }
+    }
+
+    /// How many pages a listing sends at once before its first answer: all
+    /// it should have when its size is known from before, within the
+    /// concurrency; one otherwise.
+    fn first_wave(&self, key: &str, limit: u64) -> u64 {
+        let concurrency = self.inner.concurrency.max(1) as u64;
+        self.listing_size(key)
+            .map_or(1, |total| total.div_ceil(limit).clamp(1, concurrency))
+    }
+
+    /// One page of a listing: the first asks for the count too.
+    fn page_url(
+        &self,
+        path: &str,
+        params: &[(String, String)],
+        limit: u64,
+        start: u64,
+        count: bool,
+    ) -> Url {
+        let mut all: Params = params.to_vec();
+        all.push(("resultStart".into(), start.to_string()));
+        all.push(("resultLimit".into(), limit.to_string()));
+        if count {
+            all.push(("count".into(), "true".into()));
+        }
+        self.url(path, &all)
+    }
+
+    /// Sends the first pages of the user listing `query` now, before it is
+    /// asked for, so that they travel while other requests do (a session's
+    /// opening): the listing that asks for the same pages takes their
+    /// answers instead of sending again, and reads each body only when its
+    /// turn comes, so nothing waits in memory. `pages`: how many, when the
+    /// listing's size is not known here from before (a hint of an earlier
+    /// run). A page already sent ahead is not sent twice; pages the listing
+    /// does not take are dropped when it ends.
+    pub fn prefetch_users(&self, query: &UserQuery, pages: Option<u64>) {
+        let params = Self::listing_params(query);
+        let limit = page_limit(query.page_size);
+        let key = listing_key(USERS_PATH, &params);
+        // All the pages known or planned, up to twice the concurrency:
+        // their bodies wait in their sockets, so only the server's work
+        // grows with them, and the listing asks for none of them again.
+        let most = 2 * self.inner.concurrency.max(1) as u64;
+        let known = self.listing_size(&key).map(|total| total.div_ceil(limit));
+        let wave = known.or(pages).unwrap_or(1).clamp(1, most);
+        let Ok(mut sent) = self.inner.prefetched.lock() else {
+            return;
+        };
+        for i in 0..wave {
+            let url = self.page_url(USERS_PATH, &params, limit, i * limit, i == 0);
+            if sent.contains_key(url.as_str()) {
+                continue;
+            }
+            let (turn, taken) = tokio::sync::oneshot::channel::<Gate>();
+            // Never taken: the body is never read (the task is dropped).
+            let gate: Gate = Box::pin(async move {
+                match taken.await {
+                    Ok(turn) => turn.await,
+                    Err(_) => std::future::pending().await,
+                }
+            });
+            let client = self.clone();
+            let target = url.clone();
+            let answer = PageTask(tokio::spawn(async move {
+                client
+                    .send_gated(Method::GET, &target, None, Some(gate))
+                    .await
+            }));
+            sent.insert(
+                url.to_string(),
+                Prefetched {
+                    key: key.clone(),
+                    turn,
+                    answer,
+                },
+            );
+        }
+    }
+
+    /// How many pages the user listing `query` had when last counted here.
+    pub fn known_pages(&self, query: &UserQuery) -> Option<u64> {
+        let params = Self::listing_params(query);
+        let total = self.listing_size(&listing_key(USERS_PATH, &params))?;
+        Some(total.div_ceil(page_limit(query.page_size)).max(1))
+    }
+
+    /// How many pages of sent-ahead answers wait for a listing (tests).
+    pub fn prefetched_pages(&self) -> usize {
+        self.inner.prefetched.lock().map_or(0, |sent| sent.len())
     }
 
     /// Counts the accounts the caller may see (one entry asked for), and

@@ -3,6 +3,7 @@
 //! commands are thin drivers over it.
 
 pub mod account;
+pub mod ahead;
 pub mod evidence;
 pub mod export;
 pub mod import;

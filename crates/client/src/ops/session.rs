@@ -1,6 +1,7 @@
 //! Opening a session: who the caller is, what the instance offers. Every
 //! operation, scripted or from the console, starts from one.
 
+use super::ahead::{ListingAhead, ListingHint};
 use crate::api::wire::ext;
 use crate::api::{Capabilities, Client, ClientOptions, Connection, Membership};
 use crate::config::Profile;
@@ -36,6 +37,22 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
+    /// Keeps what the listing `ahead` (just listed) and this session's
+    /// opening learnt, for the next run's head start (see `ops::ahead`).
+    pub fn remember_listing(&self, ahead: &ListingAhead) {
+        let query = ahead.query(self.extension_fields());
+        let Some(pages) = self.client.known_pages(&query) else {
+            return;
+        };
+        let hint = ListingHint {
+            fields: query.fields,
+            pages,
+            user_name: self.actor.user_name.clone(),
+            reports_settings: self.capabilities.has(ext::INSTANCE),
+        };
+        ahead.remember(&self.client, hint);
+    }
+
     /// The extra user fields worth asking for on this instance.
     pub fn extension_fields(&self) -> Vec<String> {
         listing_fields(&self.capabilities)
@@ -135,11 +152,25 @@ pub async fn open(profile: Profile) -> anyhow::Result<Session> {
 /// As [`open`]; with `record`, every request is recorded from the first
 /// (`Client::recorded_requests`), for an evidence bundle's manifest.
 pub async fn open_with(profile: Profile, record: bool) -> anyhow::Result<Session> {
+    open_ahead(profile, record, None).await
+}
+
+/// As [`open_with`], for a caller that lists `ahead` right after: its
+/// first pages go out with the opening's requests (see [`ListingAhead`]).
+pub async fn open_ahead(
+    profile: Profile,
+    record: bool,
+    ahead: Option<&ListingAhead>,
+) -> anyhow::Result<Session> {
     let client = Client::with_options(profile.connection, profile.options)?;
     if record {
         client.record_requests();
     }
-    let mut session = session_on(client, profile.password_max_age_days).await?;
+    let hint = ahead.and_then(|ahead| ahead.hint(client.api_path(), &client.caller_id()));
+    if let (Some(ahead), Some(hint)) = (ahead, &hint) {
+        ahead.send_hinted(&client, hint);
+    }
+    let mut session = session_on(client, profile.password_max_age_days, ahead, hint).await?;
     session.concurrency = profile.concurrency;
     Ok(session)
 }
@@ -150,7 +181,7 @@ pub async fn session_with_options(
     connection: Connection,
     options: ClientOptions,
 ) -> anyhow::Result<Session> {
-    session_on(Client::with_options(connection, options)?, None).await
+    session_on(Client::with_options(connection, options)?, None, None, None).await
 }
 
 /// Opens a session on an explicit connection (tests, the demo).
@@ -164,18 +195,55 @@ pub async fn session_with(
     connection: Connection,
     password_max_age_days: Option<i64>,
 ) -> anyhow::Result<Session> {
-    session_on(Client::new(connection)?, password_max_age_days).await
+    session_on(Client::new(connection)?, password_max_age_days, None, None).await
 }
 
-async fn session_on(client: Client, password_max_age_days: Option<i64>) -> anyhow::Result<Session> {
+async fn session_on(
+    client: Client,
+    password_max_age_days: Option<i64>,
+    ahead: Option<&ListingAhead>,
+    hint: Option<ListingHint>,
+) -> anyhow::Result<Session> {
     let read_only = client.is_read_only();
     // Two round trips where each costs a few hundred milliseconds on a far
     // instance: who am I and what is offered, then everything that needs
     // either answer, at once.
-    // Both asked at once; who am I decides which failure is told.
-    let (me, capabilities) = tokio::join!(client.whoami(), client.capabilities());
+    // Asked at once; who am I decides which failure is told. The accounts'
+    // count rides along (see `Client::count_users`): a full listing then
+    // asks for its pages at once. Not knowing it costs only that round
+    // trip later, so a refusal is not an error.
+    // A hint of the last run names who the caller was and whether the
+    // instance reported its settings: the second round's requests go out
+    // now too, and count only if the first round's answers agree.
+    let early = async {
+        let hint = hint.as_ref()?;
+        let (record, settings) = tokio::join!(client.find_user_by_name(&hint.user_name), async {
+            match hint.reports_settings {
+                true => Some(client.instance_settings().await),
+                false => None,
+            }
+        });
+        Some((hint.user_name.as_str(), record, settings))
+    };
+    let (me, capabilities, _, early) = tokio::join!(
+        client.whoami(),
+        client.capabilities(),
+        client.count_users(),
+        early
+    );
     let me = me?;
+    let (early_record, early_settings) = match early {
+        Some((user_name, record, settings)) if user_name == me.user_name => {
+            (Some(record), settings)
+        }
+        _ => (None, None),
+    };
     let mut capabilities = capabilities?;
+    // The listing to come now knows its fields and its length: its pages
+    // travel while the second round does.
+    if let Some(ahead) = ahead {
+        client.prefetch_users(&ahead.query(listing_fields(&capabilities)), None);
+    }
     // A System role rollcall does not know is kept as the instance names
     // it; the policy then leaves decisions to the server.
     let system_role = SystemRole::parse(&me.role);
@@ -185,11 +253,13 @@ async fn session_on(client: Client, password_max_age_days: Option<i64>) -> anyho
     let needs_group_fields =
         !capabilities.has(groups_field) && !capabilities.extra_fields.contains(groups_field);
     let reports_settings = capabilities.has(ext::INSTANCE);
-    // The accounts' count rides along (see `Client::count_users`): a full
-    // listing then asks for its pages at once. Not knowing it costs only
-    // that round trip later, so a refusal is not an error.
-    let (own_record, group_fields, settings, _) = tokio::try_join!(
-        async { anyhow::Ok(client.find_user_by_name(&me.user_name).await?) },
+    let (own_record, group_fields, settings) = tokio::try_join!(
+        async {
+            match early_record {
+                Some(record) => anyhow::Ok(record?),
+                None => anyhow::Ok(client.find_user_by_name(&me.user_name).await?),
+            }
+        },
         async {
             match needs_group_fields {
                 true => anyhow::Ok(Some(client.user_group_fields().await?)),
@@ -197,16 +267,13 @@ async fn session_on(client: Client, password_max_age_days: Option<i64>) -> anyho
             }
         },
         async {
-            match reports_settings {
-                true => client
-                    .instance_settings()
-                    .await
-                    .map(Some)
-                    .context("reading instance settings"),
-                false => Ok(None),
-            }
+            let settings = match (reports_settings, early_settings) {
+                (false, _) => return Ok(None),
+                (true, Some(early)) => early,
+                (true, None) => client.instance_settings().await,
+            };
+            settings.map(Some).context("reading instance settings")
         },
-        async { anyhow::Ok(client.count_users().await.ok().flatten()) },
     )?;
     if let Some(fields) = group_fields {
         capabilities.group_fields = fields;
