@@ -103,15 +103,10 @@ async fn follow_next(base: &str) -> (Duration, usize) {
     (started.elapsed(), accounts)
 }
 
-/// `rollcall users list --format FORMAT` against `base`: wall time, the
-/// child's peak resident memory in MB, and the bytes it wrote.
-fn users_list(base: &str, format: &str, cpu: Option<usize>) -> (Duration, f64, u64, f64) {
-    let home = tempfile::tempdir().expect("temp dir");
-    users_list_at(base, format, cpu, home.path())
-}
-
-/// As [`users_list`], with `home` as the user's home: what an earlier run
-/// there kept (its listing hint) is found.
+/// `rollcall users list --format FORMAT` against `base`, with `home` as
+/// the user's home (what an earlier run there kept, its listing hint, is
+/// found): wall time, the child's peak resident memory in MB, and the
+/// bytes it wrote.
 // Reaped with waitpid below, which clippy does not see.
 #[allow(clippy::zombie_processes)]
 fn users_list_at(
@@ -215,6 +210,20 @@ fn compare_with_download(
     let mut base_cpu = Vec::new();
     let mut bytes = 0;
     let mut runs: [Vec<ListRun>; 2] = [Vec::new(), Vec::new()];
+    // The download-only client is told the pages, their fields and their
+    // number; rollcall learns them from the instance, or from the hint its
+    // last run left. Each format's home gets one first run (shown apart),
+    // then the timed rounds run as an admin's later runs do.
+    let homes = [(); 2].map(|_| tempfile::tempdir().expect("temp dir"));
+    let first_runs: Vec<f64> = ["json", "csv"]
+        .into_iter()
+        .zip(&homes)
+        .map(|(format, home)| {
+            users_list_at(base, format, client_cpu, home.path())
+                .0
+                .as_secs_f64()
+        })
+        .collect();
     for _ in 0..ROUNDS {
         let before = sandbox.cpu_seconds();
         let (t, b) = download_on(client_cpu, base, LIST_QUERY, users);
@@ -223,7 +232,8 @@ fn compare_with_download(
         bytes = b;
         for (i, format) in ["json", "csv"].into_iter().enumerate() {
             let before = sandbox.cpu_seconds();
-            let (wall, rss, written, cpu) = users_list(base, format, client_cpu);
+            let (wall, rss, written, cpu) =
+                users_list_at(base, format, client_cpu, homes[i].path());
             runs[i].push((
                 wall.as_secs_f64(),
                 rss,
@@ -254,6 +264,11 @@ fn compare_with_download(
             verdict(rss <= 100.0),
             written as f64 / 1e6,
             spread(&walls)
+        );
+        println!(
+            "    first run in its home (no hint): {:.3} s, ratio {:.2}x",
+            first_runs[i],
+            first_runs[i] / base_time
         );
         match client_cpu {
             // Both processes share this machine's cores: with C s of
@@ -330,6 +345,44 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    // ROLLCALL_BENCH_PARTS=console,sandbox,compare,pinned,latency: only
+    // those (all by default).
+    let parts = std::env::var("ROLLCALL_BENCH_PARTS").unwrap_or_default();
+    let part = |name: &str| parts.is_empty() || parts.split(',').any(|p| p.trim() == name);
+    if part("console") {
+        console_part(users);
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    if part("sandbox") || part("compare") {
+        let (sandbox, base) = start_sandbox(users as usize, &[]);
+        if part("sandbox") {
+            sandbox_part(&runtime, &base, users);
+        }
+        if part("compare") {
+            println!();
+            println!(
+                "== users list vs a client that only downloads the same pages ({} at a time, as rollcall)",
+                rollcall::api::client::DEFAULT_CONCURRENCY
+            );
+            compare_with_download(&sandbox, &base, users, None);
+        }
+    }
+    // A real instance is another machine: its work does not take the
+    // client's CPU. Here the sandbox gets one core and both clients the
+    // other, so the comparison is of the clients, not of who wins a core.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores >= 2 && part("pinned") {
+        println!();
+        println!("== the same, the sandbox on CPU 0 and each client on CPU 1 (as an instance on another machine)");
+        let (pinned, pinned_base) = start_sandbox_on(users as usize, &[], Some(0));
+        compare_with_download(&pinned, &pinned_base, users, Some(1));
+    }
+    if part("latency") {
+        latency_part(&runtime, users);
+    }
+}
+
+fn console_part(users: u64) {
     println!("== console, {users} accounts (targets: load 1.5 s, 110 MB, sort 60 ms, keystroke 5 ms, frame 200x60 2 ms)");
     let c = console::measure(users as usize);
     c.print();
@@ -344,9 +397,10 @@ fn main() {
     line("re-sort by another column", ms(c.sort), "ms", 60.0);
     line("slowest filter keystroke (best of 3)", c.key_max, "ms", 5.0);
     line("frame 200x60 (median of 50)", c.big_med, "ms", 2.0);
+}
 
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let (sandbox, base) = start_sandbox(users as usize, &[]);
+fn sandbox_part(runtime: &tokio::runtime::Runtime, base: &str, users: u64) {
+    let base = base.to_string();
     println!();
     println!("== sandbox serving {users} accounts, ten sequential pages of {PAGE}");
     runtime.block_on(async {
@@ -375,30 +429,13 @@ fn main() {
             );
         }
     });
+}
 
-    println!();
-    println!(
-        "== users list vs a client that only downloads the same pages ({} at a time, as rollcall)",
-        rollcall::api::client::DEFAULT_CONCURRENCY
-    );
-    compare_with_download(&sandbox, &base, users, None);
-    drop(sandbox);
-
-    // A real instance is another machine: its work does not take the
-    // client's CPU. Here the sandbox gets one core and both clients the
-    // other, so the comparison is of the clients, not of who wins a core.
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if cores >= 2 {
-        println!();
-        println!("== the same, the sandbox on CPU 0 and each client on CPU 1 (as an instance on another machine)");
-        let (pinned, pinned_base) = start_sandbox_on(users as usize, &[], Some(0));
-        compare_with_download(&pinned, &pinned_base, users, Some(1));
-        drop(pinned);
-    }
-
+fn latency_part(runtime: &tokio::runtime::Runtime, users: u64) {
     println!();
     println!("== 300 ms latency per answer: users list vs a sequential next-link follower (pages of {PAGE})");
-    let (slow, slow_base) = start_sandbox(users as usize, &["--latency", "300"]);
+    // Kept until the end (dropping it stops the sandbox).
+    let (_slow, slow_base) = start_sandbox(users as usize, &["--latency", "300"]);
     let (seq_time, seq_accounts) = runtime.block_on(follow_next(&slow_base));
     // The first run in a home has no hint; each later one finds the one
     // its predecessor left (see `ops::ahead`): both are shown.
@@ -436,5 +473,4 @@ fn main() {
             spread(times)
         );
     }
-    drop(slow);
 }

@@ -48,11 +48,16 @@ pub fn sanitize_lines(s: &str) -> Cow<'_, str> {
 /// A CSV cell: sanitized, and kept from being read as a spreadsheet
 /// formula (a leading `=`, `+`, `-` or `@` gets a `'`).
 pub fn csv_cell(text: &str) -> String {
+    csv_cell_borrowed(text).into_owned()
+}
+
+/// As [`csv_cell`], borrowing `text` when it needs no change (most cells).
+pub fn csv_cell_borrowed(text: &str) -> Cow<'_, str> {
     let clean = sanitize(text);
     if clean.starts_with(['=', '+', '-', '@']) {
-        format!("'{clean}")
+        Cow::Owned(format!("'{clean}"))
     } else {
-        clean.into_owned()
+        clean
     }
 }
 
