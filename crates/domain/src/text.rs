@@ -190,6 +190,9 @@ pub fn json_export<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Resul
 /// [`json_terminal_safe`] does: the one JSON writer of exports, so an
 /// array written element by element (a streamed listing) is byte for byte
 /// the array written whole, with no second pass over the text.
+/// A line break and the indentation of up to 31 levels.
+const NEW_LINE: &[u8; 63] = b"\n                                                              ";
+
 pub struct SafePretty {
     depth: usize,
     has_value: bool,
@@ -203,11 +206,18 @@ impl SafePretty {
         }
     }
 
-    fn indent<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
-        for _ in 0..self.depth {
-            w.write_all(b"  ")?;
+    /// A line break and this depth's indentation, in one write.
+    fn new_line<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        match NEW_LINE.get(..1 + 2 * self.depth) {
+            Some(line) => w.write_all(line),
+            None => {
+                w.write_all(b"\n")?;
+                for _ in 0..self.depth {
+                    w.write_all(b"  ")?;
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
 }
 
@@ -229,8 +239,7 @@ impl SafePretty {
     ) -> std::io::Result<()> {
         self.depth -= 1;
         if self.has_value {
-            w.write_all(b"\n")?;
-            self.indent(w)?;
+            self.new_line(w)?;
         }
         w.write_all(bracket)
     }
@@ -240,8 +249,10 @@ impl SafePretty {
         w: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
-        w.write_all(if first { b"\n" } else { b",\n" })?;
-        self.indent(w)
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.new_line(w)
     }
 }
 
@@ -302,7 +313,8 @@ impl serde_json::ser::Formatter for SafePretty {
     ) -> std::io::Result<()> {
         // A fragment holds no C0 control (serde escaped them): ASCII below
         // DEL needs nothing, the common case.
-        if fragment.bytes().all(|b| b < 0x7f) {
+        // (`is_ascii` and `memchr` look at many bytes at once.)
+        if fragment.is_ascii() && memchr::memchr(0x7f, fragment.as_bytes()).is_none() {
             return w.write_all(fragment.as_bytes());
         }
         w.write_all(json_terminal_safe(fragment).as_bytes())
@@ -415,6 +427,13 @@ mod tests {
         );
         assert_eq!(json_export(&value).unwrap(), before);
         assert!(!before.contains('\u{202e}') && before.contains("\\u202e"));
+        // Deeper than one write of indentation covers.
+        let mut deep = serde_json::json!({"leaf": ["x", 1]});
+        for depth in 0..40 {
+            deep = serde_json::json!({ format!("level{depth}"): [deep, depth] });
+        }
+        let pretty = format!("{}\n", serde_json::to_string_pretty(&deep).unwrap());
+        assert_eq!(json_export(&deep).unwrap(), pretty);
     }
 
     #[test]
