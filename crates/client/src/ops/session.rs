@@ -58,9 +58,6 @@ impl Session {
         listing_fields(&self.capabilities)
     }
 
-    /// Group membership for a listing asked with `fields`, read from the
-    /// user groups when the listing itself does not carry it (a plain
-    /// instance); `None` when neither says.
     /// Every account the actor may see (of `org` only, when given), with
     /// the extension fields the instance offers and the groups filled in,
     /// sorted by user name: what an audit and a review read.
@@ -87,6 +84,9 @@ impl Session {
         Ok(users)
     }
 
+    /// Group membership for a listing asked with `fields`, read from the
+    /// user groups when the listing itself does not carry it (a plain
+    /// instance); `None` when neither says.
     pub async fn membership(&self, fields: &[String]) -> anyhow::Result<Option<Membership>> {
         if !Membership::applies(&self.capabilities, fields) {
             return Ok(None);
