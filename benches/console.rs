@@ -202,6 +202,8 @@ fn main() {
 /// times what an admin feels. Resident memory is this process's: run it
 /// before anything else in the process.
 pub fn measure(users: usize) -> ConsoleFigures {
+    // As the binary does first thing.
+    rollcall::limit_malloc_arenas();
     let seeding = Instant::now();
     let (_sandbox, url) = start_sandbox(users, &[]);
     println!(

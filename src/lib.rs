@@ -8,7 +8,7 @@
 //! commands and the binary, and re-exports the rest under their old names.
 
 pub use rollcall_client::{api, bulk, config, journal, ops};
-pub use rollcall_console::{tui, worker};
+pub use rollcall_console::{limit_malloc_arenas, tui, worker};
 pub use rollcall_domain as domain;
 pub use rollcall_sandbox as sandbox;
 

@@ -121,6 +121,7 @@ enum UsersCommand {
 }
 
 fn main() -> ExitCode {
+    rollcall::limit_malloc_arenas();
     let cli = Cli::parse();
     if let Err(e) = init_logging(cli.log.as_deref(), cli.command.is_none()) {
         eprintln!("rollcall: {e:#}");
