@@ -282,6 +282,17 @@ async fn pages_sent_ahead_are_taken_once_and_give_the_same_listing() {
             )
             .unwrap();
             assert_eq!(kept.pages, 15);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let file = std::fs::read_dir(hints.path())
+                    .unwrap()
+                    .next()
+                    .unwrap()
+                    .unwrap();
+                let mode = file.metadata().unwrap().permissions().mode();
+                assert_eq!(mode & 0o077, 0, "{mode:o}");
+            }
             assert_eq!(kept.user_name, "administrator");
             assert_eq!(kept.fields, session.extension_fields());
         }

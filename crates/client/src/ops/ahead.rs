@@ -86,9 +86,9 @@ impl ListingAhead {
         client.prefetch_users(&self.query(hint.fields.clone()), Some(hint.pages));
     }
 
-    /// Keeps what this listing learnt for the next run: the fields it asked
-    /// for and its pages. A cache that cannot be written costs only the
-    /// next run's head start, so failures are logged, not raised.
+    /// Keeps `hint` for the next run, readable by its owner only (it names
+    /// the caller). A cache that cannot be written costs only the next
+    /// run's head start, so failures are logged, not raised.
     pub fn remember(&self, client: &Client, hint: ListingHint) {
         let (instance, who) = (client.api_path(), client.caller_id());
         let who = who.as_str();
@@ -102,7 +102,14 @@ impl ListingAhead {
             let dir = path.parent().unwrap_or(&path);
             std::fs::create_dir_all(dir)?;
             let temp = path.with_extension("json.tmp");
-            std::fs::write(&temp, serde_json::to_vec(&hint).unwrap_or_default())?;
+            let mut file = std::fs::OpenOptions::new();
+            file.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+            std::io::Write::write_all(
+                &mut file.open(&temp)?,
+                &serde_json::to_vec(&hint).unwrap_or_default(),
+            )?;
             std::fs::rename(&temp, &path)
         })();
         if let Err(e) = written {

@@ -208,10 +208,6 @@ async fn session_on(
     // Two round trips where each costs a few hundred milliseconds on a far
     // instance: who am I and what is offered, then everything that needs
     // either answer, at once.
-    // Asked at once; who am I decides which failure is told. The accounts'
-    // count rides along (see `Client::count_users`): a full listing then
-    // asks for its pages at once. Not knowing it costs only that round
-    // trip later, so a refusal is not an error.
     // A hint of the last run names who the caller was and whether the
     // instance reported its settings: the second round's requests go out
     // now too, and count only if the first round's answers agree.
@@ -225,6 +221,10 @@ async fn session_on(
         });
         Some((hint.user_name.as_str(), record, settings))
     };
+    // Asked at once; who am I decides which failure is told. The accounts'
+    // count rides along (see `Client::count_users`): a full listing then
+    // asks for its pages at once. Not knowing it costs only that round
+    // trip later, so a refusal is not an error.
     let (me, capabilities, _, early) = tokio::join!(
         client.whoami(),
         client.capabilities(),
