@@ -16,8 +16,9 @@ use std::collections::BTreeSet;
 
 const SECRET: &str = "secret";
 
-async fn session(sb: &Sandbox) -> Session {
-    session_for(Connection {
+/// The seeded Administrator, read-only, four requests at once.
+fn admin_connection(sb: &Sandbox) -> Connection {
+    Connection {
         api_path: sb.base_url(),
         credentials: Credentials::Hmac {
             access_id: "administrator".into(),
@@ -25,9 +26,13 @@ async fn session(sb: &Sandbox) -> Session {
         },
         read_only: true,
         concurrency: 4,
-    })
-    .await
-    .expect("session opens")
+    }
+}
+
+async fn session(sb: &Sandbox) -> Session {
+    session_for(admin_connection(sb))
+        .await
+        .expect("session opens")
 }
 
 /// The streamed pages, as handed over.
@@ -192,15 +197,7 @@ async fn pages_sent_ahead_are_taken_once_and_give_the_same_listing() {
         };
         let profile = rollcall::config::Profile {
             name: "test".into(),
-            connection: Connection {
-                api_path: sb.base_url(),
-                credentials: Credentials::Hmac {
-                    access_id: "administrator".into(),
-                    secret_key: Secret::new(SECRET),
-                },
-                read_only: true,
-                concurrency: 4,
-            },
+            connection: admin_connection(&sb),
             password_max_age_days: None,
             concurrency: None,
             options: Default::default(),
