@@ -220,8 +220,18 @@ mod write {
         let Some(t) = t else {
             return s.serialize_none();
         };
+        match plain_time(t) {
+            // Only ASCII digits and separators were written.
+            Some(text) => s.serialize_str(std::str::from_utf8(&text).unwrap_or_default()),
+            None => serde::Serialize::serialize(t, s),
+        }
+    }
+
+    /// `t` as `YYYY-MM-DDTHH:MM:SSZ` when it has no fraction and a
+    /// four-digit year; other times are chrono's to write.
+    pub fn plain_time(t: &DateTime<Utc>) -> Option<[u8; 20]> {
         if t.nanosecond() != 0 || !(0..=9999).contains(&t.year()) {
-            return serde::Serialize::serialize(t, s);
+            return None;
         }
         let mut text = *b"0000-00-00T00:00:00Z";
         let mut put = |at: usize, width: usize, mut n: u32| {
@@ -236,9 +246,156 @@ mod write {
         put(11, 2, t.hour());
         put(14, 2, t.minute());
         put(17, 2, t.second());
-        // Only ASCII digits and separators were written.
-        s.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
+        Some(text)
     }
+}
+
+impl User {
+    /// This account as an export element (`text::json_export`'s layout,
+    /// its closing brace `depth` levels in): byte for byte what serializing
+    /// it through [`crate::text::SafePretty`] writes, in the same field
+    /// order and with the same omissions, without serde's work per byte
+    /// and per key (a streamed JSON listing spends much of its time here).
+    pub fn write_export_json(&self, out: &mut Vec<u8>, depth: usize) {
+        use crate::text::{json_new_line, write_json_string, JsonObject};
+        let mut o = JsonObject::open(out, depth);
+        o.key("id");
+        int(o.out, self.id);
+        o.key("userName");
+        write_json_string(o.out, &self.user_name);
+        let text = |o: &mut JsonObject, key: &str, value: Option<&str>| {
+            if let Some(value) = value {
+                o.key(key);
+                write_json_string(o.out, value);
+            }
+        };
+        let flag = |o: &mut JsonObject, key: &str, value: Option<bool>| {
+            if let Some(value) = value {
+                o.key(key);
+                o.out
+                    .extend_from_slice(if value { b"true" } else { b"false" });
+            }
+        };
+        let number = |o: &mut JsonObject, key: &str, value: Option<i64>| {
+            if let Some(value) = value {
+                o.key(key);
+                int(o.out, value);
+            }
+        };
+        let time = |o: &mut JsonObject, key: &str, value: Option<DateTime<Utc>>| {
+            if let Some(t) = value {
+                o.key(key);
+                match write::plain_time(&t) {
+                    Some(plain) => {
+                        o.out.push(b'"');
+                        o.out.extend_from_slice(&plain);
+                        o.out.push(b'"');
+                    }
+                    None => o.out.extend_from_slice(
+                        serde_json::to_string(&t).unwrap_or_default().as_bytes(),
+                    ),
+                }
+            }
+        };
+        text(&mut o, "firstName", self.first_name.as_deref());
+        text(&mut o, "lastName", self.last_name.as_deref());
+        text(&mut o, "pseudonym", self.pseudonym.as_deref());
+        text(&mut o, "owner", self.owner.as_deref());
+        text(&mut o, "systemRole", self.system_role.as_deref());
+        if let Some(roles) = &self.owner_roles {
+            o.key("ownerRoles");
+            let depth = o.member_depth();
+            let mut map = JsonObject::open(o.out, depth);
+            for (owner, role) in roles.iter() {
+                map.key_text(owner);
+                write_json_string(map.out, role);
+            }
+            map.close();
+        }
+        flag(&mut o, "disabled", self.disabled);
+        flag(&mut o, "locked", self.locked);
+        flag(
+            &mut o,
+            "passwordResetRequired",
+            self.password_reset_required,
+        );
+        flag(
+            &mut o,
+            "twoFactorResetRequired",
+            self.two_factor_reset_required,
+        );
+        flag(&mut o, "termsAccepted", self.terms_accepted);
+        time(&mut o, "termsAcceptedDate", self.terms_accepted_date);
+        number(
+            &mut o,
+            "logoutIntervalMinutes",
+            self.logout_interval_minutes,
+        );
+        match self.custom_tql_timeout {
+            Some(super::lenient::TqlTimeoutWire::Millis(ms)) => {
+                number(&mut o, "customTqlTimeout", Some(ms))
+            }
+            Some(super::lenient::TqlTimeoutWire::Custom(b)) => {
+                flag(&mut o, "customTqlTimeout", Some(b))
+            }
+            None => {}
+        }
+        number(&mut o, "tqlTimeout", self.tql_timeout);
+        text(&mut o, "uiTheme", self.ui_theme.as_deref());
+        text(&mut o, "jobFunction", self.job_function.as_deref());
+        text(&mut o, "jobRole", self.job_role.as_deref());
+        time(&mut o, "lastLogin", self.last_login);
+        time(&mut o, "lastPasswordChange", self.last_password_change);
+        text(&mut o, "password", self.password.as_deref());
+        if let Some(groups) = &self.user_groups {
+            o.key("userGroups");
+            let depth = o.member_depth();
+            match groups.is_empty() {
+                true => o.out.extend_from_slice(b"[]"),
+                false => {
+                    o.out.push(b'[');
+                    for (i, group) in groups.iter().enumerate() {
+                        if i > 0 {
+                            o.out.push(b',');
+                        }
+                        json_new_line(o.out, depth + 1);
+                        let mut g = JsonObject::open(o.out, depth + 1);
+                        g.key("id");
+                        int(g.out, group.id);
+                        g.key("name");
+                        write_json_string(g.out, &group.name);
+                        g.close();
+                    }
+                    json_new_line(o.out, depth);
+                    o.out.push(b']');
+                }
+            }
+        }
+        flag(&mut o, "mfaEnabled", self.mfa_enabled);
+        text(&mut o, "timeZone", self.time_zone.as_deref());
+        text(
+            &mut o,
+            "summaryEmailTime",
+            self.summary_email_time.as_deref(),
+        );
+        number(&mut o, "tokenExpirationDays", self.token_expiration_days);
+        flag(
+            &mut o,
+            "includeInObservations",
+            self.include_in_observations,
+        );
+        flag(
+            &mut o,
+            "allowExceedApiLinkLimit",
+            self.allow_exceed_api_link_limit,
+        );
+        o.close();
+    }
+}
+
+fn int(out: &mut Vec<u8>, n: i64) {
+    use std::io::Write;
+    let _ = write!(out, "{n}");
 }
 
 /// One lenient reader per field, each naming its wire field for the note.
@@ -770,6 +927,171 @@ impl User {
 
 #[cfg(test)]
 mod tests {
+
+    /// Every field set (a struct literal: a field added to `User` must be
+    /// added here, and to the writer), then each left out in turn, with
+    /// text of every kind: the export writer writes what serde through the
+    /// export formatter writes, byte for byte.
+    #[test]
+    fn the_export_writer_writes_what_serde_writes() {
+        use crate::lenient::TqlTimeoutWire;
+        use chrono::TimeZone;
+        let serde_way = |user: &User, depth: usize| {
+            let mut out = Vec::new();
+            let mut ser = serde_json::Serializer::with_formatter(
+                &mut out,
+                crate::text::SafePretty::at_depth(depth),
+            );
+            serde::Serialize::serialize(user, &mut ser).unwrap();
+            out
+        };
+        let texts = [
+            "plain",
+            "",
+            "a \"quoted\" \\ back",
+            "line\nbreak\r\t\u{8}\u{c}",
+            "\u{1b}[2J\u{7}\u{0}",
+            "del\u{7f}",
+            "c1\u{9b}31m",
+            "rtl\u{202e}x\u{2066}",
+            "zw\u{200b}\u{feff}\u{e0001}",
+            "wide 表 e\u{301} 😀",
+            "/slash/",
+            "\u{10ffff}\u{fffd}",
+        ];
+        let times = [
+            Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+            Utc.with_ymd_and_hms(2024, 2, 29, 0, 0, 0).unwrap() + chrono::Duration::milliseconds(5),
+            Utc.with_ymd_and_hms(999, 12, 31, 23, 59, 59).unwrap(),
+            DateTime::from_timestamp(253_402_300_800, 0).unwrap(),
+            DateTime::from_timestamp(-62_167_219_201, 7).unwrap(),
+        ];
+        for (i, text) in texts.iter().enumerate() {
+            let t = |k: usize| times[(i + k) % times.len()];
+            let full = User {
+                id: i as i64 * 1_000_003 - 7,
+                user_name: format!("{text}@x"),
+                first_name: Some(text.to_string()),
+                last_name: Some(format!("{text}{text}")),
+                pseudonym: Some(Arc::from(*text)),
+                owner: Some(format!("Org {text}")),
+                system_role: Some("User".into()),
+                owner_roles: Some(OwnerRoles::from([
+                    (format!("Org {text}"), text.to_string()),
+                    ("Community \"C\"".to_string(), "Editor".to_string()),
+                ])),
+                disabled: Some(i % 2 == 0),
+                locked: Some(i % 3 == 0),
+                password_reset_required: Some(true),
+                two_factor_reset_required: Some(false),
+                terms_accepted: Some(true),
+                terms_accepted_date: Some(t(0)),
+                logout_interval_minutes: Some(-(i as i64)),
+                custom_tql_timeout: Some(match i % 3 {
+                    0 => TqlTimeoutWire::Millis(i as i64 * 1000),
+                    1 => TqlTimeoutWire::Custom(true),
+                    _ => TqlTimeoutWire::Custom(false),
+                }),
+                tql_timeout: Some(i64::MAX - i as i64),
+                ui_theme: Some(Arc::from(*text)),
+                job_function: Some(Arc::from("Analyst")),
+                job_role: Some(Arc::from(*text)),
+                last_login: Some(t(1)),
+                last_password_change: Some(t(2)),
+                password: Some(text.to_string()),
+                user_groups: Some(match i % 3 {
+                    0 => Vec::new(),
+                    _ => vec![
+                        GroupRef {
+                            id: 1,
+                            name: text.to_string(),
+                        },
+                        GroupRef {
+                            id: -2,
+                            name: "SOC".into(),
+                        },
+                    ],
+                }),
+                mfa_enabled: Some(i % 2 == 1),
+                time_zone: Some(text.to_string()),
+                summary_email_time: Some("08:00".into()),
+                token_expiration_days: Some(90),
+                include_in_observations: Some(false),
+                allow_exceed_api_link_limit: Some(true),
+            };
+            let field_count = serde_json::to_value(&full)
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .len();
+            let mut accounts = vec![
+                full.clone(),
+                User {
+                    owner_roles: Some(OwnerRoles::default()),
+                    ..full.clone()
+                },
+            ];
+            // Each optional field left out in turn (as the wire may).
+            for k in 0..field_count {
+                let mut value = serde_json::to_value(&full).unwrap();
+                let key = value.as_object().unwrap().keys().nth(k).unwrap().clone();
+                if key == "id" || key == "userName" {
+                    continue;
+                }
+                let mut user = full.clone();
+                match key.as_str() {
+                    "firstName" => user.first_name = None,
+                    "lastName" => user.last_name = None,
+                    "pseudonym" => user.pseudonym = None,
+                    "owner" => user.owner = None,
+                    "systemRole" => user.system_role = None,
+                    "ownerRoles" => user.owner_roles = None,
+                    "disabled" => user.disabled = None,
+                    "locked" => user.locked = None,
+                    "passwordResetRequired" => user.password_reset_required = None,
+                    "twoFactorResetRequired" => user.two_factor_reset_required = None,
+                    "termsAccepted" => user.terms_accepted = None,
+                    "termsAcceptedDate" => user.terms_accepted_date = None,
+                    "logoutIntervalMinutes" => user.logout_interval_minutes = None,
+                    "customTqlTimeout" => user.custom_tql_timeout = None,
+                    "tqlTimeout" => user.tql_timeout = None,
+                    "uiTheme" => user.ui_theme = None,
+                    "jobFunction" => user.job_function = None,
+                    "jobRole" => user.job_role = None,
+                    "lastLogin" => user.last_login = None,
+                    "lastPasswordChange" => user.last_password_change = None,
+                    "password" => user.password = None,
+                    "userGroups" => user.user_groups = None,
+                    "mfaEnabled" => user.mfa_enabled = None,
+                    "timeZone" => user.time_zone = None,
+                    "summaryEmailTime" => user.summary_email_time = None,
+                    "tokenExpirationDays" => user.token_expiration_days = None,
+                    "includeInObservations" => user.include_in_observations = None,
+                    "allowExceedApiLinkLimit" => user.allow_exceed_api_link_limit = None,
+                    other => panic!("a field this test does not know: {other}"),
+                }
+                value.as_object_mut().unwrap().remove(&key);
+                assert_eq!(serde_json::to_value(&user).unwrap(), value, "{key}");
+                accounts.push(user);
+            }
+            accounts.push(User {
+                id: 1,
+                user_name: text.to_string(),
+                ..Default::default()
+            });
+            for user in &accounts {
+                for depth in [0, 1, 3] {
+                    let mut fast = Vec::new();
+                    user.write_export_json(&mut fast, depth);
+                    assert_eq!(
+                        String::from_utf8_lossy(&fast),
+                        String::from_utf8_lossy(&serde_way(user, depth)),
+                        "{text:?} at depth {depth}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn times_are_written_as_chrono_writes_them() {

@@ -321,6 +321,132 @@ impl serde_json::ser::Formatter for SafePretty {
     }
 }
 
+/// `text` as a quoted JSON string, byte for byte as serde_json and
+/// [`SafePretty`] write it together: serde's escapes for quotes,
+/// backslashes and C0 controls, then `\uNNNN` for what [`SafePretty`]
+/// escapes (DEL, C1 controls, bidirectional and invisible format
+/// characters). For export writers that do not go through serde; runs of
+/// printable ASCII are copied whole.
+pub fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = text.as_bytes();
+    out.push(b'"');
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
+            i += 1;
+            continue;
+        }
+        out.extend_from_slice(&bytes[run..i]);
+        if b < 0x80 {
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                _ => out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ]),
+            }
+            i += 1;
+        } else {
+            let c = text[i..].chars().next().unwrap_or('\u{fffd}');
+            let len = c.len_utf8();
+            if c.is_control() || is_bidi_control(c) || is_invisible_format(c) {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.extend_from_slice(format!("\\u{unit:04x}").as_bytes());
+                }
+            } else {
+                out.extend_from_slice(&bytes[i..i + len]);
+            }
+            i += len;
+        }
+        run = i;
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
+}
+
+/// An object written in [`SafePretty`]'s layout without serde: members
+/// one per line, `depth` levels in. Keys are the caller's own names
+/// (plain ASCII, written as they are); values are written by the caller
+/// after [`JsonObject::key`].
+pub struct JsonObject<'a> {
+    pub out: &'a mut Vec<u8>,
+    depth: usize,
+    members: usize,
+}
+
+impl<'a> JsonObject<'a> {
+    /// Opens an object whose closing brace sits `depth` levels in.
+    pub fn open(out: &'a mut Vec<u8>, depth: usize) -> Self {
+        out.push(b'{');
+        JsonObject {
+            out,
+            depth,
+            members: 0,
+        }
+    }
+
+    /// Starts a member: its line, its indentation, its key.
+    pub fn key(&mut self, key: &str) {
+        if self.members > 0 {
+            self.out.push(b',');
+        }
+        self.members += 1;
+        json_new_line(self.out, self.depth + 1);
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\": ");
+    }
+
+    /// Starts a member whose key is any text (a map's), escaped as a
+    /// string is.
+    pub fn key_text(&mut self, key: &str) {
+        if self.members > 0 {
+            self.out.push(b',');
+        }
+        self.members += 1;
+        json_new_line(self.out, self.depth + 1);
+        write_json_string(self.out, key);
+        self.out.extend_from_slice(b": ");
+    }
+
+    /// The depth of this object's members (for values that nest).
+    pub fn member_depth(&self) -> usize {
+        self.depth + 1
+    }
+
+    pub fn close(self) {
+        if self.members > 0 {
+            json_new_line(self.out, self.depth);
+        }
+        self.out.push(b'}');
+    }
+}
+
+/// A line break and `depth` levels of [`SafePretty`]'s indentation.
+pub fn json_new_line(out: &mut Vec<u8>, depth: usize) {
+    match NEW_LINE.get(..1 + 2 * depth) {
+        Some(line) => out.extend_from_slice(line),
+        None => {
+            out.push(b'\n');
+            out.resize(out.len() + 2 * depth, b' ');
+        }
+    }
+}
+
 /// JSON text safe to print: serde_json escapes C0 controls; C1 controls,
 /// DEL, bidirectional overrides and invisible format characters are
 /// escaped too (`\u00NN`), so every JSON export is the same data and

@@ -21,15 +21,8 @@ pub fn write_json(users: &[User], out: &mut dyn Write) -> anyhow::Result<()> {
 const FIRST_ELEMENT: &[u8] = b"[\n  ";
 const NEXT_ELEMENT: &[u8] = b",\n  ";
 
-/// One account as an element of the exported array: the one export
-/// formatter, one level in.
-fn write_json_element<W: Write>(out: &mut W, user: &User) -> anyhow::Result<()> {
-    use serde::Serialize;
-    let mut serializer =
-        serde_json::Serializer::with_formatter(out, crate::domain::text::SafePretty::at_depth(1));
-    user.serialize(&mut serializer)?;
-    Ok(())
-}
+/// How much of a JSON page is built before it is written out.
+const JSON_CHUNK: usize = 256 * 1024;
 
 /// A page of accounts written as CSV on its own task, ahead of its turn
 /// (`users list` streams pages in order as they come): each account's
@@ -87,8 +80,9 @@ pub fn csv_header() -> anyhow::Result<Vec<u8>> {
 }
 
 /// A JSON array written element by element, byte for byte what
-/// [`write_json`] writes for the same accounts: each element goes straight
-/// to the output through the one export formatter, one level in.
+/// [`write_json`] writes for the same accounts and what serializing them
+/// through the export formatter writes: each element by
+/// `User::write_export_json`, one level in.
 pub struct JsonArray<W: Write> {
     out: W,
     written: usize,
@@ -99,16 +93,24 @@ impl<W: Write> JsonArray<W> {
         JsonArray { out, written: 0 }
     }
 
+    /// Each account through `User::write_export_json` (the export
+    /// formatter's bytes, held to serde's by its test), built in chunks.
     pub fn write_all(&mut self, users: &[User]) -> anyhow::Result<()> {
+        let mut chunk = Vec::with_capacity(JSON_CHUNK + 4096);
         for user in users {
-            self.out.write_all(if self.written == 0 {
+            chunk.extend_from_slice(if self.written == 0 {
                 FIRST_ELEMENT
             } else {
                 NEXT_ELEMENT
-            })?;
-            write_json_element(&mut self.out, user)?;
+            });
+            user.write_export_json(&mut chunk, 1);
             self.written += 1;
+            if chunk.len() >= JSON_CHUNK {
+                self.out.write_all(&chunk)?;
+                chunk.clear();
+            }
         }
+        self.out.write_all(&chunk)?;
         Ok(())
     }
 
