@@ -9,8 +9,8 @@ pub mod worker;
 /// accounts are decoded on every worker thread, and with an arena per
 /// thread (glibc allows eight per core) what the listing frees stays
 /// scattered across them: the resident size once 100,000 accounts were
-/// loaded varied from 87 to 111 MB between runs, and stayed at 87-94 MB
-/// with two (`cargo bench --bench listing`).
+/// loaded was 87-111 MB over eight runs (three above 100 MB), and 87-101
+/// MB over nine with two (`cargo bench --bench listing`).
 pub fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter.
