@@ -212,6 +212,8 @@ pub struct User {
 /// Times written as chrono writes them (RFC 3339, `Z`, fractions only when
 /// there are some), whole-second times without going through `Display`
 /// character by character: a listing writes three per account.
+pub use write::plain_time;
+
 mod write {
     use chrono::{DateTime, Datelike, Timelike, Utc};
     use serde::Serializer;
@@ -228,7 +230,8 @@ mod write {
     }
 
     /// `t` as `YYYY-MM-DDTHH:MM:SSZ` when it has no fraction and a
-    /// four-digit year; other times are chrono's to write.
+    /// four-digit year (what chrono writes then, without its work); other
+    /// times are chrono's to write.
     pub fn plain_time(t: &DateTime<Utc>) -> Option<[u8; 20]> {
         if t.nanosecond() != 0 || !(0..=9999).contains(&t.year()) {
             return None;

@@ -208,16 +208,7 @@ impl SafePretty {
 
     /// A line break and this depth's indentation, in one write.
     fn new_line<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
-        match NEW_LINE.get(..1 + 2 * self.depth) {
-            Some(line) => w.write_all(line),
-            None => {
-                w.write_all(b"\n")?;
-                for _ in 0..self.depth {
-                    w.write_all(b"  ")?;
-                }
-                Ok(())
-            }
-        }
+        w.write_all(&new_line_bytes(self.depth))
     }
 }
 
@@ -401,11 +392,7 @@ impl<'a> JsonObject<'a> {
 
     /// Starts a member: its line, its indentation, its key.
     pub fn key(&mut self, key: &str) {
-        if self.members > 0 {
-            self.out.push(b',');
-        }
-        self.members += 1;
-        json_new_line(self.out, self.depth + 1);
+        self.next_member();
         self.out.push(b'"');
         self.out.extend_from_slice(key.as_bytes());
         self.out.extend_from_slice(b"\": ");
@@ -414,13 +401,18 @@ impl<'a> JsonObject<'a> {
     /// Starts a member whose key is any text (a map's), escaped as a
     /// string is.
     pub fn key_text(&mut self, key: &str) {
+        self.next_member();
+        write_json_string(self.out, key);
+        self.out.extend_from_slice(b": ");
+    }
+
+    /// The separator after the member before, and the member's line.
+    fn next_member(&mut self) {
         if self.members > 0 {
             self.out.push(b',');
         }
         self.members += 1;
         json_new_line(self.out, self.depth + 1);
-        write_json_string(self.out, key);
-        self.out.extend_from_slice(b": ");
     }
 
     /// The depth of this object's members (for values that nest).
@@ -438,11 +430,18 @@ impl<'a> JsonObject<'a> {
 
 /// A line break and `depth` levels of [`SafePretty`]'s indentation.
 pub fn json_new_line(out: &mut Vec<u8>, depth: usize) {
+    out.extend_from_slice(&new_line_bytes(depth));
+}
+
+/// A line break and `depth` levels of indentation: a slice of
+/// [`NEW_LINE`], built only past its 31 levels.
+fn new_line_bytes(depth: usize) -> Cow<'static, [u8]> {
     match NEW_LINE.get(..1 + 2 * depth) {
-        Some(line) => out.extend_from_slice(line),
+        Some(line) => Cow::Borrowed(line),
         None => {
-            out.push(b'\n');
-            out.resize(out.len() + 2 * depth, b' ');
+            let mut line = vec![b' '; 1 + 2 * depth];
+            line[0] = b'\n';
+            Cow::Owned(line)
         }
     }
 }

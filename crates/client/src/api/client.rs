@@ -99,10 +99,9 @@ pub struct UserQuery {
     pub owner: Option<String>,
 }
 
-/// One page of a listing.
-#[derive(Clone, Debug)]
 /// A page of a listing turned by a caller's map (see
 /// `Client::list_users_mapped`).
+#[derive(Clone, Debug)]
 pub struct Mapped<R> {
     pub value: R,
     /// Total when the server reported it (`count=true`).
@@ -130,6 +129,8 @@ impl<R> Fetched<R> {
     }
 }
 
+/// One page of a listing.
+#[derive(Clone, Debug)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Total when the server reported it (`count=true`).
@@ -1381,7 +1382,11 @@ impl Client {
             )
         };
         let concurrency = self.inner.concurrency.max(1) as u64;
-        let first_wave = self.first_wave(&key, limit);
+        // All the pages it should have when its size is known from before,
+        // within the concurrency; one otherwise.
+        let first_wave = self
+            .listing_size(&key)
+            .map_or(1, |total| total.div_ceil(limit).clamp(1, concurrency));
         let mut in_flight: std::collections::VecDeque<_> =
             (0..first_wave).map(|i| fetch(i * limit, i == 0)).collect();
         let Some((_, first_task)) = in_flight.pop_front() else {
@@ -1522,15 +1527,6 @@ impl Client {
         }
     }
 
-    /// How many pages a listing sends at once before its first answer: all
-    /// it should have when its size is known from before, within the
-    /// concurrency; one otherwise.
-    fn first_wave(&self, key: &str, limit: u64) -> u64 {
-        let concurrency = self.inner.concurrency.max(1) as u64;
-        self.listing_size(key)
-            .map_or(1, |total| total.div_ceil(limit).clamp(1, concurrency))
-    }
-
     /// One page of a listing: the first asks for the count too.
     fn page_url(
         &self,
@@ -1565,8 +1561,11 @@ impl Client {
         // their bodies wait in their sockets, so only the server's work
         // grows with them, and the listing asks for none of them again.
         let most = 2 * self.inner.concurrency.max(1) as u64;
-        let known = self.listing_size(&key).map(|total| total.div_ceil(limit));
-        let wave = known.or(pages).unwrap_or(1).clamp(1, most);
+        let wave = self
+            .known_pages(query)
+            .or(pages)
+            .unwrap_or(1)
+            .clamp(1, most);
         let Ok(mut sent) = self.inner.prefetched.lock() else {
             return;
         };

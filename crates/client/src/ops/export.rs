@@ -232,27 +232,14 @@ fn bool_text(value: Option<bool>) -> &'static str {
     }
 }
 
-/// `time` as `to_rfc3339_opts(Secs, true)` writes it, without its
-/// allocation; years it would write otherwise (and leap seconds) go
-/// through it.
+/// `time` as `to_rfc3339_opts(Secs, true)` writes it; a time with a
+/// fraction or a year of other than four digits goes through chrono.
 fn write_time(out: &mut String, time: DateTime<Utc>) {
-    use chrono::{Datelike, Timelike};
-    use std::fmt::Write as _;
-    let plain = (0..=9999).contains(&time.year()) && time.nanosecond() < 1_000_000_000;
-    if !plain {
-        out.push_str(&time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-        return;
+    match crate::domain::account::plain_time(&time) {
+        // Only ASCII digits and separators.
+        Some(plain) => out.push_str(std::str::from_utf8(&plain).unwrap_or_default()),
+        None => out.push_str(&time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
     }
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        time.year(),
-        time.month(),
-        time.day(),
-        time.hour(),
-        time.minute(),
-        time.second()
-    );
 }
 
 #[cfg(test)]
