@@ -279,7 +279,10 @@ fn compare_with_download(
 type ListRun = (f64, f64, u64, f64, f64);
 
 /// Rounds of each comparison; the median is the figure.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
+
+/// The sandbox's added delay per answer in the slow-instance comparison.
+const SLOW_ANSWER: Duration = Duration::from_millis(300);
 
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -418,9 +421,13 @@ fn sandbox_part(runtime: &tokio::runtime::Runtime, base: &str, users: u64) {
 
 fn latency_part(runtime: &tokio::runtime::Runtime, users: u64) {
     println!();
-    println!("== 300 ms latency per answer: users list vs a sequential next-link follower (pages of {PAGE})");
+    println!(
+        "== {} ms latency per answer: users list vs a sequential next-link follower (pages of {PAGE})",
+        SLOW_ANSWER.as_millis()
+    );
     // Kept until the end (dropping it stops the sandbox).
-    let (_slow, slow_base) = start_sandbox(users as usize, &["--latency", "300"]);
+    let latency = SLOW_ANSWER.as_millis().to_string();
+    let (_slow, slow_base) = start_sandbox(users as usize, &["--latency", &latency]);
     let (seq_time, seq_accounts) = runtime.block_on(follow_next(&slow_base));
     // The first run in a home has no hint; each later one finds the one
     // its predecessor left (see `ops::ahead`): both are shown.
@@ -445,6 +452,7 @@ fn latency_part(runtime: &tokio::runtime::Runtime, users: u64) {
         "  sequential next-link follower      {:7.3} s ({seq_accounts} accounts)",
         seq_time.as_secs_f64()
     );
+    let hinted = median(&mut walls.clone());
     for (what, times) in [
         ("users list, first run (no hint)", &first_runs),
         ("users list, next run (last run's hint)", &walls),
@@ -458,4 +466,14 @@ fn latency_part(runtime: &tokio::runtime::Runtime, users: u64) {
             spread(times)
         );
     }
+    // A first run learns the listing's length and fields in one round trip
+    // (who am I, what is offered, how many) and only then asks for pages;
+    // a run with a hint asks for them with its first requests. Everything
+    // else being equal, the first run is one round trip behind.
+    let first_bound = hinted + SLOW_ANSWER.as_secs_f64();
+    println!(
+        "    a first run needs one round trip more than the next: {hinted:.3} + {:.3} = {first_bound:.3} s ({:.2}x)",
+        SLOW_ANSWER.as_secs_f64(),
+        seq_time.as_secs_f64() / first_bound
+    );
 }
