@@ -535,6 +535,31 @@ const MIN_ROWS_PER_PART: usize = 1_000;
 #[cfg(test)]
 const MIN_ROWS_PER_PART: usize = 40;
 
+/// The statement of a page: the accounts under `conditions` (a `WHERE`
+/// clause or nothing) in `order`, each with its Community roles and group
+/// ids as the row keeps them; its last two parameters are the limit and
+/// the offset.
+pub fn page_sql(conditions: &str, order: &str, view: View) -> String {
+    let from = users_from(&[conditions, order]);
+    let cols = if from == USER_FROM {
+        USER_COLS.to_string()
+    } else {
+        USER_COLS.replacen("o.name", "NULL", 1)
+    };
+    let community = match view.detail {
+        true => format!("u.{COMMUNITY_ROLES_COLUMN}"),
+        false => "NULL".into(),
+    };
+    let groups = match view.groups {
+        true => format!("u.{GROUP_IDS_COLUMN}"),
+        false => "NULL".into(),
+    };
+    format!(
+        "SELECT {cols}, {community}, {groups} FROM {from} {conditions}
+         ORDER BY {order} LIMIT ? OFFSET ?"
+    )
+}
+
 /// Reads up to `limit` accounts of `SELECT … WHERE conditions ORDER BY
 /// order LIMIT limit+1 OFFSET skip` in one pass, each row with its roles
 /// and groups, copied out as they are stepped.
@@ -551,26 +576,8 @@ pub fn read_users(
     let mut page_params = params.to_vec();
     page_params.push(SqlValue::Integer(limit + 1));
     page_params.push(SqlValue::Integer(skip));
-    let from = users_from(&[conditions, order]);
-    let cols = if from == USER_FROM {
-        USER_COLS.to_string()
-    } else {
-        USER_COLS.replacen("o.name", "NULL", 1)
-    };
-    // Each row's Community roles and group ids, as the row keeps them.
-    let community = match view.detail {
-        true => format!("u.{COMMUNITY_ROLES_COLUMN}"),
-        false => "NULL".into(),
-    };
-    let groups = match view.groups {
-        true => format!("u.{GROUP_IDS_COLUMN}"),
-        false => "NULL".into(),
-    };
     let extras = Extras::fetch(conn, view)?;
-    let sql = format!(
-        "SELECT {cols}, {community}, {groups} FROM {from} {conditions}
-         ORDER BY {order} LIMIT ? OFFSET ?"
-    );
+    let sql = page_sql(conditions, order, view);
     let mut stmt = conn.prepare_cached(&sql)?;
     let width = stmt.column_count();
     let mut rows = stmt.query(params_from_iter(page_params.iter()))?;
