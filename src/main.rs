@@ -329,8 +329,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         None if cli.demo => demo(&cli).await,
         None => {
-            let session = commands::connect::connect(&cli.connect).await?;
-            console(session, &cli).await
+            // The console opens on its home Organization's accounts; with
+            // the last run's hint their pages go out with the opening's
+            // first requests. A saved view may open elsewhere: nothing then.
+            let ahead = cli
+                .view
+                .is_none()
+                .then(ops::ahead::ListingAhead::home_organization);
+            let session =
+                commands::connect::connect_ahead(&cli.connect, false, ahead.as_ref()).await?;
+            let result = console(&session, &cli).await;
+            if let Some(ahead) = &ahead {
+                session.remember_listing(ahead);
+            }
+            result
         }
     }
 }
@@ -408,15 +420,15 @@ async fn demo(cli: &Cli) -> anyhow::Result<()> {
         ..sandbox.connection(&cli.as_role)
     };
     let session = ops::session::session_for(connection).await?;
-    let result = console(session, cli).await;
+    let result = console(&session, cli).await;
     sandbox.shutdown().await;
     result
 }
 
-async fn console(session: ops::session::Session, cli: &Cli) -> anyhow::Result<()> {
-    let ctx = rollcall::tui::ConsoleContext::from_session(&session);
+async fn console(session: &ops::session::Session, cli: &Cli) -> anyhow::Result<()> {
+    let ctx = rollcall::tui::ConsoleContext::from_session(session);
     let concurrency =
-        commands::offboard::effective_concurrency(&session, cli.concurrency.map(usize::from));
+        commands::offboard::effective_concurrency(session, cli.concurrency.map(usize::from));
     let opts = rollcall::tui::ConsoleOptions {
         mouse: cli.mouse,
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
@@ -431,7 +443,7 @@ async fn console(session: ops::session::Session, cli: &Cli) -> anyhow::Result<()
             .or_else(rollcall::config::default_config_path),
         view: cli.view.clone(),
     };
-    rollcall::tui::run(session.client, ctx, opts).await
+    rollcall::tui::run(session.client.clone(), ctx, opts).await
 }
 
 /// Generated text to stdout in one write; a closed pipe ends it quietly (see `main`).

@@ -194,6 +194,7 @@ async fn pages_sent_ahead_are_taken_once_and_give_the_same_listing() {
             sorting: Some(STREAM_SORTING.to_string()),
             page_size: 50,
             hint_dir: Some(hints.path().to_path_buf()),
+            ..Default::default()
         };
         let profile = rollcall::config::Profile {
             name: "test".into(),
@@ -207,6 +208,7 @@ async fn pages_sent_ahead_are_taken_once_and_give_the_same_listing() {
             pages: 3,
             user_name: "someone-else".into(),
             reports_settings: !plain,
+            owner: None,
         };
         for round in ["no hint", "its own hint", "a stale hint"] {
             if round == "a stale hint" {
@@ -295,4 +297,150 @@ async fn pages_sent_ahead_are_taken_once_and_give_the_same_listing() {
         }
         sb.shutdown().await;
     }
+}
+
+/// The console's first listing, its home Organization's accounts, through
+/// the real App and worker: what the App asks for first.
+async fn consoles_first_listing(session: &Session) -> Vec<User> {
+    use rollcall::tui::{App, ConsoleContext};
+    use rollcall::worker::{Command, Event, Worker};
+    let mut app = App::new(ConsoleContext::from_session(session));
+    let load = app
+        .start()
+        .into_iter()
+        .find(|c| matches!(c, Command::LoadUsers { .. }))
+        .expect("the console lists accounts first");
+    let (worker, mut events) = Worker::spawn(session.client.clone());
+    worker.send(load);
+    let mut users = Vec::new();
+    loop {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(30), events.recv())
+            .await
+            .expect("an event in time")
+            .expect("the worker runs");
+        match event {
+            Event::UsersPage { users: page, .. } => users.extend(page),
+            Event::UsersDone { .. } => break,
+            Event::Failed { error, .. } => panic!("the listing failed: {error}"),
+            _ => {}
+        }
+    }
+    worker.send(Command::Shutdown);
+    users
+}
+
+/// The console opens on its home Organization, which the opening learns
+/// only in its second round: with no hint nothing goes ahead; the hint its
+/// first run leaves names the Organization, and the next run's pages go
+/// out with the first requests and are each taken once by the console's
+/// own first listing. A hint naming another Organization costs unused
+/// requests, dropped when that listing ends, never other accounts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consoles_first_listing_takes_the_pages_its_hint_sent_ahead() {
+    use rollcall::ops::ahead::{ListingAhead, ListingHint};
+    for plain in [false, true] {
+        let (sb, admin) = jittery_sandbox(plain).await;
+        let home = admin.actor.home_org.clone();
+        let want = names(&consoles_first_listing(&admin).await);
+        assert!(want.len() > 100, "{} accounts", want.len());
+        let hints = tempfile::tempdir().unwrap();
+        let ahead = ListingAhead {
+            page_size: 0,
+            hint_dir: Some(hints.path().to_path_buf()),
+            ..ListingAhead::home_organization()
+        };
+        let mut connection = admin_connection(&sb);
+        // Pages of 100: the home Organization's listing is several pages.
+        connection.concurrency = 4;
+        let profile = rollcall::config::Profile {
+            name: "test".into(),
+            connection,
+            password_max_age_days: None,
+            concurrency: None,
+            options: Default::default(),
+        };
+        for round in ["no hint", "its own hint", "another Organization's hint"] {
+            let hint_file = || {
+                std::fs::read_dir(hints.path())
+                    .unwrap()
+                    .next()
+                    .map(|f| f.unwrap().path())
+            };
+            if round == "another Organization's hint" {
+                let file = hint_file().expect("a hint was kept");
+                let mut hint: ListingHint =
+                    serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+                hint.owner = Some("Partner Organization".into());
+                std::fs::write(&file, serde_json::to_vec(&hint).unwrap()).unwrap();
+            }
+            let gets_before = sb.requests().get;
+            let session = rollcall::ops::session::open_ahead(profile.clone(), true, Some(&ahead))
+                .await
+                .expect("session opens");
+            let sent_ahead = session.client.prefetched_pages();
+            match round {
+                "no hint" => assert_eq!(sent_ahead, 0, "{round}"),
+                _ => assert!(sent_ahead > 0, "{round}: nothing sent ahead"),
+            }
+            let users = consoles_first_listing(&session).await;
+            assert_eq!(names(&users), want, "{round} (plain: {plain})");
+            assert_eq!(session.client.prefetched_pages(), 0, "{round}: pages left");
+            let pages: Vec<String> = session
+                .client
+                .recorded_requests()
+                .into_iter()
+                .filter(|r| r.method == "GET" && r.path.ends_with("/security/users"))
+                .filter_map(|r| r.query)
+                .filter(|q| q.contains("owner="))
+                .collect();
+            let distinct: BTreeSet<&String> = pages.iter().collect();
+            assert_eq!(distinct.len(), pages.len(), "{round}: a page asked twice");
+            assert!(
+                pages
+                    .iter()
+                    .all(|q| q.contains(&format!("owner={}", url_encoded(&home)))),
+                "{round}: {pages:?}"
+            );
+            // Every request the server saw was one the session took: the
+            // pages sent ahead were the listing's own (a page sent ahead
+            // and not taken is never recorded). Another Organization's
+            // pages were not taken.
+            let recorded_gets = session
+                .client
+                .recorded_requests()
+                .iter()
+                .filter(|r| r.method == "GET")
+                .count() as u64;
+            let server_gets = sb.requests().get - gets_before;
+            match round {
+                "another Organization's hint" => assert!(server_gets >= recorded_gets),
+                _ => assert_eq!(server_gets, recorded_gets, "{round} (plain: {plain})"),
+            }
+            // Every request the server saw was one the session took: the
+            // pages sent ahead were the listing's own (a page sent ahead
+            // and not taken is never recorded). Another Organization's
+            // pages were not taken.
+            let recorded_gets = session
+                .client
+                .recorded_requests()
+                .iter()
+                .filter(|r| r.method == "GET")
+                .count() as u64;
+            let server_gets = sb.requests().get - gets_before;
+            match round {
+                "another Organization's hint" => assert!(server_gets >= recorded_gets),
+                _ => assert_eq!(server_gets, recorded_gets, "{round} (plain: {plain})"),
+            }
+            session.remember_listing(&ahead);
+            let kept: ListingHint =
+                serde_json::from_slice(&std::fs::read(hint_file().unwrap()).unwrap()).unwrap();
+            assert_eq!(kept.owner.as_deref(), Some(home.as_str()), "{round}");
+            assert!(kept.pages >= 1);
+        }
+        sb.shutdown().await;
+    }
+}
+
+fn url_encoded(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

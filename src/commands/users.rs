@@ -376,7 +376,7 @@ pub fn listing_ahead(args: &ListArgs) -> Option<ListingAhead> {
         owner: args.org.clone(),
         sorting: STREAM_PAGING.sorting.map(String::from),
         page_size: STREAM_PAGING.page_size,
-        hint_dir: None,
+        ..Default::default()
     })
 }
 

@@ -888,6 +888,9 @@ async fn load_users(
         });
     };
     let result = client.list_users_with(&query, &mut on_page).await;
+    // Pages sent ahead at the opening were for the first listing; whatever
+    // it did not take (it asked for another Organization) serves nothing.
+    client.drop_prefetched();
     let odd: Vec<String> = crate::domain::lenient::take_odd_fields()
         .iter()
         .map(ToString::to_string)

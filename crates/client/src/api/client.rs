@@ -1607,6 +1607,15 @@ impl Client {
         Some(total.div_ceil(page_limit(query.page_size)).max(1))
     }
 
+    /// Drops every page sent ahead and not taken: the listing they were
+    /// sent for is not coming (the console opened elsewhere than the
+    /// hint said).
+    pub fn drop_prefetched(&self) {
+        if let Ok(mut sent) = self.inner.prefetched.lock() {
+            sent.clear();
+        }
+    }
+
     /// How many pages of sent-ahead answers wait for a listing (tests).
     pub fn prefetched_pages(&self) -> usize {
         self.inner.prefetched.lock().map_or(0, |sent| sent.len())

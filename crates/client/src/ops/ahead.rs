@@ -20,6 +20,11 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Default)]
 pub struct ListingAhead {
     pub owner: Option<String>,
+    /// The caller's home Organization's accounts (the console's first
+    /// listing), in place of `owner`: which one it is, the opening learns
+    /// only in its second round, so only a hint (which names it) sends
+    /// such a listing's pages ahead.
+    pub home_organization: bool,
     pub sorting: Option<String>,
     /// `resultLimit`; 0: the client's default.
     pub page_size: u32,
@@ -39,18 +44,35 @@ pub struct ListingHint {
     pub user_name: String,
     /// Whether the instance reported its settings.
     pub reports_settings: bool,
+    /// The Organization a home Organization's listing asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 impl ListingAhead {
-    /// The listing's query with `fields`.
-    pub fn query(&self, fields: Vec<String>) -> UserQuery {
-        UserQuery {
+    /// The console's first listing: its home Organization's accounts, in
+    /// the instance's order.
+    pub fn home_organization() -> ListingAhead {
+        ListingAhead {
+            home_organization: true,
+            ..Default::default()
+        }
+    }
+
+    /// The listing's query with `fields`; a home Organization's listing
+    /// asks for `home` (`None` while it is not known).
+    pub fn query(&self, fields: Vec<String>, home: Option<&str>) -> Option<UserQuery> {
+        let owner = match self.home_organization {
+            true => Some(home?.to_string()),
+            false => self.owner.clone(),
+        };
+        Some(UserQuery {
             fields,
             tql: None,
-            owner: self.owner.clone(),
+            owner,
             sorting: self.sorting.clone(),
             page_size: self.page_size,
-        }
+        })
     }
 
     /// The hint's file for this listing by `who` on `instance`. Named by a
@@ -63,9 +85,13 @@ impl ListingAhead {
                 .cache_dir()
                 .join("listings"),
         };
+        // A home Organization's listing is one listing whichever it is.
+        let owner = match self.home_organization {
+            true => "\0home",
+            false => self.owner.as_deref().unwrap_or(""),
+        };
         let identity = format!(
-            "{instance}\n{who}\n{}\n{}\n{}",
-            self.owner.as_deref().unwrap_or(""),
+            "{instance}\n{who}\n{owner}\n{}\n{}",
             self.sorting.as_deref().unwrap_or(""),
             self.page_size
         );
@@ -83,7 +109,9 @@ impl ListingAhead {
     /// Sends the listing's first pages as the hint plans them (before the
     /// instance has said anything).
     pub fn send_hinted(&self, client: &Client, hint: &ListingHint) {
-        client.prefetch_users(&self.query(hint.fields.clone()), Some(hint.pages));
+        if let Some(query) = self.query(hint.fields.clone(), hint.owner.as_deref()) {
+            client.prefetch_users(&query, Some(hint.pages));
+        }
     }
 
     /// Keeps `hint` for the next run, readable by its owner only (it names
@@ -146,6 +174,36 @@ mod tests {
         assert_ne!(
             a,
             by_org.hint_path("https://a.example/api", "admin").unwrap()
+        );
+        // The console's home Organization listing is one listing, whichever
+        // Organization that is, and not the instance-wide one.
+        let home = ListingAhead {
+            hint_dir: Some(dir.path().to_path_buf()),
+            ..ListingAhead::home_organization()
+        };
+        let home_path = home.hint_path("https://a.example/api", "admin").unwrap();
+        assert_ne!(home_path, a);
+        let instance_wide = ListingAhead {
+            hint_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        assert_ne!(
+            home_path,
+            instance_wide
+                .hint_path("https://a.example/api", "admin")
+                .unwrap()
+        );
+        // Until the opening names the home Organization there is no query.
+        assert!(home.query(Vec::new(), None).is_none());
+        let query = home.query(Vec::new(), Some("Org")).unwrap();
+        assert_eq!(query.owner.as_deref(), Some("Org"));
+        assert_eq!(
+            by_org
+                .query(Vec::new(), Some("Other"))
+                .unwrap()
+                .owner
+                .as_deref(),
+            Some("Org")
         );
         // Neither the address nor the access id shows in the name.
         let name = a.file_name().unwrap().to_string_lossy().to_string();

@@ -40,11 +40,15 @@ impl Session {
     /// Keeps what the listing `ahead` (just listed) and this session's
     /// opening learnt, for the next run's head start (see `ops::ahead`).
     pub fn remember_listing(&self, ahead: &ListingAhead) {
-        let query = ahead.query(self.extension_fields());
+        let home = Some(self.actor.home_org.as_str());
+        let Some(query) = ahead.query(self.extension_fields(), home) else {
+            return;
+        };
         let Some(pages) = self.client.known_pages(&query) else {
             return;
         };
         let hint = ListingHint {
+            owner: query.owner.clone().filter(|_| ahead.home_organization),
             fields: query.fields,
             pages,
             user_name: self.actor.user_name.clone(),
@@ -241,8 +245,10 @@ async fn session_on(
     let mut capabilities = capabilities?;
     // The listing to come now knows its fields and its length: its pages
     // travel while the second round does.
-    if let Some(ahead) = ahead {
-        client.prefetch_users(&ahead.query(listing_fields(&capabilities)), None);
+    // (A home Organization's listing waits: which one, the second round
+    // tells.)
+    if let Some(query) = ahead.and_then(|ahead| ahead.query(listing_fields(&capabilities), None)) {
+        client.prefetch_users(&query, None);
     }
     // A System role rollcall does not know is kept as the instance names
     // it; the policy then leaves decisions to the server.
