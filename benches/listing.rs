@@ -3,12 +3,14 @@
 //! and their ratio from this run:
 //! - the console (load, memory, sort, keystroke, frame), measured first so
 //!   this process's resident memory is the console's alone;
-//! - the sandbox serving ten sequential pages of 10,000;
+//! - the sandbox serving ten sequential pages of 10,000 (and one
+//!   Organization's accounts, as the console lists them);
 //! - `rollcall users list --format json|csv` (the real binary, a child
 //!   process) against a client that only downloads the same pages' bytes,
 //!   and the child's peak resident memory (its VmHWM, polled);
 //! - with 300 ms of latency per answer, `users list` against a sequential
-//!   client following `next` links in pages of 10,000.
+//!   client following `next` links in pages of 10,000, and the console's
+//!   start (opening and its Organization's accounts), first and next run.
 //!
 //! Run: `cargo bench --bench listing` (optionally ROLLCALL_BENCH_USERS=N).
 
@@ -320,6 +322,56 @@ async fn listing_alone(base: &str, expected: usize) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
+/// The console's start: its session opened (with a hint of the last run
+/// kept in `hints`, if any) and its first listing, the home Organization's
+/// accounts, through the real App and worker. The time, and the accounts.
+async fn console_start(base: &str, hints: &std::path::Path) -> (f64, usize) {
+    use rollcall::ops::ahead::ListingAhead;
+    use rollcall::tui::{App, ConsoleContext};
+    use rollcall::worker::{Command, Event, Worker};
+    let ahead = ListingAhead {
+        hint_dir: Some(hints.to_path_buf()),
+        ..ListingAhead::home_organization()
+    };
+    let profile = rollcall::config::Profile {
+        name: "bench".into(),
+        connection: rollcall::api::Connection {
+            api_path: base.to_string(),
+            credentials: credentials(),
+            read_only: true,
+            concurrency: 0,
+        },
+        password_max_age_days: None,
+        concurrency: None,
+        options: Default::default(),
+    };
+    let started = Instant::now();
+    let session = rollcall::ops::session::open_ahead(profile, false, Some(&ahead))
+        .await
+        .expect("connect");
+    let mut app = App::new(ConsoleContext::from_session(&session));
+    let load = app
+        .start()
+        .into_iter()
+        .find(|c| matches!(c, Command::LoadUsers { .. }))
+        .expect("the console lists accounts first");
+    let (worker, mut events) = Worker::spawn(session.client.clone());
+    worker.send(load);
+    let mut accounts = 0;
+    while let Some(event) = events.recv().await {
+        match event {
+            Event::UsersPage { users, .. } => accounts += users.len(),
+            Event::UsersDone { .. } => break,
+            Event::Failed { error, .. } => panic!("the console's listing failed: {error}"),
+            _ => {}
+        }
+    }
+    let took = started.elapsed().as_secs_f64();
+    worker.send(Command::Shutdown);
+    session.remember_listing(&ahead);
+    (took, accounts)
+}
+
 fn verdict(ok: bool) -> &'static str {
     if ok {
         "ok"
@@ -482,4 +534,26 @@ fn latency_part(runtime: &tokio::runtime::Runtime, users: u64) {
         SLOW_ANSWER.as_secs_f64(),
         seq_time.as_secs_f64() / first_bound
     );
+    // The console at the same distance: opened, and its Organization's
+    // accounts listed (no target in the issue; shown for the hint's sake).
+    let mut console_first = Vec::new();
+    let mut console_next = Vec::new();
+    let mut console_accounts = 0;
+    for _ in 0..ROUNDS {
+        let hints = tempfile::tempdir().expect("temp dir");
+        let (first, accounts) = runtime.block_on(console_start(&slow_base, hints.path()));
+        console_first.push(first);
+        console_next.push(runtime.block_on(console_start(&slow_base, hints.path())).0);
+        console_accounts = accounts;
+    }
+    for (what, times) in [
+        ("console start, first run (no hint)", &console_first),
+        ("console start, next run (last run's hint)", &console_next),
+    ] {
+        println!(
+            "  {what:<40} {:7.3} s  (opened, {console_accounts} accounts of its Organization listed; median of {ROUNDS}: {})",
+            median(&mut times.clone()),
+            spread(times)
+        );
+    }
 }
