@@ -74,6 +74,27 @@ async fn jittery_sandbox(plain: bool) -> (Sandbox, Session) {
     (sb, admin)
 }
 
+/// The queries of the accounts' GETs a recording session sent.
+fn accounts_queries(session: &Session) -> Vec<String> {
+    session
+        .client
+        .recorded_requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/security/users"))
+        .map(|r| r.query.unwrap_or_default())
+        .collect()
+}
+
+/// The GETs a recording session sent.
+fn recorded_gets(session: &Session) -> u64 {
+    session
+        .client
+        .recorded_requests()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .count() as u64
+}
+
 fn names(users: &[User]) -> BTreeSet<String> {
     users.iter().map(|u| u.user_name.clone()).collect()
 }
@@ -223,13 +244,7 @@ async fn pages_sent_ahead_are_taken_once_and_give_the_same_listing() {
             assert_eq!(users.len(), 706, "{round} (plain: {plain})");
             assert_eq!(names(&users), want, "{round} (plain: {plain})");
             assert_eq!(session.client.prefetched_pages(), 0, "{round}");
-            let asked: Vec<String> = session
-                .client
-                .recorded_requests()
-                .into_iter()
-                .filter(|r| r.method == "GET" && r.path.ends_with("/security/users"))
-                .map(|r| r.query.unwrap_or_default())
-                .collect();
+            let asked = accounts_queries(&session);
             // The stale hint's pages (other fields) are never taken; a plain
             // instance refuses them outright (an unknown field).
             let (stale_pages, pages): (Vec<&String>, Vec<&String>) = asked
@@ -246,12 +261,7 @@ async fn pages_sent_ahead_are_taken_once_and_give_the_same_listing() {
             assert_eq!(pages.len(), 15, "{round} (plain: {plain}): {pages:?}");
             // What the server saw beyond what was taken: only the stale
             // hint's three pages (other fields), dropped unread.
-            let recorded_gets = session
-                .client
-                .recorded_requests()
-                .iter()
-                .filter(|r| r.method == "GET")
-                .count() as u64;
+            let recorded_gets = recorded_gets(&session);
             let unused = if round == "a stale hint" {
                 3 - stale_pages.len() as u64
             } else {
@@ -385,12 +395,8 @@ async fn the_consoles_first_listing_takes_the_pages_its_hint_sent_ahead() {
             let users = consoles_first_listing(&session).await;
             assert_eq!(names(&users), want, "{round} (plain: {plain})");
             assert_eq!(session.client.prefetched_pages(), 0, "{round}: pages left");
-            let pages: Vec<String> = session
-                .client
-                .recorded_requests()
+            let pages: Vec<String> = accounts_queries(&session)
                 .into_iter()
-                .filter(|r| r.method == "GET" && r.path.ends_with("/security/users"))
-                .filter_map(|r| r.query)
                 .filter(|q| q.contains("owner="))
                 .collect();
             let distinct: BTreeSet<&String> = pages.iter().collect();
@@ -405,27 +411,7 @@ async fn the_consoles_first_listing_takes_the_pages_its_hint_sent_ahead() {
             // pages sent ahead were the listing's own (a page sent ahead
             // and not taken is never recorded). Another Organization's
             // pages were not taken.
-            let recorded_gets = session
-                .client
-                .recorded_requests()
-                .iter()
-                .filter(|r| r.method == "GET")
-                .count() as u64;
-            let server_gets = sb.requests().get - gets_before;
-            match round {
-                "another Organization's hint" => assert!(server_gets >= recorded_gets),
-                _ => assert_eq!(server_gets, recorded_gets, "{round} (plain: {plain})"),
-            }
-            // Every request the server saw was one the session took: the
-            // pages sent ahead were the listing's own (a page sent ahead
-            // and not taken is never recorded). Another Organization's
-            // pages were not taken.
-            let recorded_gets = session
-                .client
-                .recorded_requests()
-                .iter()
-                .filter(|r| r.method == "GET")
-                .count() as u64;
+            let recorded_gets = recorded_gets(&session);
             let server_gets = sb.requests().get - gets_before;
             match round {
                 "another Organization's hint" => assert!(server_gets >= recorded_gets),
