@@ -423,6 +423,19 @@ async fn the_consoles_first_listing_takes_the_pages_its_hint_sent_ahead() {
             assert_eq!(kept.owner.as_deref(), Some(home.as_str()), "{round}");
             assert!(kept.pages >= 1);
         }
+        // A run that never lists its Organization leaves no hint behind:
+        // the next one sends nothing ahead.
+        let session = rollcall::ops::session::open_ahead(profile.clone(), false, Some(&ahead))
+            .await
+            .expect("session opens");
+        assert!(session.client.prefetched_pages() > 0);
+        session.client.drop_prefetched();
+        session.remember_listing(&ahead);
+        assert_eq!(std::fs::read_dir(hints.path()).unwrap().count(), 0);
+        let session = rollcall::ops::session::open_ahead(profile.clone(), false, Some(&ahead))
+            .await
+            .expect("session opens");
+        assert_eq!(session.client.prefetched_pages(), 0);
         sb.shutdown().await;
     }
 }

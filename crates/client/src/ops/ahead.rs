@@ -114,6 +114,13 @@ impl ListingAhead {
         }
     }
 
+    /// Forgets the hint of this listing on the client's instance, if any.
+    pub fn forget(&self, client: &Client) {
+        if let Some(path) = self.hint_path(client.api_path(), &client.caller_id()) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
     /// Keeps `hint` for the next run, readable by its owner only (it names
     /// the caller). A cache that cannot be written costs only the next
     /// run's head start, so failures are logged, not raised.
