@@ -209,11 +209,11 @@ pub struct User {
     pub allow_exceed_api_link_limit: Option<bool>,
 }
 
+pub use write::plain_time;
+
 /// Times written as chrono writes them (RFC 3339, `Z`, fractions only when
 /// there are some), whole-second times without going through `Display`
 /// character by character: a listing writes three per account.
-pub use write::plain_time;
-
 mod write {
     use chrono::{DateTime, Datelike, Timelike, Utc};
     use serde::Serializer;
@@ -948,10 +948,6 @@ impl User {
 #[cfg(test)]
 mod tests {
 
-    /// Every field set (a struct literal: a field added to `User` must be
-    /// added here, and to the writer), then each left out in turn, with
-    /// text of every kind: the export writer writes what serde through the
-    /// export formatter writes, byte for byte.
     #[test]
     fn numbers_are_written_as_display_writes_them() {
         for n in [
@@ -974,6 +970,10 @@ mod tests {
         }
     }
 
+    /// Every field set (a struct literal: a field added to `User` must be
+    /// added here, and to the writer), then each left out in turn, with
+    /// text of every kind: the export writer writes what serde through the
+    /// export formatter writes, byte for byte.
     #[test]
     fn the_export_writer_writes_what_serde_writes() {
         use crate::lenient::TqlTimeoutWire;

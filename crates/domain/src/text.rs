@@ -185,14 +185,14 @@ pub fn json_export<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Resul
     String::from_utf8(out).map_err(serde::ser::Error::custom)
 }
 
+/// A line break and the indentation of up to 31 levels.
+const NEW_LINE: &[u8; 63] = b"\n                                                              ";
+
 /// serde_json's pretty layout (two spaces per level) starting `depth`
 /// levels in, with every string made safe to print as
 /// [`json_terminal_safe`] does: the one JSON writer of exports, so an
 /// array written element by element (a streamed listing) is byte for byte
 /// the array written whole, with no second pass over the text.
-/// A line break and the indentation of up to 31 levels.
-const NEW_LINE: &[u8; 63] = b"\n                                                              ";
-
 pub struct SafePretty {
     depth: usize,
     has_value: bool,
@@ -312,12 +312,6 @@ impl serde_json::ser::Formatter for SafePretty {
     }
 }
 
-/// `text` as a quoted JSON string, byte for byte as serde_json and
-/// [`SafePretty`] write it together: serde's escapes for quotes,
-/// backslashes and C0 controls, then `\uNNNN` for what [`SafePretty`]
-/// escapes (DEL, C1 controls, bidirectional and invisible format
-/// characters). For export writers that do not go through serde; runs of
-/// printable ASCII are copied whole.
 /// Whether eight bytes are all printable ASCII other than `"` and `\`
 /// (what a JSON string holds as it is), tested as one word.
 fn eight_plain(eight: &[u8]) -> bool {
@@ -337,6 +331,12 @@ fn eight_plain(eight: &[u8]) -> bool {
     special == 0
 }
 
+/// `text` as a quoted JSON string, byte for byte as serde_json and
+/// [`SafePretty`] write it together: serde's escapes for quotes,
+/// backslashes and C0 controls, then `\uNNNN` for what [`SafePretty`]
+/// escapes (DEL, C1 controls, bidirectional and invisible format
+/// characters). For export writers that do not go through serde; runs of
+/// printable ASCII are copied whole.
 pub fn write_json_string(out: &mut Vec<u8>, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = text.as_bytes();

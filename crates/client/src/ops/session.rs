@@ -44,9 +44,9 @@ impl Session {
         let Some(query) = ahead.query(self.extension_fields(), home) else {
             return;
         };
-        // Not listed this time (the console opened elsewhere, or its
-        // actor may no longer list the Organization): the last plan would
-        // only send pages nobody takes.
+        // Not listed this time (the console quit before the first page
+        // came, or its actor may no longer list the Organization): the
+        // last plan would only send pages nobody takes.
         let Some(pages) = self.client.known_pages(&query) else {
             ahead.forget(&self.client);
             return;
