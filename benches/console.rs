@@ -26,20 +26,33 @@ impl SandboxProcess {
     pub fn cpu_seconds(&self) -> f64 {
         cpu_seconds(self.0.id() as i32)
     }
+
+    /// Page faults the sandbox process has taken so far (minor: memory
+    /// it touched for the first time since the system gave it).
+    pub fn page_faults(&self) -> f64 {
+        stat_field(self.0.id() as i32, 10)
+    }
+}
+
+/// A number of /proc/PID/stat by its 1-based field number (0 when
+/// unreadable).
+fn stat_field(pid: i32, field: usize) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // The fields after the command (which may hold spaces) start at 3.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    after
+        .split_whitespace()
+        .nth(field - 3)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }
 
 /// A process's CPU seconds (user and system) so far, from /proc.
 pub fn cpu_seconds(pid: i32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    // Fields after the command (which may hold spaces), 1-based 14 and 15.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<f64>().ok()))
-        .sum();
+    // Fields 14 and 15 of /proc/PID/stat.
+    let ticks: f64 = [14, 15].iter().map(|&field| stat_field(pid, field)).sum();
     // SAFETY: sysconf has no preconditions.
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     ticks / per_second.max(1.0)

@@ -210,6 +210,7 @@ fn compare_with_download(
 ) {
     let mut base_times = Vec::new();
     let mut base_cpu = Vec::new();
+    let mut base_faults = Vec::new();
     let mut bytes = 0;
     let mut runs: [Vec<ListRun>; 2] = [Vec::new(), Vec::new()];
     // Each run in a home of its own: the first run against an instance,
@@ -217,13 +218,14 @@ fn compare_with_download(
     // smaller than what its pages sent first cost the opening beside them
     // on the sandbox's one database connection).
     for _ in 0..ROUNDS {
-        let before = sandbox.cpu_seconds();
+        let (before, faults_before) = (sandbox.cpu_seconds(), sandbox.page_faults());
         let (t, b) = download_on(client_cpu, base, LIST_QUERY, users);
         base_times.push(t.as_secs_f64());
         base_cpu.push(sandbox.cpu_seconds() - before);
+        base_faults.push(sandbox.page_faults() - faults_before);
         bytes = b;
         for (i, format) in ["json", "csv"].into_iter().enumerate() {
-            let before = sandbox.cpu_seconds();
+            let (before, faults_before) = (sandbox.cpu_seconds(), sandbox.page_faults());
             let home = tempfile::tempdir().expect("temp dir");
             let (wall, rss, written, cpu) = users_list_at(base, format, client_cpu, home.path());
             runs[i].push((
@@ -232,14 +234,16 @@ fn compare_with_download(
                 written,
                 cpu,
                 sandbox.cpu_seconds() - before,
+                sandbox.page_faults() - faults_before,
             ));
         }
     }
     let base_time = median(&mut base_times.clone());
     println!(
-        "  download only                      {base_time:7.3} s ({:.1} MB; the sandbox used {:.2} s of CPU; median of {ROUNDS}: {})",
+        "  download only                      {base_time:7.3} s ({:.1} MB; the sandbox used {:.2} s of CPU, {:.0} page faults; median of {ROUNDS}: {})",
         bytes as f64 / 1e6,
         median(&mut base_cpu),
+        median(&mut base_faults),
         spread(&base_times)
     );
     for (i, format) in ["json", "csv"].into_iter().enumerate() {
@@ -249,6 +253,7 @@ fn compare_with_download(
         let written = runs[i][0].2;
         let cpu = median(&mut runs[i].iter().map(|r| r.3).collect::<Vec<_>>());
         let sandbox_cpu = median(&mut runs[i].iter().map(|r| r.4).collect::<Vec<_>>());
+        let sandbox_faults = median(&mut runs[i].iter().map(|r| r.5).collect::<Vec<_>>());
         let ratio = wall / base_time;
         println!(
             "  users list --format {format:<5}         {wall:7.3} s  ratio {ratio:.2}x  target <= 1.25x  {}; peak RSS {rss:.1} MB  target <= 100 MB  {} ({:.1} MB written; median of {ROUNDS}: {})",
@@ -264,21 +269,21 @@ fn compare_with_download(
             None => {
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
                 println!(
-                    "    CPU: rollcall {cpu:.2} s, sandbox {sandbox_cpu:.2} s; on {cores} cores the wall cannot beat {:.3} s (ratio {:.2}x)",
+                    "    CPU: rollcall {cpu:.2} s, sandbox {sandbox_cpu:.2} s ({sandbox_faults:.0} page faults); on {cores} cores the wall cannot beat {:.3} s (ratio {:.2}x)",
                     (cpu + sandbox_cpu) / cores,
                     ((cpu + sandbox_cpu) / cores / base_time).max(1.0)
                 );
             }
             Some(_) => println!(
-                "    CPU: rollcall {cpu:.2} s, sandbox {sandbox_cpu:.2} s, each on its own core"
+                "    CPU: rollcall {cpu:.2} s, sandbox {sandbox_cpu:.2} s ({sandbox_faults:.0} page faults), each on its own core"
             ),
         }
     }
 }
 
 /// One `users list` run: wall s, peak RSS MB, bytes written, its CPU s,
-/// the sandbox's CPU s meanwhile.
-type ListRun = (f64, f64, u64, f64, f64);
+/// the sandbox's CPU s and page faults meanwhile.
+type ListRun = (f64, f64, u64, f64, f64, f64);
 
 /// Rounds of each comparison; the median is the figure.
 const ROUNDS: usize = 5;

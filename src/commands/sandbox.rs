@@ -149,6 +149,7 @@ pub fn tls_banner(ca: &std::path::Path) -> String {
 }
 
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
+    crate::sandbox::keep_freed_memory();
     let generated = args.secret_key.is_none();
     let secret_key = args.secret_key.unwrap_or_else(random_key);
     let mut cfg = SandboxConfig::loopback(args.seed_users, &secret_key);
