@@ -22,15 +22,32 @@ pub const SECRET: &str = "bench-secret";
 pub struct SandboxProcess(Child);
 
 impl SandboxProcess {
-    /// CPU seconds (user and system) the sandbox process has used so far.
-    pub fn cpu_seconds(&self) -> f64 {
-        cpu_seconds(self.0.id() as i32)
+    /// What the sandbox process has used so far.
+    pub fn usage(&self) -> Usage {
+        let pid = self.0.id() as i32;
+        Usage {
+            cpu_seconds: cpu_seconds(pid),
+            page_faults: stat_field(pid, 10),
+        }
     }
+}
 
-    /// Page faults the sandbox process has taken so far (minor: memory
-    /// it touched for the first time since the system gave it).
-    pub fn page_faults(&self) -> f64 {
-        stat_field(self.0.id() as i32, 10)
+/// A process's use of the machine: CPU seconds (user and system) and page
+/// faults (minor: memory touched for the first time since the system gave
+/// it), so far or between two readings.
+#[derive(Clone, Copy)]
+pub struct Usage {
+    pub cpu_seconds: f64,
+    pub page_faults: f64,
+}
+
+impl Usage {
+    /// What was used between `earlier` and this reading.
+    pub fn since(self, earlier: Usage) -> Usage {
+        Usage {
+            cpu_seconds: self.cpu_seconds - earlier.cpu_seconds,
+            page_faults: self.page_faults - earlier.page_faults,
+        }
     }
 }
 

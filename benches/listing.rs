@@ -209,8 +209,7 @@ fn compare_with_download(
     client_cpu: Option<usize>,
 ) {
     let mut base_times = Vec::new();
-    let mut base_cpu = Vec::new();
-    let mut base_faults = Vec::new();
+    let mut base_use = Vec::new();
     let mut bytes = 0;
     let mut runs: [Vec<ListRun>; 2] = [Vec::new(), Vec::new()];
     // Each run in a home of its own: the first run against an instance,
@@ -218,42 +217,40 @@ fn compare_with_download(
     // smaller than what its pages sent first cost the opening beside them
     // on the sandbox's one database connection).
     for _ in 0..ROUNDS {
-        let (before, faults_before) = (sandbox.cpu_seconds(), sandbox.page_faults());
+        let before = sandbox.usage();
         let (t, b) = download_on(client_cpu, base, LIST_QUERY, users);
         base_times.push(t.as_secs_f64());
-        base_cpu.push(sandbox.cpu_seconds() - before);
-        base_faults.push(sandbox.page_faults() - faults_before);
+        base_use.push(sandbox.usage().since(before));
         bytes = b;
         for (i, format) in ["json", "csv"].into_iter().enumerate() {
-            let (before, faults_before) = (sandbox.cpu_seconds(), sandbox.page_faults());
+            let before = sandbox.usage();
             let home = tempfile::tempdir().expect("temp dir");
             let (wall, rss, written, cpu) = users_list_at(base, format, client_cpu, home.path());
-            runs[i].push((
-                wall.as_secs_f64(),
+            runs[i].push(ListRun {
+                wall: wall.as_secs_f64(),
                 rss,
                 written,
                 cpu,
-                sandbox.cpu_seconds() - before,
-                sandbox.page_faults() - faults_before,
-            ));
+                sandbox: sandbox.usage().since(before),
+            });
         }
     }
     let base_time = median(&mut base_times.clone());
     println!(
         "  download only                      {base_time:7.3} s ({:.1} MB; the sandbox used {:.2} s of CPU, {:.0} page faults; median of {ROUNDS}: {})",
         bytes as f64 / 1e6,
-        median(&mut base_cpu),
-        median(&mut base_faults),
+        median_of(&base_use, |u| u.cpu_seconds),
+        median_of(&base_use, |u| u.page_faults),
         spread(&base_times)
     );
     for (i, format) in ["json", "csv"].into_iter().enumerate() {
-        let walls: Vec<f64> = runs[i].iter().map(|r| r.0).collect();
+        let walls: Vec<f64> = runs[i].iter().map(|r| r.wall).collect();
         let wall = median(&mut walls.clone());
-        let rss = runs[i].iter().map(|r| r.1).fold(0.0, f64::max);
-        let written = runs[i][0].2;
-        let cpu = median(&mut runs[i].iter().map(|r| r.3).collect::<Vec<_>>());
-        let sandbox_cpu = median(&mut runs[i].iter().map(|r| r.4).collect::<Vec<_>>());
-        let sandbox_faults = median(&mut runs[i].iter().map(|r| r.5).collect::<Vec<_>>());
+        let rss = runs[i].iter().map(|r| r.rss).fold(0.0, f64::max);
+        let written = runs[i][0].written;
+        let cpu = median_of(&runs[i], |r| r.cpu);
+        let sandbox_cpu = median_of(&runs[i], |r| r.sandbox.cpu_seconds);
+        let sandbox_faults = median_of(&runs[i], |r| r.sandbox.page_faults);
         let ratio = wall / base_time;
         println!(
             "  users list --format {format:<5}         {wall:7.3} s  ratio {ratio:.2}x  target <= 1.25x  {}; peak RSS {rss:.1} MB  target <= 100 MB  {} ({:.1} MB written; median of {ROUNDS}: {})",
@@ -281,9 +278,19 @@ fn compare_with_download(
     }
 }
 
-/// One `users list` run: wall s, peak RSS MB, bytes written, its CPU s,
-/// the sandbox's CPU s and page faults meanwhile.
-type ListRun = (f64, f64, u64, f64, f64, f64);
+/// One `users list` run.
+struct ListRun {
+    /// Seconds from start to exit.
+    wall: f64,
+    /// Peak resident memory, MB.
+    rss: f64,
+    /// Bytes written.
+    written: u64,
+    /// Its CPU seconds.
+    cpu: f64,
+    /// What the sandbox used meanwhile.
+    sandbox: console::Usage,
+}
 
 /// Rounds of each comparison; the median is the figure.
 const ROUNDS: usize = 5;
@@ -294,6 +301,11 @@ const SLOW_ANSWER: Duration = Duration::from_millis(300);
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
+}
+
+/// The median of one figure of each item.
+fn median_of<T>(items: &[T], figure: impl Fn(&T) -> f64) -> f64 {
+    median(&mut items.iter().map(figure).collect::<Vec<_>>())
 }
 
 /// The rounds' values, in the order run.

@@ -8,6 +8,7 @@ use super::error::ApiErr;
 use super::page;
 use super::tql::{self, Visibility};
 use super::Shared;
+use crate::api::client::MAX_PAGE_SIZE;
 use crate::api::wire::{self, *};
 use crate::domain::form;
 use crate::domain::policy::{
@@ -412,9 +413,9 @@ async fn users_page(
     if start < 0 {
         return Err(ApiErr::bad("resultStart must not be negative"));
     }
-    if !(1..=10_000).contains(&limit) {
+    if !(1..=i64::from(MAX_PAGE_SIZE)).contains(&limit) {
         return Err(ApiErr::bad(format!(
-            "resultLimit must be between 1 and 10000, not {limit}"
+            "resultLimit must be between 1 and {MAX_PAGE_SIZE}, not {limit}"
         )));
     }
     let want_count = wants_count(&pairs)?;

@@ -6,6 +6,7 @@
 //! the two to that, byte for byte.
 
 use super::db::{View, COMMUNITY_ROLES_COLUMN, GROUP_IDS_COLUMN, USER_COLS, USER_FROM};
+use crate::api::client::MAX_PAGE_SIZE;
 use crate::domain::roles::{AccountType, SystemRole};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{params_from_iter, Connection, Row};
@@ -583,7 +584,7 @@ pub fn read_users(
     let mut rows = stmt.query(params_from_iter(page_params.iter()))?;
     // Sized for the whole page at once (about 220 bytes of text a row):
     // growing by doubling would copy what was read so far each time.
-    let rows_expected = limit.clamp(0, 10_000) as usize;
+    let rows_expected = limit.clamp(0, i64::from(MAX_PAGE_SIZE)) as usize;
     let mut page = PageData {
         rows: PageRows {
             width,
